@@ -1,0 +1,28 @@
+resource "statuspulse_service_account" "ci" {
+  name = "ci-deployer"
+}
+
+# A least-privilege key for a pipeline, rotated every 90 days by replacement.
+resource "statuspulse_api_key" "ci" {
+  name               = "ci-deployer"
+  environment        = "live"
+  service_account_id = statuspulse_service_account.ci.id
+  scopes             = ["read:checks", "write:alerts"]
+  rotation_days      = 90
+
+  # Change a keeper to rotate the key on demand.
+  keepers = {
+    rotation = "2025-q1"
+  }
+
+  # The successor exists before the old key is revoked, so the pipeline never holds a refused key.
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+# Hand the secret to a vault, never to a log: it is only known to the run that created the key.
+output "ci_api_key" {
+  value     = statuspulse_api_key.ci.key
+  sensitive = true
+}

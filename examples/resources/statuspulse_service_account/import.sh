@@ -1,0 +1,2 @@
+# Service accounts are imported by id.
+terraform import statuspulse_service_account.ci sa_01J8Z3K4M5N6P7Q8R9S0T1V2W3

@@ -1,0 +1,340 @@
+//! Typed HTTP client for the StatusPulse management API.
+//!
+//! Every call goes through [`ApiClient::send`], which owns the retry policy the SPEC asks of the
+//! provider: 429 and 5xx are retried with exponential backoff, and a `Retry-After` from the server
+//! always wins over our own guess, so that a fleet of `terraform apply` runs backs off the way the
+//! server asks instead of hammering it.
+
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// An API failure, already classified for the diagnostics a user will read.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The server answered with an RFC 9457 problem (or at least a 4xx/5xx status).
+    #[error("{title} (HTTP {status}, code {code}){}", detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
+    Problem {
+        status: u16,
+        code: String,
+        title: String,
+        detail: Option<String>,
+        /// The Terraform attribute at fault, when the server names one.
+        field: Option<String>,
+    },
+    /// The server could not be reached (after retries) or the connection broke.
+    #[error("cannot reach StatusPulse at {endpoint}: {message}")]
+    Transport { endpoint: String, message: String },
+    /// The server answered 2xx with a body we do not understand (version skew).
+    #[error("unexpected answer from StatusPulse: {0}")]
+    Decode(String),
+}
+
+impl ApiError {
+    /// True for a 404: the object is gone (deleted outside Terraform, purged, or never existed).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, ApiError::Problem { status: 404, .. })
+    }
+
+    /// The HTTP status, when the server answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Problem { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// Problem details as rendered by the server (`application/problem+json`).
+#[derive(Debug, Deserialize)]
+struct Problem {
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    detail: Option<String>,
+    #[serde(default)]
+    field: Option<String>,
+}
+
+/// How hard to retry. Defaults suit an interactive `terraform apply`; tests shorten them.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+    /// Total time budget across attempts; a `Retry-After` beyond it ends the retries.
+    pub budget: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            initial_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(30),
+            budget: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Connection settings resolved from the provider block and the environment.
+pub struct ClientConfig {
+    pub endpoint: String,
+    pub api_key: SecretString,
+    pub terraform_version: String,
+    pub retry: RetryPolicy,
+    pub timeout: Duration,
+}
+
+/// A configured client; cheap to share behind an `Arc` between concurrent resource calls.
+pub struct ApiClient {
+    http: reqwest::Client,
+    endpoint: String,
+    api_key: SecretString,
+    retry: RetryPolicy,
+}
+
+/// The User-Agent names both versions so that server operators can tell which provider and
+/// Terraform release a misbehaving pipeline runs.
+pub fn user_agent(terraform_version: &str) -> String {
+    format!(
+        "terraform-provider-statuspulse/{} (+terraform {})",
+        env!("CARGO_PKG_VERSION"),
+        if terraform_version.is_empty() {
+            "unknown"
+        } else {
+            terraform_version
+        }
+    )
+}
+
+impl ApiClient {
+    pub fn new(config: ClientConfig) -> Result<Self, ApiError> {
+        let http = reqwest::Client::builder()
+            .user_agent(user_agent(&config.terraform_version))
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(config.timeout)
+            .build()
+            .map_err(|err| ApiError::Transport {
+                endpoint: config.endpoint.clone(),
+                message: err.to_string(),
+            })?;
+        Ok(Self {
+            http,
+            endpoint: config.endpoint.trim_end_matches('/').to_owned(),
+            api_key: config.api_key,
+            retry: config.retry,
+        })
+    }
+
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
+        self.json(Method::GET, path, None::<&()>).await
+    }
+
+    pub async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ApiError> {
+        self.json(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn patch<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ApiError> {
+        self.json(Method::PATCH, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Result<(), ApiError> {
+        self.send(Method::DELETE, path, None).await.map(|_| ())
+    }
+
+    async fn json<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T, ApiError> {
+        let body = body
+            .map(serde_json::to_vec)
+            .transpose()
+            .map_err(|err| ApiError::Decode(err.to_string()))?;
+        let bytes = self.send(method, path, body).await?;
+        serde_json::from_slice(&bytes).map_err(|err| ApiError::Decode(err.to_string()))
+    }
+
+    /// Sends one logical request, retrying 429/5xx and connection failures.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<Vec<u8>, ApiError> {
+        let url = format!("{}{}", self.endpoint, path);
+        let started = Instant::now();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut request = self
+                .http
+                .request(method.clone(), &url)
+                .headers(self.auth_headers());
+            if let Some(body) = &body {
+                request = request
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(body.clone());
+            }
+            let outcome = request.send().await;
+            let (retry_after, error) = match outcome {
+                Ok(response) => {
+                    let status = response.status();
+                    if status.is_success() {
+                        return response.bytes().await.map(|b| b.to_vec()).map_err(|err| {
+                            ApiError::Transport {
+                                endpoint: self.endpoint.clone(),
+                                message: err.to_string(),
+                            }
+                        });
+                    }
+                    let retry_after = parse_retry_after(response.headers());
+                    let error =
+                        problem_from(status, response.bytes().await.ok().map(|b| b.to_vec()));
+                    if !is_retriable(status) {
+                        return Err(error);
+                    }
+                    (retry_after, error)
+                }
+                Err(err) => (
+                    None,
+                    ApiError::Transport {
+                        endpoint: self.endpoint.clone(),
+                        message: describe_transport_error(&err),
+                    },
+                ),
+            };
+            let delay = retry_after.unwrap_or_else(|| self.backoff(attempt));
+            if attempt >= self.retry.max_attempts || started.elapsed() + delay > self.retry.budget {
+                return Err(error);
+            }
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    fn auth_headers(&self) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        // A key that is not a valid header value was already refused by validation; sending no
+        // header then yields the server's clear 401 instead of a panic here.
+        if let Ok(mut value) =
+            HeaderValue::from_str(&format!("Bearer {}", self.api_key.expose_secret()))
+        {
+            // Keeps the secret out of reqwest's debug output and HTTP/2 header compression tables.
+            value.set_sensitive(true);
+            headers.insert(AUTHORIZATION, value);
+        }
+        headers
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
+        self.retry
+            .initial_backoff
+            .saturating_mul(factor)
+            .min(self.retry.max_backoff)
+    }
+}
+
+fn is_retriable(status: StatusCode) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
+}
+
+/// `Retry-After` in delta-seconds (what the server sends); an HTTP-date falls back to backoff.
+fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+fn problem_from(status: StatusCode, body: Option<Vec<u8>>) -> ApiError {
+    let problem = body
+        .as_deref()
+        .and_then(|bytes| serde_json::from_slice::<Problem>(bytes).ok());
+    let reason = status.canonical_reason().unwrap_or("HTTP error").to_owned();
+    match problem {
+        Some(problem) => ApiError::Problem {
+            status: status.as_u16(),
+            code: problem
+                .code
+                .unwrap_or_else(|| format!("http_{}", status.as_u16())),
+            title: problem.title.unwrap_or(reason),
+            detail: problem.detail,
+            field: problem.field,
+        },
+        None => ApiError::Problem {
+            status: status.as_u16(),
+            code: format!("http_{}", status.as_u16()),
+            title: reason,
+            detail: None,
+            field: None,
+        },
+    }
+}
+
+/// reqwest's Display for errors omits the cause ("error sending request"); the chain says why.
+fn describe_transport_error(err: &reqwest::Error) -> String {
+    let mut message = if err.is_timeout() {
+        "the request timed out".to_owned()
+    } else if err.is_connect() {
+        "connection failed".to_owned()
+    } else {
+        err.to_string()
+    };
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_agent_names_provider_and_terraform_versions() {
+        assert_eq!(
+            user_agent("1.11.4"),
+            format!(
+                "terraform-provider-statuspulse/{} (+terraform 1.11.4)",
+                env!("CARGO_PKG_VERSION")
+            )
+        );
+    }
+
+    #[test]
+    fn retry_after_seconds_are_honoured() {
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("7"));
+        assert_eq!(parse_retry_after(&headers), Some(Duration::from_secs(7)));
+    }
+
+    #[test]
+    fn only_rate_limits_and_server_errors_are_retried() {
+        assert!(is_retriable(StatusCode::TOO_MANY_REQUESTS));
+        assert!(is_retriable(StatusCode::SERVICE_UNAVAILABLE));
+        assert!(!is_retriable(StatusCode::UNAUTHORIZED));
+        assert!(!is_retriable(StatusCode::NOT_FOUND));
+    }
+}

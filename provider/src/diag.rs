@@ -1,0 +1,135 @@
+//! The provider's one error boundary: API errors and validation failures become Terraform
+//! diagnostics on the right attribute path.
+//!
+//! Diagnostics are built as struct literals rather than with `Diagnostic::new`: tf-provider's
+//! constructors capture a backtrace and append it to the detail whenever `RUST_BACKTRACE` is set,
+//! and a user must never see one (issue 3). `main` also clears the variable for the library's own
+//! diagnostics; building ours directly means they stay clean even if that ever regresses.
+
+use std::borrow::Cow;
+
+use tf_provider::{AttributePath, Diagnostic, Diagnostics};
+
+use crate::client::ApiError;
+
+/// Short-hands for adding backtrace-free diagnostics.
+pub trait DiagnosticsExt {
+    fn add(
+        &mut self,
+        summary: impl Into<Cow<'static, str>>,
+        detail: impl Into<Cow<'static, str>>,
+        at: AttributePath,
+    );
+    /// Reports a failed API call made while doing `action` (e.g. "create the API key").
+    fn api_error(&mut self, action: &str, err: &ApiError);
+}
+
+impl DiagnosticsExt for Diagnostics {
+    fn add(
+        &mut self,
+        summary: impl Into<Cow<'static, str>>,
+        detail: impl Into<Cow<'static, str>>,
+        at: AttributePath,
+    ) {
+        self.add_error(Diagnostic {
+            summary: summary.into(),
+            detail: detail.into(),
+            attribute: at,
+        });
+    }
+
+    fn api_error(&mut self, action: &str, err: &ApiError) {
+        let (summary, detail, at) = describe(action, err);
+        self.add(summary, detail, at);
+    }
+}
+
+fn describe(action: &str, err: &ApiError) -> (String, String, AttributePath) {
+    match err {
+        ApiError::Problem { status: 401, .. } => (
+            "StatusPulse rejected the provider's API key".to_owned(),
+            format!(
+                "Could not {action}: the server answered 401 Unauthorized. Check `api_key` in the \
+                 provider block or the STATUSPULSE_API_KEY environment variable: the key may be \
+                 revoked, expired, or for another StatusPulse endpoint."
+            ),
+            AttributePath::root(),
+        ),
+        ApiError::Problem {
+            status: 403,
+            detail,
+            ..
+        } => {
+            (
+                "The provider's API key may not do this".to_owned(),
+                format!(
+                "Could not {action}: the server answered 403 Forbidden{}. Give the provider's key \
+                 the management scope this needs (admin:service_accounts or admin:keys).",
+                detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()
+            ),
+                AttributePath::root(),
+            )
+        }
+        ApiError::Problem {
+            status,
+            code,
+            title,
+            detail,
+            field,
+        } => {
+            let at = field
+                .as_deref()
+                .filter(|f| !f.is_empty())
+                .map(|f| AttributePath::new(f.to_owned()))
+                .unwrap_or_default();
+            (
+                format!("Could not {action}: {title}"),
+                format!(
+                    "{}StatusPulse answered HTTP {status} with code `{code}`.",
+                    detail
+                        .as_deref()
+                        .map(|d| format!("{d}\n\n"))
+                        .unwrap_or_default()
+                ),
+                at,
+            )
+        }
+        ApiError::Transport { .. } => (
+            format!("Could not {action}: StatusPulse is unreachable"),
+            format!("{err}. Check `endpoint` in the provider block or STATUSPULSE_ENDPOINT."),
+            AttributePath::root(),
+        ),
+        ApiError::Decode(_) => (
+            format!("Could not {action}: unexpected answer from StatusPulse"),
+            format!("{err}. The provider and server versions may not match; upgrade the provider."),
+            AttributePath::root(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tf_provider::AttributePathStep;
+
+    #[test]
+    fn field_errors_point_at_the_terraform_attribute() {
+        let mut diags = Diagnostics::default();
+        diags.api_error(
+            "create the API key",
+            &ApiError::Problem {
+                status: 422,
+                code: "scope_not_allowed".into(),
+                title: "Scope not allowed".into(),
+                detail: Some("admin:all needs a workspace policy".into()),
+                field: Some("scopes".into()),
+            },
+        );
+        let diag = &diags.errors[0];
+        assert_eq!(
+            diag.attribute.steps,
+            vec![AttributePathStep::Attribute("scopes".into())]
+        );
+        assert!(diag.detail.contains("scope_not_allowed"));
+    }
+}

@@ -1,0 +1,255 @@
+//! Registry documentation generated from the provider's own schemas (`gen-docs`), in the layout
+//! the Terraform Registry reads: `docs/index.md`, `docs/resources/*.md`, `docs/data-sources/*.md`.
+//!
+//! Generating from the schemas served to Terraform is what keeps docs and behaviour from drifting;
+//! CI regenerates and fails on `git diff --exit-code docs/`. Output is sorted so it is stable.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::io;
+use std::path::Path;
+
+use tf_provider::schema::{Attribute, AttributeConstraint, AttributeType, Schema};
+use tf_provider::{Diagnostics, Provider};
+
+use crate::{StatusPulseProvider, PROVIDER_NAME};
+
+/// Which registry page a schema belongs to.
+#[derive(Clone, Copy)]
+enum Kind {
+    Resource,
+    DataSource,
+}
+
+impl Kind {
+    fn title(self) -> &'static str {
+        match self {
+            Kind::Resource => "Resource",
+            Kind::DataSource => "Data Source",
+        }
+    }
+    fn docs_dir(self) -> &'static str {
+        match self {
+            Kind::Resource => "resources",
+            Kind::DataSource => "data-sources",
+        }
+    }
+    fn example_file(self) -> &'static str {
+        match self {
+            Kind::Resource => "resource.tf",
+            Kind::DataSource => "data-source.tf",
+        }
+    }
+}
+
+/// All pages, keyed by path relative to `docs/`.
+pub fn render_all(examples: &Path) -> io::Result<BTreeMap<String, String>> {
+    let provider = StatusPulseProvider::new();
+    let mut diags = Diagnostics::default();
+    let mut pages = BTreeMap::new();
+
+    let provider_schema = provider
+        .schema(&mut diags)
+        .ok_or_else(|| io::Error::other("provider has no schema"))?;
+    pages.insert(
+        "index.md".to_owned(),
+        render_index(&provider_schema, examples)?,
+    );
+
+    let resources = Provider::get_resources(&provider, &mut diags).unwrap_or_default();
+    for (name, resource) in resources {
+        let schema = resource
+            .schema(&mut diags)
+            .ok_or_else(|| io::Error::other(format!("resource {name} has no schema")))?;
+        let (path, page) = render_page(Kind::Resource, &name, &schema, examples)?;
+        pages.insert(path, page);
+    }
+    let data_sources = Provider::get_data_sources(&provider, &mut diags).unwrap_or_default();
+    for (name, data_source) in data_sources {
+        let schema = data_source
+            .schema(&mut diags)
+            .ok_or_else(|| io::Error::other(format!("data source {name} has no schema")))?;
+        let (path, page) = render_page(Kind::DataSource, &name, &schema, examples)?;
+        pages.insert(path, page);
+    }
+    Ok(pages)
+}
+
+/// Writes every page under `docs`, replacing what was there; returns how many files it wrote.
+pub fn write_all(docs: &Path, examples: &Path) -> io::Result<usize> {
+    let pages = render_all(examples)?;
+    for dir in ["resources", "data-sources"] {
+        // Stale pages of removed resources must not survive a regeneration.
+        if docs.join(dir).exists() {
+            fs::remove_dir_all(docs.join(dir))?;
+        }
+        fs::create_dir_all(docs.join(dir))?;
+    }
+    for (path, page) in &pages {
+        fs::write(docs.join(path), page)?;
+    }
+    Ok(pages.len())
+}
+
+fn read_example(path: &Path) -> io::Result<Option<String>> {
+    match fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text.trim_end().to_owned())),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(io::Error::new(
+            err.kind(),
+            format!("{}: {err}", path.display()),
+        )),
+    }
+}
+
+fn front_matter(out: &mut String, title: &str, description: &str) {
+    let _ = writeln!(out, "---");
+    let _ = writeln!(out, "page_title: \"{title}\"");
+    let _ = writeln!(out, "subcategory: \"\"");
+    let _ = writeln!(out, "description: |-");
+    let first = description.split("\n\n").next().unwrap_or_default();
+    let _ = writeln!(out, "  {}", first.replace('\n', "\n  "));
+    let _ = writeln!(out, "---\n");
+}
+
+fn render_index(schema: &Schema, examples: &Path) -> io::Result<String> {
+    let mut out = String::new();
+    let description = &schema.block.description.content;
+    front_matter(&mut out, "Provider: StatusPulse", description);
+    let _ = writeln!(out, "# StatusPulse Provider\n\n{description}\n");
+    if let Some(example) = read_example(&examples.join("provider/provider.tf"))? {
+        let _ = writeln!(out, "## Example Usage\n\n```terraform\n{example}\n```\n");
+    }
+    let _ = writeln!(
+        out,
+        "## Authentication\n\nThe provider authenticates with a StatusPulse API key sent as \
+         `Authorization: Bearer`. Prefer the `STATUSPULSE_API_KEY` environment variable (from a \
+         vault) to writing the key in HCL. A missing, malformed or refused key is reported once, \
+         when the provider is configured.\n\nRequests that StatusPulse rate-limits (429) or that \
+         fail with a 5xx are retried with exponential backoff, honouring `Retry-After`.\n"
+    );
+    render_schema(&mut out, schema);
+    Ok(out)
+}
+
+fn render_page(
+    kind: Kind,
+    name: &str,
+    schema: &Schema,
+    examples: &Path,
+) -> io::Result<(String, String)> {
+    let type_name = format!("{PROVIDER_NAME}_{name}");
+    let description = &schema.block.description.content;
+    let mut out = String::new();
+    front_matter(
+        &mut out,
+        &format!(
+            "{type_name} {} - terraform-provider-statuspulse",
+            kind.title()
+        ),
+        description,
+    );
+    let _ = writeln!(out, "# {type_name} ({})\n\n{description}\n", kind.title());
+    let example_dir = examples.join(kind.docs_dir()).join(&type_name);
+    if let Some(example) = read_example(&example_dir.join(kind.example_file()))? {
+        let _ = writeln!(out, "## Example Usage\n\n```terraform\n{example}\n```\n");
+    }
+    render_schema(&mut out, schema);
+    if let Some(import) = read_example(&example_dir.join("import.sh"))? {
+        let _ = writeln!(
+            out,
+            "## Import\n\nImport is supported using the following syntax:\n\n```shell\n{import}\n```"
+        );
+    }
+    let path = format!("{}/{name}.md", kind.docs_dir());
+    Ok((path, out.trim_end().to_owned() + "\n"))
+}
+
+fn render_schema(out: &mut String, schema: &Schema) {
+    let attributes: BTreeMap<&String, &Attribute> = schema.block.attributes.iter().collect();
+    let _ = writeln!(
+        out,
+        "<!-- schema generated by `terraform-provider-statuspulse gen-docs` -->"
+    );
+    let _ = writeln!(out, "## Schema\n");
+    let sections = [
+        ("Required", AttributeConstraint::Required),
+        ("Optional", AttributeConstraint::Optional),
+        ("Read-Only", AttributeConstraint::Computed),
+    ];
+    let mut nested = Vec::new();
+    for (title, constraint) in sections {
+        let in_section: Vec<_> = attributes
+            .iter()
+            .filter(|(_, a)| section_of(&a.constraint) == constraint)
+            .collect();
+        if in_section.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "### {title}\n");
+        for (name, attribute) in in_section {
+            let sensitive = if attribute.sensitive {
+                ", Sensitive"
+            } else {
+                ""
+            };
+            let (type_text, object) = type_text(&attribute.attr_type);
+            let see_below = if object.is_some() {
+                format!(" (see [below for nested schema](#nestedatt--{name}))")
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                out,
+                "- `{name}` ({type_text}{sensitive}) {}{see_below}",
+                attribute.description.content
+            );
+            if let Some(object) = object {
+                nested.push((name.to_string(), object));
+            }
+        }
+        let _ = writeln!(out);
+    }
+    for (name, fields) in nested {
+        let _ = writeln!(
+            out,
+            "<a id=\"nestedatt--{name}\"></a>\n### Nested Schema for `{name}`\n\nRead-Only:\n"
+        );
+        for (field, field_type) in fields {
+            let _ = writeln!(out, "- `{field}` ({})", type_text(&field_type).0);
+        }
+        let _ = writeln!(out);
+    }
+}
+
+fn section_of(constraint: &AttributeConstraint) -> AttributeConstraint {
+    match constraint {
+        AttributeConstraint::OptionalComputed => AttributeConstraint::Optional,
+        other => other.clone(),
+    }
+}
+
+/// The registry's wording for a type, plus the fields of an object element to document below.
+fn type_text(attr_type: &AttributeType) -> (String, Option<BTreeMap<String, AttributeType>>) {
+    match attr_type {
+        AttributeType::String => ("String".into(), None),
+        AttributeType::Number => ("Number".into(), None),
+        AttributeType::Bool => ("Boolean".into(), None),
+        AttributeType::Any => ("Dynamic".into(), None),
+        AttributeType::List(inner) | AttributeType::Set(inner) | AttributeType::Map(inner) => {
+            let outer = match attr_type {
+                AttributeType::List(_) => "List",
+                AttributeType::Set(_) => "Set",
+                _ => "Map",
+            };
+            let (inner_text, object) = type_text(inner);
+            (format!("{outer} of {inner_text}"), object)
+        }
+        AttributeType::Object(fields) => (
+            "Object".into(),
+            Some(fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+        ),
+        _ => ("Dynamic".into(), None),
+    }
+}

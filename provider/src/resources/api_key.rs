@@ -1,0 +1,555 @@
+//! `statuspulse_api_key`: a scoped API key, rotated by replacement.
+//!
+//! GitOps rotation rests on three rules (SPEC, issue 3):
+//! - the secret is returned only by create, so `key` lives in state from creation on and is null
+//!   after import;
+//! - a key that is due for rotation, revoked, expired, or rotating outside Terraform is replaced
+//!   at the next plan (a 404 means it is gone and Terraform recreates it);
+//! - destroy revokes, so with `create_before_destroy` the successor exists before the old key is
+//!   refused.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use tf_provider::schema::{AttributeType, Schema};
+use tf_provider::value::{Value, ValueEmpty};
+use tf_provider::{AttributePath, Diagnostics, Resource};
+
+use crate::diag::DiagnosticsExt;
+use crate::model::{
+    ApiKey, ApiKeyCreate, ApiKeyRevoke, ApiKeyUpdate, Environment, IdKind, ObjectId, Scope,
+    ROTATION_DAYS_DEFAULT, ROTATION_DAYS_RANGE,
+};
+use crate::provider::ClientSlot;
+use crate::schema::{
+    computed, map_of_strings, optional, optional_computed, required, schema, sensitive,
+    set_of_strings, string,
+};
+use crate::state::{known, set_from_api, set_to_vec, StringSet};
+
+/// The state of one API key, attribute for attribute with the schema.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ApiKeyState {
+    pub id: Value<String>,
+    pub name: Value<String>,
+    pub environment: Value<String>,
+    pub service_account_id: Value<String>,
+    pub scopes: Value<StringSet>,
+    pub check_group_ids: Value<StringSet>,
+    pub alert_route_ids: Value<StringSet>,
+    pub rotation_days: Value<i64>,
+    pub keepers: Value<BTreeMap<String, Value<String>>>,
+    pub key: Value<String>,
+    pub key_id: Value<String>,
+    pub status: Value<String>,
+    pub created_at: Value<String>,
+    pub expires_at: Value<String>,
+    pub rotate_after: Value<String>,
+    pub rotation_due: Value<bool>,
+}
+
+/// Attributes whose change cannot be applied to an existing key (the server has no PATCH for
+/// them), so they force a new key.
+const REPLACE_ON_CHANGE: [&str; 4] = [
+    "environment",
+    "service_account_id",
+    "rotation_days",
+    "keepers",
+];
+
+pub struct ApiKeyResource {
+    client: ClientSlot,
+}
+
+impl ApiKeyResource {
+    pub fn new(client: ClientSlot) -> Self {
+        Self { client }
+    }
+}
+
+/// Documentation of the server-assigned attributes, shared with the `statuspulse_api_key` data
+/// source so both pages say the same thing.
+pub fn api_key_doc(attribute: &str) -> &'static str {
+    match attribute {
+        "id" => "Id of the API key (`key_…`); also the import id.",
+        "key_id" => "Public key id embedded in the secret; shown in listings and the audit trail.",
+        "status" => "`active`, `rotating` (a successor exists, grace period running), `expired` or `revoked`.",
+        "created_at" => "Creation time (RFC 3339).",
+        "expires_at" => "Hard expiry (RFC 3339), at most 365 days after creation.",
+        "rotate_after" => "Time after which the key is due for rotation (RFC 3339): `created_at` + `rotation_days`.",
+        "rotation_due" => "True once `rotate_after` has passed. The key still works, but the next plan replaces it.",
+        _ => "",
+    }
+}
+
+/// Plan-time checks on everything that is known; unknown values are checked at the next call.
+fn validate_config(diags: &mut Diagnostics, config: &ApiKeyState) {
+    if let Some(name) = known(&config.name) {
+        if name.trim().is_empty() {
+            diags.add(
+                "Empty API key name",
+                "Give the key a name that says what uses it.",
+                AttributePath::new("name"),
+            );
+        }
+    }
+    if let Some(environment) = known(&config.environment) {
+        if let Err(detail) = Environment::parse(environment) {
+            diags.add(
+                "Invalid environment",
+                detail,
+                AttributePath::new("environment"),
+            );
+        }
+    }
+    if let Some(id) = known(&config.service_account_id) {
+        if let Err(detail) = ObjectId::parse(IdKind::ServiceAccount, id) {
+            diags.add(
+                "Invalid service account id",
+                detail,
+                AttributePath::new("service_account_id"),
+            );
+        }
+    }
+    if let Value::Value(scopes) = &config.scopes {
+        if scopes.is_empty() {
+            diags.add(
+                "An API key needs at least one scope",
+                "Grant the narrowest scopes the key's user needs, e.g. [\"read:checks\"].",
+                AttributePath::new("scopes"),
+            );
+        }
+        for scope in scopes.iter().filter_map(|s| s.as_ref_option()) {
+            if let Err(detail) = Scope::parse(scope) {
+                diags.add("Unknown scope", detail, AttributePath::new("scopes"));
+            }
+        }
+    }
+    if let Value::Value(days) = config.rotation_days {
+        if !ROTATION_DAYS_RANGE.contains(&days) {
+            diags.add(
+                "rotation_days out of range",
+                format!("rotation_days is {days}; it must be between 1 and 365 (a key never outlives 365 days)."),
+                AttributePath::new("rotation_days"),
+            );
+        }
+    }
+    for (attribute, ids) in [
+        ("check_group_ids", &config.check_group_ids),
+        ("alert_route_ids", &config.alert_route_ids),
+    ] {
+        if let Value::Value(ids) = ids {
+            if ids
+                .iter()
+                .any(|id| matches!(id, Value::Value(s) if s.trim().is_empty()))
+            {
+                diags.add(
+                    "Empty id",
+                    format!("{attribute} contains an empty string."),
+                    AttributePath::new(attribute),
+                );
+            }
+        }
+    }
+}
+
+/// Builds state from the server's answer, keeping what only Terraform knows (`key`, `keepers`)
+/// and the null-versus-empty choice of the configuration.
+fn state_from_api(api: ApiKey, prior: &ApiKeyState) -> ApiKeyState {
+    ApiKeyState {
+        id: Value::Value(api.id),
+        name: Value::Value(api.name),
+        environment: Value::Value(api.environment),
+        service_account_id: api.service_account_id.into(),
+        scopes: Value::Value(api.scopes.into_iter().map(Value::Value).collect()),
+        check_group_ids: set_from_api(api.check_group_ids, &prior.check_group_ids),
+        alert_route_ids: set_from_api(api.alert_route_ids, &prior.alert_route_ids),
+        rotation_days: Value::Value(api.rotation_days),
+        keepers: match &prior.keepers {
+            Value::Value(keepers) => Value::Value(keepers.clone()),
+            _ => Value::Null,
+        },
+        key: match api.key {
+            Some(secret) => Value::Value(secret),
+            None => match &prior.key {
+                Value::Value(secret) => Value::Value(secret.clone()),
+                _ => Value::Null,
+            },
+        },
+        key_id: Value::Value(api.key_id),
+        status: Value::Value(api.status),
+        created_at: Value::Value(api.created_at),
+        expires_at: Value::Value(api.expires_at),
+        rotate_after: Value::Value(api.rotate_after),
+        rotation_due: Value::Value(api.rotation_due),
+    }
+}
+
+/// Marks every server-assigned attribute as known only after apply.
+fn unknown_computed(state: &mut ApiKeyState) {
+    state.id = Value::Unknown;
+    state.key = Value::Unknown;
+    state.key_id = Value::Unknown;
+    state.status = Value::Unknown;
+    state.created_at = Value::Unknown;
+    state.expires_at = Value::Unknown;
+    state.rotate_after = Value::Unknown;
+    state.rotation_due = Value::Unknown;
+}
+
+fn key_path(id: &str) -> String {
+    format!("/v1/api-keys/{id}")
+}
+
+#[async_trait]
+impl Resource for ApiKeyResource {
+    type State<'a> = ApiKeyState;
+    type PrivateState<'a> = ValueEmpty;
+    type ProviderMetaState<'a> = ValueEmpty;
+
+    fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
+        Some(schema(
+            "A scoped StatusPulse API key, bound to one environment and optionally to a service \
+             account.\n\nRotation is replacement: when the key is due for rotation (`rotation_due`), \
+             when `keepers` change, or when the key was revoked or deleted outside Terraform, the \
+             next plan replaces it. Add `lifecycle { create_before_destroy = true }` so the new key \
+             exists before the old one is revoked. Destroy revokes the key (it stays readable as \
+             `revoked` during a 30-day quarantine).\n\nThe secret (`key`) is known only to the \
+             Terraform run that created the key; after `terraform import` it is null, because \
+             StatusPulse never shows a secret twice.",
+            [
+                ("name", required(string(), "Human-readable name of the key, e.g. the pipeline that uses it. Updated in place.")),
+                ("environment", required(string(), "`live` (keys start with `sp_live_`) or `test` (`sp_test_`). Changing it replaces the key.")),
+                ("service_account_id", optional(string(), "Id of the service account (`sa_…`) the key acts as. Without it the key belongs to the workspace. Changing it replaces the key.")),
+                ("scopes", required(set_of_strings(), "Scopes granted to the key, from the catalog of the `statuspulse_scopes` data source (e.g. `read:checks`, `write:alerts`). Updated in place.")),
+                ("check_group_ids", optional(set_of_strings(), "Restricts the key to these check groups. Updated in place.")),
+                ("alert_route_ids", optional(set_of_strings(), "Restricts the key to these alert routes. Updated in place.")),
+                ("rotation_days", optional_computed(AttributeType::Number, "Days after creation at which the key is due for rotation (1 to 365, default 90). Changing it replaces the key.")),
+                ("keepers", optional(map_of_strings(), "Arbitrary values that, when changed, force a new key (like `random_id` keepers). Use it to rotate on demand.")),
+                ("key", sensitive(computed(string(), "The secret API key. Known only in the state of the run that created it; null after import."))),
+                ("id", computed(string(), api_key_doc("id"))),
+                ("key_id", computed(string(), api_key_doc("key_id"))),
+                ("status", computed(string(), api_key_doc("status"))),
+                ("created_at", computed(string(), api_key_doc("created_at"))),
+                ("expires_at", computed(string(), api_key_doc("expires_at"))),
+                ("rotate_after", computed(string(), api_key_doc("rotate_after"))),
+                ("rotation_due", computed(AttributeType::Bool, api_key_doc("rotation_due"))),
+            ],
+        ))
+    }
+
+    async fn validate<'a>(&self, diags: &mut Diagnostics, config: ApiKeyState) -> Option<()> {
+        validate_config(diags, &config);
+        Some(())
+    }
+
+    async fn read<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        state: ApiKeyState,
+        _private_state: ValueEmpty,
+        _provider_meta_state: ValueEmpty,
+    ) -> Option<(ApiKeyState, ValueEmpty)> {
+        let client = self.client.get(diags)?;
+        let id = known(&state.id)?.to_owned();
+        match client.get::<ApiKey>(&key_path(&id)).await {
+            Ok(api) => Some((state_from_api(api, &state), ValueEmpty::Null)),
+            // Gone (deleted, or purged after quarantine): a null state tells Terraform it was
+            // deleted outside Terraform, and the plan recreates it.
+            Err(err) if err.is_not_found() => None,
+            Err(err) => {
+                diags.api_error("read the API key", &err);
+                None
+            }
+        }
+    }
+
+    async fn plan_create<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        proposed_state: ApiKeyState,
+        _config_state: ApiKeyState,
+        _provider_meta_state: ValueEmpty,
+    ) -> Option<(ApiKeyState, ValueEmpty)> {
+        validate_config(diags, &proposed_state);
+        let mut planned = proposed_state;
+        if planned.rotation_days.is_null() {
+            planned.rotation_days = Value::Value(ROTATION_DAYS_DEFAULT);
+        }
+        unknown_computed(&mut planned);
+        Some((planned, ValueEmpty::Null))
+    }
+
+    async fn plan_update<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        prior_state: ApiKeyState,
+        proposed_state: ApiKeyState,
+        _config_state: ApiKeyState,
+        _prior_private_state: ValueEmpty,
+        _provider_meta_state: ValueEmpty,
+    ) -> Option<(ApiKeyState, ValueEmpty, Vec<AttributePath>)> {
+        validate_config(diags, &proposed_state);
+        let mut planned = proposed_state;
+        if planned.rotation_days.is_null() {
+            planned.rotation_days = Value::Value(ROTATION_DAYS_DEFAULT);
+        }
+        // Terraform replaces only for listed paths whose value differs between prior and planned
+        // state, so it is safe to always list the attributes that cannot be updated in place.
+        let mut replace: Vec<AttributePath> = REPLACE_ON_CHANGE
+            .iter()
+            .map(|a| AttributePath::new(*a))
+            .collect();
+        // Rotation and out-of-band revocation are not configuration changes: the key itself is no
+        // longer one Terraform should keep. Planning the flag as unknown makes it differ from the
+        // prior `true`/`revoked`, which is what turns these paths into a replacement.
+        if prior_state.rotation_due == Value::Value(true) {
+            planned.rotation_due = Value::Unknown;
+            replace.push(AttributePath::new("rotation_due"));
+        }
+        if matches!(&prior_state.status, Value::Value(status) if status != "active") {
+            planned.status = Value::Unknown;
+            replace.push(AttributePath::new("status"));
+        }
+        Some((planned, ValueEmpty::Null, replace))
+    }
+
+    async fn plan_destroy<'a>(
+        &self,
+        _diags: &mut Diagnostics,
+        _prior_state: ApiKeyState,
+        _prior_private_state: ValueEmpty,
+        _provider_meta_state: ValueEmpty,
+    ) -> Option<ValueEmpty> {
+        // Terraform 1.0 never calls this, so nothing may depend on it.
+        Some(ValueEmpty::Null)
+    }
+
+    async fn create<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        planned_state: ApiKeyState,
+        _config_state: ApiKeyState,
+        _planned_private_state: ValueEmpty,
+        _provider_meta_state: ValueEmpty,
+    ) -> Option<(ApiKeyState, ValueEmpty)> {
+        let client = self.client.get(diags)?;
+        let body = ApiKeyCreate {
+            name: known(&planned_state.name).unwrap_or_default().to_owned(),
+            environment: known(&planned_state.environment)
+                .unwrap_or_default()
+                .to_owned(),
+            service_account_id: known(&planned_state.service_account_id).map(str::to_owned),
+            scopes: set_to_vec(&planned_state.scopes),
+            check_group_ids: set_to_vec(&planned_state.check_group_ids),
+            alert_route_ids: set_to_vec(&planned_state.alert_route_ids),
+            rotation_days: planned_state
+                .rotation_days
+                .as_option()
+                .unwrap_or(ROTATION_DAYS_DEFAULT),
+        };
+        match client.post::<_, ApiKey>("/v1/api-keys", &body).await {
+            Ok(api) => Some((state_from_api(api, &planned_state), ValueEmpty::Null)),
+            Err(err) => {
+                diags.api_error("create the API key", &err);
+                None
+            }
+        }
+    }
+
+    async fn update<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        prior_state: ApiKeyState,
+        planned_state: ApiKeyState,
+        _config_state: ApiKeyState,
+        _planned_private_state: ValueEmpty,
+        _provider_meta_state: ValueEmpty,
+    ) -> Option<(ApiKeyState, ValueEmpty)> {
+        let client = self.client.get(diags)?;
+        let id = known(&prior_state.id)?.to_owned();
+        let body = ApiKeyUpdate {
+            name: known(&planned_state.name).unwrap_or_default().to_owned(),
+            scopes: set_to_vec(&planned_state.scopes),
+            check_group_ids: set_to_vec(&planned_state.check_group_ids),
+            alert_route_ids: set_to_vec(&planned_state.alert_route_ids),
+        };
+        match client.patch::<_, ApiKey>(&key_path(&id), &body).await {
+            Ok(api) => {
+                let mut prior = planned_state;
+                prior.key = prior_state.key;
+                Some((state_from_api(api, &prior), ValueEmpty::Null))
+            }
+            Err(err) => {
+                diags.api_error("update the API key", &err);
+                None
+            }
+        }
+    }
+
+    async fn destroy<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        prior_state: ApiKeyState,
+        _planned_private_state: ValueEmpty,
+        _provider_meta_state: ValueEmpty,
+    ) -> Option<()> {
+        let client = self.client.get(diags)?;
+        let id = known(&prior_state.id)?.to_owned();
+        let body = ApiKeyRevoke {
+            id: &id,
+            reason: "revoked by Terraform (destroyed or replaced)",
+        };
+        // Revocation is idempotent on the server; a key already purged needs nothing more.
+        match client
+            .post::<_, serde_json::Value>("/v1/api-keys/revoke", &body)
+            .await
+        {
+            Ok(_) => Some(()),
+            Err(err) if err.is_not_found() => Some(()),
+            Err(err) => {
+                diags.api_error("revoke the API key", &err);
+                None
+            }
+        }
+    }
+
+    async fn import<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        id: String,
+    ) -> Option<(ApiKeyState, ValueEmpty)> {
+        let id = match ObjectId::parse(IdKind::ApiKey, &id) {
+            Ok(id) => id,
+            Err(detail) => {
+                diags.add("Invalid import id", detail, AttributePath::root());
+                return None;
+            }
+        };
+        let client = self.client.get(diags)?;
+        match client.get::<ApiKey>(&key_path(id.as_str())).await {
+            // The secret is never readable again, so `key` stays null after import.
+            Ok(api) => Some((
+                state_from_api(api, &ApiKeyState::default()),
+                ValueEmpty::Null,
+            )),
+            Err(err) if err.is_not_found() => {
+                diags.add(
+                    "Cannot import a missing API key",
+                    format!("No API key `{id}` exists in the provider key's workspace."),
+                    AttributePath::root(),
+                );
+                None
+            }
+            Err(err) => {
+                diags.api_error("import the API key", &err);
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> ApiKeyState {
+        ApiKeyState {
+            name: Value::Value("ci".into()),
+            environment: Value::Value("test".into()),
+            scopes: Value::Value([Value::Value("read:checks".to_owned())].into()),
+            ..Default::default()
+        }
+    }
+
+    fn errors_at(config: &ApiKeyState) -> Vec<String> {
+        let mut diags = Diagnostics::default();
+        validate_config(&mut diags, config);
+        diags
+            .errors
+            .iter()
+            .map(|d| d.attribute.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn a_valid_config_has_no_diagnostics() {
+        assert!(errors_at(&config()).is_empty());
+    }
+
+    #[test]
+    fn each_invalid_attribute_gets_its_own_diagnostic() {
+        let mut bad = config();
+        bad.environment = Value::Value("prod".into());
+        bad.rotation_days = Value::Value(400);
+        bad.service_account_id = Value::Value("key_123".into());
+        bad.scopes = Value::Value([Value::Value("read:everything".to_owned())].into());
+        let mut at = errors_at(&bad);
+        at.sort();
+        assert_eq!(
+            at,
+            [
+                "environment",
+                "rotation_days",
+                "scopes",
+                "service_account_id"
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_values_are_not_judged_yet() {
+        let mut later = config();
+        later.environment = Value::Unknown;
+        later.scopes = Value::Unknown;
+        later.rotation_days = Value::Unknown;
+        assert!(errors_at(&later).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_key_due_for_rotation_is_planned_for_replacement() {
+        let resource = ApiKeyResource::new(ClientSlot::default());
+        let mut prior = config();
+        prior.rotation_days = Value::Value(90);
+        prior.status = Value::Value("active".into());
+        prior.rotation_due = Value::Value(true);
+        let mut diags = Diagnostics::default();
+        let (planned, _, replace) = resource
+            .plan_update(
+                &mut diags,
+                prior.clone(),
+                prior,
+                config(),
+                ValueEmpty::Null,
+                ValueEmpty::Null,
+            )
+            .await
+            .unwrap();
+        assert!(planned.rotation_due.is_unknown());
+        assert!(replace.contains(&AttributePath::new("rotation_due")));
+    }
+
+    #[tokio::test]
+    async fn a_revoked_key_is_planned_for_replacement() {
+        let resource = ApiKeyResource::new(ClientSlot::default());
+        let mut prior = config();
+        prior.status = Value::Value("revoked".into());
+        prior.rotation_due = Value::Value(false);
+        let mut diags = Diagnostics::default();
+        let (planned, _, replace) = resource
+            .plan_update(
+                &mut diags,
+                prior.clone(),
+                prior,
+                config(),
+                ValueEmpty::Null,
+                ValueEmpty::Null,
+            )
+            .await
+            .unwrap();
+        assert!(planned.status.is_unknown());
+        assert!(replace.contains(&AttributePath::new("status")));
+    }
+}

@@ -1,0 +1,265 @@
+//! `statuspulse_service_account`: a non-human principal that API keys act as.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use tf_provider::schema::Schema;
+use tf_provider::value::{Value, ValueEmpty};
+use tf_provider::{AttributePath, Diagnostics, Resource};
+
+use crate::diag::DiagnosticsExt;
+use crate::model::{IdKind, ObjectId, ServiceAccount, ServiceAccountInput};
+use crate::provider::ClientSlot;
+use crate::schema::{computed, optional, required, schema, string};
+use crate::state::{known, string_from_api};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServiceAccountState {
+    pub id: Value<String>,
+    pub name: Value<String>,
+    pub description: Value<String>,
+    pub workspace_id: Value<String>,
+    pub created_at: Value<String>,
+}
+
+pub struct ServiceAccountResource {
+    client: ClientSlot,
+}
+
+impl ServiceAccountResource {
+    pub fn new(client: ClientSlot) -> Self {
+        Self { client }
+    }
+}
+
+/// Builds state from the server's answer; `prior` decides whether an empty description is null.
+pub fn service_account_state(api: ServiceAccount, prior: &Value<String>) -> ServiceAccountState {
+    ServiceAccountState {
+        id: Value::Value(api.id),
+        name: Value::Value(api.name),
+        description: string_from_api(api.description, prior),
+        workspace_id: Value::Value(api.workspace_id),
+        created_at: Value::Value(api.created_at),
+    }
+}
+
+fn validate_config(diags: &mut Diagnostics, config: &ServiceAccountState) {
+    if let Some(name) = known(&config.name) {
+        if name.trim().is_empty() {
+            diags.add(
+                "Empty service account name",
+                "Name the service account after the automation that uses it, e.g. \"ci-deployer\".",
+                AttributePath::new("name"),
+            );
+        }
+    }
+}
+
+fn account_path(id: &str) -> String {
+    format!("/v1/service-accounts/{id}")
+}
+
+fn input(state: &ServiceAccountState) -> ServiceAccountInput<'_> {
+    ServiceAccountInput {
+        name: known(&state.name).unwrap_or_default(),
+        // An empty description clears it; the server has no separate "unset" for it.
+        description: known(&state.description).unwrap_or_default(),
+    }
+}
+
+#[async_trait]
+impl Resource for ServiceAccountResource {
+    type State<'a> = ServiceAccountState;
+    type PrivateState<'a> = ValueEmpty;
+    type ProviderMetaState<'a> = ValueEmpty;
+
+    fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
+        Some(schema(
+            "A StatusPulse service account: the principal that automation acts as. Give each \
+             pipeline its own account and bind API keys to it with `statuspulse_api_key`'s \
+             `service_account_id`.\n\nA service account cannot be deleted while it has keys that \
+             are not revoked; Terraform destroys (revokes) its keys first when they reference it.",
+            [
+                ("name", required(string(), "Name of the service account. Updated in place.")),
+                ("description", optional(string(), "What the service account is for. Updated in place.")),
+                ("id", computed(string(), "Id of the service account (`sa_…`); also the import id.")),
+                ("workspace_id", computed(string(), "Workspace (`ws_…`) the service account belongs to: the provider key's workspace.")),
+                ("created_at", computed(string(), "Creation time (RFC 3339).")),
+            ],
+        ))
+    }
+
+    async fn validate<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        config: ServiceAccountState,
+    ) -> Option<()> {
+        validate_config(diags, &config);
+        Some(())
+    }
+
+    async fn read<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        state: ServiceAccountState,
+        _private_state: ValueEmpty,
+        _provider_meta_state: ValueEmpty,
+    ) -> Option<(ServiceAccountState, ValueEmpty)> {
+        let client = self.client.get(diags)?;
+        let id = known(&state.id)?.to_owned();
+        match client.get::<ServiceAccount>(&account_path(&id)).await {
+            Ok(api) => Some((
+                service_account_state(api, &state.description),
+                ValueEmpty::Null,
+            )),
+            // Deleted outside Terraform: a null state makes the plan recreate it.
+            Err(err) if err.is_not_found() => None,
+            Err(err) => {
+                diags.api_error("read the service account", &err);
+                None
+            }
+        }
+    }
+
+    async fn plan_create<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        proposed_state: ServiceAccountState,
+        _config_state: ServiceAccountState,
+        _provider_meta_state: ValueEmpty,
+    ) -> Option<(ServiceAccountState, ValueEmpty)> {
+        validate_config(diags, &proposed_state);
+        let mut planned = proposed_state;
+        planned.id = Value::Unknown;
+        planned.workspace_id = Value::Unknown;
+        planned.created_at = Value::Unknown;
+        Some((planned, ValueEmpty::Null))
+    }
+
+    async fn plan_update<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        _prior_state: ServiceAccountState,
+        proposed_state: ServiceAccountState,
+        _config_state: ServiceAccountState,
+        _prior_private_state: ValueEmpty,
+        _provider_meta_state: ValueEmpty,
+    ) -> Option<(ServiceAccountState, ValueEmpty, Vec<AttributePath>)> {
+        // Every attribute updates in place; Terraform's proposal already keeps computed values.
+        validate_config(diags, &proposed_state);
+        Some((proposed_state, ValueEmpty::Null, vec![]))
+    }
+
+    async fn plan_destroy<'a>(
+        &self,
+        _diags: &mut Diagnostics,
+        _prior_state: ServiceAccountState,
+        _prior_private_state: ValueEmpty,
+        _provider_meta_state: ValueEmpty,
+    ) -> Option<ValueEmpty> {
+        // Terraform 1.0 never calls this, so nothing may depend on it.
+        Some(ValueEmpty::Null)
+    }
+
+    async fn create<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        planned_state: ServiceAccountState,
+        _config_state: ServiceAccountState,
+        _planned_private_state: ValueEmpty,
+        _provider_meta_state: ValueEmpty,
+    ) -> Option<(ServiceAccountState, ValueEmpty)> {
+        let client = self.client.get(diags)?;
+        match client
+            .post::<_, ServiceAccount>("/v1/service-accounts", &input(&planned_state))
+            .await
+        {
+            Ok(api) => Some((
+                service_account_state(api, &planned_state.description),
+                ValueEmpty::Null,
+            )),
+            Err(err) => {
+                diags.api_error("create the service account", &err);
+                None
+            }
+        }
+    }
+
+    async fn update<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        prior_state: ServiceAccountState,
+        planned_state: ServiceAccountState,
+        _config_state: ServiceAccountState,
+        _planned_private_state: ValueEmpty,
+        _provider_meta_state: ValueEmpty,
+    ) -> Option<(ServiceAccountState, ValueEmpty)> {
+        let client = self.client.get(diags)?;
+        let id = known(&prior_state.id)?.to_owned();
+        match client
+            .patch::<_, ServiceAccount>(&account_path(&id), &input(&planned_state))
+            .await
+        {
+            Ok(api) => Some((
+                service_account_state(api, &planned_state.description),
+                ValueEmpty::Null,
+            )),
+            Err(err) => {
+                diags.api_error("update the service account", &err);
+                None
+            }
+        }
+    }
+
+    async fn destroy<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        prior_state: ServiceAccountState,
+        _planned_private_state: ValueEmpty,
+        _provider_meta_state: ValueEmpty,
+    ) -> Option<()> {
+        let client = self.client.get(diags)?;
+        let id = known(&prior_state.id)?.to_owned();
+        match client.delete(&account_path(&id)).await {
+            Ok(()) => Some(()),
+            Err(err) if err.is_not_found() => Some(()),
+            Err(err) => {
+                diags.api_error("delete the service account", &err);
+                None
+            }
+        }
+    }
+
+    async fn import<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        id: String,
+    ) -> Option<(ServiceAccountState, ValueEmpty)> {
+        let id = match ObjectId::parse(IdKind::ServiceAccount, &id) {
+            Ok(id) => id,
+            Err(detail) => {
+                diags.add("Invalid import id", detail, AttributePath::root());
+                return None;
+            }
+        };
+        let client = self.client.get(diags)?;
+        match client
+            .get::<ServiceAccount>(&account_path(id.as_str()))
+            .await
+        {
+            Ok(api) => Some((service_account_state(api, &Value::Null), ValueEmpty::Null)),
+            Err(err) if err.is_not_found() => {
+                diags.add(
+                    "Cannot import a missing service account",
+                    format!("No service account `{id}` exists in the provider key's workspace."),
+                    AttributePath::root(),
+                );
+                None
+            }
+            Err(err) => {
+                diags.api_error("import the service account", &err);
+                None
+            }
+        }
+    }
+}

