@@ -1,0 +1,33 @@
+//! API keys: creation, rotation, revocation with a 30-day quarantine, and the purge job.
+
+mod model;
+pub mod purge;
+pub(crate) mod routes;
+mod store;
+pub mod token;
+
+pub use model::{ApiKeyView, CreatedApiKey, KeyStatus};
+pub use routes::router;
+pub use store::{count_usable_for_service_account, insert_key, NewKey};
+
+use crate::clock::DAY_MS;
+
+/// How long a revoked (or expired) key stays readable before it is deleted for good (SPEC).
+pub const QUARANTINE_MS: i64 = 30 * DAY_MS;
+/// Longest lifetime of any key (SPEC: at most 365 days).
+pub const MAX_LIFETIME_DAYS: i64 = 365;
+pub const DEFAULT_ROTATION_DAYS: i64 = 90;
+pub const DEFAULT_GRACE_HOURS: i64 = 24;
+pub const MAX_GRACE_HOURS: i64 = 168;
+
+/// The public view of one key, for callers outside this module (workspace provisioning).
+pub async fn fetch_view(
+    app: &crate::state::App,
+    workspace_id: &str,
+    id: &str,
+) -> anyhow::Result<ApiKeyView> {
+    let row = store::fetch(app.db.pool(), workspace_id, id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("key {id} not found"))?;
+    Ok(row.view(app.clock.now_ms()))
+}

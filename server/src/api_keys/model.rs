@@ -1,0 +1,150 @@
+//! What an API key looks like in storage and on the wire.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::clock::rfc3339;
+
+/// Lifecycle state, derived from the stored times (never stored itself, so it cannot go stale).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyStatus {
+    /// Usable.
+    Active,
+    /// Rotated: still usable until its grace period ends, then revoked.
+    Rotating,
+    /// Past `expires_at`.
+    Expired,
+    /// Refused everywhere; readable for 30 days of quarantine, then purged.
+    Revoked,
+}
+
+impl KeyStatus {
+    pub fn at(now_ms: i64, expires_at: i64, revoked_at: Option<i64>) -> Self {
+        match revoked_at {
+            Some(at) if at <= now_ms => KeyStatus::Revoked,
+            _ if expires_at <= now_ms => KeyStatus::Expired,
+            Some(_) => KeyStatus::Rotating,
+            None => KeyStatus::Active,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyStatus::Active => "active",
+            KeyStatus::Rotating => "rotating",
+            KeyStatus::Expired => "expired",
+            KeyStatus::Revoked => "revoked",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Active, Self::Rotating, Self::Expired, Self::Revoked]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// A stored key row. Holds the Argon2id hash, so it never leaves this module unconverted.
+#[derive(Debug, sqlx::FromRow)]
+pub struct KeyRow {
+    pub id: String,
+    pub key_id: String,
+    pub workspace_id: String,
+    pub name: String,
+    pub environment: String,
+    pub service_account_id: Option<String>,
+    pub scopes: String,
+    pub check_group_ids: String,
+    pub alert_route_ids: String,
+    pub rotation_days: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub expires_at: i64,
+    pub rotate_after: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    pub revocation_reason: Option<String>,
+    pub purge_after: Option<i64>,
+    pub successor_id: Option<String>,
+}
+
+/// The public view of a key: everything but the secret.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ApiKeyView {
+    pub id: String,
+    /// Public key id embedded in the key; safe to log and show.
+    pub key_id: String,
+    pub workspace_id: String,
+    pub name: String,
+    /// `live` or `test`.
+    pub environment: String,
+    pub service_account_id: Option<String>,
+    pub scopes: Vec<String>,
+    pub check_group_ids: Vec<String>,
+    pub alert_route_ids: Vec<String>,
+    pub rotation_days: i64,
+    pub status: KeyStatus,
+    pub created_at: String,
+    pub updated_at: String,
+    pub expires_at: String,
+    pub rotate_after: String,
+    /// True once `rotate_after` has passed on an active key: replace it.
+    pub rotation_due: bool,
+    /// Updated in the background, at most about a minute behind.
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+    pub revocation_reason: Option<String>,
+    /// The key that replaced this one by rotation.
+    pub successor_id: Option<String>,
+    /// When the quarantined key will be deleted for good.
+    pub purge_after: Option<String>,
+}
+
+/// The answer to create and rotate: the only time the key itself is ever shown.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedApiKey {
+    #[serde(flatten)]
+    pub api_key: ApiKeyView,
+    /// The API key. Store it now: it cannot be read again.
+    pub key: String,
+}
+
+impl KeyRow {
+    pub fn status(&self, now_ms: i64) -> KeyStatus {
+        KeyStatus::at(now_ms, self.expires_at, self.revoked_at)
+    }
+
+    pub fn view(&self, now_ms: i64) -> ApiKeyView {
+        let status = self.status(now_ms);
+        let list = |s: &str| serde_json::from_str::<Vec<String>>(s).unwrap_or_default();
+        let purge_after = self.purge_after.or_else(|| {
+            (status == KeyStatus::Expired).then_some(self.expires_at + super::QUARANTINE_MS)
+        });
+        ApiKeyView {
+            id: self.id.clone(),
+            key_id: self.key_id.clone(),
+            workspace_id: self.workspace_id.clone(),
+            name: self.name.clone(),
+            environment: self.environment.clone(),
+            service_account_id: self.service_account_id.clone(),
+            scopes: self.scopes.split_whitespace().map(str::to_owned).collect(),
+            check_group_ids: list(&self.check_group_ids),
+            alert_route_ids: list(&self.alert_route_ids),
+            rotation_days: self.rotation_days,
+            status,
+            created_at: rfc3339(self.created_at),
+            updated_at: rfc3339(self.updated_at),
+            expires_at: rfc3339(self.expires_at),
+            rotate_after: rfc3339(self.rotate_after),
+            rotation_due: status == KeyStatus::Active && now_ms >= self.rotate_after,
+            last_used_at: self.last_used_at.map(rfc3339),
+            revoked_at: self.revoked_at.map(rfc3339),
+            revocation_reason: self.revocation_reason.clone(),
+            successor_id: self.successor_id.clone(),
+            purge_after: purge_after
+                .filter(|_| status != KeyStatus::Active)
+                .map(rfc3339),
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! The quarantine purge: revoked and expired keys are deleted for good 30 days later.
+
+use serde_json::json;
+
+use super::QUARANTINE_MS;
+use crate::audit::{self, Actor, NewEvent};
+use crate::state::App;
+
+/// Deletes every key whose quarantine has ended, each with an `api_key.purged` event in its
+/// workspace's chain. Returns how many were purged.
+pub async fn purge_quarantined(app: &App) -> anyhow::Result<usize> {
+    let now = app.clock.now_ms();
+    let due: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT id, key_id, workspace_id, name FROM api_keys \
+         WHERE (purge_after IS NOT NULL AND purge_after <= $1) \
+            OR (revoked_at IS NULL AND expires_at <= $2) ORDER BY id LIMIT 1000",
+    )
+    .bind(now)
+    .bind(now - QUARANTINE_MS)
+    .fetch_all(app.db.pool())
+    .await?;
+    for (id, key_id, workspace_id, name) in &due {
+        let mut tx = app.db.begin_write().await?;
+        sqlx::query("DELETE FROM api_keys WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx.tx)
+            .await?;
+        let event = NewEvent::success(workspace_id, "api_key.purged", Actor::System)
+            .target("api_key", id)
+            .details(json!({"key_id": key_id, "name": name}));
+        audit::append(&mut tx.tx, &app.clock, &event).await?;
+        tx.commit().await?;
+    }
+    if !due.is_empty() {
+        tracing::info!(purged = due.len(), "purged keys whose quarantine ended");
+    }
+    Ok(due.len())
+}

@@ -1,0 +1,570 @@
+//! `/v1/api-keys`: create, read, list, update, rotate, revoke.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+
+use super::model::{ApiKeyView, CreatedApiKey, KeyRow, KeyStatus};
+use super::store::{self, Changes, ListFilter, NewKey};
+use super::token::{KeyId, PlainApiKey};
+use super::{DEFAULT_GRACE_HOURS, DEFAULT_ROTATION_DAYS, MAX_GRACE_HOURS, MAX_LIFETIME_DAYS};
+use crate::audit::{self, NewEvent};
+use crate::clock::{DAY_MS, HOUR_MS};
+use crate::error::{ApiError, ApiResult};
+use crate::http::{Caller, Json};
+use crate::ids::{self, Page, PageParams};
+use crate::scopes::{Scope, Scopes};
+use crate::state::AppState;
+use crate::validate;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/api-keys", get(list_api_keys).post(create_api_key))
+        .route("/v1/api-keys/revoke", post(revoke_api_key))
+        .route("/v1/api-keys/{id}", get(get_api_key).patch(update_api_key))
+        .route("/v1/api-keys/{id}/rotate", post(rotate_api_key))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApiKey {
+    pub name: String,
+    /// `live` or `test`; decides the `sp_live_` / `sp_test_` prefix.
+    pub environment: String,
+    pub service_account_id: Option<String>,
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub check_group_ids: Vec<String>,
+    #[serde(default)]
+    pub alert_route_ids: Vec<String>,
+    /// Days until `rotation_due` (1 to 365, default 90).
+    pub rotation_days: Option<i64>,
+    /// Days until the key expires (1 to 365, default 365).
+    pub expires_in_days: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateApiKey {
+    pub name: Option<String>,
+    pub scopes: Option<Vec<String>>,
+    pub check_group_ids: Option<Vec<String>>,
+    pub alert_route_ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateApiKey {
+    /// Hours the old key keeps working (0 to 168, default 24).
+    pub grace_period_hours: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeApiKey {
+    pub id: String,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListApiKeys {
+    /// `active`, `rotating`, `expired` or `revoked`.
+    pub status: Option<String>,
+    pub service_account_id: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Create an API key. The answer holds the key itself, shown this once.
+#[utoipa::path(post, path = "/v1/api-keys", request_body = CreateApiKey, tag = "api-keys",
+    responses((status = 201, body = CreatedApiKey), (status = 422, body = crate::error::Problem)),
+    security(("bearer" = ["admin:keys"])))]
+pub async fn create_api_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<CreateApiKey>,
+) -> ApiResult<(StatusCode, axum::Json<CreatedApiKey>)> {
+    caller.require(Scope::AdminKeys)?;
+    let name = validate::name("name", &body.name)?;
+    let environment = validate::environment(&body.environment)?;
+    let scopes = validate::scopes(&body.scopes)?;
+    let check_group_ids = validate::restriction_ids("check_group_ids", &body.check_group_ids)?;
+    let alert_route_ids = validate::restriction_ids("alert_route_ids", &body.alert_route_ids)?;
+    let rotation_days = validate::within(
+        "rotation_days",
+        body.rotation_days.unwrap_or(DEFAULT_ROTATION_DAYS),
+        1,
+        MAX_LIFETIME_DAYS,
+    )?;
+    let lifetime_days = validate::within(
+        "expires_in_days",
+        body.expires_in_days.unwrap_or(MAX_LIFETIME_DAYS),
+        1,
+        MAX_LIFETIME_DAYS,
+    )?;
+    let service_account_id = body.service_account_id.as_deref();
+    check_grant(&state, &caller, &scopes, service_account_id).await?;
+
+    let now = state.clock.now_ms();
+    let plan = KeyPlan {
+        name: &name,
+        environment,
+        service_account_id,
+        scopes: &scopes,
+        check_group_ids: &check_group_ids,
+        alert_route_ids: &alert_route_ids,
+        rotation_days,
+        expires_at: now + lifetime_days * DAY_MS,
+    };
+    let (plain, tx) = mint(&state, &caller, &plan).await?;
+    let id = tx.id.clone();
+    tx.commit().await?;
+    let row = store::fetch(state.db.pool(), caller.workspace_id(), &id)
+        .await?
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("created key vanished")))?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(CreatedApiKey {
+            api_key: row.view(state.clock.now_ms()),
+            key: plain.expose().to_owned(),
+        }),
+    ))
+}
+
+/// What a new key (created or a rotation's successor) will be.
+struct KeyPlan<'a> {
+    name: &'a str,
+    environment: crate::scopes::Environment,
+    service_account_id: Option<&'a str>,
+    scopes: &'a Scopes,
+    check_group_ids: &'a [String],
+    alert_route_ids: &'a [String],
+    rotation_days: i64,
+    expires_at: i64,
+}
+
+/// An open transaction holding a new key and its audit event.
+struct Minted<'a> {
+    id: String,
+    tx: crate::db::WriteTx<'a>,
+}
+
+impl Minted<'_> {
+    async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}
+
+/// Generates and hashes a key, then stores it with its `api_key.created` event in a transaction
+/// the caller commits (rotation adds to it).
+async fn mint<'a>(
+    state: &'a AppState,
+    caller: &Caller,
+    plan: &KeyPlan<'_>,
+) -> ApiResult<(PlainApiKey, Minted<'a>)> {
+    // Hash before opening the transaction: Argon2 must not hold the database's writer.
+    let (plain, secret_hash) = state
+        .authenticator
+        .hash_new_key(PlainApiKey::generate(plan.environment))
+        .await;
+    let id = ids::new_id(ids::API_KEY);
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin_write().await?;
+    store::insert_key(
+        &mut tx.tx,
+        &NewKey {
+            id: &id,
+            key_id: plain.key_id().as_str(),
+            workspace_id: caller.workspace_id(),
+            name: plan.name,
+            environment: plan.environment,
+            service_account_id: plan.service_account_id,
+            scopes: plan.scopes,
+            check_group_ids: plan.check_group_ids,
+            alert_route_ids: plan.alert_route_ids,
+            rotation_days: plan.rotation_days,
+            secret_hash: &secret_hash,
+            created_at: now,
+            expires_at: plan.expires_at,
+        },
+    )
+    .await?;
+    let event = NewEvent::success(caller.workspace_id(), "api_key.created", caller.actor())
+        .target("api_key", &id)
+        .details(json!({
+            "key_id": plain.key_id().as_str(),
+            "name": plan.name,
+            "environment": plan.environment,
+            "service_account_id": plan.service_account_id,
+            "scopes": plan.scopes,
+            "check_group_ids": plan.check_group_ids,
+            "alert_route_ids": plan.alert_route_ids,
+            "expires_at": crate::clock::rfc3339(plan.expires_at),
+        }));
+    audit::append(&mut tx.tx, &state.clock, &event).await?;
+    Ok((plain, Minted { id, tx }))
+}
+
+/// Least privilege at grant time: a caller cannot mint scopes it does not hold, the service
+/// account must exist here, and `admin:all` never goes to a service account's key unless the
+/// workspace's policy explicitly allows it.
+async fn check_grant(
+    state: &AppState,
+    caller: &Caller,
+    scopes: &Scopes,
+    service_account_id: Option<&str>,
+) -> ApiResult<()> {
+    let beyond: Vec<String> = scopes
+        .iter()
+        .filter(|s| !caller.credential.scopes.grants(*s))
+        .map(|s| s.to_string())
+        .collect();
+    if !beyond.is_empty() {
+        return Err(ApiError::forbidden(
+            "scope_escalation",
+            format!(
+                "your key cannot grant scopes it does not hold: {}",
+                beyond.join(", ")
+            ),
+        )
+        .with_field("scopes"));
+    }
+    let Some(sa) = service_account_id else {
+        return Ok(());
+    };
+    let found: Option<(String,)> =
+        sqlx::query_as("SELECT id FROM service_accounts WHERE workspace_id = $1 AND id = $2")
+            .bind(caller.workspace_id())
+            .bind(sa)
+            .fetch_optional(state.db.pool())
+            .await?;
+    if found.is_none() {
+        return Err(ApiError::invalid(
+            "service_account_id",
+            "unknown_service_account",
+            "no such service account in this workspace",
+        ));
+    }
+    if scopes.contains(Scope::AdminAll) {
+        let allowed: i64 = sqlx::query_scalar(
+            "SELECT allow_admin_all_for_service_accounts FROM workspaces WHERE id = $1",
+        )
+        .bind(caller.workspace_id())
+        .fetch_one(state.db.pool())
+        .await?;
+        if allowed == 0 {
+            return Err(ApiError::invalid(
+                "scopes",
+                "admin_all_forbidden",
+                "admin:all is never granted to a service account's key unless the workspace \
+                 policy allows it; grant the narrow scopes the automation needs",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Read an API key (never its secret).
+#[utoipa::path(get, path = "/v1/api-keys/{id}", tag = "api-keys",
+    params(("id" = String, Path)), responses((status = 200, body = ApiKeyView), (status = 404, body = crate::error::Problem)),
+    security(("bearer" = ["admin:keys"])))]
+pub async fn get_api_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<ApiKeyView>> {
+    caller.require(Scope::AdminKeys)?;
+    let row = find(&state, &caller, &id).await?;
+    Ok(axum::Json(row.view(state.clock.now_ms())))
+}
+
+async fn find(state: &AppState, caller: &Caller, id: &str) -> ApiResult<KeyRow> {
+    ids::expect_prefix(id, ids::API_KEY)?;
+    store::fetch(state.db.pool(), caller.workspace_id(), id)
+        .await?
+        .ok_or_else(ApiError::not_found)
+}
+
+/// List API keys, oldest first, including revoked keys in quarantine.
+#[utoipa::path(get, path = "/v1/api-keys", tag = "api-keys", params(ListApiKeys),
+    responses((status = 200, body = Page<ApiKeyView>)), security(("bearer" = ["admin:keys"])))]
+pub async fn list_api_keys(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<ListApiKeys>,
+) -> ApiResult<axum::Json<Page<ApiKeyView>>> {
+    caller.require(Scope::AdminKeys)?;
+    let status = match query.status.as_deref() {
+        None => None,
+        Some(s) => Some(KeyStatus::parse(s).ok_or_else(|| {
+            ApiError::invalid(
+                "status",
+                "invalid_status",
+                "status must be active, rotating, expired or revoked",
+            )
+        })?),
+    };
+    let page = PageParams {
+        limit: query.limit,
+        cursor: query.cursor.clone(),
+    };
+    let limit = page.limit()?;
+    let now = state.clock.now_ms();
+    let filter = ListFilter {
+        status,
+        service_account_id: query.service_account_id.as_deref(),
+    };
+    let rows = store::list(
+        state.db.pool(),
+        caller.workspace_id(),
+        &filter,
+        now,
+        &page.after()?,
+        limit,
+    )
+    .await?;
+    Ok(axum::Json(
+        Page::from_rows(rows, limit, |r| r.id.clone()).map(|r| r.view(now)),
+    ))
+}
+
+/// Change a key's name, scopes or restrictions. Scope changes are audited with before and after.
+#[utoipa::path(patch, path = "/v1/api-keys/{id}", tag = "api-keys", request_body = UpdateApiKey,
+    params(("id" = String, Path)), responses((status = 200, body = ApiKeyView), (status = 404, body = crate::error::Problem)),
+    security(("bearer" = ["admin:keys"])))]
+pub async fn update_api_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<UpdateApiKey>,
+) -> ApiResult<axum::Json<ApiKeyView>> {
+    caller.require(Scope::AdminKeys)?;
+    let before = find(&state, &caller, &id).await?;
+    let now = state.clock.now_ms();
+    if before.status(now) == KeyStatus::Revoked {
+        return Err(ApiError::conflict(
+            "key_revoked",
+            "a revoked key cannot be changed",
+        ));
+    }
+    let before_view = before.view(now);
+    let name = match &body.name {
+        Some(n) => validate::name("name", n)?,
+        None => before.name.clone(),
+    };
+    let scopes = match &body.scopes {
+        Some(s) => validate::scopes(s)?,
+        None => Scopes::parse(before.scopes.split_whitespace()).unwrap_or_default(),
+    };
+    let check_group_ids = match &body.check_group_ids {
+        Some(ids) => validate::restriction_ids("check_group_ids", ids)?,
+        None => before_view.check_group_ids.clone(),
+    };
+    let alert_route_ids = match &body.alert_route_ids {
+        Some(ids) => validate::restriction_ids("alert_route_ids", ids)?,
+        None => before_view.alert_route_ids.clone(),
+    };
+    let scopes_changed = scopes.names() != before_view.scopes;
+    if scopes_changed {
+        check_grant(
+            &state,
+            &caller,
+            &scopes,
+            before.service_account_id.as_deref(),
+        )
+        .await?;
+    }
+    let restrictions_changed = check_group_ids != before_view.check_group_ids
+        || alert_route_ids != before_view.alert_route_ids;
+
+    let mut tx = state.db.begin_write().await?;
+    store::update(
+        &mut tx.tx,
+        &id,
+        &Changes {
+            name: &name,
+            scopes: &scopes,
+            check_group_ids: &check_group_ids,
+            alert_route_ids: &alert_route_ids,
+        },
+        now,
+    )
+    .await?;
+    if scopes_changed || restrictions_changed {
+        let event = NewEvent::success(caller.workspace_id(), "api_key.scopes_changed", caller.actor())
+            .target("api_key", &id)
+            .details(json!({
+                "key_id": before.key_id,
+                "before": {"scopes": before_view.scopes, "check_group_ids": before_view.check_group_ids, "alert_route_ids": before_view.alert_route_ids},
+                "after": {"scopes": scopes, "check_group_ids": check_group_ids, "alert_route_ids": alert_route_ids},
+            }));
+        audit::append(&mut tx.tx, &state.clock, &event).await?;
+    }
+    if name != before.name {
+        let event = NewEvent::success(caller.workspace_id(), "api_key.updated", caller.actor())
+            .target("api_key", &id)
+            .details(json!({"key_id": before.key_id, "before": {"name": before.name}, "after": {"name": name}}));
+        audit::append(&mut tx.tx, &state.clock, &event).await?;
+    }
+    tx.commit().await?;
+    // Narrowed scopes take effect at once here; other replicas re-read within 30 s (at once
+    // with Redis).
+    state
+        .authenticator
+        .forget(&KeyId::from_trusted(before.key_id.clone()))
+        .await;
+    state.fanout.publish_key_change(&before.key_id).await;
+    let row = find(&state, &caller, &id).await?;
+    Ok(axum::Json(row.view(state.clock.now_ms())))
+}
+
+/// Rotate a key: answers a successor key (shown once); the old key keeps working for the grace
+/// period and is then revoked.
+#[utoipa::path(post, path = "/v1/api-keys/{id}/rotate", tag = "api-keys", request_body = RotateApiKey,
+    params(("id" = String, Path)), responses((status = 201, body = CreatedApiKey), (status = 409, body = crate::error::Problem)),
+    security(("bearer" = ["admin:keys"])))]
+pub async fn rotate_api_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult<(StatusCode, axum::Json<CreatedApiKey>)> {
+    caller.require(Scope::AdminKeys)?;
+    // The body is optional: an empty one means the default grace period.
+    let body: RotateApiKey = if body.iter().all(u8::is_ascii_whitespace) {
+        RotateApiKey::default()
+    } else {
+        crate::http::json::parse(&body)?
+    };
+    let grace_hours = validate::within(
+        "grace_period_hours",
+        body.grace_period_hours.unwrap_or(DEFAULT_GRACE_HOURS),
+        0,
+        MAX_GRACE_HOURS,
+    )?;
+    let old = find(&state, &caller, &id).await?;
+    let now = state.clock.now_ms();
+    match old.status(now) {
+        KeyStatus::Active => {}
+        KeyStatus::Rotating => {
+            return Err(ApiError::conflict(
+                "already_rotated",
+                format!(
+                    "this key was already rotated; its successor is {}",
+                    old.successor_id.as_deref().unwrap_or("unknown")
+                ),
+            ))
+        }
+        status => {
+            return Err(ApiError::conflict(
+                "key_not_active",
+                format!(
+                    "a {} key cannot be rotated; create a new one",
+                    status.as_str()
+                ),
+            ))
+        }
+    }
+    let view = old.view(now);
+    let scopes = Scopes::parse(old.scopes.split_whitespace()).unwrap_or_default();
+    let environment = validate::environment(&old.environment)?;
+    let plan = KeyPlan {
+        name: &old.name,
+        environment,
+        service_account_id: old.service_account_id.as_deref(),
+        scopes: &scopes,
+        check_group_ids: &view.check_group_ids,
+        alert_route_ids: &view.alert_route_ids,
+        rotation_days: old.rotation_days,
+        expires_at: now + MAX_LIFETIME_DAYS * DAY_MS,
+    };
+    let (plain, mut minted) = mint(&state, &caller, &plan).await?;
+    let grace_until = now + grace_hours * HOUR_MS;
+    store::revoke(
+        &mut minted.tx.tx,
+        &old.id,
+        grace_until,
+        "rotated",
+        Some(&minted.id),
+        now,
+    )
+    .await?;
+    let event = NewEvent::success(caller.workspace_id(), "api_key.rotated", caller.actor())
+        .target("api_key", &old.id)
+        .details(json!({
+            "key_id": old.key_id,
+            "successor_id": minted.id,
+            "successor_key_id": plain.key_id().as_str(),
+            "grace_until": crate::clock::rfc3339(grace_until),
+        }));
+    audit::append(&mut minted.tx.tx, &state.clock, &event).await?;
+    let successor_id = minted.id.clone();
+    minted.commit().await?;
+    state
+        .authenticator
+        .forget(&KeyId::from_trusted(old.key_id.clone()))
+        .await;
+    state.fanout.publish_key_change(&old.key_id).await;
+    let row = find(&state, &caller, &successor_id).await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(CreatedApiKey {
+            api_key: row.view(state.clock.now_ms()),
+            key: plain.expose().to_owned(),
+        }),
+    ))
+}
+
+/// Revoke a key at once. It stays readable with status `revoked` for 30 days, then is purged.
+#[utoipa::path(post, path = "/v1/api-keys/revoke", tag = "api-keys", request_body = RevokeApiKey,
+    responses((status = 200, body = ApiKeyView), (status = 404, body = crate::error::Problem)),
+    security(("bearer" = ["admin:keys"])))]
+pub async fn revoke_api_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<RevokeApiKey>,
+) -> ApiResult<axum::Json<ApiKeyView>> {
+    caller.require(Scope::AdminKeys)?;
+    let reason = match body.reason.as_deref().map(str::trim) {
+        None | Some("") => "revoked".to_owned(),
+        Some(r) if r.chars().count() > 500 || r.chars().any(char::is_control) => {
+            return Err(ApiError::invalid(
+                "reason",
+                "invalid_reason",
+                "reason is limited to 500 characters of text",
+            ))
+        }
+        Some(r) => r.to_owned(),
+    };
+    let key = find(&state, &caller, &body.id).await.map_err(|e| {
+        if e.status() == StatusCode::NOT_FOUND {
+            e.with_field("id")
+        } else {
+            e
+        }
+    })?;
+    let now = state.clock.now_ms();
+    if key.status(now) != KeyStatus::Revoked {
+        let mut tx = state.db.begin_write().await?;
+        store::revoke(&mut tx.tx, &key.id, now, &reason, None, now).await?;
+        let event = NewEvent::success(caller.workspace_id(), "api_key.revoked", caller.actor())
+            .target("api_key", &key.id)
+            .details(json!({"key_id": key.key_id, "reason": reason}));
+        audit::append(&mut tx.tx, &state.clock, &event).await?;
+        tx.commit().await?;
+        state
+            .authenticator
+            .forget(&KeyId::from_trusted(key.key_id.clone()))
+            .await;
+        state.fanout.publish_key_change(&key.key_id).await;
+    }
+    let row = find(&state, &caller, &key.id).await?;
+    Ok(axum::Json(row.view(state.clock.now_ms())))
+}

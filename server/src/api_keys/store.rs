@@ -1,0 +1,182 @@
+//! SQL for API keys.
+
+use sqlx::{Any, AnyPool, Transaction};
+
+use super::model::{KeyRow, KeyStatus};
+use crate::scopes::{Environment, Scopes};
+
+const COLUMNS: &str = "id, key_id, workspace_id, name, environment, service_account_id, scopes, \
+    check_group_ids, alert_route_ids, rotation_days, created_at, updated_at, expires_at, \
+    rotate_after, last_used_at, revoked_at, revocation_reason, purge_after, successor_id";
+
+/// Everything needed to store a freshly generated key.
+pub struct NewKey<'a> {
+    pub id: &'a str,
+    pub key_id: &'a str,
+    pub workspace_id: &'a str,
+    pub name: &'a str,
+    pub environment: Environment,
+    pub service_account_id: Option<&'a str>,
+    pub scopes: &'a Scopes,
+    pub check_group_ids: &'a [String],
+    pub alert_route_ids: &'a [String],
+    pub rotation_days: i64,
+    pub secret_hash: &'a str,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+pub async fn insert_key(
+    tx: &mut Transaction<'static, Any>,
+    key: &NewKey<'_>,
+) -> Result<(), sqlx::Error> {
+    let rotate_after =
+        (key.created_at + key.rotation_days * crate::clock::DAY_MS).min(key.expires_at);
+    sqlx::query(
+        "INSERT INTO api_keys (id, key_id, workspace_id, name, environment, service_account_id, \
+         scopes, check_group_ids, alert_route_ids, rotation_days, secret_hash, created_at, \
+         updated_at, expires_at, rotate_after) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14)",
+    )
+    .bind(key.id)
+    .bind(key.key_id)
+    .bind(key.workspace_id)
+    .bind(key.name)
+    .bind(key.environment.as_str())
+    .bind(key.service_account_id)
+    .bind(key.scopes.to_storage())
+    .bind(serde_json::to_string(key.check_group_ids).expect("strings serialise"))
+    .bind(serde_json::to_string(key.alert_route_ids).expect("strings serialise"))
+    .bind(key.rotation_days)
+    .bind(key.secret_hash)
+    .bind(key.created_at)
+    .bind(key.expires_at)
+    .bind(rotate_after)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn fetch(
+    executor: impl sqlx::Executor<'_, Database = Any>,
+    workspace_id: &str,
+    id: &str,
+) -> Result<Option<KeyRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM api_keys WHERE workspace_id = $1 AND id = $2"
+    ))
+    .bind(workspace_id)
+    .bind(id)
+    .fetch_optional(executor)
+    .await
+}
+
+pub struct ListFilter<'a> {
+    pub status: Option<KeyStatus>,
+    pub service_account_id: Option<&'a str>,
+}
+
+pub async fn list(
+    pool: &AnyPool,
+    workspace_id: &str,
+    filter: &ListFilter<'_>,
+    now: i64,
+    after: &str,
+    limit: i64,
+) -> Result<Vec<KeyRow>, sqlx::Error> {
+    let status_clause = match filter.status {
+        None => "",
+        Some(KeyStatus::Active) => " AND revoked_at IS NULL AND expires_at > $4",
+        Some(KeyStatus::Rotating) => " AND revoked_at > $4 AND expires_at > $4",
+        Some(KeyStatus::Revoked) => " AND revoked_at <= $4",
+        Some(KeyStatus::Expired) => {
+            " AND (revoked_at IS NULL OR revoked_at > $4) AND expires_at <= $4"
+        }
+    };
+    let sa_clause = if filter.service_account_id.is_some() {
+        " AND service_account_id = $5"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM api_keys WHERE workspace_id = $1 AND id > $2 \
+         AND $4 = $4{status_clause}{sa_clause} ORDER BY id LIMIT $3"
+    );
+    let mut query = sqlx::query_as(&sql)
+        .bind(workspace_id)
+        .bind(after)
+        .bind(limit + 1)
+        .bind(now);
+    if let Some(sa) = filter.service_account_id {
+        query = query.bind(sa);
+    }
+    query.fetch_all(pool).await
+}
+
+pub struct Changes<'a> {
+    pub name: &'a str,
+    pub scopes: &'a Scopes,
+    pub check_group_ids: &'a [String],
+    pub alert_route_ids: &'a [String],
+}
+
+pub async fn update(
+    tx: &mut Transaction<'static, Any>,
+    id: &str,
+    changes: &Changes<'_>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE api_keys SET name = $1, scopes = $2, check_group_ids = $3, alert_route_ids = $4, \
+         updated_at = $5 WHERE id = $6",
+    )
+    .bind(changes.name)
+    .bind(changes.scopes.to_storage())
+    .bind(serde_json::to_string(changes.check_group_ids).expect("strings serialise"))
+    .bind(serde_json::to_string(changes.alert_route_ids).expect("strings serialise"))
+    .bind(now)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Schedules (or, with `at = now`, performs) revocation and starts the quarantine clock.
+pub async fn revoke(
+    tx: &mut Transaction<'static, Any>,
+    id: &str,
+    at: i64,
+    reason: &str,
+    successor_id: Option<&str>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE api_keys SET revoked_at = $1, revocation_reason = $2, purge_after = $3, \
+         successor_id = COALESCE($4, successor_id), updated_at = $5 WHERE id = $6",
+    )
+    .bind(at)
+    .bind(reason)
+    .bind(at + super::QUARANTINE_MS)
+    .bind(successor_id)
+    .bind(now)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Keys still able to authenticate that belong to a service account.
+pub async fn count_usable_for_service_account(
+    executor: impl sqlx::Executor<'_, Database = Any>,
+    service_account_id: &str,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM api_keys WHERE service_account_id = $1 \
+         AND (revoked_at IS NULL OR revoked_at > $2) AND expires_at > $2",
+    )
+    .bind(service_account_id)
+    .bind(now)
+    .fetch_one(executor)
+    .await
+}

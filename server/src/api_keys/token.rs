@@ -1,0 +1,278 @@
+//! The API key format: `sp_live_` or `sp_test_` followed by exactly 64 base64url characters.
+//!
+//! ```text
+//! sp_live_ KKKKKKKKKKKKKKKK SSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSS CCCCCC
+//!          key id (16)      secret (42 chars = 252 bits)               checksum (6)
+//! ```
+//! The key id is public (listings, state, audit) and is how a key is looked up. The checksum is a
+//! CRC-32 of everything before it, so a malformed or mistyped key is refused by [`PlainApiKey::parse`]
+//! without touching the database or a hash.
+
+use std::fmt;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::scopes::Environment;
+
+// Never change these prefixes: customers' secret scanners and gateways match on them.
+const LIVE_PREFIX: &str = "sp_live_";
+const TEST_PREFIX: &str = "sp_test_";
+const PREFIX_LEN: usize = 8;
+const BODY_LEN: usize = 64;
+const KEY_ID_LEN: usize = 16;
+const SECRET_LEN: usize = 42;
+const CHECKSUM_LEN: usize = 6;
+const _: () = assert!(KEY_ID_LEN + SECRET_LEN + CHECKSUM_LEN == BODY_LEN);
+
+/// Why a presented string is not an API key. Each is a distinct audit reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum MalformedKey {
+    #[error("the key does not start with sp_live_ or sp_test_")]
+    Prefix,
+    #[error("the key is not 64 base64url characters after its prefix")]
+    Shape,
+    #[error("the key's checksum does not match: it was mistyped or truncated")]
+    Checksum,
+}
+
+/// The public identifier inside a key; safe to show anywhere.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct KeyId(String);
+
+impl KeyId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Rebuilds a key id read back from storage.
+    pub fn from_trusted(s: String) -> Self {
+        Self(s)
+    }
+}
+
+impl fmt::Display for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A whole key as presented by a client or freshly generated. `Debug` never shows the secret.
+pub struct PlainApiKey {
+    environment: Environment,
+    key_id: KeyId,
+    full: SecretString,
+}
+
+impl fmt::Debug for PlainApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PlainApiKey")
+            .field("environment", &self.environment)
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PlainApiKey {
+    /// A new random key: 96 bits of key id, 252 bits of secret, both from the OS CSPRNG.
+    pub fn generate(environment: Environment) -> Self {
+        let mut rng = rand::rngs::OsRng;
+        let key_id = random_base64url(&mut rng, KEY_ID_LEN);
+        let secret = random_base64url(&mut rng, SECRET_LEN);
+        let prefix = prefix_of(environment);
+        let checksum = checksum(prefix, &key_id, &secret);
+        let full = format!("{prefix}{key_id}{secret}{checksum}");
+        Self {
+            environment,
+            key_id: KeyId(key_id),
+            full: full.into(),
+        }
+    }
+
+    /// Parses a presented key. Pure computation: no I/O, no hashing.
+    pub fn parse(presented: &str) -> Result<Self, MalformedKey> {
+        let environment = if presented.starts_with(LIVE_PREFIX) {
+            Environment::Live
+        } else if presented.starts_with(TEST_PREFIX) {
+            Environment::Test
+        } else {
+            return Err(MalformedKey::Prefix);
+        };
+        let body = &presented[PREFIX_LEN..];
+        if body.len() != BODY_LEN || !body.bytes().all(is_base64url) {
+            return Err(MalformedKey::Shape);
+        }
+        let (key_id, rest) = body.split_at(KEY_ID_LEN);
+        let (secret, presented_checksum) = rest.split_at(SECRET_LEN);
+        if checksum(prefix_of(environment), key_id, secret) != presented_checksum {
+            return Err(MalformedKey::Checksum);
+        }
+        Ok(Self {
+            environment,
+            key_id: KeyId(key_id.to_owned()),
+            full: presented.to_owned().into(),
+        })
+    }
+
+    pub fn environment(&self) -> Environment {
+        self.environment
+    }
+
+    pub fn key_id(&self) -> &KeyId {
+        &self.key_id
+    }
+
+    /// The whole key. Call only to show it once to its creator or to hash it.
+    pub fn expose(&self) -> &str {
+        self.full.expose_secret()
+    }
+
+    /// Argon2id PHC string of the whole key, the only form the database ever holds.
+    pub fn hash(&self, hasher: &KeyHasher) -> String {
+        let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        hasher
+            .argon2()
+            .hash_password(self.expose().as_bytes(), &salt)
+            .expect("argon2 hashing with valid parameters cannot fail")
+            .to_string()
+    }
+
+    /// Checks the key against a stored PHC string. Argon2's own comparison is constant-time.
+    pub fn matches(&self, phc: &str, hasher: &KeyHasher) -> bool {
+        match PasswordHash::new(phc) {
+            Ok(parsed) => hasher
+                .argon2()
+                .verify_password(self.expose().as_bytes(), &parsed)
+                .is_ok(),
+            Err(_) => false,
+        }
+    }
+}
+
+/// Argon2id parameters (SPEC default m=19456 KiB, t=2, p=1).
+#[derive(Clone, Copy, Debug)]
+pub struct KeyHasher {
+    params: (u32, u32, u32),
+}
+
+impl Default for KeyHasher {
+    fn default() -> Self {
+        Self {
+            params: (19_456, 2, 1),
+        }
+    }
+}
+
+impl KeyHasher {
+    fn argon2(&self) -> Argon2<'static> {
+        let (m, t, p) = self.params;
+        let params = Params::new(m, t, p, None).expect("static Argon2 parameters are valid");
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+    }
+}
+
+fn prefix_of(environment: Environment) -> &'static str {
+    match environment {
+        Environment::Live => LIVE_PREFIX,
+        Environment::Test => TEST_PREFIX,
+    }
+}
+
+fn is_base64url(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}
+
+fn random_base64url(rng: &mut impl RngCore, chars: usize) -> String {
+    // 3 bytes encode to 4 characters; draw enough and cut to length (each char stays uniform).
+    let mut bytes = vec![0u8; chars.div_ceil(4) * 3];
+    rng.fill_bytes(&mut bytes);
+    let mut encoded = URL_SAFE_NO_PAD.encode(bytes);
+    encoded.truncate(chars);
+    encoded
+}
+
+fn checksum(prefix: &str, key_id: &str, secret: &str) -> String {
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(prefix.as_bytes());
+    crc.update(key_id.as_bytes());
+    crc.update(secret.as_bytes());
+    URL_SAFE_NO_PAD.encode(crc.finalize().to_be_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_keys_have_the_documented_shape_and_parse_back() {
+        for env in [Environment::Live, Environment::Test] {
+            let key = PlainApiKey::generate(env);
+            let text = key.expose();
+            assert_eq!(text.len(), PREFIX_LEN + BODY_LEN);
+            assert!(text.starts_with(prefix_of(env)));
+            let parsed = PlainApiKey::parse(text).unwrap();
+            assert_eq!(parsed.key_id(), key.key_id());
+            assert_eq!(parsed.environment(), env);
+        }
+    }
+
+    #[test]
+    fn every_single_character_typo_is_refused_before_any_lookup() {
+        let key = PlainApiKey::generate(Environment::Live);
+        let text = key.expose().to_owned();
+        for i in PREFIX_LEN..text.len() {
+            let mut typo = text.clone().into_bytes();
+            typo[i] = if typo[i] == b'a' { b'b' } else { b'a' };
+            let typo = String::from_utf8(typo).unwrap();
+            assert!(PlainApiKey::parse(&typo).is_err(), "typo at {i} accepted");
+        }
+    }
+
+    #[test]
+    fn wrong_prefix_length_and_alphabet_are_told_apart() {
+        let key = PlainApiKey::generate(Environment::Test);
+        let body = &key.expose()[PREFIX_LEN..];
+        assert_eq!(
+            PlainApiKey::parse(&format!("sp_prod_{body}")).unwrap_err(),
+            MalformedKey::Prefix
+        );
+        assert_eq!(
+            PlainApiKey::parse(&key.expose()[..70]).unwrap_err(),
+            MalformedKey::Shape
+        );
+        let bad_char = format!("sp_test_{}+", &body[..63]);
+        assert_eq!(
+            PlainApiKey::parse(&bad_char).unwrap_err(),
+            MalformedKey::Shape
+        );
+        // A live body behind a test prefix fails the checksum, which covers the prefix.
+        let live = PlainApiKey::generate(Environment::Live);
+        let swapped = format!("sp_test_{}", &live.expose()[PREFIX_LEN..]);
+        assert_eq!(
+            PlainApiKey::parse(&swapped).unwrap_err(),
+            MalformedKey::Checksum
+        );
+    }
+
+    #[test]
+    fn hash_is_argon2id_phc_and_verifies_only_the_same_key() {
+        let hasher = KeyHasher::default();
+        let key = PlainApiKey::generate(Environment::Live);
+        let phc = key.hash(&hasher);
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(!phc.contains(key.expose()));
+        assert!(key.matches(&phc, &hasher));
+        let other = PlainApiKey::generate(Environment::Live);
+        assert!(!other.matches(&phc, &hasher));
+    }
+
+    #[test]
+    fn debug_output_never_contains_the_secret() {
+        let key = PlainApiKey::generate(Environment::Live);
+        assert!(!format!("{key:?}").contains(&key.expose()[PREFIX_LEN + KEY_ID_LEN..]));
+    }
+}

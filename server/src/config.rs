@@ -1,0 +1,166 @@
+//! Server settings: flags and `STATUSPULSE_*` environment variables, with defaults that run a
+//! single server on an embedded SQLite file.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use clap::Args;
+
+/// Settings shared by every subcommand that touches the database.
+#[derive(Args, Clone, Debug)]
+pub struct DatabaseArgs {
+    /// `sqlite://path?mode=rwc` (the embedded default) or `postgres://…`.
+    #[arg(
+        long = "database-url",
+        env = "STATUSPULSE_DATABASE_URL",
+        default_value = "sqlite://statuspulse.db?mode=rwc"
+    )]
+    pub database_url: String,
+}
+
+/// `serve` settings.
+#[derive(Args, Clone, Debug)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+
+    /// Address to listen on; port 0 picks a free port (printed at start).
+    #[arg(long, env = "STATUSPULSE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+
+    /// Optional Redis for instant revocation fan-out between replicas.
+    #[arg(long = "redis-url", env = "STATUSPULSE_REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// Rate-limit tiers as `name=requests_per_minute`, comma separated. `standard` must exist.
+    #[arg(
+        long = "rate-limit-tiers",
+        env = "STATUSPULSE_RATE_LIMIT_TIERS",
+        default_value = "standard=1200,enterprise=6000"
+    )]
+    pub rate_limit_tiers: String,
+
+    /// Argon2 verifications allowed at once (defaults to the number of CPUs).
+    #[arg(long = "argon2-concurrency", env = "STATUSPULSE_ARGON2_CONCURRENCY")]
+    pub argon2_concurrency: Option<usize>,
+
+    /// Seconds a cached key record is trusted before it is re-read from the database.
+    #[arg(
+        long = "cache-refresh-secs",
+        env = "STATUSPULSE_CACHE_REFRESH_SECS",
+        default_value_t = 10
+    )]
+    pub cache_refresh_secs: u64,
+}
+
+/// Everything [`crate::Application::build`] needs, independent of how it was parsed.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub database_url: String,
+    pub listen: String,
+    pub redis_url: Option<String>,
+    pub rate_limit_tiers: RateLimitTiers,
+    pub argon2_concurrency: usize,
+    /// After this, a cached record is refreshed in the background while still served.
+    pub cache_refresh: Duration,
+    /// After this, a cached record is never served without re-reading it. Bounds how long a
+    /// revocation made on another replica can go unnoticed (SPEC: within 30 s).
+    pub cache_max_age: Duration,
+    /// How often buffered `last_used_at` times are written back.
+    pub last_used_flush: Duration,
+    /// How often the quarantine purge job runs.
+    pub purge_interval: Duration,
+}
+
+impl Settings {
+    /// Defaults for a server on the given database, as the CLI would build them.
+    pub fn for_database(database_url: impl Into<String>) -> Self {
+        Self {
+            database_url: database_url.into(),
+            listen: "127.0.0.1:0".into(),
+            redis_url: None,
+            rate_limit_tiers: RateLimitTiers::parse("standard=1200,enterprise=6000")
+                .expect("default tiers parse"),
+            argon2_concurrency: default_argon2_concurrency(),
+            cache_refresh: Duration::from_secs(10),
+            cache_max_age: Duration::from_secs(25),
+            last_used_flush: Duration::from_secs(30),
+            purge_interval: Duration::from_secs(3600),
+        }
+    }
+
+    pub fn from_args(args: ServeArgs) -> anyhow::Result<Self> {
+        let refresh = Duration::from_secs(args.cache_refresh_secs.clamp(1, 12));
+        Ok(Self {
+            listen: args.listen,
+            redis_url: args.redis_url,
+            rate_limit_tiers: RateLimitTiers::parse(&args.rate_limit_tiers)?,
+            argon2_concurrency: args
+                .argon2_concurrency
+                .unwrap_or_else(default_argon2_concurrency)
+                .max(1),
+            cache_refresh: refresh,
+            cache_max_age: refresh * 2 + Duration::from_secs(5),
+            ..Self::for_database(args.db.database_url)
+        })
+    }
+}
+
+fn default_argon2_concurrency() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// Requests per minute for each named tier.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RateLimitTiers(BTreeMap<String, u32>);
+
+impl RateLimitTiers {
+    pub fn parse(spec: &str) -> anyhow::Result<Self> {
+        let mut tiers = BTreeMap::new();
+        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (name, per_minute) = part.split_once('=').ok_or_else(|| {
+                anyhow::anyhow!("rate-limit tier `{part}` is not name=per_minute")
+            })?;
+            let per_minute: u32 = per_minute.trim().parse().map_err(|_| {
+                anyhow::anyhow!("rate-limit tier `{name}` needs a whole number per minute")
+            })?;
+            anyhow::ensure!(
+                per_minute > 0,
+                "rate-limit tier `{name}` must allow requests"
+            );
+            tiers.insert(name.trim().to_owned(), per_minute);
+        }
+        anyhow::ensure!(
+            tiers.contains_key("standard"),
+            "rate-limit tiers must define `standard`"
+        );
+        Ok(Self(tiers))
+    }
+
+    pub fn get(&self, tier: &str) -> Option<u32> {
+        self.0.get(tier).copied()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, u32)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), *v))
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.0.keys().cloned().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiers_parse_and_require_standard() {
+        let tiers = RateLimitTiers::parse("standard=1200, gold=9000").unwrap();
+        assert_eq!(tiers.get("standard"), Some(1200));
+        assert_eq!(tiers.get("gold"), Some(9000));
+        assert!(RateLimitTiers::parse("gold=10").is_err());
+        assert!(RateLimitTiers::parse("standard=fast").is_err());
+        assert!(RateLimitTiers::parse("standard=0").is_err());
+    }
+}

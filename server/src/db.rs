@@ -1,0 +1,128 @@
+//! The database: one SQL dialect for SQLite (the embedded default) and PostgreSQL (production and
+//! scale-out), through sqlx's `Any` driver.
+//!
+//! Queries use `$n` placeholders, which both backends accept, and only TEXT and BIGINT columns.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor, Transaction};
+use tokio::sync::{Mutex, MutexGuard};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A connection pool plus what it takes to write safely on each backend.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+    /// SQLite allows one writer; taking this before `BEGIN` turns lock-upgrade deadlocks
+    /// (`SQLITE_BUSY` that no timeout cures) into an orderly queue. PostgreSQL does not need it.
+    sqlite_writer: Arc<Mutex<()>>,
+}
+
+/// A write transaction; on SQLite it also holds the writer lock until it ends.
+pub struct WriteTx<'a> {
+    pub tx: Transaction<'static, sqlx::Any>,
+    _writer: Option<MutexGuard<'a, ()>>,
+}
+
+impl Db {
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            anyhow::bail!("unsupported database URL: expected sqlite:… or postgres://…");
+        };
+        if backend == Backend::Sqlite {
+            create_sqlite_parent_dir(url)?;
+        }
+        let options = AnyConnectOptions::from_str(url).context("parsing the database URL")?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .context("connecting to the database")?;
+        Ok(Self {
+            pool,
+            backend,
+            sqlite_writer: Arc::new(Mutex::new(())),
+        })
+    }
+
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .context("running database migrations")
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub async fn begin_write(&self) -> Result<WriteTx<'_>, sqlx::Error> {
+        let writer = match self.backend {
+            Backend::Sqlite => Some(self.sqlite_writer.lock().await),
+            Backend::Postgres => None,
+        };
+        Ok(WriteTx {
+            tx: self.pool.begin().await?,
+            _writer: writer,
+        })
+    }
+
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+}
+
+impl WriteTx<'_> {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}
+
+fn create_sqlite_parent_dir(url: &str) -> anyhow::Result<()> {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    if let Some(parent) = std::path::Path::new(path).parent() {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+    }
+    Ok(())
+}

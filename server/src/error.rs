@@ -1,0 +1,179 @@
+//! The one error type of the HTTP boundary, rendered as RFC 9457 problem details.
+//!
+//! Every answer that is not a success goes through [`ApiError`], so clients can rely on one shape:
+//! a stable machine-readable `code`, the `field` at fault where there is one, and a human `detail`.
+//! Internal errors are logged once here and shown to the client only as `internal_error`.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    detail: String,
+    field: Option<String>,
+    retry_after_secs: Option<u64>,
+    source: Option<anyhow::Error>,
+}
+
+/// Problem details (RFC 9457) as sent on the wire.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// `urn:statuspulse:problem:<code>`.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    pub title: &'static str,
+    pub status: u16,
+    /// Stable machine-readable code, for example `unknown_scope`.
+    pub code: &'static str,
+    pub detail: String,
+    /// The request field (same name as the Terraform attribute) at fault, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            detail: detail.into(),
+            field: None,
+            retry_after_secs: None,
+            source: None,
+        }
+    }
+
+    /// The named request field is at fault.
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, detail)
+    }
+
+    /// A field has a value the API cannot accept.
+    pub fn invalid(field: &str, code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, detail).with_field(field)
+    }
+
+    /// Also the answer for another workspace's object: its existence is not disclosed.
+    pub fn not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such object in this workspace",
+        )
+    }
+
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, detail)
+    }
+
+    pub fn unauthenticated(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, code, detail)
+    }
+
+    pub fn forbidden(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, code, detail)
+    }
+
+    pub fn rate_limited(retry_after_secs: u64) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("rate limit exceeded; retry after {retry_after_secs} s"),
+        )
+        .with_retry_after(retry_after_secs)
+    }
+
+    pub fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after_secs = Some(secs);
+        self
+    }
+
+    pub fn internal(source: impl Into<anyhow::Error>) -> Self {
+        let mut e = Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "the server could not complete the request; it has been logged",
+        );
+        e.source = Some(source.into());
+        e
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        // Constraint names from the migrations become conflicts the client can act on.
+        if let Some(db) = e.as_database_error() {
+            let constraint = db.constraint().unwrap_or_default().to_owned();
+            let message = db.message().to_owned();
+            let hit = |name: &str, columns: &str| constraint == name || message.contains(columns);
+            if hit(
+                "service_accounts_name_key",
+                "service_accounts.workspace_id, service_accounts.name",
+            ) {
+                return Self::conflict(
+                    "name_taken",
+                    "a service account with this name already exists in the workspace",
+                )
+                .with_field("name");
+            }
+        }
+        Self::internal(e)
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(e: anyhow::Error) -> Self {
+        Self::internal(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Some(source) = &self.source {
+            tracing::error!(error = format!("{source:#}"), "internal error");
+        }
+        let body = Problem {
+            problem_type: format!("urn:statuspulse:problem:{}", self.code),
+            title: self.status.canonical_reason().unwrap_or("Error"),
+            status: self.status.as_u16(),
+            code: self.code,
+            detail: self.detail,
+            field: self.field,
+        };
+        let mut response = (self.status, axum::Json(body)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let Some(secs) = self.retry_after_secs {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"statuspulse\""),
+            );
+        }
+        response
+    }
+}

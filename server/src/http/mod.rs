@@ -1,0 +1,44 @@
+//! The HTTP layer: one router assembled from the feature modules, wrapped in the cross-cutting
+//! middleware.
+
+pub mod auth;
+pub mod json;
+mod middleware;
+
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::Router;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub use auth::Caller;
+pub use json::Json;
+pub use middleware::MAX_BODY_BYTES;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(crate::ops::router())
+        .merge(crate::verify::router())
+        .merge(crate::workspaces::router())
+        .merge(crate::service_accounts::router())
+        .merge(crate::api_keys::router())
+        .merge(crate::audit::router())
+        .merge(crate::scopes_routes::router())
+        .route_layer(from_fn_with_state(
+            state.clone(),
+            middleware::record_request,
+        ))
+        .fallback(|| async {
+            ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "no_such_route",
+                "no such route",
+            )
+        })
+        .layer(from_fn(middleware::rate_limit_headers))
+        .layer(from_fn_with_state(
+            state.clone(),
+            middleware::refuse_credentials_outside_header,
+        ))
+        .with_state(state)
+}

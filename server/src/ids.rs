@@ -1,0 +1,109 @@
+//! Object ids and list cursors.
+//!
+//! Ids are a type prefix plus a UUIDv7: time-ordered, so "ORDER BY id" is creation order and a
+//! cursor is simply the last id of a page.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::ApiError;
+
+pub const WORKSPACE: &str = "ws";
+pub const SERVICE_ACCOUNT: &str = "sa";
+pub const API_KEY: &str = "key";
+pub const EVENT: &str = "evt";
+
+pub fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
+}
+
+/// `?limit=&cursor=` of every list endpoint.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+pub const MAX_PAGE: i64 = 200;
+
+impl PageParams {
+    pub fn limit(&self) -> Result<i64, ApiError> {
+        match self.limit {
+            None => Ok(50),
+            Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
+            Some(_) => Err(ApiError::invalid(
+                "limit",
+                "invalid_limit",
+                "limit must be between 1 and 200",
+            )),
+        }
+    }
+
+    /// The position after which the page starts ("" for the first page).
+    pub fn after(&self) -> Result<String, ApiError> {
+        let Some(cursor) = &self.cursor else {
+            return Ok(String::new());
+        };
+        URL_SAFE_NO_PAD
+            .decode(cursor)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "cursor",
+                    "invalid_cursor",
+                    "cursor is not one this API issued",
+                )
+            })
+    }
+}
+
+/// A page of a list answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from `limit + 1` fetched rows: the extra row only says that more exist.
+    pub fn from_rows(mut rows: Vec<T>, limit: i64, position: impl Fn(&T) -> String) -> Self {
+        let more = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        let next_cursor = more
+            .then(|| {
+                rows.last()
+                    .map(|last| URL_SAFE_NO_PAD.encode(position(last)))
+            })
+            .flatten();
+        Self {
+            items: rows,
+            next_cursor,
+        }
+    }
+
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+        }
+    }
+}
+
+/// Checks that a path id has the expected prefix; anything else cannot exist, so it is a 404.
+pub fn expect_prefix(id: &str, prefix: &str) -> Result<(), ApiError> {
+    match id.split_once('_') {
+        Some((p, rest))
+            if p == prefix && rest.len() == 32 && rest.bytes().all(|b| b.is_ascii_hexdigit()) =>
+        {
+            Ok(())
+        }
+        _ => Err(ApiError::not_found()),
+    }
+}

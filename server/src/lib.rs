@@ -1,0 +1,196 @@
+//! StatusPulse Auth server: API keys, service accounts, credential verification and audit.
+//!
+//! [`Application::build`] wires everything from [`Settings`] and binds the listener, so tests
+//! start the real server on port 0 exactly as `statuspulse-server serve` does.
+
+pub mod api_keys;
+pub mod audit;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod fanout;
+pub mod http;
+pub mod ids;
+pub mod metrics;
+pub mod openapi;
+mod ops;
+pub mod rate_limit;
+pub mod scopes;
+mod scopes_routes;
+pub mod service_accounts;
+pub mod state;
+pub mod validate;
+pub mod verify;
+pub mod workspaces;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+pub use clock::Clock;
+pub use config::Settings;
+
+use crate::audit::AuditWriter;
+use crate::db::Db;
+use crate::fanout::Fanout;
+use crate::metrics::Metrics;
+use crate::rate_limit::RateLimiter;
+use crate::state::{App, AppState};
+use crate::verify::Authenticator;
+
+/// Connects to the database, migrates it and assembles the shared state (no listener, no jobs).
+pub async fn build_state(settings: Settings, clock: Clock) -> anyhow::Result<AppState> {
+    let db = Db::connect(&settings.database_url).await?;
+    db.migrate().await?;
+    let metrics = Arc::new(Metrics::default());
+    let authenticator = Arc::new(Authenticator::new(
+        db.clone(),
+        clock.clone(),
+        metrics.clone(),
+        &settings,
+    ));
+    let fanout = match &settings.redis_url {
+        Some(url) => Fanout::connect(url, authenticator.clone())
+            .await
+            .context("connecting to redis")?,
+        None => Fanout::default(),
+    };
+    Ok(AppState(Arc::new(App {
+        audit: AuditWriter::start(db.clone(), clock.clone()),
+        rate_limiter: RateLimiter::new(&settings.rate_limit_tiers, clock.clone()),
+        db,
+        clock,
+        settings,
+        authenticator,
+        metrics,
+        fanout,
+    })))
+}
+
+/// A running server: state, bound listener and background jobs.
+pub struct Application {
+    state: AppState,
+    listener: TcpListener,
+    jobs: Vec<JoinHandle<()>>,
+}
+
+impl Application {
+    /// Builds on the system clock.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, Clock::system()).await
+    }
+
+    pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&settings.listen)
+            .await
+            .with_context(|| format!("binding {}", settings.listen))?;
+        let state = build_state(settings, clock).await?;
+        let jobs = spawn_jobs(&state);
+        Ok(Self {
+            state,
+            listener,
+            jobs,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
+    }
+
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
+    /// Serves until `shutdown` completes, then drains connections and flushes buffered state.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let router =
+            http::router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("serving HTTP")?;
+        for job in &self.jobs {
+            job.abort();
+        }
+        if let Err(e) = self.state.authenticator.flush_last_used().await {
+            tracing::warn!(error = %e, "could not write last_used_at at shutdown");
+        }
+        self.state.audit.flush().await;
+        Ok(())
+    }
+}
+
+fn every(
+    period: Duration,
+    state: &AppState,
+    job: fn(AppState) -> futures::future::BoxFuture<'static, ()>,
+) -> JoinHandle<()> {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(period);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            job(state.clone()).await;
+        }
+    })
+}
+
+/// Periodic work: the quarantine purge, `last_used_at` write-back, pruning of in-memory limits.
+fn spawn_jobs(state: &AppState) -> Vec<JoinHandle<()>> {
+    vec![
+        every(state.settings.purge_interval, state, |s| {
+            Box::pin(async move {
+                if let Err(e) = api_keys::purge::purge_quarantined(&s).await {
+                    tracing::error!(error = format!("{e:#}"), "quarantine purge failed");
+                }
+            })
+        }),
+        every(state.settings.last_used_flush, state, |s| {
+            Box::pin(async move {
+                if let Err(e) = s.authenticator.flush_last_used().await {
+                    tracing::warn!(error = %e, "writing last_used_at failed");
+                }
+            })
+        }),
+        every(Duration::from_secs(60), state, |s| {
+            Box::pin(async move {
+                s.rate_limiter.prune();
+                s.authenticator.prune();
+            })
+        }),
+    ]
+}
+
+/// `bootstrap`: creates the operator workspace and its admin key. Refuses if any workspace
+/// exists, so the command cannot be used to mint keys later.
+pub async fn bootstrap(
+    settings: Settings,
+    workspace_name: &str,
+) -> anyhow::Result<(workspaces::Workspace, api_keys::CreatedApiKey)> {
+    let state = build_state(settings, Clock::system()).await?;
+    let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM workspaces")
+        .fetch_one(state.db.pool())
+        .await?;
+    anyhow::ensure!(
+        existing == 0,
+        "the database already has workspaces; bootstrap runs once"
+    );
+    let name = validate::name("workspace_name", workspace_name)
+        .map_err(|_| anyhow::anyhow!("the workspace name must be 1 to 200 characters"))?;
+    let created =
+        workspaces::provision(&state, &name, "standard", true, audit::Actor::System).await?;
+    state.audit.flush().await;
+    Ok(created)
+}

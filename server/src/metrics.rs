@@ -1,0 +1,125 @@
+//! Prometheus metrics, held in the application state (no global registry), served at `/metrics`.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub method: String,
+    /// The route template (`/v1/api-keys/{id}`), never the concrete path with ids in it.
+    pub route: String,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    pub route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    pub outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CacheLabels {
+    pub result: &'static str,
+}
+
+fn latency_histogram() -> Histogram {
+    Histogram::new([
+        0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+    ])
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub requests: Family<RequestLabels, Counter>,
+    pub request_seconds: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    pub verifications: Family<OutcomeLabels, Counter>,
+    pub key_cache: Family<CacheLabels, Counter>,
+    pub argon2_waiting: Gauge,
+    pub argon2_running: Gauge,
+    pub argon2_seconds: Histogram,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("statuspulse");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let request_seconds =
+            Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                latency_histogram,
+            );
+        let verifications = Family::<OutcomeLabels, Counter>::default();
+        let key_cache = Family::<CacheLabels, Counter>::default();
+        let argon2_waiting = Gauge::default();
+        let argon2_running = Gauge::default();
+        let argon2_seconds = latency_histogram();
+        registry.register(
+            "http_requests",
+            "HTTP requests by route and status",
+            requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by route",
+            request_seconds.clone(),
+        );
+        registry.register(
+            "auth_verifications",
+            "Credential verifications by outcome",
+            verifications.clone(),
+        );
+        registry.register(
+            "auth_key_cache_lookups",
+            "Verified-key cache lookups (hit or miss); the hit ratio is hit / (hit + miss)",
+            key_cache.clone(),
+        );
+        registry.register(
+            "argon2_queue_waiting",
+            "Argon2 verifications waiting for a slot",
+            argon2_waiting.clone(),
+        );
+        registry.register(
+            "argon2_running",
+            "Argon2 verifications running",
+            argon2_running.clone(),
+        );
+        registry.register(
+            "argon2_duration_seconds",
+            "Time spent in one Argon2 verification",
+            argon2_seconds.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            request_seconds,
+            verifications,
+            key_cache,
+            argon2_waiting,
+            argon2_running,
+            argon2_seconds,
+        }
+    }
+}
+
+impl Metrics {
+    /// OpenMetrics text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("writing to a String cannot fail");
+        out
+    }
+}

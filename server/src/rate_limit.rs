@@ -1,0 +1,176 @@
+//! Per-key rate limits (GCRA, via `governor`), one limiter per configured tier.
+//!
+//! Answers carry the IETF httpapi draft headers: `RateLimit-Policy: "standard";q=1200;w=60` and
+//! `RateLimit: "standard";r=<remaining>;t=<seconds until full>`.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use governor::clock::Clock as GovernorClock;
+use governor::middleware::StateInformationMiddleware;
+use governor::nanos::Nanos;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::Quota;
+
+use crate::clock::Clock;
+use crate::config::RateLimitTiers;
+
+impl GovernorClock for Clock {
+    type Instant = Nanos;
+
+    fn now(&self) -> Nanos {
+        Nanos::from(self.elapsed())
+    }
+}
+
+type KeyedLimiter = governor::RateLimiter<
+    String,
+    DefaultKeyedStateStore<String>,
+    Clock,
+    StateInformationMiddleware,
+>;
+
+struct Tier {
+    per_minute: u32,
+    limiter: KeyedLimiter,
+}
+
+/// The outcome of one request against its key's budget.
+#[derive(Clone, Debug)]
+pub struct Decision {
+    pub tier: String,
+    pub limit: u32,
+    pub remaining: u32,
+    /// Seconds until the full budget is available again.
+    pub reset_secs: u64,
+    /// Set when the request is refused.
+    pub retry_after_secs: Option<u64>,
+}
+
+pub struct RateLimiter {
+    tiers: HashMap<String, Tier>,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for RateLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateLimiter").finish_non_exhaustive()
+    }
+}
+
+impl RateLimiter {
+    pub fn new(tiers: &RateLimitTiers, clock: Clock) -> Self {
+        let tiers = tiers
+            .iter()
+            .map(|(name, per_minute)| {
+                let quota = Quota::per_minute(NonZeroU32::new(per_minute).expect("tiers are > 0"));
+                let limiter = governor::RateLimiter::dashmap_with_clock(quota, clock.clone())
+                    .with_middleware::<StateInformationMiddleware>();
+                (
+                    name.to_owned(),
+                    Tier {
+                        per_minute,
+                        limiter,
+                    },
+                )
+            })
+            .collect();
+        Self { tiers, clock }
+    }
+
+    /// Spends one request of `key`'s budget in `tier` (unknown tiers fall back to `standard`).
+    pub fn check(&self, tier: &str, key: &str) -> Decision {
+        let (tier_name, tier) = match self.tiers.get_key_value(tier) {
+            Some(found) => found,
+            None => self
+                .tiers
+                .get_key_value("standard")
+                .expect("config guarantees a standard tier"),
+        };
+        let limit = tier.per_minute;
+        let per_request = 60.0 / f64::from(limit);
+        let full_in = |remaining: u32| (f64::from(limit - remaining) * per_request).ceil() as u64;
+        match tier.limiter.check_key(&key.to_owned()) {
+            Ok(snapshot) => {
+                let remaining = snapshot.remaining_burst_capacity();
+                Decision {
+                    tier: tier_name.clone(),
+                    limit,
+                    remaining,
+                    reset_secs: full_in(remaining),
+                    retry_after_secs: None,
+                }
+            }
+            Err(not_until) => {
+                let wait: Duration = not_until.wait_time_from(GovernorClock::now(&self.clock));
+                Decision {
+                    tier: tier_name.clone(),
+                    limit,
+                    remaining: 0,
+                    reset_secs: full_in(0),
+                    retry_after_secs: Some(wait.as_secs_f64().ceil().max(1.0) as u64),
+                }
+            }
+        }
+    }
+
+    /// Forgets keys whose budgets are full again, so memory follows active keys only.
+    pub fn prune(&self) {
+        for tier in self.tiers.values() {
+            tier.limiter.retain_recent();
+            tier.limiter.shrink_to_fit();
+        }
+    }
+}
+
+impl Decision {
+    pub fn allowed(&self) -> bool {
+        self.retry_after_secs.is_none()
+    }
+
+    pub fn write_headers(&self, headers: &mut HeaderMap) {
+        let policy = format!("\"{}\";q={};w=60", self.tier, self.limit);
+        let state = format!(
+            "\"{}\";r={};t={}",
+            self.tier, self.remaining, self.reset_secs
+        );
+        for (name, value) in [("ratelimit-policy", policy), ("ratelimit", state)] {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                headers.insert(HeaderName::from_static(name), value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_is_exact_and_refills_with_time() {
+        let clock = Clock::controllable();
+        let limiter = RateLimiter::new(
+            &RateLimitTiers::parse("standard=1200").unwrap(),
+            clock.clone(),
+        );
+        for i in 0..1200 {
+            let d = limiter.check("standard", "k");
+            assert!(d.allowed(), "request {} refused", i + 1);
+            assert_eq!(d.remaining, 1199 - i);
+        }
+        let refused = limiter.check("standard", "k");
+        assert!(!refused.allowed());
+        assert_eq!(refused.retry_after_secs, Some(1));
+        assert!(
+            limiter.check("standard", "other").allowed(),
+            "budgets are per key"
+        );
+        clock.advance(Duration::from_millis(50));
+        assert!(
+            limiter.check("standard", "k").allowed(),
+            "one request refills every 50 ms"
+        );
+    }
+}

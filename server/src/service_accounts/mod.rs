@@ -1,0 +1,250 @@
+//! `/v1/service-accounts`: the non-human principals that automation keys belong to.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::api_keys::QUARANTINE_MS;
+use crate::audit::{self, NewEvent};
+use crate::clock::rfc3339;
+use crate::error::{ApiError, ApiResult};
+use crate::http::{Caller, Json};
+use crate::ids::{self, Page, PageParams};
+use crate::scopes::Scope;
+use crate::state::AppState;
+use crate::validate;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/v1/service-accounts",
+            get(list_service_accounts).post(create_service_account),
+        )
+        .route(
+            "/v1/service-accounts/{id}",
+            get(get_service_account)
+                .patch(update_service_account)
+                .delete(delete_service_account),
+        )
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct ServiceAccountRow {
+    id: String,
+    workspace_id: String,
+    name: String,
+    description: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServiceAccount {
+    pub id: String,
+    pub workspace_id: String,
+    pub name: String,
+    pub description: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<ServiceAccountRow> for ServiceAccount {
+    fn from(r: ServiceAccountRow) -> Self {
+        Self {
+            id: r.id,
+            workspace_id: r.workspace_id,
+            name: r.name,
+            description: r.description,
+            created_at: rfc3339(r.created_at),
+            updated_at: rfc3339(r.updated_at),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateServiceAccount {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateServiceAccount {
+    pub name: Option<String>,
+    pub description: Option<String>,
+}
+
+const COLUMNS: &str = "id, workspace_id, name, description, created_at, updated_at";
+
+async fn find(state: &AppState, caller: &Caller, id: &str) -> ApiResult<ServiceAccountRow> {
+    ids::expect_prefix(id, ids::SERVICE_ACCOUNT)?;
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM service_accounts WHERE workspace_id = $1 AND id = $2"
+    ))
+    .bind(caller.workspace_id())
+    .bind(id)
+    .fetch_optional(state.db.pool())
+    .await?
+    .ok_or_else(ApiError::not_found)
+}
+
+/// Create a service account.
+#[utoipa::path(post, path = "/v1/service-accounts", tag = "service-accounts", request_body = CreateServiceAccount,
+    responses((status = 201, body = ServiceAccount), (status = 409, body = crate::error::Problem)),
+    security(("bearer" = ["admin:service_accounts"])))]
+pub async fn create_service_account(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<CreateServiceAccount>,
+) -> ApiResult<(StatusCode, axum::Json<ServiceAccount>)> {
+    caller.require(Scope::AdminServiceAccounts)?;
+    let name = validate::name("name", &body.name)?;
+    let description = validate::description("description", &body.description)?;
+    let id = ids::new_id(ids::SERVICE_ACCOUNT);
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query(
+        "INSERT INTO service_accounts (id, workspace_id, name, description, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $5)",
+    )
+    .bind(&id)
+    .bind(caller.workspace_id())
+    .bind(&name)
+    .bind(&description)
+    .bind(now)
+    .execute(&mut *tx.tx)
+    .await?;
+    let event = NewEvent::success(
+        caller.workspace_id(),
+        "service_account.created",
+        caller.actor(),
+    )
+    .target("service_account", &id)
+    .details(json!({"name": name}));
+    audit::append(&mut tx.tx, &state.clock, &event).await?;
+    tx.commit().await?;
+    let row = find(&state, &caller, &id).await?;
+    Ok((StatusCode::CREATED, axum::Json(row.into())))
+}
+
+/// Read a service account.
+#[utoipa::path(get, path = "/v1/service-accounts/{id}", tag = "service-accounts", params(("id" = String, Path)),
+    responses((status = 200, body = ServiceAccount), (status = 404, body = crate::error::Problem)),
+    security(("bearer" = ["admin:service_accounts"])))]
+pub async fn get_service_account(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<ServiceAccount>> {
+    caller.require(Scope::AdminServiceAccounts)?;
+    Ok(axum::Json(find(&state, &caller, &id).await?.into()))
+}
+
+/// List service accounts, oldest first.
+#[utoipa::path(get, path = "/v1/service-accounts", tag = "service-accounts", params(PageParams),
+    responses((status = 200, body = Page<ServiceAccount>)), security(("bearer" = ["admin:service_accounts"])))]
+pub async fn list_service_accounts(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(page): Query<PageParams>,
+) -> ApiResult<axum::Json<Page<ServiceAccount>>> {
+    caller.require(Scope::AdminServiceAccounts)?;
+    let limit = page.limit()?;
+    let rows: Vec<ServiceAccountRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM service_accounts WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+    ))
+    .bind(caller.workspace_id())
+    .bind(page.after()?)
+    .bind(limit + 1)
+    .fetch_all(state.db.pool())
+    .await?;
+    Ok(axum::Json(
+        Page::from_rows(rows, limit, |r| r.id.clone()).map(Into::into),
+    ))
+}
+
+/// Rename or describe a service account.
+#[utoipa::path(patch, path = "/v1/service-accounts/{id}", tag = "service-accounts", params(("id" = String, Path)),
+    request_body = UpdateServiceAccount,
+    responses((status = 200, body = ServiceAccount), (status = 404, body = crate::error::Problem)),
+    security(("bearer" = ["admin:service_accounts"])))]
+pub async fn update_service_account(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<UpdateServiceAccount>,
+) -> ApiResult<axum::Json<ServiceAccount>> {
+    caller.require(Scope::AdminServiceAccounts)?;
+    let before = find(&state, &caller, &id).await?;
+    let name = match &body.name {
+        Some(n) => validate::name("name", n)?,
+        None => before.name.clone(),
+    };
+    let description = match &body.description {
+        Some(d) => validate::description("description", d)?,
+        None => before.description.clone(),
+    };
+    if name != before.name || description != before.description {
+        let mut tx = state.db.begin_write().await?;
+        sqlx::query(
+            "UPDATE service_accounts SET name = $1, description = $2, updated_at = $3 WHERE id = $4",
+        )
+        .bind(&name)
+        .bind(&description)
+        .bind(state.clock.now_ms())
+        .bind(&id)
+        .execute(&mut *tx.tx)
+        .await?;
+        let event = NewEvent::success(
+            caller.workspace_id(),
+            "service_account.updated",
+            caller.actor(),
+        )
+        .target("service_account", &id)
+        .details(json!({
+            "before": {"name": before.name, "description": before.description},
+            "after": {"name": name, "description": description},
+        }));
+        audit::append(&mut tx.tx, &state.clock, &event).await?;
+        tx.commit().await?;
+    }
+    Ok(axum::Json(find(&state, &caller, &id).await?.into()))
+}
+
+/// Delete a service account. Refused while it has keys that still work: revoke them first.
+#[utoipa::path(delete, path = "/v1/service-accounts/{id}", tag = "service-accounts", params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)),
+    security(("bearer" = ["admin:service_accounts"])))]
+pub async fn delete_service_account(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    caller.require(Scope::AdminServiceAccounts)?;
+    let row = find(&state, &caller, &id).await?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin_write().await?;
+    let usable = crate::api_keys::count_usable_for_service_account(&mut *tx.tx, &id, now).await?;
+    if usable > 0 {
+        return Err(ApiError::conflict(
+            "service_account_has_active_keys",
+            format!("revoke this service account's {usable} usable key(s) first"),
+        ));
+    }
+    sqlx::query("DELETE FROM service_accounts WHERE id = $1")
+        .bind(&id)
+        .execute(&mut *tx.tx)
+        .await?;
+    let event = NewEvent::success(caller.workspace_id(), "service_account.deleted", caller.actor())
+        .target("service_account", &id)
+        .details(json!({"name": row.name, "quarantined_keys_kept_days": QUARANTINE_MS / crate::clock::DAY_MS}));
+    audit::append(&mut tx.tx, &state.clock, &event).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

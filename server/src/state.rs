@@ -1,0 +1,35 @@
+//! Application state, passed to every handler as `State<AppState>`; nothing is global.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use crate::audit::AuditWriter;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::db::Db;
+use crate::fanout::Fanout;
+use crate::metrics::Metrics;
+use crate::rate_limit::RateLimiter;
+use crate::verify::Authenticator;
+
+#[derive(Debug)]
+pub struct App {
+    pub db: Db,
+    pub clock: Clock,
+    pub settings: Settings,
+    pub authenticator: Arc<Authenticator>,
+    pub rate_limiter: RateLimiter,
+    pub audit: AuditWriter,
+    pub metrics: Arc<Metrics>,
+    pub fanout: Fanout,
+}
+
+#[derive(Clone, Debug)]
+pub struct AppState(pub Arc<App>);
+
+impl Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}

@@ -1,0 +1,525 @@
+//! Turns a presented API key into an authenticated credential, fast.
+//!
+//! The order of checks is what makes verification cheap and safe under attack:
+//! 1. [`PlainApiKey::parse`]: shape and checksum, no I/O. Typos and garbage stop here.
+//! 2. The verified-key cache, keyed by public key id, holding an HMAC digest of the one secret
+//!    that passed Argon2. A valid key answers from memory; a wrong secret for a cached key id is
+//!    refused by a constant-time digest comparison, with no Argon2 and no database.
+//! 3. A database lookup by key id. Unknown, revoked and expired keys stop here, with no Argon2.
+//! 4. Argon2id off the async runtime, behind a semaphore (bounded concurrency), coalesced for
+//!    identical presentations and limited per key id so a flood of guesses cannot monopolise it.
+//!
+//! Cached records are re-read after `cache_refresh` (in the background) and never served older
+//! than `cache_max_age`, so a revocation on another replica is honoured within 30 s; a
+//! revocation on this replica calls [`Authenticator::forget`] and takes effect at once.
+
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::Quota;
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+use tokio::sync::Semaphore;
+
+use crate::api_keys::token::{KeyHasher, KeyId, MalformedKey, PlainApiKey};
+use crate::api_keys::KeyStatus;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::db::Db;
+use crate::metrics::{CacheLabels, Metrics};
+use crate::scopes::{Environment, Scopes};
+
+type Digest = [u8; 32];
+
+/// What a verified key may do; everything a verify answer or an authorization decision needs.
+#[derive(Clone, Debug)]
+pub struct Credential {
+    pub id: String,
+    pub key_id: KeyId,
+    pub workspace_id: String,
+    pub environment: Environment,
+    pub service_account_id: Option<String>,
+    pub scopes: Scopes,
+    pub check_group_ids: Vec<String>,
+    pub alert_route_ids: Vec<String>,
+    pub expires_at: i64,
+    pub rotate_after: i64,
+    pub revoked_at: Option<i64>,
+    pub rate_limit_tier: String,
+}
+
+impl Credential {
+    pub fn status(&self, now_ms: i64) -> KeyStatus {
+        KeyStatus::at(now_ms, self.expires_at, self.revoked_at)
+    }
+}
+
+/// Why a credential was not accepted. `reason()` is the audit reason.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuthFailure {
+    Malformed(MalformedKey),
+    UnknownKey,
+    WrongSecret,
+    Revoked,
+    Expired,
+    /// Too many failed verifications for this key id: refused without Argon2 for a while.
+    TooManyFailedAttempts {
+        retry_after_secs: u64,
+    },
+    /// The credential store could not be reached; nobody is authenticated meanwhile.
+    Unavailable,
+}
+
+impl AuthFailure {
+    pub fn reason(&self) -> &'static str {
+        match self {
+            AuthFailure::Malformed(_) => "malformed",
+            AuthFailure::UnknownKey => "unknown_key",
+            AuthFailure::WrongSecret => "wrong_secret",
+            AuthFailure::Revoked => "revoked",
+            AuthFailure::Expired => "expired",
+            AuthFailure::TooManyFailedAttempts { .. } => "too_many_failed_attempts",
+            AuthFailure::Unavailable => "unavailable",
+        }
+    }
+}
+
+/// The result of a verification: the credential when the key is known (even if refused, so the
+/// failure can be audited in its workspace), and the verdict.
+pub struct Verification {
+    pub key_id: Option<KeyId>,
+    pub known: Option<Arc<Credential>>,
+    pub verdict: Result<Arc<Credential>, AuthFailure>,
+}
+
+struct CachedKey {
+    credential: Arc<Credential>,
+    /// HMAC of the one secret that passed Argon2 for this key id.
+    digest: Digest,
+    fetched: Instant,
+    refreshing: AtomicBool,
+    last_used_ms: AtomicI64,
+    flushed_ms: AtomicI64,
+}
+
+/// Outcome of a cold verification, shared by concurrent identical presentations.
+#[derive(Clone)]
+enum ColdOutcome {
+    Verified(Arc<Credential>),
+    Refused(Option<Arc<Credential>>, AuthFailure),
+}
+
+pub struct Authenticator {
+    db: Db,
+    clock: Clock,
+    metrics: Arc<Metrics>,
+    hasher: KeyHasher,
+    /// Per-process key for cache digests; never leaves memory.
+    digest_key: Digest,
+    verified: moka::future::Cache<KeyId, Arc<CachedKey>>,
+    /// Coalesces identical cold presentations and remembers refusals for a minute.
+    attempts: moka::future::Cache<(KeyId, Digest), ColdOutcome>,
+    argon2_slots: Arc<Semaphore>,
+    /// Key ids whose wrong-secret budget is spent, with the time (ms) the lockout ends.
+    lockouts: moka::future::Cache<KeyId, i64>,
+    failure_budget: governor::RateLimiter<
+        String,
+        DefaultKeyedStateStore<String>,
+        Clock,
+        NoOpMiddleware<governor::nanos::Nanos>,
+    >,
+    refresh_after: Duration,
+    max_age: Duration,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator").finish_non_exhaustive()
+    }
+}
+
+const SELECT_CREDENTIAL: &str = "SELECT k.id, k.key_id, k.workspace_id, k.environment, \
+    k.service_account_id, k.scopes, k.check_group_ids, k.alert_route_ids, k.expires_at, \
+    k.rotate_after, k.revoked_at, w.rate_limit_tier, k.secret_hash \
+    FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id WHERE k.key_id = $1";
+
+type CredentialRow = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    Option<i64>,
+    String,
+    String,
+);
+
+impl Authenticator {
+    pub fn new(db: Db, clock: Clock, metrics: Arc<Metrics>, settings: &Settings) -> Self {
+        let mut digest_key = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut digest_key);
+        // Wrong secrets for a known key id cost an Argon2 each (until the right one is cached):
+        // 10 at once and one every 6 s after that, then the key id is locked out of Argon2.
+        let budget = Quota::per_minute(NonZeroU32::new(10).expect("non-zero"));
+        Self {
+            db,
+            hasher: KeyHasher::default(),
+            digest_key,
+            verified: moka::future::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_idle(Duration::from_secs(3600))
+                .build(),
+            attempts: moka::future::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(Duration::from_secs(60))
+                .build(),
+            argon2_slots: Arc::new(Semaphore::new(settings.argon2_concurrency)),
+            lockouts: moka::future::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(Duration::from_secs(600))
+                .build(),
+            failure_budget: governor::RateLimiter::dashmap_with_clock(budget, clock.clone()),
+            clock,
+            metrics,
+            refresh_after: settings.cache_refresh,
+            max_age: settings.cache_max_age,
+        }
+    }
+
+    fn digest(&self, key: &PlainApiKey) -> Digest {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.digest_key)
+            .expect("HMAC accepts any key length");
+        mac.update(key.expose().as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
+    /// Verifies a presented key string.
+    pub async fn verify(self: &Arc<Self>, presented: &str) -> Verification {
+        let key = match PlainApiKey::parse(presented) {
+            Ok(key) => key,
+            Err(e) => {
+                return Verification {
+                    key_id: None,
+                    known: None,
+                    verdict: Err(AuthFailure::Malformed(e)),
+                }
+            }
+        };
+        let digest = self.digest(&key);
+        let key_id = key.key_id().clone();
+
+        if let Some(cached) = self.verified.get(&key_id).await {
+            self.metrics
+                .key_cache
+                .get_or_create(&CacheLabels { result: "hit" })
+                .inc();
+            let age = cached.fetched.elapsed();
+            let cached = if age > self.max_age {
+                // Too old to trust without a look at the database, but the digest stays valid:
+                // a key id has exactly one secret for life.
+                match self.load(&key_id).await {
+                    Ok(Some((credential, _))) => {
+                        self.cache_verified(
+                            &key_id,
+                            Arc::new(credential),
+                            cached.digest,
+                            cached.last_used_ms.load(Ordering::Relaxed),
+                        )
+                        .await
+                    }
+                    Ok(None) => {
+                        self.verified.invalidate(&key_id).await;
+                        return Verification {
+                            key_id: Some(key_id),
+                            known: None,
+                            verdict: Err(AuthFailure::UnknownKey),
+                        };
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "credential lookup failed");
+                        return Verification {
+                            key_id: Some(key_id),
+                            known: None,
+                            verdict: Err(AuthFailure::Unavailable),
+                        };
+                    }
+                }
+            } else {
+                if age > self.refresh_after {
+                    self.refresh_in_background(&cached, &key_id);
+                }
+                cached
+            };
+            let credential = cached.credential.clone();
+            let verdict = if bool::from(cached.digest.ct_eq(&digest)) {
+                cached
+                    .last_used_ms
+                    .store(self.clock.now_ms(), Ordering::Relaxed);
+                self.usable(credential.clone())
+            } else {
+                Err(AuthFailure::WrongSecret)
+            };
+            return Verification {
+                key_id: Some(key_id),
+                known: Some(credential),
+                verdict,
+            };
+        }
+        self.metrics
+            .key_cache
+            .get_or_create(&CacheLabels { result: "miss" })
+            .inc();
+
+        let this = self.clone();
+        let cold = self
+            .attempts
+            .try_get_with((key_id.clone(), digest), async move {
+                this.verify_cold(key, digest).await
+            })
+            .await;
+        let outcome = match cold {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                tracing::error!(error = %e, "credential lookup failed");
+                // Fail closed: an unreachable database never authenticates anyone.
+                ColdOutcome::Refused(None, AuthFailure::Unavailable)
+            }
+        };
+        match outcome {
+            ColdOutcome::Verified(credential) => {
+                // Successes live in `verified`; keep `attempts` for coalescing and refusals only,
+                // so that `forget` needs to clear one cache.
+                self.attempts.invalidate(&(key_id.clone(), digest)).await;
+                Verification {
+                    key_id: Some(key_id),
+                    known: Some(credential.clone()),
+                    verdict: self.usable(credential),
+                }
+            }
+            ColdOutcome::Refused(known, failure) => Verification {
+                key_id: Some(key_id),
+                known,
+                verdict: Err(failure),
+            },
+        }
+    }
+
+    fn usable(&self, credential: Arc<Credential>) -> Result<Arc<Credential>, AuthFailure> {
+        match credential.status(self.clock.now_ms()) {
+            KeyStatus::Active | KeyStatus::Rotating => Ok(credential),
+            KeyStatus::Revoked => Err(AuthFailure::Revoked),
+            KeyStatus::Expired => Err(AuthFailure::Expired),
+        }
+    }
+
+    async fn verify_cold(
+        self: Arc<Self>,
+        key: PlainApiKey,
+        digest: Digest,
+    ) -> Result<ColdOutcome, Arc<sqlx::Error>> {
+        let Some((credential, secret_hash)) = self.load(key.key_id()).await.map_err(Arc::new)?
+        else {
+            return Ok(ColdOutcome::Refused(None, AuthFailure::UnknownKey));
+        };
+        let credential = Arc::new(credential);
+        // Revoked and expired keys are refused before Argon2: their state is public anyway.
+        if let Err(failure) = self.usable(credential.clone()) {
+            return Ok(ColdOutcome::Refused(Some(credential), failure));
+        }
+        let now = self.clock.now_ms();
+        if let Some(until) = self
+            .lockouts
+            .get(&credential.key_id)
+            .await
+            .filter(|u| *u > now)
+        {
+            let failure = AuthFailure::TooManyFailedAttempts {
+                retry_after_secs: ((until - now) as u64).div_ceil(1000).max(1),
+            };
+            return Ok(ColdOutcome::Refused(Some(credential), failure));
+        }
+        if self.argon2_matches(key, secret_hash).await {
+            self.cache_verified(&credential.key_id, credential.clone(), digest, now)
+                .await;
+            return Ok(ColdOutcome::Verified(credential));
+        }
+        // Only failures spend the budget, so a legitimate first use is never locked out by it.
+        if let Err(not_until) = self
+            .failure_budget
+            .check_key(&credential.key_id.to_string())
+        {
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(&self.clock));
+            self.lockouts
+                .insert(credential.key_id.clone(), now + wait.as_millis() as i64)
+                .await;
+        }
+        Ok(ColdOutcome::Refused(
+            Some(credential),
+            AuthFailure::WrongSecret,
+        ))
+    }
+
+    async fn argon2_matches(&self, key: PlainApiKey, secret_hash: String) -> bool {
+        self.metrics.argon2_waiting.inc();
+        let permit = self.argon2_slots.clone().acquire_owned().await;
+        self.metrics.argon2_waiting.dec();
+        let Ok(permit) = permit else { return false };
+        self.metrics.argon2_running.inc();
+        let hasher = self.hasher;
+        let started = Instant::now();
+        let matched = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            key.matches(&secret_hash, &hasher)
+        })
+        .await
+        .unwrap_or(false);
+        self.metrics.argon2_running.dec();
+        self.metrics
+            .argon2_seconds
+            .observe(started.elapsed().as_secs_f64());
+        matched
+    }
+
+    async fn cache_verified(
+        &self,
+        key_id: &KeyId,
+        credential: Arc<Credential>,
+        digest: Digest,
+        last_used_ms: i64,
+    ) -> Arc<CachedKey> {
+        let entry = Arc::new(CachedKey {
+            credential,
+            digest,
+            fetched: Instant::now(),
+            refreshing: AtomicBool::new(false),
+            last_used_ms: AtomicI64::new(last_used_ms),
+            flushed_ms: AtomicI64::new(0),
+        });
+        self.verified.insert(key_id.clone(), entry.clone()).await;
+        entry
+    }
+
+    fn refresh_in_background(self: &Arc<Self>, cached: &Arc<CachedKey>, key_id: &KeyId) {
+        if cached.refreshing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let this = self.clone();
+        let cached = cached.clone();
+        let key_id = key_id.clone();
+        tokio::spawn(async move {
+            match this.load(&key_id).await {
+                Ok(Some((credential, _))) => {
+                    let entry = this
+                        .cache_verified(
+                            &key_id,
+                            Arc::new(credential),
+                            cached.digest,
+                            cached.last_used_ms.load(Ordering::Relaxed),
+                        )
+                        .await;
+                    entry
+                        .flushed_ms
+                        .store(cached.flushed_ms.load(Ordering::Relaxed), Ordering::Relaxed);
+                }
+                // Purged: nothing left to authenticate.
+                Ok(None) => this.verified.invalidate(&key_id).await,
+                Err(e) => {
+                    tracing::warn!(error = %e, "refreshing a cached key failed; will retry");
+                    cached.refreshing.store(false, Ordering::Release);
+                }
+            }
+        });
+    }
+
+    /// Drops everything remembered about a key id, so its next use re-reads the database.
+    pub async fn forget(&self, key_id: &KeyId) {
+        self.verified.invalidate(key_id).await;
+        // Refusals cached in `attempts` stay refusals; successes are never kept there.
+    }
+
+    async fn load(&self, key_id: &KeyId) -> Result<Option<(Credential, String)>, sqlx::Error> {
+        let row: Option<CredentialRow> = sqlx::query_as(SELECT_CREDENTIAL)
+            .bind(key_id.as_str())
+            .fetch_optional(self.db.pool())
+            .await?;
+        Ok(row.map(|r| {
+            let credential = Credential {
+                id: r.0,
+                key_id: KeyId::from_trusted(r.1),
+                workspace_id: r.2,
+                environment: r.3.parse().unwrap_or(Environment::Test),
+                service_account_id: r.4,
+                scopes: Scopes::parse(r.5.split_whitespace()).unwrap_or_default(),
+                check_group_ids: serde_json::from_str(&r.6).unwrap_or_default(),
+                alert_route_ids: serde_json::from_str(&r.7).unwrap_or_default(),
+                expires_at: r.8,
+                rotate_after: r.9,
+                revoked_at: r.10,
+                rate_limit_tier: r.11,
+            };
+            (credential, r.12)
+        }))
+    }
+
+    /// Writes buffered `last_used_at` times; called periodically and at shutdown.
+    pub async fn flush_last_used(&self) -> Result<usize, sqlx::Error> {
+        let pending: Vec<(Arc<CachedKey>, i64)> = self
+            .verified
+            .iter()
+            .filter_map(|(_, entry)| {
+                let used = entry.last_used_ms.load(Ordering::Relaxed);
+                (used > entry.flushed_ms.load(Ordering::Relaxed)).then_some((entry, used))
+            })
+            .collect();
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.db.begin_write().await?;
+        for (entry, used) in &pending {
+            sqlx::query(
+                "UPDATE api_keys SET last_used_at = $1 WHERE id = $2 \
+                 AND (last_used_at IS NULL OR last_used_at < $1)",
+            )
+            .bind(*used)
+            .bind(&entry.credential.id)
+            .execute(&mut *tx.tx)
+            .await?;
+        }
+        tx.commit().await?;
+        for (entry, used) in &pending {
+            entry.flushed_ms.fetch_max(*used, Ordering::Relaxed);
+        }
+        Ok(pending.len())
+    }
+
+    /// Background maintenance of the in-memory structures.
+    pub fn prune(&self) {
+        self.failure_budget.retain_recent();
+    }
+}
+
+impl Authenticator {
+    /// Hashes a new key with Argon2id, sharing the bounded pool with verification.
+    pub async fn hash_new_key(&self, key: PlainApiKey) -> (PlainApiKey, String) {
+        let permit = self.argon2_slots.clone().acquire_owned().await;
+        let hasher = self.hasher;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let phc = key.hash(&hasher);
+            (key, phc)
+        })
+        .await
+        .expect("hashing does not panic")
+    }
+}

@@ -1,0 +1,148 @@
+//! `GET /v1/auth/verify`: "is this credential valid, and may it do X?"
+
+use axum::extract::{Query, State};
+use axum::routing::get;
+use axum::Router;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::clock::rfc3339;
+use crate::error::{ApiError, ApiResult};
+use crate::http::Caller;
+use crate::scopes::Scope;
+use crate::state::AppState;
+use crate::validate;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/v1/auth/verify", get(verify_credential))
+}
+
+/// Optional authorization questions; without them the answer is authentication only.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyQuery {
+    /// A scope the request needs, for example `write:checks`.
+    pub scope: Option<String>,
+    /// `live` or `test`: the environment the request targets.
+    pub environment: Option<String>,
+    /// An environment cluster (for example `eu-prod-1`); needs scope bindings (not yet available).
+    pub cluster: Option<String>,
+    /// The check group the request touches.
+    pub check_group_id: Option<String>,
+    /// The alert route the request touches.
+    pub alert_route_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Principal {
+    /// `service_account` when the key belongs to one, else `api_key`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub id: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VerifiedCredential {
+    pub workspace_id: String,
+    pub environment: String,
+    pub principal: Principal,
+    pub key_id: String,
+    pub scopes: Vec<String>,
+    /// Empty means unrestricted.
+    pub check_group_ids: Vec<String>,
+    /// Empty means unrestricted.
+    pub alert_route_ids: Vec<String>,
+    pub rotation_due: bool,
+    pub expires_at: String,
+}
+
+/// Authenticate the request's own `Authorization` header and, with query parameters, decide
+/// whether it may do something: 200 yes, 401 not authenticated, 403 not allowed, 429 limited.
+#[utoipa::path(get, path = "/v1/auth/verify", tag = "verification", params(VerifyQuery),
+    responses((status = 200, body = VerifiedCredential), (status = 401, body = crate::error::Problem),
+        (status = 403, body = crate::error::Problem), (status = 429, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn verify_credential(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<VerifyQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<axum::Json<VerifiedCredential>> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let c = &caller.credential;
+    if let Some(scope) = &query.scope {
+        let scope: Scope = scope.parse().map_err(|_| {
+            ApiError::bad_request("unknown_scope", format!("unknown scope `{scope}`"))
+                .with_field("scope")
+        })?;
+        if !c.scopes.grants(scope) {
+            return Err(ApiError::forbidden(
+                "insufficient_scope",
+                format!("the key lacks `{scope}`"),
+            ));
+        }
+    }
+    if let Some(environment) = &query.environment {
+        let environment =
+            validate::environment(environment).map_err(|e| e.with_field("environment"))?;
+        if environment != c.environment {
+            return Err(ApiError::forbidden(
+                "environment_mismatch",
+                format!("the key belongs to the {} environment", c.environment),
+            ));
+        }
+    }
+    if query.cluster.is_some() {
+        // Refusing beats ignoring: a gateway that asks about a cluster must not get a "yes" that
+        // never looked at it.
+        return Err(ApiError::bad_request(
+            "cluster_not_supported",
+            "cluster decisions need environment clusters and role bindings, which this server does not have yet",
+        )
+        .with_field("cluster"));
+    }
+    for (field, asked, allowed, code) in [
+        (
+            "check_group_id",
+            &query.check_group_id,
+            &c.check_group_ids,
+            "check_group_not_allowed",
+        ),
+        (
+            "alert_route_id",
+            &query.alert_route_id,
+            &c.alert_route_ids,
+            "alert_route_not_allowed",
+        ),
+    ] {
+        if let Some(asked) = asked {
+            if !allowed.is_empty() && !allowed.contains(asked) {
+                return Err(ApiError::forbidden(
+                    code,
+                    format!("the key is restricted and `{asked}` is not among its {field}s"),
+                ));
+            }
+        }
+    }
+    let now = state.clock.now_ms();
+    Ok(axum::Json(VerifiedCredential {
+        workspace_id: c.workspace_id.clone(),
+        environment: c.environment.to_string(),
+        principal: match &c.service_account_id {
+            Some(sa) => Principal {
+                kind: "service_account",
+                id: sa.clone(),
+            },
+            None => Principal {
+                kind: "api_key",
+                id: c.id.clone(),
+            },
+        },
+        key_id: c.key_id.to_string(),
+        scopes: c.scopes.names(),
+        check_group_ids: c.check_group_ids.clone(),
+        alert_route_ids: c.alert_route_ids.clone(),
+        rotation_due: c.status(now) == crate::api_keys::KeyStatus::Active && now >= c.rotate_after,
+        expires_at: rfc3339(c.expires_at),
+    }))
+}

@@ -1,0 +1,405 @@
+//! `/v1/workspaces`: tenants. Every other object belongs to exactly one workspace.
+//!
+//! A workspace manages itself with `admin:workspace`. Creating and deleting workspaces, and
+//! seeing other ones, is reserved to the operator workspace (the one `bootstrap` creates) with
+//! `admin:workspaces`.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::api_keys::token::PlainApiKey;
+use crate::api_keys::{insert_key, CreatedApiKey, NewKey, MAX_LIFETIME_DAYS};
+use crate::audit::{self, Actor, NewEvent};
+use crate::clock::{rfc3339, DAY_MS};
+use crate::error::{ApiError, ApiResult};
+use crate::http::{Caller, Json};
+use crate::ids::{self, Page, PageParams};
+use crate::scopes::{Environment, Scope, Scopes};
+use crate::state::{App, AppState};
+use crate::validate;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/v1/workspaces",
+            get(list_workspaces).post(create_workspace),
+        )
+        .route(
+            "/v1/workspaces/{id}",
+            get(get_workspace)
+                .patch(update_workspace)
+                .delete(delete_workspace),
+        )
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct WorkspaceRow {
+    id: String,
+    name: String,
+    rate_limit_tier: String,
+    is_operator: i64,
+    allow_admin_all_for_service_accounts: i64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Workspace {
+    pub id: String,
+    pub name: String,
+    /// Rate-limit tier of every key in the workspace (`standard` unless an operator changed it).
+    pub rate_limit_tier: String,
+    pub operator: bool,
+    /// Workspace policy: may service-account keys hold `admin:all`? (default false)
+    pub allow_admin_all_for_service_accounts: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<WorkspaceRow> for Workspace {
+    fn from(r: WorkspaceRow) -> Self {
+        Self {
+            id: r.id,
+            name: r.name,
+            rate_limit_tier: r.rate_limit_tier,
+            operator: r.is_operator != 0,
+            allow_admin_all_for_service_accounts: r.allow_admin_all_for_service_accounts != 0,
+            created_at: rfc3339(r.created_at),
+            updated_at: rfc3339(r.updated_at),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateWorkspace {
+    pub name: String,
+    pub rate_limit_tier: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateWorkspace {
+    pub name: Option<String>,
+    /// Operator only.
+    pub rate_limit_tier: Option<String>,
+    pub allow_admin_all_for_service_accounts: Option<bool>,
+}
+
+/// A new workspace and its first admin key (shown once).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProvisionedWorkspace {
+    pub workspace: Workspace,
+    pub admin_key: CreatedApiKey,
+}
+
+const COLUMNS: &str = "id, name, rate_limit_tier, is_operator, allow_admin_all_for_service_accounts, created_at, updated_at";
+
+async fn fetch(app: &App, id: &str) -> Result<Option<WorkspaceRow>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM workspaces WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(app.db.pool())
+        .await
+}
+
+/// Whether the caller may act on workspaces other than its own.
+async fn is_operator(state: &AppState, caller: &Caller) -> ApiResult<bool> {
+    if !caller.credential.scopes.grants(Scope::AdminWorkspaces) {
+        return Ok(false);
+    }
+    Ok(fetch(state, caller.workspace_id())
+        .await?
+        .is_some_and(|w| w.is_operator != 0))
+}
+
+/// Finds a workspace the caller may see: its own (with `admin:workspace`), or any as operator.
+async fn visible(state: &AppState, caller: &Caller, id: &str) -> ApiResult<WorkspaceRow> {
+    ids::expect_prefix(id, ids::WORKSPACE)?;
+    let own = id == caller.workspace_id();
+    if own {
+        caller.require(Scope::AdminWorkspace)?;
+    } else if !is_operator(state, caller).await? {
+        return Err(ApiError::not_found());
+    }
+    fetch(state, id).await?.ok_or_else(ApiError::not_found)
+}
+
+fn check_tier(state: &AppState, tier: &str) -> ApiResult<()> {
+    if state.settings.rate_limit_tiers.get(tier).is_none() {
+        return Err(ApiError::invalid(
+            "rate_limit_tier",
+            "unknown_tier",
+            format!(
+                "known tiers: {}",
+                state.settings.rate_limit_tiers.names().join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Creates a workspace with an `admin:all` live key; used by the API and by `bootstrap`.
+pub async fn provision(
+    app: &App,
+    name: &str,
+    tier: &str,
+    operator: bool,
+    actor: Actor,
+) -> anyhow::Result<(Workspace, CreatedApiKey)> {
+    let (plain, secret_hash) = app
+        .authenticator
+        .hash_new_key(PlainApiKey::generate(Environment::Live))
+        .await;
+    let workspace_id = ids::new_id(ids::WORKSPACE);
+    let key_row_id = ids::new_id(ids::API_KEY);
+    let now = app.clock.now_ms();
+    let scopes = Scopes::from_iter([Scope::AdminAll]);
+    let mut tx = app.db.begin_write().await?;
+    sqlx::query(
+        "INSERT INTO workspaces (id, name, rate_limit_tier, is_operator, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $5)",
+    )
+    .bind(&workspace_id)
+    .bind(name)
+    .bind(tier)
+    .bind(i64::from(operator))
+    .bind(now)
+    .execute(&mut *tx.tx)
+    .await?;
+    insert_key(
+        &mut tx.tx,
+        &NewKey {
+            id: &key_row_id,
+            key_id: plain.key_id().as_str(),
+            workspace_id: &workspace_id,
+            name: "workspace admin",
+            environment: Environment::Live,
+            service_account_id: None,
+            scopes: &scopes,
+            check_group_ids: &[],
+            alert_route_ids: &[],
+            rotation_days: crate::api_keys::DEFAULT_ROTATION_DAYS,
+            secret_hash: &secret_hash,
+            created_at: now,
+            expires_at: now + MAX_LIFETIME_DAYS * DAY_MS,
+        },
+    )
+    .await?;
+    let created = NewEvent::success(&workspace_id, "workspace.created", actor.clone())
+        .target("workspace", &workspace_id)
+        .details(json!({"name": name, "operator": operator, "rate_limit_tier": tier}));
+    audit::append(&mut tx.tx, &app.clock, &created).await?;
+    let key_event = NewEvent::success(&workspace_id, "api_key.created", actor)
+        .target("api_key", &key_row_id)
+        .details(json!({"key_id": plain.key_id().as_str(), "name": "workspace admin", "environment": "live", "scopes": scopes}));
+    audit::append(&mut tx.tx, &app.clock, &key_event).await?;
+    tx.commit().await?;
+    let workspace = fetch(app, &workspace_id).await?.expect("just inserted");
+    let key = crate::api_keys::fetch_view(app, &workspace_id, &key_row_id).await?;
+    Ok((
+        workspace.into(),
+        CreatedApiKey {
+            api_key: key,
+            key: plain.expose().to_owned(),
+        },
+    ))
+}
+
+/// Create a workspace (operator only). The answer holds its first admin key, shown once.
+#[utoipa::path(post, path = "/v1/workspaces", tag = "workspaces", request_body = CreateWorkspace,
+    responses((status = 201, body = ProvisionedWorkspace), (status = 403, body = crate::error::Problem)),
+    security(("bearer" = ["admin:workspaces"])))]
+pub async fn create_workspace(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<CreateWorkspace>,
+) -> ApiResult<(StatusCode, axum::Json<ProvisionedWorkspace>)> {
+    caller.require(Scope::AdminWorkspaces)?;
+    if !is_operator(&state, &caller).await? {
+        return Err(ApiError::forbidden(
+            "operator_only",
+            "only the operator workspace can create workspaces",
+        ));
+    }
+    let name = validate::name("name", &body.name)?;
+    let tier = body
+        .rate_limit_tier
+        .unwrap_or_else(|| "standard".to_owned());
+    check_tier(&state, &tier)?;
+    let (workspace, admin_key) = provision(&state, &name, &tier, false, caller.actor()).await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(ProvisionedWorkspace {
+            workspace,
+            admin_key,
+        }),
+    ))
+}
+
+/// List workspaces: the caller's own, or every workspace for the operator.
+#[utoipa::path(get, path = "/v1/workspaces", tag = "workspaces", params(PageParams),
+    responses((status = 200, body = Page<Workspace>)), security(("bearer" = ["admin:workspace"])))]
+pub async fn list_workspaces(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(page): Query<PageParams>,
+) -> ApiResult<axum::Json<Page<Workspace>>> {
+    let limit = page.limit()?;
+    let after = page.after()?;
+    let rows: Vec<WorkspaceRow> = if is_operator(&state, &caller).await? {
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM workspaces WHERE id > $1 ORDER BY id LIMIT $2"
+        ))
+        .bind(&after)
+        .bind(limit + 1)
+        .fetch_all(state.db.pool())
+        .await?
+    } else {
+        caller.require(Scope::AdminWorkspace)?;
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM workspaces WHERE id = $1 AND id > $2 ORDER BY id LIMIT $3"
+        ))
+        .bind(caller.workspace_id())
+        .bind(&after)
+        .bind(limit + 1)
+        .fetch_all(state.db.pool())
+        .await?
+    };
+    Ok(axum::Json(
+        Page::from_rows(rows, limit, |r| r.id.clone()).map(Into::into),
+    ))
+}
+
+/// Read a workspace.
+#[utoipa::path(get, path = "/v1/workspaces/{id}", tag = "workspaces", params(("id" = String, Path)),
+    responses((status = 200, body = Workspace), (status = 404, body = crate::error::Problem)),
+    security(("bearer" = ["admin:workspace"])))]
+pub async fn get_workspace(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Workspace>> {
+    Ok(axum::Json(visible(&state, &caller, &id).await?.into()))
+}
+
+/// Rename a workspace or change its policy; the rate-limit tier is the operator's to change.
+#[utoipa::path(patch, path = "/v1/workspaces/{id}", tag = "workspaces", params(("id" = String, Path)),
+    request_body = UpdateWorkspace,
+    responses((status = 200, body = Workspace), (status = 404, body = crate::error::Problem)),
+    security(("bearer" = ["admin:workspace"])))]
+pub async fn update_workspace(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<UpdateWorkspace>,
+) -> ApiResult<axum::Json<Workspace>> {
+    let before = visible(&state, &caller, &id).await?;
+    let name = match &body.name {
+        Some(n) => validate::name("name", n)?,
+        None => before.name.clone(),
+    };
+    let tier = match &body.rate_limit_tier {
+        Some(t) if *t != before.rate_limit_tier => {
+            if !is_operator(&state, &caller).await? {
+                return Err(ApiError::forbidden(
+                    "operator_only",
+                    "only the operator changes rate-limit tiers",
+                )
+                .with_field("rate_limit_tier"));
+            }
+            check_tier(&state, t)?;
+            t.clone()
+        }
+        _ => before.rate_limit_tier.clone(),
+    };
+    let allow = body
+        .allow_admin_all_for_service_accounts
+        .map_or(before.allow_admin_all_for_service_accounts, i64::from);
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query(
+        "UPDATE workspaces SET name = $1, rate_limit_tier = $2, allow_admin_all_for_service_accounts = $3, \
+         updated_at = $4 WHERE id = $5",
+    )
+    .bind(&name)
+    .bind(&tier)
+    .bind(allow)
+    .bind(state.clock.now_ms())
+    .bind(&id)
+    .execute(&mut *tx.tx)
+    .await?;
+    let event = NewEvent::success(&id, "workspace.updated", caller.actor())
+        .target("workspace", &id)
+        .details(json!({
+            "before": {"name": before.name, "rate_limit_tier": before.rate_limit_tier, "allow_admin_all_for_service_accounts": before.allow_admin_all_for_service_accounts != 0},
+            "after": {"name": name, "rate_limit_tier": tier, "allow_admin_all_for_service_accounts": allow != 0},
+        }));
+    audit::append(&mut tx.tx, &state.clock, &event).await?;
+    tx.commit().await?;
+    Ok(axum::Json(
+        fetch(&state, &id)
+            .await?
+            .ok_or_else(ApiError::not_found)?
+            .into(),
+    ))
+}
+
+/// Delete a workspace and everything in it (operator only; never the operator workspace).
+/// Its audit events are kept.
+#[utoipa::path(delete, path = "/v1/workspaces/{id}", tag = "workspaces", params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = crate::error::Problem)),
+    security(("bearer" = ["admin:workspaces"])))]
+pub async fn delete_workspace(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let row = visible(&state, &caller, &id).await?;
+    if !is_operator(&state, &caller).await? {
+        return Err(ApiError::forbidden(
+            "operator_only",
+            "only the operator deletes workspaces",
+        ));
+    }
+    if row.is_operator != 0 {
+        return Err(ApiError::conflict(
+            "operator_workspace",
+            "the operator workspace cannot be deleted",
+        ));
+    }
+    let key_ids: Vec<(String,)> =
+        sqlx::query_as("SELECT key_id FROM api_keys WHERE workspace_id = $1")
+            .bind(&id)
+            .fetch_all(state.db.pool())
+            .await?;
+    let mut tx = state.db.begin_write().await?;
+    for table in ["api_keys", "service_accounts"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE workspace_id = $1"))
+            .bind(&id)
+            .execute(&mut *tx.tx)
+            .await?;
+    }
+    sqlx::query("DELETE FROM workspaces WHERE id = $1")
+        .bind(&id)
+        .execute(&mut *tx.tx)
+        .await?;
+    for chain in [id.as_str(), caller.workspace_id()] {
+        let event = NewEvent::success(chain, "workspace.deleted", caller.actor())
+            .target("workspace", &id)
+            .details(json!({"name": row.name, "api_keys_deleted": key_ids.len()}));
+        audit::append(&mut tx.tx, &state.clock, &event).await?;
+    }
+    tx.commit().await?;
+    for (key_id,) in key_ids {
+        state
+            .authenticator
+            .forget(&crate::api_keys::token::KeyId::from_trusted(key_id.clone()))
+            .await;
+        state.fanout.publish_key_change(&key_id).await;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
