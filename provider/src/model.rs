@@ -163,6 +163,36 @@ pub fn check_api_key_format(key: &str) -> Result<(), String> {
     }
 }
 
+/// Names as the server stores them: 1 to 200 characters, trimmed, no control characters. A name
+/// the server would trim must be refused here, or the stored name would differ from the plan.
+pub fn check_name(value: &str) -> Result<(), String> {
+    if value.trim().is_empty() || value.chars().count() > 200 {
+        Err("A name has 1 to 200 characters.".to_owned())
+    } else if value.trim() != value {
+        Err("Remove the leading or trailing spaces: StatusPulse stores names trimmed.".to_owned())
+    } else if value.chars().any(char::is_control) {
+        Err("A name cannot contain control characters.".to_owned())
+    } else {
+        Ok(())
+    }
+}
+
+/// Check group and alert route ids: 1 to 128 of `A-Z a-z 0-9 _ . : -` (server/src/validate.rs).
+pub fn check_restriction_id(value: &str) -> Result<(), String> {
+    let valid = !value.is_empty()
+        && value.len() <= 128
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.:-".contains(&b));
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{value}` is not a valid id: use 1 to 128 of A-Z a-z 0-9 _ . : -"
+        ))
+    }
+}
+
 /// Rotation period bounds (SPEC: default 90 days, at most 365).
 pub const ROTATION_DAYS_DEFAULT: i64 = 90;
 pub const ROTATION_DAYS_RANGE: std::ops::RangeInclusive<i64> = 1..=365;

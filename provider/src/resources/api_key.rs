@@ -18,8 +18,8 @@ use tf_provider::{AttributePath, Diagnostics, Resource};
 
 use crate::diag::DiagnosticsExt;
 use crate::model::{
-    ApiKey, ApiKeyCreate, ApiKeyRevoke, ApiKeyUpdate, Environment, IdKind, ObjectId, Scope,
-    ROTATION_DAYS_DEFAULT, ROTATION_DAYS_RANGE,
+    check_name, check_restriction_id, ApiKey, ApiKeyCreate, ApiKeyRevoke, ApiKeyUpdate,
+    Environment, IdKind, ObjectId, Scope, ROTATION_DAYS_DEFAULT, ROTATION_DAYS_RANGE,
 };
 use crate::provider::ClientSlot;
 use crate::schema::{
@@ -87,12 +87,8 @@ pub fn api_key_doc(attribute: &str) -> &'static str {
 /// Plan-time checks on everything that is known; unknown values are checked at the next call.
 fn validate_config(diags: &mut Diagnostics, config: &ApiKeyState) {
     if let Some(name) = known(&config.name) {
-        if name.trim().is_empty() {
-            diags.add(
-                "Empty API key name",
-                "Give the key a name that says what uses it.",
-                AttributePath::new("name"),
-            );
+        if let Err(detail) = check_name(name) {
+            diags.add("Invalid API key name", detail, AttributePath::new("name"));
         }
     }
     if let Some(environment) = known(&config.environment) {
@@ -140,16 +136,9 @@ fn validate_config(diags: &mut Diagnostics, config: &ApiKeyState) {
         ("check_group_ids", &config.check_group_ids),
         ("alert_route_ids", &config.alert_route_ids),
     ] {
-        if let Value::Value(ids) = ids {
-            if ids
-                .iter()
-                .any(|id| matches!(id, Value::Value(s) if s.trim().is_empty()))
-            {
-                diags.add(
-                    "Empty id",
-                    format!("{attribute} contains an empty string."),
-                    AttributePath::new(attribute),
-                );
+        for id in ids.iter().flatten().filter_map(|id| id.as_ref_option()) {
+            if let Err(detail) = check_restriction_id(id) {
+                diags.add("Invalid id", detail, AttributePath::new(attribute));
             }
         }
     }

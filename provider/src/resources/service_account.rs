@@ -7,7 +7,7 @@ use tf_provider::value::{Value, ValueEmpty};
 use tf_provider::{AttributePath, Diagnostics, Resource};
 
 use crate::diag::DiagnosticsExt;
-use crate::model::{IdKind, ObjectId, ServiceAccount, ServiceAccountInput};
+use crate::model::{check_name, IdKind, ObjectId, ServiceAccount, ServiceAccountInput};
 use crate::provider::ClientSlot;
 use crate::schema::{computed, optional, required, schema, string};
 use crate::state::{known, string_from_api};
@@ -45,10 +45,10 @@ pub fn service_account_state(api: ServiceAccount, prior: &Value<String>) -> Serv
 
 fn validate_config(diags: &mut Diagnostics, config: &ServiceAccountState) {
     if let Some(name) = known(&config.name) {
-        if name.trim().is_empty() {
+        if let Err(detail) = check_name(name) {
             diags.add(
-                "Empty service account name",
-                "Name the service account after the automation that uses it, e.g. \"ci-deployer\".",
+                "Invalid service account name",
+                detail,
                 AttributePath::new("name"),
             );
         }
