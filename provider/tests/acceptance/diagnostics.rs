@@ -1,0 +1,144 @@
+//! What a user sees when something is wrong: one clear diagnostic, on the right attribute, and
+//! never a Rust backtrace (RUST_BACKTRACE=1 is set for every run by the harness).
+
+use crate::harness::{Server, Terraform};
+
+const TWO_RESOURCES: &str = r#"
+terraform {
+  required_providers {
+    statuspulse = {
+      source = "statuspulse/statuspulse"
+    }
+  }
+}
+
+provider "statuspulse" {}
+
+resource "statuspulse_service_account" "a" {
+  name = "a"
+}
+
+resource "statuspulse_api_key" "a" {
+  name        = "a"
+  environment = "test"
+  scopes      = ["read:checks"]
+}
+"#;
+
+fn errors(text: &str) -> usize {
+    text.matches("Error: ").count()
+}
+
+pub fn wrong_credential(version: &'static str) {
+    let server = Server::start();
+    let Some(mut tf) = Terraform::new(version, &server) else {
+        return;
+    };
+    tf.write("main.tf", TWO_RESOURCES);
+    tf.set_env(
+        "STATUSPULSE_API_KEY",
+        &format!("sp_live_{}", "A".repeat(64)),
+    );
+    let run = tf.run(&["plan", "-no-color"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(errors(&run.all()), 1, "{}", run.all());
+    assert!(
+        run.all()
+            .contains("StatusPulse rejected the provider's API key"),
+        "{}",
+        run.all()
+    );
+}
+
+pub fn missing_credential(version: &'static str) {
+    let server = Server::start();
+    let Some(mut tf) = Terraform::new(version, &server) else {
+        return;
+    };
+    tf.write("main.tf", TWO_RESOURCES);
+    tf.set_env("STATUSPULSE_API_KEY", "");
+    let run = tf.run(&["plan", "-no-color"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(errors(&run.all()), 1, "{}", run.all());
+    assert!(
+        run.all().contains("Missing StatusPulse API key"),
+        "{}",
+        run.all()
+    );
+    assert!(run.all().contains("STATUSPULSE_API_KEY"), "{}", run.all());
+}
+
+pub fn validation(version: &'static str) {
+    let server = Server::start();
+    let Some(tf) = Terraform::new(version, &server) else {
+        return;
+    };
+    tf.write(
+        "main.tf",
+        &TWO_RESOURCES.replace(
+            "  environment = \"test\"\n  scopes      = [\"read:checks\"]",
+            "  environment = \"prod\"\n  scopes      = [\"read:checks\", \"read:everything\"]\n  rotation_days = 366\n  service_account_id = \"key_123\"",
+        ),
+    );
+    let run = tf.run(&["plan", "-no-color"]);
+    assert_eq!(run.code, 1);
+    let text = run.all();
+    for (summary, line) in [
+        ("Invalid environment", "environment = \"prod\""),
+        ("Unknown scope", "read:everything"),
+        ("rotation_days out of range", "rotation_days = 366"),
+        (
+            "Invalid service account id",
+            "service_account_id = \"key_123\"",
+        ),
+    ] {
+        let at = text
+            .find(&format!("Error: {summary}"))
+            .unwrap_or_else(|| panic!("{summary}:\n{text}"));
+        // Terraform quotes the offending line right under the diagnostic when it has a path.
+        let quoted = &text[at..text[at..]
+            .find("\n\n\n")
+            .map_or(text.len(), |e| at + e)
+            .min(text.len())];
+        assert!(
+            quoted.contains(line),
+            "{summary} does not point at `{line}`:\n{quoted}"
+        );
+    }
+    assert_eq!(errors(&text), 4, "{text}");
+}
+
+pub fn bad_imports(version: &'static str) {
+    let server = Server::start();
+    let Some(tf) = Terraform::new(version, &server) else {
+        return;
+    };
+    tf.write("main.tf", TWO_RESOURCES);
+    let run = tf.run(&[
+        "import",
+        "-no-color",
+        "statuspulse_api_key.a",
+        "key_0123456789abcdef",
+    ]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.all().contains("Cannot import a missing API key"),
+        "{}",
+        run.all()
+    );
+    let run = tf.run(&["import", "-no-color", "statuspulse_api_key.a", "sa_0123"]);
+    assert_eq!(run.code, 1);
+    assert!(run.all().contains("Invalid import id"), "{}", run.all());
+    let run = tf.run(&[
+        "import",
+        "-no-color",
+        "statuspulse_service_account.a",
+        "nonsense",
+    ]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.all().contains("is not a service account id"),
+        "{}",
+        run.all()
+    );
+}

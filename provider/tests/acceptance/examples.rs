@@ -1,0 +1,121 @@
+//! Every configuration under examples/ is applied, planned clean, imported where it documents an
+//! import, and destroyed: documentation that is executed cannot rot.
+
+use std::path::{Path, PathBuf};
+
+use crate::harness::{heavy_lock, repo_root, Server, Terraform};
+
+const REQUIRED_PROVIDERS: &str = r#"terraform {
+  required_providers {
+    statuspulse = {
+      source = "statuspulse/statuspulse"
+    }
+  }
+}
+"#;
+
+/// Directories under examples/ that hold `.tf` files.
+fn example_dirs() -> Vec<PathBuf> {
+    fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        entries.sort();
+        if entries
+            .iter()
+            .any(|p| p.extension().is_some_and(|e| e == "tf"))
+        {
+            found.push(dir.to_path_buf());
+        }
+        for entry in entries.into_iter().filter(|p| p.is_dir()) {
+            walk(&entry, found);
+        }
+    }
+    let mut found = Vec::new();
+    walk(&repo_root().join("examples"), &mut found);
+    found
+}
+
+pub fn apply_and_destroy_all(version: &'static str) {
+    let _heavy = heavy_lock();
+    let server = Server::start();
+    let dirs = example_dirs();
+    assert!(dirs.len() >= 7, "examples/ lost some examples: {dirs:?}");
+    for dir in dirs {
+        let Some(tf) = Terraform::new(version, &server) else {
+            eprintln!("SKIP: Terraform {version} is not installed on this machine");
+            return;
+        };
+        let name = dir.strip_prefix(repo_root()).unwrap().display().to_string();
+        eprintln!("example {name} on Terraform {version}");
+        let mut has_required_providers = false;
+        for file in std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()) {
+            if file.extension().is_some_and(|e| e == "tf") {
+                let text = std::fs::read_to_string(&file).unwrap();
+                has_required_providers |= text.contains("required_providers");
+                tf.write(file.file_name().unwrap().to_str().unwrap(), &text);
+            }
+        }
+        // Registry examples omit the boilerplate that every configuration needs.
+        if !has_required_providers {
+            tf.write("versions.tf", REQUIRED_PROVIDERS);
+        }
+        tf.apply();
+        tf.assert_no_changes();
+        import_as_documented(&tf, &dir);
+        tf.ok(&["destroy", "-auto-approve", "-no-color"]);
+        assert!(tf.resources().is_empty(), "{name}: destroy left resources");
+    }
+}
+
+/// Runs the example's import.sh against a fresh state, with the placeholder id swapped for the
+/// id of the resource the apply created.
+fn import_as_documented(tf: &Terraform, dir: &Path) {
+    let Ok(script) = std::fs::read_to_string(dir.join("import.sh")) else {
+        return;
+    };
+    let resources = tf.resources();
+    let import_dir = tf.sibling("import");
+    for file in std::fs::read_dir(tf.work())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+    {
+        if file.extension().is_some_and(|e| e == "tf") {
+            std::fs::copy(&file, import_dir.join(file.file_name().unwrap())).unwrap();
+        }
+    }
+    let mut imported = 0;
+    for line in script
+        .lines()
+        .filter(|l| l.starts_with("terraform import "))
+    {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let address = words[2];
+        let id = resources[address]["id"].as_str().unwrap();
+        let run = tf.run_in(&import_dir, &["import", "-no-color", address, id]);
+        assert_eq!(run.code, 0, "{line}:\n{}", run.all());
+        imported += 1;
+    }
+    assert!(
+        imported > 0,
+        "{} documents no terraform import",
+        dir.display()
+    );
+    let after = tf.resources_in(&import_dir);
+    for (address, values) in &after {
+        let mut original = resources[address].clone();
+        // The secret is shown once, at creation; an import can never know it.
+        if original.get("key").is_some() {
+            assert!(values["key"].is_null());
+            original["key"] = serde_json::Value::Null;
+        }
+        // keepers live only in configuration and state.
+        if original.get("keepers").is_some() {
+            original["keepers"] = values["keepers"].clone();
+        }
+        assert_eq!(values, &original, "imported {address} differs");
+    }
+    // Clean up the sibling so the next example starts empty.
+    std::fs::remove_dir_all(&import_dir).unwrap();
+}

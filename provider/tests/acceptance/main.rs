@@ -1,0 +1,65 @@
+//! Acceptance tests: real Terraform (1.0.3, 1.11.4, 1.15.5) against a real StatusPulse server on
+//! port 0 with SQLite, through the provider binary built by this package.
+//!
+//! Run with `cargo test -p terraform-provider-statuspulse --test acceptance` (or
+//! scripts/tf-acceptance.sh); the tests install Terraform and build the server themselves.
+
+mod diagnostics;
+mod examples;
+mod harness;
+mod walkthrough;
+
+#[test]
+fn lifecycle_on_terraform_1_0_3() {
+    walkthrough::walk("1.0.3");
+}
+
+#[test]
+fn lifecycle_on_terraform_1_11_4() {
+    walkthrough::walk("1.11.4");
+}
+
+#[test]
+fn lifecycle_on_terraform_1_15_5() {
+    walkthrough::walk("1.15.5");
+}
+
+#[test]
+fn service_account_deleted_outside_terraform_is_recreated() {
+    walkthrough::service_account_deleted_outside_is_recreated("1.0.3");
+}
+
+#[test]
+fn every_example_applies_and_destroys_on_terraform_1_0_3() {
+    examples::apply_and_destroy_all("1.0.3");
+}
+
+#[test]
+fn every_example_applies_and_destroys_on_terraform_1_11_4() {
+    examples::apply_and_destroy_all("1.11.4");
+}
+
+#[test]
+fn every_example_applies_and_destroys_on_terraform_1_15_5() {
+    examples::apply_and_destroy_all("1.15.5");
+}
+
+#[test]
+fn a_wrong_credential_is_one_clear_diagnostic() {
+    diagnostics::wrong_credential("1.15.5");
+}
+
+#[test]
+fn a_missing_credential_is_one_clear_diagnostic() {
+    diagnostics::missing_credential("1.0.3");
+}
+
+#[test]
+fn plan_time_validation_points_at_the_offending_attribute() {
+    diagnostics::validation("1.15.5");
+}
+
+#[test]
+fn importing_a_missing_or_malformed_id_is_a_clear_diagnostic_without_backtrace() {
+    diagnostics::bad_imports("1.0.3");
+}
