@@ -20,6 +20,9 @@ pub struct Clock {
 #[derive(Debug)]
 struct ClockInner {
     controllable: bool,
+    /// Frozen clocks move only when advanced, so a test can count exactly 1,200 requests
+    /// "within one minute" however long it takes to send them.
+    frozen_at: Option<OffsetDateTime>,
     offset_ms: AtomicI64,
     /// Anchor for the monotonic view handed to the rate limiter.
     started: Instant,
@@ -36,10 +39,20 @@ impl Clock {
         Self::build(true)
     }
 
+    /// A controllable clock that stands still between advances.
+    pub fn frozen() -> Self {
+        let mut clock = Self::build(true);
+        Arc::get_mut(&mut clock.inner)
+            .expect("fresh clock is unshared")
+            .frozen_at = Some(OffsetDateTime::now_utc());
+        clock
+    }
+
     fn build(controllable: bool) -> Self {
         Self {
             inner: Arc::new(ClockInner {
                 controllable,
+                frozen_at: None,
                 offset_ms: AtomicI64::new(0),
                 started: Instant::now(),
             }),
@@ -65,7 +78,7 @@ impl Clock {
     }
 
     pub fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc() + self.offset()
+        self.inner.frozen_at.unwrap_or_else(OffsetDateTime::now_utc) + self.offset()
     }
 
     /// Milliseconds since the Unix epoch: the representation stored in the database.
@@ -75,7 +88,10 @@ impl Clock {
 
     /// Monotonic time since the clock was created, including any test offset.
     pub fn elapsed(&self) -> Duration {
-        self.inner.started.elapsed() + self.offset()
+        match self.inner.frozen_at {
+            Some(_) => self.offset(),
+            None => self.inner.started.elapsed() + self.offset(),
+        }
     }
 }
 

@@ -1,0 +1,181 @@
+//! API hygiene: problem details, bad input changes nothing, credentials only in the header,
+//! operations endpoints.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::TestApp;
+use crate::on_both_backends;
+
+/// Rows in every table plus each audit chain head: the whole observable state.
+async fn snapshot(app: &TestApp) -> Vec<i64> {
+    app.flush_audit().await;
+    let mut counts = vec![];
+    for table in ["workspaces", "service_accounts", "api_keys", "audit_events"] {
+        counts.push(
+            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+                .fetch_one(app.state.db.pool())
+                .await
+                .unwrap(),
+        );
+    }
+    counts
+}
+
+on_both_backends! {
+    async fn bad_input_gets_a_clear_4xx_and_changes_nothing(backend: Backend) {
+        let (app, _db) = TestApp::spawn(backend).await;
+        let sa = app.post("/v1/service-accounts", &app.admin_key, json!({"name": "runner"})).await.body;
+        let sa_id = sa["id"].as_str().unwrap();
+        let before = snapshot(&app).await;
+        let key = app.admin_key.clone();
+        let raw = |body: &'static str| {
+            let app = &app;
+            let key = key.clone();
+            async move {
+                let response = app.http.post(app.url("/v1/api-keys")).bearer_auth(key)
+                    .header("content-type", "application/json").body(body).send().await.unwrap();
+                (response.status(), response.headers().get("content-type").cloned(), response.json::<Value>().await.unwrap())
+            }
+        };
+        let (status, content_type, body) = raw("{not json").await;
+        assert_eq!((status, body["code"].as_str().unwrap()), (StatusCode::BAD_REQUEST, "invalid_json"));
+        assert_eq!(content_type.unwrap(), "application/problem+json");
+        assert_eq!(body["type"], "urn:statuspulse:problem:invalid_json");
+        let cases: Vec<(Value, &str, &str)> = vec![
+            (json!({"name": "k", "environment": "live", "scopes": ["read:everything"]}), "unknown_scope", "scopes"),
+            (json!({"name": "k", "environment": "prod", "scopes": ["read:checks"]}), "invalid_environment", "environment"),
+            (json!({"name": "k", "environment": "live", "scopes": []}), "scopes_required", "scopes"),
+            (json!({"name": "", "environment": "live", "scopes": ["read:checks"]}), "invalid_name", "name"),
+            (json!({"name": "k", "environment": "live", "scopes": ["read:checks"], "scope": "typo"}), "invalid_field", "scope"),
+            (json!({"name": "k", "environment": "live"}), "invalid_field", "scopes"),
+            (json!({"name": "k", "environment": "live", "scopes": "read:checks"}), "invalid_field", "scopes"),
+            (json!({"name": "k", "environment": "live", "scopes": ["read:checks"], "rotation_days": "ninety"}), "invalid_field", "rotation_days"),
+            (json!({"name": "k", "environment": "live", "scopes": ["read:checks"], "check_group_ids": ["has space"]}), "invalid_id", "check_group_ids"),
+        ];
+        for (body, code, field) in cases {
+            let answer = app.post("/v1/api-keys", &app.admin_key, body.clone()).await;
+            assert!(answer.status.is_client_error(), "{body}");
+            assert_eq!(answer.code(), code, "{body}: {}", answer.body);
+            assert_eq!(answer.body["field"], field, "{body}");
+        }
+        let patch = app.call(Method::PATCH, &format!("/v1/service-accounts/{sa_id}"), Some(&app.admin_key), Some(json!({"name": "x".repeat(201)}))).await;
+        assert_eq!((patch.status, patch.code()), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_name"));
+        let not_json = app.http.post(app.url("/v1/service-accounts")).bearer_auth(&app.admin_key).body("name=x").send().await.unwrap();
+        assert_eq!(not_json.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        let huge = json!({"name": "k", "description": "x".repeat(1024 * 1024)});
+        let too_large = app.post("/v1/service-accounts", &app.admin_key, huge).await;
+        assert_eq!((too_large.status, too_large.code()), (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"));
+        let chunked = app.http.post(app.url("/v1/service-accounts")).bearer_auth(&app.admin_key)
+            .header("content-type", "application/json")
+            .body(reqwest::Body::wrap_stream(futures::stream::iter((0..300).map(|_| Ok::<_, std::io::Error>(vec![b' '; 4096])))))
+            .send().await.unwrap();
+        assert_eq!(chunked.status(), StatusCode::PAYLOAD_TOO_LARGE, "a chunked body cannot dodge the limit");
+        let wrong_prefix = app.get("/v1/auth/verify?environment=live", &app.admin_key.replacen("sp_live_", "sp_test_", 1)).await;
+        assert_eq!((wrong_prefix.status, wrong_prefix.code()), (StatusCode::UNAUTHORIZED, "malformed_credential"));
+        let dup = app.post("/v1/service-accounts", &app.admin_key, json!({"name": "runner"})).await;
+        assert_eq!((dup.status, dup.code()), (StatusCode::CONFLICT, "name_taken"));
+        assert_eq!(app.get("/v1/nowhere", &app.admin_key).await.code(), "no_such_route");
+        assert_eq!(snapshot(&app).await, {
+            // Refused credentials are the only things recorded: the wrong prefix.
+            let mut expected = before.clone();
+            expected[3] += 1;
+            expected
+        });
+    }
+
+    async fn credentials_outside_the_authorization_header_are_refused_and_never_used(backend: Backend) {
+        let (app, _db) = TestApp::spawn(backend).await;
+        let key = app.admin_key.clone();
+        for name in ["api_key", "apikey", "KEY", "Token", "access_token", "API%5FKEY"] {
+            let answer = app.call(Method::GET, &format!("/v1/auth/verify?{name}={key}"), None, None).await;
+            assert_eq!((answer.status, answer.code()), (StatusCode::BAD_REQUEST, "credential_in_query"), "{name}");
+            // Even alongside a valid header the request is refused, not authenticated.
+            let both = app.call(Method::GET, &format!("/v1/service-accounts?{name}=x"), Some(&key), None).await;
+            assert_eq!(both.status, StatusCode::BAD_REQUEST, "{name}");
+        }
+        for name in ["api_key", "apikey", "key", "token", "ACCESS_TOKEN"] {
+            let answer = app.call(Method::POST, "/v1/service-accounts", Some(&key), Some(json!({"name": "x", name: key}))).await;
+            assert_eq!((answer.status, answer.code()), (StatusCode::BAD_REQUEST, "credential_in_body"), "{name}");
+        }
+        let form = app.http.post(app.url("/v1/auth/verify")).header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("api_key={key}")).send().await.unwrap();
+        assert_eq!(form.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM service_accounts").fetch_one(app.state.db.pool()).await.unwrap(), 0);
+        assert_eq!(app.audit_count("", "auth.failed").await, 6 + 6 + 5 + 1);
+        let missing = app.call(Method::GET, "/v1/auth/verify", None, None).await;
+        assert_eq!((missing.status, missing.code()), (StatusCode::UNAUTHORIZED, "missing_credential"));
+        assert_eq!(missing.header("www-authenticate"), "Bearer realm=\"statuspulse\"");
+        let basic = app.http.get(app.url("/v1/auth/verify")).header("authorization", format!("Basic {key}")).send().await.unwrap();
+        assert_eq!(basic.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    async fn every_management_route_needs_its_scope(backend: Backend) {
+        let (app, _db) = TestApp::spawn(backend).await;
+        let reader = app.create_key(&app.admin_key, json!({"name": "reader", "environment": "live", "scopes": ["read:checks"]})).await;
+        let reader = reader["key"].as_str().unwrap();
+        let sa = "sa_00000000000000000000000000000000";
+        let key = "key_00000000000000000000000000000000";
+        let ws = &app.workspace_id;
+        let routes: Vec<(Method, String, Option<Value>)> = vec![
+            (Method::GET, "/v1/service-accounts".into(), None),
+            (Method::POST, "/v1/service-accounts".into(), Some(json!({"name": "x"}))),
+            (Method::GET, format!("/v1/service-accounts/{sa}"), None),
+            (Method::PATCH, format!("/v1/service-accounts/{sa}"), Some(json!({"name": "x"}))),
+            (Method::DELETE, format!("/v1/service-accounts/{sa}"), None),
+            (Method::GET, "/v1/api-keys".into(), None),
+            (Method::POST, "/v1/api-keys".into(), Some(json!({"name": "x", "environment": "live", "scopes": ["read:checks"]}))),
+            (Method::GET, format!("/v1/api-keys/{key}"), None),
+            (Method::PATCH, format!("/v1/api-keys/{key}"), Some(json!({"name": "x"}))),
+            (Method::POST, format!("/v1/api-keys/{key}/rotate"), Some(json!({}))),
+            (Method::POST, "/v1/api-keys/revoke".into(), Some(json!({"id": key}))),
+            (Method::GET, "/v1/audit-events".into(), None),
+            (Method::GET, "/v1/audit-events/verify".into(), None),
+            (Method::GET, "/v1/workspaces".into(), None),
+            (Method::POST, "/v1/workspaces".into(), Some(json!({"name": "x"}))),
+            (Method::GET, format!("/v1/workspaces/{ws}"), None),
+            (Method::PATCH, format!("/v1/workspaces/{ws}"), Some(json!({"name": "x"}))),
+            (Method::DELETE, format!("/v1/workspaces/{ws}"), None),
+        ];
+        for (method, path, body) in routes {
+            let anonymous = app.call(method.clone(), &path, None, body.clone()).await;
+            assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED, "{method} {path}");
+            let answer = app.call(method.clone(), &path, Some(reader), body).await;
+            assert_eq!((answer.status, answer.code()), (StatusCode::FORBIDDEN, "insufficient_scope"), "{method} {path}: {}", answer.body);
+        }
+        assert_eq!(app.get("/v1/scopes", reader).await.status, StatusCode::OK, "any valid key reads the catalog");
+    }
+
+    async fn operations_endpoints_answer(backend: Backend) {
+        let (app, _db) = TestApp::spawn(backend).await;
+        assert_eq!(app.http.get(app.url("/healthz")).send().await.unwrap().status(), StatusCode::OK);
+        assert_eq!(app.http.get(app.url("/readyz")).send().await.unwrap().status(), StatusCode::OK);
+        app.verify(&app.admin_key).await;
+        let metrics = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        for series in ["statuspulse_http_requests_total", "statuspulse_http_request_duration_seconds_bucket",
+                       "statuspulse_auth_verifications_total", "statuspulse_auth_key_cache_lookups_total",
+                       "statuspulse_argon2_queue_waiting", "statuspulse_argon2_duration_seconds"] {
+            assert!(metrics.contains(series), "{series} missing");
+        }
+        assert!(metrics.contains("route=\"/v1/auth/verify\""), "routes are labelled by template");
+        let openapi: Value = app.http.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+        let paths = openapi["paths"].as_object().unwrap();
+        for path in ["/v1/auth/verify", "/v1/scopes", "/v1/workspaces", "/v1/workspaces/{id}", "/v1/service-accounts",
+                     "/v1/service-accounts/{id}", "/v1/api-keys", "/v1/api-keys/{id}", "/v1/api-keys/{id}/rotate",
+                     "/v1/api-keys/revoke", "/v1/audit-events", "/v1/audit-events/verify"] {
+            assert!(paths.contains_key(path), "{path} missing from /openapi.json");
+        }
+        let catalog = app.get("/v1/scopes", &app.admin_key).await.body;
+        let names: Vec<&str> = catalog["items"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+        for scope in ["read:checks", "write:checks", "read:metrics", "read:alerts", "write:alerts", "admin:billing", "admin:all", "admin:keys"] {
+            assert!(names.contains(&scope), "{scope}");
+        }
+    }
+}
+
+#[test]
+fn the_default_cache_bounds_revocation_propagation_to_30_seconds() {
+    let settings = statuspulse_server::Settings::for_database("sqlite::memory:");
+    assert!(settings.cache_max_age <= std::time::Duration::from_secs(30));
+    assert!(settings.cache_refresh < settings.cache_max_age);
+}

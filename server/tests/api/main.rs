@@ -1,0 +1,12 @@
+//! Integration tests: the real router on a real listener, over SQLite and PostgreSQL.
+//! Every test runs once per backend (`<test>::sqlite`, `<test>::postgres`).
+
+mod helpers;
+
+mod api_keys;
+mod audit;
+mod hygiene;
+mod isolation;
+mod replicas;
+mod service_accounts;
+mod verify;

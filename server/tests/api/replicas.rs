@@ -1,0 +1,76 @@
+//! Several replicas on one database: revocation reaches every replica within 30 s.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{Backend, Options, TestApp};
+use crate::on_both_backends;
+
+on_both_backends! {
+    async fn a_revocation_on_one_replica_is_honoured_by_another_within_30_seconds(backend: Backend) {
+        let (a, db) = TestApp::spawn(backend).await;
+        let b = TestApp::start(&db.url, Options::default()).await;
+        let created = a.create_key(&a.admin_key, json!({"name": "k", "environment": "live", "scopes": ["read:checks"]})).await;
+        let key = created["key"].as_str().unwrap();
+        assert_eq!(b.verify(key).await, StatusCode::OK, "replica B caches the key");
+        a.post("/v1/api-keys/revoke", &a.admin_key, json!({"id": created["id"]})).await;
+        assert_eq!(a.verify(key).await, StatusCode::UNAUTHORIZED, "at once on the serving replica");
+        let started = Instant::now();
+        while b.verify(key).await == StatusCode::OK {
+            assert!(started.elapsed() < Duration::from_secs(30), "replica B still accepts the key after 30 s");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        eprintln!("replica B refused the revoked key after {:?}", started.elapsed());
+        b.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_redis_a_revocation_reaches_other_replicas_at_once() {
+    let (a, db) = TestApp::spawn_with(
+        Backend::Postgres,
+        Options {
+            tweak: |s| s.redis_url = Some(redis_url()),
+            ..Options::default()
+        },
+    )
+    .await;
+    let b = TestApp::start(
+        &db.url,
+        Options {
+            tweak: |s| s.redis_url = Some(redis_url()),
+            ..Options::default()
+        },
+    )
+    .await;
+    let created = a
+        .create_key(
+            &a.admin_key,
+            json!({"name": "k", "environment": "live", "scopes": ["read:checks"]}),
+        )
+        .await;
+    let key = created["key"].as_str().unwrap();
+    assert_eq!(b.verify(key).await, StatusCode::OK);
+    a.post(
+        "/v1/api-keys/revoke",
+        &a.admin_key,
+        json!({"id": created["id"]}),
+    )
+    .await;
+    let started = Instant::now();
+    while b.verify(key).await == StatusCode::OK {
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "redis fan-out did not arrive"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    b.stop().await;
+}
+
+fn redis_url() -> String {
+    std::env::var("STATUSPULSE_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
