@@ -97,10 +97,6 @@ impl Scopes {
             .map(Self)
     }
 
-    pub fn from_iter(scopes: impl IntoIterator<Item = Scope>) -> Self {
-        Self(scopes.into_iter().collect())
-    }
-
     /// Whether these scopes grant `wanted`; `admin:all` grants everything.
     pub fn grants(&self, wanted: Scope) -> bool {
         self.0.contains(&wanted) || self.0.contains(&Scope::AdminAll)
@@ -129,6 +125,12 @@ impl Scopes {
 
     pub fn names(&self) -> Vec<String> {
         self.0.iter().map(|s| s.as_str().to_owned()).collect()
+    }
+}
+
+impl FromIterator<Scope> for Scopes {
+    fn from_iter<I: IntoIterator<Item = Scope>>(scopes: I) -> Self {
+        Self(scopes.into_iter().collect())
     }
 }
 

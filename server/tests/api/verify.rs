@@ -16,10 +16,10 @@ fn wrong_secret(key: &str, n: usize) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     let prefix = &key[..8];
     let key_id = &key[8..24];
-    let mut secret = key[24..66].as_bytes().to_vec();
+    let mut secret = key.as_bytes()[24..66].to_vec();
     secret[0] = ALPHABET[n % ALPHABET.len()];
     secret[1] = ALPHABET[n / ALPHABET.len() % ALPHABET.len()];
-    if secret == key[24..66].as_bytes() {
+    if secret == key.as_bytes()[24..66] {
         secret[2] = if secret[2] == b'0' { b'1' } else { b'0' };
     }
     let secret = String::from_utf8(secret).unwrap();
