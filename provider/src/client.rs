@@ -330,6 +330,93 @@ mod tests {
         assert_eq!(parse_retry_after(&headers), Some(Duration::from_secs(7)));
     }
 
+    /// A scripted HTTP/1.1 peer: the real server's limiter needs 1,200 requests in a minute to
+    /// answer 429, so the retry policy is exercised against canned answers instead.
+    async fn scripted_server(
+        answers: Vec<&'static str>,
+    ) -> (String, tokio::task::JoinHandle<usize>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let handle = tokio::spawn(async move {
+            let mut served = 0;
+            for answer in answers {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let mut buf = vec![0u8; 4096];
+                let _ = socket.read(&mut buf).await.unwrap();
+                socket.write_all(answer.as_bytes()).await.unwrap();
+                socket.shutdown().await.unwrap();
+                served += 1;
+            }
+            served
+        });
+        (url, handle)
+    }
+
+    fn client(endpoint: String) -> ApiClient {
+        ApiClient::new(ClientConfig {
+            endpoint,
+            api_key: SecretString::from(format!("sp_test_{}", "a".repeat(64))),
+            terraform_version: "1.11.4".into(),
+            retry: RetryPolicy {
+                initial_backoff: Duration::from_millis(10),
+                ..RetryPolicy::default()
+            },
+            timeout: Duration::from_secs(5),
+        })
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn rate_limits_and_server_errors_are_retried_honouring_retry_after() {
+        let (url, server) = scripted_server(vec![
+            "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\nConnection: close\r\n\r\n{\"ok\":true}",
+        ])
+        .await;
+        let started = Instant::now();
+        let answer: serde_json::Value = client(url).get("/v1/scopes").await.unwrap();
+        assert_eq!(answer["ok"], true);
+        assert!(
+            started.elapsed() >= Duration::from_secs(1),
+            "Retry-After was not honoured"
+        );
+        assert_eq!(server.await.unwrap(), 3);
+    }
+
+    #[tokio::test]
+    async fn client_errors_are_not_retried_and_keep_the_problem_field() {
+        let body = r#"{"type":"urn:statuspulse:problem:invalid_name","title":"Invalid","status":422,"code":"invalid_name","field":"name"}"#;
+        let answer: &'static str = Box::leak(
+            format!(
+                "HTTP/1.1 422 Unprocessable Entity\r\nContent-Type: application/problem+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .into_boxed_str(),
+        );
+        let (url, server) = scripted_server(vec![answer]).await;
+        let err = client(url)
+            .get::<serde_json::Value>("/v1/x")
+            .await
+            .unwrap_err();
+        match err {
+            ApiError::Problem {
+                status,
+                code,
+                field,
+                ..
+            } => {
+                assert_eq!(
+                    (status, code.as_str(), field.as_deref()),
+                    (422, "invalid_name", Some("name"))
+                );
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert_eq!(server.await.unwrap(), 1);
+    }
+
     #[test]
     fn only_rate_limits_and_server_errors_are_retried() {
         assert!(is_retriable(StatusCode::TOO_MANY_REQUESTS));

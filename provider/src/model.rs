@@ -240,9 +240,10 @@ pub struct ApiKey {
     pub rotation_due: bool,
     #[serde(default)]
     pub revoked_at: Option<String>,
-    /// Present only in the create answer: the one time the secret is shown.
+    /// Present only in the create answer: the one time the secret is shown. Wrapped so that a
+    /// stray `{:?}` cannot print it.
     #[serde(default)]
-    pub key: Option<String>,
+    pub key: Option<secrecy::SecretString>,
 }
 
 /// `POST /v1/api-keys`.

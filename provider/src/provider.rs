@@ -52,8 +52,8 @@ impl ClientSlot {
     }
 }
 
-/// The provider block as Terraform sends it.
-#[derive(Debug, Default, Serialize, Deserialize)]
+/// The provider block as Terraform sends it. No `Debug`: it holds the API key.
+#[derive(Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ProviderConfig {
     pub endpoint: Value<String>,

@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use tf_provider::schema::{AttributeType, Schema};
 use tf_provider::value::{Value, ValueEmpty};
@@ -161,7 +162,7 @@ fn state_from_api(api: ApiKey, prior: &ApiKeyState) -> ApiKeyState {
             _ => Value::Null,
         },
         key: match api.key {
-            Some(secret) => Value::Value(secret),
+            Some(secret) => Value::Value(secret.expose_secret().to_owned()),
             None => match &prior.key {
                 Value::Value(secret) => Value::Value(secret.clone()),
                 _ => Value::Null,

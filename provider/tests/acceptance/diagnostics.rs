@@ -142,3 +142,22 @@ pub fn bad_imports(version: &'static str) {
         run.all()
     );
 }
+
+/// Plan-time scope validation uses a static copy of the catalog (validation runs before the
+/// provider is configured); it must never drift from what the server serves.
+pub fn static_catalog_matches_server() {
+    let server = Server::start();
+    let (status, body) = server.admin("GET", "/v1/scopes", None);
+    assert_eq!(status, 200);
+    let served: Vec<&str> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    let known: Vec<&str> = terraform_provider_statuspulse::model::SCOPE_CATALOG
+        .iter()
+        .map(|(name, _)| *name)
+        .collect();
+    assert_eq!(served, known);
+}

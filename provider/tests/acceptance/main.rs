@@ -63,3 +63,8 @@ fn plan_time_validation_points_at_the_offending_attribute() {
 fn importing_a_missing_or_malformed_id_is_a_clear_diagnostic_without_backtrace() {
     diagnostics::bad_imports("1.0.3");
 }
+
+#[test]
+fn the_static_scope_catalog_matches_the_server() {
+    diagnostics::static_catalog_matches_server();
+}
