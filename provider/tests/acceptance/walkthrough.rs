@@ -23,6 +23,10 @@ provider "statuspulse" {}
 "#;
 
 fn config(name: &str, scopes: &[&str], description: &str) -> String {
+    config_with_keepers(name, scopes, description, "")
+}
+
+fn config_with_keepers(name: &str, scopes: &[&str], description: &str, keepers: &str) -> String {
     let scopes = scopes
         .iter()
         .map(|s| format!("\"{s}\""))
@@ -41,6 +45,7 @@ resource "statuspulse_api_key" "ci" {{
   service_account_id = statuspulse_service_account.ci.id
   scopes             = [{scopes}]
   check_group_ids    = ["cg_web"]
+  {keepers}
 
   lifecycle {{
     create_before_destroy = true
@@ -264,6 +269,38 @@ pub fn walk(version: &'static str) {
     let third_id = str_of(&third, "id").to_owned();
     assert_eq!(server.verify(&third_key), 200);
     tf.assert_no_changes();
+
+    // A changed keeper forces a new key on demand, again without a gap.
+    tf.write(
+        "main.tf",
+        &config_with_keepers(
+            "v2",
+            &["read:checks", "read:metrics"],
+            "second",
+            "keepers = { rotation = \"2025-q2\" }",
+        ),
+    );
+    let plan = tf.plan();
+    assert_eq!(plan.code, 2);
+    assert!(
+        plan.stdout
+            .contains("statuspulse_api_key.ci must be replaced"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("forces replacement"),
+        "{}",
+        plan.stdout
+    );
+    tf.apply();
+    let rekeyed = key_of(&tf);
+    assert_ne!(str_of(&rekeyed, "id"), third_id);
+    assert_eq!(server.verify(str_of(&rekeyed, "key")), 200);
+    assert_eq!(server.verify(&third_key), 401);
+    tf.assert_no_changes();
+    let third_key = str_of(&rekeyed, "key").to_owned();
+    let third_id = str_of(&rekeyed, "id").to_owned();
 
     // Destroy revokes: the key is refused and stays visible as revoked (quarantine).
     tf.ok(&["destroy", "-auto-approve", "-no-color"]);
