@@ -1,0 +1,305 @@
+//! Load benchmark of `GET /v1/auth/verify` on loopback, measured in one run so that the ratios
+//! hold even though absolute numbers drift on shared machines.
+//!
+//! Run: `cargo bench -p statuspulse-server --bench verify_load` (add `-- --quick` for a smoke run).
+//!
+//! It starts the real server (SQLite, release build) on its own runtime and measures:
+//! 1. closed-loop throughput of verify with a valid key against `/healthz` on the same server;
+//! 2. p50/p99 latency of verify at half of the measured maximum, open loop (latency counted from
+//!    the scheduled send time, so a stall is not hidden by the client waiting);
+//! 3. cold verification: the first use of each of N fresh keys (one Argon2 each);
+//! 4. valid-key p99 at a fixed rate while other clients flood wrong secrets for the same key id
+//!    and random well-formed unknown keys.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use statuspulse_server::api_keys::token::PlainApiKey;
+use statuspulse_server::audit::Actor;
+use statuspulse_server::scopes::Environment;
+use statuspulse_server::{Application, Clock, Settings};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+struct Plan {
+    throughput_secs: u64,
+    latency_secs: u64,
+    cold_keys: usize,
+    connections: usize,
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 1)]
+async fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let plan = if quick {
+        Plan { throughput_secs: 2, latency_secs: 2, cold_keys: 5, connections: 16 }
+    } else {
+        Plan { throughput_secs: 8, latency_secs: 8, cold_keys: 30, connections: 32 }
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, admin_key, server_rt) = start_server(dir.path()).await;
+    let client = Client { addr };
+
+    // A valid key, used once so that it is cached like a gateway's key in steady state.
+    let valid = client.create_key(&admin_key).await;
+    assert_eq!(client.request("/v1/auth/verify", Some(&valid)).await.0, 200);
+
+    let healthz = client.throughput("/healthz", None, &plan).await;
+    let verify = client.throughput("/v1/auth/verify", Some(&valid), &plan).await;
+    let ratio = verify / healthz;
+
+    let half = verify / 2.0;
+    let at_half = client.open_loop("/v1/auth/verify", &valid, half, plan.latency_secs, plan.connections).await;
+
+    let mut cold = vec![];
+    for _ in 0..plan.cold_keys {
+        let key = client.create_key(&admin_key).await;
+        let started = Instant::now();
+        assert_eq!(client.request("/v1/auth/verify", Some(&key)).await.0, 200);
+        cold.push(started.elapsed());
+    }
+    cold.sort();
+
+    let flood = {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let sent = Arc::new(AtomicU64::new(0));
+        let wrong = wrong_secret_for(&valid);
+        let mut flooders = vec![];
+        for i in 0..8 {
+            let (client, stop, sent, wrong) = (client.clone(), stop.clone(), sent.clone(), wrong.clone());
+            flooders.push(tokio::spawn(async move {
+                let mut conn = client.connect().await;
+                while !stop.load(Ordering::Relaxed) {
+                    let key = if i % 2 == 0 {
+                        wrong.clone()
+                    } else {
+                        PlainApiKey::generate(Environment::Live).expose().to_owned()
+                    };
+                    let (status, _) = conn.send("/v1/auth/verify", Some(&key)).await;
+                    assert!(status == 401 || status == 429, "flood got {status}");
+                    sent.fetch_add(1, Ordering::Relaxed);
+                }
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let before = sent.load(Ordering::Relaxed);
+        let started = Instant::now();
+        let rate = (half / 4.0).min(2000.0);
+        let measured = client.open_loop("/v1/auth/verify", &valid, rate, plan.latency_secs, 8).await;
+        let flood_rate = (sent.load(Ordering::Relaxed) - before) as f64 / started.elapsed().as_secs_f64();
+        stop.store(true, Ordering::Relaxed);
+        for f in flooders {
+            let _ = f.await;
+        }
+        (measured, rate, flood_rate)
+    };
+
+    let cold_p50 = cold[cold.len() / 2];
+    let cold_max = *cold.last().unwrap();
+    println!();
+    println!("StatusPulse Auth verify benchmark ({} run, loopback, SQLite, one process)", if quick { "quick" } else { "full" });
+    println!("  healthz throughput            {healthz:>10.0} req/s");
+    println!("  verify throughput (valid key) {verify:>10.0} req/s   = {:.0}% of healthz   [target >= 80%]", ratio * 100.0);
+    println!("  verify at half load ({half:.0}/s)  p50 {:>7.3} ms   p99 {:>7.3} ms   [target p99 <= 2 ms]", ms(at_half.p50), ms(at_half.p99));
+    println!("  cold verification ({} keys)   p50 {:>7.3} ms   max {:>7.3} ms   [target <= 50 ms]", cold.len(), ms(cold_p50), ms(cold_max));
+    println!("  valid key at {:.0}/s under a flood of {:.0}/s wrong secrets + unknown keys:", flood.1, flood.2);
+    println!("                                p50 {:>7.3} ms   p99 {:>7.3} ms   [target p99 <= 5 ms]", ms(flood.0.p50), ms(flood.0.p99));
+    let verdicts = [
+        ("throughput ratio", ratio >= 0.8),
+        ("p99 at half load", at_half.p99 <= Duration::from_millis(2)),
+        ("cold verification", cold_max <= Duration::from_millis(50)),
+        ("p99 under flood", flood.0.p99 <= Duration::from_millis(5)),
+    ];
+    for (name, ok) in verdicts {
+        println!("  {:<20} {}", name, if ok { "meets target" } else { "MISSES TARGET" });
+    }
+    println!(
+        "{}",
+        serde_json::json!({
+            "healthz_rps": healthz, "verify_rps": verify, "ratio": ratio,
+            "half_load_rps": half, "half_load_p50_ms": ms(at_half.p50), "half_load_p99_ms": ms(at_half.p99),
+            "cold_p50_ms": ms(cold_p50), "cold_max_ms": ms(cold_max),
+            "flood_valid_rps": flood.1, "flood_rps": flood.2,
+            "flood_p50_ms": ms(flood.0.p50), "flood_p99_ms": ms(flood.0.p99),
+        })
+    );
+    // Dropping a runtime inside another one is not allowed; let it wind down on its own.
+    server_rt.shutdown_background();
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// The server on a runtime of its own (two worker threads), like a separate process would be.
+async fn start_server(dir: &std::path::Path) -> (std::net::SocketAddr, String, tokio::runtime::Runtime) {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let mut settings = Settings::for_database(format!("sqlite://{}/bench.db?mode=rwc", dir.display()));
+    // The benchmark measures verification, not the per-key limit: give its workspace room.
+    settings.rate_limit_tiers = statuspulse_server::config::RateLimitTiers::parse("standard=1200,bench=1000000000").unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    rt.spawn(async move {
+        let app = Application::build_with_clock(settings, Clock::system()).await.unwrap();
+        let state = app.state();
+        let (_, key) = statuspulse_server::workspaces::provision(&state, "bench", "bench", true, Actor::System).await.unwrap();
+        tx.send((app.local_addr(), key.key)).unwrap();
+        app.run_until(std::future::pending()).await.unwrap();
+    });
+    let (addr, key) = rx.await.unwrap();
+    (addr, key, rt)
+}
+
+fn wrong_secret_for(key: &str) -> String {
+    use base64::Engine;
+    let mut secret = key.as_bytes()[24..66].to_vec();
+    secret[0] = if secret[0] == b'A' { b'B' } else { b'A' };
+    let secret = String::from_utf8(secret).unwrap();
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(key[..24].as_bytes());
+    crc.update(secret.as_bytes());
+    let checksum = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(crc.finalize().to_be_bytes());
+    format!("{}{secret}{checksum}", &key[..24])
+}
+
+struct Latencies {
+    p50: Duration,
+    p99: Duration,
+}
+
+#[derive(Clone)]
+struct Client {
+    addr: std::net::SocketAddr,
+}
+
+/// A minimal keep-alive HTTP/1.1 connection: the load generator must cost less than the server.
+struct Conn {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    host: String,
+}
+
+impl Client {
+    async fn connect(&self) -> Conn {
+        let stream = TcpStream::connect(self.addr).await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        Conn { stream, buf: Vec::with_capacity(8192), host: self.addr.to_string() }
+    }
+
+    async fn request(&self, path: &str, key: Option<&str>) -> (u16, String) {
+        self.connect().await.send(path, key).await
+    }
+
+    async fn create_key(&self, admin: &str) -> String {
+        let body = r#"{"name":"bench","environment":"live","scopes":["read:checks"]}"#;
+        let mut conn = self.connect().await;
+        let (status, text) = conn.post("/v1/api-keys", admin, body).await;
+        assert_eq!(status, 201, "{text}");
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        value["key"].as_str().unwrap().to_owned()
+    }
+
+    /// Requests per second with `connections` clients sending back to back.
+    async fn throughput(&self, path: &str, key: Option<&str>, plan: &Plan) -> f64 {
+        let count = Arc::new(AtomicU64::new(0));
+        let deadline = Instant::now() + Duration::from_secs(plan.throughput_secs);
+        let warmup = Instant::now() + Duration::from_millis(500);
+        let mut tasks = vec![];
+        for _ in 0..plan.connections {
+            let (client, count, path, key) = (self.clone(), count.clone(), path.to_owned(), key.map(str::to_owned));
+            tasks.push(tokio::spawn(async move {
+                let mut conn = client.connect().await;
+                while Instant::now() < deadline {
+                    let (status, _) = conn.send(&path, key.as_deref()).await;
+                    assert_eq!(status, 200);
+                    if Instant::now() > warmup {
+                        count.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        count.load(Ordering::Relaxed) as f64 / (plan.throughput_secs as f64 - 0.5)
+    }
+
+    /// Latencies at a fixed request rate, each measured from its scheduled send time.
+    async fn open_loop(&self, path: &str, key: &str, rate: f64, secs: u64, connections: usize) -> Latencies {
+        let per_conn = Duration::from_secs_f64(connections as f64 / rate);
+        let total = (rate * secs as f64) as usize / connections;
+        let mut tasks = vec![];
+        let start = Instant::now() + Duration::from_millis(100);
+        for c in 0..connections {
+            let (client, path, key) = (self.clone(), path.to_owned(), key.to_owned());
+            let offset = per_conn.mul_f64(c as f64 / connections as f64);
+            tasks.push(tokio::spawn(async move {
+                let mut conn = client.connect().await;
+                let mut latencies = Vec::with_capacity(total);
+                for i in 0..total {
+                    let scheduled = start + offset + per_conn * i as u32;
+                    tokio::time::sleep_until(scheduled.into()).await;
+                    let (status, _) = conn.send(&path, Some(&key)).await;
+                    assert_eq!(status, 200);
+                    latencies.push(scheduled.elapsed());
+                }
+                latencies
+            }));
+        }
+        let mut all = vec![];
+        for t in tasks {
+            all.extend(t.await.unwrap());
+        }
+        all.sort();
+        let at = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)];
+        Latencies { p50: at(0.5), p99: at(0.99) }
+    }
+}
+
+impl Conn {
+    async fn send(&mut self, path: &str, key: Option<&str>) -> (u16, String) {
+        let auth = key.map(|k| format!("Authorization: Bearer {k}\r\n")).unwrap_or_default();
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {}\r\n{auth}\r\n", self.host);
+        self.exchange(request.as_bytes()).await
+    }
+
+    async fn post(&mut self, path: &str, key: &str, body: &str) -> (u16, String) {
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            self.host,
+            body.len()
+        );
+        self.exchange(request.as_bytes()).await
+    }
+
+    async fn exchange(&mut self, request: &[u8]) -> (u16, String) {
+        self.stream.write_all(request).await.unwrap();
+        self.buf.clear();
+        let mut chunk = [0u8; 4096];
+        loop {
+            if let Some(end) = find(&self.buf, b"\r\n\r\n") {
+                let head = std::str::from_utf8(&self.buf[..end]).unwrap().to_ascii_lowercase();
+                let status: u16 = head[9..12].parse().unwrap();
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .map_or(0, |v| v.trim().parse().unwrap());
+                while self.buf.len() < end + 4 + length {
+                    let n = self.stream.read(&mut chunk).await.unwrap();
+                    assert!(n > 0, "server closed the connection");
+                    self.buf.extend_from_slice(&chunk[..n]);
+                }
+                let body = String::from_utf8_lossy(&self.buf[end + 4..end + 4 + length]).into_owned();
+                return (status, body);
+            }
+            let n = self.stream.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "server closed the connection");
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
