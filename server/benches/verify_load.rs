@@ -33,9 +33,19 @@ struct Plan {
 async fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let plan = if quick {
-        Plan { throughput_secs: 2, latency_secs: 2, cold_keys: 5, connections: 16 }
+        Plan {
+            throughput_secs: 2,
+            latency_secs: 2,
+            cold_keys: 5,
+            connections: 16,
+        }
     } else {
-        Plan { throughput_secs: 8, latency_secs: 8, cold_keys: 30, connections: 32 }
+        Plan {
+            throughput_secs: 8,
+            latency_secs: 8,
+            cold_keys: 30,
+            connections: 32,
+        }
     };
 
     let dir = tempfile::tempdir().unwrap();
@@ -47,11 +57,21 @@ async fn main() {
     assert_eq!(client.request("/v1/auth/verify", Some(&valid)).await.0, 200);
 
     let healthz = client.throughput("/healthz", None, &plan).await;
-    let verify = client.throughput("/v1/auth/verify", Some(&valid), &plan).await;
+    let verify = client
+        .throughput("/v1/auth/verify", Some(&valid), &plan)
+        .await;
     let ratio = verify / healthz;
 
     let half = verify / 2.0;
-    let at_half = client.open_loop("/v1/auth/verify", &valid, half, plan.latency_secs, plan.connections).await;
+    let at_half = client
+        .open_loop(
+            "/v1/auth/verify",
+            &valid,
+            half,
+            plan.latency_secs,
+            plan.connections,
+        )
+        .await;
 
     let mut cold = vec![];
     for _ in 0..plan.cold_keys {
@@ -68,7 +88,8 @@ async fn main() {
         let wrong = wrong_secret_for(&valid);
         let mut flooders = vec![];
         for i in 0..8 {
-            let (client, stop, sent, wrong) = (client.clone(), stop.clone(), sent.clone(), wrong.clone());
+            let (client, stop, sent, wrong) =
+                (client.clone(), stop.clone(), sent.clone(), wrong.clone());
             flooders.push(tokio::spawn(async move {
                 let mut conn = client.connect().await;
                 while !stop.load(Ordering::Relaxed) {
@@ -87,8 +108,11 @@ async fn main() {
         let before = sent.load(Ordering::Relaxed);
         let started = Instant::now();
         let rate = (half / 4.0).min(2000.0);
-        let measured = client.open_loop("/v1/auth/verify", &valid, rate, plan.latency_secs, 8).await;
-        let flood_rate = (sent.load(Ordering::Relaxed) - before) as f64 / started.elapsed().as_secs_f64();
+        let measured = client
+            .open_loop("/v1/auth/verify", &valid, rate, plan.latency_secs, 8)
+            .await;
+        let flood_rate =
+            (sent.load(Ordering::Relaxed) - before) as f64 / started.elapsed().as_secs_f64();
         stop.store(true, Ordering::Relaxed);
         for f in flooders {
             let _ = f.await;
@@ -99,13 +123,28 @@ async fn main() {
     let cold_p50 = cold[cold.len() / 2];
     let cold_max = *cold.last().unwrap();
     println!();
-    println!("StatusPulse Auth verify benchmark ({} run, loopback, SQLite, one process)", if quick { "quick" } else { "full" });
+    println!(
+        "StatusPulse Auth verify benchmark ({} run, loopback, SQLite, one process)",
+        if quick { "quick" } else { "full" }
+    );
     println!("  healthz throughput            {healthz:>10.0} req/s");
     println!("  verify throughput (valid key) {verify:>10.0} req/s   = {:.0}% of healthz   [target >= 80%]", ratio * 100.0);
     println!("  verify at half load ({half:.0}/s)  p50 {:>7.3} ms   p99 {:>7.3} ms   [target p99 <= 2 ms]", ms(at_half.p50), ms(at_half.p99));
-    println!("  cold verification ({} keys)   p50 {:>7.3} ms   max {:>7.3} ms   [target <= 50 ms]", cold.len(), ms(cold_p50), ms(cold_max));
-    println!("  valid key at {:.0}/s under a flood of {:.0}/s wrong secrets + unknown keys:", flood.1, flood.2);
-    println!("                                p50 {:>7.3} ms   p99 {:>7.3} ms   [target p99 <= 5 ms]", ms(flood.0.p50), ms(flood.0.p99));
+    println!(
+        "  cold verification ({} keys)   p50 {:>7.3} ms   max {:>7.3} ms   [target <= 50 ms]",
+        cold.len(),
+        ms(cold_p50),
+        ms(cold_max)
+    );
+    println!(
+        "  valid key at {:.0}/s under a flood of {:.0}/s wrong secrets + unknown keys:",
+        flood.1, flood.2
+    );
+    println!(
+        "                                p50 {:>7.3} ms   p99 {:>7.3} ms   [target p99 <= 5 ms]",
+        ms(flood.0.p50),
+        ms(flood.0.p99)
+    );
     let verdicts = [
         ("throughput ratio", ratio >= 0.8),
         ("p99 at half load", at_half.p99 <= Duration::from_millis(2)),
@@ -113,7 +152,11 @@ async fn main() {
         ("p99 under flood", flood.0.p99 <= Duration::from_millis(5)),
     ];
     for (name, ok) in verdicts {
-        println!("  {:<20} {}", name, if ok { "meets target" } else { "MISSES TARGET" });
+        println!(
+            "  {:<20} {}",
+            name,
+            if ok { "meets target" } else { "MISSES TARGET" }
+        );
     }
     println!(
         "{}",
@@ -134,16 +177,35 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// The server on a runtime of its own (two worker threads), like a separate process would be.
-async fn start_server(dir: &std::path::Path) -> (std::net::SocketAddr, String, tokio::runtime::Runtime) {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let mut settings = Settings::for_database(format!("sqlite://{}/bench.db?mode=rwc", dir.display()));
+async fn start_server(
+    dir: &std::path::Path,
+) -> (std::net::SocketAddr, String, tokio::runtime::Runtime) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut settings =
+        Settings::for_database(format!("sqlite://{}/bench.db?mode=rwc", dir.display()));
     // The benchmark measures verification, not the per-key limit: give its workspace room.
-    settings.rate_limit_tiers = statuspulse_server::config::RateLimitTiers::parse("standard=1200,bench=1000000000").unwrap();
+    settings.rate_limit_tiers =
+        statuspulse_server::config::RateLimitTiers::parse("standard=1200,bench=1000000000")
+            .unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel();
     rt.spawn(async move {
-        let app = Application::build_with_clock(settings, Clock::system()).await.unwrap();
+        let app = Application::build_with_clock(settings, Clock::system())
+            .await
+            .unwrap();
         let state = app.state();
-        let (_, key) = statuspulse_server::workspaces::provision(&state, "bench", "bench", true, Actor::System).await.unwrap();
+        let (_, key) = statuspulse_server::workspaces::provision(
+            &state,
+            "bench",
+            "bench",
+            true,
+            Actor::System,
+        )
+        .await
+        .unwrap();
         tx.send((app.local_addr(), key.key)).unwrap();
         app.run_until(std::future::pending()).await.unwrap();
     });
@@ -159,7 +221,8 @@ fn wrong_secret_for(key: &str) -> String {
     let mut crc = crc32fast::Hasher::new();
     crc.update(key[..24].as_bytes());
     crc.update(secret.as_bytes());
-    let checksum = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(crc.finalize().to_be_bytes());
+    let checksum =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(crc.finalize().to_be_bytes());
     format!("{}{secret}{checksum}", &key[..24])
 }
 
@@ -184,7 +247,11 @@ impl Client {
     async fn connect(&self) -> Conn {
         let stream = TcpStream::connect(self.addr).await.unwrap();
         stream.set_nodelay(true).unwrap();
-        Conn { stream, buf: Vec::with_capacity(8192), host: self.addr.to_string() }
+        Conn {
+            stream,
+            buf: Vec::with_capacity(8192),
+            host: self.addr.to_string(),
+        }
     }
 
     async fn request(&self, path: &str, key: Option<&str>) -> (u16, String) {
@@ -207,7 +274,12 @@ impl Client {
         let warmup = Instant::now() + Duration::from_millis(500);
         let mut tasks = vec![];
         for _ in 0..plan.connections {
-            let (client, count, path, key) = (self.clone(), count.clone(), path.to_owned(), key.map(str::to_owned));
+            let (client, count, path, key) = (
+                self.clone(),
+                count.clone(),
+                path.to_owned(),
+                key.map(str::to_owned),
+            );
             tasks.push(tokio::spawn(async move {
                 let mut conn = client.connect().await;
                 while Instant::now() < deadline {
@@ -226,7 +298,14 @@ impl Client {
     }
 
     /// Latencies at a fixed request rate, each measured from its scheduled send time.
-    async fn open_loop(&self, path: &str, key: &str, rate: f64, secs: u64, connections: usize) -> Latencies {
+    async fn open_loop(
+        &self,
+        path: &str,
+        key: &str,
+        rate: f64,
+        secs: u64,
+        connections: usize,
+    ) -> Latencies {
         let per_conn = Duration::from_secs_f64(connections as f64 / rate);
         let total = (rate * secs as f64) as usize / connections;
         let mut tasks = vec![];
@@ -253,13 +332,18 @@ impl Client {
         }
         all.sort();
         let at = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)];
-        Latencies { p50: at(0.5), p99: at(0.99) }
+        Latencies {
+            p50: at(0.5),
+            p99: at(0.99),
+        }
     }
 }
 
 impl Conn {
     async fn send(&mut self, path: &str, key: Option<&str>) -> (u16, String) {
-        let auth = key.map(|k| format!("Authorization: Bearer {k}\r\n")).unwrap_or_default();
+        let auth = key
+            .map(|k| format!("Authorization: Bearer {k}\r\n"))
+            .unwrap_or_default();
         let request = format!("GET {path} HTTP/1.1\r\nHost: {}\r\n{auth}\r\n", self.host);
         self.exchange(request.as_bytes()).await
     }
@@ -279,7 +363,9 @@ impl Conn {
         let mut chunk = [0u8; 4096];
         loop {
             if let Some(end) = find(&self.buf, b"\r\n\r\n") {
-                let head = std::str::from_utf8(&self.buf[..end]).unwrap().to_ascii_lowercase();
+                let head = std::str::from_utf8(&self.buf[..end])
+                    .unwrap()
+                    .to_ascii_lowercase();
                 let status: u16 = head[9..12].parse().unwrap();
                 let length: usize = head
                     .lines()
@@ -290,7 +376,8 @@ impl Conn {
                     assert!(n > 0, "server closed the connection");
                     self.buf.extend_from_slice(&chunk[..n]);
                 }
-                let body = String::from_utf8_lossy(&self.buf[end + 4..end + 4 + length]).into_owned();
+                let body =
+                    String::from_utf8_lossy(&self.buf[end + 4..end + 4 + length]).into_owned();
                 return (status, body);
             }
             let n = self.stream.read(&mut chunk).await.unwrap();

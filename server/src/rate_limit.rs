@@ -14,6 +14,7 @@ use governor::nanos::Nanos;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::Quota;
 
+use crate::api_keys::token::KeyId;
 use crate::clock::Clock;
 use crate::config::RateLimitTiers;
 
@@ -25,12 +26,8 @@ impl GovernorClock for Clock {
     }
 }
 
-type KeyedLimiter = governor::RateLimiter<
-    String,
-    DefaultKeyedStateStore<String>,
-    Clock,
-    StateInformationMiddleware,
->;
+type KeyedLimiter =
+    governor::RateLimiter<KeyId, DefaultKeyedStateStore<KeyId>, Clock, StateInformationMiddleware>;
 
 struct Tier {
     per_minute: u32,
@@ -81,7 +78,7 @@ impl RateLimiter {
     }
 
     /// Spends one request of `key`'s budget in `tier` (unknown tiers fall back to `standard`).
-    pub fn check(&self, tier: &str, key: &str) -> Decision {
+    pub fn check(&self, tier: &str, key: &KeyId) -> Decision {
         let (tier_name, tier) = match self.tiers.get_key_value(tier) {
             Some(found) => found,
             None => self
@@ -92,7 +89,7 @@ impl RateLimiter {
         let limit = tier.per_minute;
         let per_request = 60.0 / f64::from(limit);
         let full_in = |remaining: u32| (f64::from(limit - remaining) * per_request).ceil() as u64;
-        match tier.limiter.check_key(&key.to_owned()) {
+        match tier.limiter.check_key(key) {
             Ok(snapshot) => {
                 let remaining = snapshot.remaining_burst_capacity();
                 Decision {
@@ -155,21 +152,23 @@ mod tests {
             &RateLimitTiers::parse("standard=1200").unwrap(),
             clock.clone(),
         );
+        let k = KeyId::from_trusted("k".into());
+        let other = KeyId::from_trusted("other".into());
         for i in 0..1200 {
-            let d = limiter.check("standard", "k");
+            let d = limiter.check("standard", &k);
             assert!(d.allowed(), "request {} refused", i + 1);
             assert_eq!(d.remaining, 1199 - i);
         }
-        let refused = limiter.check("standard", "k");
+        let refused = limiter.check("standard", &k);
         assert!(!refused.allowed());
         assert_eq!(refused.retry_after_secs, Some(1));
         assert!(
-            limiter.check("standard", "other").allowed(),
+            limiter.check("standard", &other).allowed(),
             "budgets are per key"
         );
         clock.advance(Duration::from_millis(50));
         assert!(
-            limiter.check("standard", "k").allowed(),
+            limiter.check("standard", &k).allowed(),
             "one request refills every 50 ms"
         );
     }

@@ -55,6 +55,13 @@ impl KeyId {
     }
 }
 
+// Lets caches keyed by `KeyId` be probed with the `&str` inside a presented key, unallocated.
+impl std::borrow::Borrow<str> for KeyId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl fmt::Display for KeyId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -95,27 +102,7 @@ impl PlainApiKey {
 
     /// Parses a presented key. Pure computation: no I/O, no hashing.
     pub fn parse(presented: &str) -> Result<Self, MalformedKey> {
-        let environment = if presented.starts_with(LIVE_PREFIX) {
-            Environment::Live
-        } else if presented.starts_with(TEST_PREFIX) {
-            Environment::Test
-        } else {
-            return Err(MalformedKey::Prefix);
-        };
-        let body = &presented[PREFIX_LEN..];
-        if body.len() != BODY_LEN || !body.bytes().all(is_base64url) {
-            return Err(MalformedKey::Shape);
-        }
-        let (key_id, rest) = body.split_at(KEY_ID_LEN);
-        let (secret, presented_checksum) = rest.split_at(SECRET_LEN);
-        if checksum(prefix_of(environment), key_id, secret) != presented_checksum {
-            return Err(MalformedKey::Checksum);
-        }
-        Ok(Self {
-            environment,
-            key_id: KeyId(key_id.to_owned()),
-            full: presented.to_owned().into(),
-        })
+        KeyRef::parse(presented).map(|k| k.to_owned())
     }
 
     pub fn environment(&self) -> Environment {
@@ -149,6 +136,58 @@ impl PlainApiKey {
                 .verify_password(self.expose().as_bytes(), &parsed)
                 .is_ok(),
             Err(_) => false,
+        }
+    }
+}
+
+/// A presented key checked for shape and checksum, borrowed from the request: the hot path of
+/// verification allocates nothing until it needs an owned [`PlainApiKey`] for Argon2.
+#[derive(Clone, Copy)]
+pub struct KeyRef<'a> {
+    environment: Environment,
+    key_id: &'a str,
+    full: &'a str,
+}
+
+impl<'a> KeyRef<'a> {
+    pub fn parse(presented: &'a str) -> Result<Self, MalformedKey> {
+        let environment = if presented.starts_with(LIVE_PREFIX) {
+            Environment::Live
+        } else if presented.starts_with(TEST_PREFIX) {
+            Environment::Test
+        } else {
+            return Err(MalformedKey::Prefix);
+        };
+        let body = &presented[PREFIX_LEN..];
+        if body.len() != BODY_LEN || !body.bytes().all(is_base64url) {
+            return Err(MalformedKey::Shape);
+        }
+        let (key_id, rest) = body.split_at(KEY_ID_LEN);
+        let (secret, presented_checksum) = rest.split_at(SECRET_LEN);
+        if checksum(prefix_of(environment), key_id, secret) != presented_checksum {
+            return Err(MalformedKey::Checksum);
+        }
+        Ok(Self {
+            environment,
+            key_id,
+            full: presented,
+        })
+    }
+
+    pub fn key_id(&self) -> &'a str {
+        self.key_id
+    }
+
+    /// The whole key, for a keyed digest. Never log or store it.
+    pub fn expose(&self) -> &'a str {
+        self.full
+    }
+
+    pub fn to_owned(self) -> PlainApiKey {
+        PlainApiKey {
+            environment: self.environment,
+            key_id: KeyId(self.key_id.to_owned()),
+            full: self.full.to_owned().into(),
         }
     }
 }

@@ -101,7 +101,7 @@ impl FromRequestParts<AppState> for Caller {
 
         let decision = state
             .rate_limiter
-            .check(&credential.rate_limit_tier, credential.key_id.as_str());
+            .check(&credential.rate_limit_tier, &credential.key_id);
         let allowed = decision.allowed();
         let retry_after = decision.retry_after_secs;
         if let Some(slot) = parts.extensions.get::<RateLimitSlot>() {

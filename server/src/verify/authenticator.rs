@@ -15,7 +15,7 @@
 
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use governor::middleware::NoOpMiddleware;
@@ -27,7 +27,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
-use crate::api_keys::token::{KeyHasher, KeyId, MalformedKey, PlainApiKey};
+use crate::api_keys::token::{KeyHasher, KeyId, KeyRef, MalformedKey, PlainApiKey};
 use crate::api_keys::KeyStatus;
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -52,6 +52,9 @@ pub struct Credential {
     pub rotate_after: i64,
     pub revoked_at: Option<i64>,
     pub rate_limit_tier: String,
+    /// The verify answer, rendered once per record (indexed by `rotation_due`): the hot path
+    /// serves bytes instead of building JSON.
+    pub rendered_answer: [OnceLock<bytes::Bytes>; 2],
 }
 
 impl Credential {
@@ -120,8 +123,9 @@ pub struct Authenticator {
     clock: Clock,
     metrics: Arc<Metrics>,
     hasher: KeyHasher,
-    /// Per-process key for cache digests; never leaves memory.
-    digest_key: Digest,
+    /// HMAC keyed with a per-process random key (never leaves memory), cloned per digest so the
+    /// key schedule is computed once.
+    digest_mac: Hmac<Sha256>,
     verified: moka::future::Cache<KeyId, Arc<CachedKey>>,
     /// Coalesces identical cold presentations and remembers refusals for a minute.
     attempts: moka::future::Cache<(KeyId, Digest), ColdOutcome>,
@@ -175,7 +179,8 @@ impl Authenticator {
         Self {
             db,
             hasher: KeyHasher::default(),
-            digest_key,
+            digest_mac: <Hmac<Sha256> as Mac>::new_from_slice(&digest_key)
+                .expect("HMAC accepts any key length"),
             verified: moka::future::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_idle(Duration::from_secs(3600))
@@ -197,16 +202,15 @@ impl Authenticator {
         }
     }
 
-    fn digest(&self, key: &PlainApiKey) -> Digest {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.digest_key)
-            .expect("HMAC accepts any key length");
+    fn digest(&self, key: &KeyRef<'_>) -> Digest {
+        let mut mac = self.digest_mac.clone();
         mac.update(key.expose().as_bytes());
         mac.finalize().into_bytes().into()
     }
 
     /// Verifies a presented key string.
     pub async fn verify(self: &Arc<Self>, presented: &str) -> Verification {
-        let key = match PlainApiKey::parse(presented) {
+        let key = match KeyRef::parse(presented) {
             Ok(key) => key,
             Err(e) => {
                 return Verification {
@@ -217,9 +221,9 @@ impl Authenticator {
             }
         };
         let digest = self.digest(&key);
-        let key_id = key.key_id().clone();
 
-        if let Some(cached) = self.verified.get(&key_id).await {
+        if let Some(cached) = self.verified.get(key.key_id()).await {
+            let key_id = cached.credential.key_id.clone();
             self.metrics
                 .key_cache
                 .get_or_create(&CacheLabels { result: "hit" })
@@ -281,6 +285,8 @@ impl Authenticator {
             .get_or_create(&CacheLabels { result: "miss" })
             .inc();
 
+        let key = key.to_owned();
+        let key_id = key.key_id().clone();
         let this = self.clone();
         let cold = self
             .attempts
@@ -467,6 +473,7 @@ impl Authenticator {
                 rotate_after: r.9,
                 revoked_at: r.10,
                 rate_limit_tier: r.11,
+                rendered_answer: Default::default(),
             };
             (credential, r.12)
         }))

@@ -1,6 +1,8 @@
 //! `GET /v1/auth/verify`: "is this credential valid, and may it do X?"
 
 use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use serde::{Deserialize, Serialize};
@@ -67,7 +69,7 @@ pub async fn verify_credential(
     State(state): State<AppState>,
     caller: Caller,
     query: Result<Query<VerifyQuery>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult<axum::Json<VerifiedCredential>> {
+) -> ApiResult<Response> {
     let Query(query) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let c = &caller.credential;
     if let Some(scope) = &query.scope {
@@ -125,7 +127,13 @@ pub async fn verify_credential(
         }
     }
     let now = state.clock.now_ms();
-    Ok(axum::Json(VerifiedCredential {
+    let rotation_due = c.status(now) == crate::api_keys::KeyStatus::Active && now >= c.rotate_after;
+    let body = c.rendered_answer[usize::from(rotation_due)].get_or_init(|| render(c, rotation_due));
+    Ok(([(header::CONTENT_TYPE, "application/json")], body.clone()).into_response())
+}
+
+fn render(c: &crate::verify::Credential, rotation_due: bool) -> bytes::Bytes {
+    let answer = VerifiedCredential {
         workspace_id: c.workspace_id.clone(),
         environment: c.environment.to_string(),
         principal: match &c.service_account_id {
@@ -142,7 +150,10 @@ pub async fn verify_credential(
         scopes: c.scopes.names(),
         check_group_ids: c.check_group_ids.clone(),
         alert_route_ids: c.alert_route_ids.clone(),
-        rotation_due: c.status(now) == crate::api_keys::KeyStatus::Active && now >= c.rotate_after,
+        rotation_due,
         expires_at: rfc3339(c.expires_at),
-    }))
+    };
+    serde_json::to_vec(&answer)
+        .expect("the answer serialises")
+        .into()
 }
