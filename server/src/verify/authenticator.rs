@@ -126,7 +126,10 @@ pub struct Authenticator {
     /// HMAC keyed with a per-process random key (never leaves memory), cloned per digest so the
     /// key schedule is computed once.
     digest_mac: Hmac<Sha256>,
-    verified: moka::future::Cache<KeyId, Arc<CachedKey>>,
+    /// Keys that passed Argon2, by key id. A plain concurrent map: a hit is one shard read lock,
+    /// and only valid keys ever enter it, so its size follows real keys, not attackers. Idle
+    /// entries are dropped by [`Authenticator::prune`].
+    verified: dashmap::DashMap<KeyId, Arc<CachedKey>>,
     /// Coalesces identical cold presentations and remembers refusals for a minute.
     attempts: moka::future::Cache<(KeyId, Digest), ColdOutcome>,
     argon2_slots: Arc<Semaphore>,
@@ -147,6 +150,8 @@ impl std::fmt::Debug for Authenticator {
         f.debug_struct("Authenticator").finish_non_exhaustive()
     }
 }
+
+const IDLE_EVICTION_MS: i64 = 60 * 60 * 1000;
 
 const SELECT_CREDENTIAL: &str = "SELECT k.id, k.key_id, k.workspace_id, k.environment, \
     k.service_account_id, k.scopes, k.check_group_ids, k.alert_route_ids, k.expires_at, \
@@ -181,10 +186,7 @@ impl Authenticator {
             hasher: KeyHasher::default(),
             digest_mac: <Hmac<Sha256> as Mac>::new_from_slice(&digest_key)
                 .expect("HMAC accepts any key length"),
-            verified: moka::future::Cache::builder()
-                .max_capacity(100_000)
-                .time_to_idle(Duration::from_secs(3600))
-                .build(),
+            verified: dashmap::DashMap::new(),
             attempts: moka::future::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(Duration::from_secs(60))
@@ -222,7 +224,8 @@ impl Authenticator {
         };
         let digest = self.digest(&key);
 
-        if let Some(cached) = self.verified.get(key.key_id()).await {
+        let cached = self.verified.get(key.key_id()).map(|e| e.value().clone());
+        if let Some(cached) = cached {
             let key_id = cached.credential.key_id.clone();
             self.metrics
                 .key_cache
@@ -243,7 +246,7 @@ impl Authenticator {
                         .await
                     }
                     Ok(None) => {
-                        self.verified.invalidate(&key_id).await;
+                        self.verified.remove(&key_id);
                         return Verification {
                             key_id: Some(key_id),
                             known: None,
@@ -412,7 +415,7 @@ impl Authenticator {
             last_used_ms: AtomicI64::new(last_used_ms),
             flushed_ms: AtomicI64::new(0),
         });
-        self.verified.insert(key_id.clone(), entry.clone()).await;
+        self.verified.insert(key_id.clone(), entry.clone());
         entry
     }
 
@@ -439,7 +442,9 @@ impl Authenticator {
                         .store(cached.flushed_ms.load(Ordering::Relaxed), Ordering::Relaxed);
                 }
                 // Purged: nothing left to authenticate.
-                Ok(None) => this.verified.invalidate(&key_id).await,
+                Ok(None) => {
+                    this.verified.remove(&key_id);
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "refreshing a cached key failed; will retry");
                     cached.refreshing.store(false, Ordering::Release);
@@ -450,7 +455,7 @@ impl Authenticator {
 
     /// Drops everything remembered about a key id, so its next use re-reads the database.
     pub async fn forget(&self, key_id: &KeyId) {
-        self.verified.invalidate(key_id).await;
+        self.verified.remove(key_id);
         // Refusals cached in `attempts` stay refusals; successes are never kept there.
     }
 
@@ -484,9 +489,10 @@ impl Authenticator {
         let pending: Vec<(Arc<CachedKey>, i64)> = self
             .verified
             .iter()
-            .filter_map(|(_, entry)| {
+            .filter_map(|item| {
+                let entry = item.value();
                 let used = entry.last_used_ms.load(Ordering::Relaxed);
-                (used > entry.flushed_ms.load(Ordering::Relaxed)).then_some((entry, used))
+                (used > entry.flushed_ms.load(Ordering::Relaxed)).then(|| (entry.clone(), used))
             })
             .collect();
         if pending.is_empty() {
@@ -513,6 +519,10 @@ impl Authenticator {
     /// Background maintenance of the in-memory structures.
     pub fn prune(&self) {
         self.failure_budget.retain_recent();
+        // Keys unused for an hour are dropped; their next use pays one Argon2 again.
+        let idle_since = self.clock.now_ms() - IDLE_EVICTION_MS;
+        self.verified
+            .retain(|_, entry| entry.last_used_ms.load(Ordering::Relaxed) >= idle_since);
     }
 }
 
