@@ -219,7 +219,7 @@ fn wrong_secret_for(key: &str) -> String {
     secret[0] = if secret[0] == b'A' { b'B' } else { b'A' };
     let secret = String::from_utf8(secret).unwrap();
     let mut crc = crc32fast::Hasher::new();
-    crc.update(key[..24].as_bytes());
+    crc.update(&key.as_bytes()[..24]);
     crc.update(secret.as_bytes());
     let checksum =
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(crc.finalize().to_be_bytes());
