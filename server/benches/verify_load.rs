@@ -297,51 +297,66 @@ impl Client {
         count.load(Ordering::Relaxed) as f64 / (plan.throughput_secs as f64 - 0.5)
     }
 
-    /// Latencies at a fixed request rate, each measured from its scheduled send time.
+    /// Latencies at a fixed request rate. Each sender is an OS thread with a blocking socket:
+    /// `thread::sleep` wakes within tens of microseconds, where the async timer's 1 ms ticks
+    /// would release every request due in that millisecond as one burst and measure the
+    /// client's queueing instead of the server's.
     async fn open_loop(
         &self,
         path: &str,
         key: &str,
         rate: f64,
         secs: u64,
-        connections: usize,
+        senders: usize,
     ) -> Latencies {
-        let per_conn = Duration::from_secs_f64(connections as f64 / rate);
-        let total = (rate * secs as f64) as usize / connections;
-        let mut tasks = vec![];
+        let per_sender = Duration::from_secs_f64(senders as f64 / rate);
+        let total = (rate * secs as f64) as usize / senders;
         let start = Instant::now() + Duration::from_millis(100);
-        for c in 0..connections {
-            let (client, path, key) = (self.clone(), path.to_owned(), key.to_owned());
-            let offset = per_conn.mul_f64(c as f64 / connections as f64);
-            tasks.push(tokio::spawn(async move {
-                let mut conn = client.connect().await;
-                let request = conn.get_request(&path, Some(&key));
-                let mut latencies = Vec::with_capacity(total);
-                let mut previous_done = Instant::now();
-                for i in 0..total {
-                    let scheduled = start + offset + per_conn * i as u32;
-                    // Coordinated omission: when the previous answer came late, this request is
-                    // counted from its scheduled time. When the connection was idle, it is
-                    // counted from the actual send, so the timer's 1 ms granularity is not
-                    // charged to the server.
-                    let sent = if previous_done <= scheduled {
-                        tokio::time::sleep_until(scheduled.into()).await;
-                        Instant::now()
-                    } else {
-                        scheduled
-                    };
-                    assert_eq!(conn.status_of(&request).await, 200);
-                    previous_done = Instant::now();
-                    latencies.push(previous_done - sent);
-                }
-                latencies
-            }));
-        }
-        let mut all = vec![];
-        for t in tasks {
-            all.extend(t.await.unwrap());
-        }
-        all.sort();
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {key}\r\n\r\n",
+            self.addr
+        )
+        .into_bytes();
+        let addr = self.addr;
+        let all = tokio::task::spawn_blocking(move || {
+            let threads: Vec<_> = (0..senders)
+                .map(|s| {
+                    let request = request.clone();
+                    let offset = per_sender.mul_f64(s as f64 / senders as f64);
+                    std::thread::spawn(move || {
+                        let mut conn = BlockingConn::connect(addr);
+                        let mut latencies = Vec::with_capacity(total);
+                        let mut previous_done = Instant::now();
+                        for i in 0..total {
+                            let scheduled = start + offset + per_sender * i as u32;
+                            // Coordinated omission: a request held back by a late answer is
+                            // counted from its scheduled time; otherwise from its actual send.
+                            let sent = if previous_done <= scheduled {
+                                let now = Instant::now();
+                                if scheduled > now {
+                                    std::thread::sleep(scheduled - now);
+                                }
+                                Instant::now()
+                            } else {
+                                scheduled
+                            };
+                            assert_eq!(conn.status_of(&request), 200);
+                            previous_done = Instant::now();
+                            latencies.push(previous_done - sent);
+                        }
+                        latencies
+                    })
+                })
+                .collect();
+            let mut all: Vec<Duration> = threads
+                .into_iter()
+                .flat_map(|t| t.join().unwrap())
+                .collect();
+            all.sort();
+            all
+        })
+        .await
+        .unwrap();
         let at = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)];
         Latencies {
             p50: at(0.5),
@@ -403,6 +418,50 @@ impl Conn {
             let n = self.stream.read(&mut chunk).await.unwrap();
             assert!(n > 0, "server closed the connection");
             self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+}
+
+/// The blocking twin of [`Conn`], for the open-loop senders.
+struct BlockingConn {
+    stream: std::net::TcpStream,
+    buf: Vec<u8>,
+}
+
+impl BlockingConn {
+    fn connect(addr: std::net::SocketAddr) -> Self {
+        let stream = std::net::TcpStream::connect(addr).unwrap();
+        stream.set_nodelay(true).unwrap();
+        Self {
+            stream,
+            buf: Vec::with_capacity(8192),
+        }
+    }
+
+    fn status_of(&mut self, request: &[u8]) -> u16 {
+        use std::io::{Read, Write};
+        self.stream.write_all(request).unwrap();
+        self.buf.clear();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = self.stream.read(&mut chunk).unwrap();
+            assert!(n > 0, "server closed the connection");
+            self.buf.extend_from_slice(&chunk[..n]);
+            if let Some(end) = find(&self.buf, b"\r\n\r\n") {
+                let head = std::str::from_utf8(&self.buf[..end])
+                    .unwrap()
+                    .to_ascii_lowercase();
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .map_or(0, |v| v.trim().parse().unwrap());
+                while self.buf.len() < end + 4 + length {
+                    let n = self.stream.read(&mut chunk).unwrap();
+                    assert!(n > 0, "server closed the connection");
+                    self.buf.extend_from_slice(&chunk[..n]);
+                }
+                return head[9..12].parse().unwrap();
+            }
         }
     }
 }
