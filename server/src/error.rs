@@ -120,18 +120,30 @@ impl ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
-        // Constraint names from the migrations become conflicts the client can act on.
-        if let Some(db) = e.as_database_error() {
-            let constraint = db.constraint().unwrap_or_default().to_owned();
-            let message = db.message().to_owned();
-            let hit = |name: &str, columns: &str| constraint == name || message.contains(columns);
-            if hit(
+        // Constraint names from the migrations become conflicts the client can act on. SQLite
+        // reports no constraint name, only the columns, so both are matched.
+        const UNIQUE: [(&str, &str, &str); 2] = [
+            (
                 "service_accounts_name_key",
                 "service_accounts.workspace_id, service_accounts.name",
-            ) {
+                "a service account",
+            ),
+            (
+                "environment_clusters_name_key",
+                "environment_clusters.workspace_id, environment_clusters.name",
+                "an environment cluster",
+            ),
+        ];
+        if let Some(db) = e.as_database_error() {
+            let constraint = db.constraint().unwrap_or_default();
+            let message = db.message();
+            if let Some((_, _, what)) = UNIQUE
+                .iter()
+                .find(|(name, columns, _)| constraint == *name || message.contains(columns))
+            {
                 return Self::conflict(
                     "name_taken",
-                    "a service account with this name already exists in the workspace",
+                    format!("{what} with this name already exists in the workspace"),
                 )
                 .with_field("name");
             }

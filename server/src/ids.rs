@@ -14,6 +14,8 @@ pub const WORKSPACE: &str = "ws";
 pub const SERVICE_ACCOUNT: &str = "sa";
 pub const API_KEY: &str = "key";
 pub const EVENT: &str = "evt";
+pub const CLUSTER: &str = "ec";
+pub const ROLE_BINDING: &str = "rb";
 
 pub fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::now_v7().simple())

@@ -3,11 +3,13 @@
 //! [`Application::build`] wires everything from [`Settings`] and binds the listener, so tests
 //! start the real server on port 0 exactly as `statuspulse-server serve` does.
 
+pub mod access;
 pub mod api_keys;
 pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod environment_clusters;
 pub mod error;
 pub mod fanout;
 pub mod http;
@@ -16,6 +18,7 @@ pub mod metrics;
 pub mod openapi;
 mod ops;
 pub mod rate_limit;
+pub mod role_bindings;
 pub mod scopes;
 mod scopes_routes;
 pub mod service_accounts;

@@ -57,6 +57,7 @@ scopes! {
     AdminServiceAccounts = "admin:service_accounts", Management, "Manage service accounts.";
     AdminKeys = "admin:keys", Management, "Create, rotate, change and revoke API keys.";
     AdminAudit = "admin:audit", Management, "Read and verify the audit log.";
+    AdminAccess = "admin:access", Management, "Manage environment clusters and role bindings; read effective access.";
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -67,6 +67,7 @@ pub struct KeyRow {
     pub revocation_reason: Option<String>,
     pub purge_after: Option<i64>,
     pub successor_id: Option<String>,
+    pub environment_clusters: String,
 }
 
 /// The public view of a key: everything but the secret.
@@ -83,6 +84,8 @@ pub struct ApiKeyView {
     pub scopes: Vec<String>,
     pub check_group_ids: Vec<String>,
     pub alert_route_ids: Vec<String>,
+    /// Clusters the key is narrowed to; empty means every cluster of its environment.
+    pub environment_clusters: Vec<String>,
     pub rotation_days: i64,
     pub status: KeyStatus,
     pub created_at: String,
@@ -131,6 +134,7 @@ impl KeyRow {
             scopes: self.scopes.split_whitespace().map(str::to_owned).collect(),
             check_group_ids: list(&self.check_group_ids),
             alert_route_ids: list(&self.alert_route_ids),
+            environment_clusters: list(&self.environment_clusters),
             rotation_days: self.rotation_days,
             status,
             created_at: rfc3339(self.created_at),

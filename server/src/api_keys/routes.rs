@@ -12,12 +12,13 @@ use super::model::{ApiKeyView, CreatedApiKey, KeyRow, KeyStatus};
 use super::store::{self, Changes, ListFilter, NewKey};
 use super::token::{KeyId, PlainApiKey};
 use super::{DEFAULT_GRACE_HOURS, DEFAULT_ROTATION_DAYS, MAX_GRACE_HOURS, MAX_LIFETIME_DAYS};
+use crate::access::{self, ClusterDenial};
 use crate::audit::{self, NewEvent};
 use crate::clock::{DAY_MS, HOUR_MS};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Caller, Json};
 use crate::ids::{self, Page, PageParams};
-use crate::scopes::{Scope, Scopes};
+use crate::scopes::{Environment, Scope, Scopes};
 use crate::state::AppState;
 use crate::validate;
 
@@ -41,6 +42,9 @@ pub struct CreateApiKey {
     pub check_group_ids: Vec<String>,
     #[serde(default)]
     pub alert_route_ids: Vec<String>,
+    /// Narrows the key to these environment clusters of its environment (default: all).
+    #[serde(default)]
+    pub environment_clusters: Vec<String>,
     /// Days until `rotation_due` (1 to 365, default 90).
     pub rotation_days: Option<i64>,
     /// Days until the key expires (1 to 365, default 365).
@@ -54,6 +58,7 @@ pub struct UpdateApiKey {
     pub scopes: Option<Vec<String>>,
     pub check_group_ids: Option<Vec<String>>,
     pub alert_route_ids: Option<Vec<String>>,
+    pub environment_clusters: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -110,7 +115,16 @@ pub async fn create_api_key(
         MAX_LIFETIME_DAYS,
     )?;
     let service_account_id = body.service_account_id.as_deref();
-    check_grant(&state, &caller, &scopes, service_account_id).await?;
+    let environment_clusters = cluster_list(&body.environment_clusters);
+    check_grant(
+        &state,
+        &caller,
+        &scopes,
+        service_account_id,
+        environment,
+        &environment_clusters,
+    )
+    .await?;
 
     let now = state.clock.now_ms();
     let plan = KeyPlan {
@@ -120,6 +134,7 @@ pub async fn create_api_key(
         scopes: &scopes,
         check_group_ids: &check_group_ids,
         alert_route_ids: &alert_route_ids,
+        environment_clusters: &environment_clusters,
         rotation_days,
         expires_at: now + lifetime_days * DAY_MS,
     };
@@ -146,8 +161,16 @@ struct KeyPlan<'a> {
     scopes: &'a Scopes,
     check_group_ids: &'a [String],
     alert_route_ids: &'a [String],
+    environment_clusters: &'a [String],
     rotation_days: i64,
     expires_at: i64,
+}
+
+fn cluster_list(values: &[String]) -> Vec<String> {
+    let mut clusters = values.to_vec();
+    clusters.sort();
+    clusters.dedup();
+    clusters
 }
 
 /// An open transaction holding a new key and its audit event.
@@ -189,6 +212,7 @@ async fn mint<'a>(
             scopes: plan.scopes,
             check_group_ids: plan.check_group_ids,
             alert_route_ids: plan.alert_route_ids,
+            environment_clusters: plan.environment_clusters,
             rotation_days: plan.rotation_days,
             secret_hash: &secret_hash,
             created_at: now,
@@ -206,24 +230,24 @@ async fn mint<'a>(
             "scopes": plan.scopes,
             "check_group_ids": plan.check_group_ids,
             "alert_route_ids": plan.alert_route_ids,
+            "environment_clusters": plan.environment_clusters,
             "expires_at": crate::clock::rfc3339(plan.expires_at),
         }));
     audit::append(&mut tx.tx, &state.clock, &event).await?;
     Ok((plain, Minted { id, tx }))
 }
 
-/// Least privilege at grant time: a caller cannot mint scopes it does not hold, the service
-/// account must exist here, and `admin:all` never goes to a service account's key unless the
-/// workspace's policy explicitly allows it.
-async fn check_grant(
+/// Scopes a caller may hand out: only scopes its own key holds, and `admin:all` to a service
+/// account only when the workspace's policy explicitly allows it. Shared with role bindings.
+pub async fn check_scopes_grantable(
     state: &AppState,
     caller: &Caller,
     scopes: &Scopes,
-    service_account_id: Option<&str>,
+    for_service_account: bool,
 ) -> ApiResult<()> {
     let beyond: Vec<String> = scopes
         .iter()
-        .filter(|s| !caller.credential.scopes.grants(*s))
+        .filter(|s| !caller.credential.effective_scopes.grants(*s))
         .map(|s| s.to_string())
         .collect();
     if !beyond.is_empty() {
@@ -236,23 +260,7 @@ async fn check_grant(
         )
         .with_field("scopes"));
     }
-    let Some(sa) = service_account_id else {
-        return Ok(());
-    };
-    let found: Option<(String,)> =
-        sqlx::query_as("SELECT id FROM service_accounts WHERE workspace_id = $1 AND id = $2")
-            .bind(caller.workspace_id())
-            .bind(sa)
-            .fetch_optional(state.db.pool())
-            .await?;
-    if found.is_none() {
-        return Err(ApiError::invalid(
-            "service_account_id",
-            "unknown_service_account",
-            "no such service account in this workspace",
-        ));
-    }
-    if scopes.contains(Scope::AdminAll) {
+    if for_service_account && scopes.contains(Scope::AdminAll) {
         let allowed: i64 = sqlx::query_scalar(
             "SELECT allow_admin_all_for_service_accounts FROM workspaces WHERE id = $1",
         )
@@ -263,9 +271,76 @@ async fn check_grant(
             return Err(ApiError::invalid(
                 "scopes",
                 "admin_all_forbidden",
-                "admin:all is never granted to a service account's key unless the workspace \
-                 policy allows it; grant the narrow scopes the automation needs",
+                "admin:all is never granted to a service account unless the workspace policy \
+                 allows it; grant the narrow scopes the automation needs",
             ));
+        }
+    }
+    Ok(())
+}
+
+/// Least privilege at grant time for a key: grantable scopes (above), a service account of this
+/// workspace whose role bindings cover every scope asked for, and clusters that exist, belong
+/// to the key's environment and are within the bindings' reach.
+async fn check_grant(
+    state: &AppState,
+    caller: &Caller,
+    scopes: &Scopes,
+    service_account_id: Option<&str>,
+    environment: Environment,
+    clusters: &[String],
+) -> ApiResult<()> {
+    check_scopes_grantable(state, caller, scopes, service_account_id.is_some()).await?;
+    if let Some(sa) = service_account_id {
+        let found: Option<(String,)> =
+            sqlx::query_as("SELECT id FROM service_accounts WHERE workspace_id = $1 AND id = $2")
+                .bind(caller.workspace_id())
+                .bind(sa)
+                .fetch_optional(state.db.pool())
+                .await?;
+        if found.is_none() {
+            return Err(ApiError::invalid(
+                "service_account_id",
+                "unknown_service_account",
+                "no such service account in this workspace",
+            ));
+        }
+    }
+    let context =
+        access::load_context(state.db.pool(), caller.workspace_id(), service_account_id).await?;
+    if let Some(granted) = context.granted(environment, None) {
+        let excess: Vec<String> = scopes
+            .iter()
+            .filter(|s| !granted.grants(*s))
+            .map(|s| s.to_string())
+            .collect();
+        if !excess.is_empty() {
+            return Err(ApiError::invalid(
+                "scopes",
+                "scopes_exceed_bindings",
+                format!(
+                    "the service account's role bindings in the {environment} environment do not grant: {}",
+                    excess.join(", ")
+                ),
+            ));
+        }
+    }
+    for cluster in clusters {
+        crate::environment_clusters::cluster_name("environment_clusters", cluster)?;
+        match context.check_cluster(cluster, environment, &[]) {
+            Ok(()) => {}
+            Err(ClusterDenial::UnknownCluster) => {
+                return Err(ApiError::invalid("environment_clusters", "unknown_cluster",
+                    format!("no environment cluster named `{cluster}` in this workspace")))
+            }
+            Err(ClusterDenial::EnvironmentMismatch) => {
+                return Err(ApiError::invalid("environment_clusters", "cluster_environment_mismatch",
+                    format!("`{cluster}` is not a {environment} cluster; a sp_{environment}_ key cannot be bound to it")))
+            }
+            Err(ClusterDenial::NotAllowed) => {
+                return Err(ApiError::invalid("environment_clusters", "cluster_not_in_bindings",
+                    format!("the service account's role bindings do not reach `{cluster}`")))
+            }
         }
     }
     Ok(())
@@ -371,18 +446,27 @@ pub async fn update_api_key(
         Some(ids) => validate::restriction_ids("alert_route_ids", ids)?,
         None => before_view.alert_route_ids.clone(),
     };
+    let environment_clusters = match &body.environment_clusters {
+        Some(c) => cluster_list(c),
+        None => before_view.environment_clusters.clone(),
+    };
     let scopes_changed = scopes.names() != before_view.scopes;
-    if scopes_changed {
+    let clusters_changed = environment_clusters != before_view.environment_clusters;
+    if scopes_changed || clusters_changed {
+        let environment = validate::environment(&before.environment)?;
         check_grant(
             &state,
             &caller,
             &scopes,
             before.service_account_id.as_deref(),
+            environment,
+            &environment_clusters,
         )
         .await?;
     }
     let restrictions_changed = check_group_ids != before_view.check_group_ids
-        || alert_route_ids != before_view.alert_route_ids;
+        || alert_route_ids != before_view.alert_route_ids
+        || clusters_changed;
 
     let mut tx = state.db.begin_write().await?;
     store::update(
@@ -393,6 +477,7 @@ pub async fn update_api_key(
             scopes: &scopes,
             check_group_ids: &check_group_ids,
             alert_route_ids: &alert_route_ids,
+            environment_clusters: &environment_clusters,
         },
         now,
     )
@@ -402,8 +487,8 @@ pub async fn update_api_key(
             .target("api_key", &id)
             .details(json!({
                 "key_id": before.key_id,
-                "before": {"scopes": before_view.scopes, "check_group_ids": before_view.check_group_ids, "alert_route_ids": before_view.alert_route_ids},
-                "after": {"scopes": scopes, "check_group_ids": check_group_ids, "alert_route_ids": alert_route_ids},
+                "before": {"scopes": before_view.scopes, "check_group_ids": before_view.check_group_ids, "alert_route_ids": before_view.alert_route_ids, "environment_clusters": before_view.environment_clusters},
+                "after": {"scopes": scopes, "check_group_ids": check_group_ids, "alert_route_ids": alert_route_ids, "environment_clusters": environment_clusters},
             }));
         audit::append(&mut tx.tx, &state.clock, &event).await?;
     }
@@ -482,6 +567,7 @@ pub async fn rotate_api_key(
         scopes: &scopes,
         check_group_ids: &view.check_group_ids,
         alert_route_ids: &view.alert_route_ids,
+        environment_clusters: &view.environment_clusters,
         rotation_days: old.rotation_days,
         expires_at: now + MAX_LIFETIME_DAYS * DAY_MS,
     };

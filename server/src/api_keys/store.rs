@@ -7,7 +7,8 @@ use crate::scopes::{Environment, Scopes};
 
 const COLUMNS: &str = "id, key_id, workspace_id, name, environment, service_account_id, scopes, \
     check_group_ids, alert_route_ids, rotation_days, created_at, updated_at, expires_at, \
-    rotate_after, last_used_at, revoked_at, revocation_reason, purge_after, successor_id";
+    rotate_after, last_used_at, revoked_at, revocation_reason, purge_after, successor_id, \
+    environment_clusters";
 
 /// Everything needed to store a freshly generated key.
 pub struct NewKey<'a> {
@@ -20,6 +21,7 @@ pub struct NewKey<'a> {
     pub scopes: &'a Scopes,
     pub check_group_ids: &'a [String],
     pub alert_route_ids: &'a [String],
+    pub environment_clusters: &'a [String],
     pub rotation_days: i64,
     pub secret_hash: &'a str,
     pub created_at: i64,
@@ -35,8 +37,8 @@ pub async fn insert_key(
     sqlx::query(
         "INSERT INTO api_keys (id, key_id, workspace_id, name, environment, service_account_id, \
          scopes, check_group_ids, alert_route_ids, rotation_days, secret_hash, created_at, \
-         updated_at, expires_at, rotate_after) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14)",
+         updated_at, expires_at, rotate_after, environment_clusters) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15)",
     )
     .bind(key.id)
     .bind(key.key_id)
@@ -52,6 +54,7 @@ pub async fn insert_key(
     .bind(key.created_at)
     .bind(key.expires_at)
     .bind(rotate_after)
+    .bind(serde_json::to_string(key.environment_clusters).expect("strings serialise"))
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -118,6 +121,7 @@ pub struct Changes<'a> {
     pub scopes: &'a Scopes,
     pub check_group_ids: &'a [String],
     pub alert_route_ids: &'a [String],
+    pub environment_clusters: &'a [String],
 }
 
 pub async fn update(
@@ -128,7 +132,7 @@ pub async fn update(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE api_keys SET name = $1, scopes = $2, check_group_ids = $3, alert_route_ids = $4, \
-         updated_at = $5 WHERE id = $6",
+         updated_at = $5, environment_clusters = $7 WHERE id = $6",
     )
     .bind(changes.name)
     .bind(changes.scopes.to_storage())
@@ -136,6 +140,7 @@ pub async fn update(
     .bind(serde_json::to_string(changes.alert_route_ids).expect("strings serialise"))
     .bind(now)
     .bind(id)
+    .bind(serde_json::to_string(changes.environment_clusters).expect("strings serialise"))
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -35,7 +35,7 @@ impl Caller {
 
     /// Refuses with 403 unless the caller's scopes grant `scope`.
     pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
-        if self.credential.scopes.grants(scope) {
+        if self.credential.effective_scopes.grants(scope) {
             Ok(())
         } else {
             Err(ApiError::forbidden(

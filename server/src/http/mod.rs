@@ -23,6 +23,9 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::service_accounts::router())
         .merge(crate::api_keys::router())
         .merge(crate::audit::router())
+        .merge(crate::environment_clusters::router())
+        .merge(crate::role_bindings::router())
+        .merge(crate::access::router())
         .merge(crate::scopes_routes::router())
         .route_layer(from_fn_with_state(
             state.clone(),

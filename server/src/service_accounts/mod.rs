@@ -237,6 +237,13 @@ pub async fn delete_service_account(
             format!("revoke this service account's {usable} usable key(s) first"),
         ));
     }
+    // Its bindings go with it: nothing else can use them.
+    sqlx::query(
+        "DELETE FROM role_bindings WHERE principal_type = 'service_account' AND principal_id = $1",
+    )
+    .bind(&id)
+    .execute(&mut *tx.tx)
+    .await?;
     sqlx::query("DELETE FROM service_accounts WHERE id = $1")
         .bind(&id)
         .execute(&mut *tx.tx)

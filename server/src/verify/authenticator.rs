@@ -27,6 +27,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
+use crate::access::{self, AccessContext};
 use crate::api_keys::token::{KeyHasher, KeyId, KeyRef, MalformedKey, PlainApiKey};
 use crate::api_keys::KeyStatus;
 use crate::clock::Clock;
@@ -52,6 +53,12 @@ pub struct Credential {
     pub rotate_after: i64,
     pub revoked_at: Option<i64>,
     pub rate_limit_tier: String,
+    /// Clusters the key itself is narrowed to (empty: every cluster of its environment).
+    pub environment_clusters: Vec<String>,
+    /// Bindings and clusters that decide what the key may really do.
+    pub access: AccessContext,
+    /// `scopes` after role bindings: what the key may do anywhere in its environment.
+    pub effective_scopes: Scopes,
     /// The verify answer, rendered once per record (indexed by `rotation_due`): the hot path
     /// serves bytes instead of building JSON.
     pub rendered_answer: [OnceLock<bytes::Bytes>; 2],
@@ -155,7 +162,7 @@ const IDLE_EVICTION_MS: i64 = 60 * 60 * 1000;
 
 const SELECT_CREDENTIAL: &str = "SELECT k.id, k.key_id, k.workspace_id, k.environment, \
     k.service_account_id, k.scopes, k.check_group_ids, k.alert_route_ids, k.expires_at, \
-    k.rotate_after, k.revoked_at, w.rate_limit_tier, k.secret_hash \
+    k.rotate_after, k.revoked_at, w.rate_limit_tier, k.secret_hash, k.environment_clusters \
     FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id WHERE k.key_id = $1";
 
 type CredentialRow = (
@@ -170,6 +177,7 @@ type CredentialRow = (
     i64,
     i64,
     Option<i64>,
+    String,
     String,
     String,
 );
@@ -464,24 +472,29 @@ impl Authenticator {
             .bind(key_id.as_str())
             .fetch_optional(self.db.pool())
             .await?;
-        Ok(row.map(|r| {
-            let credential = Credential {
-                id: r.0,
-                key_id: KeyId::from_trusted(r.1),
-                workspace_id: r.2,
-                environment: r.3.parse().unwrap_or(Environment::Test),
-                service_account_id: r.4,
-                scopes: Scopes::parse(r.5.split_whitespace()).unwrap_or_default(),
-                check_group_ids: serde_json::from_str(&r.6).unwrap_or_default(),
-                alert_route_ids: serde_json::from_str(&r.7).unwrap_or_default(),
-                expires_at: r.8,
-                rotate_after: r.9,
-                revoked_at: r.10,
-                rate_limit_tier: r.11,
-                rendered_answer: Default::default(),
-            };
-            (credential, r.12)
-        }))
+        let Some(r) = row else { return Ok(None) };
+        let access = access::load_context(self.db.pool(), &r.2, r.4.as_deref()).await?;
+        let environment = r.3.parse().unwrap_or(Environment::Test);
+        let scopes = Scopes::parse(r.5.split_whitespace()).unwrap_or_default();
+        let credential = Credential {
+            effective_scopes: access.effective(&scopes, environment, None),
+            id: r.0,
+            key_id: KeyId::from_trusted(r.1),
+            workspace_id: r.2,
+            environment,
+            service_account_id: r.4,
+            scopes,
+            check_group_ids: serde_json::from_str(&r.6).unwrap_or_default(),
+            alert_route_ids: serde_json::from_str(&r.7).unwrap_or_default(),
+            expires_at: r.8,
+            rotate_after: r.9,
+            revoked_at: r.10,
+            rate_limit_tier: r.11,
+            environment_clusters: serde_json::from_str(&r.13).unwrap_or_default(),
+            access,
+            rendered_answer: Default::default(),
+        };
+        Ok(Some((credential, r.12)))
     }
 
     /// Writes buffered `last_used_at` times; called periodically and at shutdown.

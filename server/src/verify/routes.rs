@@ -28,7 +28,7 @@ pub struct VerifyQuery {
     pub scope: Option<String>,
     /// `live` or `test`: the environment the request targets.
     pub environment: Option<String>,
-    /// An environment cluster (for example `eu-prod-1`); needs scope bindings (not yet available).
+    /// An environment cluster (for example `eu-prod-1`) the request targets.
     pub cluster: Option<String>,
     /// The check group the request touches.
     pub check_group_id: Option<String>,
@@ -50,7 +50,10 @@ pub struct VerifiedCredential {
     pub environment: String,
     pub principal: Principal,
     pub key_id: String,
+    /// Effective scopes: the key's scopes that its service account's role bindings grant.
     pub scopes: Vec<String>,
+    /// Clusters the key is narrowed to; empty means every cluster of its environment.
+    pub environment_clusters: Vec<String>,
     /// Empty means unrestricted.
     pub check_group_ids: Vec<String>,
     /// Empty means unrestricted.
@@ -72,18 +75,6 @@ pub async fn verify_credential(
 ) -> ApiResult<Response> {
     let Query(query) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let c = &caller.credential;
-    if let Some(scope) = &query.scope {
-        let scope: Scope = scope.parse().map_err(|_| {
-            ApiError::bad_request("unknown_scope", format!("unknown scope `{scope}`"))
-                .with_field("scope")
-        })?;
-        if !c.scopes.grants(scope) {
-            return Err(ApiError::forbidden(
-                "insufficient_scope",
-                format!("the key lacks `{scope}`"),
-            ));
-        }
-    }
     if let Some(environment) = &query.environment {
         let environment =
             validate::environment(environment).map_err(|e| e.with_field("environment"))?;
@@ -94,14 +85,37 @@ pub async fn verify_credential(
             ));
         }
     }
-    if query.cluster.is_some() {
-        // Refusing beats ignoring: a gateway that asks about a cluster must not get a "yes" that
-        // never looked at it.
-        return Err(ApiError::bad_request(
-            "cluster_not_supported",
-            "cluster decisions need environment clusters and role bindings, which this server does not have yet",
-        )
-        .with_field("cluster"));
+    if let Some(cluster) = &query.cluster {
+        c.access
+            .check_cluster(cluster, c.environment, &c.environment_clusters)
+            .map_err(|denial| {
+                ApiError::forbidden(
+                    denial.code(),
+                    format!("the key may not act in cluster `{cluster}`"),
+                )
+            })?;
+    }
+    if let Some(scope) = &query.scope {
+        let scope: Scope = scope.parse().map_err(|_| {
+            ApiError::bad_request("unknown_scope", format!("unknown scope `{scope}`"))
+                .with_field("scope")
+        })?;
+        // In a cluster, only the bindings that reach it count.
+        let granted = match &query.cluster {
+            Some(cluster) => c
+                .access
+                .effective(&c.scopes, c.environment, Some(cluster))
+                .grants(scope),
+            None => c.effective_scopes.grants(scope),
+        };
+        if !granted {
+            let detail = if c.scopes.grants(scope) {
+                format!("the key holds `{scope}`, but its service account's role bindings do not grant it here")
+            } else {
+                format!("the key lacks `{scope}`")
+            };
+            return Err(ApiError::forbidden("insufficient_scope", detail));
+        }
     }
     for (field, asked, allowed, code) in [
         (
@@ -147,7 +161,8 @@ fn render(c: &crate::verify::Credential, rotation_due: bool) -> bytes::Bytes {
             },
         },
         key_id: c.key_id.to_string(),
-        scopes: c.scopes.names(),
+        scopes: c.effective_scopes.names(),
+        environment_clusters: c.environment_clusters.clone(),
         check_group_ids: c.check_group_ids.clone(),
         alert_route_ids: c.alert_route_ids.clone(),
         rotation_due,

@@ -109,7 +109,11 @@ async fn fetch(app: &App, id: &str) -> Result<Option<WorkspaceRow>, sqlx::Error>
 
 /// Whether the caller may act on workspaces other than its own.
 async fn is_operator(state: &AppState, caller: &Caller) -> ApiResult<bool> {
-    if !caller.credential.scopes.grants(Scope::AdminWorkspaces) {
+    if !caller
+        .credential
+        .effective_scopes
+        .grants(Scope::AdminWorkspaces)
+    {
         return Ok(false);
     }
     Ok(fetch(state, caller.workspace_id())
@@ -183,6 +187,7 @@ pub async fn provision(
             scopes: &scopes,
             check_group_ids: &[],
             alert_route_ids: &[],
+            environment_clusters: &[],
             rotation_days: crate::api_keys::DEFAULT_ROTATION_DAYS,
             secret_hash: &secret_hash,
             created_at: now,
@@ -377,7 +382,12 @@ pub async fn delete_workspace(
             .fetch_all(state.db.pool())
             .await?;
     let mut tx = state.db.begin_write().await?;
-    for table in ["api_keys", "service_accounts"] {
+    for table in [
+        "api_keys",
+        "role_bindings",
+        "environment_clusters",
+        "service_accounts",
+    ] {
         sqlx::query(&format!("DELETE FROM {table} WHERE workspace_id = $1"))
             .bind(&id)
             .execute(&mut *tx.tx)

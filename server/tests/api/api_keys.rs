@@ -215,13 +215,17 @@ on_both_backends! {
 
     async fn admin_all_is_refused_for_service_account_keys_unless_the_policy_allows_it(backend: Backend) {
         let (app, _db) = TestApp::spawn(backend).await;
-        let sa = app.post("/v1/service-accounts", &app.admin_key, json!({"name": "runner"})).await.body;
-        let body = json!({"name": "runner", "environment": "live", "service_account_id": sa["id"], "scopes": ["admin:all"]});
+        let sa = app.service_account_with(&app.admin_key, "runner", &["read:checks"], &[]).await;
+        let body = json!({"name": "runner", "environment": "live", "service_account_id": sa, "scopes": ["admin:all"]});
         let refused = app.post("/v1/api-keys", &app.admin_key, body.clone()).await;
         assert_eq!((refused.status, refused.code()), (StatusCode::UNPROCESSABLE_ENTITY, "admin_all_forbidden"));
+        let binding = json!({"service_account_id": sa, "scopes": ["admin:all"]});
+        let refused = app.post("/v1/role-bindings", &app.admin_key, binding.clone()).await;
+        assert_eq!((refused.status, refused.code()), (StatusCode::UNPROCESSABLE_ENTITY, "admin_all_forbidden"), "bindings obey the policy too");
         let policy = app.call(reqwest::Method::PATCH, &format!("/v1/workspaces/{}", app.workspace_id), Some(&app.admin_key),
             Some(json!({"allow_admin_all_for_service_accounts": true}))).await;
         assert_eq!(policy.status, StatusCode::OK, "{}", policy.body);
+        assert_eq!(app.post("/v1/role-bindings", &app.admin_key, binding).await.status, StatusCode::CREATED);
         assert_eq!(app.post("/v1/api-keys", &app.admin_key, body).await.status, StatusCode::CREATED);
         let unknown = app.post("/v1/api-keys", &app.admin_key, json!({"name": "x", "environment": "live", "service_account_id": "sa_0000", "scopes": ["read:checks"]})).await;
         assert_eq!((unknown.status, unknown.code()), (StatusCode::UNPROCESSABLE_ENTITY, "unknown_service_account"));

@@ -288,6 +288,26 @@ impl TestApp {
         answer.body
     }
 
+    /// A service account with one role binding; returns the account's id.
+    pub async fn service_account_with(
+        &self,
+        admin_key: &str,
+        name: &str,
+        scopes: &[&str],
+        clusters: &[&str],
+    ) -> String {
+        let sa = self
+            .post("/v1/service-accounts", admin_key, json!({"name": name}))
+            .await;
+        assert_eq!(sa.status, StatusCode::CREATED, "{}", sa.body);
+        let id = sa.body["id"].as_str().unwrap().to_owned();
+        let binding = self
+            .post("/v1/role-bindings", admin_key, json!({"service_account_id": id, "scopes": scopes, "environment_clusters": clusters}))
+            .await;
+        assert_eq!(binding.status, StatusCode::CREATED, "{}", binding.body);
+        id
+    }
+
     /// Waits until queued audit events are stored.
     pub async fn flush_audit(&self) {
         self.state.audit.flush().await;

@@ -117,6 +117,8 @@ on_both_backends! {
         let sa = "sa_00000000000000000000000000000000";
         let key = "key_00000000000000000000000000000000";
         let ws = &app.workspace_id;
+        let ec = "ec_00000000000000000000000000000000";
+        let rb = "rb_00000000000000000000000000000000";
         let routes: Vec<(Method, String, Option<Value>)> = vec![
             (Method::GET, "/v1/service-accounts".into(), None),
             (Method::POST, "/v1/service-accounts".into(), Some(json!({"name": "x"}))),
@@ -136,6 +138,17 @@ on_both_backends! {
             (Method::GET, format!("/v1/workspaces/{ws}"), None),
             (Method::PATCH, format!("/v1/workspaces/{ws}"), Some(json!({"name": "x"}))),
             (Method::DELETE, format!("/v1/workspaces/{ws}"), None),
+            (Method::GET, "/v1/environment-clusters".into(), None),
+            (Method::POST, "/v1/environment-clusters".into(), Some(json!({"name": "eu-prod-1", "environment": "live"}))),
+            (Method::GET, format!("/v1/environment-clusters/{ec}"), None),
+            (Method::PATCH, format!("/v1/environment-clusters/{ec}"), Some(json!({"description": "x"}))),
+            (Method::DELETE, format!("/v1/environment-clusters/{ec}"), None),
+            (Method::GET, "/v1/role-bindings".into(), None),
+            (Method::POST, "/v1/role-bindings".into(), Some(json!({"group": "ops", "scopes": ["read:checks"]}))),
+            (Method::GET, format!("/v1/role-bindings/{rb}"), None),
+            (Method::PATCH, format!("/v1/role-bindings/{rb}"), Some(json!({"scopes": ["read:checks"]}))),
+            (Method::DELETE, format!("/v1/role-bindings/{rb}"), None),
+            (Method::GET, format!("/v1/effective-access?api_key_id={key}"), None),
         ];
         for (method, path, body) in routes {
             let anonymous = app.call(method.clone(), &path, None, body.clone()).await;
@@ -160,7 +173,8 @@ on_both_backends! {
         assert!(metrics.contains("route=\"/v1/auth/verify\""), "routes are labelled by template");
         let openapi: Value = app.http.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
         let paths = openapi["paths"].as_object().unwrap();
-        for path in ["/v1/auth/verify", "/v1/scopes", "/v1/workspaces", "/v1/workspaces/{id}", "/v1/service-accounts",
+        for path in ["/v1/environment-clusters", "/v1/environment-clusters/{id}", "/v1/role-bindings", "/v1/role-bindings/{id}", "/v1/effective-access",
+                     "/v1/auth/verify", "/v1/scopes", "/v1/workspaces", "/v1/workspaces/{id}", "/v1/service-accounts",
                      "/v1/service-accounts/{id}", "/v1/api-keys", "/v1/api-keys/{id}", "/v1/api-keys/{id}/rotate",
                      "/v1/api-keys/revoke", "/v1/audit-events", "/v1/audit-events/verify"] {
             assert!(paths.contains_key(path), "{path} missing from /openapi.json");

@@ -29,6 +29,8 @@ on_both_backends! {
         assert_eq!(second["items"].as_array().unwrap().len(), 1);
         assert!(second["next_cursor"].is_null());
 
+        let binding = app.post("/v1/role-bindings", &app.admin_key, json!({"service_account_id": id, "scopes": ["read:checks"]})).await;
+        assert_eq!(binding.status, StatusCode::CREATED);
         let key = app.create_key(&app.admin_key, json!({"name": "k", "environment": "live", "service_account_id": id, "scopes": ["read:checks"]})).await;
         let blocked = app.call(Method::DELETE, &format!("/v1/service-accounts/{id}"), Some(&app.admin_key), None).await;
         assert_eq!((blocked.status, blocked.code()), (StatusCode::CONFLICT, "service_account_has_active_keys"));
@@ -36,6 +38,8 @@ on_both_backends! {
         let deleted = app.call(Method::DELETE, &format!("/v1/service-accounts/{id}"), Some(&app.admin_key), None).await;
         assert_eq!(deleted.status, StatusCode::NO_CONTENT);
         assert_eq!(app.get(&format!("/v1/service-accounts/{id}"), &app.admin_key).await.status, StatusCode::NOT_FOUND);
+        let binding_id = binding.body["id"].as_str().unwrap();
+        assert_eq!(app.get(&format!("/v1/role-bindings/{binding_id}"), &app.admin_key).await.status, StatusCode::NOT_FOUND, "bindings go with their account");
         // The revoked key outlives its account in quarantine, still readable.
         assert_eq!(app.get(&format!("/v1/api-keys/{}", key["id"].as_str().unwrap()), &app.admin_key).await.body["status"], "revoked");
         for event in ["service_account.created", "service_account.updated", "service_account.deleted"] {

@@ -48,14 +48,14 @@ fn random_unknown_key() -> String {
 on_both_backends! {
     async fn verify_answers_the_principal_scopes_and_restrictions(backend: Backend) {
         let (app, _db) = TestApp::spawn(backend).await;
-        let sa = app.post("/v1/service-accounts", &app.admin_key, json!({"name": "runner"})).await.body;
+        let sa = app.service_account_with(&app.admin_key, "runner", &["read:checks", "write:alerts"], &[]).await;
         let created = app.create_key(&app.admin_key, json!({
-            "name": "runner", "environment": "test", "service_account_id": sa["id"],
+            "name": "runner", "environment": "test", "service_account_id": sa,
             "scopes": ["read:checks", "write:alerts"], "check_group_ids": ["g-eu"], "alert_route_ids": ["r-pager"]})).await;
         let key = created["key"].as_str().unwrap();
         let answer = app.get("/v1/auth/verify", key).await;
         assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-        assert_eq!(answer.body["principal"], json!({"type": "service_account", "id": sa["id"]}));
+        assert_eq!(answer.body["principal"], json!({"type": "service_account", "id": sa}));
         assert_eq!(answer.body["workspace_id"], app.workspace_id.as_str());
         assert_eq!(answer.body["environment"], "test");
         assert_eq!(answer.body["key_id"], created["key_id"]);
@@ -81,7 +81,7 @@ on_both_backends! {
             ("?check_group_id=g2", StatusCode::FORBIDDEN, "check_group_not_allowed"),
             ("?alert_route_id=r1&scope=read:checks", StatusCode::OK, ""),
             ("?alert_route_id=r9", StatusCode::FORBIDDEN, "alert_route_not_allowed"),
-            ("?cluster=eu-prod-1", StatusCode::BAD_REQUEST, "cluster_not_supported"),
+            ("?cluster=eu-prod-1", StatusCode::FORBIDDEN, "unknown_cluster"),
             ("?frobnicate=1", StatusCode::BAD_REQUEST, "invalid_query"),
         ];
         for (query, status, code) in cases {

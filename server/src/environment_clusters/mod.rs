@@ -1,0 +1,304 @@
+//! `/v1/environment-clusters`: named slices of an environment (for example `eu-prod-1` in
+//! `live`) that role bindings, keys and gateways refer to by name.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::audit::{self, NewEvent};
+use crate::clock::rfc3339;
+use crate::error::{ApiError, ApiResult};
+use crate::http::{Caller, Json};
+use crate::ids::{self, Page, PageParams};
+use crate::scopes::Scope;
+use crate::state::AppState;
+use crate::validate;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/v1/environment-clusters",
+            get(list_environment_clusters).post(create_environment_cluster),
+        )
+        .route(
+            "/v1/environment-clusters/{id}",
+            get(get_environment_cluster)
+                .patch(update_environment_cluster)
+                .delete(delete_environment_cluster),
+        )
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct ClusterRow {
+    id: String,
+    workspace_id: String,
+    name: String,
+    environment: String,
+    description: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EnvironmentCluster {
+    pub id: String,
+    pub workspace_id: String,
+    /// Unique in the workspace and immutable.
+    pub name: String,
+    /// `live` or `test`; immutable.
+    pub environment: String,
+    pub description: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<ClusterRow> for EnvironmentCluster {
+    fn from(r: ClusterRow) -> Self {
+        Self {
+            id: r.id,
+            workspace_id: r.workspace_id,
+            name: r.name,
+            environment: r.environment,
+            description: r.description,
+            created_at: rfc3339(r.created_at),
+            updated_at: rfc3339(r.updated_at),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateEnvironmentCluster {
+    pub name: String,
+    pub environment: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// Only the description changes in place: name and environment are what everything else
+/// refers to, so changing them means a new cluster.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateEnvironmentCluster {
+    pub description: String,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListClusters {
+    /// Exact cluster name.
+    pub name: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+const COLUMNS: &str = "id, workspace_id, name, environment, description, created_at, updated_at";
+
+/// A cluster name: 1 to 63 of `a-z 0-9 -`, starting with a letter or digit (DNS-label style,
+/// since gateways put it in URLs and headers).
+pub fn cluster_name(field: &str, value: &str) -> Result<String, ApiError> {
+    let ok = !value.is_empty()
+        && value.len() <= 63
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !value.starts_with('-');
+    if ok {
+        Ok(value.to_owned())
+    } else {
+        Err(ApiError::invalid(
+            field,
+            "invalid_cluster_name",
+            format!(
+                "`{value}` is not a cluster name: use 1 to 63 of a-z 0-9 -, not starting with -"
+            ),
+        ))
+    }
+}
+
+async fn find(state: &AppState, caller: &Caller, id: &str) -> ApiResult<ClusterRow> {
+    ids::expect_prefix(id, ids::CLUSTER)?;
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM environment_clusters WHERE workspace_id = $1 AND id = $2"
+    ))
+    .bind(caller.workspace_id())
+    .bind(id)
+    .fetch_optional(state.db.pool())
+    .await?
+    .ok_or_else(ApiError::not_found)
+}
+
+/// Declare an environment cluster.
+#[utoipa::path(post, path = "/v1/environment-clusters", tag = "access", request_body = CreateEnvironmentCluster,
+    responses((status = 201, body = EnvironmentCluster), (status = 409, body = crate::error::Problem)),
+    security(("bearer" = ["admin:access"])))]
+pub async fn create_environment_cluster(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<CreateEnvironmentCluster>,
+) -> ApiResult<(StatusCode, axum::Json<EnvironmentCluster>)> {
+    caller.require(Scope::AdminAccess)?;
+    let name = cluster_name("name", &body.name)?;
+    let environment = validate::environment(&body.environment)?;
+    let description = validate::description("description", &body.description)?;
+    let id = ids::new_id(ids::CLUSTER);
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query(
+        "INSERT INTO environment_clusters (id, workspace_id, name, environment, description, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6)",
+    )
+    .bind(&id)
+    .bind(caller.workspace_id())
+    .bind(&name)
+    .bind(environment.as_str())
+    .bind(&description)
+    .bind(now)
+    .execute(&mut *tx.tx)
+    .await?;
+    let event = NewEvent::success(
+        caller.workspace_id(),
+        "environment_cluster.created",
+        caller.actor(),
+    )
+    .target("environment_cluster", &id)
+    .details(json!({"name": name, "environment": environment}));
+    audit::append(&mut tx.tx, &state.clock, &event).await?;
+    tx.commit().await?;
+    // Bindings without a cluster list now reach this cluster too.
+    crate::access::refresh_keys(&state, caller.workspace_id(), None).await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(find(&state, &caller, &id).await?.into()),
+    ))
+}
+
+/// Read an environment cluster.
+#[utoipa::path(get, path = "/v1/environment-clusters/{id}", tag = "access", params(("id" = String, Path)),
+    responses((status = 200, body = EnvironmentCluster), (status = 404, body = crate::error::Problem)),
+    security(("bearer" = ["admin:access"])))]
+pub async fn get_environment_cluster(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<EnvironmentCluster>> {
+    caller.require(Scope::AdminAccess)?;
+    Ok(axum::Json(find(&state, &caller, &id).await?.into()))
+}
+
+/// List environment clusters, optionally by exact name.
+#[utoipa::path(get, path = "/v1/environment-clusters", tag = "access", params(ListClusters),
+    responses((status = 200, body = Page<EnvironmentCluster>)), security(("bearer" = ["admin:access"])))]
+pub async fn list_environment_clusters(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<ListClusters>,
+) -> ApiResult<axum::Json<Page<EnvironmentCluster>>> {
+    caller.require(Scope::AdminAccess)?;
+    let page = PageParams {
+        limit: query.limit,
+        cursor: query.cursor.clone(),
+    };
+    let limit = page.limit()?;
+    let rows: Vec<ClusterRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM environment_clusters WHERE workspace_id = $1 AND id > $2 \
+         AND ($3 IS NULL OR name = $3) ORDER BY id LIMIT $4"
+    ))
+    .bind(caller.workspace_id())
+    .bind(page.after()?)
+    .bind(query.name.as_deref())
+    .bind(limit + 1)
+    .fetch_all(state.db.pool())
+    .await?;
+    Ok(axum::Json(
+        Page::from_rows(rows, limit, |r| r.id.clone()).map(Into::into),
+    ))
+}
+
+/// Change a cluster's description.
+#[utoipa::path(patch, path = "/v1/environment-clusters/{id}", tag = "access", params(("id" = String, Path)),
+    request_body = UpdateEnvironmentCluster,
+    responses((status = 200, body = EnvironmentCluster), (status = 404, body = crate::error::Problem)),
+    security(("bearer" = ["admin:access"])))]
+pub async fn update_environment_cluster(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<UpdateEnvironmentCluster>,
+) -> ApiResult<axum::Json<EnvironmentCluster>> {
+    caller.require(Scope::AdminAccess)?;
+    let before = find(&state, &caller, &id).await?;
+    let description = validate::description("description", &body.description)?;
+    if description != before.description {
+        let mut tx = state.db.begin_write().await?;
+        sqlx::query(
+            "UPDATE environment_clusters SET description = $1, updated_at = $2 WHERE id = $3",
+        )
+        .bind(&description)
+        .bind(state.clock.now_ms())
+        .bind(&id)
+        .execute(&mut *tx.tx)
+        .await?;
+        let event = NewEvent::success(caller.workspace_id(), "environment_cluster.updated", caller.actor())
+            .target("environment_cluster", &id)
+            .details(json!({"name": before.name, "before": {"description": before.description}, "after": {"description": description}}));
+        audit::append(&mut tx.tx, &state.clock, &event).await?;
+        tx.commit().await?;
+    }
+    Ok(axum::Json(find(&state, &caller, &id).await?.into()))
+}
+
+/// Delete a cluster. Refused while a role binding or a key names it.
+#[utoipa::path(delete, path = "/v1/environment-clusters/{id}", tag = "access", params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)),
+    security(("bearer" = ["admin:access"])))]
+pub async fn delete_environment_cluster(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    caller.require(Scope::AdminAccess)?;
+    let row = find(&state, &caller, &id).await?;
+    let quoted = serde_json::to_string(&row.name).expect("a string serialises");
+    let mut tx = state.db.begin_write().await?;
+    // Names are stored as JSON arrays of strings; a quoted, cluster-name-safe needle is exact.
+    let pattern = format!("%{quoted}%");
+    let in_use: i64 = sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM role_bindings WHERE workspace_id = $1 AND environment_clusters LIKE $2) \
+         + (SELECT COUNT(*) FROM api_keys WHERE workspace_id = $1 AND environment_clusters LIKE $2 \
+            AND (revoked_at IS NULL OR revoked_at > $3))",
+    )
+    .bind(caller.workspace_id())
+    .bind(&pattern)
+    .bind(state.clock.now_ms())
+    .fetch_one(&mut *tx.tx)
+    .await?;
+    if in_use > 0 {
+        return Err(ApiError::conflict(
+            "cluster_in_use",
+            format!(
+                "{in_use} role binding(s) or key(s) name `{}`; change them first",
+                row.name
+            ),
+        ));
+    }
+    sqlx::query("DELETE FROM environment_clusters WHERE id = $1")
+        .bind(&id)
+        .execute(&mut *tx.tx)
+        .await?;
+    let event = NewEvent::success(
+        caller.workspace_id(),
+        "environment_cluster.deleted",
+        caller.actor(),
+    )
+    .target("environment_cluster", &id)
+    .details(json!({"name": row.name, "environment": row.environment}));
+    audit::append(&mut tx.tx, &state.clock, &event).await?;
+    tx.commit().await?;
+    crate::access::refresh_keys(&state, caller.workspace_id(), None).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

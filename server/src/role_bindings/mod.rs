@@ -1,0 +1,376 @@
+//! `/v1/role-bindings`: what a principal may be granted, and where.
+//!
+//! A binding gives a principal (a service account, or an SSO group once SSO lands) a set of
+//! scopes, optionally confined to environment clusters. A service account's keys can hold only
+//! scopes its bindings grant; narrowing or deleting a binding narrows its keys at once.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::audit::{self, NewEvent};
+use crate::clock::rfc3339;
+use crate::error::{ApiError, ApiResult};
+use crate::http::{Caller, Json};
+use crate::ids::{self, Page, PageParams};
+use crate::scopes::{Scope, Scopes};
+use crate::state::AppState;
+use crate::validate;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/v1/role-bindings",
+            get(list_role_bindings).post(create_role_binding),
+        )
+        .route(
+            "/v1/role-bindings/{id}",
+            get(get_role_binding)
+                .patch(update_role_binding)
+                .delete(delete_role_binding),
+        )
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+struct BindingRow {
+    id: String,
+    workspace_id: String,
+    principal_type: String,
+    principal_id: String,
+    scopes: String,
+    environment_clusters: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoleBinding {
+    pub id: String,
+    pub workspace_id: String,
+    /// Set when the principal is a service account.
+    pub service_account_id: Option<String>,
+    /// Set when the principal is an SSO group.
+    pub group: Option<String>,
+    pub scopes: Vec<String>,
+    /// Cluster names; empty means every cluster.
+    pub environment_clusters: Vec<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<BindingRow> for RoleBinding {
+    fn from(r: BindingRow) -> Self {
+        let (service_account_id, group) = match r.principal_type.as_str() {
+            "service_account" => (Some(r.principal_id), None),
+            _ => (None, Some(r.principal_id)),
+        };
+        Self {
+            id: r.id,
+            workspace_id: r.workspace_id,
+            service_account_id,
+            group,
+            scopes: r.scopes.split_whitespace().map(str::to_owned).collect(),
+            environment_clusters: serde_json::from_str(&r.environment_clusters).unwrap_or_default(),
+            created_at: rfc3339(r.created_at),
+            updated_at: rfc3339(r.updated_at),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRoleBinding {
+    /// The principal: exactly one of `service_account_id` and `group`.
+    pub service_account_id: Option<String>,
+    pub group: Option<String>,
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub environment_clusters: Vec<String>,
+}
+
+/// The principal of a binding is fixed; scopes and clusters change in place.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateRoleBinding {
+    pub scopes: Option<Vec<String>>,
+    pub environment_clusters: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListRoleBindings {
+    pub service_account_id: Option<String>,
+    pub group: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+const COLUMNS: &str = "id, workspace_id, principal_type, principal_id, scopes, environment_clusters, created_at, updated_at";
+
+async fn find(state: &AppState, caller: &Caller, id: &str) -> ApiResult<BindingRow> {
+    ids::expect_prefix(id, ids::ROLE_BINDING)?;
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM role_bindings WHERE workspace_id = $1 AND id = $2"
+    ))
+    .bind(caller.workspace_id())
+    .bind(id)
+    .fetch_optional(state.db.pool())
+    .await?
+    .ok_or_else(ApiError::not_found)
+}
+
+/// Checks a binding's grant: scopes the caller holds, `admin:all` only under the workspace
+/// policy, and clusters that exist.
+async fn check_binding(
+    state: &AppState,
+    caller: &Caller,
+    scopes: &Scopes,
+    clusters: &[String],
+    for_service_account: bool,
+) -> ApiResult<()> {
+    crate::api_keys::check_scopes_grantable(state, caller, scopes, for_service_account).await?;
+    for cluster in clusters {
+        crate::environment_clusters::cluster_name("environment_clusters", cluster)?;
+    }
+    let known: Vec<(String,)> =
+        sqlx::query_as("SELECT name FROM environment_clusters WHERE workspace_id = $1")
+            .bind(caller.workspace_id())
+            .fetch_all(state.db.pool())
+            .await?;
+    if let Some(unknown) = clusters.iter().find(|c| !known.iter().any(|(k,)| k == *c)) {
+        return Err(ApiError::invalid(
+            "environment_clusters",
+            "unknown_cluster",
+            format!("no environment cluster named `{unknown}` in this workspace"),
+        ));
+    }
+    Ok(())
+}
+
+fn cluster_list(values: &[String]) -> Vec<String> {
+    let mut clusters = values.to_vec();
+    clusters.sort();
+    clusters.dedup();
+    clusters
+}
+
+/// Bind scopes (optionally confined to clusters) to a service account or an SSO group.
+#[utoipa::path(post, path = "/v1/role-bindings", tag = "access", request_body = CreateRoleBinding,
+    responses((status = 201, body = RoleBinding), (status = 422, body = crate::error::Problem)),
+    security(("bearer" = ["admin:access"])))]
+pub async fn create_role_binding(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<CreateRoleBinding>,
+) -> ApiResult<(StatusCode, axum::Json<RoleBinding>)> {
+    caller.require(Scope::AdminAccess)?;
+    let (principal_type, principal_id) = match (&body.service_account_id, &body.group) {
+        (Some(sa), None) => {
+            let exists: Option<(String,)> = sqlx::query_as(
+                "SELECT id FROM service_accounts WHERE workspace_id = $1 AND id = $2",
+            )
+            .bind(caller.workspace_id())
+            .bind(sa)
+            .fetch_optional(state.db.pool())
+            .await?;
+            if exists.is_none() {
+                return Err(ApiError::invalid(
+                    "service_account_id",
+                    "unknown_service_account",
+                    "no such service account in this workspace",
+                ));
+            }
+            ("service_account", sa.clone())
+        }
+        (None, Some(group)) => ("group", validate::name("group", group)?),
+        _ => {
+            return Err(ApiError::invalid(
+                "service_account_id",
+                "principal_required",
+                "give exactly one principal: service_account_id or group",
+            ))
+        }
+    };
+    let scopes = validate::scopes(&body.scopes)?;
+    let clusters = cluster_list(&body.environment_clusters);
+    check_binding(
+        &state,
+        &caller,
+        &scopes,
+        &clusters,
+        principal_type == "service_account",
+    )
+    .await?;
+    let id = ids::new_id(ids::ROLE_BINDING);
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query(
+        "INSERT INTO role_bindings (id, workspace_id, principal_type, principal_id, scopes, \
+         environment_clusters, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+    )
+    .bind(&id)
+    .bind(caller.workspace_id())
+    .bind(principal_type)
+    .bind(&principal_id)
+    .bind(scopes.to_storage())
+    .bind(serde_json::to_string(&clusters).expect("strings serialise"))
+    .bind(now)
+    .execute(&mut *tx.tx)
+    .await?;
+    let event = NewEvent::success(
+        caller.workspace_id(),
+        "role_binding.created",
+        caller.actor(),
+    )
+    .target("role_binding", &id)
+    .details(json!({
+        "principal": {"type": principal_type, "id": principal_id},
+        "before": null,
+        "after": {"scopes": scopes, "environment_clusters": clusters},
+    }));
+    audit::append(&mut tx.tx, &state.clock, &event).await?;
+    tx.commit().await?;
+    let row = find(&state, &caller, &id).await?;
+    refresh_principal(&state, &row).await?;
+    Ok((StatusCode::CREATED, axum::Json(row.into())))
+}
+
+/// Re-reads the keys a binding governs.
+async fn refresh_principal(state: &AppState, row: &BindingRow) -> ApiResult<()> {
+    if row.principal_type == "service_account" {
+        crate::access::refresh_keys(state, &row.workspace_id, Some(&row.principal_id)).await?;
+    }
+    Ok(())
+}
+
+/// Read a role binding.
+#[utoipa::path(get, path = "/v1/role-bindings/{id}", tag = "access", params(("id" = String, Path)),
+    responses((status = 200, body = RoleBinding), (status = 404, body = crate::error::Problem)),
+    security(("bearer" = ["admin:access"])))]
+pub async fn get_role_binding(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<RoleBinding>> {
+    caller.require(Scope::AdminAccess)?;
+    Ok(axum::Json(find(&state, &caller, &id).await?.into()))
+}
+
+/// List role bindings, optionally of one principal.
+#[utoipa::path(get, path = "/v1/role-bindings", tag = "access", params(ListRoleBindings),
+    responses((status = 200, body = Page<RoleBinding>)), security(("bearer" = ["admin:access"])))]
+pub async fn list_role_bindings(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<ListRoleBindings>,
+) -> ApiResult<axum::Json<Page<RoleBinding>>> {
+    caller.require(Scope::AdminAccess)?;
+    let page = PageParams {
+        limit: query.limit,
+        cursor: query.cursor.clone(),
+    };
+    let limit = page.limit()?;
+    let (principal_type, principal_id) = match (&query.service_account_id, &query.group) {
+        (Some(sa), _) => (Some("service_account"), Some(sa.as_str())),
+        (None, Some(group)) => (Some("group"), Some(group.as_str())),
+        (None, None) => (None, None),
+    };
+    let rows: Vec<BindingRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM role_bindings WHERE workspace_id = $1 AND id > $2 \
+         AND ($3 IS NULL OR principal_type = $3) AND ($4 IS NULL OR principal_id = $4) ORDER BY id LIMIT $5"
+    ))
+    .bind(caller.workspace_id())
+    .bind(page.after()?)
+    .bind(principal_type)
+    .bind(principal_id)
+    .bind(limit + 1)
+    .fetch_all(state.db.pool())
+    .await?;
+    Ok(axum::Json(
+        Page::from_rows(rows, limit, |r| r.id.clone()).map(Into::into),
+    ))
+}
+
+/// Change a binding's scopes or clusters. Narrowing takes effect on existing keys at once.
+#[utoipa::path(patch, path = "/v1/role-bindings/{id}", tag = "access", params(("id" = String, Path)),
+    request_body = UpdateRoleBinding,
+    responses((status = 200, body = RoleBinding), (status = 404, body = crate::error::Problem)),
+    security(("bearer" = ["admin:access"])))]
+pub async fn update_role_binding(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<UpdateRoleBinding>,
+) -> ApiResult<axum::Json<RoleBinding>> {
+    caller.require(Scope::AdminAccess)?;
+    let before = find(&state, &caller, &id).await?;
+    let before_view = RoleBinding::from(before.clone());
+    let scopes = match &body.scopes {
+        Some(s) => validate::scopes(s)?,
+        None => Scopes::parse(before.scopes.split_whitespace()).unwrap_or_default(),
+    };
+    let clusters = match &body.environment_clusters {
+        Some(c) => cluster_list(c),
+        None => before_view.environment_clusters.clone(),
+    };
+    check_binding(
+        &state,
+        &caller,
+        &scopes,
+        &clusters,
+        before.principal_type == "service_account",
+    )
+    .await?;
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query("UPDATE role_bindings SET scopes = $1, environment_clusters = $2, updated_at = $3 WHERE id = $4")
+        .bind(scopes.to_storage())
+        .bind(serde_json::to_string(&clusters).expect("strings serialise"))
+        .bind(state.clock.now_ms())
+        .bind(&id)
+        .execute(&mut *tx.tx)
+        .await?;
+    let event = NewEvent::success(caller.workspace_id(), "role_binding.updated", caller.actor())
+        .target("role_binding", &id)
+        .details(json!({
+            "principal": {"type": before.principal_type, "id": before.principal_id},
+            "before": {"scopes": before_view.scopes, "environment_clusters": before_view.environment_clusters},
+            "after": {"scopes": scopes, "environment_clusters": clusters},
+        }));
+    audit::append(&mut tx.tx, &state.clock, &event).await?;
+    tx.commit().await?;
+    refresh_principal(&state, &before).await?;
+    Ok(axum::Json(find(&state, &caller, &id).await?.into()))
+}
+
+/// Delete a binding. Its principal's keys lose what it granted at once.
+#[utoipa::path(delete, path = "/v1/role-bindings/{id}", tag = "access", params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = crate::error::Problem)),
+    security(("bearer" = ["admin:access"])))]
+pub async fn delete_role_binding(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    caller.require(Scope::AdminAccess)?;
+    let row = find(&state, &caller, &id).await?;
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query("DELETE FROM role_bindings WHERE id = $1")
+        .bind(&id)
+        .execute(&mut *tx.tx)
+        .await?;
+    let event = NewEvent::success(caller.workspace_id(), "role_binding.deleted", caller.actor())
+        .target("role_binding", &id)
+        .details(json!({
+            "principal": {"type": row.principal_type, "id": row.principal_id},
+            "before": {"scopes": row.scopes.split_whitespace().collect::<Vec<_>>(), "environment_clusters": serde_json::from_str::<serde_json::Value>(&row.environment_clusters).unwrap_or_default()},
+            "after": null,
+        }));
+    audit::append(&mut tx.tx, &state.clock, &event).await?;
+    tx.commit().await?;
+    refresh_principal(&state, &row).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
