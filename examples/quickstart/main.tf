@@ -18,6 +18,12 @@ resource "statuspulse_service_account" "ci" {
   description = "CI pipeline created by the StatusPulse quickstart"
 }
 
+# The server enforces least privilege: the account's keys can hold only what it is bound to.
+resource "statuspulse_role_binding" "ci" {
+  service_account_id = statuspulse_service_account.ci.id
+  scopes             = ["read:checks", "write:alerts"]
+}
+
 resource "statuspulse_api_key" "ci" {
   name               = "quickstart-ci"
   environment        = "live"
@@ -27,6 +33,8 @@ resource "statuspulse_api_key" "ci" {
   lifecycle {
     create_before_destroy = true
   }
+
+  depends_on = [statuspulse_role_binding.ci]
 }
 
 output "service_account_id" {

@@ -64,7 +64,7 @@ fn describe(action: &str, err: &ApiError) -> (String, String, AttributePath) {
                 "The provider's API key may not do this".to_owned(),
                 format!(
                 "Could not {action}: the server answered 403 Forbidden{}. Give the provider's key \
-                 the management scope this needs (admin:service_accounts or admin:keys).",
+                 the management scope this needs (admin:service_accounts, admin:keys or admin:access).",
                 detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()
             ),
                 AttributePath::root(),

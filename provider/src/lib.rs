@@ -11,6 +11,7 @@ pub mod provider;
 pub mod resources;
 pub mod schema;
 pub mod state;
+pub mod validate;
 
 pub use provider::StatusPulseProvider;
 

@@ -31,6 +31,10 @@ pub const SCOPE_CATALOG: &[(&str, &str)] = &[
     ("admin:service_accounts", "Manage service accounts."),
     ("admin:keys", "Manage API keys: create, rotate, revoke."),
     ("admin:audit", "Read the audit trail."),
+    (
+        "admin:access",
+        "Manage environment clusters and role bindings; read effective access.",
+    ),
 ];
 
 /// A scope name that is in the catalog.
@@ -84,6 +88,8 @@ impl Environment {
 pub enum IdKind {
     ServiceAccount,
     ApiKey,
+    RoleBinding,
+    EnvironmentCluster,
 }
 
 impl IdKind {
@@ -91,6 +97,8 @@ impl IdKind {
         match self {
             IdKind::ServiceAccount => "sa_",
             IdKind::ApiKey => "key_",
+            IdKind::RoleBinding => "rb_",
+            IdKind::EnvironmentCluster => "ec_",
         }
     }
 
@@ -98,6 +106,8 @@ impl IdKind {
         match self {
             IdKind::ServiceAccount => "service account",
             IdKind::ApiKey => "API key",
+            IdKind::RoleBinding => "role binding",
+            IdKind::EnvironmentCluster => "environment cluster",
         }
     }
 }
@@ -193,6 +203,24 @@ pub fn check_restriction_id(value: &str) -> Result<(), String> {
     }
 }
 
+/// Environment cluster names (server/src/environment_clusters): 1 to 63 of `a-z 0-9 -`, not
+/// starting with `-`, e.g. `eu-prod-1`.
+pub fn check_cluster_name(value: &str) -> Result<(), String> {
+    let valid = !value.is_empty()
+        && value.len() <= 63
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !value.starts_with('-');
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{value}` is not a cluster name: use 1 to 63 of a-z 0-9 -, not starting with -"
+        ))
+    }
+}
+
 /// Rotation period bounds (SPEC: default 90 days, at most 365).
 pub const ROTATION_DAYS_DEFAULT: i64 = 90;
 pub const ROTATION_DAYS_RANGE: std::ops::RangeInclusive<i64> = 1..=365;
@@ -231,6 +259,8 @@ pub struct ApiKey {
     pub check_group_ids: Vec<String>,
     #[serde(default)]
     pub alert_route_ids: Vec<String>,
+    #[serde(default)]
+    pub environment_clusters: Vec<String>,
     pub rotation_days: i64,
     pub status: String,
     pub created_at: String,
@@ -246,6 +276,66 @@ pub struct ApiKey {
     pub key: Option<secrecy::SecretString>,
 }
 
+/// `GET /v1/role-bindings/{id}`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RoleBinding {
+    pub id: String,
+    pub workspace_id: String,
+    #[serde(default)]
+    pub service_account_id: Option<String>,
+    #[serde(default)]
+    pub group: Option<String>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub environment_clusters: Vec<String>,
+    pub created_at: String,
+}
+
+/// `POST /v1/role-bindings`.
+#[derive(Debug, Serialize)]
+pub struct RoleBindingCreate {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_account_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    pub scopes: Vec<String>,
+    pub environment_clusters: Vec<String>,
+}
+
+/// `PATCH /v1/role-bindings/{id}`: the principal is fixed, scopes and clusters change in place.
+#[derive(Debug, Serialize)]
+pub struct RoleBindingUpdate {
+    pub scopes: Vec<String>,
+    pub environment_clusters: Vec<String>,
+}
+
+/// `GET /v1/environment-clusters/{id}`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct EnvironmentCluster {
+    pub id: String,
+    pub workspace_id: String,
+    pub name: String,
+    pub environment: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub created_at: String,
+}
+
+/// `POST /v1/environment-clusters`.
+#[derive(Debug, Serialize)]
+pub struct EnvironmentClusterCreate<'a> {
+    pub name: &'a str,
+    pub environment: &'a str,
+    pub description: &'a str,
+}
+
+/// `PATCH /v1/environment-clusters/{id}`: only the description changes in place.
+#[derive(Debug, Serialize)]
+pub struct EnvironmentClusterUpdate<'a> {
+    pub description: &'a str,
+}
+
 /// `POST /v1/api-keys`.
 #[derive(Debug, Serialize)]
 pub struct ApiKeyCreate {
@@ -256,6 +346,7 @@ pub struct ApiKeyCreate {
     pub scopes: Vec<String>,
     pub check_group_ids: Vec<String>,
     pub alert_route_ids: Vec<String>,
+    pub environment_clusters: Vec<String>,
     pub rotation_days: i64,
 }
 
@@ -266,6 +357,7 @@ pub struct ApiKeyUpdate {
     pub scopes: Vec<String>,
     pub check_group_ids: Vec<String>,
     pub alert_route_ids: Vec<String>,
+    pub environment_clusters: Vec<String>,
 }
 
 /// `POST /v1/api-keys/revoke`.

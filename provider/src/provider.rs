@@ -14,7 +14,9 @@ use crate::client::{ApiClient, ApiError, ClientConfig, RetryPolicy};
 use crate::data_sources::{ApiKeyDataSource, ScopesDataSource, ServiceAccountDataSource};
 use crate::diag::DiagnosticsExt;
 use crate::model::check_api_key_format;
-use crate::resources::{ApiKeyResource, ServiceAccountResource};
+use crate::resources::{
+    ApiKeyResource, EnvironmentClusterResource, RoleBindingResource, ServiceAccountResource,
+};
 use crate::schema::{optional, schema, sensitive, string};
 
 /// Used when neither the provider block nor STATUSPULSE_ENDPOINT names a server: the server's own
@@ -139,7 +141,7 @@ impl Provider for StatusPulseProvider {
                     sensitive(optional(
                         string(),
                         "API key the provider authenticates with (`sp_live_…` or `sp_test_…`), with \
-                         the `admin:service_accounts` and `admin:keys` scopes (or `admin:all`). \
+                         the `admin:service_accounts`, `admin:keys` and `admin:access` scopes (or `admin:all`). \
                          Defaults to the `STATUSPULSE_API_KEY` environment variable.",
                     )),
                 ),
@@ -236,6 +238,14 @@ impl Provider for StatusPulseProvider {
             (
                 "api_key".to_owned(),
                 Box::new(ApiKeyResource::new(self.client.clone())),
+            ),
+            (
+                "role_binding".to_owned(),
+                Box::new(RoleBindingResource::new(self.client.clone())),
+            ),
+            (
+                "environment_cluster".to_owned(),
+                Box::new(EnvironmentClusterResource::new(self.client.clone())),
             ),
         ]))
     }

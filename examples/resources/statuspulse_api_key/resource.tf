@@ -2,6 +2,12 @@ resource "statuspulse_service_account" "ci" {
   name = "ci-deployer"
 }
 
+# Least privilege is enforced: a service account's keys hold only what its bindings grant.
+resource "statuspulse_role_binding" "ci" {
+  service_account_id = statuspulse_service_account.ci.id
+  scopes             = ["read:checks", "write:alerts"]
+}
+
 # A least-privilege key for a pipeline, rotated every 90 days by replacement.
 resource "statuspulse_api_key" "ci" {
   name               = "ci-deployer"
@@ -19,6 +25,8 @@ resource "statuspulse_api_key" "ci" {
   lifecycle {
     create_before_destroy = true
   }
+
+  depends_on = [statuspulse_role_binding.ci]
 }
 
 # Hand the secret to a vault, never to a log: it is only known to the run that created the key.

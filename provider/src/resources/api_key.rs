@@ -19,15 +19,17 @@ use tf_provider::{AttributePath, Diagnostics, Resource};
 
 use crate::diag::DiagnosticsExt;
 use crate::model::{
-    check_name, check_restriction_id, ApiKey, ApiKeyCreate, ApiKeyRevoke, ApiKeyUpdate,
-    Environment, IdKind, ObjectId, Scope, ROTATION_DAYS_DEFAULT, ROTATION_DAYS_RANGE,
+    check_restriction_id, ApiKey, ApiKeyCreate, ApiKeyRevoke, ApiKeyUpdate, IdKind,
+    ROTATION_DAYS_DEFAULT, ROTATION_DAYS_RANGE,
 };
 use crate::provider::ClientSlot;
+use crate::resources::crud::{import_by_id, read_or_gone, ImportTarget};
 use crate::schema::{
     computed, map_of_strings, optional, optional_computed, required, schema, sensitive,
     set_of_strings, string,
 };
 use crate::state::{known, set_from_api, set_to_vec, StringSet};
+use crate::validate;
 
 /// The state of one API key, attribute for attribute with the schema.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -40,6 +42,7 @@ pub struct ApiKeyState {
     pub scopes: Value<StringSet>,
     pub check_group_ids: Value<StringSet>,
     pub alert_route_ids: Value<StringSet>,
+    pub environment_clusters: Value<StringSet>,
     pub rotation_days: Value<i64>,
     pub keepers: Value<BTreeMap<String, Value<String>>>,
     pub key: Value<String>,
@@ -87,43 +90,16 @@ pub fn api_key_doc(attribute: &str) -> &'static str {
 
 /// Plan-time checks on everything that is known; unknown values are checked at the next call.
 fn validate_config(diags: &mut Diagnostics, config: &ApiKeyState) {
-    if let Some(name) = known(&config.name) {
-        if let Err(detail) = check_name(name) {
-            diags.add("Invalid API key name", detail, AttributePath::new("name"));
-        }
-    }
-    if let Some(environment) = known(&config.environment) {
-        if let Err(detail) = Environment::parse(environment) {
-            diags.add(
-                "Invalid environment",
-                detail,
-                AttributePath::new("environment"),
-            );
-        }
-    }
-    if let Some(id) = known(&config.service_account_id) {
-        if let Err(detail) = ObjectId::parse(IdKind::ServiceAccount, id) {
-            diags.add(
-                "Invalid service account id",
-                detail,
-                AttributePath::new("service_account_id"),
-            );
-        }
-    }
-    if let Value::Value(scopes) = &config.scopes {
-        if scopes.is_empty() {
-            diags.add(
-                "An API key needs at least one scope",
-                "Grant the narrowest scopes the key's user needs, e.g. [\"read:checks\"].",
-                AttributePath::new("scopes"),
-            );
-        }
-        for scope in scopes.iter().filter_map(|s| s.as_ref_option()) {
-            if let Err(detail) = Scope::parse(scope) {
-                diags.add("Unknown scope", detail, AttributePath::new("scopes"));
-            }
-        }
-    }
+    validate::name(diags, &config.name, "name");
+    validate::environment(diags, &config.environment);
+    validate::id(
+        diags,
+        IdKind::ServiceAccount,
+        &config.service_account_id,
+        "service_account_id",
+    );
+    validate::scopes(diags, &config.scopes);
+    validate::cluster_names(diags, &config.environment_clusters);
     if let Value::Value(days) = config.rotation_days {
         if !ROTATION_DAYS_RANGE.contains(&days) {
             diags.add(
@@ -156,6 +132,7 @@ fn state_from_api(api: ApiKey, prior: &ApiKeyState) -> ApiKeyState {
         scopes: Value::Value(api.scopes.into_iter().map(Value::Value).collect()),
         check_group_ids: set_from_api(api.check_group_ids, &prior.check_group_ids),
         alert_route_ids: set_from_api(api.alert_route_ids, &prior.alert_route_ids),
+        environment_clusters: set_from_api(api.environment_clusters, &prior.environment_clusters),
         rotation_days: Value::Value(api.rotation_days),
         keepers: match &prior.keepers {
             Value::Value(keepers) => Value::Value(keepers.clone()),
@@ -189,9 +166,11 @@ fn unknown_computed(state: &mut ApiKeyState) {
     state.rotation_due = Value::Unknown;
 }
 
-fn key_path(id: &str) -> String {
-    format!("/v1/api-keys/{id}")
-}
+const TARGET: ImportTarget = ImportTarget {
+    kind: IdKind::ApiKey,
+    noun: "API key",
+    collection: "/v1/api-keys",
+};
 
 #[async_trait]
 impl Resource for ApiKeyResource {
@@ -216,6 +195,7 @@ impl Resource for ApiKeyResource {
                 ("scopes", required(set_of_strings(), "Scopes granted to the key, from the catalog of the `statuspulse_scopes` data source (e.g. `read:checks`, `write:alerts`). Updated in place.")),
                 ("check_group_ids", optional(set_of_strings(), "Restricts the key to these check groups. Updated in place.")),
                 ("alert_route_ids", optional(set_of_strings(), "Restricts the key to these alert routes. Updated in place.")),
+                ("environment_clusters", optional(set_of_strings(), "Confines the key to these environment clusters (names, e.g. `eu-prod-1`) of its environment; they must lie within the service account's role bindings. Updated in place.")),
                 ("rotation_days", optional_computed(AttributeType::Number, "Days after creation at which the key is due for rotation (1 to 365, default 90). Changing it replaces the key.")),
                 ("keepers", optional(map_of_strings(), "Arbitrary values that, when changed, force a new key (like `random_id` keepers). Use it to rotate on demand.")),
                 ("key", sensitive(computed(string(), "The secret API key. Known only in the state of the run that created it; null after import."))),
@@ -243,17 +223,8 @@ impl Resource for ApiKeyResource {
         _provider_meta_state: ValueEmpty,
     ) -> Option<(ApiKeyState, ValueEmpty)> {
         let client = self.client.get(diags)?;
-        let id = known(&state.id)?.to_owned();
-        match client.get::<ApiKey>(&key_path(&id)).await {
-            Ok(api) => Some((state_from_api(api, &state), ValueEmpty::Null)),
-            // Gone (deleted, or purged after quarantine): a null state tells Terraform it was
-            // deleted outside Terraform, and the plan recreates it.
-            Err(err) if err.is_not_found() => None,
-            Err(err) => {
-                diags.api_error("read the API key", &err);
-                None
-            }
-        }
+        let api: ApiKey = read_or_gone(&client, diags, &TARGET, known(&state.id)?).await?;
+        Some((state_from_api(api, &state), ValueEmpty::Null))
     }
 
     async fn plan_create<'a>(
@@ -335,12 +306,13 @@ impl Resource for ApiKeyResource {
             scopes: set_to_vec(&planned_state.scopes),
             check_group_ids: set_to_vec(&planned_state.check_group_ids),
             alert_route_ids: set_to_vec(&planned_state.alert_route_ids),
+            environment_clusters: set_to_vec(&planned_state.environment_clusters),
             rotation_days: planned_state
                 .rotation_days
                 .as_option()
                 .unwrap_or(ROTATION_DAYS_DEFAULT),
         };
-        match client.post::<_, ApiKey>("/v1/api-keys", &body).await {
+        match client.post::<_, ApiKey>(TARGET.collection, &body).await {
             Ok(api) => Some((state_from_api(api, &planned_state), ValueEmpty::Null)),
             Err(err) => {
                 diags.api_error("create the API key", &err);
@@ -365,8 +337,9 @@ impl Resource for ApiKeyResource {
             scopes: set_to_vec(&planned_state.scopes),
             check_group_ids: set_to_vec(&planned_state.check_group_ids),
             alert_route_ids: set_to_vec(&planned_state.alert_route_ids),
+            environment_clusters: set_to_vec(&planned_state.environment_clusters),
         };
-        match client.patch::<_, ApiKey>(&key_path(&id), &body).await {
+        match client.patch::<_, ApiKey>(&TARGET.path(&id), &body).await {
             Ok(api) => {
                 let mut prior = planned_state;
                 prior.key = prior_state.key;
@@ -411,33 +384,13 @@ impl Resource for ApiKeyResource {
         diags: &mut Diagnostics,
         id: String,
     ) -> Option<(ApiKeyState, ValueEmpty)> {
-        let id = match ObjectId::parse(IdKind::ApiKey, &id) {
-            Ok(id) => id,
-            Err(detail) => {
-                diags.add("Invalid import id", detail, AttributePath::root());
-                return None;
-            }
-        };
         let client = self.client.get(diags)?;
-        match client.get::<ApiKey>(&key_path(id.as_str())).await {
-            // The secret is never readable again, so `key` stays null after import.
-            Ok(api) => Some((
-                state_from_api(api, &ApiKeyState::default()),
-                ValueEmpty::Null,
-            )),
-            Err(err) if err.is_not_found() => {
-                diags.add(
-                    "Cannot import a missing API key",
-                    format!("No API key `{id}` exists in the provider key's workspace."),
-                    AttributePath::root(),
-                );
-                None
-            }
-            Err(err) => {
-                diags.api_error("import the API key", &err);
-                None
-            }
-        }
+        let api: ApiKey = import_by_id(&client, diags, &TARGET, &id).await?;
+        // The secret is never readable again, so `key` stays null after import.
+        Some((
+            state_from_api(api, &ApiKeyState::default()),
+            ValueEmpty::Null,
+        ))
     }
 }
 

@@ -1,7 +1,12 @@
-//! Managed resources, one module each.
+//! Managed resources, one module each; `crud` holds the steps they all share.
 
 mod api_key;
+mod crud;
+mod environment_cluster;
+mod role_binding;
 mod service_account;
 
 pub use api_key::{api_key_doc, ApiKeyResource};
+pub use environment_cluster::EnvironmentClusterResource;
+pub use role_binding::RoleBindingResource;
 pub use service_account::{service_account_state, ServiceAccountResource, ServiceAccountState};

@@ -7,10 +7,12 @@ use tf_provider::value::{Value, ValueEmpty};
 use tf_provider::{AttributePath, Diagnostics, Resource};
 
 use crate::diag::DiagnosticsExt;
-use crate::model::{check_name, IdKind, ObjectId, ServiceAccount, ServiceAccountInput};
+use crate::model::{IdKind, ServiceAccount, ServiceAccountInput};
 use crate::provider::ClientSlot;
+use crate::resources::crud::{import_by_id, read_or_gone, ImportTarget};
 use crate::schema::{computed, optional, required, schema, string};
 use crate::state::{known, string_from_api};
+use crate::validate;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -44,20 +46,14 @@ pub fn service_account_state(api: ServiceAccount, prior: &Value<String>) -> Serv
 }
 
 fn validate_config(diags: &mut Diagnostics, config: &ServiceAccountState) {
-    if let Some(name) = known(&config.name) {
-        if let Err(detail) = check_name(name) {
-            diags.add(
-                "Invalid service account name",
-                detail,
-                AttributePath::new("name"),
-            );
-        }
-    }
+    validate::name(diags, &config.name, "name");
 }
 
-fn account_path(id: &str) -> String {
-    format!("/v1/service-accounts/{id}")
-}
+const TARGET: ImportTarget = ImportTarget {
+    kind: IdKind::ServiceAccount,
+    noun: "service account",
+    collection: "/v1/service-accounts",
+};
 
 fn input(state: &ServiceAccountState) -> ServiceAccountInput<'_> {
     ServiceAccountInput {
@@ -106,19 +102,11 @@ impl Resource for ServiceAccountResource {
         _provider_meta_state: ValueEmpty,
     ) -> Option<(ServiceAccountState, ValueEmpty)> {
         let client = self.client.get(diags)?;
-        let id = known(&state.id)?.to_owned();
-        match client.get::<ServiceAccount>(&account_path(&id)).await {
-            Ok(api) => Some((
-                service_account_state(api, &state.description),
-                ValueEmpty::Null,
-            )),
-            // Deleted outside Terraform: a null state makes the plan recreate it.
-            Err(err) if err.is_not_found() => None,
-            Err(err) => {
-                diags.api_error("read the service account", &err);
-                None
-            }
-        }
+        let api: ServiceAccount = read_or_gone(&client, diags, &TARGET, known(&state.id)?).await?;
+        Some((
+            service_account_state(api, &state.description),
+            ValueEmpty::Null,
+        ))
     }
 
     async fn plan_create<'a>(
@@ -171,7 +159,7 @@ impl Resource for ServiceAccountResource {
     ) -> Option<(ServiceAccountState, ValueEmpty)> {
         let client = self.client.get(diags)?;
         match client
-            .post::<_, ServiceAccount>("/v1/service-accounts", &input(&planned_state))
+            .post::<_, ServiceAccount>(TARGET.collection, &input(&planned_state))
             .await
         {
             Ok(api) => Some((
@@ -197,7 +185,7 @@ impl Resource for ServiceAccountResource {
         let client = self.client.get(diags)?;
         let id = known(&prior_state.id)?.to_owned();
         match client
-            .patch::<_, ServiceAccount>(&account_path(&id), &input(&planned_state))
+            .patch::<_, ServiceAccount>(&TARGET.path(&id), &input(&planned_state))
             .await
         {
             Ok(api) => Some((
@@ -219,15 +207,7 @@ impl Resource for ServiceAccountResource {
         _provider_meta_state: ValueEmpty,
     ) -> Option<()> {
         let client = self.client.get(diags)?;
-        let id = known(&prior_state.id)?.to_owned();
-        match client.delete(&account_path(&id)).await {
-            Ok(()) => Some(()),
-            Err(err) if err.is_not_found() => Some(()),
-            Err(err) => {
-                diags.api_error("delete the service account", &err);
-                None
-            }
-        }
+        TARGET.delete(&client, diags, known(&prior_state.id)?).await
     }
 
     async fn import<'a>(
@@ -235,31 +215,8 @@ impl Resource for ServiceAccountResource {
         diags: &mut Diagnostics,
         id: String,
     ) -> Option<(ServiceAccountState, ValueEmpty)> {
-        let id = match ObjectId::parse(IdKind::ServiceAccount, &id) {
-            Ok(id) => id,
-            Err(detail) => {
-                diags.add("Invalid import id", detail, AttributePath::root());
-                return None;
-            }
-        };
         let client = self.client.get(diags)?;
-        match client
-            .get::<ServiceAccount>(&account_path(id.as_str()))
-            .await
-        {
-            Ok(api) => Some((service_account_state(api, &Value::Null), ValueEmpty::Null)),
-            Err(err) if err.is_not_found() => {
-                diags.add(
-                    "Cannot import a missing service account",
-                    format!("No service account `{id}` exists in the provider key's workspace."),
-                    AttributePath::root(),
-                );
-                None
-            }
-            Err(err) => {
-                diags.api_error("import the service account", &err);
-                None
-            }
-        }
+        let api: ServiceAccount = import_by_id(&client, diags, &TARGET, &id).await?;
+        Some((service_account_state(api, &Value::Null), ValueEmpty::Null))
     }
 }

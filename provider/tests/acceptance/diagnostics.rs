@@ -87,10 +87,7 @@ pub fn validation(version: &'static str) {
         ("Invalid environment", "environment = \"prod\""),
         ("Unknown scope", "read:everything"),
         ("rotation_days out of range", "rotation_days = 366"),
-        (
-            "Invalid service account id",
-            "service_account_id = \"key_123\"",
-        ),
+        ("Invalid id", "service_account_id = \"key_123\""),
     ] {
         let at = text
             .find(&format!("Error: {summary}"))

@@ -41,7 +41,7 @@ pub fn apply_and_destroy_all(version: &'static str) {
     let _heavy = heavy_lock();
     let server = Server::start();
     let dirs = example_dirs();
-    assert!(dirs.len() >= 7, "examples/ lost some examples: {dirs:?}");
+    assert!(dirs.len() >= 9, "examples/ lost some examples: {dirs:?}");
     for dir in dirs {
         let Some(tf) = Terraform::new(version, &server) else {
             eprintln!("SKIP: Terraform {version} is not installed on this machine");

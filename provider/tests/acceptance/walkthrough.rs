@@ -39,6 +39,11 @@ resource "statuspulse_service_account" "ci" {{
   description = "{description}"
 }}
 
+resource "statuspulse_role_binding" "ci" {{
+  service_account_id = statuspulse_service_account.ci.id
+  scopes             = ["read:checks", "read:metrics"]
+}}
+
 resource "statuspulse_api_key" "ci" {{
   name               = "ci-{name}"
   environment        = "live"
@@ -50,6 +55,8 @@ resource "statuspulse_api_key" "ci" {{
   lifecycle {{
     create_before_destroy = true
   }}
+
+  depends_on = [statuspulse_role_binding.ci]
 }}
 "#
     )
@@ -176,12 +183,21 @@ pub fn walk(version: &'static str) {
         &sa_id,
     ]);
     imported_ok(&["import", "-no-color", "statuspulse_api_key.ci", &first_id]);
+    let binding_id = str_of(&tf.resources()["statuspulse_role_binding.ci"], "id").to_owned();
+    imported_ok(&[
+        "import",
+        "-no-color",
+        "statuspulse_role_binding.ci",
+        &binding_id,
+    ]);
     let imported = tf.resources_in(&import_dir);
     let original = tf.resources();
-    assert_eq!(
-        imported["statuspulse_service_account.ci"],
-        original["statuspulse_service_account.ci"]
-    );
+    for address in [
+        "statuspulse_service_account.ci",
+        "statuspulse_role_binding.ci",
+    ] {
+        assert_eq!(imported[address], original[address], "{address}");
+    }
     let mut imported_key = imported["statuspulse_api_key.ci"].clone();
     assert_eq!(
         imported_key["key"],
