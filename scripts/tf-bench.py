@@ -153,7 +153,7 @@ provider_installation {{
             'terraform {\n  required_providers {\n    null = { source = "hashicorp/null", version = "2.1.2" }\n  }\n}\n'
             f'resource "null_resource" "n" {{\n  count = {COUNT}\n}}\n')
         terraform(null_dir, env, "init", "-no-color", "-input=false")
-        null_exe = next((null_dir / ".terraform").rglob("terraform-provider-null*"))
+        null_exe = next((NULL_MIRROR / "registry.terraform.io/hashicorp/null").glob("*/linux_amd64/terraform-provider-null*"))
 
         sa_dir = WORK / "service_accounts"
         sa_dir.mkdir()
