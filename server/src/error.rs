@@ -4,7 +4,7 @@
 //! a stable machine-readable `code`, the `field` at fault where there is one, and a human `detail`.
 //! Internal errors are logged once here and shown to the client only as `internal_error`.
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -180,10 +180,28 @@ impl IntoResponse for ApiError {
         if let Some(secs) = self.retry_after_secs {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
-        if self.status == StatusCode::UNAUTHORIZED {
+        // The code as a header too: gateways (nginx auth_request) cannot read the body.
+        headers.insert(
+            HeaderName::from_static("x-statuspulse-error"),
+            HeaderValue::from_static(self.code),
+        );
+        // RFC 6750 §3: no error attribute when no credential was sent at all.
+        let challenge = match (self.status, self.code) {
+            (StatusCode::UNAUTHORIZED, "missing_credential" | "invalid_authorization_scheme") => {
+                Some("Bearer realm=\"statuspulse\"")
+            }
+            (StatusCode::UNAUTHORIZED, _) => {
+                Some("Bearer realm=\"statuspulse\", error=\"invalid_token\"")
+            }
+            (StatusCode::FORBIDDEN, "insufficient_scope") => {
+                Some("Bearer realm=\"statuspulse\", error=\"insufficient_scope\"")
+            }
+            _ => None,
+        };
+        if let Some(challenge) = challenge {
             headers.insert(
                 header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"statuspulse\""),
+                HeaderValue::from_static(challenge),
             );
         }
         response

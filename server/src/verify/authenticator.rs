@@ -61,7 +61,7 @@ pub struct Credential {
     pub effective_scopes: Scopes,
     /// The verify answer, rendered once per record (indexed by `rotation_due`): the hot path
     /// serves bytes instead of building JSON.
-    pub rendered_answer: [OnceLock<bytes::Bytes>; 2],
+    pub rendered_answer: [OnceLock<super::routes::RenderedAnswer>; 2],
 }
 
 impl Credential {

@@ -1,7 +1,7 @@
 //! `GET /v1/auth/verify`: "is this credential valid, and may it do X?"
 
 use axum::extract::{Query, State};
-use axum::http::header;
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -142,11 +142,22 @@ pub async fn verify_credential(
     }
     let now = state.clock.now_ms();
     let rotation_due = c.status(now) == crate::api_keys::KeyStatus::Active && now >= c.rotate_after;
-    let body = c.rendered_answer[usize::from(rotation_due)].get_or_init(|| render(c, rotation_due));
-    Ok(([(header::CONTENT_TYPE, "application/json")], body.clone()).into_response())
+    let answer =
+        c.rendered_answer[usize::from(rotation_due)].get_or_init(|| render(c, rotation_due));
+    let mut response = answer.body.clone().into_response();
+    response.headers_mut().extend(answer.headers.clone());
+    Ok(response)
 }
 
-fn render(c: &crate::verify::Credential, rotation_due: bool) -> bytes::Bytes {
+/// A verify answer ready to send: the JSON body, and the identity as headers for gateways that
+/// cannot read bodies (nginx `auth_request` passes them on with `auth_request_set`).
+#[derive(Clone, Debug)]
+pub struct RenderedAnswer {
+    body: bytes::Bytes,
+    headers: HeaderMap,
+}
+
+fn render(c: &crate::verify::Credential, rotation_due: bool) -> RenderedAnswer {
     let answer = VerifiedCredential {
         workspace_id: c.workspace_id.clone(),
         environment: c.environment.to_string(),
@@ -168,7 +179,27 @@ fn render(c: &crate::verify::Credential, rotation_due: bool) -> bytes::Bytes {
         rotation_due,
         expires_at: rfc3339(c.expires_at),
     };
-    serde_json::to_vec(&answer)
-        .expect("the answer serialises")
-        .into()
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    let principal = format!("{}:{}", answer.principal.kind, answer.principal.id);
+    for (name, value) in [
+        ("x-statuspulse-workspace", answer.workspace_id.as_str()),
+        ("x-statuspulse-key-id", answer.key_id.as_str()),
+        ("x-statuspulse-principal", principal.as_str()),
+        ("x-statuspulse-environment", answer.environment.as_str()),
+        ("x-statuspulse-scopes", &answer.scopes.join(" ")),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.insert(HeaderName::from_static(name), value);
+        }
+    }
+    RenderedAnswer {
+        body: serde_json::to_vec(&answer)
+            .expect("the answer serialises")
+            .into(),
+        headers,
+    }
 }

@@ -62,6 +62,12 @@ on_both_backends! {
         assert_eq!(answer.body["scopes"], json!(["read:checks", "write:alerts"]));
         assert_eq!(answer.body["check_group_ids"], json!(["g-eu"]));
         assert!(answer.headers.contains_key("ratelimit-policy"));
+        // The identity as headers, for gateways that cannot read bodies.
+        assert_eq!(answer.header("x-statuspulse-workspace"), app.workspace_id);
+        assert_eq!(answer.header("x-statuspulse-key-id"), created["key_id"].as_str().unwrap());
+        assert_eq!(answer.header("x-statuspulse-principal"), format!("service_account:{sa}"));
+        assert_eq!(answer.header("x-statuspulse-environment"), "test");
+        assert_eq!(answer.header("x-statuspulse-scopes"), "read:checks write:alerts");
     }
 
     async fn authorization_parameters_turn_verify_into_a_decision(backend: Backend) {
@@ -88,7 +94,12 @@ on_both_backends! {
             let answer = app.get(&format!("/v1/auth/verify{query}"), key).await;
             assert_eq!(answer.status, status, "{query}: {}", answer.body);
             assert_eq!(answer.code(), code, "{query}");
+            assert_eq!(answer.header("x-statuspulse-error"), code, "{query}: the code is a header too");
         }
+        let insufficient = app.get("/v1/auth/verify?scope=write:checks", key).await;
+        assert_eq!(insufficient.header("www-authenticate"), "Bearer realm=\"statuspulse\", error=\"insufficient_scope\"");
+        let invalid = app.get("/v1/auth/verify", "sp_live_nope").await;
+        assert_eq!(invalid.header("www-authenticate"), "Bearer realm=\"statuspulse\", error=\"invalid_token\"");
         // An unrestricted key may touch any check group.
         let open = app.create_key(&app.admin_key, json!({"name": "o", "environment": "live", "scopes": ["read:checks"]})).await;
         assert_eq!(app.get("/v1/auth/verify?check_group_id=anything", open["key"].as_str().unwrap()).await.status, StatusCode::OK);
