@@ -503,7 +503,7 @@ pub async fn update_api_key(
     // with Redis).
     state
         .authenticator
-        .forget(&KeyId::from_trusted(before.key_id.clone()))
+        .invalidate(&KeyId::from_trusted(before.key_id.clone()))
         .await;
     state.fanout.publish_key_change(&before.key_id).await;
     let row = find(&state, &caller, &id).await?;
@@ -595,7 +595,7 @@ pub async fn rotate_api_key(
     minted.commit().await?;
     state
         .authenticator
-        .forget(&KeyId::from_trusted(old.key_id.clone()))
+        .invalidate(&KeyId::from_trusted(old.key_id.clone()))
         .await;
     state.fanout.publish_key_change(&old.key_id).await;
     let row = find(&state, &caller, &successor_id).await?;
@@ -647,7 +647,7 @@ pub async fn revoke_api_key(
         tx.commit().await?;
         state
             .authenticator
-            .forget(&KeyId::from_trusted(key.key_id.clone()))
+            .invalidate(&KeyId::from_trusted(key.key_id.clone()))
             .await;
         state.fanout.publish_key_change(&key.key_id).await;
     }

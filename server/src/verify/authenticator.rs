@@ -114,6 +114,9 @@ struct CachedKey {
     digest: Digest,
     fetched: Instant,
     refreshing: AtomicBool,
+    /// Set when the key's record changed (revocation, scopes, bindings): the next use re-reads
+    /// it before answering. The digest is kept, so that costs a lookup, never an Argon2.
+    stale: AtomicBool,
     last_used_ms: AtomicI64,
     flushed_ms: AtomicI64,
 }
@@ -240,9 +243,9 @@ impl Authenticator {
                 .get_or_create(&CacheLabels { result: "hit" })
                 .inc();
             let age = cached.fetched.elapsed();
-            let cached = if age > self.max_age {
-                // Too old to trust without a look at the database, but the digest stays valid:
-                // a key id has exactly one secret for life.
+            let cached = if age > self.max_age || cached.stale.load(Ordering::Acquire) {
+                // Too old (or known changed) to trust without a look at the database, but the
+                // digest stays valid: a key id has exactly one secret for life.
                 match self.load(&key_id).await {
                     Ok(Some((credential, _))) => {
                         self.cache_verified(
@@ -420,6 +423,7 @@ impl Authenticator {
             digest,
             fetched: Instant::now(),
             refreshing: AtomicBool::new(false),
+            stale: AtomicBool::new(false),
             last_used_ms: AtomicI64::new(last_used_ms),
             flushed_ms: AtomicI64::new(0),
         });
@@ -461,9 +465,12 @@ impl Authenticator {
         });
     }
 
-    /// Drops everything remembered about a key id, so its next use re-reads the database.
-    pub async fn forget(&self, key_id: &KeyId) {
-        self.verified.remove(key_id);
+    /// Marks a key's cached record stale, so its next use re-reads the database before
+    /// answering (revocations and scope changes take effect at once).
+    pub async fn invalidate(&self, key_id: &KeyId) {
+        if let Some(entry) = self.verified.get(key_id.as_str()) {
+            entry.stale.store(true, Ordering::Release);
+        }
         // Refusals cached in `attempts` stay refusals; successes are never kept there.
     }
 

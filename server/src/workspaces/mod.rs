@@ -407,7 +407,7 @@ pub async fn delete_workspace(
     for (key_id,) in key_ids {
         state
             .authenticator
-            .forget(&crate::api_keys::token::KeyId::from_trusted(key_id.clone()))
+            .invalidate(&crate::api_keys::token::KeyId::from_trusted(key_id.clone()))
             .await;
         state.fanout.publish_key_change(&key_id).await;
     }

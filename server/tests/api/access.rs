@@ -122,9 +122,11 @@ on_both_backends! {
         assert_eq!(app.get("/v1/auth/verify?scope=write:alerts", key).await.status, StatusCode::OK);
         let binding = app.get(&format!("/v1/role-bindings?service_account_id={sa}"), &app.admin_key).await.body["items"][0].clone();
         let id = binding["id"].as_str().unwrap();
+        let argon2 = app.metric("statuspulse_argon2_duration_seconds_count").await;
         let narrowed = app.call(Method::PATCH, &format!("/v1/role-bindings/{id}"), Some(&app.admin_key), Some(json!({"scopes": ["read:checks"]}))).await;
         assert_eq!(narrowed.status, StatusCode::OK, "{}", narrowed.body);
         let refused = app.get("/v1/auth/verify?scope=write:alerts", key).await;
+        assert_eq!(app.metric("statuspulse_argon2_duration_seconds_count").await, argon2, "a re-read, not a re-hash");
         assert_eq!((refused.status, refused.code()), (StatusCode::FORBIDDEN, "insufficient_scope"));
         assert!(refused.body["detail"].as_str().unwrap().contains("role bindings"));
         let answer = app.get("/v1/auth/verify", key).await;
