@@ -19,8 +19,8 @@ use tf_provider::{AttributePath, Diagnostics, Resource};
 
 use crate::diag::DiagnosticsExt;
 use crate::model::{
-    check_restriction_id, ApiKey, ApiKeyCreate, ApiKeyRevoke, ApiKeyUpdate, IdKind,
-    ROTATION_DAYS_DEFAULT, ROTATION_DAYS_RANGE,
+    check_cluster_name, check_restriction_id, ApiKey, ApiKeyCreate, ApiKeyRevoke, ApiKeyUpdate,
+    EnvironmentCluster, IdKind, Page, ROTATION_DAYS_DEFAULT, ROTATION_DAYS_RANGE,
 };
 use crate::provider::ClientSlot;
 use crate::resources::crud::{import_by_id, read_or_gone, ImportTarget};
@@ -70,6 +70,44 @@ pub struct ApiKeyResource {
 impl ApiKeyResource {
     pub fn new(client: ClientSlot) -> Self {
         Self { client }
+    }
+
+    /// SPEC: "a `sp_test_` key bound to a live cluster" is caught at plan time. A cluster's
+    /// environment is only known to the server, so this looks up the clusters that already
+    /// exist; one created in the same apply is checked by the server when the key is created.
+    async fn check_cluster_environments(&self, diags: &mut Diagnostics, planned: &ApiKeyState) {
+        let (Some(environment), Value::Value(clusters)) =
+            (known(&planned.environment), &planned.environment_clusters)
+        else {
+            return;
+        };
+        let mut lookups = Diagnostics::default();
+        let Some(client) = self.client.get(&mut lookups) else {
+            return;
+        };
+        for name in clusters.iter().filter_map(|c| c.as_ref_option()) {
+            if check_cluster_name(name).is_err() {
+                continue;
+            }
+            let path = format!("/v1/environment-clusters?name={name}");
+            let Ok(page) = client.get::<Page<EnvironmentCluster>>(&path).await else {
+                continue;
+            };
+            if let Some(cluster) = page.items.iter().find(|c| c.name == *name) {
+                if cluster.environment != environment {
+                    diags.add(
+                        "Environment cluster in another environment",
+                        format!(
+                            "`{name}` is a {} cluster, so a {environment} key (sp_{environment}_…) \
+                             cannot be bound to it. Use a {environment} cluster or change \
+                             `environment`.",
+                            cluster.environment
+                        ),
+                        AttributePath::new("environment_clusters"),
+                    );
+                }
+            }
+        }
     }
 }
 
@@ -235,6 +273,8 @@ impl Resource for ApiKeyResource {
         _provider_meta_state: ValueEmpty,
     ) -> Option<(ApiKeyState, ValueEmpty)> {
         validate_config(diags, &proposed_state);
+        self.check_cluster_environments(diags, &proposed_state)
+            .await;
         let mut planned = proposed_state;
         if planned.rotation_days.is_null() {
             planned.rotation_days = Value::Value(ROTATION_DAYS_DEFAULT);
@@ -253,6 +293,10 @@ impl Resource for ApiKeyResource {
         _provider_meta_state: ValueEmpty,
     ) -> Option<(ApiKeyState, ValueEmpty, Vec<AttributePath>)> {
         validate_config(diags, &proposed_state);
+        if proposed_state.environment_clusters != prior_state.environment_clusters {
+            self.check_cluster_environments(diags, &proposed_state)
+                .await;
+        }
         let mut planned = proposed_state;
         if planned.rotation_days.is_null() {
             planned.rotation_days = Value::Value(ROTATION_DAYS_DEFAULT);

@@ -158,3 +158,36 @@ pub fn static_catalog_matches_server() {
         .collect();
     assert_eq!(served, known);
 }
+
+/// SPEC: a `sp_test_` key bound to a live cluster is caught at plan time, on the attribute.
+pub fn test_key_in_live_cluster(version: &'static str) {
+    let server = Server::start();
+    let Some(tf) = Terraform::new(version, &server) else {
+        return;
+    };
+    let (status, body) = server.admin(
+        "POST",
+        "/v1/environment-clusters",
+        Some(serde_json::json!({"name": "eu-prod-1", "environment": "live", "description": ""})),
+    );
+    assert_eq!(status, 201, "{body}");
+    tf.write(
+        "main.tf",
+        &TWO_RESOURCES.replace(
+            "  scopes      = [\"read:checks\"]",
+            "  scopes      = [\"read:checks\"]\n  environment_clusters = [\"eu-prod-1\"]",
+        ),
+    );
+    let run = tf.run(&["plan", "-no-color"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    let text = run.all();
+    assert!(
+        text.contains("Error: Environment cluster in another environment"),
+        "{text}"
+    );
+    assert!(
+        text.contains("environment_clusters = [\"eu-prod-1\"]"),
+        "{text}"
+    );
+    assert_eq!(errors(&text), 1, "{text}");
+}

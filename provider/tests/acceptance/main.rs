@@ -68,3 +68,8 @@ fn importing_a_missing_or_malformed_id_is_a_clear_diagnostic_without_backtrace()
 fn the_static_scope_catalog_matches_the_server() {
     diagnostics::static_catalog_matches_server();
 }
+
+#[test]
+fn a_test_key_bound_to_a_live_cluster_is_refused_at_plan_time() {
+    diagnostics::test_key_in_live_cluster("1.0.3");
+}

@@ -72,6 +72,15 @@ fn str_of<'a>(value: &'a Value, field: &str) -> &'a str {
         .unwrap_or_else(|| panic!("{field} missing in {value}"))
 }
 
+/// An RFC 3339 UTC time as a sortable value: the server trims trailing zeros of the fraction
+/// (`.67Z` for `.670Z`), so the strings themselves do not sort.
+fn instant(rfc3339: &str) -> (String, u32) {
+    let trimmed = rfc3339.trim_end_matches('Z');
+    let (seconds, fraction) = trimmed.split_once('.').unwrap_or((trimmed, ""));
+    let millis = format!("{fraction:0<3}")[..3].parse().unwrap_or(0);
+    (seconds.to_owned(), millis)
+}
+
 /// Polls the server while Terraform applies, recording whether at any sample the service account
 /// had no usable (non-revoked) key: the moment a pipeline would see a refusal.
 struct KeyWatcher {
@@ -258,7 +267,7 @@ pub fn walk(version: &'static str) {
     let (_, old) = server.admin("GET", &format!("/v1/api-keys/{first_id}"), None);
     assert_eq!(old["status"], "revoked");
     assert!(
-        str_of(&old, "revoked_at") >= str_of(&rotated, "created_at"),
+        instant(str_of(&old, "revoked_at")) >= instant(str_of(&rotated, "created_at")),
         "the successor was created before the old key was revoked: {old} vs {rotated}"
     );
     tf.assert_no_changes();
