@@ -44,6 +44,23 @@ impl DiagnosticsExt for Diagnostics {
     }
 }
 
+/// Turns a failed API call into a diagnostic, so call sites read `call.await.or_report(…)?`.
+pub trait OrReport<T> {
+    fn or_report(self, diags: &mut Diagnostics, action: &str) -> Option<T>;
+}
+
+impl<T> OrReport<T> for Result<T, ApiError> {
+    fn or_report(self, diags: &mut Diagnostics, action: &str) -> Option<T> {
+        match self {
+            Ok(value) => Some(value),
+            Err(err) => {
+                diags.api_error(action, &err);
+                None
+            }
+        }
+    }
+}
+
 fn describe(action: &str, err: &ApiError) -> (String, String, AttributePath) {
     match err {
         ApiError::Problem { status: 401, .. } => (

@@ -173,8 +173,8 @@ impl Provider for StatusPulseProvider {
                     "Missing StatusPulse API key",
                     format!(
                         "Set `api_key` in the provider \"statuspulse\" block or the {API_KEY_ENV} \
-                         environment variable to a key with the admin:service_accounts and \
-                         admin:keys scopes."
+                         environment variable to a key with the admin:service_accounts, admin:keys \
+                         and admin:access scopes."
                     ),
                     AttributePath::new("api_key"),
                 );

@@ -17,7 +17,7 @@ use tf_provider::schema::{AttributeType, Schema};
 use tf_provider::value::{Value, ValueEmpty};
 use tf_provider::{AttributePath, Diagnostics, Resource};
 
-use crate::diag::DiagnosticsExt;
+use crate::diag::{DiagnosticsExt, OrReport};
 use crate::model::{
     check_cluster_name, check_restriction_id, ApiKey, ApiKeyCreate, ApiKeyRevoke, ApiKeyUpdate,
     EnvironmentCluster, IdKind, Page, ROTATION_DAYS_DEFAULT, ROTATION_DAYS_RANGE,
@@ -356,13 +356,11 @@ impl Resource for ApiKeyResource {
                 .as_option()
                 .unwrap_or(ROTATION_DAYS_DEFAULT),
         };
-        match client.post::<_, ApiKey>(TARGET.collection, &body).await {
-            Ok(api) => Some((state_from_api(api, &planned_state), ValueEmpty::Null)),
-            Err(err) => {
-                diags.api_error("create the API key", &err);
-                None
-            }
-        }
+        let api = client
+            .post::<_, ApiKey>(TARGET.collection, &body)
+            .await
+            .or_report(diags, "create the API key")?;
+        Some((state_from_api(api, &planned_state), ValueEmpty::Null))
     }
 
     async fn update<'a>(
@@ -383,17 +381,13 @@ impl Resource for ApiKeyResource {
             alert_route_ids: set_to_vec(&planned_state.alert_route_ids),
             environment_clusters: set_to_vec(&planned_state.environment_clusters),
         };
-        match client.patch::<_, ApiKey>(&TARGET.path(&id), &body).await {
-            Ok(api) => {
-                let mut prior = planned_state;
-                prior.key = prior_state.key;
-                Some((state_from_api(api, &prior), ValueEmpty::Null))
-            }
-            Err(err) => {
-                diags.api_error("update the API key", &err);
-                None
-            }
-        }
+        let api = client
+            .patch::<_, ApiKey>(&TARGET.path(&id), &body)
+            .await
+            .or_report(diags, "update the API key")?;
+        let mut prior = planned_state;
+        prior.key = prior_state.key;
+        Some((state_from_api(api, &prior), ValueEmpty::Null))
     }
 
     async fn destroy<'a>(

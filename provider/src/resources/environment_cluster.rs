@@ -7,7 +7,7 @@ use tf_provider::schema::Schema;
 use tf_provider::value::{Value, ValueEmpty};
 use tf_provider::{AttributePath, Diagnostics, Resource};
 
-use crate::diag::DiagnosticsExt;
+use crate::diag::{DiagnosticsExt, OrReport};
 use crate::model::{
     check_cluster_name, EnvironmentCluster, EnvironmentClusterCreate, EnvironmentClusterUpdate,
     IdKind,
@@ -168,19 +168,14 @@ impl Resource for EnvironmentClusterResource {
             environment: known(&planned_state.environment).unwrap_or_default(),
             description: known(&planned_state.description).unwrap_or_default(),
         };
-        match client
+        let api = client
             .post::<_, EnvironmentCluster>(TARGET.collection, &body)
             .await
-        {
-            Ok(api) => Some((
-                state_from_api(api, &planned_state.description),
-                ValueEmpty::Null,
-            )),
-            Err(err) => {
-                diags.api_error("create the environment cluster", &err);
-                None
-            }
-        }
+            .or_report(diags, "create the environment cluster")?;
+        Some((
+            state_from_api(api, &planned_state.description),
+            ValueEmpty::Null,
+        ))
     }
 
     async fn update<'a>(
@@ -197,16 +192,14 @@ impl Resource for EnvironmentClusterResource {
         let body = EnvironmentClusterUpdate {
             description: known(&planned_state.description).unwrap_or_default(),
         };
-        match client.patch::<_, EnvironmentCluster>(&path, &body).await {
-            Ok(api) => Some((
-                state_from_api(api, &planned_state.description),
-                ValueEmpty::Null,
-            )),
-            Err(err) => {
-                diags.api_error("update the environment cluster", &err);
-                None
-            }
-        }
+        let api = client
+            .patch::<_, EnvironmentCluster>(&path, &body)
+            .await
+            .or_report(diags, "update the environment cluster")?;
+        Some((
+            state_from_api(api, &planned_state.description),
+            ValueEmpty::Null,
+        ))
     }
 
     async fn destroy<'a>(

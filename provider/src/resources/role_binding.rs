@@ -10,7 +10,7 @@ use tf_provider::schema::Schema;
 use tf_provider::value::{Value, ValueEmpty};
 use tf_provider::{AttributePath, Diagnostics, Resource};
 
-use crate::diag::DiagnosticsExt;
+use crate::diag::{DiagnosticsExt, OrReport};
 use crate::model::{IdKind, RoleBinding, RoleBindingCreate, RoleBindingUpdate};
 use crate::provider::ClientSlot;
 use crate::resources::crud::{import_by_id, read_or_gone, ImportTarget};
@@ -178,16 +178,11 @@ impl Resource for RoleBindingResource {
             scopes: set_to_vec(&planned_state.scopes),
             environment_clusters: set_to_vec(&planned_state.environment_clusters),
         };
-        match client
+        let api = client
             .post::<_, RoleBinding>(TARGET.collection, &body)
             .await
-        {
-            Ok(api) => Some((state_from_api(api, &planned_state), ValueEmpty::Null)),
-            Err(err) => {
-                diags.api_error("create the role binding", &err);
-                None
-            }
-        }
+            .or_report(diags, "create the role binding")?;
+        Some((state_from_api(api, &planned_state), ValueEmpty::Null))
     }
 
     async fn update<'a>(
@@ -205,13 +200,11 @@ impl Resource for RoleBindingResource {
             scopes: set_to_vec(&planned_state.scopes),
             environment_clusters: set_to_vec(&planned_state.environment_clusters),
         };
-        match client.patch::<_, RoleBinding>(&path, &body).await {
-            Ok(api) => Some((state_from_api(api, &planned_state), ValueEmpty::Null)),
-            Err(err) => {
-                diags.api_error("update the role binding", &err);
-                None
-            }
-        }
+        let api = client
+            .patch::<_, RoleBinding>(&path, &body)
+            .await
+            .or_report(diags, "update the role binding")?;
+        Some((state_from_api(api, &planned_state), ValueEmpty::Null))
     }
 
     async fn destroy<'a>(

@@ -6,7 +6,7 @@ use tf_provider::schema::Schema;
 use tf_provider::value::{Value, ValueEmpty};
 use tf_provider::{AttributePath, Diagnostics, Resource};
 
-use crate::diag::DiagnosticsExt;
+use crate::diag::OrReport;
 use crate::model::{IdKind, ServiceAccount, ServiceAccountInput};
 use crate::provider::ClientSlot;
 use crate::resources::crud::{import_by_id, read_or_gone, ImportTarget};
@@ -158,19 +158,14 @@ impl Resource for ServiceAccountResource {
         _provider_meta_state: ValueEmpty,
     ) -> Option<(ServiceAccountState, ValueEmpty)> {
         let client = self.client.get(diags)?;
-        match client
+        let api = client
             .post::<_, ServiceAccount>(TARGET.collection, &input(&planned_state))
             .await
-        {
-            Ok(api) => Some((
-                service_account_state(api, &planned_state.description),
-                ValueEmpty::Null,
-            )),
-            Err(err) => {
-                diags.api_error("create the service account", &err);
-                None
-            }
-        }
+            .or_report(diags, "create the service account")?;
+        Some((
+            service_account_state(api, &planned_state.description),
+            ValueEmpty::Null,
+        ))
     }
 
     async fn update<'a>(
@@ -184,19 +179,14 @@ impl Resource for ServiceAccountResource {
     ) -> Option<(ServiceAccountState, ValueEmpty)> {
         let client = self.client.get(diags)?;
         let id = known(&prior_state.id)?.to_owned();
-        match client
+        let api = client
             .patch::<_, ServiceAccount>(&TARGET.path(&id), &input(&planned_state))
             .await
-        {
-            Ok(api) => Some((
-                service_account_state(api, &planned_state.description),
-                ValueEmpty::Null,
-            )),
-            Err(err) => {
-                diags.api_error("update the service account", &err);
-                None
-            }
-        }
+            .or_report(diags, "update the service account")?;
+        Some((
+            service_account_state(api, &planned_state.description),
+            ValueEmpty::Null,
+        ))
     }
 
     async fn destroy<'a>(
