@@ -51,6 +51,14 @@ pub struct ServeArgs {
         default_value_t = 10
     )]
     pub cache_refresh_secs: u64,
+
+    /// Seconds between runs of the job that deletes keys whose 30-day quarantine has ended.
+    #[arg(
+        long = "purge-interval-secs",
+        env = "STATUSPULSE_PURGE_INTERVAL_SECS",
+        default_value_t = 3600
+    )]
+    pub purge_interval_secs: u64,
 }
 
 /// Everything [`crate::Application::build`] needs, independent of how it was parsed.
@@ -101,6 +109,7 @@ impl Settings {
                 .max(1),
             cache_refresh: refresh,
             cache_max_age: refresh * 2 + Duration::from_secs(5),
+            purge_interval: Duration::from_secs(args.purge_interval_secs.max(1)),
             ..Self::for_database(args.db.database_url)
         })
     }
