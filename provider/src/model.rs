@@ -367,6 +367,39 @@ pub struct ApiKeyRevoke<'a> {
     pub reason: &'a str,
 }
 
+/// `GET /v1/effective-access?api_key_id=…|service_account_id=…`: what a key or service account
+/// can actually reach once role bindings, clusters and the key's own restrictions apply.
+#[derive(Debug, Clone, Deserialize)]
+pub struct EffectiveAccess {
+    pub principal_type: String,
+    pub principal_id: String,
+    #[serde(default)]
+    pub api_key_id: Option<String>,
+    #[serde(default)]
+    pub key_id: Option<String>,
+    #[serde(default)]
+    pub environment: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub requested_scopes: Vec<String>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub withheld_scopes: Vec<String>,
+    #[serde(default)]
+    pub environment_clusters: Vec<ClusterAccess>,
+}
+
+/// One cluster a principal reaches, with the scopes effective there.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ClusterAccess {
+    pub name: String,
+    pub environment: String,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
 /// A page of a list endpoint.
 #[derive(Debug, Deserialize)]
 pub struct Page<T> {

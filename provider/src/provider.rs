@@ -11,7 +11,9 @@ use tf_provider::value::Value;
 use tf_provider::{AttributePath, Diagnostics, DynamicDataSource, DynamicResource, Provider};
 
 use crate::client::{ApiClient, ApiError, ClientConfig, RetryPolicy};
-use crate::data_sources::{ApiKeyDataSource, ScopesDataSource, ServiceAccountDataSource};
+use crate::data_sources::{
+    ApiKeyDataSource, EffectiveAccessDataSource, ScopesDataSource, ServiceAccountDataSource,
+};
 use crate::diag::DiagnosticsExt;
 use crate::model::check_api_key_format;
 use crate::resources::{
@@ -266,6 +268,10 @@ impl Provider for StatusPulseProvider {
             (
                 "api_key".to_owned(),
                 Box::new(ApiKeyDataSource::new(self.client.clone())),
+            ),
+            (
+                "effective_access".to_owned(),
+                Box::new(EffectiveAccessDataSource::new(self.client.clone())),
             ),
         ]))
     }

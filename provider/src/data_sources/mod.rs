@@ -1,9 +1,11 @@
 //! Data sources, one module each.
 
 mod api_key;
+mod effective_access;
 mod scopes;
 mod service_account;
 
 pub use api_key::ApiKeyDataSource;
+pub use effective_access::EffectiveAccessDataSource;
 pub use scopes::ScopesDataSource;
 pub use service_account::ServiceAccountDataSource;

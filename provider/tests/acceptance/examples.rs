@@ -41,7 +41,11 @@ pub fn apply_and_destroy_all(version: &'static str) {
     let _heavy = heavy_lock();
     let server = Server::start();
     let dirs = example_dirs();
-    assert!(dirs.len() >= 9, "examples/ lost some examples: {dirs:?}");
+    assert!(dirs.len() >= 11, "examples/ lost some examples: {dirs:?}");
+    assert!(
+        dirs.contains(&repo_root().join("examples/least-privilege")),
+        "the least-privilege example is not applied: {dirs:?}"
+    );
     for dir in dirs {
         let Some(tf) = Terraform::new(version, &server) else {
             eprintln!("SKIP: Terraform {version} is not installed on this machine");
@@ -63,10 +67,62 @@ pub fn apply_and_destroy_all(version: &'static str) {
         }
         tf.apply();
         tf.assert_no_changes();
+        if name == "examples/least-privilege" {
+            least_privilege_runner_is_confined(&tf, &server);
+        }
         import_as_documented(&tf, &dir);
         tf.ok(&["destroy", "-auto-approve", "-no-color"]);
         assert!(tf.resources().is_empty(), "{name}: destroy left resources");
     }
+}
+
+/// The least-privilege runner: its effective access is exactly `read:checks` and
+/// `write:alerts` in `eu-prod-1`, and the server decides that way for its key.
+fn least_privilege_runner_is_confined(tf: &Terraform, server: &Server) {
+    let outputs = tf.outputs();
+    let strings = |value: &serde_json::Value| -> Vec<String> {
+        let mut items: Vec<String> = value
+            .as_array()
+            .unwrap_or_else(|| panic!("not a list: {value}"))
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect();
+        items.sort();
+        items
+    };
+    assert_eq!(
+        strings(&outputs["effective_scopes"]),
+        ["read:checks", "write:alerts"],
+        "{outputs:?}"
+    );
+    assert!(
+        strings(&outputs["withheld_scopes"]).is_empty(),
+        "{outputs:?}"
+    );
+    let clusters = outputs["environment_clusters"].as_array().unwrap();
+    assert_eq!(clusters.len(), 1, "{outputs:?}");
+    assert_eq!(clusters[0]["name"], "eu-prod-1");
+    assert_eq!(clusters[0]["environment"], "live");
+    assert_eq!(
+        strings(&clusters[0]["scopes"]),
+        ["read:checks", "write:alerts"]
+    );
+
+    let key = outputs["api_key"].as_str().expect("the key is an output");
+    assert!(key.starts_with("sp_live_"));
+    assert_eq!(
+        server.verify_query(key, "scope=write:alerts&cluster=eu-prod-1"),
+        (200, String::new())
+    );
+    assert_eq!(
+        server.verify_query(key, "scope=write:checks"),
+        (403, "insufficient_scope".to_owned())
+    );
+    // Never admin:all for automation.
+    assert_eq!(
+        server.verify_query(key, "scope=admin:all"),
+        (403, "insufficient_scope".to_owned())
+    );
 }
 
 /// Runs the example's import.sh against a fresh state, with the placeholder id swapped for the

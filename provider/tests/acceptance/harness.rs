@@ -187,6 +187,20 @@ impl Server {
             .as_u16()
     }
 
+    /// `GET /v1/auth/verify?{query}` with `key`: the authorization decision a gateway would get,
+    /// as status and the problem `code` (empty on success).
+    pub fn verify_query(&self, key: &str, query: &str) -> (u16, String) {
+        let response = self
+            .http
+            .get(format!("{}/v1/auth/verify?{query}", self.url))
+            .bearer_auth(key)
+            .send()
+            .unwrap();
+        let status = response.status().as_u16();
+        let body: Value = response.json().unwrap_or(Value::Null);
+        (status, body["code"].as_str().unwrap_or_default().to_owned())
+    }
+
     /// An admin call; returns status and JSON body.
     pub fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let url = format!("{}{}", self.url, path);
@@ -377,6 +391,19 @@ impl Terraform {
                     r["values"].clone(),
                 )
             })
+            .collect()
+    }
+
+    /// `terraform output -json`, sensitive values included: output name to value.
+    pub fn outputs(&self) -> serde_json::Map<String, Value> {
+        let run = self.ok(&["output", "-json"]);
+        let outputs: Value = serde_json::from_str(&run.stdout).expect("output -json is JSON");
+        outputs
+            .as_object()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, output)| (name, output["value"].clone()))
             .collect()
     }
 
