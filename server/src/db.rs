@@ -108,6 +108,30 @@ impl WriteTx<'_> {
     }
 }
 
+/// Fetches the row of `table` with this typed id in this workspace. Anything else, including a
+/// malformed id or another workspace's object, is the same 404: existence is never disclosed.
+pub async fn find_in_workspace<T>(
+    db: &Db,
+    table: &str,
+    columns: &str,
+    prefix: &str,
+    workspace_id: &str,
+    id: &str,
+) -> crate::error::ApiResult<T>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+{
+    crate::ids::expect_prefix(id, prefix)?;
+    sqlx::query_as(&format!(
+        "SELECT {columns} FROM {table} WHERE workspace_id = $1 AND id = $2"
+    ))
+    .bind(workspace_id)
+    .bind(id)
+    .fetch_optional(&db.pool)
+    .await?
+    .ok_or_else(crate::error::ApiError::not_found)
+}
+
 fn create_sqlite_parent_dir(url: &str) -> anyhow::Result<()> {
     let path = url
         .trim_start_matches("sqlite://")

@@ -121,15 +121,15 @@ pub fn cluster_name(field: &str, value: &str) -> Result<String, ApiError> {
 }
 
 async fn find(state: &AppState, caller: &Caller, id: &str) -> ApiResult<ClusterRow> {
-    ids::expect_prefix(id, ids::CLUSTER)?;
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM environment_clusters WHERE workspace_id = $1 AND id = $2"
-    ))
-    .bind(caller.workspace_id())
-    .bind(id)
-    .fetch_optional(state.db.pool())
-    .await?
-    .ok_or_else(ApiError::not_found)
+    crate::db::find_in_workspace(
+        &state.db,
+        "environment_clusters",
+        COLUMNS,
+        ids::CLUSTER,
+        caller.workspace_id(),
+        id,
+    )
+    .await
 }
 
 /// Declare an environment cluster.

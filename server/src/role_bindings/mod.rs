@@ -112,15 +112,15 @@ pub struct ListRoleBindings {
 const COLUMNS: &str = "id, workspace_id, principal_type, principal_id, scopes, environment_clusters, created_at, updated_at";
 
 async fn find(state: &AppState, caller: &Caller, id: &str) -> ApiResult<BindingRow> {
-    ids::expect_prefix(id, ids::ROLE_BINDING)?;
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM role_bindings WHERE workspace_id = $1 AND id = $2"
-    ))
-    .bind(caller.workspace_id())
-    .bind(id)
-    .fetch_optional(state.db.pool())
-    .await?
-    .ok_or_else(ApiError::not_found)
+    crate::db::find_in_workspace(
+        &state.db,
+        "role_bindings",
+        COLUMNS,
+        ids::ROLE_BINDING,
+        caller.workspace_id(),
+        id,
+    )
+    .await
 }
 
 /// Checks a binding's grant: scopes the caller holds, `admin:all` only under the workspace

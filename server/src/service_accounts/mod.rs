@@ -83,15 +83,15 @@ pub struct UpdateServiceAccount {
 const COLUMNS: &str = "id, workspace_id, name, description, created_at, updated_at";
 
 async fn find(state: &AppState, caller: &Caller, id: &str) -> ApiResult<ServiceAccountRow> {
-    ids::expect_prefix(id, ids::SERVICE_ACCOUNT)?;
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM service_accounts WHERE workspace_id = $1 AND id = $2"
-    ))
-    .bind(caller.workspace_id())
-    .bind(id)
-    .fetch_optional(state.db.pool())
-    .await?
-    .ok_or_else(ApiError::not_found)
+    crate::db::find_in_workspace(
+        &state.db,
+        "service_accounts",
+        COLUMNS,
+        ids::SERVICE_ACCOUNT,
+        caller.workspace_id(),
+        id,
+    )
+    .await
 }
 
 /// Create a service account.
