@@ -12,7 +12,8 @@ use tf_provider::{AttributePath, Diagnostics, DynamicDataSource, DynamicResource
 
 use crate::client::{ApiClient, ApiError, ClientConfig, RetryPolicy};
 use crate::data_sources::{
-    ApiKeyDataSource, EffectiveAccessDataSource, ScopesDataSource, ServiceAccountDataSource,
+    ApiKeyDataSource, EffectiveAccessDataSource, EnvironmentClusterDataSource,
+    RoleBindingDataSource, ScopesDataSource, ServiceAccountDataSource,
 };
 use crate::diag::DiagnosticsExt;
 use crate::model::check_api_key_format;
@@ -272,6 +273,14 @@ impl Provider for StatusPulseProvider {
             (
                 "effective_access".to_owned(),
                 Box::new(EffectiveAccessDataSource::new(self.client.clone())),
+            ),
+            (
+                "environment_cluster".to_owned(),
+                Box::new(EnvironmentClusterDataSource::new(self.client.clone())),
+            ),
+            (
+                "role_binding".to_owned(),
+                Box::new(RoleBindingDataSource::new(self.client.clone())),
             ),
         ]))
     }

@@ -2,10 +2,14 @@
 
 mod api_key;
 mod effective_access;
+mod environment_cluster;
+mod role_binding;
 mod scopes;
 mod service_account;
 
 pub use api_key::ApiKeyDataSource;
 pub use effective_access::EffectiveAccessDataSource;
+pub use environment_cluster::EnvironmentClusterDataSource;
+pub use role_binding::RoleBindingDataSource;
 pub use scopes::ScopesDataSource;
 pub use service_account::ServiceAccountDataSource;

@@ -45,7 +45,11 @@ const TARGET: ImportTarget = ImportTarget {
     collection: "/v1/environment-clusters",
 };
 
-fn state_from_api(api: EnvironmentCluster, prior: &Value<String>) -> EnvironmentClusterState {
+/// The state for an API object; `prior` is the description the configuration used.
+pub fn environment_cluster_state(
+    api: EnvironmentCluster,
+    prior: &Value<String>,
+) -> EnvironmentClusterState {
     EnvironmentClusterState {
         id: Value::Value(api.id),
         name: Value::Value(api.name),
@@ -107,7 +111,10 @@ impl Resource for EnvironmentClusterResource {
         let client = self.client.get(diags)?;
         let api: EnvironmentCluster =
             read_or_gone(&client, diags, &TARGET, known(&state.id)?).await?;
-        Some((state_from_api(api, &state.description), ValueEmpty::Null))
+        Some((
+            environment_cluster_state(api, &state.description),
+            ValueEmpty::Null,
+        ))
     }
 
     async fn plan_create<'a>(
@@ -173,7 +180,7 @@ impl Resource for EnvironmentClusterResource {
             .await
             .or_report(diags, "create the environment cluster")?;
         Some((
-            state_from_api(api, &planned_state.description),
+            environment_cluster_state(api, &planned_state.description),
             ValueEmpty::Null,
         ))
     }
@@ -197,7 +204,7 @@ impl Resource for EnvironmentClusterResource {
             .await
             .or_report(diags, "update the environment cluster")?;
         Some((
-            state_from_api(api, &planned_state.description),
+            environment_cluster_state(api, &planned_state.description),
             ValueEmpty::Null,
         ))
     }
@@ -220,6 +227,9 @@ impl Resource for EnvironmentClusterResource {
     ) -> Option<(EnvironmentClusterState, ValueEmpty)> {
         let client = self.client.get(diags)?;
         let api: EnvironmentCluster = import_by_id(&client, diags, &TARGET, &id).await?;
-        Some((state_from_api(api, &Value::Null), ValueEmpty::Null))
+        Some((
+            environment_cluster_state(api, &Value::Null),
+            ValueEmpty::Null,
+        ))
     }
 }

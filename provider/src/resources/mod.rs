@@ -7,6 +7,8 @@ mod role_binding;
 mod service_account;
 
 pub use api_key::{api_key_doc, ApiKeyResource};
-pub use environment_cluster::EnvironmentClusterResource;
-pub use role_binding::RoleBindingResource;
+pub use environment_cluster::{
+    environment_cluster_state, EnvironmentClusterResource, EnvironmentClusterState,
+};
+pub use role_binding::{role_binding_state, RoleBindingResource, RoleBindingState};
 pub use service_account::{service_account_state, ServiceAccountResource, ServiceAccountState};

@@ -46,7 +46,8 @@ const TARGET: ImportTarget = ImportTarget {
     collection: "/v1/role-bindings",
 };
 
-fn state_from_api(api: RoleBinding, prior: &RoleBindingState) -> RoleBindingState {
+/// The state for an API object; `prior` decides whether no clusters is null or `[]`.
+pub fn role_binding_state(api: RoleBinding, prior: &RoleBindingState) -> RoleBindingState {
     RoleBindingState {
         id: Value::Value(api.id),
         service_account_id: api.service_account_id.into(),
@@ -116,7 +117,7 @@ impl Resource for RoleBindingResource {
     ) -> Option<(RoleBindingState, ValueEmpty)> {
         let client = self.client.get(diags)?;
         let api: RoleBinding = read_or_gone(&client, diags, &TARGET, known(&state.id)?).await?;
-        Some((state_from_api(api, &state), ValueEmpty::Null))
+        Some((role_binding_state(api, &state), ValueEmpty::Null))
     }
 
     async fn plan_create<'a>(
@@ -182,7 +183,7 @@ impl Resource for RoleBindingResource {
             .post::<_, RoleBinding>(TARGET.collection, &body)
             .await
             .or_report(diags, "create the role binding")?;
-        Some((state_from_api(api, &planned_state), ValueEmpty::Null))
+        Some((role_binding_state(api, &planned_state), ValueEmpty::Null))
     }
 
     async fn update<'a>(
@@ -204,7 +205,7 @@ impl Resource for RoleBindingResource {
             .patch::<_, RoleBinding>(&path, &body)
             .await
             .or_report(diags, "update the role binding")?;
-        Some((state_from_api(api, &planned_state), ValueEmpty::Null))
+        Some((role_binding_state(api, &planned_state), ValueEmpty::Null))
     }
 
     async fn destroy<'a>(
@@ -226,7 +227,7 @@ impl Resource for RoleBindingResource {
         let client = self.client.get(diags)?;
         let api: RoleBinding = import_by_id(&client, diags, &TARGET, &id).await?;
         Some((
-            state_from_api(api, &RoleBindingState::default()),
+            role_binding_state(api, &RoleBindingState::default()),
             ValueEmpty::Null,
         ))
     }

@@ -191,3 +191,47 @@ pub fn test_key_in_live_cluster(version: &'static str) {
     );
     assert_eq!(errors(&text), 1, "{text}");
 }
+
+/// `statuspulse_effective_access` asks about exactly one principal; anything else is a plan-time
+/// diagnostic on the attribute, before any API call.
+pub fn effective_access_needs_exactly_one_principal(version: &'static str) {
+    let server = Server::start();
+    let Some(tf) = Terraform::new(version, &server) else {
+        return;
+    };
+    let header = TWO_RESOURCES.split("resource ").next().unwrap();
+    tf.write(
+        "main.tf",
+        &format!(
+            "{header}data \"statuspulse_effective_access\" \"both\" {{\n  api_key_id = \"key_0123456789abcdef\"\n  service_account_id = \"sa_0123456789abcdef\"\n}}\n"
+        ),
+    );
+    let run = tf.run(&["plan", "-no-color"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    let text = run.all();
+    assert!(
+        text.contains("Error: Set exactly one of api_key_id and service_account_id"),
+        "{text}"
+    );
+    assert!(
+        text.contains("service_account_id = \"sa_0123456789abcdef\""),
+        "the diagnostic does not point at the attribute:\n{text}"
+    );
+    assert_eq!(errors(&text), 1, "{text}");
+
+    tf.write(
+        "main.tf",
+        &format!(
+            "{header}data \"statuspulse_effective_access\" \"wrong\" {{\n  api_key_id = \"sa_0123456789abcdef\"\n}}\n"
+        ),
+    );
+    let run = tf.run(&["plan", "-no-color"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    let text = run.all();
+    assert!(text.contains("Error: Invalid id"), "{text}");
+    assert!(
+        text.contains("api_key_id = \"sa_0123456789abcdef\""),
+        "{text}"
+    );
+    assert_eq!(errors(&text), 1, "{text}");
+}

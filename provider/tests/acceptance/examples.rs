@@ -41,7 +41,7 @@ pub fn apply_and_destroy_all(version: &'static str) {
     let _heavy = heavy_lock();
     let server = Server::start();
     let dirs = example_dirs();
-    assert!(dirs.len() >= 11, "examples/ lost some examples: {dirs:?}");
+    assert!(dirs.len() >= 13, "examples/ lost some examples: {dirs:?}");
     assert!(
         dirs.contains(&repo_root().join("examples/least-privilege")),
         "the least-privilege example is not applied: {dirs:?}"

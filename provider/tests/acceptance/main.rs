@@ -73,3 +73,8 @@ fn the_static_scope_catalog_matches_the_server() {
 fn a_test_key_bound_to_a_live_cluster_is_refused_at_plan_time() {
     diagnostics::test_key_in_live_cluster("1.0.3");
 }
+
+#[test]
+fn effective_access_needs_exactly_one_principal_at_plan_time() {
+    diagnostics::effective_access_needs_exactly_one_principal("1.0.3");
+}
