@@ -163,6 +163,12 @@ async fn run(server: &Server, nice: String) {
     println!("  verify throughput (valid key) {verify:>10.0} req/s   = {:.0}% of healthz   [target >= 80%]", ratio * 100.0);
     println!("  verify at half load ({half:.0}/s)  p50 {:>7.3} ms   p99 {:>7.3} ms   [target p99 <= 2 ms]", ms(at_half.p50), ms(at_half.p99));
     println!(
+        "                                p90 {:>7.3} ms   p99.9 {:>7.3} ms   max {:>7.3} ms",
+        ms(at_half.p90),
+        ms(at_half.p999),
+        ms(at_half.max)
+    );
+    println!(
         "  cold verification ({} keys)   p50 {:>7.3} ms   max {:>7.3} ms   [target <= 50 ms]",
         cold.len(),
         ms(cold_p50),
@@ -176,6 +182,12 @@ async fn run(server: &Server, nice: String) {
         "                                p50 {:>7.3} ms   p99 {:>7.3} ms   [target p99 <= 5 ms]",
         ms(flood.0.p50),
         ms(flood.0.p99)
+    );
+    println!(
+        "                                p90 {:>7.3} ms   p99.9 {:>7.3} ms   max {:>7.3} ms",
+        ms(flood.0.p90),
+        ms(flood.0.p999),
+        ms(flood.0.max)
     );
     let verdicts = [
         ("throughput ratio", ratio >= 0.8),
@@ -284,7 +296,10 @@ fn wrong_secret_for(key: &str) -> String {
 
 struct Latencies {
     p50: Duration,
+    p90: Duration,
     p99: Duration,
+    p999: Duration,
+    max: Duration,
 }
 
 #[derive(Clone)]
@@ -437,7 +452,10 @@ impl Client {
         let at = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)];
         Latencies {
             p50: at(0.5),
+            p90: at(0.9),
             p99: at(0.99),
+            p999: at(0.999),
+            max: *all.last().unwrap(),
         }
     }
 }
