@@ -32,36 +32,15 @@ struct Plan {
 fn main() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
-    // The open-loop senders that measure latency stand for clients on other hosts: on a 2-core
-    // machine they would otherwise preempt the server they measure. They run at this nice value
-    // (0 to compare); throughput clients and the flood run at normal priority, competing as hard
-    // as they can.
-    let nice = std::env::var("STATUSPULSE_BENCH_CLIENT_NICE").unwrap_or_else(|_| "10".into());
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
         .unwrap()
-        .block_on(run(&server, nice));
+        .block_on(run(&server));
 }
 
-/// Lowers the calling thread's priority (Linux nice values are per thread).
-fn renice_this_thread(nice: &str) {
-    if nice == "0" {
-        return;
-    }
-    let tid = std::fs::read_link("/proc/thread-self")
-        .ok()
-        .and_then(|p| p.file_name().map(|t| t.to_string_lossy().into_owned()));
-    if let Some(tid) = tid {
-        let _ = std::process::Command::new("renice")
-            .args(["-n", nice, "-p", &tid])
-            .stdout(std::process::Stdio::null())
-            .status();
-    }
-}
-
-async fn run(server: &Server, nice: String) {
+async fn run(server: &Server) {
     let quick = std::env::args().any(|a| a == "--quick");
     let plan = if quick {
         Plan {
@@ -102,7 +81,7 @@ async fn run(server: &Server, nice: String) {
 
     let half = verify / 2.0;
     let at_half = client
-        .open_loop("/v1/auth/verify", &valid, half, plan.latency_secs, 8, &nice)
+        .open_loop("/v1/auth/verify", &valid, half, plan.latency_secs, 8)
         .await;
 
     let mut cold = vec![];
@@ -141,7 +120,7 @@ async fn run(server: &Server, nice: String) {
         let started = Instant::now();
         let rate = (half / 4.0).min(2000.0);
         let measured = client
-            .open_loop("/v1/auth/verify", &valid, rate, plan.latency_secs, 8, &nice)
+            .open_loop("/v1/auth/verify", &valid, rate, plan.latency_secs, 8)
             .await;
         let flood_rate =
             (sent.load(Ordering::Relaxed) - before) as f64 / started.elapsed().as_secs_f64();
@@ -156,7 +135,7 @@ async fn run(server: &Server, nice: String) {
     let cold_max = *cold.last().unwrap();
     println!();
     println!(
-        "StatusPulse Auth verify benchmark ({} run, loopback, SQLite; server process; latency senders at nice {nice})",
+        "StatusPulse Auth verify benchmark ({} run, loopback, SQLite; server and load generator share the machine's cores)",
         if quick { "quick" } else { "full" }
     );
     println!("  healthz throughput            {healthz:>10.0} req/s");
@@ -396,7 +375,6 @@ impl Client {
         rate: f64,
         secs: u64,
         senders: usize,
-        nice: &str,
     ) -> Latencies {
         let per_sender = Duration::from_secs_f64(senders as f64 / rate);
         let total = (rate * secs as f64) as usize / senders;
@@ -407,15 +385,12 @@ impl Client {
         )
         .into_bytes();
         let addr = self.addr;
-        let nice = nice.to_owned();
         let all = tokio::task::spawn_blocking(move || {
             let threads: Vec<_> = (0..senders)
                 .map(|s| {
                     let request = request.clone();
                     let offset = per_sender.mul_f64(s as f64 / senders as f64);
-                    let nice = nice.clone();
                     std::thread::spawn(move || {
-                        renice_this_thread(&nice);
                         let mut conn = BlockingConn::connect(addr);
                         let mut latencies = Vec::with_capacity(total);
                         let mut previous_done = Instant::now();
