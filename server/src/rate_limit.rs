@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
@@ -30,14 +31,18 @@ type KeyedLimiter =
     governor::RateLimiter<KeyId, DefaultKeyedStateStore<KeyId>, Clock, StateInformationMiddleware>;
 
 struct Tier {
+    name: Arc<str>,
     per_minute: u32,
     limiter: KeyedLimiter,
+    /// `RateLimit-Policy` never changes for a tier: rendered once.
+    policy: HeaderValue,
 }
 
 /// The outcome of one request against its key's budget.
 #[derive(Clone, Debug)]
 pub struct Decision {
-    pub tier: String,
+    pub tier: Arc<str>,
+    policy: HeaderValue,
     pub limit: u32,
     pub remaining: u32,
     /// Seconds until the full budget is available again.
@@ -65,13 +70,15 @@ impl RateLimiter {
                 let quota = Quota::per_minute(NonZeroU32::new(per_minute).expect("tiers are > 0"));
                 let limiter = governor::RateLimiter::dashmap_with_clock(quota, clock.clone())
                     .with_middleware::<StateInformationMiddleware>();
-                (
-                    name.to_owned(),
-                    Tier {
-                        per_minute,
-                        limiter,
-                    },
-                )
+                let policy = HeaderValue::from_str(&format!("\"{name}\";q={per_minute};w=60"))
+                    .expect("tier names from the configuration are header-safe");
+                let tier = Tier {
+                    name: name.into(),
+                    per_minute,
+                    limiter,
+                    policy,
+                };
+                (name.to_owned(), tier)
             })
             .collect();
         Self { tiers, clock }
@@ -79,7 +86,7 @@ impl RateLimiter {
 
     /// Spends one request of `key`'s budget in `tier` (unknown tiers fall back to `standard`).
     pub fn check(&self, tier: &str, key: &KeyId) -> Decision {
-        let (tier_name, tier) = match self.tiers.get_key_value(tier) {
+        let (_, tier) = match self.tiers.get_key_value(tier) {
             Some(found) => found,
             None => self
                 .tiers
@@ -93,7 +100,8 @@ impl RateLimiter {
             Ok(snapshot) => {
                 let remaining = snapshot.remaining_burst_capacity();
                 Decision {
-                    tier: tier_name.clone(),
+                    tier: tier.name.clone(),
+                    policy: tier.policy.clone(),
                     limit,
                     remaining,
                     reset_secs: full_in(remaining),
@@ -103,7 +111,8 @@ impl RateLimiter {
             Err(not_until) => {
                 let wait: Duration = not_until.wait_time_from(GovernorClock::now(&self.clock));
                 Decision {
-                    tier: tier_name.clone(),
+                    tier: tier.name.clone(),
+                    policy: tier.policy.clone(),
                     limit,
                     remaining: 0,
                     reset_secs: full_in(0),
@@ -128,15 +137,16 @@ impl Decision {
     }
 
     pub fn write_headers(&self, headers: &mut HeaderMap) {
-        let policy = format!("\"{}\";q={};w=60", self.tier, self.limit);
+        headers.insert(
+            HeaderName::from_static("ratelimit-policy"),
+            self.policy.clone(),
+        );
         let state = format!(
             "\"{}\";r={};t={}",
             self.tier, self.remaining, self.reset_secs
         );
-        for (name, value) in [("ratelimit-policy", policy), ("ratelimit", state)] {
-            if let Ok(value) = HeaderValue::from_str(&value) {
-                headers.insert(HeaderName::from_static(name), value);
-            }
+        if let Ok(value) = HeaderValue::from_str(&state) {
+            headers.insert(HeaderName::from_static("ratelimit"), value);
         }
     }
 }

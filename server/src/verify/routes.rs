@@ -1,7 +1,7 @@
 //! `GET /v1/auth/verify`: "is this credential valid, and may it do X?"
 
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
+use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -145,7 +145,12 @@ pub async fn verify_credential(
     let answer =
         c.rendered_answer[usize::from(rotation_due)].get_or_init(|| render(c, rotation_due));
     let mut response = answer.body.clone().into_response();
-    response.headers_mut().extend(answer.headers.clone());
+    let headers = response.headers_mut();
+    headers.reserve(answer.headers.len() + 3);
+    for (name, value) in &answer.headers {
+        // Cloning a `HeaderValue` is a reference count, not a copy.
+        headers.insert(name.clone(), value.clone());
+    }
     Ok(response)
 }
 
@@ -154,7 +159,7 @@ pub async fn verify_credential(
 #[derive(Clone, Debug)]
 pub struct RenderedAnswer {
     body: bytes::Bytes,
-    headers: HeaderMap,
+    headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 fn render(c: &crate::verify::Credential, rotation_due: bool) -> RenderedAnswer {
@@ -179,11 +184,10 @@ fn render(c: &crate::verify::Credential, rotation_due: bool) -> RenderedAnswer {
         rotation_due,
         expires_at: rfc3339(c.expires_at),
     };
-    let mut headers = HeaderMap::new();
-    headers.insert(
+    let mut headers = vec![(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
-    );
+    )];
     let principal = format!("{}:{}", answer.principal.kind, answer.principal.id);
     for (name, value) in [
         ("x-statuspulse-workspace", answer.workspace_id.as_str()),
@@ -193,7 +197,7 @@ fn render(c: &crate::verify::Credential, rotation_due: bool) -> RenderedAnswer {
         ("x-statuspulse-scopes", &answer.scopes.join(" ")),
     ] {
         if let Ok(value) = HeaderValue::from_str(value) {
-            headers.insert(HeaderName::from_static(name), value);
+            headers.push((HeaderName::from_static(name), value));
         }
     }
     RenderedAnswer {
