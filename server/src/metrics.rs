@@ -45,6 +45,10 @@ pub struct Metrics {
     pub argon2_waiting: Gauge,
     pub argon2_running: Gauge,
     pub argon2_seconds: Histogram,
+    /// Handles to the hot-path series, resolved once: an increment is one atomic add.
+    pub verified_ok: Counter,
+    pub cache_hit: Counter,
+    pub cache_miss: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -101,7 +105,19 @@ impl Default for Metrics {
             "Time spent in one Argon2 verification",
             argon2_seconds.clone(),
         );
+        let verified_ok = verifications
+            .get_or_create(&OutcomeLabels { outcome: "valid" })
+            .clone();
+        let cache_hit = key_cache
+            .get_or_create(&CacheLabels { result: "hit" })
+            .clone();
+        let cache_miss = key_cache
+            .get_or_create(&CacheLabels { result: "miss" })
+            .clone();
         Self {
+            verified_ok,
+            cache_hit,
+            cache_miss,
             registry,
             requests,
             request_seconds,

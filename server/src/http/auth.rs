@@ -82,7 +82,11 @@ impl FromRequestParts<AppState> for Caller {
                     .known
                     .as_ref()
                     .map_or(SYSTEM_CHAIN.to_owned(), |c| c.workspace_id.clone());
-                let key_id = verification.key_id.as_ref().map(|k| k.to_string());
+                let key_id = verification
+                    .key_id
+                    .as_ref()
+                    .or(verification.known.as_ref().map(|c| &c.key_id))
+                    .map(|k| k.to_string());
                 let target = verification
                     .known
                     .as_ref()
@@ -126,11 +130,7 @@ impl FromRequestParts<AppState> for Caller {
                 .inc();
             return Err(ApiError::rate_limited(retry_after.unwrap_or(1)));
         }
-        state
-            .metrics
-            .verifications
-            .get_or_create(&crate::metrics::OutcomeLabels { outcome: "valid" })
-            .inc();
+        state.metrics.verified_ok.inc();
         Ok(Caller { credential })
     }
 }

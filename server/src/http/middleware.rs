@@ -133,12 +133,19 @@ async fn refuse(state: &AppState, request: Request, reason: &'static str) -> Res
 }
 
 fn too_large() -> Response {
-    ApiError::new(
+    let mut response = ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         "body_too_large",
         "request bodies are limited to 1 MiB",
     )
-    .into_response()
+    .into_response();
+    // The rest of the body is never read, so this connection cannot carry another request:
+    // say so, or a client's pool would reuse it and fail its next request (RFC 9110 §15.5.14).
+    response.headers_mut().insert(
+        header::CONNECTION,
+        axum::http::HeaderValue::from_static("close"),
+    );
+    response
 }
 
 /// Gives the `Caller` extractor a place to leave its rate-limit decision, then turns it into

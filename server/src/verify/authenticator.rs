@@ -33,7 +33,7 @@ use crate::api_keys::KeyStatus;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::Db;
-use crate::metrics::{CacheLabels, Metrics};
+use crate::metrics::Metrics;
 use crate::scopes::{Environment, Scopes};
 
 type Digest = [u8; 32];
@@ -103,6 +103,7 @@ impl AuthFailure {
 /// The result of a verification: the credential when the key is known (even if refused, so the
 /// failure can be audited in its workspace), and the verdict.
 pub struct Verification {
+    /// The presented key id when no credential is known for it (otherwise `known` carries it).
     pub key_id: Option<KeyId>,
     pub known: Option<Arc<Credential>>,
     pub verdict: Result<Arc<Credential>, AuthFailure>,
@@ -237,15 +238,12 @@ impl Authenticator {
 
         let cached = self.verified.get(key.key_id()).map(|e| e.value().clone());
         if let Some(cached) = cached {
-            let key_id = cached.credential.key_id.clone();
-            self.metrics
-                .key_cache
-                .get_or_create(&CacheLabels { result: "hit" })
-                .inc();
+            self.metrics.cache_hit.inc();
             let age = cached.fetched.elapsed();
             let cached = if age > self.max_age || cached.stale.load(Ordering::Acquire) {
                 // Too old (or known changed) to trust without a look at the database, but the
                 // digest stays valid: a key id has exactly one secret for life.
+                let key_id = cached.credential.key_id.clone();
                 match self.load(&key_id).await {
                     Ok(Some((credential, _))) => {
                         self.cache_verified(
@@ -275,7 +273,7 @@ impl Authenticator {
                 }
             } else {
                 if age > self.refresh_after {
-                    self.refresh_in_background(&cached, &key_id);
+                    self.refresh_in_background(&cached, &cached.credential.key_id);
                 }
                 cached
             };
@@ -288,16 +286,14 @@ impl Authenticator {
             } else {
                 Err(AuthFailure::WrongSecret)
             };
+            // The key id is the known credential's; no copy on the hot path.
             return Verification {
-                key_id: Some(key_id),
+                key_id: None,
                 known: Some(credential),
                 verdict,
             };
         }
-        self.metrics
-            .key_cache
-            .get_or_create(&CacheLabels { result: "miss" })
-            .inc();
+        self.metrics.cache_miss.inc();
 
         let key = key.to_owned();
         let key_id = key.key_id().clone();

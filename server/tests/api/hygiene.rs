@@ -63,14 +63,25 @@ on_both_backends! {
         assert_eq!((patch.status, patch.code()), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_name"));
         let not_json = app.http.post(app.url("/v1/service-accounts")).bearer_auth(&app.admin_key).body("name=x").send().await.unwrap();
         assert_eq!(not_json.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
-        let huge = json!({"name": "k", "description": "x".repeat(1024 * 1024)});
-        let too_large = app.post("/v1/service-accounts", &app.admin_key, huge).await;
-        assert_eq!((too_large.status, too_large.code()), (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"));
-        let chunked = app.http.post(app.url("/v1/service-accounts")).bearer_auth(&app.admin_key)
-            .header("content-type", "application/json")
-            .body(reqwest::Body::wrap_stream(futures::stream::iter((0..300).map(|_| Ok::<_, std::io::Error>(vec![b' '; 4096])))))
-            .send().await.unwrap();
-        assert_eq!(chunked.status(), StatusCode::PAYLOAD_TOO_LARGE, "a chunked body cannot dodge the limit");
+        // A declared length over 1 MiB is refused before any of the body is read.
+        let (status, code) = raw_exchange(&app, &format!(
+            "POST /v1/service-accounts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            app.admin_key, 1024 * 1024 + 1)).await;
+        assert_eq!((status, code.as_str()), (413, "body_too_large"));
+        // Sent whole, the same body is refused too. The server answers before the client has
+        // finished sending, so the client may see its connection reset instead of the answer;
+        // what it must never see is anything but a 413.
+        for body in [
+            reqwest::Body::from(json!({"name": "k", "description": "x".repeat(1024 * 1024)}).to_string()),
+            // A chunked body has no length to declare: it is counted as it arrives.
+            reqwest::Body::wrap_stream(futures::stream::iter((0..300).map(|_| Ok::<_, std::io::Error>(vec![b' '; 4096])))),
+        ] {
+            let sent = app.http.post(app.url("/v1/service-accounts")).bearer_auth(&app.admin_key)
+                .header("content-type", "application/json").body(body).send().await;
+            if let Ok(answer) = sent {
+                assert_eq!(answer.status(), StatusCode::PAYLOAD_TOO_LARGE);
+            }
+        }
         let wrong_prefix = app.get("/v1/auth/verify?environment=live", &app.admin_key.replacen("sp_live_", "sp_test_", 1)).await;
         assert_eq!((wrong_prefix.status, wrong_prefix.code()), (StatusCode::UNAUTHORIZED, "malformed_credential"));
         let dup = app.post("/v1/service-accounts", &app.admin_key, json!({"name": "runner"})).await;
@@ -185,6 +196,31 @@ on_both_backends! {
             assert!(names.contains(&scope), "{scope}");
         }
     }
+}
+
+/// Sends raw bytes (a head without its body, for instance) and reads the status and `code`.
+async fn raw_exchange(app: &TestApp, request: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !String::from_utf8_lossy(&answer).contains("\"code\"") {
+        let n = stream.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "connection closed before an answer");
+        answer.extend_from_slice(&chunk[..n]);
+    }
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status = text[9..12].parse().unwrap();
+    let code = text
+        .split("\"code\":\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    (status, code)
 }
 
 #[test]
