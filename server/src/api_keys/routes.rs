@@ -115,7 +115,8 @@ pub async fn create_api_key(
         MAX_LIFETIME_DAYS,
     )?;
     let service_account_id = body.service_account_id.as_deref();
-    let environment_clusters = cluster_list(&body.environment_clusters);
+    let environment_clusters =
+        crate::environment_clusters::cluster_names(&body.environment_clusters)?;
     check_grant(
         &state,
         &caller,
@@ -164,13 +165,6 @@ struct KeyPlan<'a> {
     environment_clusters: &'a [String],
     rotation_days: i64,
     expires_at: i64,
-}
-
-fn cluster_list(values: &[String]) -> Vec<String> {
-    let mut clusters = values.to_vec();
-    clusters.sort();
-    clusters.dedup();
-    clusters
 }
 
 /// An open transaction holding a new key and its audit event.
@@ -326,7 +320,6 @@ async fn check_grant(
         }
     }
     for cluster in clusters {
-        crate::environment_clusters::cluster_name("environment_clusters", cluster)?;
         match context.check_cluster(cluster, environment, &[]) {
             Ok(()) => {}
             Err(ClusterDenial::UnknownCluster) => {
@@ -447,7 +440,7 @@ pub async fn update_api_key(
         None => before_view.alert_route_ids.clone(),
     };
     let environment_clusters = match &body.environment_clusters {
-        Some(c) => cluster_list(c),
+        Some(c) => crate::environment_clusters::cluster_names(c)?,
         None => before_view.environment_clusters.clone(),
     };
     let scopes_changed = scopes.names() != before_view.scopes;

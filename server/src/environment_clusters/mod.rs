@@ -120,6 +120,18 @@ pub fn cluster_name(field: &str, value: &str) -> Result<String, ApiError> {
     }
 }
 
+/// An `environment_clusters` list from a request: each a valid name, sorted and deduplicated so
+/// that equal sets compare (and are stored) equal.
+pub fn cluster_names(values: &[String]) -> Result<Vec<String>, ApiError> {
+    let mut names = values
+        .iter()
+        .map(|v| cluster_name("environment_clusters", v))
+        .collect::<Result<Vec<_>, _>>()?;
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
 async fn find(state: &AppState, caller: &Caller, id: &str) -> ApiResult<ClusterRow> {
     crate::db::find_in_workspace(
         &state.db,

@@ -133,9 +133,6 @@ async fn check_binding(
     for_service_account: bool,
 ) -> ApiResult<()> {
     crate::api_keys::check_scopes_grantable(state, caller, scopes, for_service_account).await?;
-    for cluster in clusters {
-        crate::environment_clusters::cluster_name("environment_clusters", cluster)?;
-    }
     let known: Vec<(String,)> =
         sqlx::query_as("SELECT name FROM environment_clusters WHERE workspace_id = $1")
             .bind(caller.workspace_id())
@@ -149,13 +146,6 @@ async fn check_binding(
         ));
     }
     Ok(())
-}
-
-fn cluster_list(values: &[String]) -> Vec<String> {
-    let mut clusters = values.to_vec();
-    clusters.sort();
-    clusters.dedup();
-    clusters
 }
 
 /// Bind scopes (optionally confined to clusters) to a service account or an SSO group.
@@ -196,7 +186,7 @@ pub async fn create_role_binding(
         }
     };
     let scopes = validate::scopes(&body.scopes)?;
-    let clusters = cluster_list(&body.environment_clusters);
+    let clusters = crate::environment_clusters::cluster_names(&body.environment_clusters)?;
     check_binding(
         &state,
         &caller,
@@ -314,7 +304,7 @@ pub async fn update_role_binding(
         None => Scopes::parse(before.scopes.split_whitespace()).unwrap_or_default(),
     };
     let clusters = match &body.environment_clusters {
-        Some(c) => cluster_list(c),
+        Some(c) => crate::environment_clusters::cluster_names(c)?,
         None => before_view.environment_clusters.clone(),
     };
     check_binding(
