@@ -5,8 +5,9 @@
 //!
 //! It starts the real server (SQLite, release build) on its own runtime and measures:
 //! 1. closed-loop throughput of verify with a valid key against `/healthz` on the same server;
-//! 2. p50/p99 latency of verify at half of the measured maximum, open loop (latency counted from
-//!    the scheduled send time, so a stall is not hidden by the client waiting);
+//! 2. p50/p99 latency of verify at half of the measured maximum, open loop over the same number
+//!    of connections (a request that finds every connection busy counts from its due time, so a
+//!    stall is not hidden by the client waiting);
 //! 3. cold verification: the first use of each of N fresh keys (one Argon2 each);
 //! 4. valid-key p99 at a fixed rate while other clients flood wrong secrets for the same key id
 //!    and random well-formed unknown keys.
@@ -81,7 +82,7 @@ async fn run(server: &Server) {
 
     let half = verify / 2.0;
     let at_half = client
-        .open_loop("/v1/auth/verify", &valid, half, plan.latency_secs, 8)
+        .open_loop("/v1/auth/verify", &valid, half, plan.latency_secs, plan.connections)
         .await;
 
     let mut cold = vec![];
@@ -364,74 +365,147 @@ impl Client {
         count.load(Ordering::Relaxed) as f64 / (plan.throughput_secs as f64 - 0.5)
     }
 
-    /// Latencies at a fixed request rate. Each sender is an OS thread with a blocking socket:
-    /// `thread::sleep` wakes within tens of microseconds, where the async timer's 1 ms ticks
-    /// would release every request due in that millisecond as one burst and measure the
-    /// client's queueing instead of the server's.
+    /// Latencies at a fixed request rate, open loop: request `i` is due at `i / rate` whatever
+    /// the answers do, and goes out on whichever of `connections` keep-alive connections is
+    /// free. See [`open_loop`].
     async fn open_loop(
         &self,
         path: &str,
         key: &str,
         rate: f64,
         secs: u64,
-        senders: usize,
+        connections: usize,
     ) -> Latencies {
-        let per_sender = Duration::from_secs_f64(senders as f64 / rate);
-        let total = (rate * secs as f64) as usize / senders;
-        let start = Instant::now() + Duration::from_millis(100);
         let request = format!(
             "GET {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {key}\r\n\r\n",
             self.addr
         )
         .into_bytes();
         let addr = self.addr;
-        let all = tokio::task::spawn_blocking(move || {
-            let threads: Vec<_> = (0..senders)
-                .map(|s| {
-                    let request = request.clone();
-                    let offset = per_sender.mul_f64(s as f64 / senders as f64);
-                    std::thread::spawn(move || {
-                        let mut conn = BlockingConn::connect(addr);
-                        let mut latencies = Vec::with_capacity(total);
-                        let mut previous_done = Instant::now();
-                        for i in 0..total {
-                            let scheduled = start + offset + per_sender * i as u32;
-                            // Coordinated omission: a request held back by a late answer is
-                            // counted from its scheduled time; otherwise from its actual send.
-                            let sent = if previous_done <= scheduled {
-                                let now = Instant::now();
-                                if scheduled > now {
-                                    std::thread::sleep(scheduled - now);
-                                }
-                                Instant::now()
-                            } else {
-                                scheduled
-                            };
-                            assert_eq!(conn.status_of(&request), 200);
-                            previous_done = Instant::now();
-                            latencies.push(previous_done - sent);
+        tokio::task::spawn_blocking(move || open_loop(addr, request, rate, secs, connections))
+            .await
+            .unwrap()
+    }
+}
+
+/// The open-loop generator: two OS threads whatever the connection count, so that it costs the
+/// shared cores little and the measured latency is the server's.
+///
+/// - The sender sleeps until a request is due (`thread::sleep` wakes within tens of
+///   microseconds, where an async timer's 1 ms ticks would release each millisecond's requests
+///   as one burst), then writes it on a free connection.
+/// - The receiver waits on every connection at once through epoll and is woken the moment an
+///   answer lands, timestamps it, and hands the connection back to the sender.
+///
+/// Latency counts from the actual send, unless the request found every connection busy at its
+/// due time: then it counts from the due time (no coordinated omission: a stalled server is
+/// charged for the requests it held back).
+fn open_loop(
+    addr: std::net::SocketAddr,
+    request: Vec<u8>,
+    rate: f64,
+    secs: u64,
+    connections: usize,
+) -> Latencies {
+    use std::io::{Read, Write};
+    use std::sync::mpsc;
+
+    let total = (rate * secs as f64) as usize;
+    let interval = Duration::from_secs_f64(1.0 / rate);
+    let base = Instant::now();
+    // When each connection's request went out (ns since `base`), for the receiver.
+    let sent_at: Arc<Vec<AtomicU64>> = Arc::new((0..connections).map(|_| AtomicU64::new(0)).collect());
+    let mut writers = vec![];
+    let mut readers = vec![];
+    for _ in 0..connections {
+        let stream = std::net::TcpStream::connect(addr).unwrap();
+        stream.set_nodelay(true).unwrap();
+        stream.set_nonblocking(true).unwrap();
+        writers.push(stream.try_clone().unwrap());
+        readers.push(mio::net::TcpStream::from_std(stream));
+    }
+    let (idle_tx, idle_rx) = mpsc::channel::<usize>();
+    for c in 0..connections {
+        idle_tx.send(c).unwrap();
+    }
+
+    let receiver = {
+        let sent_at = sent_at.clone();
+        std::thread::spawn(move || {
+            let mut poll = mio::Poll::new().unwrap();
+            for (c, stream) in readers.iter_mut().enumerate() {
+                poll.registry()
+                    .register(stream, mio::Token(c), mio::Interest::READABLE)
+                    .unwrap();
+            }
+            let mut events = mio::Events::with_capacity(connections);
+            let mut buffers = vec![Vec::with_capacity(4096); connections];
+            let mut chunk = [0u8; 4096];
+            let mut latencies = Vec::with_capacity(total);
+            while latencies.len() < total {
+                poll.poll(&mut events, Some(Duration::from_secs(10))).unwrap();
+                assert!(!events.is_empty(), "no answer for 10 s");
+                let now = base.elapsed().as_nanos() as u64;
+                for event in events.iter() {
+                    let c = event.token().0;
+                    loop {
+                        match readers[c].read(&mut chunk) {
+                            Ok(0) => panic!("server closed the connection"),
+                            Ok(n) => buffers[c].extend_from_slice(&chunk[..n]),
+                            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                            Err(e) => panic!("read failed: {e}"),
                         }
-                        latencies
-                    })
-                })
-                .collect();
-            let mut all: Vec<Duration> = threads
-                .into_iter()
-                .flat_map(|t| t.join().unwrap())
-                .collect();
-            all.sort();
-            all
+                    }
+                    let Some((status, start, length)) = parse_head(&buffers[c]) else {
+                        continue;
+                    };
+                    if buffers[c].len() < start + length {
+                        continue;
+                    }
+                    assert_eq!(status, 200);
+                    buffers[c].clear();
+                    let sent = sent_at[c].load(Ordering::Acquire);
+                    latencies.push(Duration::from_nanos(now.saturating_sub(sent)));
+                    // The sender may be gone after its last request; answers still count.
+                    let _ = idle_tx.send(c);
+                }
+            }
+            latencies
         })
-        .await
-        .unwrap();
-        let at = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)];
-        Latencies {
-            p50: at(0.5),
-            p90: at(0.9),
-            p99: at(0.99),
-            p999: at(0.999),
-            max: *all.last().unwrap(),
+    };
+
+    let start = Instant::now() + Duration::from_millis(100);
+    for i in 0..total {
+        let due = start + interval.mul_f64(i as f64);
+        let now = Instant::now();
+        if due > now {
+            std::thread::sleep(due - now);
         }
+        let (c, counted_from) = match idle_rx.try_recv() {
+            Ok(c) => (c, Instant::now()),
+            // Every connection is waiting for an answer: the request is late because of the
+            // server, so its latency counts from when it was due.
+            Err(_) => (idle_rx.recv().unwrap(), due),
+        };
+        sent_at[c].store((counted_from - base).as_nanos() as u64, Ordering::Release);
+        let mut written = 0;
+        while written < request.len() {
+            match writers[c].write(&request[written..]) {
+                Ok(n) => written += n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::yield_now(),
+                Err(e) => panic!("write failed: {e}"),
+            }
+        }
+    }
+    let mut all = receiver.join().unwrap();
+    all.sort();
+    let at = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)];
+    Latencies {
+        p50: at(0.5),
+        p90: at(0.9),
+        p99: at(0.99),
+        p999: at(0.999),
+        max: *all.last().unwrap(),
     }
 }
 
@@ -486,40 +560,6 @@ impl Conn {
                 }
             }
             let n = self.stream.read(&mut chunk).await.unwrap();
-            assert!(n > 0, "server closed the connection");
-            self.buf.extend_from_slice(&chunk[..n]);
-        }
-    }
-}
-
-/// The blocking twin of [`Conn`], for the open-loop senders.
-struct BlockingConn {
-    stream: std::net::TcpStream,
-    buf: Vec<u8>,
-}
-
-impl BlockingConn {
-    fn connect(addr: std::net::SocketAddr) -> Self {
-        let stream = std::net::TcpStream::connect(addr).unwrap();
-        stream.set_nodelay(true).unwrap();
-        Self {
-            stream,
-            buf: Vec::with_capacity(8192),
-        }
-    }
-
-    fn status_of(&mut self, request: &[u8]) -> u16 {
-        use std::io::{Read, Write};
-        self.stream.write_all(request).unwrap();
-        self.buf.clear();
-        let mut chunk = [0u8; 4096];
-        loop {
-            if let Some((status, start, length)) = parse_head(&self.buf) {
-                if self.buf.len() >= start + length {
-                    return status;
-                }
-            }
-            let n = self.stream.read(&mut chunk).unwrap();
             assert!(n > 0, "server closed the connection");
             self.buf.extend_from_slice(&chunk[..n]);
         }

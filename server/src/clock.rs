@@ -7,7 +7,7 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use time::OffsetDateTime;
 
@@ -82,8 +82,16 @@ impl Clock {
     }
 
     /// Milliseconds since the Unix epoch: the representation stored in the database.
+    ///
+    /// Read on every verification, so it stays in integers: no calendar arithmetic.
     pub fn now_ms(&self) -> i64 {
-        to_ms(self.now())
+        let base = match self.inner.frozen_at {
+            Some(frozen) => to_ms(frozen),
+            None => SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+        };
+        base.saturating_add(self.inner.offset_ms.load(Ordering::SeqCst).max(0))
     }
 
     /// Monotonic time since the clock was created, including any test offset.
@@ -113,3 +121,23 @@ pub fn rfc3339(ms: i64) -> String {
 
 pub const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 pub const HOUR_MS: i64 = 60 * 60 * 1000;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn now_ms_agrees_with_the_calendar_view_on_every_kind_of_clock() {
+        for clock in [Clock::system(), Clock::controllable(), Clock::frozen()] {
+            clock.advance(Duration::from_secs(91 * 24 * 3600));
+            let before = to_ms(clock.now());
+            let ms = clock.now_ms();
+            let after = to_ms(clock.now());
+            assert!(before <= ms && ms <= after, "{before} <= {ms} <= {after}");
+        }
+        let frozen = Clock::frozen();
+        assert_eq!(frozen.now_ms(), to_ms(frozen.now()));
+        frozen.advance(Duration::from_millis(1500));
+        assert_eq!(frozen.now_ms(), to_ms(frozen.now()));
+    }
+}

@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
@@ -31,7 +30,10 @@ type KeyedLimiter =
     governor::RateLimiter<KeyId, DefaultKeyedStateStore<KeyId>, Clock, StateInformationMiddleware>;
 
 struct Tier {
-    name: Arc<str>,
+    /// Tier names and policies live as long as the process (the configuration never changes
+    /// while it runs), so a decision refers to them without a reference count: every request
+    /// carries one, and a shared count would bounce between the cores serving it.
+    name: &'static str,
     per_minute: u32,
     limiter: KeyedLimiter,
     /// `RateLimit-Policy` never changes for a tier: rendered once.
@@ -41,7 +43,7 @@ struct Tier {
 /// The outcome of one request against its key's budget.
 #[derive(Clone, Debug)]
 pub struct Decision {
-    pub tier: Arc<str>,
+    pub tier: &'static str,
     policy: HeaderValue,
     pub limit: u32,
     pub remaining: u32,
@@ -70,10 +72,12 @@ impl RateLimiter {
                 let quota = Quota::per_minute(NonZeroU32::new(per_minute).expect("tiers are > 0"));
                 let limiter = governor::RateLimiter::dashmap_with_clock(quota, clock.clone())
                     .with_middleware::<StateInformationMiddleware>();
-                let policy = HeaderValue::from_str(&format!("\"{name}\";q={per_minute};w=60"))
-                    .expect("tier names from the configuration are header-safe");
+                let name: &'static str = Box::leak(name.to_owned().into_boxed_str());
+                let policy: &'static str =
+                    Box::leak(format!("\"{name}\";q={per_minute};w=60").into_boxed_str());
+                let policy = HeaderValue::from_static(policy);
                 let tier = Tier {
-                    name: name.into(),
+                    name,
                     per_minute,
                     limiter,
                     policy,
@@ -100,7 +104,7 @@ impl RateLimiter {
             Ok(snapshot) => {
                 let remaining = snapshot.remaining_burst_capacity();
                 Decision {
-                    tier: tier.name.clone(),
+                    tier: tier.name,
                     policy: tier.policy.clone(),
                     limit,
                     remaining,
@@ -111,7 +115,7 @@ impl RateLimiter {
             Err(not_until) => {
                 let wait: Duration = not_until.wait_time_from(GovernorClock::now(&self.clock));
                 Decision {
-                    tier: tier.name.clone(),
+                    tier: tier.name,
                     policy: tier.policy.clone(),
                     limit,
                     remaining: 0,
@@ -141,11 +145,17 @@ impl Decision {
             HeaderName::from_static("ratelimit-policy"),
             self.policy.clone(),
         );
-        let state = format!(
-            "\"{}\";r={};t={}",
-            self.tier, self.remaining, self.reset_secs
-        );
-        if let Ok(value) = HeaderValue::from_str(&state) {
+        // `"<tier>";r=<remaining>;t=<seconds>`, without the formatting machinery: every
+        // authenticated answer carries it.
+        let mut numbers = itoa::Buffer::new();
+        let mut state = Vec::with_capacity(self.tier.len() + 32);
+        state.push(b'"');
+        state.extend_from_slice(self.tier.as_bytes());
+        state.extend_from_slice(b"\";r=");
+        state.extend_from_slice(numbers.format(self.remaining).as_bytes());
+        state.extend_from_slice(b";t=");
+        state.extend_from_slice(numbers.format(self.reset_secs).as_bytes());
+        if let Ok(value) = HeaderValue::from_maybe_shared(bytes::Bytes::from(state)) {
             headers.insert(HeaderName::from_static("ratelimit"), value);
         }
     }

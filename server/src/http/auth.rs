@@ -1,8 +1,9 @@
 //! The `Caller` extractor: who is making this request, refused with the right answer (and an
 //! audit event) when nobody valid is.
 
+use std::cell::RefCell;
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath};
 use axum::http::request::Parts;
@@ -46,9 +47,12 @@ impl Caller {
     }
 }
 
-/// Where the rate-limit decision of a request is left for the response headers.
-#[derive(Clone, Default)]
-pub struct RateLimitSlot(pub Arc<OnceLock<Decision>>);
+tokio::task_local! {
+    /// Where the `Caller` extractor leaves the request's rate-limit decision, for the
+    /// `rate_limit_headers` middleware to turn into headers on whatever the answer is. A
+    /// task-local rather than a request extension: no allocation per request.
+    pub static RATE_LIMIT_DECISION: RefCell<Option<Decision>>;
+}
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
@@ -91,7 +95,16 @@ impl FromRequestParts<AppState> for Caller {
                     .known
                     .as_ref()
                     .map(|c| ("api_key", c.id.clone()));
-                record_failure(state, parts, &workspace, key_id, target, failure.reason()).await;
+                // Boxed, like every slow path here: it keeps the extractor's future small.
+                Box::pin(record_failure(
+                    state,
+                    parts,
+                    &workspace,
+                    key_id,
+                    target,
+                    failure.reason(),
+                ))
+                .await;
                 state
                     .metrics
                     .verifications
@@ -108,18 +121,17 @@ impl FromRequestParts<AppState> for Caller {
             .check(&credential.rate_limit_tier, &credential.key_id);
         let allowed = decision.allowed();
         let retry_after = decision.retry_after_secs;
-        if let Some(slot) = parts.extensions.get::<RateLimitSlot>() {
-            let _ = slot.0.set(decision);
-        }
+        // Outside the middleware (no slot) there is simply no header to write.
+        let _ = RATE_LIMIT_DECISION.try_with(|slot| *slot.borrow_mut() = Some(decision));
         if !allowed {
-            record_failure(
+            Box::pin(record_failure(
                 state,
                 parts,
                 &credential.workspace_id,
                 Some(credential.key_id.to_string()),
                 Some(("api_key", credential.id.clone())),
                 "rate_limited",
-            )
+            ))
             .await;
             state
                 .metrics

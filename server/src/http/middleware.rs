@@ -1,6 +1,7 @@
 //! Cross-cutting request handling: credentials outside the header, body size, rate-limit
 //! headers, metrics and request logs.
 
+use std::cell::RefCell;
 use std::time::Instant;
 
 use axum::body::Body;
@@ -9,7 +10,7 @@ use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::auth::{record_failure, RateLimitSlot};
+use super::auth::{record_failure, RATE_LIMIT_DECISION};
 use crate::audit::SYSTEM_CHAIN;
 use crate::error::ApiError;
 use crate::metrics::{RequestLabels, RouteLabels};
@@ -150,14 +151,16 @@ fn too_large() -> Response {
 
 /// Gives the `Caller` extractor a place to leave its rate-limit decision, then turns it into
 /// `RateLimit-Policy` and `RateLimit` headers on whatever the answer is.
-pub async fn rate_limit_headers(mut request: Request, next: Next) -> Response {
-    let slot = RateLimitSlot::default();
-    request.extensions_mut().insert(slot.clone());
-    let mut response = next.run(request).await;
-    if let Some(decision) = slot.0.get() {
-        decision.write_headers(response.headers_mut());
-    }
-    response
+pub async fn rate_limit_headers(request: Request, next: Next) -> Response {
+    RATE_LIMIT_DECISION
+        .scope(RefCell::new(None), async move {
+            let mut response = next.run(request).await;
+            if let Some(decision) = RATE_LIMIT_DECISION.with(|slot| slot.borrow_mut().take()) {
+                decision.write_headers(response.headers_mut());
+            }
+            response
+        })
+        .await
 }
 
 /// Counts and times each request by route template and logs one line for it. Only the route

@@ -15,7 +15,7 @@
 
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use governor::middleware::NoOpMiddleware;
@@ -27,6 +27,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
+use super::per_thread::PerThread;
 use crate::access::{self, AccessContext};
 use crate::api_keys::token::{KeyHasher, KeyId, KeyRef, MalformedKey, PlainApiKey};
 use crate::api_keys::KeyStatus;
@@ -39,7 +40,7 @@ use crate::scopes::{Environment, Scopes};
 type Digest = [u8; 32];
 
 /// What a verified key may do; everything a verify answer or an authorization decision needs.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Credential {
     pub id: String,
     pub key_id: KeyId,
@@ -59,14 +60,24 @@ pub struct Credential {
     pub access: AccessContext,
     /// `scopes` after role bindings: what the key may do anywhere in its environment.
     pub effective_scopes: Scopes,
-    /// The verify answer, rendered once per record (indexed by `rotation_due`): the hot path
-    /// serves bytes instead of building JSON.
-    pub rendered_answer: [OnceLock<super::routes::RenderedAnswer>; 2],
+    /// The verify answer, rendered once per record and thread (indexed by `rotation_due`): the
+    /// hot path serves bytes instead of building JSON.
+    pub rendered_answer: [PerThread<super::routes::RenderedAnswer>; 2],
 }
 
 impl Credential {
     pub fn status(&self, now_ms: i64) -> KeyStatus {
         KeyStatus::at(now_ms, self.expires_at, self.revoked_at)
+    }
+}
+
+/// Whether a key in this state may authenticate at `now_ms` (a rotated key may, until its grace
+/// period ends).
+fn usable_at(credential: &Credential, now_ms: i64) -> Result<(), AuthFailure> {
+    match credential.status(now_ms) {
+        KeyStatus::Active | KeyStatus::Rotating => Ok(()),
+        KeyStatus::Revoked => Err(AuthFailure::Revoked),
+        KeyStatus::Expired => Err(AuthFailure::Expired),
     }
 }
 
@@ -100,11 +111,13 @@ impl AuthFailure {
     }
 }
 
-/// The result of a verification: the credential when the key is known (even if refused, so the
-/// failure can be audited in its workspace), and the verdict.
+/// The result of a verification: the verdict, and for a refusal what is known about the key so
+/// the failure can be audited in its workspace.
 pub struct Verification {
-    /// The presented key id when no credential is known for it (otherwise `known` carries it).
+    /// The presented key id, when a refusal has no `known` credential to carry it.
     pub key_id: Option<KeyId>,
+    /// The key's credential, on every refusal of a key that exists (a success carries it in
+    /// `verdict` only).
     pub known: Option<Arc<Credential>>,
     pub verdict: Result<Arc<Credential>, AuthFailure>,
 }
@@ -120,6 +133,13 @@ struct CachedKey {
     stale: AtomicBool,
     last_used_ms: AtomicI64,
     flushed_ms: AtomicI64,
+}
+
+/// What the verified-key cache says about a presented key.
+enum CacheLookup {
+    Answered(Verification),
+    Reload(Arc<CachedKey>),
+    Miss,
 }
 
 /// Outcome of a cold verification, shared by concurrent identical presentations.
@@ -218,7 +238,9 @@ impl Authenticator {
 
     fn digest(&self, key: &KeyRef<'_>) -> Digest {
         let mut mac = self.digest_mac.clone();
-        mac.update(key.expose().as_bytes());
+        for part in key.secret_parts() {
+            mac.update(part);
+        }
         mac.finalize().into_bytes().into()
     }
 
@@ -235,67 +257,75 @@ impl Authenticator {
             }
         };
         let digest = self.digest(&key);
-
-        let cached = self.verified.get(key.key_id()).map(|e| e.value().clone());
-        if let Some(cached) = cached {
-            self.metrics.cache_hit.inc();
-            let age = cached.fetched.elapsed();
-            let cached = if age > self.max_age || cached.stale.load(Ordering::Acquire) {
-                // Too old (or known changed) to trust without a look at the database, but the
-                // digest stays valid: a key id has exactly one secret for life.
-                let key_id = cached.credential.key_id.clone();
-                match self.load(&key_id).await {
-                    Ok(Some((credential, _))) => {
-                        self.cache_verified(
-                            &key_id,
-                            Arc::new(credential),
-                            cached.digest,
-                            cached.last_used_ms.load(Ordering::Relaxed),
-                        )
-                        .await
-                    }
-                    Ok(None) => {
-                        self.verified.remove(&key_id);
-                        return Verification {
-                            key_id: Some(key_id),
-                            known: None,
-                            verdict: Err(AuthFailure::UnknownKey),
-                        };
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "credential lookup failed");
-                        return Verification {
-                            key_id: Some(key_id),
-                            known: None,
-                            verdict: Err(AuthFailure::Unavailable),
-                        };
-                    }
-                }
-            } else {
-                if age > self.refresh_after {
-                    self.refresh_in_background(&cached, &cached.credential.key_id);
-                }
-                cached
-            };
-            let credential = cached.credential.clone();
-            let verdict = if bool::from(cached.digest.ct_eq(&digest)) {
-                cached
-                    .last_used_ms
-                    .store(self.clock.now_ms(), Ordering::Relaxed);
-                self.usable(credential.clone())
-            } else {
-                Err(AuthFailure::WrongSecret)
-            };
-            // The key id is the known credential's; no copy on the hot path.
-            return Verification {
-                key_id: None,
-                known: Some(credential),
-                verdict,
-            };
+        let now = self.clock.now_ms();
+        match self.lookup_cached(&key, &digest, now) {
+            CacheLookup::Answered(verification) => verification,
+            // The slow paths hold large futures (database reads, Argon2). Boxing them keeps this
+            // future small, and the router moves it onto the heap on every request.
+            CacheLookup::Reload(cached) => Box::pin(self.reload(cached, digest, now)).await,
+            CacheLookup::Miss => {
+                self.metrics.cache_miss.inc();
+                Box::pin(self.verify_uncached(key.to_owned(), digest)).await
+            }
         }
-        self.metrics.cache_miss.inc();
+    }
 
-        let key = key.to_owned();
+    /// The hot path: a fresh cached record answers under the map's read guard, without cloning
+    /// the entry.
+    fn lookup_cached(self: &Arc<Self>, key: &KeyRef<'_>, digest: &Digest, now: i64) -> CacheLookup {
+        let Some(entry) = self.verified.get(key.key_id()) else {
+            return CacheLookup::Miss;
+        };
+        let cached = entry.value();
+        self.metrics.cache_hit.inc();
+        let age = cached.fetched.elapsed();
+        if age > self.max_age || cached.stale.load(Ordering::Acquire) {
+            // Too old (or known changed) to trust without a look at the database, but the
+            // digest stays valid: a key id has exactly one secret for life.
+            return CacheLookup::Reload(cached.clone());
+        }
+        if age > self.refresh_after {
+            self.refresh_in_background(cached);
+        }
+        CacheLookup::Answered(self.answer_cached(cached, digest, now))
+    }
+
+    /// Re-reads a cached key's record before answering (it was stale or too old).
+    async fn reload(&self, cached: Arc<CachedKey>, digest: Digest, now: i64) -> Verification {
+        let key_id = cached.credential.key_id.clone();
+        match self.load(&key_id).await {
+            Ok(Some((credential, _))) => {
+                let fresh = self
+                    .cache_verified(
+                        &key_id,
+                        Arc::new(credential),
+                        cached.digest,
+                        cached.last_used_ms.load(Ordering::Relaxed),
+                    )
+                    .await;
+                self.answer_cached(&fresh, &digest, now)
+            }
+            Ok(None) => {
+                self.verified.remove(&key_id);
+                Verification {
+                    key_id: Some(key_id),
+                    known: None,
+                    verdict: Err(AuthFailure::UnknownKey),
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "credential lookup failed");
+                Verification {
+                    key_id: Some(key_id),
+                    known: None,
+                    verdict: Err(AuthFailure::Unavailable),
+                }
+            }
+        }
+    }
+
+    /// A key id this replica has not verified yet: database, then Argon2 (coalesced).
+    async fn verify_uncached(self: &Arc<Self>, key: PlainApiKey, digest: Digest) -> Verification {
         let key_id = key.key_id().clone();
         let this = self.clone();
         let cold = self
@@ -332,10 +362,35 @@ impl Authenticator {
     }
 
     fn usable(&self, credential: Arc<Credential>) -> Result<Arc<Credential>, AuthFailure> {
-        match credential.status(self.clock.now_ms()) {
-            KeyStatus::Active | KeyStatus::Rotating => Ok(credential),
-            KeyStatus::Revoked => Err(AuthFailure::Revoked),
-            KeyStatus::Expired => Err(AuthFailure::Expired),
+        usable_at(&credential, self.clock.now_ms()).map(|()| credential)
+    }
+
+    /// Checks a presented secret against a cached key. Only a refusal carries `known` (for its
+    /// audit event), so a success costs one reference count on the credential.
+    fn answer_cached(&self, cached: &CachedKey, digest: &Digest, now: i64) -> Verification {
+        let verdict = if bool::from(cached.digest.ct_eq(digest)) {
+            usable_at(&cached.credential, now)
+        } else {
+            Err(AuthFailure::WrongSecret)
+        };
+        match verdict {
+            Ok(()) => {
+                // `last_used_at` is kept to the second: skipping the write most of the time keeps
+                // this cache line from bouncing between the cores that serve the key.
+                if now - cached.last_used_ms.load(Ordering::Relaxed) >= 1000 {
+                    cached.last_used_ms.store(now, Ordering::Relaxed);
+                }
+                Verification {
+                    key_id: None,
+                    known: None,
+                    verdict: Ok(cached.credential.clone()),
+                }
+            }
+            Err(failure) => Verification {
+                key_id: None,
+                known: Some(cached.credential.clone()),
+                verdict: Err(failure),
+            },
         }
     }
 
@@ -427,13 +482,13 @@ impl Authenticator {
         entry
     }
 
-    fn refresh_in_background(self: &Arc<Self>, cached: &Arc<CachedKey>, key_id: &KeyId) {
+    fn refresh_in_background(self: &Arc<Self>, cached: &Arc<CachedKey>) {
         if cached.refreshing.swap(true, Ordering::AcqRel) {
             return;
         }
         let this = self.clone();
         let cached = cached.clone();
-        let key_id = key_id.clone();
+        let key_id = cached.credential.key_id.clone();
         tokio::spawn(async move {
             match this.load(&key_id).await {
                 Ok(Some((credential, _))) => {
