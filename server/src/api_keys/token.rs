@@ -188,10 +188,11 @@ impl<'a> KeyRef<'a> {
     /// is where the digest is filed and the checksum follows from the rest, so leaving them out
     /// loses nothing and keeps the digest's input within one SHA-256 block.
     pub fn secret_parts(&self) -> [&'a [u8]; 2] {
+        let bytes = self.full.as_bytes();
         let secret_start = PREFIX_LEN + KEY_ID_LEN;
         [
-            self.full[..PREFIX_LEN].as_bytes(),
-            self.full[secret_start..secret_start + SECRET_LEN].as_bytes(),
+            &bytes[..PREFIX_LEN],
+            &bytes[secret_start..secret_start + SECRET_LEN],
         ]
     }
 
@@ -276,6 +277,16 @@ mod tests {
             assert_eq!(parsed.key_id(), key.key_id());
             assert_eq!(parsed.environment(), env);
         }
+    }
+
+    #[test]
+    fn secret_parts_are_the_prefix_and_the_secret_within_one_sha256_block() {
+        let key = PlainApiKey::generate(Environment::Live);
+        let [prefix, secret] = KeyRef::parse(key.expose()).unwrap().secret_parts();
+        assert_eq!(prefix, b"sp_live_");
+        assert_eq!(secret, &key.expose().as_bytes()[24..66]);
+        // A SHA-256 block holds 55 bytes of message after the 64-byte HMAC key block.
+        assert!(prefix.len() + secret.len() <= 55);
     }
 
     #[test]

@@ -140,6 +140,24 @@ on_both_backends! {
         assert_eq!(app.metric(ARGON2_RUNS).await, argon2, "neither path ran Argon2");
     }
 
+    async fn a_key_under_the_other_environments_prefix_is_refused_cached_or_not(backend: Backend) {
+        let (app, _db) = TestApp::spawn(backend).await;
+        let created = app.create_key(&app.admin_key, json!({"name": "k", "environment": "live", "scopes": ["read:checks"]})).await;
+        let key = created["key"].as_str().unwrap();
+        // The same key id and secret, relabelled `sp_test_` with a checksum that fits: it parses.
+        let (key_id, secret) = (&key[8..24], &key[24..66]);
+        let checksum = {
+            use base64::Engine;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(crc32("sp_test_", key_id, secret).to_be_bytes())
+        };
+        let relabelled = format!("sp_test_{key_id}{secret}{checksum}");
+        let cold = app.get("/v1/auth/verify", &relabelled).await;
+        assert_eq!((cold.status, cold.code()), (StatusCode::UNAUTHORIZED, "invalid_credential"), "before the key is cached");
+        assert_eq!(app.verify(key).await, StatusCode::OK);
+        let cached = app.get("/v1/auth/verify", &relabelled).await;
+        assert_eq!((cached.status, cached.code()), (StatusCode::UNAUTHORIZED, "invalid_credential"), "once the key is cached");
+    }
+
     async fn concurrent_first_uses_of_a_key_share_one_argon2(backend: Backend) {
         let (app, _db) = TestApp::spawn(backend).await;
         let created = app.create_key(&app.admin_key, json!({"name": "k", "environment": "live", "scopes": ["read:checks"]})).await;
