@@ -3,7 +3,6 @@
 //! Answers carry the IETF httpapi draft headers: `RateLimit-Policy: "standard";q=1200;w=60` and
 //! `RateLimit: "standard";r=<remaining>;t=<seconds until full>`.
 
-use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
@@ -11,7 +10,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use governor::clock::Clock as GovernorClock;
 use governor::middleware::StateInformationMiddleware;
 use governor::nanos::Nanos;
-use governor::state::keyed::DefaultKeyedStateStore;
+use governor::state::keyed::DashMapStateStore;
 use governor::Quota;
 
 use crate::api_keys::token::KeyId;
@@ -26,8 +25,14 @@ impl GovernorClock for Clock {
     }
 }
 
-type KeyedLimiter =
-    governor::RateLimiter<KeyId, DefaultKeyedStateStore<KeyId>, Clock, StateInformationMiddleware>;
+/// Keys are hashed with foldhash rather than SipHash: only keys that passed authentication are
+/// ever inserted, so an attacker cannot choose what collides, and the hash runs per request.
+type KeyedLimiter = governor::RateLimiter<
+    KeyId,
+    DashMapStateStore<KeyId, foldhash::fast::RandomState>,
+    Clock,
+    StateInformationMiddleware,
+>;
 
 struct Tier {
     /// Tier names and policies live as long as the process (the configuration never changes
@@ -54,7 +59,8 @@ pub struct Decision {
 }
 
 pub struct RateLimiter {
-    tiers: HashMap<String, Tier>,
+    /// A handful of tiers, searched in order: cheaper per request than hashing the name.
+    tiers: Vec<Tier>,
     clock: Clock,
 }
 
@@ -70,19 +76,22 @@ impl RateLimiter {
             .iter()
             .map(|(name, per_minute)| {
                 let quota = Quota::per_minute(NonZeroU32::new(per_minute).expect("tiers are > 0"));
-                let limiter = governor::RateLimiter::dashmap_with_clock(quota, clock.clone())
-                    .with_middleware::<StateInformationMiddleware>();
+                let limiter = governor::RateLimiter::dashmap_with_clock_and_hasher(
+                    quota,
+                    clock.clone(),
+                    foldhash::fast::RandomState::default(),
+                )
+                .with_middleware::<StateInformationMiddleware>();
                 let name: &'static str = Box::leak(name.to_owned().into_boxed_str());
                 let policy: &'static str =
                     Box::leak(format!("\"{name}\";q={per_minute};w=60").into_boxed_str());
                 let policy = HeaderValue::from_static(policy);
-                let tier = Tier {
+                Tier {
                     name,
                     per_minute,
                     limiter,
                     policy,
-                };
-                (name.to_owned(), tier)
+                }
             })
             .collect();
         Self { tiers, clock }
@@ -90,13 +99,10 @@ impl RateLimiter {
 
     /// Spends one request of `key`'s budget in `tier` (unknown tiers fall back to `standard`).
     pub fn check(&self, tier: &str, key: &KeyId) -> Decision {
-        let (_, tier) = match self.tiers.get_key_value(tier) {
-            Some(found) => found,
-            None => self
-                .tiers
-                .get_key_value("standard")
-                .expect("config guarantees a standard tier"),
-        };
+        let named = |name: &str| self.tiers.iter().find(|t| t.name == name);
+        let tier = named(tier)
+            .or_else(|| named("standard"))
+            .expect("config guarantees a standard tier");
         let limit = tier.per_minute;
         let per_request = 60.0 / f64::from(limit);
         let full_in = |remaining: u32| (f64::from(limit - remaining) * per_request).ceil() as u64;
@@ -128,7 +134,7 @@ impl RateLimiter {
 
     /// Forgets keys whose budgets are full again, so memory follows active keys only.
     pub fn prune(&self) {
-        for tier in self.tiers.values() {
+        for tier in &self.tiers {
             tier.limiter.retain_recent();
             tier.limiter.shrink_to_fit();
         }

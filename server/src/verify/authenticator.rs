@@ -160,7 +160,9 @@ pub struct Authenticator {
     /// Keys that passed Argon2, by key id. A plain concurrent map: a hit is one shard read lock,
     /// and only valid keys ever enter it, so its size follows real keys, not attackers. Idle
     /// entries are dropped by [`Authenticator::prune`].
-    verified: dashmap::DashMap<KeyId, Arc<CachedKey>>,
+    /// Hashed with foldhash: only keys that passed Argon2 are inserted, so nobody outside can
+    /// choose collisions, and every verification hashes a key id.
+    verified: dashmap::DashMap<KeyId, Arc<CachedKey>, foldhash::fast::RandomState>,
     /// Coalesces identical cold presentations and remembers refusals for a minute.
     attempts: moka::future::Cache<(KeyId, Digest), ColdOutcome>,
     argon2_slots: Arc<Semaphore>,
@@ -218,7 +220,7 @@ impl Authenticator {
             hasher: KeyHasher::default(),
             digest_mac: <Hmac<Sha256> as Mac>::new_from_slice(&digest_key)
                 .expect("HMAC accepts any key length"),
-            verified: dashmap::DashMap::new(),
+            verified: dashmap::DashMap::with_hasher(foldhash::fast::RandomState::default()),
             attempts: moka::future::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(Duration::from_secs(60))
