@@ -159,9 +159,8 @@ pub struct Authenticator {
     digest_mac: Hmac<Sha256>,
     /// Keys that passed Argon2, by key id. A plain concurrent map: a hit is one shard read lock,
     /// and only valid keys ever enter it, so its size follows real keys, not attackers. Idle
-    /// entries are dropped by [`Authenticator::prune`].
-    /// Hashed with foldhash: only keys that passed Argon2 are inserted, so nobody outside can
-    /// choose collisions, and every verification hashes a key id.
+    /// entries are dropped by [`Authenticator::prune`]. Hashed with foldhash: nobody outside
+    /// chooses what is inserted, so nobody can aim collisions, and every verification hashes.
     verified: dashmap::DashMap<KeyId, Arc<CachedKey>, foldhash::fast::RandomState>,
     /// Coalesces identical cold presentations and remembers refusals for a minute.
     attempts: moka::future::Cache<(KeyId, Digest), ColdOutcome>,
