@@ -28,7 +28,7 @@ pub struct ServeArgs {
     #[arg(long, env = "STATUSPULSE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
 
-    /// Optional Redis for instant revocation fan-out between replicas.
+    /// Optional Redis: rate-limit budgets shared by every replica, and instant revocation fan-out.
     #[arg(long = "redis-url", env = "STATUSPULSE_REDIS_URL")]
     pub redis_url: Option<String>,
 

@@ -64,9 +64,16 @@ pub async fn build_state(settings: Settings, clock: Clock) -> anyhow::Result<App
             .context("connecting to redis")?,
         None => Fanout::default(),
     };
+    let mut rate_limiter = RateLimiter::new(&settings.rate_limit_tiers, clock.clone());
+    if let Some(url) = &settings.redis_url {
+        rate_limiter = rate_limiter
+            .share_through(url)
+            .await
+            .context("connecting to redis for shared rate limits")?;
+    }
     Ok(AppState(Arc::new(App {
         audit: AuditWriter::start(db.clone(), clock.clone()),
-        rate_limiter: RateLimiter::new(&settings.rate_limit_tiers, clock.clone()),
+        rate_limiter,
         db,
         clock,
         settings,

@@ -118,7 +118,8 @@ impl FromRequestParts<AppState> for Caller {
 
         let decision = state
             .rate_limiter
-            .check(&credential.rate_limit_tier, &credential.key_id);
+            .check(&credential.rate_limit_tier, &credential.key_id)
+            .await;
         let allowed = decision.allowed();
         let retry_after = decision.retry_after_secs;
         // Outside the middleware (no slot) there is simply no header to write.

@@ -1,9 +1,12 @@
-//! Several replicas on one database: revocation reaches every replica within 30 s.
+//! Several replicas on one database: revocation reaches every replica within 30 s, and with Redis
+//! a key's rate-limit budget is one for all of them.
 
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::json;
+
+use statuspulse_server::Clock;
 
 use crate::helpers::{Backend, Options, TestApp};
 use crate::on_both_backends;
@@ -66,6 +69,45 @@ async fn with_redis_a_revocation_reaches_other_replicas_at_once() {
             "redis fan-out did not arrive"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_redis_replicas_share_each_keys_rate_limit() {
+    // One frozen clock for both replicas: "a minute" is the same minute everywhere.
+    let clock = Clock::frozen();
+    let options = || Options {
+        clock: clock.clone(),
+        tweak: |s| s.redis_url = Some(redis_url()),
+    };
+    let (a, db) = TestApp::spawn_with(Backend::Postgres, options()).await;
+    let b = TestApp::start(&db.url, options()).await;
+    let created = a
+        .create_key(
+            &a.admin_key,
+            json!({"name": "k", "environment": "live", "scopes": ["read:checks"]}),
+        )
+        .await;
+    let key = created["key"].as_str().unwrap();
+    for i in 1..=1200 {
+        let replica = if i % 2 == 0 { &a } else { &b };
+        let answer = replica.get("/v1/auth/verify", key).await;
+        assert_eq!(answer.status, StatusCode::OK, "request {i}");
+        assert_eq!(
+            answer.header("ratelimit"),
+            format!("\"standard\";r={};t={}", 1200 - i, (i as f64 * 0.05).ceil()),
+            "request {i}: the remaining budget counts both replicas' requests"
+        );
+    }
+    for replica in [&a, &b] {
+        let refused = replica.get("/v1/auth/verify", key).await;
+        assert_eq!(
+            (refused.status, refused.code()),
+            (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+        );
+        assert_eq!(refused.header("retry-after"), "1");
+        assert_eq!(refused.header("ratelimit"), "\"standard\";r=0;t=60");
     }
     b.stop().await;
 }
