@@ -293,36 +293,42 @@ impl Authenticator {
 
     /// Re-reads a cached key's record before answering (it was stale or too old).
     async fn reload(&self, cached: Arc<CachedKey>, digest: Digest, now: i64) -> Verification {
-        let key_id = cached.credential.key_id.clone();
-        match self.load(&key_id).await {
-            Ok(Some((credential, _))) => {
-                let fresh = self
-                    .cache_verified(
-                        &key_id,
-                        Arc::new(credential),
-                        cached.digest,
-                        cached.last_used_ms.load(Ordering::Relaxed),
-                    )
-                    .await;
-                self.answer_cached(&fresh, &digest, now)
-            }
-            Ok(None) => {
-                self.verified.remove(&key_id);
-                Verification {
-                    key_id: Some(key_id),
-                    known: None,
-                    verdict: Err(AuthFailure::UnknownKey),
-                }
-            }
+        let refusal = |failure| Verification {
+            key_id: Some(cached.credential.key_id.clone()),
+            known: None,
+            verdict: Err(failure),
+        };
+        match self.reread(&cached).await {
+            Ok(Some(fresh)) => self.answer_cached(&fresh, &digest, now),
+            Ok(None) => refusal(AuthFailure::UnknownKey),
             Err(e) => {
                 tracing::error!(error = %e, "credential lookup failed");
-                Verification {
-                    key_id: Some(key_id),
-                    known: None,
-                    verdict: Err(AuthFailure::Unavailable),
-                }
+                refusal(AuthFailure::Unavailable)
             }
         }
+    }
+
+    /// Reads a cached key's record again and caches it under the same digest (a key id has one
+    /// secret for life, so no Argon2). `None` when the key is gone (purged), which also drops it
+    /// from the cache.
+    async fn reread(&self, cached: &CachedKey) -> Result<Option<Arc<CachedKey>>, sqlx::Error> {
+        let key_id = &cached.credential.key_id;
+        let Some((credential, _)) = self.load(key_id).await? else {
+            self.verified.remove(key_id);
+            return Ok(None);
+        };
+        let fresh = self
+            .cache_verified(
+                key_id,
+                Arc::new(credential),
+                cached.digest,
+                cached.last_used_ms.load(Ordering::Relaxed),
+            )
+            .await;
+        fresh
+            .flushed_ms
+            .store(cached.flushed_ms.load(Ordering::Relaxed), Ordering::Relaxed);
+        Ok(Some(fresh))
     }
 
     /// A key id this replica has not verified yet: database, then Argon2 (coalesced).
@@ -489,30 +495,10 @@ impl Authenticator {
         }
         let this = self.clone();
         let cached = cached.clone();
-        let key_id = cached.credential.key_id.clone();
         tokio::spawn(async move {
-            match this.load(&key_id).await {
-                Ok(Some((credential, _))) => {
-                    let entry = this
-                        .cache_verified(
-                            &key_id,
-                            Arc::new(credential),
-                            cached.digest,
-                            cached.last_used_ms.load(Ordering::Relaxed),
-                        )
-                        .await;
-                    entry
-                        .flushed_ms
-                        .store(cached.flushed_ms.load(Ordering::Relaxed), Ordering::Relaxed);
-                }
-                // Purged: nothing left to authenticate.
-                Ok(None) => {
-                    this.verified.remove(&key_id);
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "refreshing a cached key failed; will retry");
-                    cached.refreshing.store(false, Ordering::Release);
-                }
+            if let Err(e) = this.reread(&cached).await {
+                tracing::warn!(error = %e, "refreshing a cached key failed; will retry");
+                cached.refreshing.store(false, Ordering::Release);
             }
         });
     }

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use statuspulse_server::Clock;
 
-use crate::helpers::{Backend, Options, TestApp};
+use crate::helpers::{Backend, Options, TestApp, TestDb};
 use crate::on_both_backends;
 
 on_both_backends! {
@@ -32,28 +32,7 @@ on_both_backends! {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_redis_a_revocation_reaches_other_replicas_at_once() {
-    let (a, db) = TestApp::spawn_with(
-        Backend::Postgres,
-        Options {
-            tweak: |s| s.redis_url = Some(redis_url()),
-            ..Options::default()
-        },
-    )
-    .await;
-    let b = TestApp::start(
-        &db.url,
-        Options {
-            tweak: |s| s.redis_url = Some(redis_url()),
-            ..Options::default()
-        },
-    )
-    .await;
-    let created = a
-        .create_key(
-            &a.admin_key,
-            json!({"name": "k", "environment": "live", "scopes": ["read:checks"]}),
-        )
-        .await;
+    let (a, b, _db, created) = two_replicas_with_redis(Clock::controllable()).await;
     let key = created["key"].as_str().unwrap();
     assert_eq!(b.verify(key).await, StatusCode::OK);
     a.post(
@@ -76,19 +55,7 @@ async fn with_redis_a_revocation_reaches_other_replicas_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_redis_replicas_share_each_keys_rate_limit() {
     // One frozen clock for both replicas: "a minute" is the same minute everywhere.
-    let clock = Clock::frozen();
-    let options = || Options {
-        clock: clock.clone(),
-        tweak: |s| s.redis_url = Some(redis_url()),
-    };
-    let (a, db) = TestApp::spawn_with(Backend::Postgres, options()).await;
-    let b = TestApp::start(&db.url, options()).await;
-    let created = a
-        .create_key(
-            &a.admin_key,
-            json!({"name": "k", "environment": "live", "scopes": ["read:checks"]}),
-        )
-        .await;
+    let (a, b, _db, created) = two_replicas_with_redis(Clock::frozen()).await;
     let key = created["key"].as_str().unwrap();
     for i in 1..=1200 {
         let replica = if i % 2 == 0 { &a } else { &b };
@@ -110,6 +77,24 @@ async fn with_redis_replicas_share_each_keys_rate_limit() {
         assert_eq!(refused.header("ratelimit"), "\"standard\";r=0;t=60");
     }
     b.stop().await;
+}
+
+/// Two replicas on one new PostgreSQL database and the test Redis, reading time from `clock`, and
+/// a live key created on the first.
+async fn two_replicas_with_redis(clock: Clock) -> (TestApp, TestApp, TestDb, serde_json::Value) {
+    let options = || Options {
+        clock: clock.clone(),
+        tweak: |s| s.redis_url = Some(redis_url()),
+    };
+    let (a, db) = TestApp::spawn_with(Backend::Postgres, options()).await;
+    let b = TestApp::start(&db.url, options()).await;
+    let created = a
+        .create_key(
+            &a.admin_key,
+            json!({"name": "k", "environment": "live", "scopes": ["read:checks"]}),
+        )
+        .await;
+    (a, b, db, created)
 }
 
 fn redis_url() -> String {
