@@ -1,7 +1,8 @@
 //! Load benchmark of `GET /v1/auth/verify` on loopback, measured in one run so that the ratios
 //! hold even though absolute numbers drift on shared machines.
 //!
-//! Run: `cargo bench -p statuspulse-server --bench verify_load` (add `-- --quick` for a smoke run).
+//! Run: `cargo bench -p statuspulse-server --bench verify_load` (add `-- --quick` for a smoke run,
+//! `-- --redis` to also measure rate limits shared through Redis).
 //!
 //! It starts the real server (SQLite, release build) on its own runtime and measures:
 //! 1. closed-loop throughput of verify with a valid key against `/healthz` on the same server;
@@ -138,6 +139,44 @@ async fn run(server: &Server) {
         (measured, rate, flood_rate)
     };
 
+    // With `--redis`: the price of rate limits shared between replicas (one Redis round trip
+    // per verification), against the same server without Redis, in alternating rounds.
+    let shared = match redis_url() {
+        Some(url) => {
+            let replica = server.replica_with_redis(&url);
+            let shared_client = Client { addr: replica.addr };
+            assert_eq!(
+                shared_client
+                    .request("/v1/auth/verify", Some(&valid))
+                    .await
+                    .0,
+                200
+            );
+            let (mut alone, mut with_redis) = (0.0, 0.0);
+            for _ in 0..plan.rounds {
+                alone += client
+                    .throughput("/v1/auth/verify", Some(&valid), &plan)
+                    .await
+                    / plan.rounds as f64;
+                with_redis += shared_client
+                    .throughput("/v1/auth/verify", Some(&valid), &plan)
+                    .await
+                    / plan.rounds as f64;
+            }
+            let at_half = shared_client
+                .open_loop(
+                    "/v1/auth/verify",
+                    &valid,
+                    with_redis / 2.0,
+                    plan.latency_secs,
+                    plan.connections,
+                )
+                .await;
+            Some((alone, with_redis, at_half))
+        }
+        None => None,
+    };
+
     let cold_p50 = cold[cold.len() / 2];
     let cold_max = *cold.last().unwrap();
     println!();
@@ -176,6 +215,20 @@ async fn run(server: &Server) {
         ms(flood.0.p999),
         ms(flood.0.max)
     );
+    if let Some((alone, with_redis, at_half)) = &shared {
+        println!("  with Redis (rate limits shared between replicas; no target, the price of exactness):");
+        println!(
+            "  verify throughput             {with_redis:>10.0} req/s   = {:.0}% of the same verify without Redis ({alone:.0} req/s)",
+            with_redis / alone * 100.0
+        );
+        println!(
+            "  at half load ({:.0}/s)         p50 {:>7.3} ms   p99 {:>7.3} ms   p99.9 {:>7.3} ms",
+            with_redis / 2.0,
+            ms(at_half.p50),
+            ms(at_half.p99),
+            ms(at_half.p999)
+        );
+    }
     let verdicts = [
         ("throughput ratio", ratio >= 0.8),
         ("p99 at half load", at_half.p99 <= Duration::from_millis(2)),
@@ -197,8 +250,25 @@ async fn run(server: &Server) {
             "cold_p50_ms": ms(cold_p50), "cold_max_ms": ms(cold_max),
             "flood_valid_rps": flood.1, "flood_rps": flood.2,
             "flood_p50_ms": ms(flood.0.p50), "flood_p99_ms": ms(flood.0.p99),
+            "shared_limits": shared.as_ref().map(|(alone, with_redis, at_half)| serde_json::json!({
+                "verify_rps_without_redis": alone, "verify_rps_with_redis": with_redis,
+                "ratio": with_redis / alone,
+                "half_load_p50_ms": ms(at_half.p50), "half_load_p99_ms": ms(at_half.p99),
+            })),
         })
     );
+}
+
+/// The Redis for `--redis`: `--redis=<url>`, or `STATUSPULSE_BENCH_REDIS_URL`, or the local one.
+fn redis_url() -> Option<String> {
+    std::env::args().find_map(|arg| match arg.strip_prefix("--redis") {
+        Some("") => Some(
+            std::env::var("STATUSPULSE_BENCH_REDIS_URL")
+                .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned()),
+        ),
+        Some(rest) => rest.strip_prefix('=').map(str::to_owned),
+        None => None,
+    })
 }
 
 fn ms(d: Duration) -> f64 {
@@ -209,15 +279,15 @@ fn ms(d: Duration) -> f64 {
 struct Server {
     child: std::process::Child,
     addr: std::net::SocketAddr,
+    database: String,
     admin_key: String,
 }
 
 impl Server {
+    /// Bootstraps a fresh database and serves it without Redis.
     fn start(dir: &std::path::Path) -> Self {
-        use std::io::BufRead;
-        let binary = env!("CARGO_BIN_EXE_statuspulse-server");
         let database = format!("sqlite://{}/bench.db?mode=rwc", dir.display());
-        let bootstrap = std::process::Command::new(binary)
+        let bootstrap = std::process::Command::new(env!("CARGO_BIN_EXE_statuspulse-server"))
             .arg("bootstrap")
             .env("STATUSPULSE_DATABASE_URL", &database)
             .output()
@@ -227,7 +297,22 @@ impl Server {
             .unwrap()
             .trim()
             .to_owned();
-        let mut child = std::process::Command::new(binary)
+        Self::serve(database, admin_key, None)
+    }
+
+    /// A second server process on the same database, sharing rate limits through `redis_url`.
+    fn replica_with_redis(&self, redis_url: &str) -> Self {
+        Self::serve(
+            self.database.clone(),
+            self.admin_key.clone(),
+            Some(redis_url),
+        )
+    }
+
+    fn serve(database: String, admin_key: String, redis_url: Option<&str>) -> Self {
+        use std::io::BufRead;
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_statuspulse-server"));
+        command
             .arg("serve")
             .env("STATUSPULSE_DATABASE_URL", &database)
             .env("STATUSPULSE_LISTEN", "127.0.0.1:0")
@@ -237,9 +322,12 @@ impl Server {
                 "STATUSPULSE_RATE_LIMIT_TIERS",
                 "standard=1200,bench=1000000000",
             )
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+            .env_remove("STATUSPULSE_REDIS_URL")
+            .stderr(std::process::Stdio::piped());
+        if let Some(url) = redis_url {
+            command.env("STATUSPULSE_REDIS_URL", url);
+        }
+        let mut child = command.spawn().unwrap();
         let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
         let mut lines = stderr.lines();
         let addr = loop {
@@ -256,6 +344,7 @@ impl Server {
         Self {
             child,
             addr,
+            database,
             admin_key,
         }
     }
