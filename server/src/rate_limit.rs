@@ -10,6 +10,7 @@
 //! `RateLimit: "standard";r=<remaining>;t=<seconds until full>`.
 
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
@@ -103,11 +104,11 @@ struct SharedBudgets {
     connection: redis::aio::MultiplexedConnection,
     script: redis::Script,
     /// When the last fallback was logged (ms), so an outage logs once a minute, not per request.
-    last_warning_ms: std::sync::atomic::AtomicI64,
+    last_warning_ms: AtomicI64,
 }
 
 /// What the shared GCRA said about one request.
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 struct SharedOutcome {
     allowed: bool,
     wait_ms: f64,
@@ -158,7 +159,7 @@ impl RateLimiter {
         self.shared = Some(SharedBudgets {
             connection: client.get_multiplexed_async_connection().await?,
             script: redis::Script::new(GCRA_SCRIPT),
-            last_warning_ms: std::sync::atomic::AtomicI64::new(i64::MIN),
+            last_warning_ms: AtomicI64::new(i64::MIN),
         });
         Ok(self)
     }
@@ -190,7 +191,7 @@ impl RateLimiter {
 
 impl SharedBudgets {
     async fn spend(&self, tier: &Tier, key: &KeyId, now_ms: i64) -> anyhow::Result<SharedOutcome> {
-        let interval = 60_000.0 / f64::from(tier.per_minute);
+        let interval = tier.interval_ms();
         let tolerance = interval * f64::from(tier.per_minute - 1);
         let mut connection = self.connection.clone();
         let mut invocation = self
@@ -212,18 +213,11 @@ impl SharedBudgets {
     }
 
     fn warn_fallback(&self, now_ms: i64, error: &anyhow::Error) {
-        let last = self
-            .last_warning_ms
-            .load(std::sync::atomic::Ordering::Relaxed);
+        let last = self.last_warning_ms.load(Ordering::Relaxed);
         if now_ms.saturating_sub(last) >= 60_000
             && self
                 .last_warning_ms
-                .compare_exchange(
-                    last,
-                    now_ms,
-                    std::sync::atomic::Ordering::Relaxed,
-                    std::sync::atomic::Ordering::Relaxed,
-                )
+                .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok()
         {
             tracing::warn!(error = %error, "shared rate limits unavailable; each replica enforces its own budgets meanwhile");
@@ -245,7 +239,7 @@ impl Tier {
             return self.refused(Duration::from_secs_f64(outcome.wait_ms.max(0.0) / 1000.0));
         }
         // Requests that could still go out at once: the tolerance left, plus this one's slot.
-        let interval = 60_000.0 / f64::from(self.per_minute);
+        let interval = self.interval_ms();
         let left = (f64::from(self.per_minute) * interval - outcome.debt_ms) / interval;
         // A hair of float error must not cost a request.
         let remaining = (left + 1e-6).floor().clamp(0.0, f64::from(self.per_minute)) as u32;
@@ -274,10 +268,14 @@ impl Tier {
         }
     }
 
+    /// The GCRA emission interval: one request's share of the minute, in milliseconds.
+    fn interval_ms(&self) -> f64 {
+        60_000.0 / f64::from(self.per_minute)
+    }
+
     /// Seconds until the whole budget is available again.
     fn full_in(&self, remaining: u32) -> u64 {
-        let per_request = 60.0 / f64::from(self.per_minute);
-        (f64::from(self.per_minute - remaining) * per_request).ceil() as u64
+        (u64::from(self.per_minute - remaining) * 60).div_ceil(u64::from(self.per_minute))
     }
 }
 
