@@ -6,6 +6,7 @@
 pub mod access;
 pub mod api_keys;
 pub mod audit;
+pub mod authz;
 pub mod clock;
 pub mod config;
 pub mod db;

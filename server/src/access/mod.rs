@@ -53,7 +53,7 @@ impl ClusterDenial {
 }
 
 impl AccessContext {
-    fn binding_applies(
+    pub(crate) fn binding_applies(
         &self,
         binding: &Binding,
         environment: Environment,

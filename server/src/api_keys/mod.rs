@@ -7,7 +7,7 @@ mod store;
 pub mod token;
 
 pub use model::{ApiKeyView, CreatedApiKey, KeyStatus};
-pub use routes::{check_scopes_grantable, router};
+pub use routes::router;
 pub use store::{count_usable_for_service_account, insert_key, NewKey};
 
 use crate::clock::DAY_MS;

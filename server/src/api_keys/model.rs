@@ -4,6 +4,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::clock::rfc3339;
+use crate::error::ApiError;
+use crate::scopes::{Environment, Scopes};
 
 /// Lifecycle state, derived from the stored times (never stored itself, so it cannot go stale).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
@@ -114,6 +116,25 @@ pub struct CreatedApiKey {
 }
 
 impl KeyRow {
+    /// The stored scopes. Only the server writes them, so one that does not parse is corruption:
+    /// an internal error, never silently fewer (or other) scopes.
+    pub fn scopes(&self) -> Result<Scopes, ApiError> {
+        Scopes::parse(self.scopes.split_whitespace())
+            .map_err(|e| ApiError::internal(anyhow::anyhow!("stored key {}: {e}", self.id)))
+    }
+
+    /// The stored environment (see [`KeyRow::scopes`] on corruption).
+    pub fn environment(&self) -> Result<Environment, ApiError> {
+        self.environment.parse().map_err(|_| {
+            ApiError::internal(anyhow::anyhow!("stored key {}: bad environment", self.id))
+        })
+    }
+
+    /// Days from creation to expiry: the lifetime a rotation's successor inherits.
+    pub fn lifetime_ms(&self) -> i64 {
+        self.expires_at - self.created_at
+    }
+
     pub fn status(&self, now_ms: i64) -> KeyStatus {
         KeyStatus::at(now_ms, self.expires_at, self.revoked_at)
     }

@@ -12,8 +12,9 @@ use super::model::{ApiKeyView, CreatedApiKey, KeyRow, KeyStatus};
 use super::store::{self, Changes, ListFilter, NewKey};
 use super::token::{KeyId, PlainApiKey};
 use super::{DEFAULT_GRACE_HOURS, DEFAULT_ROTATION_DAYS, MAX_GRACE_HOURS, MAX_LIFETIME_DAYS};
-use crate::access::{self, ClusterDenial};
+use crate::access::{AccessContext, ClusterDenial};
 use crate::audit::{self, NewEvent};
+use crate::authz::{self, Grant, KeyAuthority, Principal};
 use crate::clock::{DAY_MS, HOUR_MS};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Caller, Json};
@@ -114,24 +115,13 @@ pub async fn create_api_key(
         1,
         MAX_LIFETIME_DAYS,
     )?;
-    let service_account_id = body.service_account_id.as_deref();
     let environment_clusters =
         crate::environment_clusters::cluster_names(&body.environment_clusters)?;
-    check_grant(
-        &state,
-        &caller,
-        &scopes,
-        service_account_id,
-        environment,
-        &environment_clusters,
-    )
-    .await?;
-
     let now = state.clock.now_ms();
     let plan = KeyPlan {
         name: &name,
         environment,
-        service_account_id,
+        service_account_id: body.service_account_id.as_deref(),
         scopes: &scopes,
         check_group_ids: &check_group_ids,
         alert_route_ids: &alert_route_ids,
@@ -139,6 +129,7 @@ pub async fn create_api_key(
         rotation_days,
         expires_at: now + lifetime_days * DAY_MS,
     };
+    check_grant(&state, &caller, &plan, true).await?;
     let (plain, tx) = mint(&state, &caller, &plan).await?;
     let id = tx.id.clone();
     tx.commit().await?;
@@ -157,7 +148,7 @@ pub async fn create_api_key(
 /// What a new key (created or a rotation's successor) will be.
 struct KeyPlan<'a> {
     name: &'a str,
-    environment: crate::scopes::Environment,
+    environment: Environment,
     service_account_id: Option<&'a str>,
     scopes: &'a Scopes,
     check_group_ids: &'a [String],
@@ -231,64 +222,23 @@ async fn mint<'a>(
     Ok((plain, Minted { id, tx }))
 }
 
-/// Scopes a caller may hand out: only scopes its own key holds, and `admin:all` to a service
-/// account only when the workspace's policy explicitly allows it. Shared with role bindings.
-pub async fn check_scopes_grantable(
-    state: &AppState,
-    caller: &Caller,
-    scopes: &Scopes,
-    for_service_account: bool,
-) -> ApiResult<()> {
-    let beyond: Vec<String> = scopes
-        .iter()
-        .filter(|s| !caller.credential.effective_scopes.grants(*s))
-        .map(|s| s.to_string())
-        .collect();
-    if !beyond.is_empty() {
-        return Err(ApiError::forbidden(
-            "scope_escalation",
-            format!(
-                "your key cannot grant scopes it does not hold: {}",
-                beyond.join(", ")
-            ),
-        )
-        .with_field("scopes"));
-    }
-    if for_service_account && scopes.contains(Scope::AdminAll) {
-        let allowed: i64 = sqlx::query_scalar(
-            "SELECT allow_admin_all_for_service_accounts FROM workspaces WHERE id = $1",
-        )
-        .bind(caller.workspace_id())
-        .fetch_one(state.db.pool())
-        .await?;
-        if allowed == 0 {
-            return Err(ApiError::invalid(
-                "scopes",
-                "admin_all_forbidden",
-                "admin:all is never granted to a service account unless the workspace policy \
-                 allows it; grant the narrow scopes the automation needs",
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Least privilege at grant time for a key: grantable scopes (above), a service account of this
-/// workspace whose role bindings cover every scope asked for, and clusters that exist, belong
-/// to the key's environment and are within the bindings' reach.
+/// Checks a key about to exist (created, updated, or a rotation's successor). With `fit`, first
+/// that it fits the workspace: a service account of this workspace whose role bindings cover
+/// every scope asked for, and clusters that exist in the key's environment and within the
+/// bindings' reach. Always: the workspace's `admin:all` policy, and the grant rule (nothing
+/// beyond what the caller holds, on every dimension).
 async fn check_grant(
     state: &AppState,
     caller: &Caller,
-    scopes: &Scopes,
-    service_account_id: Option<&str>,
-    environment: Environment,
-    clusters: &[String],
+    plan: &KeyPlan<'_>,
+    fit: bool,
 ) -> ApiResult<()> {
-    check_scopes_grantable(state, caller, scopes, service_account_id.is_some()).await?;
-    if let Some(sa) = service_account_id {
+    let workspace_id = caller.workspace_id();
+    let principal = Principal::from_service_account(plan.service_account_id);
+    if let Some(sa) = plan.service_account_id.filter(|_| fit) {
         let found: Option<(String,)> =
             sqlx::query_as("SELECT id FROM service_accounts WHERE workspace_id = $1 AND id = $2")
-                .bind(caller.workspace_id())
+                .bind(workspace_id)
                 .bind(sa)
                 .fetch_optional(state.db.pool())
                 .await?;
@@ -300,10 +250,31 @@ async fn check_grant(
             ));
         }
     }
-    let context =
-        access::load_context(state.db.pool(), caller.workspace_id(), service_account_id).await?;
+    let context = authz::target_context(state, workspace_id, &principal).await?;
+    if fit {
+        check_fit(&context, plan)?;
+    }
+    authz::check_admin_all_policy(state, workspace_id, plan.scopes, &principal).await?;
+    let key = KeyAuthority {
+        principal,
+        environment: plan.environment,
+        scopes: plan.scopes.clone(),
+        environment_clusters: plan.environment_clusters.to_vec(),
+        check_group_ids: plan.check_group_ids.to_vec(),
+        alert_route_ids: plan.alert_route_ids.to_vec(),
+        access: context,
+    };
+    let holder = authz::caller_authority(state, caller).await?;
+    authz::require_grant(&holder, &Grant::Key(&key))
+}
+
+/// A key's scopes lie within its service account's bindings, and its clusters exist in its
+/// environment and within the bindings' reach.
+fn check_fit(context: &AccessContext, plan: &KeyPlan<'_>) -> ApiResult<()> {
+    let environment = plan.environment;
     if let Some(granted) = context.granted(environment, None) {
-        let excess: Vec<String> = scopes
+        let excess: Vec<String> = plan
+            .scopes
             .iter()
             .filter(|s| !granted.grants(*s))
             .map(|s| s.to_string())
@@ -319,7 +290,7 @@ async fn check_grant(
             ));
         }
     }
-    for cluster in clusters {
+    for cluster in plan.environment_clusters {
         match context.check_cluster(cluster, environment, &[]) {
             Ok(()) => {}
             Err(ClusterDenial::UnknownCluster) => {
@@ -429,7 +400,7 @@ pub async fn update_api_key(
     };
     let scopes = match &body.scopes {
         Some(s) => validate::scopes(s)?,
-        None => Scopes::parse(before.scopes.split_whitespace()).unwrap_or_default(),
+        None => before.scopes()?,
     };
     let check_group_ids = match &body.check_group_ids {
         Some(ids) => validate::restriction_ids("check_group_ids", ids)?,
@@ -445,24 +416,28 @@ pub async fn update_api_key(
     };
     let scopes_changed = scopes.names() != before_view.scopes;
     let clusters_changed = environment_clusters != before_view.environment_clusters;
-    if scopes_changed || clusters_changed {
-        let environment = validate::environment(&before.environment)?;
-        check_grant(
-            &state,
-            &caller,
-            &scopes,
-            before.service_account_id.as_deref(),
-            environment,
-            &environment_clusters,
-        )
-        .await?;
-    }
     let restrictions_changed = check_group_ids != before_view.check_group_ids
         || alert_route_ids != before_view.alert_route_ids
         || clusters_changed;
+    if scopes_changed || restrictions_changed {
+        let plan = KeyPlan {
+            name: &name,
+            environment: before.environment()?,
+            service_account_id: before.service_account_id.as_deref(),
+            scopes: &scopes,
+            check_group_ids: &check_group_ids,
+            alert_route_ids: &alert_route_ids,
+            environment_clusters: &environment_clusters,
+            rotation_days: before.rotation_days,
+            expires_at: before.expires_at,
+        };
+        // Fit is checked only when what bindings judge changed, so that a key whose bindings
+        // were narrowed since can still have its restrictions tightened.
+        check_grant(&state, &caller, &plan, scopes_changed || clusters_changed).await?;
+    }
 
     let mut tx = state.db.begin_write().await?;
-    store::update(
+    let updated = store::update(
         &mut tx.tx,
         &id,
         &Changes {
@@ -475,6 +450,12 @@ pub async fn update_api_key(
         now,
     )
     .await?;
+    if !updated {
+        return Err(ApiError::conflict(
+            "key_revoked",
+            "a revoked key cannot be changed",
+        ));
+    }
     if scopes_changed || restrictions_changed {
         let event = NewEvent::success(caller.workspace_id(), "api_key.scopes_changed", caller.actor())
             .target("api_key", &id)
@@ -529,52 +510,41 @@ pub async fn rotate_api_key(
     )?;
     let old = find(&state, &caller, &id).await?;
     let now = state.clock.now_ms();
-    match old.status(now) {
-        KeyStatus::Active => {}
-        KeyStatus::Rotating => {
-            return Err(ApiError::conflict(
-                "already_rotated",
-                format!(
-                    "this key was already rotated; its successor is {}",
-                    old.successor_id.as_deref().unwrap_or("unknown")
-                ),
-            ))
-        }
-        status => {
-            return Err(ApiError::conflict(
-                "key_not_active",
-                format!(
-                    "a {} key cannot be rotated; create a new one",
-                    status.as_str()
-                ),
-            ))
-        }
-    }
+    refuse_unless_active(&old, now)?;
     let view = old.view(now);
-    let scopes = Scopes::parse(old.scopes.split_whitespace()).unwrap_or_default();
-    let environment = validate::environment(&old.environment)?;
+    let scopes = old.scopes()?;
     let plan = KeyPlan {
         name: &old.name,
-        environment,
+        environment: old.environment()?,
         service_account_id: old.service_account_id.as_deref(),
         scopes: &scopes,
         check_group_ids: &view.check_group_ids,
         alert_route_ids: &view.alert_route_ids,
         environment_clusters: &view.environment_clusters,
         rotation_days: old.rotation_days,
-        expires_at: now + MAX_LIFETIME_DAYS * DAY_MS,
+        // The successor inherits its predecessor's lifetime, not the longest one.
+        expires_at: now + old.lifetime_ms().clamp(DAY_MS, MAX_LIFETIME_DAYS * DAY_MS),
     };
+    // A successor is a new credential: rotating a key the caller could not have created would
+    // hand out what the caller does not hold.
+    check_grant(&state, &caller, &plan, false).await?;
     let (plain, mut minted) = mint(&state, &caller, &plan).await?;
     let grace_until = now + grace_hours * HOUR_MS;
-    store::revoke(
-        &mut minted.tx.tx,
-        &old.id,
+    // Compare-and-set on "still active": of two racing rotations, or a rotation racing a
+    // revocation, exactly one wins, and the loser's successor is rolled back with it.
+    let transition = store::Transition::Rotate {
         grace_until,
-        "rotated",
-        Some(&minted.id),
-        now,
-    )
-    .await?;
+        successor_id: &minted.id,
+    };
+    if !store::transition(&mut minted.tx.tx, &old.id, &transition, now).await? {
+        drop(minted);
+        let current = find(&state, &caller, &id).await?;
+        refuse_unless_active(&current, state.clock.now_ms())?;
+        return Err(ApiError::conflict(
+            "concurrent_change",
+            "the key changed while it was being rotated; read it and try again",
+        ));
+    }
     let event = NewEvent::success(caller.workspace_id(), "api_key.rotated", caller.actor())
         .target("api_key", &old.id)
         .details(json!({
@@ -599,6 +569,28 @@ pub async fn rotate_api_key(
             key: plain.expose().to_owned(),
         }),
     ))
+}
+
+/// Only an active key can be rotated: a rotating one already has a successor, and revoked or
+/// expired ones are over.
+fn refuse_unless_active(key: &KeyRow, now: i64) -> ApiResult<()> {
+    match key.status(now) {
+        KeyStatus::Active => Ok(()),
+        KeyStatus::Rotating => Err(ApiError::conflict(
+            "already_rotated",
+            format!(
+                "this key was already rotated; its successor is {}",
+                key.successor_id.as_deref().unwrap_or("unknown")
+            ),
+        )),
+        status => Err(ApiError::conflict(
+            "key_not_active",
+            format!(
+                "a {} key cannot be rotated; create a new one",
+                status.as_str()
+            ),
+        )),
+    }
 }
 
 /// Revoke a key at once. It stays readable with status `revoked` for 30 days, then is purged.
@@ -630,9 +622,12 @@ pub async fn revoke_api_key(
         }
     })?;
     let now = state.clock.now_ms();
-    if key.status(now) != KeyStatus::Revoked {
-        let mut tx = state.db.begin_write().await?;
-        store::revoke(&mut tx.tx, &key.id, now, &reason, None, now).await?;
+    let mut tx = state.db.begin_write().await?;
+    // Compare-and-set on "not yet revoked": a revocation that finds the key already revoked
+    // changes nothing and records nothing, and one racing a rotation either wins (the rotation
+    // is refused) or comes second and cuts the rotation's grace period to now.
+    let transition = store::Transition::Revoke { reason: &reason };
+    if store::transition(&mut tx.tx, &key.id, &transition, now).await? {
         let event = NewEvent::success(caller.workspace_id(), "api_key.revoked", caller.actor())
             .target("api_key", &key.id)
             .details(json!({"key_id": key.key_id, "reason": reason}));

@@ -124,15 +124,17 @@ pub struct Changes<'a> {
     pub environment_clusters: &'a [String],
 }
 
+/// Changes a key that is not revoked; `false` when it is (nothing changed).
 pub async fn update(
     tx: &mut Transaction<'static, Any>,
     id: &str,
     changes: &Changes<'_>,
     now: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
         "UPDATE api_keys SET name = $1, scopes = $2, check_group_ids = $3, alert_route_ids = $4, \
-         updated_at = $5, environment_clusters = $7 WHERE id = $6",
+         updated_at = $5, environment_clusters = $7 \
+         WHERE id = $6 AND (revoked_at IS NULL OR revoked_at > $5)",
     )
     .bind(changes.name)
     .bind(changes.scopes.to_storage())
@@ -143,31 +145,61 @@ pub async fn update(
     .bind(serde_json::to_string(changes.environment_clusters).expect("strings serialise"))
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
-/// Schedules (or, with `at = now`, performs) revocation and starts the quarantine clock.
-pub async fn revoke(
+/// A change of a key's lifecycle state.
+pub enum Transition<'a> {
+    /// Active → rotating: revoked when the grace period ends, with its successor recorded.
+    Rotate {
+        grace_until: i64,
+        successor_id: &'a str,
+    },
+    /// Active or rotating → revoked now.
+    Revoke { reason: &'a str },
+}
+
+/// Applies a lifecycle transition as one conditional update (compare-and-set on the state it
+/// starts from), so racing requests cannot both win or undo each other: `false` when the key
+/// was no longer in that state, and nothing changed. Also starts the quarantine clock.
+pub async fn transition(
     tx: &mut Transaction<'static, Any>,
     id: &str,
-    at: i64,
-    reason: &str,
-    successor_id: Option<&str>,
+    transition: &Transition<'_>,
     now: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+) -> Result<bool, sqlx::Error> {
+    let (revoked_at, reason, successor_id, from_state) = match *transition {
+        Transition::Rotate {
+            grace_until,
+            successor_id,
+        } => (
+            grace_until,
+            "rotated",
+            Some(successor_id),
+            // Active: never revoked (not even in the future) and not expired.
+            "revoked_at IS NULL AND expires_at > $5",
+        ),
+        Transition::Revoke { reason } => (
+            now,
+            reason,
+            None,
+            // Active or rotating: not yet revoked as of now.
+            "(revoked_at IS NULL OR revoked_at > $5)",
+        ),
+    };
+    let done = sqlx::query(&format!(
         "UPDATE api_keys SET revoked_at = $1, revocation_reason = $2, purge_after = $3, \
-         successor_id = COALESCE($4, successor_id), updated_at = $5 WHERE id = $6",
-    )
-    .bind(at)
+         successor_id = COALESCE($4, successor_id), updated_at = $5 WHERE id = $6 AND {from_state}"
+    ))
+    .bind(revoked_at)
     .bind(reason)
-    .bind(at + super::QUARANTINE_MS)
+    .bind(revoked_at + super::QUARANTINE_MS)
     .bind(successor_id)
     .bind(now)
     .bind(id)
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// Keys still able to authenticate that belong to a service account.

@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
+use crate::access::{self, Binding};
 use crate::audit::{self, NewEvent};
+use crate::authz::{self, Grant, Principal};
 use crate::clock::rfc3339;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Caller, Json};
@@ -123,29 +125,44 @@ async fn find(state: &AppState, caller: &Caller, id: &str) -> ApiResult<BindingR
     .await
 }
 
-/// Checks a binding's grant: scopes the caller holds, `admin:all` only under the workspace
-/// policy, and clusters that exist.
+/// Checks a binding about to exist: clusters that exist, `admin:all` only under the workspace
+/// policy, and the grant rule (nothing beyond what the caller holds, where the binding reaches).
 async fn check_binding(
     state: &AppState,
     caller: &Caller,
-    scopes: &Scopes,
-    clusters: &[String],
-    for_service_account: bool,
+    principal: &Principal,
+    binding: &Binding,
 ) -> ApiResult<()> {
-    crate::api_keys::check_scopes_grantable(state, caller, scopes, for_service_account).await?;
-    let known: Vec<(String,)> =
-        sqlx::query_as("SELECT name FROM environment_clusters WHERE workspace_id = $1")
-            .bind(caller.workspace_id())
-            .fetch_all(state.db.pool())
-            .await?;
-    if let Some(unknown) = clusters.iter().find(|c| !known.iter().any(|(k,)| k == *c)) {
+    let workspace = access::load_context(state.db.pool(), caller.workspace_id(), None).await?;
+    if let Some(unknown) = binding
+        .clusters
+        .iter()
+        .find(|c| !workspace.clusters.contains_key(*c))
+    {
         return Err(ApiError::invalid(
             "environment_clusters",
             "unknown_cluster",
             format!("no environment cluster named `{unknown}` in this workspace"),
         ));
     }
-    Ok(())
+    authz::check_admin_all_policy(state, caller.workspace_id(), &binding.scopes, principal).await?;
+    let holder = authz::caller_authority(state, caller).await?;
+    authz::require_grant(
+        &holder,
+        &Grant::Binding {
+            principal,
+            binding,
+            clusters: &workspace.clusters,
+        },
+    )
+}
+
+/// The principal a stored binding names.
+fn principal_of(row: &BindingRow) -> Principal {
+    match row.principal_type.as_str() {
+        "service_account" => Principal::ServiceAccount(row.principal_id.clone()),
+        _ => Principal::Group(row.principal_id.clone()),
+    }
 }
 
 /// Bind scopes (optionally confined to clusters) to a service account or an SSO group.
@@ -187,14 +204,13 @@ pub async fn create_role_binding(
     };
     let scopes = validate::scopes(&body.scopes)?;
     let clusters = crate::environment_clusters::cluster_names(&body.environment_clusters)?;
-    check_binding(
-        &state,
-        &caller,
-        &scopes,
-        &clusters,
-        principal_type == "service_account",
-    )
-    .await?;
+    let principal = match principal_type {
+        "service_account" => Principal::ServiceAccount(principal_id.clone()),
+        _ => Principal::Group(principal_id.clone()),
+    };
+    let binding = Binding { scopes, clusters };
+    check_binding(&state, &caller, &principal, &binding).await?;
+    let Binding { scopes, clusters } = binding;
     let id = ids::new_id(ids::ROLE_BINDING);
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
@@ -301,20 +317,16 @@ pub async fn update_role_binding(
     let before_view = RoleBinding::from(before.clone());
     let scopes = match &body.scopes {
         Some(s) => validate::scopes(s)?,
-        None => Scopes::parse(before.scopes.split_whitespace()).unwrap_or_default(),
+        None => Scopes::parse(before.scopes.split_whitespace())
+            .map_err(|e| ApiError::internal(anyhow::anyhow!("stored binding {id}: {e}")))?,
     };
     let clusters = match &body.environment_clusters {
         Some(c) => crate::environment_clusters::cluster_names(c)?,
         None => before_view.environment_clusters.clone(),
     };
-    check_binding(
-        &state,
-        &caller,
-        &scopes,
-        &clusters,
-        before.principal_type == "service_account",
-    )
-    .await?;
+    let binding = Binding { scopes, clusters };
+    check_binding(&state, &caller, &principal_of(&before), &binding).await?;
+    let Binding { scopes, clusters } = binding;
     let mut tx = state.db.begin_write().await?;
     sqlx::query("UPDATE role_bindings SET scopes = $1, environment_clusters = $2, updated_at = $3 WHERE id = $4")
         .bind(scopes.to_storage())

@@ -1,0 +1,82 @@
+//! Authorization at grant time: what a caller may hand out.
+//!
+//! [`grant`] holds the one rule every route that creates or widens a credential calls; this
+//! module loads the facts it needs and turns a refusal into the API's answer.
+
+pub mod grant;
+
+pub use grant::{Authority, Denial, Grant, KeyAuthority, Principal};
+
+use crate::access::{self, AccessContext};
+use crate::error::{ApiError, ApiResult};
+use crate::http::Caller;
+use crate::scopes::{Scope, Scopes};
+use crate::state::AppState;
+
+/// The caller's authority, with its service account's role bindings read afresh (the verified
+/// key's cached copy may be up to 30 s old, and a grant must not outlive a narrowing).
+pub async fn caller_authority(state: &AppState, caller: &Caller) -> ApiResult<Authority> {
+    let c = &caller.credential;
+    let access = access::load_context(
+        state.db.pool(),
+        &c.workspace_id,
+        c.service_account_id.as_deref(),
+    )
+    .await?;
+    Ok(KeyAuthority {
+        principal: Principal::from_service_account(c.service_account_id.as_deref()),
+        environment: c.environment,
+        scopes: c.scopes.clone(),
+        environment_clusters: c.environment_clusters.clone(),
+        check_group_ids: c.check_group_ids.clone(),
+        alert_route_ids: c.alert_route_ids.clone(),
+        access,
+    })
+}
+
+/// Refuses with 403 (naming the field that exceeds) unless `caller` may hand out `grant`.
+pub fn require_grant(caller: &Authority, grant: &Grant<'_>) -> ApiResult<()> {
+    grant::check(caller, grant)
+        .map_err(|denial| ApiError::forbidden(denial.code, denial.detail).with_field(denial.field))
+}
+
+/// The workspace policy on `admin:all`: never granted to a service account (by key or binding)
+/// unless the workspace explicitly allows it. A policy, not a matter of what the caller holds.
+pub async fn check_admin_all_policy(
+    state: &AppState,
+    workspace_id: &str,
+    scopes: &Scopes,
+    principal: &Principal,
+) -> ApiResult<()> {
+    if !matches!(principal, Principal::ServiceAccount(_)) || !scopes.contains(Scope::AdminAll) {
+        return Ok(());
+    }
+    let allowed: i64 = sqlx::query_scalar(
+        "SELECT allow_admin_all_for_service_accounts FROM workspaces WHERE id = $1",
+    )
+    .bind(workspace_id)
+    .fetch_one(state.db.pool())
+    .await?;
+    if allowed == 0 {
+        return Err(ApiError::invalid(
+            "scopes",
+            "admin_all_forbidden",
+            "admin:all is never granted to a service account unless the workspace policy \
+             allows it; grant the narrow scopes the automation needs",
+        ));
+    }
+    Ok(())
+}
+
+/// The access facts of a key about to be minted for `principal`.
+pub async fn target_context(
+    state: &AppState,
+    workspace_id: &str,
+    principal: &Principal,
+) -> ApiResult<AccessContext> {
+    let service_account = match principal {
+        Principal::ServiceAccount(sa) => Some(sa.as_str()),
+        Principal::Workspace | Principal::Group(_) => None,
+    };
+    Ok(access::load_context(state.db.pool(), workspace_id, service_account).await?)
+}
