@@ -3,7 +3,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::clock::rfc3339;
+use crate::clock::{rfc3339, DAY_MS};
 use crate::error::ApiError;
 use crate::scopes::{Environment, Scopes};
 
@@ -130,9 +130,11 @@ impl KeyRow {
         })
     }
 
-    /// Days from creation to expiry: the lifetime a rotation's successor inherits.
-    pub fn lifetime_ms(&self) -> i64 {
-        self.expires_at - self.created_at
+    /// Whole days from creation to expiry (`expires_in_days` at creation): the lifetime a
+    /// rotation's successor inherits.
+    pub fn lifetime_days(&self) -> i64 {
+        let days = (self.expires_at - self.created_at + DAY_MS / 2) / DAY_MS;
+        days.clamp(1, super::MAX_LIFETIME_DAYS)
     }
 
     pub fn status(&self, now_ms: i64) -> KeyStatus {

@@ -117,7 +117,6 @@ pub async fn create_api_key(
     )?;
     let environment_clusters =
         crate::environment_clusters::cluster_names(&body.environment_clusters)?;
-    let now = state.clock.now_ms();
     let plan = KeyPlan {
         name: &name,
         environment,
@@ -127,10 +126,10 @@ pub async fn create_api_key(
         alert_route_ids: &alert_route_ids,
         environment_clusters: &environment_clusters,
         rotation_days,
-        expires_at: now + lifetime_days * DAY_MS,
+        lifetime_days,
     };
     check_grant(&state, &caller, &plan, true).await?;
-    let (plain, tx) = mint(&state, &caller, &plan).await?;
+    let (plain, tx) = mint(&state, &caller, &plan, None).await?;
     let id = tx.id.clone();
     tx.commit().await?;
     let row = store::fetch(state.db.pool(), caller.workspace_id(), &id)
@@ -155,7 +154,8 @@ struct KeyPlan<'a> {
     alert_route_ids: &'a [String],
     environment_clusters: &'a [String],
     rotation_days: i64,
-    expires_at: i64,
+    /// Days from creation to expiry.
+    lifetime_days: i64,
 }
 
 /// An open transaction holding a new key and its audit event.
@@ -170,12 +170,23 @@ impl Minted<'_> {
     }
 }
 
+/// The key a rotation's successor replaces, and when its grace period ends.
+struct Supersedes<'a> {
+    id: &'a str,
+    grace_until: i64,
+}
+
 /// Generates and hashes a key, then stores it with its `api_key.created` event in a transaction
-/// the caller commits (rotation adds to it).
+/// the caller commits (rotation adds to it). A successor first moves its predecessor from active
+/// to rotating, compare-and-set: of two racing rotations, or a rotation racing a revocation,
+/// exactly one wins, and a loser mints nothing (409 `concurrent_change`). The key row is locked
+/// before the audit chain's head, the order every key transition takes, so racing transitions
+/// queue instead of deadlocking.
 async fn mint<'a>(
     state: &'a AppState,
     caller: &Caller,
     plan: &KeyPlan<'_>,
+    supersedes: Option<Supersedes<'_>>,
 ) -> ApiResult<(PlainApiKey, Minted<'a>)> {
     // Hash before opening the transaction: Argon2 must not hold the database's writer.
     let (plain, secret_hash) = state
@@ -185,6 +196,18 @@ async fn mint<'a>(
     let id = ids::new_id(ids::API_KEY);
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
+    if let Some(old) = supersedes {
+        let rotate = store::Transition::Rotate {
+            grace_until: old.grace_until,
+            successor_id: &id,
+        };
+        if !store::transition(&mut tx.tx, old.id, &rotate, now).await? {
+            return Err(ApiError::conflict(
+                "concurrent_change",
+                "the key changed while it was being rotated; read it and try again",
+            ));
+        }
+    }
     store::insert_key(
         &mut tx.tx,
         &NewKey {
@@ -201,7 +224,7 @@ async fn mint<'a>(
             rotation_days: plan.rotation_days,
             secret_hash: &secret_hash,
             created_at: now,
-            expires_at: plan.expires_at,
+            expires_at: now + plan.lifetime_days * DAY_MS,
         },
     )
     .await?;
@@ -216,7 +239,7 @@ async fn mint<'a>(
             "check_group_ids": plan.check_group_ids,
             "alert_route_ids": plan.alert_route_ids,
             "environment_clusters": plan.environment_clusters,
-            "expires_at": crate::clock::rfc3339(plan.expires_at),
+            "expires_at": crate::clock::rfc3339(now + plan.lifetime_days * DAY_MS),
         }));
     audit::append(&mut tx.tx, &state.clock, &event).await?;
     Ok((plain, Minted { id, tx }))
@@ -250,11 +273,11 @@ async fn check_grant(
             ));
         }
     }
+    authz::check_admin_all_policy(state, workspace_id, plan.scopes, &principal).await?;
     let context = authz::target_context(state, workspace_id, &principal).await?;
     if fit {
         check_fit(&context, plan)?;
     }
-    authz::check_admin_all_policy(state, workspace_id, plan.scopes, &principal).await?;
     let key = KeyAuthority {
         principal,
         environment: plan.environment,
@@ -429,7 +452,7 @@ pub async fn update_api_key(
             alert_route_ids: &alert_route_ids,
             environment_clusters: &environment_clusters,
             rotation_days: before.rotation_days,
-            expires_at: before.expires_at,
+            lifetime_days: before.lifetime_days(),
         };
         // Fit is checked only when what bindings judge changed, so that a key whose bindings
         // were narrowed since can still have its restrictions tightened.
@@ -523,28 +546,24 @@ pub async fn rotate_api_key(
         environment_clusters: &view.environment_clusters,
         rotation_days: old.rotation_days,
         // The successor inherits its predecessor's lifetime, not the longest one.
-        expires_at: now + old.lifetime_ms().clamp(DAY_MS, MAX_LIFETIME_DAYS * DAY_MS),
+        lifetime_days: old.lifetime_days(),
     };
     // A successor is a new credential: rotating a key the caller could not have created would
     // hand out what the caller does not hold.
     check_grant(&state, &caller, &plan, false).await?;
-    let (plain, mut minted) = mint(&state, &caller, &plan).await?;
     let grace_until = now + grace_hours * HOUR_MS;
-    // Compare-and-set on "still active": of two racing rotations, or a rotation racing a
-    // revocation, exactly one wins, and the loser's successor is rolled back with it.
-    let transition = store::Transition::Rotate {
+    let supersedes = Supersedes {
+        id: &old.id,
         grace_until,
-        successor_id: &minted.id,
     };
-    if !store::transition(&mut minted.tx.tx, &old.id, &transition, now).await? {
-        drop(minted);
-        let current = find(&state, &caller, &id).await?;
-        refuse_unless_active(&current, state.clock.now_ms())?;
-        return Err(ApiError::conflict(
-            "concurrent_change",
-            "the key changed while it was being rotated; read it and try again",
-        ));
-    }
+    let (plain, mut minted) = match mint(&state, &caller, &plan, Some(supersedes)).await {
+        Ok(minted) => minted,
+        Err(e) => {
+            // Lost a race: say what the key has become, when that is why.
+            refuse_unless_active(&find(&state, &caller, &id).await?, state.clock.now_ms())?;
+            return Err(e);
+        }
+    };
     let event = NewEvent::success(caller.workspace_id(), "api_key.rotated", caller.actor())
         .target("api_key", &old.id)
         .details(json!({
