@@ -15,6 +15,7 @@ pub mod error;
 pub mod fanout;
 pub mod http;
 pub mod ids;
+pub mod jobs;
 pub mod metrics;
 pub mod openapi;
 mod ops;
@@ -73,6 +74,7 @@ pub async fn build_state(settings: Settings, clock: Clock) -> anyhow::Result<App
             .context("connecting to redis for shared rate limits")?;
     }
     Ok(AppState(Arc::new(App {
+        replica_id: uuid::Uuid::new_v4().simple().to_string(),
         audit: AuditWriter::start(db.clone(), clock.clone()),
         rate_limiter,
         db,
@@ -142,46 +144,50 @@ impl Application {
     }
 }
 
-fn every(
-    period: Duration,
-    state: &AppState,
-    job: fn(AppState) -> futures::future::BoxFuture<'static, ()>,
-) -> JoinHandle<()> {
-    let state = state.clone();
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(period);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
-            job(state.clone()).await;
-        }
-    })
-}
-
-/// Periodic work: the quarantine purge, `last_used_at` write-back, pruning of in-memory limits.
+/// Periodic work: the quarantine purge (one replica, under a lease), and each replica's
+/// `last_used_at` write-back and pruning of in-memory limits.
 fn spawn_jobs(state: &AppState) -> Vec<JoinHandle<()>> {
-    vec![
-        every(state.settings.purge_interval, state, |s| {
-            Box::pin(async move {
-                if let Err(e) = api_keys::purge::purge_quarantined(&s).await {
-                    tracing::error!(error = format!("{e:#}"), "quarantine purge failed");
-                }
-            })
-        }),
-        every(state.settings.last_used_flush, state, |s| {
-            Box::pin(async move {
-                if let Err(e) = s.authenticator.flush_last_used().await {
-                    tracing::warn!(error = %e, "writing last_used_at failed");
-                }
-            })
-        }),
-        every(Duration::from_secs(60), state, |s| {
-            Box::pin(async move {
-                s.rate_limiter.prune();
-                s.authenticator.prune();
-            })
-        }),
+    use jobs::{Job, Scope};
+    [
+        Job {
+            name: "quarantine purge",
+            every: state.settings.purge_interval,
+            scope: Scope::OneReplica("quarantine_purge"),
+            run: |s| {
+                Box::pin(async move {
+                    if let Err(e) = api_keys::purge::purge_quarantined(&s).await {
+                        tracing::error!(error = format!("{e:#}"), "quarantine purge failed");
+                    }
+                })
+            },
+        },
+        Job {
+            name: "last_used_at write-back",
+            every: state.settings.last_used_flush,
+            scope: Scope::EachReplica,
+            run: |s| {
+                Box::pin(async move {
+                    if let Err(e) = s.authenticator.flush_last_used().await {
+                        tracing::warn!(error = %e, "writing last_used_at failed");
+                    }
+                })
+            },
+        },
+        Job {
+            name: "in-memory pruning",
+            every: Duration::from_secs(60),
+            scope: Scope::EachReplica,
+            run: |s| {
+                Box::pin(async move {
+                    s.rate_limiter.prune();
+                    s.authenticator.prune();
+                })
+            },
+        },
     ]
+    .into_iter()
+    .map(|job| jobs::spawn(state, job))
+    .collect()
 }
 
 /// `bootstrap`: creates the operator workspace and its admin key. Refuses if any workspace

@@ -14,6 +14,8 @@ use crate::verify::Authenticator;
 
 #[derive(Debug)]
 pub struct App {
+    /// This process's id among the replicas sharing the database (job leases).
+    pub replica_id: String,
     pub db: Db,
     pub clock: Clock,
     pub settings: Settings,

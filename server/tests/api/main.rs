@@ -9,6 +9,7 @@ mod audit;
 mod grants;
 mod hygiene;
 mod isolation;
+mod jobs;
 mod replicas;
 mod service_accounts;
 mod verify;

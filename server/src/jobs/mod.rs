@@ -1,0 +1,81 @@
+//! Background jobs: periodic work of each replica, and cluster-wide work that one replica at a
+//! time does under a lease.
+//!
+//! A replica's own state (buffered `last_used_at` times, in-memory limits) is its own job. Work on
+//! shared state (the quarantine purge; later outbox delivery, signing-key rotation, anomaly rules)
+//! takes the job's lease in the database first, so several replicas sharing one PostgreSQL do it
+//! once, and another replica takes over within one lease period when the holder stops.
+
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use tokio::task::JoinHandle;
+
+use crate::db::Db;
+use crate::state::AppState;
+
+/// Where a job runs.
+#[derive(Clone, Copy, Debug)]
+pub enum Scope {
+    /// On every replica, for the replica's own state.
+    EachReplica,
+    /// On the one replica holding the named lease.
+    OneReplica(&'static str),
+}
+
+/// A periodic job.
+pub struct Job {
+    pub name: &'static str,
+    pub every: Duration,
+    pub scope: Scope,
+    pub run: fn(AppState) -> BoxFuture<'static, ()>,
+}
+
+/// Runs `job` every period until the handle is aborted (at shutdown).
+pub fn spawn(state: &AppState, job: Job) -> JoinHandle<()> {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(job.every);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The lease outlives one period, so the holder renews it before anyone else may take it.
+        let ttl_ms = i64::try_from(job.every.as_millis().saturating_mul(2)).unwrap_or(i64::MAX);
+        loop {
+            ticker.tick().await;
+            if let Scope::OneReplica(lease) = job.scope {
+                let now = state.clock.now_ms();
+                match try_lease(&state.db, lease, &state.replica_id, now, ttl_ms).await {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(e) => {
+                        tracing::warn!(job = job.name, error = %e, "could not take the job's lease");
+                        continue;
+                    }
+                }
+            }
+            (job.run)(state.clone()).await;
+        }
+    })
+}
+
+/// Takes or renews the lease on `job` for `holder` until `now + ttl_ms`: true when `holder`
+/// holds it now. One conditional upsert, so of replicas racing for a free lease exactly one wins.
+pub async fn try_lease(
+    db: &Db,
+    job: &str,
+    holder: &str,
+    now: i64,
+    ttl_ms: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT INTO job_leases (job, holder, expires_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (job) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+         WHERE job_leases.holder = excluded.holder OR job_leases.expires_at <= $4",
+    )
+    .bind(job)
+    .bind(holder)
+    .bind(now.saturating_add(ttl_ms))
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
