@@ -9,6 +9,7 @@ mod audit;
 mod edge;
 mod hygiene;
 mod isolation;
+mod negative;
 mod replicas;
 mod service_accounts;
 mod verify;
