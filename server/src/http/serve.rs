@@ -1,10 +1,11 @@
 //! The accept loop: what `axum::serve` does, plus the limits it does not offer.
 //!
 //! A client that connects and then sends nothing, or sends a byte at a time, must not hold a
-//! descriptor for ever: HTTP/1 headers must arrive within the header timeout (hyper starts it
-//! whenever it waits for a request, so it also ends idle keep-alive connections), any connection
-//! silent in both directions for the idle timeout is closed (this covers HTTP/2 too), and bodies
-//! have their own deadline in the body-reading middleware. Connections beyond the limit are
+//! descriptor for ever: headers must arrive within the header timeout (hyper starts it whenever
+//! it waits for a request, so it also ends idle keep-alive connections), any connection silent in
+//! both directions for the idle timeout is closed (a client that stops reading its answers
+//! included), and bodies have their own deadline in the body-reading middleware. HTTP/1 only, as
+//! before: HTTP/2 would need a header deadline of its own and no client here uses it. Connections beyond the limit are
 //! closed as soon as they are accepted, so a flood cannot exhaust the descriptor table and take
 //! the database pool and `/healthz` down with it.
 
@@ -18,8 +19,8 @@ use std::time::Duration;
 
 use axum::extract::ConnectInfo;
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
@@ -29,10 +30,6 @@ use tower::ServiceExt;
 
 use crate::config::Settings;
 use crate::metrics::Metrics;
-
-/// HTTP/2 streams one connection may have open at once; the connection limit alone would not
-/// bound requests in flight otherwise.
-const MAX_STREAMS_PER_CONNECTION: u32 = 64;
 
 /// Raises the soft open-file limit to the hard limit, where the platform allows it: every
 /// connection is a descriptor, and the usual soft default (1024) is gone after a thousand idle
@@ -56,15 +53,10 @@ pub async fn serve(
     metrics: Arc<Metrics>,
     shutdown: impl Future<Output = ()>,
 ) {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = http1::Builder::new();
     builder
-        .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(settings.header_timeout);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION);
     let slots = Arc::new(Semaphore::new(settings.max_connections));
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
@@ -99,7 +91,7 @@ pub async fn serve(
             },
         );
         let io = TokioIo::new(IdleTimeout::new(stream, settings.idle_timeout));
-        let connection = graceful.watch(builder.serve_connection(io, service).into_owned());
+        let connection = graceful.watch(builder.serve_connection(io, service));
         let open = metrics.connections_open.clone();
         open.inc();
         tokio::spawn(async move {

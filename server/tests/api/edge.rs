@@ -327,4 +327,23 @@ on_both_backends! {
         assert_eq!(health.status(), StatusCode::OK);
         assert!(app.metric("statuspulse_http_connections_refused_total").await >= 1.0);
     }
+
+    async fn shutdown_finishes_the_requests_in_flight_then_stops(backend: Backend) {
+        let (app, _db) = TestApp::spawn(backend).await;
+        let state = app.state.clone();
+        let body = br#"{"name":"late"}"#;
+        let bearer = format!("Bearer {}", app.admin_key);
+        let mut stream = send_partial(&app, &post_head("/v1/service-accounts", Some(&bearer), body.len()), 0).await;
+        stream.write_all(&body[..5]).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let stopping = tokio::spawn(app.stop());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        stream.write_all(&body[5..]).await.unwrap();
+        assert!(matches!(ending(&mut stream, Duration::from_secs(5)).await, Ending::Status(201, _)));
+        tokio::time::timeout(Duration::from_secs(10), stopping).await.unwrap().unwrap();
+        // The audit event of that request was written by the shutdown flush.
+        let events: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE event_type = 'service_account.created'")
+            .fetch_one(state.db.pool()).await.unwrap();
+        assert_eq!(events, 1);
+    }
 }
