@@ -44,6 +44,8 @@ const KEYLESS_BODY_PEEK: usize = 8 * 1024;
 /// extractor then verifies it in full), and only within the global body-memory budget and the
 /// body timeout. Without a key, only a small declared body is read; anything else is refused
 /// from the headers alone, so unauthenticated clients cannot make the server buffer bodies.
+/// The checksum stops typos and garbage, not someone who computes it: a forged key of the right
+/// shape gets its body read, which is why the budget and the timeout bound every body read.
 pub async fn screen_request(
     State(state): State<AppState>,
     request: Request,
@@ -192,26 +194,32 @@ fn bearer_key_shape(headers: &HeaderMap) -> Result<(), NoKey> {
 /// filters never contain one, and PostgreSQL cannot compare text with a NUL at all (it answered
 /// 500): refusing here, before routing, covers every route, present and future.
 fn control_character_in_uri(uri: &Uri) -> Option<ApiError> {
-    if percent_decode(uri.path()).chars().any(char::is_control) {
+    if has_control_character(uri.path()) {
         return Some(ApiError::invalid(
             "path",
             "control_character",
             "the path must not contain control characters",
         ));
     }
-    let query = uri.query()?;
-    query.split('&').find_map(|pair| {
-        let decoded = percent_decode(&pair.replace('+', " "));
-        decoded.chars().any(char::is_control).then(|| {
-            let name = decoded.split('=').next().unwrap_or_default();
-            let name: String = name.chars().filter(|c| !c.is_control()).collect();
-            ApiError::invalid(
-                &name,
-                "control_character",
-                format!("query parameter `{name}` must not contain control characters"),
-            )
-        })
-    })
+    let pair = uri.query()?.split('&').find(|p| has_control_character(p))?;
+    // The name is the client's own text: shown without its controls, and not at any length.
+    let name: String = percent_decode(pair.split('=').next().unwrap_or_default())
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(64)
+        .collect();
+    Some(ApiError::invalid(
+        &name,
+        "control_character",
+        format!("query parameter `{name}` must not contain control characters"),
+    ))
+}
+
+/// Whether a raw path or query component holds a control character, escaped or not. Plain
+/// printable ASCII, what nearly every request has, is answered without decoding.
+fn has_control_character(raw: &str) -> bool {
+    let plain = raw.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'%');
+    !plain && percent_decode(raw).chars().any(char::is_control)
 }
 
 /// Marks an answer sent while (some of) the body is still unread: the connection cannot carry
@@ -391,6 +399,27 @@ pub async fn record_request(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_found_in_a_uri_only_once_decoded() {
+        for uri in [
+            "/v1/x/%00",
+            "/v1/x?a=%1b",
+            "/v1/x?a=1&b%7F=2",
+            "/v1/x?a=%C2%85",
+        ] {
+            assert!(
+                control_character_in_uri(&uri.parse().unwrap()).is_some(),
+                "{uri}"
+            );
+        }
+        for uri in ["/v1/x/a%20b", "/v1/x?a=b+c&d=%E2%82%AC", "/v1/x?a=%2500"] {
+            assert!(
+                control_character_in_uri(&uri.parse().unwrap()).is_none(),
+                "{uri}"
+            );
+        }
+    }
 
     #[test]
     fn credential_names_are_found_whatever_their_case_or_encoding() {
