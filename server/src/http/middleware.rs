@@ -160,14 +160,7 @@ impl NoKey {
             ),
             NoKey::Malformed(e) => {
                 let detail = e.to_string();
-                let reason = AuthFailure::Malformed(e).reason();
-                let (parts, _) = request.into_parts();
-                record_failure(state, &parts, SYSTEM_CHAIN, None, None, reason).await;
-                state
-                    .metrics
-                    .verifications
-                    .get_or_create(&crate::metrics::OutcomeLabels { outcome: reason })
-                    .inc();
+                record_keyless_failure(state, request, AuthFailure::Malformed(e).reason()).await;
                 ApiError::unauthenticated("malformed_credential", detail)
             }
         };
@@ -264,7 +257,8 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-async fn refuse(state: &AppState, request: Request, reason: &'static str) -> Response {
+/// Audits and counts a failed authentication that names no key, as the `Caller` extractor does.
+async fn record_keyless_failure(state: &AppState, request: Request, reason: &'static str) {
     let (parts, _) = request.into_parts();
     record_failure(state, &parts, SYSTEM_CHAIN, None, None, reason).await;
     state
@@ -272,6 +266,10 @@ async fn refuse(state: &AppState, request: Request, reason: &'static str) -> Res
         .verifications
         .get_or_create(&crate::metrics::OutcomeLabels { outcome: reason })
         .inc();
+}
+
+async fn refuse(state: &AppState, request: Request, reason: &'static str) -> Response {
+    record_keyless_failure(state, request, reason).await;
     let where_ = if reason == "credential_in_query" {
         "query string"
     } else {
