@@ -212,3 +212,17 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for IdleTimeout<S> {
         Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_open_file_limit_is_raised_as_far_as_the_hard_limit_allows() {
+        let (soft_before, hard) = rlimit::getrlimit(rlimit::Resource::NOFILE).unwrap();
+        let raised = raise_open_file_limit().expect("Linux lets a process raise its soft limit");
+        let (soft_after, _) = rlimit::getrlimit(rlimit::Resource::NOFILE).unwrap();
+        assert_eq!(soft_after, raised);
+        assert!(raised >= soft_before && raised <= hard);
+    }
+}

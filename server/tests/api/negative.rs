@@ -234,7 +234,7 @@ on_both_backends! {
             (Method::PATCH, "/v1/role-bindings/{}"), (Method::DELETE, "/v1/role-bindings/{}"),
         ];
         let long_id = "k".repeat(10_000);
-        let hostile_ids = ["%00", "key_%00", "%1b%5b2J", "-1", "99999999999999999999", long_id.as_str(), "%E2%80%AE", "..%2F..%2Fetc"];
+        let hostile_ids = ["%00", "key_%00", "%1b%5b2J", "-1", "99999999999999999999", long_id.as_str(), "%E2%80%AE", "%FF", "..%2F..%2Fetc"];
         let before = snapshot(&app).await;
         for (method, template) in id_routes {
             for id in hostile_ids {
