@@ -59,6 +59,45 @@ pub struct ServeArgs {
         default_value_t = 3600
     )]
     pub purge_interval_secs: u64,
+
+    /// Seconds a client has to send a request's headers, counted from when the server starts
+    /// waiting for them (so it also bounds an idle HTTP/1.1 keep-alive connection).
+    #[arg(
+        long = "header-timeout-secs",
+        env = "STATUSPULSE_HEADER_TIMEOUT_SECS",
+        default_value_t = 10
+    )]
+    pub header_timeout_secs: u64,
+
+    /// Seconds a connection may pass with no byte read or written before it is closed.
+    #[arg(
+        long = "idle-timeout-secs",
+        env = "STATUSPULSE_IDLE_TIMEOUT_SECS",
+        default_value_t = 60
+    )]
+    pub idle_timeout_secs: u64,
+
+    /// Seconds a client has to send a whole request body once its headers are in.
+    #[arg(
+        long = "body-timeout-secs",
+        env = "STATUSPULSE_BODY_TIMEOUT_SECS",
+        default_value_t = 30
+    )]
+    pub body_timeout_secs: u64,
+
+    /// Open connections allowed at once; more are closed as soon as they are accepted. Defaults
+    /// to 4096, lowered to fit the open-file limit.
+    #[arg(long = "max-connections", env = "STATUSPULSE_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+
+    /// MiB of request bodies held in memory at once, across all requests; beyond it a request
+    /// with a body gets 503 with `Retry-After`.
+    #[arg(
+        long = "body-memory-mib",
+        env = "STATUSPULSE_BODY_MEMORY_MIB",
+        default_value_t = 64
+    )]
+    pub body_memory_mib: usize,
 }
 
 /// Everything [`crate::Application::build`] needs, independent of how it was parsed.
@@ -78,6 +117,16 @@ pub struct Settings {
     pub last_used_flush: Duration,
     /// How often the quarantine purge job runs.
     pub purge_interval: Duration,
+    /// Time to send a request's headers (also bounds an idle HTTP/1.1 keep-alive connection).
+    pub header_timeout: Duration,
+    /// A connection with no traffic either way for this long is closed.
+    pub idle_timeout: Duration,
+    /// Time to send a whole body once the headers are in.
+    pub body_timeout: Duration,
+    /// Connections open at once; excess ones are closed at accept.
+    pub max_connections: usize,
+    /// Bytes of request bodies buffered at once, across all requests.
+    pub body_memory_budget: usize,
 }
 
 impl Settings {
@@ -94,6 +143,11 @@ impl Settings {
             cache_max_age: Duration::from_secs(25),
             last_used_flush: Duration::from_secs(30),
             purge_interval: Duration::from_secs(3600),
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            body_timeout: Duration::from_secs(30),
+            max_connections: default_max_connections(),
+            body_memory_budget: 64 * 1024 * 1024,
         }
     }
 
@@ -110,9 +164,31 @@ impl Settings {
             cache_refresh: refresh,
             cache_max_age: refresh * 2 + Duration::from_secs(5),
             purge_interval: Duration::from_secs(args.purge_interval_secs.max(1)),
+            header_timeout: Duration::from_secs(args.header_timeout_secs.max(1)),
+            idle_timeout: Duration::from_secs(args.idle_timeout_secs.max(1)),
+            body_timeout: Duration::from_secs(args.body_timeout_secs.max(1)),
+            max_connections: args
+                .max_connections
+                .unwrap_or_else(default_max_connections)
+                .max(1),
+            // At least one maximal body must fit, or no large request could ever succeed.
+            body_memory_budget: args
+                .body_memory_mib
+                .saturating_mul(1024 * 1024)
+                .max(crate::http::MAX_BODY_BYTES),
             ..Self::for_database(args.db.database_url)
         })
     }
+}
+
+/// 4096, or fewer when the open-file limit is lower: a few hundred descriptors stay free for the
+/// database pool, Redis and logs, so accepting a connection can never starve them.
+fn default_max_connections() -> usize {
+    const RESERVED_FDS: u64 = 256;
+    let soft = rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(1024, |(soft, _)| soft);
+    usize::try_from(soft.saturating_sub(RESERVED_FDS))
+        .unwrap_or(usize::MAX)
+        .clamp(64, 4096)
 }
 
 fn default_argon2_concurrency() -> usize {

@@ -73,8 +73,10 @@ pub async fn build_state(settings: Settings, clock: Clock) -> anyhow::Result<App
             .await
             .context("connecting to redis for shared rate limits")?;
     }
+    let body_budget = Arc::new(tokio::sync::Semaphore::new(settings.body_memory_budget));
     Ok(AppState(Arc::new(App {
         replica_id: uuid::Uuid::new_v4().simple().to_string(),
+        body_budget,
         audit: AuditWriter::start(db.clone(), clock.clone()),
         rate_limiter,
         db,
@@ -127,12 +129,15 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let router =
-            http::router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("serving HTTP")?;
+        let router = http::router(self.state.clone());
+        http::serve::serve(
+            self.listener,
+            router,
+            &self.state.settings,
+            self.state.metrics.clone(),
+            shutdown,
+        )
+        .await;
         for job in &self.jobs {
             job.abort();
         }

@@ -74,6 +74,10 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    // Before the settings: the default connection limit is derived from the raised limit.
+    if let Some(limit) = statuspulse_server::http::serve::raise_open_file_limit() {
+        tracing::info!(limit, "open-file limit");
+    }
     let settings = Settings::from_args(args)?;
     let clock = if cfg!(feature = "test-clock") {
         tracing::warn!(

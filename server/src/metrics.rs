@@ -1,4 +1,8 @@
 //! Prometheus metrics, held in the application state (no global registry), served at `/metrics`.
+//!
+//! Every label value comes from a closed set known when the server is built (`&'static str`, a
+//! route template of the router, a status code), never from the request as sent: a client that
+//! invents methods or paths must not be able to grow the series count, the memory or `/metrics`.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -9,8 +13,9 @@ use prometheus_client::registry::Registry;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
-    pub method: String,
-    /// The route template (`/v1/api-keys/{id}`), never the concrete path with ids in it.
+    /// One of [`method_label`]'s values.
+    pub method: &'static str,
+    /// The route template (`/v1/api-keys/{id}`) or `unmatched`, never the path as sent.
     pub route: String,
     pub status: u16,
 }
@@ -18,6 +23,26 @@ pub struct RequestLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RouteLabels {
     pub route: String,
+}
+
+/// The method as a label: the standard methods by name, anything else `other`.
+pub fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    const KNOWN: [(Method, &str); 9] = [
+        (Method::GET, "GET"),
+        (Method::HEAD, "HEAD"),
+        (Method::POST, "POST"),
+        (Method::PUT, "PUT"),
+        (Method::PATCH, "PATCH"),
+        (Method::DELETE, "DELETE"),
+        (Method::OPTIONS, "OPTIONS"),
+        (Method::CONNECT, "CONNECT"),
+        (Method::TRACE, "TRACE"),
+    ];
+    KNOWN
+        .iter()
+        .find(|(known, _)| known == method)
+        .map_or("other", |(_, label)| label)
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -45,6 +70,8 @@ pub struct Metrics {
     pub argon2_waiting: Gauge,
     pub argon2_running: Gauge,
     pub argon2_seconds: Histogram,
+    pub connections_open: Gauge,
+    pub connections_refused: Counter,
     /// Handles to the hot-path series, resolved once: an increment is one atomic add.
     pub verified_ok: Counter,
     pub cache_hit: Counter,
@@ -70,6 +97,18 @@ impl Default for Metrics {
         let argon2_waiting = Gauge::default();
         let argon2_running = Gauge::default();
         let argon2_seconds = latency_histogram();
+        let connections_open = Gauge::default();
+        let connections_refused = Counter::default();
+        registry.register(
+            "http_connections_open",
+            "TCP connections being served",
+            connections_open.clone(),
+        );
+        registry.register(
+            "http_connections_refused",
+            "Connections closed at accept because the connection limit was reached",
+            connections_refused.clone(),
+        );
         registry.register(
             "http_requests",
             "HTTP requests by route and status",
@@ -126,6 +165,8 @@ impl Default for Metrics {
             argon2_waiting,
             argon2_running,
             argon2_seconds,
+            connections_open,
+            connections_refused,
         }
     }
 }

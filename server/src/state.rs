@@ -24,6 +24,9 @@ pub struct App {
     pub audit: AuditWriter,
     pub metrics: Arc<Metrics>,
     pub fanout: Fanout,
+    /// Bytes of request bodies that may be buffered at once, across all requests (one permit per
+    /// byte), so many slow or large bodies cannot take the memory.
+    pub body_budget: Arc<tokio::sync::Semaphore>,
 }
 
 #[derive(Clone, Debug)]

@@ -7,7 +7,36 @@ pub const MAX_NAME: usize = 200;
 pub const MAX_DESCRIPTION: usize = 2000;
 const MAX_RESTRICTION_IDS: usize = 100;
 
-/// A display name: trimmed, 1 to 200 characters, no control characters.
+/// Characters refused in any text the API takes, wherever it comes from (JSON bodies, query
+/// strings, paths): C0 and C1 controls, DEL. PostgreSQL cannot store NUL in text at all, and the
+/// others only serve to hide or forge content in logs and terminals. Tab, line feed and carriage
+/// return stay allowed so free text (descriptions) can span lines.
+pub fn is_refused_char(c: char) -> bool {
+    c.is_control() && !matches!(c, '\t' | '\n' | '\r')
+}
+
+/// Characters that render as nothing or reorder what follows (bidi overrides and isolates,
+/// zero-width spaces and joiners, BOM, word joiner). In a name they would let `fx-sa` and
+/// `fx-sa\u{200b}` coexist and look identical, so names refuse them.
+pub fn is_invisible_char(c: char) -> bool {
+    matches!(c,
+        '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}'
+        | '\u{FEFF}'
+        | '\u{00AD}')
+}
+
+fn control_characters(field: &str) -> ApiError {
+    ApiError::invalid(
+        field,
+        "control_character",
+        format!("{field} must not contain control characters"),
+    )
+}
+
+/// A display name: trimmed, 1 to 200 characters, no control or invisible characters.
 pub fn name(field: &str, value: &str) -> Result<String, ApiError> {
     let trimmed = value.trim();
     if trimmed.is_empty() || trimmed.chars().count() > MAX_NAME {
@@ -18,10 +47,13 @@ pub fn name(field: &str, value: &str) -> Result<String, ApiError> {
         ));
     }
     if trimmed.chars().any(char::is_control) {
+        return Err(control_characters(field));
+    }
+    if trimmed.chars().any(is_invisible_char) {
         return Err(ApiError::invalid(
             field,
-            "invalid_name",
-            format!("{field} must not contain control characters"),
+            "invisible_character",
+            format!("{field} must not contain invisible or bidirectional-override characters"),
         ));
     }
     Ok(trimmed.to_owned())
@@ -34,6 +66,9 @@ pub fn description(field: &str, value: &str) -> Result<String, ApiError> {
             "invalid_description",
             format!("{field} is limited to {MAX_DESCRIPTION} characters"),
         ));
+    }
+    if value.chars().any(is_refused_char) {
+        return Err(control_characters(field));
     }
     Ok(value.to_owned())
 }

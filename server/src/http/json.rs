@@ -1,10 +1,24 @@
 //! A JSON extractor whose rejections are our problem details, naming the field at fault.
+//!
+//! It is also the one place where limits that hold for every body are enforced, so no route can
+//! forget them: no string holds a control character (PostgreSQL cannot store a NUL and answered
+//! 500), no string is longer than [`MAX_STRING_BYTES`], no array longer than [`MAX_ARRAY_ITEMS`].
+//! Fields have tighter limits of their own (`validate`); these bound what any of them can cost.
+
+use std::fmt;
 
 use axum::extract::{FromRequest, Request};
-use axum::http::header;
-use serde::de::DeserializeOwned;
+use axum::http::{header, StatusCode};
+use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
 
 use crate::error::ApiError;
+use crate::validate::is_refused_char;
+
+/// Longest string any field may hold, in bytes (the longest field limit is 2,000 characters).
+pub const MAX_STRING_BYTES: usize = 16 * 1024;
+/// Most elements any array may hold (the longest field limit is 100 ids).
+pub const MAX_ARRAY_ITEMS: usize = 1000;
 
 /// Like `axum::Json`, but a bad body is a problem+json answer with `code` and `field`.
 pub struct Json<T>(pub T);
@@ -37,8 +51,29 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     }
 }
 
-/// Parses a JSON body; syntax errors are 400, wrong fields or types are 422 with the field path.
+/// Parses a JSON body; syntax errors are 400; wrong fields or types, and strings or arrays past
+/// the limits every body shares, are 422 with the field path.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // The limits first, on their own pass: a value that breaks them is refused whatever the
+    // route's type would have made of it, and the typed pass keeps serde's strictness
+    // (duplicate fields, unknown fields) intact.
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    if let Err(e) = serde_path_to_error::deserialize::<_, WithinLimits>(&mut de) {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if let Some(violation) = Violation::from_message(&inner.to_string()) {
+            let error = ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                violation.code(),
+                violation.detail(),
+            );
+            return Err(if path == "." {
+                error
+            } else {
+                error.with_field(path)
+            });
+        }
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize::<_, T>(&mut de) {
         Ok(value) => {
@@ -72,15 +107,174 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             } else {
                 Some(path)
             };
-            let error = ApiError::new(
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_field",
-                message,
-            );
+            let error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message);
             Err(match field {
                 Some(field) => error.with_field(field),
                 None => error,
             })
         }
+    }
+}
+
+/// A limit every body shares, broken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Violation {
+    ControlCharacter,
+    StringTooLong,
+    TooManyItems,
+}
+
+impl Violation {
+    const ALL: [Violation; 3] = [
+        Violation::ControlCharacter,
+        Violation::StringTooLong,
+        Violation::TooManyItems,
+    ];
+
+    fn code(self) -> &'static str {
+        match self {
+            Violation::ControlCharacter => "control_character",
+            Violation::StringTooLong => "string_too_long",
+            Violation::TooManyItems => "too_many_items",
+        }
+    }
+
+    fn detail(self) -> String {
+        match self {
+            Violation::ControlCharacter => "strings must not contain control characters".into(),
+            Violation::StringTooLong => format!("strings are limited to {MAX_STRING_BYTES} bytes"),
+            Violation::TooManyItems => format!("arrays are limited to {MAX_ARRAY_ITEMS} items"),
+        }
+    }
+
+    /// serde carries a visitor's error as its message; the code is the message.
+    fn from_message(message: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|v| message.starts_with(v.code()))
+    }
+
+    fn into_error<E: de::Error>(self) -> E {
+        E::custom(self.code())
+    }
+}
+
+/// Any JSON value whose strings and arrays keep the limits. Visiting it allocates nothing.
+struct WithinLimits;
+
+impl<'de> Deserialize<'de> for WithinLimits {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(WithinLimits)
+    }
+}
+
+impl<'de> Visitor<'de> for WithinLimits {
+    type Value = WithinLimits;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_unit<E>(self) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self, E> {
+        if v.len() > MAX_STRING_BYTES {
+            return Err(Violation::StringTooLong.into_error());
+        }
+        if v.chars().any(is_refused_char) {
+            return Err(Violation::ControlCharacter.into_error());
+        }
+        Ok(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self, A::Error> {
+        let mut items = 0;
+        while seq.next_element::<WithinLimits>()?.is_some() {
+            items += 1;
+            if items > MAX_ARRAY_ITEMS {
+                return Err(Violation::TooManyItems.into_error());
+            }
+        }
+        Ok(self)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self, A::Error> {
+        let mut entries = 0;
+        while map.next_key::<WithinLimits>()?.is_some() {
+            map.next_value::<WithinLimits>()?;
+            entries += 1;
+            if entries > MAX_ARRAY_ITEMS {
+                return Err(Violation::TooManyItems.into_error());
+            }
+        }
+        Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(body: &str) -> Option<(&'static str, Option<String>)> {
+        let error = parse::<serde_json::Value>(body.as_bytes()).err()?;
+        Some((error.code(), error.field().map(str::to_owned)))
+    }
+
+    #[test]
+    fn control_characters_are_refused_raw_or_escaped_with_their_field() {
+        for (body, field) in [
+            (r#"{"a":"x\u0000"}"#, "a"),
+            (r#"{"a":{"b":"\u001b[31m"}}"#, "a.b"),
+            (r#"{"s":["ok","\b"]}"#, "s[1]"),
+            ("{\"a\":\"\u{85}\"}", "a"),
+            ("{\"a\":\"\x7f\"}", "a"),
+        ] {
+            assert_eq!(
+                refusal(body),
+                Some(("control_character", Some(field.into()))),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn text_that_only_looks_like_a_control_character_is_accepted() {
+        for body in [
+            r#"{"a":"\\u0000 is text"}"#,
+            r#"{"a":"line\nbreak\ttab"}"#,
+            "{\"a\":\"caf\u{e9} \u{1F600}\"}",
+        ] {
+            assert_eq!(refusal(body), None, "{body}");
+        }
+    }
+
+    #[test]
+    fn long_strings_and_long_arrays_are_refused_wherever_they_are() {
+        let long = format!(r#"{{"a":{{"b":"{}"}}}}"#, "x".repeat(MAX_STRING_BYTES + 1));
+        assert_eq!(
+            refusal(&long),
+            Some(("string_too_long", Some("a.b".into())))
+        );
+        let items = vec!["1"; MAX_ARRAY_ITEMS + 1].join(",");
+        assert_eq!(
+            refusal(&format!(r#"{{"ids":[{items}]}}"#)),
+            Some(("too_many_items", Some("ids".into())))
+        );
+        let exact = vec!["1"; MAX_ARRAY_ITEMS].join(",");
+        assert_eq!(refusal(&format!(r#"{{"ids":[{exact}]}}"#)), None);
     }
 }

@@ -1,20 +1,23 @@
-//! Cross-cutting request handling: credentials outside the header, body size, rate-limit
-//! headers, metrics and request logs.
+//! Cross-cutting request handling: control characters in the URI, credentials outside the header,
+//! authentication before bodies are read, body size, memory and time, rate-limit headers, one
+//! error format, metrics and request logs.
 
 use std::cell::RefCell;
 use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::auth::{record_failure, RATE_LIMIT_DECISION};
+use crate::api_keys::token::KeyRef;
 use crate::audit::SYSTEM_CHAIN;
 use crate::error::ApiError;
-use crate::metrics::{RequestLabels, RouteLabels};
+use crate::metrics::{method_label, RequestLabels, RouteLabels};
 use crate::state::AppState;
+use crate::verify::AuthFailure;
 
 /// Bodies larger than this are refused with 413 (SPEC).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -28,14 +31,29 @@ fn is_credential_name(name: &str) -> bool {
         .any(|c| c.eq_ignore_ascii_case(name))
 }
 
-/// Refuses any request that carries a credential in its query string or body, before routing,
-/// so such a credential is never used to authenticate. Also enforces the body size limit, since
-/// the body has to be read to be checked.
-pub async fn refuse_credentials_outside_header(
+/// A request without a credential of the right shape gets at most this much of its body read:
+/// enough to catch a key pasted into a small JSON or form body and tell its owner to rotate it,
+/// too little to matter however many such requests arrive.
+const KEYLESS_BODY_PEEK: usize = 8 * 1024;
+
+/// Screens every request before routing: control characters in the path or query, credentials
+/// outside the `Authorization` header, the body size limit, and the order of authentication and
+/// body reading.
+///
+/// A body is read only once the headers carry something shaped like a key (the `Caller`
+/// extractor then verifies it in full), and only within the global body-memory budget and the
+/// body timeout. Without a key, only a small declared body is read; anything else is refused
+/// from the headers alone, so unauthenticated clients cannot make the server buffer bodies.
+/// The checksum stops typos and garbage, not someone who computes it: a forged key of the right
+/// shape gets its body read, which is why the budget and the timeout bound every body read.
+pub async fn screen_request(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
+    if let Some(refusal) = control_character_in_uri(request.uri()) {
+        return refusal.into_response();
+    }
     let in_query = request
         .uri()
         .query()
@@ -50,14 +68,54 @@ pub async fn refuse_credentials_outside_header(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
-        return too_large();
+        return without_reading_body(too_large());
     }
     if declared == Some(0) || (declared.is_none() && !has_chunked_body(&request)) {
         return next.run(request).await;
     }
+    let limit = match bearer_key_shape(request.headers()) {
+        Ok(()) => MAX_BODY_BYTES,
+        Err(_) if declared.is_some_and(|n| n <= KEYLESS_BODY_PEEK) => KEYLESS_BODY_PEEK,
+        Err(refusal) => return without_reading_body(refusal.answer(&state, request).await),
+    };
+    // Reserve what the body may take before reading any of it; a chunked body may take the limit.
+    let reserved = declared.unwrap_or(limit).min(limit);
+    let Ok(_reservation) = state
+        .body_budget
+        .clone()
+        .try_acquire_many_owned(u32::try_from(reserved).unwrap_or(u32::MAX))
+    else {
+        return without_reading_body(
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "server_busy",
+                "too many request bodies are being received; retry shortly",
+            )
+            .with_retry_after(1)
+            .into_response(),
+        );
+    };
     let (parts, body) = request.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
-        return too_large();
+    let read = tokio::time::timeout(
+        state.settings.body_timeout,
+        axum::body::to_bytes(body, limit),
+    );
+    let bytes = match read.await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(_)) => return without_reading_body(too_large()),
+        Err(_) => {
+            return without_reading_body(
+                ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "body_timeout",
+                    format!(
+                        "the request body must arrive within {} s",
+                        state.settings.body_timeout.as_secs()
+                    ),
+                )
+                .into_response(),
+            )
+        }
     };
     let content_type = parts
         .headers
@@ -76,7 +134,96 @@ pub async fn refuse_credentials_outside_header(
     if in_body {
         return refuse(&state, request, "credential_in_body").await;
     }
+    // The reservation is held until the answer is built, when the handler has dropped the body.
     next.run(request).await
+}
+
+/// Why a request cannot be authenticated, judged from its headers alone.
+enum NoKey {
+    Missing,
+    NotBearer,
+    Malformed(crate::api_keys::token::MalformedKey),
+}
+
+impl NoKey {
+    /// The same answer the `Caller` extractor gives, and, like it, an audit event for a
+    /// malformed key.
+    async fn answer(self, state: &AppState, request: Request) -> Response {
+        let error = match self {
+            NoKey::Missing => ApiError::unauthenticated(
+                "missing_credential",
+                "send the API key as `Authorization: Bearer <key>`",
+            ),
+            NoKey::NotBearer => ApiError::unauthenticated(
+                "invalid_authorization_scheme",
+                "use the Bearer scheme: `Authorization: Bearer <key>`",
+            ),
+            NoKey::Malformed(e) => {
+                let detail = e.to_string();
+                record_keyless_failure(state, request, AuthFailure::Malformed(e).reason()).await;
+                ApiError::unauthenticated("malformed_credential", detail)
+            }
+        };
+        error.into_response()
+    }
+}
+
+/// Checks that the `Authorization` header holds a Bearer key of the right shape and checksum,
+/// with no I/O. Whether the key exists and is valid is the `Caller` extractor's business.
+fn bearer_key_shape(headers: &HeaderMap) -> Result<(), NoKey> {
+    let value = headers.get(header::AUTHORIZATION).ok_or(NoKey::Missing)?;
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            let (scheme, token) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        })
+        .ok_or(NoKey::NotBearer)?;
+    KeyRef::parse(token).map(drop).map_err(NoKey::Malformed)
+}
+
+/// Refuses a path or query string that holds a control character once percent-decoded. Ids and
+/// filters never contain one, and PostgreSQL cannot compare text with a NUL at all (it answered
+/// 500): refusing here, before routing, covers every route, present and future.
+fn control_character_in_uri(uri: &Uri) -> Option<ApiError> {
+    if has_control_character(uri.path()) {
+        return Some(ApiError::invalid(
+            "path",
+            "control_character",
+            "the path must not contain control characters",
+        ));
+    }
+    let pair = uri.query()?.split('&').find(|p| has_control_character(p))?;
+    // The name is the client's own text: shown without its controls, and not at any length.
+    let name: String = percent_decode(pair.split('=').next().unwrap_or_default())
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(64)
+        .collect();
+    Some(ApiError::invalid(
+        &name,
+        "control_character",
+        format!("query parameter `{name}` must not contain control characters"),
+    ))
+}
+
+/// Whether a raw path or query component holds a control character, escaped or not. Plain
+/// printable ASCII, what nearly every request has, is answered without decoding.
+fn has_control_character(raw: &str) -> bool {
+    let plain = raw.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'%');
+    !plain && percent_decode(raw).chars().any(char::is_control)
+}
+
+/// Marks an answer sent while (some of) the body is still unread: the connection cannot carry
+/// another request, so say so, or a client's pool would reuse it and fail its next request
+/// (RFC 9110 §15.5.14).
+fn without_reading_body(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        header::CONNECTION,
+        axum::http::HeaderValue::from_static("close"),
+    );
+    response
 }
 
 fn has_chunked_body(request: &Request) -> bool {
@@ -110,7 +257,8 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-async fn refuse(state: &AppState, request: Request, reason: &'static str) -> Response {
+/// Audits and counts a failed authentication that names no key, as the `Caller` extractor does.
+async fn record_keyless_failure(state: &AppState, request: Request, reason: &'static str) {
     let (parts, _) = request.into_parts();
     record_failure(state, &parts, SYSTEM_CHAIN, None, None, reason).await;
     state
@@ -118,6 +266,10 @@ async fn refuse(state: &AppState, request: Request, reason: &'static str) -> Res
         .verifications
         .get_or_create(&crate::metrics::OutcomeLabels { outcome: reason })
         .inc();
+}
+
+async fn refuse(state: &AppState, request: Request, reason: &'static str) -> Response {
+    record_keyless_failure(state, request, reason).await;
     let where_ = if reason == "credential_in_query" {
         "query string"
     } else {
@@ -134,19 +286,58 @@ async fn refuse(state: &AppState, request: Request, reason: &'static str) -> Res
 }
 
 fn too_large() -> Response {
-    let mut response = ApiError::new(
+    ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         "body_too_large",
         "request bodies are limited to 1 MiB",
     )
-    .into_response();
-    // The rest of the body is never read, so this connection cannot carry another request:
-    // say so, or a client's pool would reuse it and fail its next request (RFC 9110 §15.5.14).
-    response.headers_mut().insert(
-        header::CONNECTION,
-        axum::http::HeaderValue::from_static("close"),
-    );
-    response
+    .into_response()
+}
+
+/// Turns every error answer that is not problem details yet (axum's own: a query string or path
+/// that does not deserialize, a method the route lacks) into problem details, so clients meet
+/// one error format whatever produced the error.
+pub async fn errors_as_problem_details(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    // axum's rejection texts are short; anything longer is cut rather than buffered.
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let code = match status {
+        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => "invalid_request",
+        StatusCode::NOT_FOUND => "no_such_route",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        _ => "http_error",
+    };
+    let detail = if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("error")
+            .to_ascii_lowercase()
+    } else {
+        text
+    };
+    let mut mapped = ApiError::new(status, code, detail).into_response();
+    // What the original said about the request still holds (`Allow` on a 405 above all).
+    for name in [header::ALLOW, header::CONNECTION, header::RETRY_AFTER] {
+        if let Some(value) = parts.headers.get(&name) {
+            mapped.headers_mut().insert(name, value.clone());
+        }
+    }
+    mapped
 }
 
 /// Gives the `Caller` extractor a place to leave its rate-limit decision, then turns it into
@@ -172,7 +363,7 @@ pub async fn record_request(
     next: Next,
 ) -> Response {
     let started = Instant::now();
-    let method = request.method().clone();
+    let method = method_label(request.method());
     let route = matched.map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
     let response = next.run(request).await;
     let elapsed = started.elapsed();
@@ -181,7 +372,7 @@ pub async fn record_request(
         .metrics
         .requests
         .get_or_create(&RequestLabels {
-            method: method.to_string(),
+            method,
             route: route.clone(),
             status,
         })
@@ -193,13 +384,40 @@ pub async fn record_request(
             route: route.clone(),
         })
         .observe(elapsed.as_secs_f64());
-    tracing::debug!(%method, route, status, latency_us = elapsed.as_micros() as u64, "request");
+    tracing::debug!(
+        method,
+        route,
+        status,
+        latency_us = elapsed.as_micros() as u64,
+        "request"
+    );
     response
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_found_in_a_uri_only_once_decoded() {
+        for uri in [
+            "/v1/x/%00",
+            "/v1/x?a=%1b",
+            "/v1/x?a=1&b%7F=2",
+            "/v1/x?a=%C2%85",
+        ] {
+            assert!(
+                control_character_in_uri(&uri.parse().unwrap()).is_some(),
+                "{uri}"
+            );
+        }
+        for uri in ["/v1/x/a%20b", "/v1/x?a=b+c&d=%E2%82%AC", "/v1/x?a=%2500"] {
+            assert!(
+                control_character_in_uri(&uri.parse().unwrap()).is_none(),
+                "{uri}"
+            );
+        }
+    }
 
     #[test]
     fn credential_names_are_found_whatever_their_case_or_encoding() {

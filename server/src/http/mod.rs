@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod json;
 mod middleware;
+pub mod serve;
 
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::Router;
@@ -41,7 +42,8 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn(middleware::rate_limit_headers))
         .layer(from_fn_with_state(
             state.clone(),
-            middleware::refuse_credentials_outside_header,
+            middleware::screen_request,
         ))
+        .layer(from_fn(middleware::errors_as_problem_details))
         .with_state(state)
 }
