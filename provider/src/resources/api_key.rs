@@ -426,13 +426,9 @@ mod tests {
         assert!(errors_at(&later).is_empty());
     }
 
-    #[tokio::test]
-    async fn a_key_due_for_rotation_is_planned_for_replacement() {
+    /// Plans an update whose configuration is unchanged, through the adapter Terraform calls.
+    async fn plan_unchanged(prior: ApiKeyState) -> (ApiKeyState, Vec<AttributePath>) {
         let resource = Managed(ApiKeyResource::new(ClientSlot::default()));
-        let mut prior = config();
-        prior.rotation_days = Value::Value(90);
-        prior.status = Value::Value("active".into());
-        prior.rotation_due = Value::Value(true);
         let mut diags = Diagnostics::default();
         let (planned, _, replace) = resource
             .plan_update(
@@ -445,28 +441,26 @@ mod tests {
             )
             .await
             .unwrap();
+        (planned, replace)
+    }
+
+    #[tokio::test]
+    async fn a_key_due_for_rotation_is_planned_for_replacement() {
+        let mut prior = config();
+        prior.rotation_days = Value::Value(90);
+        prior.status = Value::Value("active".into());
+        prior.rotation_due = Value::Value(true);
+        let (planned, replace) = plan_unchanged(prior).await;
         assert!(planned.rotation_due.is_unknown());
         assert!(replace.contains(&AttributePath::new("rotation_due")));
     }
 
     #[tokio::test]
     async fn a_revoked_key_is_planned_for_replacement() {
-        let resource = Managed(ApiKeyResource::new(ClientSlot::default()));
         let mut prior = config();
         prior.status = Value::Value("revoked".into());
         prior.rotation_due = Value::Value(false);
-        let mut diags = Diagnostics::default();
-        let (planned, _, replace) = resource
-            .plan_update(
-                &mut diags,
-                prior.clone(),
-                prior,
-                config(),
-                ValueEmpty::Null,
-                ValueEmpty::Null,
-            )
-            .await
-            .unwrap();
+        let (planned, replace) = plan_unchanged(prior).await;
         assert!(planned.status.is_unknown());
         assert!(replace.contains(&AttributePath::new("status")));
     }
