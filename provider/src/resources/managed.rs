@@ -20,6 +20,7 @@ pub trait ManagedResource: Send + Sync {
     /// The state, attribute for attribute with the schema; it declares how it is planned.
     type State: PlanRules + Serialize + DeserializeOwned + Send + Sync;
 
+    /// The schema Terraform and the generated docs see; descriptions are Markdown.
     fn schema(&self) -> Schema;
 
     /// Checks on every known value, with a diagnostic on the offending attribute. Runs on the
@@ -39,8 +40,10 @@ pub trait ManagedResource: Send + Sync {
     /// Terraform.
     async fn read(&self, diags: &mut Diagnostics, state: Self::State) -> Option<Self::State>;
 
+    /// Creates the object; the returned state must agree with every known planned value.
     async fn create(&self, diags: &mut Diagnostics, planned: Self::State) -> Option<Self::State>;
 
+    /// Changes in place what the server can change; the plan replaced the object for the rest.
     async fn update(
         &self,
         diags: &mut Diagnostics,
@@ -48,8 +51,10 @@ pub trait ManagedResource: Send + Sync {
         planned: Self::State,
     ) -> Option<Self::State>;
 
+    /// Deletes (or, for keys, revokes) the object; one already gone is what destroy wanted.
     async fn destroy(&self, diags: &mut Diagnostics, prior: Self::State) -> Option<()>;
 
+    /// Reads an object by its id for `terraform import`.
     async fn import(&self, diags: &mut Diagnostics, id: String) -> Option<Self::State>;
 }
 
