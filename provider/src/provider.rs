@@ -18,7 +18,8 @@ use crate::data_sources::{
 use crate::diag::DiagnosticsExt;
 use crate::model::check_api_key_format;
 use crate::resources::{
-    ApiKeyResource, EnvironmentClusterResource, RoleBindingResource, ServiceAccountResource,
+    ApiKeyResource, EnvironmentClusterResource, Managed, RoleBindingResource,
+    ServiceAccountResource,
 };
 use crate::schema::{optional, schema, sensitive, string};
 
@@ -235,20 +236,22 @@ impl Provider for StatusPulseProvider {
         Some(HashMap::from([
             (
                 "service_account".to_owned(),
-                Box::new(ServiceAccountResource::new(self.client.clone()))
+                Box::new(Managed(ServiceAccountResource::new(self.client.clone())))
                     as Box<dyn DynamicResource>,
             ),
             (
                 "api_key".to_owned(),
-                Box::new(ApiKeyResource::new(self.client.clone())),
+                Box::new(Managed(ApiKeyResource::new(self.client.clone()))),
             ),
             (
                 "role_binding".to_owned(),
-                Box::new(RoleBindingResource::new(self.client.clone())),
+                Box::new(Managed(RoleBindingResource::new(self.client.clone()))),
             ),
             (
                 "environment_cluster".to_owned(),
-                Box::new(EnvironmentClusterResource::new(self.client.clone())),
+                Box::new(Managed(EnvironmentClusterResource::new(
+                    self.client.clone(),
+                ))),
             ),
         ]))
     }

@@ -14,16 +14,18 @@ use async_trait::async_trait;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use tf_provider::schema::{AttributeType, Schema};
-use tf_provider::value::{Value, ValueEmpty};
-use tf_provider::{AttributePath, Diagnostics, Resource};
+use tf_provider::value::Value;
+use tf_provider::{AttributePath, Diagnostics};
 
 use crate::diag::{DiagnosticsExt, OrReport};
 use crate::model::{
     check_cluster_name, check_restriction_id, ApiKey, ApiKeyCreate, ApiKeyRevoke, ApiKeyUpdate,
     EnvironmentCluster, IdKind, Page, ROTATION_DAYS_DEFAULT, ROTATION_DAYS_RANGE,
 };
+use crate::plan::{KnownAfterApply, PlanRules, Replacement};
 use crate::provider::ClientSlot;
 use crate::resources::crud::{import_by_id, read_or_gone, ImportTarget};
+use crate::resources::managed::ManagedResource;
 use crate::schema::{
     computed, map_of_strings, optional, optional_computed, required, schema, sensitive,
     set_of_strings, string,
@@ -53,15 +55,6 @@ pub struct ApiKeyState {
     pub rotate_after: Value<String>,
     pub rotation_due: Value<bool>,
 }
-
-/// Attributes whose change cannot be applied to an existing key (the server has no PATCH for
-/// them), so they force a new key.
-const REPLACE_ON_CHANGE: [&str; 4] = [
-    "environment",
-    "service_account_id",
-    "rotation_days",
-    "keepers",
-];
 
 pub struct ApiKeyResource {
     client: ClientSlot,
@@ -192,16 +185,44 @@ fn state_from_api(api: ApiKey, prior: &ApiKeyState) -> ApiKeyState {
     }
 }
 
-/// Marks every server-assigned attribute as known only after apply.
-fn unknown_computed(state: &mut ApiKeyState) {
-    state.id = Value::Unknown;
-    state.key = Value::Unknown;
-    state.key_id = Value::Unknown;
-    state.status = Value::Unknown;
-    state.created_at = Value::Unknown;
-    state.expires_at = Value::Unknown;
-    state.rotate_after = Value::Unknown;
-    state.rotation_due = Value::Unknown;
+impl PlanRules for ApiKeyState {
+    /// The server has no PATCH for these, so a change forces a new key.
+    const REPLACE_ON_CHANGE: &'static [&'static str] = &[
+        "environment",
+        "service_account_id",
+        "rotation_days",
+        "keepers",
+    ];
+
+    fn server_assigned(&mut self) -> Vec<&mut dyn KnownAfterApply> {
+        vec![
+            &mut self.id,
+            &mut self.key,
+            &mut self.key_id,
+            &mut self.status,
+            &mut self.created_at,
+            &mut self.expires_at,
+            &mut self.rotate_after,
+            &mut self.rotation_due,
+        ]
+    }
+
+    fn fill_defaults(&mut self) {
+        if self.rotation_days.is_null() {
+            self.rotation_days = Value::Value(ROTATION_DAYS_DEFAULT);
+        }
+    }
+
+    /// Rotation and out-of-band revocation are not configuration changes: the key itself is no
+    /// longer one Terraform should keep.
+    fn force_replacement(&self, planned: &mut Self, replace: &mut Replacement) {
+        if self.rotation_due == Value::Value(true) {
+            replace.force("rotation_due", &mut planned.rotation_due);
+        }
+        if matches!(&self.status, Value::Value(status) if status != "active") {
+            replace.force("status", &mut planned.status);
+        }
+    }
 }
 
 const TARGET: ImportTarget = ImportTarget {
@@ -211,13 +232,11 @@ const TARGET: ImportTarget = ImportTarget {
 };
 
 #[async_trait]
-impl Resource for ApiKeyResource {
-    type State<'a> = ApiKeyState;
-    type PrivateState<'a> = ValueEmpty;
-    type ProviderMetaState<'a> = ValueEmpty;
+impl ManagedResource for ApiKeyResource {
+    type State = ApiKeyState;
 
-    fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
-        Some(schema(
+    fn schema(&self) -> Schema {
+        schema(
             "A scoped StatusPulse API key, bound to one environment and optionally to a service \
              account.\n\nRotation is replacement: when the key is due for rotation (`rotation_due`), \
              when `keepers` change, or when the key was revoked or deleted outside Terraform, the \
@@ -245,113 +264,42 @@ impl Resource for ApiKeyResource {
                 ("rotate_after", computed(string(), api_key_doc("rotate_after"))),
                 ("rotation_due", computed(AttributeType::Bool, api_key_doc("rotation_due"))),
             ],
-        ))
+        )
     }
 
-    async fn validate<'a>(&self, diags: &mut Diagnostics, config: ApiKeyState) -> Option<()> {
-        validate_config(diags, &config);
-        Some(())
+    fn validate(diags: &mut Diagnostics, config: &ApiKeyState) {
+        validate_config(diags, config);
     }
 
-    async fn read<'a>(
+    async fn check_plan(
         &self,
         diags: &mut Diagnostics,
-        state: ApiKeyState,
-        _private_state: ValueEmpty,
-        _provider_meta_state: ValueEmpty,
-    ) -> Option<(ApiKeyState, ValueEmpty)> {
+        prior: Option<&ApiKeyState>,
+        planned: &ApiKeyState,
+    ) {
+        // Only a change of clusters needs the lookups again.
+        if prior.is_none_or(|prior| prior.environment_clusters != planned.environment_clusters) {
+            self.check_cluster_environments(diags, planned).await;
+        }
+    }
+
+    async fn read(&self, diags: &mut Diagnostics, state: ApiKeyState) -> Option<ApiKeyState> {
         let client = self.client.get(diags)?;
         let api: ApiKey = read_or_gone(&client, diags, &TARGET, known(&state.id)?).await?;
-        Some((state_from_api(api, &state), ValueEmpty::Null))
+        Some(state_from_api(api, &state))
     }
 
-    async fn plan_create<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        proposed_state: ApiKeyState,
-        _config_state: ApiKeyState,
-        _provider_meta_state: ValueEmpty,
-    ) -> Option<(ApiKeyState, ValueEmpty)> {
-        validate_config(diags, &proposed_state);
-        self.check_cluster_environments(diags, &proposed_state)
-            .await;
-        let mut planned = proposed_state;
-        if planned.rotation_days.is_null() {
-            planned.rotation_days = Value::Value(ROTATION_DAYS_DEFAULT);
-        }
-        unknown_computed(&mut planned);
-        Some((planned, ValueEmpty::Null))
-    }
-
-    async fn plan_update<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        prior_state: ApiKeyState,
-        proposed_state: ApiKeyState,
-        _config_state: ApiKeyState,
-        _prior_private_state: ValueEmpty,
-        _provider_meta_state: ValueEmpty,
-    ) -> Option<(ApiKeyState, ValueEmpty, Vec<AttributePath>)> {
-        validate_config(diags, &proposed_state);
-        if proposed_state.environment_clusters != prior_state.environment_clusters {
-            self.check_cluster_environments(diags, &proposed_state)
-                .await;
-        }
-        let mut planned = proposed_state;
-        if planned.rotation_days.is_null() {
-            planned.rotation_days = Value::Value(ROTATION_DAYS_DEFAULT);
-        }
-        // Terraform replaces only for listed paths whose value differs between prior and planned
-        // state, so it is safe to always list the attributes that cannot be updated in place.
-        let mut replace: Vec<AttributePath> = REPLACE_ON_CHANGE
-            .iter()
-            .map(|a| AttributePath::new(*a))
-            .collect();
-        // Rotation and out-of-band revocation are not configuration changes: the key itself is no
-        // longer one Terraform should keep. Planning the flag as unknown makes it differ from the
-        // prior `true`/`revoked`, which is what turns these paths into a replacement.
-        if prior_state.rotation_due == Value::Value(true) {
-            planned.rotation_due = Value::Unknown;
-            replace.push(AttributePath::new("rotation_due"));
-        }
-        if matches!(&prior_state.status, Value::Value(status) if status != "active") {
-            planned.status = Value::Unknown;
-            replace.push(AttributePath::new("status"));
-        }
-        Some((planned, ValueEmpty::Null, replace))
-    }
-
-    async fn plan_destroy<'a>(
-        &self,
-        _diags: &mut Diagnostics,
-        _prior_state: ApiKeyState,
-        _prior_private_state: ValueEmpty,
-        _provider_meta_state: ValueEmpty,
-    ) -> Option<ValueEmpty> {
-        // Terraform 1.0 never calls this, so nothing may depend on it.
-        Some(ValueEmpty::Null)
-    }
-
-    async fn create<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        planned_state: ApiKeyState,
-        _config_state: ApiKeyState,
-        _planned_private_state: ValueEmpty,
-        _provider_meta_state: ValueEmpty,
-    ) -> Option<(ApiKeyState, ValueEmpty)> {
+    async fn create(&self, diags: &mut Diagnostics, planned: ApiKeyState) -> Option<ApiKeyState> {
         let client = self.client.get(diags)?;
         let body = ApiKeyCreate {
-            name: known(&planned_state.name).unwrap_or_default().to_owned(),
-            environment: known(&planned_state.environment)
-                .unwrap_or_default()
-                .to_owned(),
-            service_account_id: known(&planned_state.service_account_id).map(str::to_owned),
-            scopes: set_to_vec(&planned_state.scopes),
-            check_group_ids: set_to_vec(&planned_state.check_group_ids),
-            alert_route_ids: set_to_vec(&planned_state.alert_route_ids),
-            environment_clusters: set_to_vec(&planned_state.environment_clusters),
-            rotation_days: planned_state
+            name: known(&planned.name).unwrap_or_default().to_owned(),
+            environment: known(&planned.environment).unwrap_or_default().to_owned(),
+            service_account_id: known(&planned.service_account_id).map(str::to_owned),
+            scopes: set_to_vec(&planned.scopes),
+            check_group_ids: set_to_vec(&planned.check_group_ids),
+            alert_route_ids: set_to_vec(&planned.alert_route_ids),
+            environment_clusters: set_to_vec(&planned.environment_clusters),
+            rotation_days: planned
                 .rotation_days
                 .as_option()
                 .unwrap_or(ROTATION_DAYS_DEFAULT),
@@ -360,47 +308,39 @@ impl Resource for ApiKeyResource {
             .post::<_, ApiKey>(TARGET.collection, &body)
             .await
             .or_report(diags, "create the API key")?;
-        Some((state_from_api(api, &planned_state), ValueEmpty::Null))
+        Some(state_from_api(api, &planned))
     }
 
-    async fn update<'a>(
+    async fn update(
         &self,
         diags: &mut Diagnostics,
-        prior_state: ApiKeyState,
-        planned_state: ApiKeyState,
-        _config_state: ApiKeyState,
-        _planned_private_state: ValueEmpty,
-        _provider_meta_state: ValueEmpty,
-    ) -> Option<(ApiKeyState, ValueEmpty)> {
+        prior: ApiKeyState,
+        planned: ApiKeyState,
+    ) -> Option<ApiKeyState> {
         let client = self.client.get(diags)?;
-        let id = known(&prior_state.id)?.to_owned();
         let body = ApiKeyUpdate {
-            name: known(&planned_state.name).unwrap_or_default().to_owned(),
-            scopes: set_to_vec(&planned_state.scopes),
-            check_group_ids: set_to_vec(&planned_state.check_group_ids),
-            alert_route_ids: set_to_vec(&planned_state.alert_route_ids),
-            environment_clusters: set_to_vec(&planned_state.environment_clusters),
+            name: known(&planned.name).unwrap_or_default().to_owned(),
+            scopes: set_to_vec(&planned.scopes),
+            check_group_ids: set_to_vec(&planned.check_group_ids),
+            alert_route_ids: set_to_vec(&planned.alert_route_ids),
+            environment_clusters: set_to_vec(&planned.environment_clusters),
         };
         let api = client
-            .patch::<_, ApiKey>(&TARGET.path(&id), &body)
+            .patch::<_, ApiKey>(&TARGET.path(known(&prior.id)?), &body)
             .await
             .or_report(diags, "update the API key")?;
-        let mut prior = planned_state;
-        prior.key = prior_state.key;
-        Some((state_from_api(api, &prior), ValueEmpty::Null))
+        // The secret is not in the answer; keep the one the state already holds.
+        let keep = ApiKeyState {
+            key: prior.key,
+            ..planned
+        };
+        Some(state_from_api(api, &keep))
     }
 
-    async fn destroy<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        prior_state: ApiKeyState,
-        _planned_private_state: ValueEmpty,
-        _provider_meta_state: ValueEmpty,
-    ) -> Option<()> {
+    async fn destroy(&self, diags: &mut Diagnostics, prior: ApiKeyState) -> Option<()> {
         let client = self.client.get(diags)?;
-        let id = known(&prior_state.id)?.to_owned();
         let body = ApiKeyRevoke {
-            id: &id,
+            id: known(&prior.id)?,
             reason: "revoked by Terraform (destroyed or replaced)",
         };
         // Revocation is idempotent on the server; a key already purged needs nothing more.
@@ -417,24 +357,21 @@ impl Resource for ApiKeyResource {
         }
     }
 
-    async fn import<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        id: String,
-    ) -> Option<(ApiKeyState, ValueEmpty)> {
+    async fn import(&self, diags: &mut Diagnostics, id: String) -> Option<ApiKeyState> {
         let client = self.client.get(diags)?;
         let api: ApiKey = import_by_id(&client, diags, &TARGET, &id).await?;
         // The secret is never readable again, so `key` stays null after import.
-        Some((
-            state_from_api(api, &ApiKeyState::default()),
-            ValueEmpty::Null,
-        ))
+        Some(state_from_api(api, &ApiKeyState::default()))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use tf_provider::value::ValueEmpty;
+    use tf_provider::Resource;
+
     use super::*;
+    use crate::resources::managed::Managed;
 
     fn config() -> ApiKeyState {
         ApiKeyState {
@@ -489,13 +426,9 @@ mod tests {
         assert!(errors_at(&later).is_empty());
     }
 
-    #[tokio::test]
-    async fn a_key_due_for_rotation_is_planned_for_replacement() {
-        let resource = ApiKeyResource::new(ClientSlot::default());
-        let mut prior = config();
-        prior.rotation_days = Value::Value(90);
-        prior.status = Value::Value("active".into());
-        prior.rotation_due = Value::Value(true);
+    /// Plans an update whose configuration is unchanged, through the adapter Terraform calls.
+    async fn plan_unchanged(prior: ApiKeyState) -> (ApiKeyState, Vec<AttributePath>) {
+        let resource = Managed(ApiKeyResource::new(ClientSlot::default()));
         let mut diags = Diagnostics::default();
         let (planned, _, replace) = resource
             .plan_update(
@@ -508,28 +441,26 @@ mod tests {
             )
             .await
             .unwrap();
+        (planned, replace)
+    }
+
+    #[tokio::test]
+    async fn a_key_due_for_rotation_is_planned_for_replacement() {
+        let mut prior = config();
+        prior.rotation_days = Value::Value(90);
+        prior.status = Value::Value("active".into());
+        prior.rotation_due = Value::Value(true);
+        let (planned, replace) = plan_unchanged(prior).await;
         assert!(planned.rotation_due.is_unknown());
         assert!(replace.contains(&AttributePath::new("rotation_due")));
     }
 
     #[tokio::test]
     async fn a_revoked_key_is_planned_for_replacement() {
-        let resource = ApiKeyResource::new(ClientSlot::default());
         let mut prior = config();
         prior.status = Value::Value("revoked".into());
         prior.rotation_due = Value::Value(false);
-        let mut diags = Diagnostics::default();
-        let (planned, _, replace) = resource
-            .plan_update(
-                &mut diags,
-                prior.clone(),
-                prior,
-                config(),
-                ValueEmpty::Null,
-                ValueEmpty::Null,
-            )
-            .await
-            .unwrap();
+        let (planned, replace) = plan_unchanged(prior).await;
         assert!(planned.status.is_unknown());
         assert!(replace.contains(&AttributePath::new("status")));
     }

@@ -4,16 +4,18 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tf_provider::schema::Schema;
-use tf_provider::value::{Value, ValueEmpty};
-use tf_provider::{AttributePath, Diagnostics, Resource};
+use tf_provider::value::Value;
+use tf_provider::{AttributePath, Diagnostics};
 
 use crate::diag::{DiagnosticsExt, OrReport};
 use crate::model::{
     check_cluster_name, EnvironmentCluster, EnvironmentClusterCreate, EnvironmentClusterUpdate,
     IdKind,
 };
+use crate::plan::{KnownAfterApply, PlanRules};
 use crate::provider::ClientSlot;
 use crate::resources::crud::{import_by_id, read_or_gone, ImportTarget};
+use crate::resources::managed::ManagedResource;
 use crate::schema::{computed, optional, required, schema, string};
 use crate::state::{known, string_from_api};
 use crate::validate;
@@ -60,23 +62,21 @@ pub fn environment_cluster_state(
     }
 }
 
-fn validate_config(diags: &mut Diagnostics, config: &EnvironmentClusterState) {
-    if let Some(name) = known(&config.name) {
-        if let Err(detail) = check_cluster_name(name) {
-            diags.add("Invalid cluster name", detail, AttributePath::new("name"));
-        }
+impl PlanRules for EnvironmentClusterState {
+    // Bindings and keys refer to clusters by name, so the server never renames one.
+    const REPLACE_ON_CHANGE: &'static [&'static str] = &["name", "environment"];
+
+    fn server_assigned(&mut self) -> Vec<&mut dyn KnownAfterApply> {
+        vec![&mut self.id, &mut self.workspace_id, &mut self.created_at]
     }
-    validate::environment(diags, &config.environment);
 }
 
 #[async_trait]
-impl Resource for EnvironmentClusterResource {
-    type State<'a> = EnvironmentClusterState;
-    type PrivateState<'a> = ValueEmpty;
-    type ProviderMetaState<'a> = ValueEmpty;
+impl ManagedResource for EnvironmentClusterResource {
+    type State = EnvironmentClusterState;
 
-    fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
-        Some(schema(
+    fn schema(&self) -> Schema {
+        schema(
             "A named slice of an environment, such as `eu-prod-1` in `live`. Role bindings and API \
              keys can be confined to clusters; a cluster belongs to exactly one environment, so a \
              `test` key can never be bound to a `live` cluster.\n\nA cluster cannot be deleted \
@@ -89,147 +89,72 @@ impl Resource for EnvironmentClusterResource {
                 ("workspace_id", computed(string(), "Workspace (`ws_…`) of the cluster.")),
                 ("created_at", computed(string(), "Creation time (RFC 3339).")),
             ],
-        ))
+        )
     }
 
-    async fn validate<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        config: EnvironmentClusterState,
-    ) -> Option<()> {
-        validate_config(diags, &config);
-        Some(())
+    fn validate(diags: &mut Diagnostics, config: &EnvironmentClusterState) {
+        if let Some(name) = known(&config.name) {
+            if let Err(detail) = check_cluster_name(name) {
+                diags.add("Invalid cluster name", detail, AttributePath::new("name"));
+            }
+        }
+        validate::environment(diags, &config.environment);
     }
 
-    async fn read<'a>(
+    async fn read(
         &self,
         diags: &mut Diagnostics,
         state: EnvironmentClusterState,
-        _private_state: ValueEmpty,
-        _provider_meta_state: ValueEmpty,
-    ) -> Option<(EnvironmentClusterState, ValueEmpty)> {
+    ) -> Option<EnvironmentClusterState> {
         let client = self.client.get(diags)?;
         let api: EnvironmentCluster =
             read_or_gone(&client, diags, &TARGET, known(&state.id)?).await?;
-        Some((
-            environment_cluster_state(api, &state.description),
-            ValueEmpty::Null,
-        ))
+        Some(environment_cluster_state(api, &state.description))
     }
 
-    async fn plan_create<'a>(
+    async fn create(
         &self,
         diags: &mut Diagnostics,
-        proposed_state: EnvironmentClusterState,
-        _config_state: EnvironmentClusterState,
-        _provider_meta_state: ValueEmpty,
-    ) -> Option<(EnvironmentClusterState, ValueEmpty)> {
-        validate_config(diags, &proposed_state);
-        let mut planned = proposed_state;
-        planned.id = Value::Unknown;
-        planned.workspace_id = Value::Unknown;
-        planned.created_at = Value::Unknown;
-        Some((planned, ValueEmpty::Null))
-    }
-
-    async fn plan_update<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        _prior_state: EnvironmentClusterState,
-        proposed_state: EnvironmentClusterState,
-        _config_state: EnvironmentClusterState,
-        _prior_private_state: ValueEmpty,
-        _provider_meta_state: ValueEmpty,
-    ) -> Option<(EnvironmentClusterState, ValueEmpty, Vec<AttributePath>)> {
-        validate_config(diags, &proposed_state);
-        // Bindings and keys refer to clusters by name, so the server never renames one.
-        let replace = vec![
-            AttributePath::new("name"),
-            AttributePath::new("environment"),
-        ];
-        Some((proposed_state, ValueEmpty::Null, replace))
-    }
-
-    async fn plan_destroy<'a>(
-        &self,
-        _diags: &mut Diagnostics,
-        _prior_state: EnvironmentClusterState,
-        _prior_private_state: ValueEmpty,
-        _provider_meta_state: ValueEmpty,
-    ) -> Option<ValueEmpty> {
-        // Terraform 1.0 never calls this, so nothing may depend on it.
-        Some(ValueEmpty::Null)
-    }
-
-    async fn create<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        planned_state: EnvironmentClusterState,
-        _config_state: EnvironmentClusterState,
-        _planned_private_state: ValueEmpty,
-        _provider_meta_state: ValueEmpty,
-    ) -> Option<(EnvironmentClusterState, ValueEmpty)> {
+        planned: EnvironmentClusterState,
+    ) -> Option<EnvironmentClusterState> {
         let client = self.client.get(diags)?;
         let body = EnvironmentClusterCreate {
-            name: known(&planned_state.name).unwrap_or_default(),
-            environment: known(&planned_state.environment).unwrap_or_default(),
-            description: known(&planned_state.description).unwrap_or_default(),
+            name: known(&planned.name).unwrap_or_default(),
+            environment: known(&planned.environment).unwrap_or_default(),
+            description: known(&planned.description).unwrap_or_default(),
         };
         let api = client
             .post::<_, EnvironmentCluster>(TARGET.collection, &body)
             .await
             .or_report(diags, "create the environment cluster")?;
-        Some((
-            environment_cluster_state(api, &planned_state.description),
-            ValueEmpty::Null,
-        ))
+        Some(environment_cluster_state(api, &planned.description))
     }
 
-    async fn update<'a>(
+    async fn update(
         &self,
         diags: &mut Diagnostics,
-        prior_state: EnvironmentClusterState,
-        planned_state: EnvironmentClusterState,
-        _config_state: EnvironmentClusterState,
-        _planned_private_state: ValueEmpty,
-        _provider_meta_state: ValueEmpty,
-    ) -> Option<(EnvironmentClusterState, ValueEmpty)> {
+        prior: EnvironmentClusterState,
+        planned: EnvironmentClusterState,
+    ) -> Option<EnvironmentClusterState> {
         let client = self.client.get(diags)?;
-        let path = TARGET.path(known(&prior_state.id)?);
         let body = EnvironmentClusterUpdate {
-            description: known(&planned_state.description).unwrap_or_default(),
+            description: known(&planned.description).unwrap_or_default(),
         };
         let api = client
-            .patch::<_, EnvironmentCluster>(&path, &body)
+            .patch::<_, EnvironmentCluster>(&TARGET.path(known(&prior.id)?), &body)
             .await
             .or_report(diags, "update the environment cluster")?;
-        Some((
-            environment_cluster_state(api, &planned_state.description),
-            ValueEmpty::Null,
-        ))
+        Some(environment_cluster_state(api, &planned.description))
     }
 
-    async fn destroy<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        prior_state: EnvironmentClusterState,
-        _planned_private_state: ValueEmpty,
-        _provider_meta_state: ValueEmpty,
-    ) -> Option<()> {
+    async fn destroy(&self, diags: &mut Diagnostics, prior: EnvironmentClusterState) -> Option<()> {
         let client = self.client.get(diags)?;
-        TARGET.delete(&client, diags, known(&prior_state.id)?).await
+        TARGET.delete(&client, diags, known(&prior.id)?).await
     }
 
-    async fn import<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        id: String,
-    ) -> Option<(EnvironmentClusterState, ValueEmpty)> {
+    async fn import(&self, diags: &mut Diagnostics, id: String) -> Option<EnvironmentClusterState> {
         let client = self.client.get(diags)?;
         let api: EnvironmentCluster = import_by_id(&client, diags, &TARGET, &id).await?;
-        Some((
-            environment_cluster_state(api, &Value::Null),
-            ValueEmpty::Null,
-        ))
+        Some(environment_cluster_state(api, &Value::Null))
     }
 }

@@ -1,8 +1,10 @@
-//! Managed resources, one module each; `crud` holds the steps they all share.
+//! Managed resources, one module each. `managed` serves them to Terraform and plans them from what
+//! their states declare (`crate::plan`); `crud` holds the API steps they all share.
 
 mod api_key;
 mod crud;
 mod environment_cluster;
+mod managed;
 mod role_binding;
 mod service_account;
 
@@ -10,5 +12,6 @@ pub use api_key::{api_key_doc, ApiKeyResource};
 pub use environment_cluster::{
     environment_cluster_state, EnvironmentClusterResource, EnvironmentClusterState,
 };
+pub use managed::{Managed, ManagedResource};
 pub use role_binding::{role_binding_state, RoleBindingResource, RoleBindingState};
 pub use service_account::{service_account_state, ServiceAccountResource, ServiceAccountState};

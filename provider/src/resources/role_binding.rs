@@ -7,13 +7,15 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tf_provider::schema::Schema;
-use tf_provider::value::{Value, ValueEmpty};
-use tf_provider::{AttributePath, Diagnostics, Resource};
+use tf_provider::value::Value;
+use tf_provider::{AttributePath, Diagnostics};
 
 use crate::diag::{DiagnosticsExt, OrReport};
 use crate::model::{IdKind, RoleBinding, RoleBindingCreate, RoleBindingUpdate};
+use crate::plan::{KnownAfterApply, PlanRules};
 use crate::provider::ClientSlot;
 use crate::resources::crud::{import_by_id, read_or_gone, ImportTarget};
+use crate::resources::managed::ManagedResource;
 use crate::schema::{computed, optional, required, schema, set_of_strings, string};
 use crate::state::{known, set_from_api, set_to_vec, StringSet};
 use crate::validate;
@@ -59,35 +61,21 @@ pub fn role_binding_state(api: RoleBinding, prior: &RoleBindingState) -> RoleBin
     }
 }
 
-fn validate_config(diags: &mut Diagnostics, config: &RoleBindingState) {
-    let principals = [&config.service_account_id, &config.group];
-    let set = principals.iter().filter(|p| !p.is_null()).count();
-    if set != 1 && principals.iter().all(|p| !p.is_unknown()) {
-        diags.add(
-            "Set exactly one principal",
-            "A role binding binds either a service account (`service_account_id`) or an SSO group (`group`).",
-            AttributePath::new("service_account_id"),
-        );
+impl PlanRules for RoleBindingState {
+    // The principal of a binding is fixed on the server.
+    const REPLACE_ON_CHANGE: &'static [&'static str] = &["service_account_id", "group"];
+
+    fn server_assigned(&mut self) -> Vec<&mut dyn KnownAfterApply> {
+        vec![&mut self.id, &mut self.workspace_id, &mut self.created_at]
     }
-    validate::id(
-        diags,
-        IdKind::ServiceAccount,
-        &config.service_account_id,
-        "service_account_id",
-    );
-    validate::name(diags, &config.group, "group");
-    validate::scopes(diags, &config.scopes);
-    validate::cluster_names(diags, &config.environment_clusters);
 }
 
 #[async_trait]
-impl Resource for RoleBindingResource {
-    type State<'a> = RoleBindingState;
-    type PrivateState<'a> = ValueEmpty;
-    type ProviderMetaState<'a> = ValueEmpty;
+impl ManagedResource for RoleBindingResource {
+    type State = RoleBindingState;
 
-    fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
-        Some(schema(
+    fn schema(&self) -> Schema {
+        schema(
             "Grants scopes to a principal, optionally only in some environment clusters. A service \
              account's API keys can hold only the scopes its bindings grant (least privilege is \
              enforced by the server), and narrowing a binding narrows its keys at once.",
@@ -100,136 +88,86 @@ impl Resource for RoleBindingResource {
                 ("workspace_id", computed(string(), "Workspace (`ws_…`) of the binding.")),
                 ("created_at", computed(string(), "Creation time (RFC 3339).")),
             ],
-        ))
+        )
     }
 
-    async fn validate<'a>(&self, diags: &mut Diagnostics, config: RoleBindingState) -> Option<()> {
-        validate_config(diags, &config);
-        Some(())
+    fn validate(diags: &mut Diagnostics, config: &RoleBindingState) {
+        let principals = [&config.service_account_id, &config.group];
+        let set = principals.iter().filter(|p| !p.is_null()).count();
+        if set != 1 && principals.iter().all(|p| !p.is_unknown()) {
+            diags.add(
+                "Set exactly one principal",
+                "A role binding binds either a service account (`service_account_id`) or an SSO group (`group`).",
+                AttributePath::new("service_account_id"),
+            );
+        }
+        validate::id(
+            diags,
+            IdKind::ServiceAccount,
+            &config.service_account_id,
+            "service_account_id",
+        );
+        validate::name(diags, &config.group, "group");
+        validate::scopes(diags, &config.scopes);
+        validate::cluster_names(diags, &config.environment_clusters);
     }
 
-    async fn read<'a>(
+    async fn read(
         &self,
         diags: &mut Diagnostics,
         state: RoleBindingState,
-        _private_state: ValueEmpty,
-        _provider_meta_state: ValueEmpty,
-    ) -> Option<(RoleBindingState, ValueEmpty)> {
+    ) -> Option<RoleBindingState> {
         let client = self.client.get(diags)?;
         let api: RoleBinding = read_or_gone(&client, diags, &TARGET, known(&state.id)?).await?;
-        Some((role_binding_state(api, &state), ValueEmpty::Null))
+        Some(role_binding_state(api, &state))
     }
 
-    async fn plan_create<'a>(
+    async fn create(
         &self,
         diags: &mut Diagnostics,
-        proposed_state: RoleBindingState,
-        _config_state: RoleBindingState,
-        _provider_meta_state: ValueEmpty,
-    ) -> Option<(RoleBindingState, ValueEmpty)> {
-        validate_config(diags, &proposed_state);
-        let mut planned = proposed_state;
-        planned.id = Value::Unknown;
-        planned.workspace_id = Value::Unknown;
-        planned.created_at = Value::Unknown;
-        Some((planned, ValueEmpty::Null))
-    }
-
-    async fn plan_update<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        _prior_state: RoleBindingState,
-        proposed_state: RoleBindingState,
-        _config_state: RoleBindingState,
-        _prior_private_state: ValueEmpty,
-        _provider_meta_state: ValueEmpty,
-    ) -> Option<(RoleBindingState, ValueEmpty, Vec<AttributePath>)> {
-        validate_config(diags, &proposed_state);
-        // The principal of a binding is fixed on the server.
-        let replace = vec![
-            AttributePath::new("service_account_id"),
-            AttributePath::new("group"),
-        ];
-        Some((proposed_state, ValueEmpty::Null, replace))
-    }
-
-    async fn plan_destroy<'a>(
-        &self,
-        _diags: &mut Diagnostics,
-        _prior_state: RoleBindingState,
-        _prior_private_state: ValueEmpty,
-        _provider_meta_state: ValueEmpty,
-    ) -> Option<ValueEmpty> {
-        // Terraform 1.0 never calls this, so nothing may depend on it.
-        Some(ValueEmpty::Null)
-    }
-
-    async fn create<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        planned_state: RoleBindingState,
-        _config_state: RoleBindingState,
-        _planned_private_state: ValueEmpty,
-        _provider_meta_state: ValueEmpty,
-    ) -> Option<(RoleBindingState, ValueEmpty)> {
+        planned: RoleBindingState,
+    ) -> Option<RoleBindingState> {
         let client = self.client.get(diags)?;
         let body = RoleBindingCreate {
-            service_account_id: known(&planned_state.service_account_id).map(str::to_owned),
-            group: known(&planned_state.group).map(str::to_owned),
-            scopes: set_to_vec(&planned_state.scopes),
-            environment_clusters: set_to_vec(&planned_state.environment_clusters),
+            service_account_id: known(&planned.service_account_id).map(str::to_owned),
+            group: known(&planned.group).map(str::to_owned),
+            scopes: set_to_vec(&planned.scopes),
+            environment_clusters: set_to_vec(&planned.environment_clusters),
         };
         let api = client
             .post::<_, RoleBinding>(TARGET.collection, &body)
             .await
             .or_report(diags, "create the role binding")?;
-        Some((role_binding_state(api, &planned_state), ValueEmpty::Null))
+        Some(role_binding_state(api, &planned))
     }
 
-    async fn update<'a>(
+    async fn update(
         &self,
         diags: &mut Diagnostics,
-        prior_state: RoleBindingState,
-        planned_state: RoleBindingState,
-        _config_state: RoleBindingState,
-        _planned_private_state: ValueEmpty,
-        _provider_meta_state: ValueEmpty,
-    ) -> Option<(RoleBindingState, ValueEmpty)> {
+        prior: RoleBindingState,
+        planned: RoleBindingState,
+    ) -> Option<RoleBindingState> {
         let client = self.client.get(diags)?;
-        let path = TARGET.path(known(&prior_state.id)?);
         let body = RoleBindingUpdate {
-            scopes: set_to_vec(&planned_state.scopes),
-            environment_clusters: set_to_vec(&planned_state.environment_clusters),
+            scopes: set_to_vec(&planned.scopes),
+            environment_clusters: set_to_vec(&planned.environment_clusters),
         };
         let api = client
-            .patch::<_, RoleBinding>(&path, &body)
+            .patch::<_, RoleBinding>(&TARGET.path(known(&prior.id)?), &body)
             .await
             .or_report(diags, "update the role binding")?;
-        Some((role_binding_state(api, &planned_state), ValueEmpty::Null))
+        Some(role_binding_state(api, &planned))
     }
 
-    async fn destroy<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        prior_state: RoleBindingState,
-        _planned_private_state: ValueEmpty,
-        _provider_meta_state: ValueEmpty,
-    ) -> Option<()> {
+    async fn destroy(&self, diags: &mut Diagnostics, prior: RoleBindingState) -> Option<()> {
         let client = self.client.get(diags)?;
-        TARGET.delete(&client, diags, known(&prior_state.id)?).await
+        TARGET.delete(&client, diags, known(&prior.id)?).await
     }
 
-    async fn import<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        id: String,
-    ) -> Option<(RoleBindingState, ValueEmpty)> {
+    async fn import(&self, diags: &mut Diagnostics, id: String) -> Option<RoleBindingState> {
         let client = self.client.get(diags)?;
         let api: RoleBinding = import_by_id(&client, diags, &TARGET, &id).await?;
-        Some((
-            role_binding_state(api, &RoleBindingState::default()),
-            ValueEmpty::Null,
-        ))
+        Some(role_binding_state(api, &RoleBindingState::default()))
     }
 }
 
@@ -244,11 +182,11 @@ mod tests {
             ..Default::default()
         };
         let mut diags = Diagnostics::default();
-        validate_config(&mut diags, &config);
+        RoleBindingResource::validate(&mut diags, &config);
         assert_eq!(diags.errors.len(), 1);
         config.service_account_id = Value::Value("sa_1".into());
         let mut diags = Diagnostics::default();
-        validate_config(&mut diags, &config);
+        RoleBindingResource::validate(&mut diags, &config);
         assert!(diags.errors.is_empty());
     }
 }

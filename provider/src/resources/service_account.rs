@@ -3,13 +3,15 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tf_provider::schema::Schema;
-use tf_provider::value::{Value, ValueEmpty};
-use tf_provider::{AttributePath, Diagnostics, Resource};
+use tf_provider::value::Value;
+use tf_provider::Diagnostics;
 
 use crate::diag::OrReport;
 use crate::model::{IdKind, ServiceAccount, ServiceAccountInput};
+use crate::plan::{KnownAfterApply, PlanRules};
 use crate::provider::ClientSlot;
 use crate::resources::crud::{import_by_id, read_or_gone, ImportTarget};
+use crate::resources::managed::ManagedResource;
 use crate::schema::{computed, optional, required, schema, string};
 use crate::state::{known, string_from_api};
 use crate::validate;
@@ -45,10 +47,6 @@ pub fn service_account_state(api: ServiceAccount, prior: &Value<String>) -> Serv
     }
 }
 
-fn validate_config(diags: &mut Diagnostics, config: &ServiceAccountState) {
-    validate::name(diags, &config.name, "name");
-}
-
 const TARGET: ImportTarget = ImportTarget {
     kind: IdKind::ServiceAccount,
     noun: "service account",
@@ -63,14 +61,21 @@ fn input(state: &ServiceAccountState) -> ServiceAccountInput<'_> {
     }
 }
 
-#[async_trait]
-impl Resource for ServiceAccountResource {
-    type State<'a> = ServiceAccountState;
-    type PrivateState<'a> = ValueEmpty;
-    type ProviderMetaState<'a> = ValueEmpty;
+impl PlanRules for ServiceAccountState {
+    // Every configurable attribute updates in place.
+    const REPLACE_ON_CHANGE: &'static [&'static str] = &[];
 
-    fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
-        Some(schema(
+    fn server_assigned(&mut self) -> Vec<&mut dyn KnownAfterApply> {
+        vec![&mut self.id, &mut self.workspace_id, &mut self.created_at]
+    }
+}
+
+#[async_trait]
+impl ManagedResource for ServiceAccountResource {
+    type State = ServiceAccountState;
+
+    fn schema(&self) -> Schema {
+        schema(
             "A StatusPulse service account: the principal that automation acts as. Give each \
              pipeline its own account and bind API keys to it with `statuspulse_api_key`'s \
              `service_account_id`.\n\nA service account cannot be deleted while it has keys that \
@@ -82,131 +87,58 @@ impl Resource for ServiceAccountResource {
                 ("workspace_id", computed(string(), "Workspace (`ws_…`) the service account belongs to: the provider key's workspace.")),
                 ("created_at", computed(string(), "Creation time (RFC 3339).")),
             ],
-        ))
+        )
     }
 
-    async fn validate<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        config: ServiceAccountState,
-    ) -> Option<()> {
-        validate_config(diags, &config);
-        Some(())
+    fn validate(diags: &mut Diagnostics, config: &ServiceAccountState) {
+        validate::name(diags, &config.name, "name");
     }
 
-    async fn read<'a>(
+    async fn read(
         &self,
         diags: &mut Diagnostics,
         state: ServiceAccountState,
-        _private_state: ValueEmpty,
-        _provider_meta_state: ValueEmpty,
-    ) -> Option<(ServiceAccountState, ValueEmpty)> {
+    ) -> Option<ServiceAccountState> {
         let client = self.client.get(diags)?;
         let api: ServiceAccount = read_or_gone(&client, diags, &TARGET, known(&state.id)?).await?;
-        Some((
-            service_account_state(api, &state.description),
-            ValueEmpty::Null,
-        ))
+        Some(service_account_state(api, &state.description))
     }
 
-    async fn plan_create<'a>(
+    async fn create(
         &self,
         diags: &mut Diagnostics,
-        proposed_state: ServiceAccountState,
-        _config_state: ServiceAccountState,
-        _provider_meta_state: ValueEmpty,
-    ) -> Option<(ServiceAccountState, ValueEmpty)> {
-        validate_config(diags, &proposed_state);
-        let mut planned = proposed_state;
-        planned.id = Value::Unknown;
-        planned.workspace_id = Value::Unknown;
-        planned.created_at = Value::Unknown;
-        Some((planned, ValueEmpty::Null))
-    }
-
-    async fn plan_update<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        _prior_state: ServiceAccountState,
-        proposed_state: ServiceAccountState,
-        _config_state: ServiceAccountState,
-        _prior_private_state: ValueEmpty,
-        _provider_meta_state: ValueEmpty,
-    ) -> Option<(ServiceAccountState, ValueEmpty, Vec<AttributePath>)> {
-        // Every attribute updates in place; Terraform's proposal already keeps computed values.
-        validate_config(diags, &proposed_state);
-        Some((proposed_state, ValueEmpty::Null, vec![]))
-    }
-
-    async fn plan_destroy<'a>(
-        &self,
-        _diags: &mut Diagnostics,
-        _prior_state: ServiceAccountState,
-        _prior_private_state: ValueEmpty,
-        _provider_meta_state: ValueEmpty,
-    ) -> Option<ValueEmpty> {
-        // Terraform 1.0 never calls this, so nothing may depend on it.
-        Some(ValueEmpty::Null)
-    }
-
-    async fn create<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        planned_state: ServiceAccountState,
-        _config_state: ServiceAccountState,
-        _planned_private_state: ValueEmpty,
-        _provider_meta_state: ValueEmpty,
-    ) -> Option<(ServiceAccountState, ValueEmpty)> {
+        planned: ServiceAccountState,
+    ) -> Option<ServiceAccountState> {
         let client = self.client.get(diags)?;
         let api = client
-            .post::<_, ServiceAccount>(TARGET.collection, &input(&planned_state))
+            .post::<_, ServiceAccount>(TARGET.collection, &input(&planned))
             .await
             .or_report(diags, "create the service account")?;
-        Some((
-            service_account_state(api, &planned_state.description),
-            ValueEmpty::Null,
-        ))
+        Some(service_account_state(api, &planned.description))
     }
 
-    async fn update<'a>(
+    async fn update(
         &self,
         diags: &mut Diagnostics,
-        prior_state: ServiceAccountState,
-        planned_state: ServiceAccountState,
-        _config_state: ServiceAccountState,
-        _planned_private_state: ValueEmpty,
-        _provider_meta_state: ValueEmpty,
-    ) -> Option<(ServiceAccountState, ValueEmpty)> {
+        prior: ServiceAccountState,
+        planned: ServiceAccountState,
+    ) -> Option<ServiceAccountState> {
         let client = self.client.get(diags)?;
-        let id = known(&prior_state.id)?.to_owned();
         let api = client
-            .patch::<_, ServiceAccount>(&TARGET.path(&id), &input(&planned_state))
+            .patch::<_, ServiceAccount>(&TARGET.path(known(&prior.id)?), &input(&planned))
             .await
             .or_report(diags, "update the service account")?;
-        Some((
-            service_account_state(api, &planned_state.description),
-            ValueEmpty::Null,
-        ))
+        Some(service_account_state(api, &planned.description))
     }
 
-    async fn destroy<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        prior_state: ServiceAccountState,
-        _planned_private_state: ValueEmpty,
-        _provider_meta_state: ValueEmpty,
-    ) -> Option<()> {
+    async fn destroy(&self, diags: &mut Diagnostics, prior: ServiceAccountState) -> Option<()> {
         let client = self.client.get(diags)?;
-        TARGET.delete(&client, diags, known(&prior_state.id)?).await
+        TARGET.delete(&client, diags, known(&prior.id)?).await
     }
 
-    async fn import<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        id: String,
-    ) -> Option<(ServiceAccountState, ValueEmpty)> {
+    async fn import(&self, diags: &mut Diagnostics, id: String) -> Option<ServiceAccountState> {
         let client = self.client.get(diags)?;
         let api: ServiceAccount = import_by_id(&client, diags, &TARGET, &id).await?;
-        Some((service_account_state(api, &Value::Null), ValueEmpty::Null))
+        Some(service_account_state(api, &Value::Null))
     }
 }

@@ -31,9 +31,7 @@ fn errors(text: &str) -> usize {
 
 pub fn wrong_credential(version: &'static str) {
     let server = Server::start();
-    let Some(mut tf) = Terraform::new(version, &server) else {
-        return;
-    };
+    let mut tf = Terraform::new(version, &server);
     tf.write("main.tf", TWO_RESOURCES);
     tf.set_env(
         "STATUSPULSE_API_KEY",
@@ -52,9 +50,7 @@ pub fn wrong_credential(version: &'static str) {
 
 pub fn missing_credential(version: &'static str) {
     let server = Server::start();
-    let Some(mut tf) = Terraform::new(version, &server) else {
-        return;
-    };
+    let mut tf = Terraform::new(version, &server);
     tf.write("main.tf", TWO_RESOURCES);
     tf.set_env("STATUSPULSE_API_KEY", "");
     let run = tf.run(&["plan", "-no-color"]);
@@ -70,9 +66,7 @@ pub fn missing_credential(version: &'static str) {
 
 pub fn validation(version: &'static str) {
     let server = Server::start();
-    let Some(tf) = Terraform::new(version, &server) else {
-        return;
-    };
+    let tf = Terraform::new(version, &server);
     tf.write(
         "main.tf",
         &TWO_RESOURCES.replace(
@@ -107,9 +101,7 @@ pub fn validation(version: &'static str) {
 
 pub fn bad_imports(version: &'static str) {
     let server = Server::start();
-    let Some(tf) = Terraform::new(version, &server) else {
-        return;
-    };
+    let tf = Terraform::new(version, &server);
     tf.write("main.tf", TWO_RESOURCES);
     let run = tf.run(&[
         "import",
@@ -162,9 +154,7 @@ pub fn static_catalog_matches_server() {
 /// SPEC: a `sp_test_` key bound to a live cluster is caught at plan time, on the attribute.
 pub fn test_key_in_live_cluster(version: &'static str) {
     let server = Server::start();
-    let Some(tf) = Terraform::new(version, &server) else {
-        return;
-    };
+    let tf = Terraform::new(version, &server);
     let (status, body) = server.admin(
         "POST",
         "/v1/environment-clusters",
@@ -196,9 +186,7 @@ pub fn test_key_in_live_cluster(version: &'static str) {
 /// diagnostic on the attribute, before any API call.
 pub fn effective_access_needs_exactly_one_principal(version: &'static str) {
     let server = Server::start();
-    let Some(tf) = Terraform::new(version, &server) else {
-        return;
-    };
+    let tf = Terraform::new(version, &server);
     let header = TWO_RESOURCES.split("resource ").next().unwrap();
     tf.write(
         "main.tf",

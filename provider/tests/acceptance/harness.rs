@@ -251,13 +251,17 @@ impl Run {
 }
 
 impl Terraform {
-    /// `None` when this version is not available here (only 1.11.4 may legitimately be absent:
-    /// it is the preinstalled one).
-    pub fn new(version: &'static str, server: &Server) -> Option<Terraform> {
+    /// Panics when this version is missing rather than skipping: a machine or CI that forgot
+    /// the install step must not pass by testing nothing.
+    pub fn new(version: &'static str, server: &Server) -> Terraform {
         let binary = tools_dir().join("bin").join(format!("terraform-{version}"));
-        if !binary.exists() {
-            return None;
-        }
+        assert!(
+            binary.exists(),
+            "Terraform {version} is not installed ({} is missing), and the acceptance tests run \
+             on every supported version: run scripts/install-test-tools.sh (it installs 1.0.3 and \
+             1.15.5, and links 1.11.4 when /usr/local/bin/terraform is that version)",
+            binary.display()
+        );
         let dir = TempDir::new().unwrap();
         let cli_config = dir.path().join("terraformrc");
         std::fs::write(
@@ -270,7 +274,7 @@ impl Terraform {
         .unwrap();
         let work = dir.path().join("work");
         std::fs::create_dir_all(&work).unwrap();
-        Some(Terraform {
+        Terraform {
             version,
             binary,
             dir,
@@ -279,7 +283,7 @@ impl Terraform {
                 ("STATUSPULSE_ENDPOINT".into(), server.url.clone()),
                 ("STATUSPULSE_API_KEY".into(), server.admin_key.clone()),
             ],
-        })
+        }
     }
 
     pub fn work(&self) -> PathBuf {

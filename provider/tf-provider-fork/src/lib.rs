@@ -1,4 +1,4 @@
-// Vendored third-party code (see PATCHED.md): the StatusPulse lint gate does not apply to it.
+// Forked third-party code (see FORK.md): the StatusPulse lint gate does not apply to it.
 #![allow(warnings, clippy::all)]
 // This file is part of the tf-provider project
 //
