@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::verify::TrustedProxies;
+
 /// Settings shared by every subcommand that touches the database.
 #[derive(Args, Clone, Debug)]
 pub struct DatabaseArgs {
@@ -59,6 +61,16 @@ pub struct ServeArgs {
         default_value_t = 3600
     )]
     pub purge_interval_secs: u64,
+
+    // Failed authentication (issue 8: failure budgets per client network).
+    /// Proxies (comma-separated CIDR blocks) whose `Forwarded` / `X-Forwarded-For` headers name
+    /// the client. Default: none, so the TCP peer is the client.
+    #[arg(
+        long = "trusted-proxies",
+        env = "STATUSPULSE_TRUSTED_PROXIES",
+        default_value = ""
+    )]
+    pub trusted_proxies: String,
 }
 
 /// Everything [`crate::Application::build`] needs, independent of how it was parsed.
@@ -78,6 +90,30 @@ pub struct Settings {
     pub last_used_flush: Duration,
     /// How often the quarantine purge job runs.
     pub purge_interval: Duration,
+
+    // Failed authentication.
+    /// Proxies believed about the client's address; failure budgets and audit aggregation
+    /// count by the client's network.
+    pub trusted_proxies: TrustedProxies,
+    /// Wrong secrets for an uncached key id, each an Argon2, before Argon2 is refused.
+    pub failure_budgets: FailureBudgets,
+}
+
+/// How many wrong secrets per minute an uncached key id may cost in Argon2: per client network
+/// (a guesser is slowed there), and across all networks (Argon2's ceiling per key id).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FailureBudgets {
+    pub per_network_per_minute: u32,
+    pub per_key_per_minute: u32,
+}
+
+impl Default for FailureBudgets {
+    fn default() -> Self {
+        Self {
+            per_network_per_minute: 10,
+            per_key_per_minute: 120,
+        }
+    }
 }
 
 impl Settings {
@@ -94,6 +130,8 @@ impl Settings {
             cache_max_age: Duration::from_secs(25),
             last_used_flush: Duration::from_secs(30),
             purge_interval: Duration::from_secs(3600),
+            trusted_proxies: TrustedProxies::default(),
+            failure_budgets: FailureBudgets::default(),
         }
     }
 
@@ -110,6 +148,7 @@ impl Settings {
             cache_refresh: refresh,
             cache_max_age: refresh * 2 + Duration::from_secs(5),
             purge_interval: Duration::from_secs(args.purge_interval_secs.max(1)),
+            trusted_proxies: TrustedProxies::parse(&args.trusted_proxies)?,
             ..Self::for_database(args.db.database_url)
         })
     }

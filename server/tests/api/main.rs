@@ -6,6 +6,7 @@ mod helpers;
 mod access;
 mod api_keys;
 mod audit;
+mod failures;
 mod hygiene;
 mod isolation;
 mod replicas;
