@@ -3,11 +3,12 @@
 
 use std::cell::RefCell;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 
 use crate::audit::{Actor, Failure, SYSTEM_CHAIN};
 use crate::error::ApiError;
@@ -55,25 +56,25 @@ tokio::task_local! {
 }
 
 impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
+    type Rejection = Refused;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Refused> {
         let mut authorizations = parts.headers.get_all(header::AUTHORIZATION).iter();
         let Some(value) = authorizations.next() else {
             return Err(ApiError::unauthenticated(
                 "missing_credential",
                 "send the API key as `Authorization: Bearer <key>`",
-            ));
+            )
+            .into());
         };
         if authorizations.next().is_some() {
             // Which of two credentials a proxy in front of us looked at is anyone's guess, so
             // neither is used.
             let reason = "duplicate_authorization";
             record_failure_of(state, parts, SYSTEM_CHAIN, None, None, reason).await;
-            return Err(ApiError::bad_request(
-                reason,
-                "send exactly one `Authorization` header",
-            ));
+            return Err(
+                ApiError::bad_request(reason, "send exactly one `Authorization` header").into(),
+            );
         }
         let presented = value
             .to_str()
@@ -116,7 +117,7 @@ impl FromRequestParts<AppState> for Caller {
                         outcome: failure.reason(),
                     })
                     .inc();
-                return Err(failure_answer(&failure));
+                return Err(failure_answer(&failure).into());
             }
         };
 
@@ -147,11 +148,61 @@ impl FromRequestParts<AppState> for Caller {
                     outcome: "rate_limited",
                 })
                 .inc();
-            return Err(ApiError::rate_limited(retry_after.unwrap_or(1)));
+            return Err(Refused::RateLimited(retry_after.unwrap_or(1)));
         }
         state.metrics.verified_ok.inc();
         Ok(Caller { credential })
     }
+}
+
+/// Why a request has no [`Caller`]: an answer ready to send.
+#[derive(Debug)]
+pub enum Refused {
+    Problem(ApiError),
+    /// 429 `rate_limited`, with this `Retry-After`.
+    RateLimited(u64),
+}
+
+impl From<ApiError> for Refused {
+    fn from(e: ApiError) -> Self {
+        Refused::Problem(e)
+    }
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        match self {
+            Refused::Problem(e) => e.into_response(),
+            Refused::RateLimited(secs) => rate_limited_answer(secs),
+        }
+    }
+}
+
+/// The 429 of a key over its limit. Under a flood it is most of what the server sends, and it
+/// must cost no more than a verify answer (issue 8): the [`ApiError::rate_limited`] answer is
+/// rendered once per `Retry-After` value (into static bytes, so a clone touches no shared
+/// count) and copied, like the verify answer, instead of being serialised each time.
+fn rate_limited_answer(retry_after_secs: u64) -> Response {
+    static RENDERED: [OnceLock<(bytes::Bytes, HeaderMap)>; 61] = [const { OnceLock::new() }; 61];
+    let Some(slot) = RENDERED.get(retry_after_secs as usize) else {
+        return ApiError::rate_limited(retry_after_secs).into_response();
+    };
+    let (body, headers) = slot.get_or_init(|| {
+        let (parts, body) = ApiError::rate_limited(retry_after_secs)
+            .into_response()
+            .into_parts();
+        // A problem body is one buffer: collecting it completes at once.
+        let body = futures::executor::block_on(axum::body::to_bytes(body, usize::MAX))
+            .expect("a rendered problem body is in memory");
+        let mut headers = parts.headers;
+        // Room for the two rate-limit headers added on the way out.
+        headers.reserve(2);
+        (bytes::Bytes::from_static(Vec::leak(body.to_vec())), headers)
+    });
+    let mut response = Response::new(axum::body::Body::from(body.clone()));
+    *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    *response.headers_mut() = headers.clone();
+    response
 }
 
 fn failure_answer(failure: &AuthFailure) -> ApiError {
