@@ -765,7 +765,9 @@ async fn floods(server: &Server, client: &Client, admin_key: &str, plan: &Plan, 
         })
         .collect();
     let long_path = format!("/v1/{}?api_key=x", "a".repeat(65_000));
-    let kinds: Vec<(&str, Vec<Vec<u8>>, &'static [u16])> = vec![
+    // Name, the requests sent round-robin, the answers expected.
+    type Flood<'a> = (&'a str, Vec<Vec<u8>>, &'static [u16]);
+    let kinds: Vec<Flood> = vec![
         (
             "valid key over its limit",
             vec![get("/v1/auth/verify", Some(&tenant_key))],
