@@ -7,9 +7,10 @@
 //! (every second, and at shutdown) with `count`, `first_at` and `last_at`. A window idle for a
 //! minute is closed; the next failure of its kind is a first again.
 //!
-//! The table is bounded: past [`MAX_WINDOWS`] kinds, new kinds are aggregated coarsely, by
-//! workspace and reason alone (`client_network: "*"`, `coarsened: true`), whose number is
-//! bounded by the workspaces that exist.
+//! The table is bounded: past [`MAX_WINDOWS`] kinds, or past [`MAX_NETWORKS_PER_KIND`] networks
+//! for one workspace, key id and reason (an IPv6 client has networks to spare), new kinds are
+//! aggregated coarsely, by workspace and reason alone (`client_network: "*"`,
+//! `coarsened: true`), whose number is bounded by the workspaces that exist.
 
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::IpAddr;
@@ -23,6 +24,8 @@ use crate::verify::ClientNetwork;
 
 /// Fine-grained windows kept at once; new kinds beyond this are aggregated coarsely.
 pub const MAX_WINDOWS: usize = 4096;
+/// Client networks with a window of their own for one workspace, key id and reason.
+pub const MAX_NETWORKS_PER_KIND: usize = 64;
 /// A window with no failure for this long is closed.
 const WINDOW_IDLE_MS: i64 = 60_000;
 
@@ -94,6 +97,8 @@ struct Sample {
 #[derive(Debug)]
 struct Window {
     kind: Kind,
+    /// For a fine window, the hash of its kind without the network (see `FailureWindows::crowds`).
+    crowd: Option<u64>,
     sample: Sample,
     /// Repeats not stored yet, and when the first and last of them happened (ms).
     pending: AtomicU64,
@@ -149,6 +154,8 @@ impl Window {
 #[derive(Debug, Default)]
 pub struct FailureWindows {
     windows: dashmap::DashMap<u64, Window, foldhash::fast::RandomState>,
+    /// How many fine windows each workspace, key id and reason has (one per network).
+    crowds: dashmap::DashMap<u64, usize, foldhash::fast::RandomState>,
     /// Seeded per process: clients cannot aim collisions.
     hasher: foldhash::quality::RandomState,
 }
@@ -163,6 +170,14 @@ impl FailureWindows {
         h.finish()
     }
 
+    fn crowd_hash(&self, f: &Failure<'_>) -> u64 {
+        let mut h = self.hasher.build_hasher();
+        f.workspace_id.hash(&mut h);
+        f.reason.hash(&mut h);
+        f.kind_key_id().hash(&mut h);
+        h.finish()
+    }
+
     /// Counts a failure. Returns the event to store at once when it opens a window.
     pub fn record(&self, f: &Failure<'_>, now: i64) -> Option<NewEvent> {
         let fine = self.hash(f, Some(f.network));
@@ -172,7 +187,13 @@ impl FailureWindows {
                 return None;
             }
         }
-        let network = (self.windows.len() < MAX_WINDOWS).then_some(f.network);
+        let crowd = self.crowd_hash(f);
+        let crowded = self.windows.len() >= MAX_WINDOWS
+            || self
+                .crowds
+                .get(&crowd)
+                .is_some_and(|n| *n >= MAX_NETWORKS_PER_KIND);
+        let network = (!crowded).then_some(f.network);
         let hash = if network.is_some() {
             fine
         } else {
@@ -185,11 +206,15 @@ impl FailureWindows {
                     return None;
                 }
                 // Two kinds under one 64-bit keyed hash: store this one unaggregated.
-                Some(new_window(f, network, now).event(1, now, now, false))
+                Some(new_window(f, network, None, now).event(1, now, now, false))
             }
             dashmap::Entry::Vacant(slot) => {
-                let window = new_window(f, network, now);
+                let crowd = network.map(|_| crowd);
+                let window = new_window(f, network, crowd, now);
                 let first = window.event(1, now, now, false);
+                if let Some(crowd) = crowd {
+                    *self.crowds.entry(crowd).or_default() += 1;
+                }
                 slot.insert(window);
                 Some(first)
             }
@@ -210,8 +235,17 @@ impl FailureWindows {
         }
         // Under the shard write lock: a repeat cannot slip into a window as it is closed.
         self.windows.retain(|_, w| {
-            w.pending.load(Ordering::Relaxed) > 0
-                || now - w.last_ms.load(Ordering::Relaxed) < WINDOW_IDLE_MS
+            let open = w.pending.load(Ordering::Relaxed) > 0
+                || now - w.last_ms.load(Ordering::Relaxed) < WINDOW_IDLE_MS;
+            if let (false, Some(crowd)) = (open, w.crowd) {
+                if let dashmap::Entry::Occupied(mut n) = self.crowds.entry(crowd) {
+                    *n.get_mut() -= 1;
+                    if *n.get() == 0 {
+                        n.remove();
+                    }
+                }
+            }
+            open
         });
         events
     }
@@ -225,8 +259,14 @@ impl FailureWindows {
     }
 }
 
-fn new_window(f: &Failure<'_>, network: Option<ClientNetwork>, now: i64) -> Window {
+fn new_window(
+    f: &Failure<'_>,
+    network: Option<ClientNetwork>,
+    crowd: Option<u64>,
+    now: i64,
+) -> Window {
     Window {
+        crowd,
         kind: Kind {
             workspace_id: f.workspace_id.to_owned(),
             key_id: network.and(f.kind_key_id()).map(str::to_owned),
@@ -345,11 +385,14 @@ mod tests {
     fn the_table_is_bounded_and_new_kinds_beyond_it_are_aggregated_coarsely() {
         let windows = FailureWindows::default();
         let mut firsts = 0;
+        // Many keys, each from fewer networks than its own allowance: the table fills first.
+        let key_ids: Vec<String> = (0..100).map(|k| format!("kid{k}")).collect();
         for i in 0..(MAX_WINDOWS as u32 + 5000) {
             let ip = std::net::Ipv4Addr::from(0x0a00_0000 + (i << 8)).to_string();
+            let key_id = Some(key_ids[i as usize % key_ids.len()].as_str());
             firsts += usize::from(
                 windows
-                    .record(&failure("malformed", &ip, None), 1)
+                    .record(&failure("wrong_secret", &ip, key_id), 1)
                     .is_some(),
             );
         }
@@ -362,6 +405,37 @@ mod tests {
             .unwrap();
         assert_eq!(coarse.details["count"], 4999);
         assert_eq!(coarse.details["client_network"], "*");
+    }
+
+    #[test]
+    fn a_client_with_networks_to_spare_gets_a_bounded_number_of_windows_for_one_key() {
+        let windows = FailureWindows::default();
+        let mut firsts = 0;
+        for i in 0..1000u128 {
+            let ip = std::net::Ipv6Addr::from((0x2001_0db8_u128 << 96) + (i << 64)).to_string();
+            let guess = failure("wrong_secret", &ip, Some("kid"));
+            firsts += usize::from(windows.record(&guess, 1).is_some());
+            // Another key id is another kind, with its own allowance.
+            if i == 999 {
+                assert!(windows
+                    .record(&failure("wrong_secret", &ip, Some("other")), 1)
+                    .is_some());
+            }
+        }
+        assert_eq!(
+            firsts,
+            MAX_NETWORKS_PER_KIND + 1,
+            "64 networks, then one coarse window"
+        );
+        let events = windows.drain(2);
+        assert_eq!(events.len(), 1);
+        assert_eq!(
+            events[0].details["count"],
+            1000 - MAX_NETWORKS_PER_KIND as u64 - 1
+        );
+        // Closing windows frees their places.
+        windows.drain(2 + WINDOW_IDLE_MS);
+        assert!(windows.is_empty() && windows.crowds.is_empty());
     }
 
     #[test]
