@@ -11,7 +11,7 @@ use statuspulse_server::config::{FailureBudgets, RateLimitTiers};
 use statuspulse_server::verify::TrustedProxies;
 use statuspulse_server::Clock;
 
-use crate::helpers::{Backend, Options, TestApp};
+use crate::helpers::{Backend, Options, TestApp, TestDb};
 use crate::on_both_backends;
 use crate::verify::{random_unknown_key, wrong_secret};
 
@@ -37,6 +37,18 @@ async fn verify_as(
     let status = response.status();
     let body: Value = response.json().await.unwrap_or_default();
     (status, body["code"].as_str().unwrap_or_default().to_owned())
+}
+
+/// A server with `options` and one live `read:checks` key (returned whole).
+async fn app_with_a_key(backend: Backend, options: Options) -> (TestApp, TestDb, Value) {
+    let (app, db) = TestApp::spawn_with(backend, options).await;
+    let created = app
+        .create_key(
+            &app.admin_key,
+            json!({"name": "k", "environment": "live", "scopes": ["read:checks"]}),
+        )
+        .await;
+    (app, db, created)
 }
 
 /// `auth.failed` events with this reason: (rows, failures they account for).
@@ -87,8 +99,7 @@ on_both_backends! {
     }
 
     async fn a_guesser_on_one_network_cannot_lock_out_the_holder_on_another(backend: Backend) {
-        let (app, _db) = TestApp::spawn(backend).await;
-        let created = app.create_key(&app.admin_key, json!({"name": "k", "environment": "live", "scopes": ["read:checks"]})).await;
+        let (app, _db, created) = app_with_a_key(backend, Options::default()).await;
         let key = created["key"].as_str().unwrap();
         // 127.0.0.1 and 127.0.1.1 are different /24 networks.
         let (attacker, holder) = (client_from("127.0.0.1"), client_from("127.0.1.1"));
@@ -160,7 +171,7 @@ on_both_backends! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forwarding_headers_count_only_from_trusted_proxies() {
     // Behind a trusted gateway (127.0.0.1), the forwarded address decides the network.
-    let (app, _db) = TestApp::spawn_with(
+    let (app, _db, created) = app_with_a_key(
         Backend::Sqlite,
         Options {
             tweak: |s| s.trusted_proxies = TrustedProxies::parse("127.0.0.1/32").unwrap(),
@@ -168,12 +179,6 @@ async fn forwarding_headers_count_only_from_trusted_proxies() {
         },
     )
     .await;
-    let created = app
-        .create_key(
-            &app.admin_key,
-            json!({"name": "k", "environment": "live", "scopes": ["read:checks"]}),
-        )
-        .await;
     let key = created["key"].as_str().unwrap();
     let gateway = client_from("127.0.0.1");
     for n in 0..12 {
@@ -185,13 +190,7 @@ async fn forwarding_headers_count_only_from_trusted_proxies() {
     assert_eq!(holder.0, StatusCode::OK);
 
     // From a peer that is not a trusted proxy, the header is the client's own claim: ignored.
-    let (app, _db) = TestApp::spawn(Backend::Sqlite).await;
-    let created = app
-        .create_key(
-            &app.admin_key,
-            json!({"name": "k", "environment": "live", "scopes": ["read:checks"]}),
-        )
-        .await;
+    let (app, _db, created) = app_with_a_key(Backend::Sqlite, Options::default()).await;
     let key = created["key"].as_str().unwrap();
     let client = client_from("127.0.0.1");
     for n in 0..12 {
@@ -204,7 +203,7 @@ async fn forwarding_headers_count_only_from_trusted_proxies() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_distributed_guesser_meets_the_key_wide_ceiling_of_argon2() {
-    let (app, _db) = TestApp::spawn_with(
+    let (app, _db, created) = app_with_a_key(
         Backend::Sqlite,
         Options {
             clock: Clock::frozen(),
@@ -218,12 +217,6 @@ async fn a_distributed_guesser_meets_the_key_wide_ceiling_of_argon2() {
         },
     )
     .await;
-    let created = app
-        .create_key(
-            &app.admin_key,
-            json!({"name": "k", "environment": "live", "scopes": ["read:checks"]}),
-        )
-        .await;
     let key = created["key"].as_str().unwrap();
     let gateway = client_from("127.0.0.1");
     let argon2 = app
