@@ -2,7 +2,8 @@
 //! hold even though absolute numbers drift on shared machines.
 //!
 //! Run: `cargo bench -p statuspulse-server --bench verify_load` (add `-- --quick` for a smoke run,
-//! `-- --redis` to also measure rate limits shared through Redis).
+//! `-- --redis` to also measure rate limits shared through Redis, `-- --floods` for the flood
+//! cases below instead).
 //!
 //! It starts the real server (SQLite, release build) on its own runtime and measures:
 //! 1. closed-loop throughput of verify with a valid key against `/healthz` on the same server;
@@ -12,6 +13,12 @@
 //! 3. cold verification: the first use of each of N fresh keys (one Argon2 each);
 //! 4. valid-key p99 at a fixed rate while other clients flood wrong secrets for the same key id
 //!    and random well-formed unknown keys.
+//!
+//! `--floods` (issue 8) measures what a hostile client costs: audit rows and database bytes
+//! added by a 10 s flood (32 connections, closed loop) of each kind (a valid key over its
+//! limit, wrong secrets for a known key id, unknown keys, malformed keys, a 65,000-character
+//! path with `?api_key=x`), and the throughput of verify for a key over its limit against
+//! `/healthz` on the same server, in alternating rounds.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -64,6 +71,9 @@ async fn run(server: &Server) {
 
     let client = Client { addr: server.addr };
     let admin_key = client.bench_tier(&server.admin_key).await;
+    if std::env::args().any(|a| a == "--floods") {
+        return floods(server, &client, &admin_key, &plan, quick).await;
+    }
 
     // A valid key, used once so that it is cached like a gateway's key in steady state.
     let valid = client.create_key(&admin_key).await;
@@ -435,6 +445,17 @@ impl Client {
 
     /// Requests per second with `connections` clients sending back to back.
     async fn throughput(&self, path: &str, key: Option<&str>, plan: &Plan) -> f64 {
+        self.throughput_of(path, key, &[200], plan).await
+    }
+
+    /// [`Client::throughput`] of requests answered one of `expect`.
+    async fn throughput_of(
+        &self,
+        path: &str,
+        key: Option<&str>,
+        expect: &'static [u16],
+        plan: &Plan,
+    ) -> f64 {
         let count = Arc::new(AtomicU64::new(0));
         let deadline = Instant::now() + Duration::from_secs(plan.throughput_secs);
         let warmup = Instant::now() + Duration::from_millis(500);
@@ -450,7 +471,8 @@ impl Client {
                 let mut conn = client.connect().await;
                 let request = conn.get_request(&path, key.as_deref());
                 while Instant::now() < deadline {
-                    assert_eq!(conn.status_of(&request).await, 200);
+                    let status = conn.status_of(&request).await;
+                    assert!(expect.contains(&status), "{status}");
                     if Instant::now() > warmup {
                         count.fetch_add(1, Ordering::Relaxed);
                     }
@@ -688,4 +710,199 @@ fn parse_head(buf: &[u8]) -> Option<(u16, usize, usize)> {
         })
         .unwrap_or(0);
     Some((status, end + 4, length))
+}
+
+/// `--floods`: what each kind of hostile flood costs in audit rows and disk, and whether a key
+/// over its limit is refused as cheaply as a healthy request is answered.
+async fn floods(server: &Server, client: &Client, admin_key: &str, plan: &Plan, quick: bool) {
+    let flood_secs = if quick { 3 } else { 10 };
+    // A tenant on the standard tier (1,200 requests a minute): its admin key is the one that
+    // goes over its limit, and the known key id that wrong secrets are aimed at.
+    let mut conn = client.connect().await;
+    let (status, text) = conn
+        .send_json("POST", "/v1/workspaces", admin_key, r#"{"name":"flooded"}"#)
+        .await;
+    assert_eq!(status, 201, "{text}");
+    let tenant: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let tenant_key = tenant["admin_key"]["key"].as_str().unwrap().to_owned();
+    assert_eq!(
+        client.request("/v1/auth/verify", Some(&tenant_key)).await.0,
+        200
+    );
+
+    let db = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect(&server.database)
+        .await
+        .unwrap();
+    let rows = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit_events")
+            .fetch_one(&db)
+            .await
+            .unwrap()
+    };
+    let bytes = || {
+        let file = server.database.trim_start_matches("sqlite://");
+        let file = file.split('?').next().unwrap();
+        [file.to_owned(), format!("{file}-wal")]
+            .iter()
+            .filter_map(|f| std::fs::metadata(f).ok())
+            .map(|m| m.len())
+            .sum::<u64>()
+    };
+
+    let host = client.addr.to_string();
+    let get = |path: &str, key: Option<&str>| {
+        let auth = key
+            .map(|k| format!("Authorization: Bearer {k}\r\n"))
+            .unwrap_or_default();
+        format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n{auth}\r\n").into_bytes()
+    };
+    let unknown: Vec<Vec<u8>> = (0..4096)
+        .map(|_| {
+            let key = PlainApiKey::generate(Environment::Live);
+            get("/v1/auth/verify", Some(key.expose()))
+        })
+        .collect();
+    let long_path = format!("/v1/{}?api_key=x", "a".repeat(65_000));
+    // Name, the requests sent round-robin, the answers expected.
+    type Flood<'a> = (&'a str, Vec<Vec<u8>>, &'static [u16]);
+    let kinds: Vec<Flood> = vec![
+        (
+            "valid key over its limit",
+            vec![get("/v1/auth/verify", Some(&tenant_key))],
+            // Mostly 429: the budget refills 20 requests a second.
+            &[429, 200],
+        ),
+        (
+            "wrong secrets, known key id",
+            vec![get("/v1/auth/verify", Some(&wrong_secret_for(&tenant_key)))],
+            &[401],
+        ),
+        ("unknown keys", unknown, &[401]),
+        (
+            "malformed keys",
+            vec![get("/v1/auth/verify", Some("sp_live_garbage"))],
+            &[401],
+        ),
+        (
+            "65,000-char path + ?api_key=x",
+            vec![get(&long_path, None)],
+            &[400],
+        ),
+    ];
+    let mut results = vec![];
+    for (name, requests, expect) in kinds {
+        let (rows_before, bytes_before) = (rows().await, bytes());
+        let sent = client
+            .flood(Arc::new(requests), expect, flood_secs, plan.connections)
+            .await;
+        // Repeats are stored once a second: wait for the last flush.
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        let (added, grew) = (
+            rows().await - rows_before,
+            bytes().saturating_sub(bytes_before),
+        );
+        results.push((name, sent, added, grew));
+    }
+
+    let (mut healthz, mut limited, mut valid) = (0.0, 0.0, 0.0);
+    for _ in 0..plan.rounds {
+        healthz += client.throughput("/healthz", None, plan).await / plan.rounds as f64;
+        valid += client
+            .throughput("/v1/auth/verify", Some(admin_key), plan)
+            .await
+            / plan.rounds as f64;
+        limited += client
+            // Mostly 429: the budget refills 20 requests a second.
+            .throughput_of("/v1/auth/verify", Some(&tenant_key), &[429, 200], plan)
+            .await
+            / plan.rounds as f64;
+    }
+    let ratio = limited / healthz;
+
+    println!();
+    println!(
+        "StatusPulse Auth flood benchmark ({} run, loopback, SQLite, {} connections, {flood_secs} s per flood)",
+        if quick { "quick" } else { "full" },
+        plan.connections
+    );
+    println!(
+        "  {:<34} {:>10} {:>10} {:>12} {:>12}",
+        "flood", "requests", "req/s", "audit rows", "db bytes"
+    );
+    for (name, sent, added, grew) in &results {
+        println!(
+            "  {name:<34} {sent:>10} {:>10.0} {added:>12} {grew:>12}",
+            *sent as f64 / flood_secs as f64
+        );
+    }
+    println!("  healthz throughput               {healthz:>10.0} req/s");
+    println!(
+        "  verify, valid key (200)          {valid:>10.0} req/s   = {:.0}% of healthz",
+        valid / healthz * 100.0
+    );
+    println!(
+        "  verify over the limit (429)      {limited:>10.0} req/s   = {:.0}% of healthz   [target >= 80%]",
+        ratio * 100.0
+    );
+    let few = results
+        .iter()
+        .all(|(_, _, added, _)| *added <= 3 * flood_secs as i64 + 5);
+    println!(
+        "  audit rows per flood             {}   [target: a few dozen per key or network]",
+        if few { "meets target" } else { "MISSES TARGET" }
+    );
+    println!(
+        "  over-limit ratio                 {}",
+        if ratio >= 0.8 {
+            "meets target"
+        } else {
+            "MISSES TARGET"
+        }
+    );
+    println!(
+        "{}",
+        serde_json::json!({
+            "flood_secs": flood_secs,
+            "floods": results.iter().map(|(name, sent, added, grew)| serde_json::json!({
+                "flood": name, "requests": sent, "audit_rows": added, "db_bytes": grew,
+            })).collect::<Vec<_>>(),
+            "healthz_rps": healthz, "over_limit_verify_rps": limited, "ratio": ratio,
+            "valid_verify_rps": valid, "valid_ratio": valid / healthz,
+        })
+    );
+}
+
+impl Client {
+    /// Sends `requests` round-robin, back to back over `connections` connections, for `secs`;
+    /// every answer must be one of `expect`. Returns how many were sent.
+    async fn flood(
+        &self,
+        requests: Arc<Vec<Vec<u8>>>,
+        expect: &'static [u16],
+        secs: u64,
+        connections: usize,
+    ) -> u64 {
+        let sent = Arc::new(AtomicU64::new(0));
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        let mut tasks = vec![];
+        for c in 0..connections {
+            let (client, sent, requests) = (self.clone(), sent.clone(), requests.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut conn = client.connect().await;
+                let mut i = c;
+                while Instant::now() < deadline {
+                    let status = conn.status_of(&requests[i % requests.len()]).await;
+                    assert!(expect.contains(&status), "{status}");
+                    sent.fetch_add(1, Ordering::Relaxed);
+                    i += connections;
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        sent.load(Ordering::Relaxed)
+    }
 }

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::verify::TrustedProxies;
+
 /// Settings shared by every subcommand that touches the database.
 #[derive(Args, Clone, Debug)]
 pub struct DatabaseArgs {
@@ -98,6 +100,15 @@ pub struct ServeArgs {
         default_value_t = 64
     )]
     pub body_memory_mib: usize,
+    // Failed authentication (issue 8: failure budgets per client network).
+    /// Proxies (comma-separated CIDR blocks) whose `Forwarded` / `X-Forwarded-For` headers name
+    /// the client. Default: none, so the TCP peer is the client.
+    #[arg(
+        long = "trusted-proxies",
+        env = "STATUSPULSE_TRUSTED_PROXIES",
+        default_value = ""
+    )]
+    pub trusted_proxies: String,
 }
 
 /// Everything [`crate::Application::build`] needs, independent of how it was parsed.
@@ -127,6 +138,30 @@ pub struct Settings {
     pub max_connections: usize,
     /// Bytes of request bodies buffered at once, across all requests.
     pub body_memory_budget: usize,
+
+    // Failed authentication.
+    /// Proxies believed about the client's address; failure budgets and audit aggregation
+    /// count by the client's network.
+    pub trusted_proxies: TrustedProxies,
+    /// Wrong secrets for an uncached key id, each an Argon2, before Argon2 is refused.
+    pub failure_budgets: FailureBudgets,
+}
+
+/// How many wrong secrets per minute an uncached key id may cost in Argon2: per client network
+/// (a guesser is slowed there), and across all networks (Argon2's ceiling per key id).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FailureBudgets {
+    pub per_network_per_minute: u32,
+    pub per_key_per_minute: u32,
+}
+
+impl Default for FailureBudgets {
+    fn default() -> Self {
+        Self {
+            per_network_per_minute: 10,
+            per_key_per_minute: 120,
+        }
+    }
 }
 
 impl Settings {
@@ -148,6 +183,8 @@ impl Settings {
             body_timeout: Duration::from_secs(30),
             max_connections: default_max_connections(),
             body_memory_budget: 64 * 1024 * 1024,
+            trusted_proxies: TrustedProxies::default(),
+            failure_budgets: FailureBudgets::default(),
         }
     }
 
@@ -176,6 +213,7 @@ impl Settings {
                 .body_memory_mib
                 .saturating_mul(1024 * 1024)
                 .max(crate::http::MAX_BODY_BYTES),
+            trusted_proxies: TrustedProxies::parse(&args.trusted_proxies)?,
             ..Self::for_database(args.db.database_url)
         })
     }

@@ -3,13 +3,16 @@
 //! Each event's `hash` is SHA-256 over the previous event's hash and the event's own canonical
 //! JSON, so removing, reordering or editing any stored event breaks [`verify_chain`]. Appends that
 //! change an object happen in the same transaction as the change ([`append`]); failed
-//! authentications, which can arrive in floods, go through the batching [`AuditWriter`].
+//! authentications, which can arrive in floods, are aggregated ([`failures`]) and go through
+//! the batching [`AuditWriter`].
 
+pub mod failures;
 pub(crate) mod routes;
 mod writer;
 
+pub use failures::Failure;
 pub use routes::router;
-pub use writer::AuditWriter;
+pub use writer::{AuditWriter, DURABLE_WAIT, FLUSH_INTERVAL};
 
 use serde::Serialize;
 use serde_json::Value;

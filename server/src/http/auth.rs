@@ -2,20 +2,21 @@
 //! audit event) when nobody valid is.
 
 use std::cell::RefCell;
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, OnceLock};
 
 use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
-use serde_json::json;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 
-use crate::audit::{Actor, NewEvent, Outcome, SYSTEM_CHAIN};
+use crate::audit::{Actor, Failure, SYSTEM_CHAIN};
 use crate::error::ApiError;
 use crate::rate_limit::Decision;
 use crate::scopes::Scope;
 use crate::state::AppState;
-use crate::verify::{AuthFailure, Credential};
+use crate::verify::network::{parse_forwarded, parse_x_forwarded_for};
+use crate::verify::{AuthFailure, ClientNetwork, Credential, TrustedProxies};
 
 /// An authenticated, rate-limit-admitted API key.
 #[derive(Clone, Debug)]
@@ -55,15 +56,26 @@ tokio::task_local! {
 }
 
 impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
+    type Rejection = Refused;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Refused> {
+        let mut authorizations = parts.headers.get_all(header::AUTHORIZATION).iter();
+        let Some(value) = authorizations.next() else {
             return Err(ApiError::unauthenticated(
                 "missing_credential",
                 "send the API key as `Authorization: Bearer <key>`",
-            ));
+            )
+            .into());
         };
+        if authorizations.next().is_some() {
+            // Which of two credentials a proxy in front of us looked at is anyone's guess, so
+            // neither is used.
+            let reason = "duplicate_authorization";
+            record_failure_of(state, parts, SYSTEM_CHAIN, None, None, reason).await;
+            return Err(
+                ApiError::bad_request(reason, "send exactly one `Authorization` header").into(),
+            );
+        }
         let presented = value
             .to_str()
             .ok()
@@ -78,32 +90,25 @@ impl FromRequestParts<AppState> for Caller {
                 )
             })?;
 
-        let verification = state.authenticator.verify(presented).await;
+        let verification = state
+            .authenticator
+            .verify(presented, || {
+                client_network(parts, &state.settings.trusted_proxies)
+            })
+            .await;
         let credential = match verification.verdict {
             Ok(credential) => credential,
             Err(failure) => {
-                let workspace = verification
-                    .known
-                    .as_ref()
-                    .map_or(SYSTEM_CHAIN.to_owned(), |c| c.workspace_id.clone());
-                let key_id = verification
-                    .key_id
-                    .as_ref()
-                    .or(verification.known.as_ref().map(|c| &c.key_id))
-                    .map(|k| k.to_string());
-                let target = verification
-                    .known
-                    .as_ref()
-                    .map(|c| ("api_key", c.id.clone()));
-                // Boxed, like every slow path here: it keeps the extractor's future small.
-                Box::pin(record_failure(
+                let known = verification.known.as_deref();
+                let key_id = verification.key_id.as_ref().or(known.map(|c| &c.key_id));
+                record_failure_of(
                     state,
                     parts,
-                    &workspace,
-                    key_id,
-                    target,
+                    known.map_or(SYSTEM_CHAIN, |c| c.workspace_id.as_str()),
+                    key_id.map(|k| k.as_str()),
+                    known.map(|c| ("api_key", c.id.as_str())),
                     failure.reason(),
-                ))
+                )
                 .await;
                 state
                     .metrics
@@ -112,7 +117,7 @@ impl FromRequestParts<AppState> for Caller {
                         outcome: failure.reason(),
                     })
                     .inc();
-                return Err(failure_answer(&failure));
+                return Err(failure_answer(&failure).into());
             }
         };
 
@@ -125,14 +130,16 @@ impl FromRequestParts<AppState> for Caller {
         // Outside the middleware (no slot) there is simply no header to write.
         let _ = RATE_LIMIT_DECISION.try_with(|slot| *slot.borrow_mut() = Some(decision));
         if !allowed {
-            Box::pin(record_failure(
+            // After the first of a window, a 429 costs a few atomic increments here: no I/O,
+            // no allocation.
+            record_failure_of(
                 state,
                 parts,
                 &credential.workspace_id,
-                Some(credential.key_id.to_string()),
-                Some(("api_key", credential.id.clone())),
+                Some(credential.key_id.as_str()),
+                Some(("api_key", credential.id.as_str())),
                 "rate_limited",
-            ))
+            )
             .await;
             state
                 .metrics
@@ -141,11 +148,61 @@ impl FromRequestParts<AppState> for Caller {
                     outcome: "rate_limited",
                 })
                 .inc();
-            return Err(ApiError::rate_limited(retry_after.unwrap_or(1)));
+            return Err(Refused::RateLimited(retry_after.unwrap_or(1)));
         }
         state.metrics.verified_ok.inc();
         Ok(Caller { credential })
     }
+}
+
+/// Why a request has no [`Caller`]: an answer ready to send.
+#[derive(Debug)]
+pub enum Refused {
+    Problem(ApiError),
+    /// 429 `rate_limited`, with this `Retry-After`.
+    RateLimited(u64),
+}
+
+impl From<ApiError> for Refused {
+    fn from(e: ApiError) -> Self {
+        Refused::Problem(e)
+    }
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        match self {
+            Refused::Problem(e) => e.into_response(),
+            Refused::RateLimited(secs) => rate_limited_answer(secs),
+        }
+    }
+}
+
+/// The 429 of a key over its limit. Under a flood it is most of what the server sends, and it
+/// must cost no more than a verify answer (issue 8): the [`ApiError::rate_limited`] answer is
+/// rendered once per `Retry-After` value (into static bytes, so a clone touches no shared
+/// count) and copied, like the verify answer, instead of being serialised each time.
+fn rate_limited_answer(retry_after_secs: u64) -> Response {
+    static RENDERED: [OnceLock<(bytes::Bytes, HeaderMap)>; 61] = [const { OnceLock::new() }; 61];
+    let Some(slot) = RENDERED.get(retry_after_secs as usize) else {
+        return ApiError::rate_limited(retry_after_secs).into_response();
+    };
+    let (body, headers) = slot.get_or_init(|| {
+        let (parts, body) = ApiError::rate_limited(retry_after_secs)
+            .into_response()
+            .into_parts();
+        // A problem body is one buffer: collecting it completes at once.
+        let body = futures::executor::block_on(axum::body::to_bytes(body, usize::MAX))
+            .expect("a rendered problem body is in memory");
+        let mut headers = parts.headers;
+        // Room for the two rate-limit headers added on the way out.
+        headers.reserve(2);
+        (bytes::Bytes::from_static(Vec::leak(body.to_vec())), headers)
+    });
+    let mut response = Response::new(axum::body::Body::from(body.clone()));
+    *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    *response.headers_mut() = headers.clone();
+    response
 }
 
 fn failure_answer(failure: &AuthFailure) -> ApiError {
@@ -177,7 +234,10 @@ fn failure_answer(failure: &AuthFailure) -> ApiError {
     }
 }
 
-/// Queues an `auth.failed` audit event. Never includes the presented secret.
+/// Records an `auth.failed` audit event (never the presented secret). Failures are aggregated
+/// by workspace, key id, reason and client network: the first of a kind is stored before this
+/// returns, repeats are counted and stored once a second (see [`crate::audit::failures`]).
+/// Request data is truncated before it is stored.
 pub async fn record_failure(
     state: &AppState,
     parts: &Parts,
@@ -186,27 +246,79 @@ pub async fn record_failure(
     target: Option<(&'static str, String)>,
     reason: &str,
 ) {
-    let route = parts
-        .extensions
-        .get::<MatchedPath>()
-        .map_or_else(|| parts.uri.path().to_owned(), |m| m.as_str().to_owned());
-    let source_ip = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip().to_string());
-    let event = NewEvent {
-        workspace_id: workspace_id.to_owned(),
-        event_type: "auth.failed",
-        actor: Actor::Anonymous,
+    let target = target.as_ref().map(|(kind, id)| (*kind, id.as_str()));
+    record_failure_of(
+        state,
+        parts,
+        workspace_id,
+        key_id.as_deref(),
         target,
-        outcome: Outcome::Failure,
-        reason: Some(reason.to_owned()),
-        details: json!({
-            "key_id": key_id,
-            "method": parts.method.as_str(),
-            "route": route,
-            "source_ip": source_ip,
-        }),
-    };
-    state.audit.record(event).await;
+        reason,
+    )
+    .await;
+}
+
+/// [`record_failure`] on borrowed data: a repeat allocates nothing.
+async fn record_failure_of(
+    state: &AppState,
+    parts: &Parts,
+    workspace_id: &str,
+    key_id: Option<&str>,
+    target: Option<(&'static str, &str)>,
+    reason: &str,
+) {
+    let source_ip = client_ip(parts, &state.settings.trusted_proxies);
+    let first = state.audit.count_failure(&Failure {
+        workspace_id,
+        key_id,
+        target,
+        reason,
+        network: source_ip.map_or(ClientNetwork::UNKNOWN, ClientNetwork::of),
+        source_ip,
+        method: parts.method.as_str(),
+        route: parts
+            .extensions
+            .get::<MatchedPath>()
+            .map_or("unmatched", |m| m.as_str()),
+        path: parts.uri.path(),
+        user_agent: parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok()),
+    });
+    if let Some(first) = first {
+        // Boxed, like every slow path here: it keeps the extractor's future small.
+        Box::pin(state.audit.store_durably(first)).await;
+    }
+}
+
+fn client_network(parts: &Parts, trusted: &TrustedProxies) -> ClientNetwork {
+    client_ip(parts, trusted).map_or(ClientNetwork::UNKNOWN, ClientNetwork::of)
+}
+
+/// The client's address: the TCP peer, or, when the peer is a trusted proxy, the first address
+/// in its forwarding headers (`Forwarded`, else `X-Forwarded-For`) that is not a trusted proxy.
+pub fn client_ip(parts: &Parts, trusted: &TrustedProxies) -> Option<IpAddr> {
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>()?.0.ip();
+    if !trusted.contains(peer) {
+        return Some(peer.to_canonical());
+    }
+    let mut hops = Vec::new();
+    let forwarded = parts.headers.get_all(header::FORWARDED);
+    if forwarded.iter().next().is_some() {
+        for value in forwarded {
+            match value.to_str() {
+                Ok(value) => parse_forwarded(value, &mut hops),
+                Err(_) => hops.push(None),
+            }
+        }
+    } else {
+        for value in parts.headers.get_all("x-forwarded-for") {
+            match value.to_str() {
+                Ok(value) => parse_x_forwarded_for(value, &mut hops),
+                Err(_) => hops.push(None),
+            }
+        }
+    }
+    Some(trusted.client_behind(peer, &hops))
 }

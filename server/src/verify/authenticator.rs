@@ -7,14 +7,19 @@
 //!    refused by a constant-time digest comparison, with no Argon2 and no database.
 //! 3. A database lookup by key id. Unknown, revoked and expired keys stop here, with no Argon2.
 //! 4. Argon2id off the async runtime, behind a semaphore (bounded concurrency), coalesced for
-//!    identical presentations and limited per key id so a flood of guesses cannot monopolise it.
+//!    identical presentations and budgeted per key id *and client network*, so a flood of
+//!    guesses cannot monopolise it and a guesser on one network cannot lock out the key's
+//!    holder on another (key ids are public). A much larger budget per key id across all
+//!    networks still caps the Argon2 a distributed guesser can aim at one key.
 //!
 //! Cached records are re-read after `cache_refresh` (in the background) and never served older
 //! than `cache_max_age`, so a revocation on another replica is honoured within 30 s; a
-//! revocation on this replica calls [`Authenticator::forget`] and takes effect at once.
+//! revocation on this replica calls [`Authenticator::invalidate`] and takes effect at once,
+//! whatever is in flight: every invalidation bumps a generation under the key's map shard lock,
+//! and a record read before a bump is neither cached as fresh nor answered without a re-read.
 
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,6 +32,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
+use super::network::ClientNetwork;
 use super::per_thread::PerThread;
 use crate::access::{self, AccessContext};
 use crate::api_keys::token::{KeyHasher, KeyId, KeyRef, MalformedKey, PlainApiKey};
@@ -145,9 +151,18 @@ enum CacheLookup {
 /// Outcome of a cold verification, shared by concurrent identical presentations.
 #[derive(Clone)]
 enum ColdOutcome {
-    Verified(Arc<Credential>),
+    /// The record, and the invalidation generation seen before it was read.
+    Verified(Arc<Credential>, u64),
     Refused(Option<Arc<Credential>>, AuthFailure),
 }
+
+/// A failure budget keyed by `K`, on the server's clock.
+type FailureBudget<K> = governor::RateLimiter<
+    K,
+    DefaultKeyedStateStore<K>,
+    Clock,
+    NoOpMiddleware<governor::nanos::Nanos>,
+>;
 
 pub struct Authenticator {
     db: Db,
@@ -165,14 +180,15 @@ pub struct Authenticator {
     /// Coalesces identical cold presentations and remembers refusals for a minute.
     attempts: moka::future::Cache<(KeyId, Digest), ColdOutcome>,
     argon2_slots: Arc<Semaphore>,
-    /// Key ids whose wrong-secret budget is spent, with the time (ms) the lockout ends.
-    lockouts: moka::future::Cache<KeyId, i64>,
-    failure_budget: governor::RateLimiter<
-        String,
-        DefaultKeyedStateStore<String>,
-        Clock,
-        NoOpMiddleware<governor::nanos::Nanos>,
-    >,
+    /// Bumped by every [`Authenticator::invalidate`], under the key's shard lock of `verified`.
+    invalidations: AtomicU64,
+    /// Key ids whose wrong-secret budget for one client network is spent, with the time (ms)
+    /// the lockout ends for that network.
+    network_lockouts: moka::future::Cache<(KeyId, ClientNetwork), i64>,
+    /// Key ids whose budget across all networks is spent: Argon2's ceiling per key id.
+    key_lockouts: moka::future::Cache<KeyId, i64>,
+    network_failures: FailureBudget<(KeyId, ClientNetwork)>,
+    key_failures: FailureBudget<KeyId>,
     refresh_after: Duration,
     max_age: Duration,
 }
@@ -211,9 +227,11 @@ impl Authenticator {
     pub fn new(db: Db, clock: Clock, metrics: Arc<Metrics>, settings: &Settings) -> Self {
         let mut digest_key = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut digest_key);
-        // Wrong secrets for a known key id cost an Argon2 each (until the right one is cached):
-        // 10 at once and one every 6 s after that, then the key id is locked out of Argon2.
-        let budget = Quota::per_minute(NonZeroU32::new(10).expect("non-zero"));
+        // Wrong secrets for a known key id cost an Argon2 each (until the right one is cached).
+        // From one client network: 10 at once and one every 6 s after that, then that network is
+        // locked out of Argon2 for this key id. Across all networks, a larger ceiling.
+        let per_minute = |n: u32| Quota::per_minute(NonZeroU32::new(n.max(1)).expect("non-zero"));
+        let budgets = &settings.failure_budgets;
         Self {
             db,
             hasher: KeyHasher::default(),
@@ -225,11 +243,23 @@ impl Authenticator {
                 .time_to_live(Duration::from_secs(60))
                 .build(),
             argon2_slots: Arc::new(Semaphore::new(settings.argon2_concurrency)),
-            lockouts: moka::future::Cache::builder()
+            invalidations: AtomicU64::new(0),
+            network_lockouts: moka::future::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(Duration::from_secs(600))
                 .build(),
-            failure_budget: governor::RateLimiter::dashmap_with_clock(budget, clock.clone()),
+            key_lockouts: moka::future::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(Duration::from_secs(600))
+                .build(),
+            network_failures: governor::RateLimiter::dashmap_with_clock(
+                per_minute(budgets.per_network_per_minute),
+                clock.clone(),
+            ),
+            key_failures: governor::RateLimiter::dashmap_with_clock(
+                per_minute(budgets.per_key_per_minute),
+                clock.clone(),
+            ),
             clock,
             metrics,
             refresh_after: settings.cache_refresh,
@@ -245,8 +275,13 @@ impl Authenticator {
         mac.finalize().into_bytes().into()
     }
 
-    /// Verifies a presented key string.
-    pub async fn verify(self: &Arc<Self>, presented: &str) -> Verification {
+    /// Verifies a presented key string. `client` names the client's network; it is asked only
+    /// when the key is not cached, so the hot path never works it out.
+    pub async fn verify(
+        self: &Arc<Self>,
+        presented: &str,
+        client: impl FnOnce() -> ClientNetwork,
+    ) -> Verification {
         let key = match KeyRef::parse(presented) {
             Ok(key) => key,
             Err(e) => {
@@ -266,7 +301,8 @@ impl Authenticator {
             CacheLookup::Reload(cached) => Box::pin(self.reload(cached, digest, now)).await,
             CacheLookup::Miss => {
                 self.metrics.cache_miss.inc();
-                Box::pin(self.verify_uncached(key.to_owned(), digest)).await
+                let network = client();
+                Box::pin(self.verify_uncached(key.to_owned(), digest, network)).await
             }
         }
     }
@@ -313,18 +349,18 @@ impl Authenticator {
     /// from the cache.
     async fn reread(&self, cached: &CachedKey) -> Result<Option<Arc<CachedKey>>, sqlx::Error> {
         let key_id = &cached.credential.key_id;
+        let generation = self.invalidations.load(Ordering::SeqCst);
         let Some((credential, _)) = self.load(key_id).await? else {
             self.verified.remove(key_id);
             return Ok(None);
         };
-        let fresh = self
-            .cache_verified(
-                key_id,
-                Arc::new(credential),
-                cached.digest,
-                cached.last_used_ms.load(Ordering::Relaxed),
-            )
-            .await;
+        let fresh = self.cache_verified(
+            key_id,
+            Arc::new(credential),
+            cached.digest,
+            cached.last_used_ms.load(Ordering::Relaxed),
+            generation,
+        );
         fresh
             .flushed_ms
             .store(cached.flushed_ms.load(Ordering::Relaxed), Ordering::Relaxed);
@@ -332,13 +368,18 @@ impl Authenticator {
     }
 
     /// A key id this replica has not verified yet: database, then Argon2 (coalesced).
-    async fn verify_uncached(self: &Arc<Self>, key: PlainApiKey, digest: Digest) -> Verification {
+    async fn verify_uncached(
+        self: &Arc<Self>,
+        key: PlainApiKey,
+        digest: Digest,
+        network: ClientNetwork,
+    ) -> Verification {
         let key_id = key.key_id().clone();
         let this = self.clone();
         let cold = self
             .attempts
             .try_get_with((key_id.clone(), digest), async move {
-                this.verify_cold(key, digest).await
+                this.verify_cold(key, digest, network).await
             })
             .await;
         let outcome = match cold {
@@ -350,21 +391,39 @@ impl Authenticator {
             }
         };
         match outcome {
-            ColdOutcome::Verified(credential) => {
+            ColdOutcome::Verified(credential, generation) => {
                 // Successes live in `verified`; keep `attempts` for coalescing and refusals only,
-                // so that `forget` needs to clear one cache.
+                // so that `invalidate` needs to clear one cache.
                 self.attempts.invalidate(&(key_id.clone(), digest)).await;
+                // A change committed since the record was read (this request may have joined a
+                // verification that began before a revocation was answered): read it again.
+                // The secret was checked; only the record can have changed.
+                let credential = if self.invalidations.load(Ordering::SeqCst) == generation {
+                    credential
+                } else {
+                    match self.load(&key_id).await {
+                        Ok(Some((fresh, _))) => Arc::new(fresh),
+                        Ok(None) => return refused(key_id, None, AuthFailure::UnknownKey),
+                        Err(e) => {
+                            tracing::error!(error = %e, "credential lookup failed");
+                            return refused(key_id, None, AuthFailure::Unavailable);
+                        }
+                    }
+                };
                 Verification {
                     key_id: Some(key_id),
                     known: Some(credential.clone()),
                     verdict: self.usable(credential),
                 }
             }
-            ColdOutcome::Refused(known, failure) => Verification {
-                key_id: Some(key_id),
-                known,
-                verdict: Err(failure),
-            },
+            ColdOutcome::Refused(known, failure) => {
+                // A lockout depends on the client's network and ends on its own: never
+                // remembered for the next presentation.
+                if matches!(failure, AuthFailure::TooManyFailedAttempts { .. }) {
+                    self.attempts.invalidate(&(key_id.clone(), digest)).await;
+                }
+                refused(key_id, known, failure)
+            }
         }
     }
 
@@ -405,7 +464,9 @@ impl Authenticator {
         self: Arc<Self>,
         key: PlainApiKey,
         digest: Digest,
+        network: ClientNetwork,
     ) -> Result<ColdOutcome, Arc<sqlx::Error>> {
+        let generation = self.invalidations.load(Ordering::SeqCst);
         let Some((credential, secret_hash)) = self.load(key.key_id()).await.map_err(Arc::new)?
         else {
             return Ok(ColdOutcome::Refused(None, AuthFailure::UnknownKey));
@@ -416,30 +477,34 @@ impl Authenticator {
             return Ok(ColdOutcome::Refused(Some(credential), failure));
         }
         let now = self.clock.now_ms();
-        if let Some(until) = self
-            .lockouts
-            .get(&credential.key_id)
-            .await
-            .filter(|u| *u > now)
-        {
+        let key_id = &credential.key_id;
+        let network_lockout = self.network_lockouts.get(&(key_id.clone(), network)).await;
+        let key_lockout = self.key_lockouts.get(key_id).await;
+        if let Some(until) = network_lockout.max(key_lockout).filter(|u| *u > now) {
             let failure = AuthFailure::TooManyFailedAttempts {
                 retry_after_secs: ((until - now) as u64).div_ceil(1000).max(1),
             };
             return Ok(ColdOutcome::Refused(Some(credential), failure));
         }
         if self.argon2_matches(key, secret_hash).await {
-            self.cache_verified(&credential.key_id, credential.clone(), digest, now)
-                .await;
-            return Ok(ColdOutcome::Verified(credential));
+            self.cache_verified(key_id, credential.clone(), digest, now, generation);
+            return Ok(ColdOutcome::Verified(credential, generation));
         }
-        // Only failures spend the budget, so a legitimate first use is never locked out by it.
-        if let Err(not_until) = self
-            .failure_budget
-            .check_key(&credential.key_id.to_string())
-        {
-            let wait = not_until.wait_time_from(governor::clock::Clock::now(&self.clock));
-            self.lockouts
-                .insert(credential.key_id.clone(), now + wait.as_millis() as i64)
+        // Only failures spend the budgets, so a legitimate first use is never locked out by
+        // them. One network's budget is a small fraction of the key's ceiling: a guesser on
+        // one network is stopped long before it could lock out every network.
+        let governor_now = governor::clock::Clock::now(&self.clock);
+        let ends = |not_until: governor::NotUntil<governor::nanos::Nanos>| {
+            now + not_until.wait_time_from(governor_now).as_millis() as i64
+        };
+        if let Err(not_until) = self.network_failures.check_key(&(key_id.clone(), network)) {
+            self.network_lockouts
+                .insert((key_id.clone(), network), ends(not_until))
+                .await;
+        }
+        if let Err(not_until) = self.key_failures.check_key(key_id) {
+            self.key_lockouts
+                .insert(key_id.clone(), ends(not_until))
                 .await;
         }
         Ok(ColdOutcome::Refused(
@@ -469,12 +534,18 @@ impl Authenticator {
         matched
     }
 
-    async fn cache_verified(
+    /// Caches a record read when the invalidation generation was `generation`. If any
+    /// invalidation came since, the entry goes in stale (its next use re-reads the database).
+    /// The check and the insert happen under the key's shard lock, which
+    /// [`Authenticator::invalidate`] takes too: either the invalidation is counted before the
+    /// check, or it finds this entry and marks it.
+    fn cache_verified(
         &self,
         key_id: &KeyId,
         credential: Arc<Credential>,
         digest: Digest,
         last_used_ms: i64,
+        generation: u64,
     ) -> Arc<CachedKey> {
         let entry = Arc::new(CachedKey {
             credential,
@@ -485,7 +556,11 @@ impl Authenticator {
             last_used_ms: AtomicI64::new(last_used_ms),
             flushed_ms: AtomicI64::new(0),
         });
-        self.verified.insert(key_id.clone(), entry.clone());
+        let slot = self.verified.entry(key_id.clone());
+        if self.invalidations.load(Ordering::SeqCst) != generation {
+            entry.stale.store(true, Ordering::Release);
+        }
+        slot.insert(entry.clone());
         entry
     }
 
@@ -506,9 +581,14 @@ impl Authenticator {
     /// Marks a key's cached record stale, so its next use re-reads the database before
     /// answering (revocations and scope changes take effect at once).
     pub async fn invalidate(&self, key_id: &KeyId) {
-        if let Some(entry) = self.verified.get(key_id.as_str()) {
-            entry.stale.store(true, Ordering::Release);
+        // Under the shard lock, so that no verification in flight can cache what it read before
+        // the change as fresh (see `cache_verified`).
+        let slot = self.verified.entry(key_id.clone());
+        self.invalidations.fetch_add(1, Ordering::SeqCst);
+        if let dashmap::Entry::Occupied(entry) = &slot {
+            entry.get().stale.store(true, Ordering::Release);
         }
+        drop(slot);
         // Refusals cached in `attempts` stay refusals; successes are never kept there.
     }
 
@@ -576,11 +656,20 @@ impl Authenticator {
 
     /// Background maintenance of the in-memory structures.
     pub fn prune(&self) {
-        self.failure_budget.retain_recent();
+        self.network_failures.retain_recent();
+        self.key_failures.retain_recent();
         // Keys unused for an hour are dropped; their next use pays one Argon2 again.
         let idle_since = self.clock.now_ms() - IDLE_EVICTION_MS;
         self.verified
             .retain(|_, entry| entry.last_used_ms.load(Ordering::Relaxed) >= idle_since);
+    }
+}
+
+fn refused(key_id: KeyId, known: Option<Arc<Credential>>, failure: AuthFailure) -> Verification {
+    Verification {
+        key_id: Some(key_id),
+        known,
+        verdict: Err(failure),
     }
 }
 

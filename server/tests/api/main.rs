@@ -7,6 +7,7 @@ mod access;
 mod api_keys;
 mod audit;
 mod edge;
+mod failures;
 mod grants;
 mod hygiene;
 mod isolation;
@@ -15,3 +16,4 @@ mod negative;
 mod replicas;
 mod service_accounts;
 mod verify;
+

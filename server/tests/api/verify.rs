@@ -11,7 +11,7 @@ const ARGON2_RUNS: &str = "statuspulse_argon2_duration_seconds_count";
 const CACHE_LOOKUPS: &str = "statuspulse_auth_key_cache_lookups_total";
 
 /// The `n`th wrong secret for `key`'s key id, with a valid checksum: a guess that parses.
-fn wrong_secret(key: &str, n: usize) -> String {
+pub(crate) fn wrong_secret(key: &str, n: usize) -> String {
     use base64::Engine;
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     let prefix = &key[..8];
@@ -37,7 +37,7 @@ fn crc32(prefix: &str, key_id: &str, secret: &str) -> u32 {
 }
 
 /// A well-formed key (valid checksum) whose key id exists nowhere.
-fn random_unknown_key() -> String {
+pub(crate) fn random_unknown_key() -> String {
     statuspulse_server::api_keys::token::PlainApiKey::generate(
         statuspulse_server::scopes::Environment::Live,
     )
