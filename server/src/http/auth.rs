@@ -55,70 +55,104 @@ tokio::task_local! {
     pub static RATE_LIMIT_DECISION: RefCell<Option<Decision>>;
 }
 
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = Refused;
+/// A credential the request screen already verified (for a request with a body, before reading
+/// it), so the [`Caller`] extractor does not verify it twice.
+#[derive(Clone, Debug)]
+pub struct Authenticated(pub Arc<Credential>);
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Refused> {
-        let mut authorizations = parts.headers.get_all(header::AUTHORIZATION).iter();
-        let Some(value) = authorizations.next() else {
+/// Why the `Authorization` header holds no usable Bearer credential, judged without I/O.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeaderProblem {
+    Missing,
+    /// Which of two credentials a proxy in front of us looked at is anyone's guess, so neither
+    /// is used.
+    Duplicate,
+    NotBearer,
+}
+
+/// The credential of `Authorization: Bearer <credential>`, the one place that header is read.
+pub fn bearer_credential(headers: &HeaderMap) -> Result<&str, HeaderProblem> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let value = values.next().ok_or(HeaderProblem::Missing)?;
+    if values.next().is_some() {
+        return Err(HeaderProblem::Duplicate);
+    }
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            let (scheme, token) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        })
+        .ok_or(HeaderProblem::NotBearer)
+}
+
+/// Verifies the request's credential; a refusal is audited and counted, and is the answer to
+/// send. Rate limits are the [`Caller`] extractor's, after this.
+pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Arc<Credential>, Refused> {
+    let presented = match bearer_credential(&parts.headers) {
+        Ok(presented) => presented,
+        Err(HeaderProblem::Missing) => {
             return Err(ApiError::unauthenticated(
                 "missing_credential",
                 "send the API key as `Authorization: Bearer <key>`",
             )
-            .into());
-        };
-        if authorizations.next().is_some() {
-            // Which of two credentials a proxy in front of us looked at is anyone's guess, so
-            // neither is used.
+            .into())
+        }
+        Err(HeaderProblem::Duplicate) => {
             let reason = "duplicate_authorization";
             record_failure_of(state, parts, SYSTEM_CHAIN, None, None, reason).await;
             return Err(
                 ApiError::bad_request(reason, "send exactly one `Authorization` header").into(),
             );
         }
-        let presented = value
-            .to_str()
-            .ok()
-            .and_then(|v| {
-                let (scheme, token) = v.split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-            })
-            .ok_or_else(|| {
-                ApiError::unauthenticated(
-                    "invalid_authorization_scheme",
-                    "use the Bearer scheme: `Authorization: Bearer <key>`",
-                )
-            })?;
-
-        let verification = state
-            .authenticator
-            .verify(presented, || {
-                client_network(parts, &state.settings.trusted_proxies)
-            })
+        Err(HeaderProblem::NotBearer) => {
+            return Err(ApiError::unauthenticated(
+                "invalid_authorization_scheme",
+                "use the Bearer scheme: `Authorization: Bearer <key>`",
+            )
+            .into())
+        }
+    };
+    let verification = state
+        .authenticator
+        .verify(presented, || {
+            client_network(parts, &state.settings.trusted_proxies)
+        })
+        .await;
+    match verification.verdict {
+        Ok(credential) => Ok(credential),
+        Err(failure) => {
+            let known = verification.known.as_deref();
+            let key_id = verification.key_id.as_ref().or(known.map(|c| &c.key_id));
+            record_failure_of(
+                state,
+                parts,
+                known.map_or(SYSTEM_CHAIN, |c| c.workspace_id.as_str()),
+                key_id.map(|k| k.as_str()),
+                known.map(|c| ("api_key", c.id.as_str())),
+                failure.reason(),
+            )
             .await;
-        let credential = match verification.verdict {
-            Ok(credential) => credential,
-            Err(failure) => {
-                let known = verification.known.as_deref();
-                let key_id = verification.key_id.as_ref().or(known.map(|c| &c.key_id));
-                record_failure_of(
-                    state,
-                    parts,
-                    known.map_or(SYSTEM_CHAIN, |c| c.workspace_id.as_str()),
-                    key_id.map(|k| k.as_str()),
-                    known.map(|c| ("api_key", c.id.as_str())),
-                    failure.reason(),
-                )
-                .await;
-                state
-                    .metrics
-                    .verifications
-                    .get_or_create(&crate::metrics::OutcomeLabels {
-                        outcome: failure.reason(),
-                    })
-                    .inc();
-                return Err(failure_answer(&failure).into());
-            }
+            state
+                .metrics
+                .verifications
+                .get_or_create(&crate::metrics::OutcomeLabels {
+                    outcome: failure.reason(),
+                })
+                .inc();
+            Err(failure_answer(&failure).into())
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = Refused;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Refused> {
+        let credential = match parts.extensions.remove::<Authenticated>() {
+            Some(Authenticated(credential)) => credential,
+            None => authenticate(parts, state).await?,
         };
 
         let decision = state

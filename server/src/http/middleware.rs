@@ -7,17 +7,18 @@ use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::http::{header, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::auth::{record_failure, RATE_LIMIT_DECISION};
+use super::auth::{
+    authenticate, bearer_credential, record_failure, Authenticated, RATE_LIMIT_DECISION,
+};
 use crate::api_keys::token::KeyRef;
 use crate::audit::SYSTEM_CHAIN;
 use crate::error::ApiError;
 use crate::metrics::{method_label, RequestLabels, RouteLabels};
 use crate::state::AppState;
-use crate::verify::AuthFailure;
 
 /// Bodies larger than this are refused with 413 (SPEC).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -40,12 +41,13 @@ const KEYLESS_BODY_PEEK: usize = 8 * 1024;
 /// outside the `Authorization` header, the body size limit, and the order of authentication and
 /// body reading.
 ///
-/// A body is read only once the headers carry something shaped like a key (the `Caller`
-/// extractor then verifies it in full), and only within the global body-memory budget and the
-/// body timeout. Without a key, only a small declared body is read; anything else is refused
-/// from the headers alone, so unauthenticated clients cannot make the server buffer bodies.
-/// The checksum stops typos and garbage, not someone who computes it: a forged key of the right
-/// shape gets its body read, which is why the budget and the timeout bound every body read.
+/// A body is read only once the request's credential has been verified in full (the `Caller`
+/// extractor then takes that verification instead of repeating it), and only within the global
+/// body-memory budget and the body timeout. Without a key of the right shape, only a small
+/// declared body is peeked at; anything else is refused before its body is read, so clients
+/// without a valid credential (garbage, or forged keys with a correct checksum) cannot make the
+/// server buffer bodies. Every route that takes a body authenticates; a public one would be
+/// exempted here.
 pub async fn screen_request(
     State(state): State<AppState>,
     request: Request,
@@ -73,10 +75,21 @@ pub async fn screen_request(
     if declared == Some(0) || (declared.is_none() && !has_chunked_body(&request)) {
         return next.run(request).await;
     }
-    let limit = match bearer_key_shape(request.headers()) {
-        Ok(()) => MAX_BODY_BYTES,
-        Err(_) if declared.is_some_and(|n| n <= KEYLESS_BODY_PEEK) => KEYLESS_BODY_PEEK,
-        Err(refusal) => return without_reading_body(refusal.answer(&state, request).await),
+    let (mut parts, body) = request.into_parts();
+    let shaped = bearer_credential(&parts.headers).is_ok_and(|key| KeyRef::parse(key).is_ok());
+    let limit = if !shaped && declared.is_some_and(|n| n <= KEYLESS_BODY_PEEK) {
+        // Peeked for a pasted key; the `Caller` extractor refuses the request after that.
+        KEYLESS_BODY_PEEK
+    } else {
+        // Verified in full before any of the body is read: a forged key of the right shape
+        // and checksum gets no body buffered either.
+        match authenticate(&parts, &state).await {
+            Ok(credential) => {
+                parts.extensions.insert(Authenticated(credential));
+                MAX_BODY_BYTES
+            }
+            Err(refused) => return without_reading_body(refused.into_response()),
+        }
     };
     // Reserve what the body may take before reading any of it; a chunked body may take the limit.
     let reserved = declared.unwrap_or(limit).min(limit);
@@ -95,7 +108,6 @@ pub async fn screen_request(
             .into_response(),
         );
     };
-    let (parts, body) = request.into_parts();
     let read = tokio::time::timeout(
         state.settings.body_timeout,
         axum::body::to_bytes(body, limit),
@@ -136,51 +148,6 @@ pub async fn screen_request(
     }
     // The reservation is held until the answer is built, when the handler has dropped the body.
     next.run(request).await
-}
-
-/// Why a request cannot be authenticated, judged from its headers alone.
-enum NoKey {
-    Missing,
-    NotBearer,
-    Malformed(crate::api_keys::token::MalformedKey),
-}
-
-impl NoKey {
-    /// The same answer the `Caller` extractor gives, and, like it, an audit event for a
-    /// malformed key.
-    async fn answer(self, state: &AppState, request: Request) -> Response {
-        let error = match self {
-            NoKey::Missing => ApiError::unauthenticated(
-                "missing_credential",
-                "send the API key as `Authorization: Bearer <key>`",
-            ),
-            NoKey::NotBearer => ApiError::unauthenticated(
-                "invalid_authorization_scheme",
-                "use the Bearer scheme: `Authorization: Bearer <key>`",
-            ),
-            NoKey::Malformed(e) => {
-                let detail = e.to_string();
-                record_keyless_failure(state, request, AuthFailure::Malformed(e).reason()).await;
-                ApiError::unauthenticated("malformed_credential", detail)
-            }
-        };
-        error.into_response()
-    }
-}
-
-/// Checks that the `Authorization` header holds a Bearer key of the right shape and checksum,
-/// with no I/O. Whether the key exists and is valid is the `Caller` extractor's business.
-fn bearer_key_shape(headers: &HeaderMap) -> Result<(), NoKey> {
-    let value = headers.get(header::AUTHORIZATION).ok_or(NoKey::Missing)?;
-    let token = value
-        .to_str()
-        .ok()
-        .and_then(|v| {
-            let (scheme, token) = v.split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-        })
-        .ok_or(NoKey::NotBearer)?;
-    KeyRef::parse(token).map(drop).map_err(NoKey::Malformed)
 }
 
 /// Refuses a path or query string that holds a control character once percent-decoded. Ids and

@@ -191,10 +191,14 @@ on_both_backends! {
     async fn a_body_without_a_credential_is_refused_from_the_headers_without_being_read(backend: Backend) {
         let (app, _db) = TestApp::spawn(backend).await;
         let malformed = format!("Bearer {}x", &app.admin_key[..app.admin_key.len() - 1]);
+        // Shape and checksum are right (anyone can compute them), the key does not exist.
+        let forged = statuspulse_server::api_keys::token::PlainApiKey::generate(statuspulse_server::scopes::Environment::Live);
+        let forged = format!("Bearer {}", forged.expose());
         let cases = [
             (None, "missing_credential"),
             (Some("Basic dXNlcjpwYXNz"), "invalid_authorization_scheme"),
             (Some(malformed.as_str()), "malformed_credential"),
+            (Some(forged.as_str()), "invalid_credential"),
         ];
         for (authorization, code) in cases {
             // Most of a 1 MiB body is promised, a little is sent, the rest never comes.

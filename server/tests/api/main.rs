@@ -16,4 +16,3 @@ mod negative;
 mod replicas;
 mod service_accounts;
 mod verify;
-
