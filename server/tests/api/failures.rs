@@ -72,99 +72,196 @@ async fn failed_events(app: &TestApp, reason: &str) -> (usize, u64) {
     (rows.len(), counted)
 }
 
-on_both_backends! {
-    async fn a_revocation_answered_while_the_first_use_is_in_flight_is_final(backend: Backend) {
-        let (app, _db) = TestApp::spawn(backend).await;
-        for trial in 0..16u64 {
-            let created = app.create_key(&app.admin_key, json!({"name": "k", "environment": "live", "scopes": ["read:checks"]})).await;
-            let key = created["key"].as_str().unwrap().to_owned();
-            let first_use = {
-                let (http, url, key) = (app.http.clone(), app.url("/v1/auth/verify"), key.clone());
-                tokio::spawn(async move { http.get(url).bearer_auth(key).send().await.unwrap().status() })
-            };
-            // The revocation lands at different points of the first use's Argon2 and caching.
-            tokio::time::sleep(Duration::from_millis(trial % 8 * 2)).await;
-            let revoked = app.post("/v1/api-keys/revoke", &app.admin_key, json!({"id": created["id"]})).await;
-            assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.body);
-            for attempt in 0..3 {
-                let after = app.get("/v1/auth/verify", &key).await;
-                assert_eq!((after.status, after.code()), (StatusCode::UNAUTHORIZED, "revoked_credential"),
-                    "trial {trial}, attempt {attempt}: verified after the revocation was answered");
-            }
-            let _ = first_use.await.unwrap();
-            let settled = app.get("/v1/auth/verify", &key).await;
-            assert_eq!((settled.status, settled.code()), (StatusCode::UNAUTHORIZED, "revoked_credential"),
-                "trial {trial}: the in-flight first use cached the key as valid");
+on_both_backends!(
+    a_revocation_answered_while_the_first_use_is_in_flight_is_final,
+    a_guesser_on_one_network_cannot_lock_out_the_holder_on_another,
+    two_authorization_headers_are_refused_with_400,
+    floods_of_identical_failures_become_a_few_counted_events
+);
+
+async fn a_revocation_answered_while_the_first_use_is_in_flight_is_final(backend: Backend) {
+    let (app, _db) = TestApp::spawn(backend).await;
+    for trial in 0..16u64 {
+        let created = app
+            .create_key(
+                &app.admin_key,
+                json!({"name": "k", "environment": "live", "scopes": ["read:checks"]}),
+            )
+            .await;
+        let key = created["key"].as_str().unwrap().to_owned();
+        let first_use = {
+            let (http, url, key) = (app.http.clone(), app.url("/v1/auth/verify"), key.clone());
+            tokio::spawn(async move {
+                http.get(url)
+                    .bearer_auth(key)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            })
+        };
+        // The revocation lands at different points of the first use's Argon2 and caching.
+        tokio::time::sleep(Duration::from_millis(trial % 8 * 2)).await;
+        let revoked = app
+            .post(
+                "/v1/api-keys/revoke",
+                &app.admin_key,
+                json!({"id": created["id"]}),
+            )
+            .await;
+        assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.body);
+        for attempt in 0..3 {
+            let after = app.get("/v1/auth/verify", &key).await;
+            assert_eq!(
+                (after.status, after.code()),
+                (StatusCode::UNAUTHORIZED, "revoked_credential"),
+                "trial {trial}, attempt {attempt}: verified after the revocation was answered"
+            );
         }
+        let _ = first_use.await.unwrap();
+        let settled = app.get("/v1/auth/verify", &key).await;
+        assert_eq!(
+            (settled.status, settled.code()),
+            (StatusCode::UNAUTHORIZED, "revoked_credential"),
+            "trial {trial}: the in-flight first use cached the key as valid"
+        );
     }
+}
 
-    async fn a_guesser_on_one_network_cannot_lock_out_the_holder_on_another(backend: Backend) {
-        let (app, _db, created) = app_with_a_key(backend, Options::default()).await;
-        let key = created["key"].as_str().unwrap();
-        // 127.0.0.1 and 127.0.1.1 are different /24 networks.
-        let (attacker, holder) = (client_from("127.0.0.1"), client_from("127.0.1.1"));
-        let mut codes = vec![];
-        for n in 0..15 {
-            codes.push(verify_as(&app, &attacker, &wrong_secret(key, n), None).await.1);
-        }
-        assert!(codes.iter().filter(|c| *c == "too_many_failed_attempts").count() >= 4, "{codes:?}");
-        assert_eq!(verify_as(&app, &attacker, &wrong_secret(key, 99), None).await.1, "too_many_failed_attempts",
-            "the guessing network stays refused");
-        assert_eq!(verify_as(&app, &holder, key, None).await.0, StatusCode::OK, "the holder on another network is not locked out");
-        let after = verify_as(&app, &attacker, &wrong_secret(key, 100), None).await;
-        assert_eq!(after.0, StatusCode::UNAUTHORIZED, "and the guesser is still refused");
+async fn a_guesser_on_one_network_cannot_lock_out_the_holder_on_another(backend: Backend) {
+    let (app, _db, created) = app_with_a_key(backend, Options::default()).await;
+    let key = created["key"].as_str().unwrap();
+    // 127.0.0.1 and 127.0.1.1 are different /24 networks.
+    let (attacker, holder) = (client_from("127.0.0.1"), client_from("127.0.1.1"));
+    let mut codes = vec![];
+    for n in 0..15 {
+        codes.push(
+            verify_as(&app, &attacker, &wrong_secret(key, n), None)
+                .await
+                .1,
+        );
     }
+    assert!(
+        codes
+            .iter()
+            .filter(|c| *c == "too_many_failed_attempts")
+            .count()
+            >= 4,
+        "{codes:?}"
+    );
+    assert_eq!(
+        verify_as(&app, &attacker, &wrong_secret(key, 99), None)
+            .await
+            .1,
+        "too_many_failed_attempts",
+        "the guessing network stays refused"
+    );
+    assert_eq!(
+        verify_as(&app, &holder, key, None).await.0,
+        StatusCode::OK,
+        "the holder on another network is not locked out"
+    );
+    let after = verify_as(&app, &attacker, &wrong_secret(key, 100), None).await;
+    assert_eq!(
+        after.0,
+        StatusCode::UNAUTHORIZED,
+        "and the guesser is still refused"
+    );
+}
 
-    async fn two_authorization_headers_are_refused_with_400(backend: Backend) {
-        let (app, _db) = TestApp::spawn(backend).await;
-        let response = app.http.get(app.url("/v1/auth/verify"))
-            .header("authorization", format!("Bearer {}", app.admin_key))
-            .header("authorization", "Bearer sp_live_other")
-            .send().await.unwrap();
-        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-        assert_eq!(response.headers()["content-type"], "application/problem+json");
-        let body: Value = response.json().await.unwrap();
-        assert_eq!(body["code"], "duplicate_authorization");
-        assert_eq!(failed_events(&app, "duplicate_authorization").await.0, 1, "and audited");
-    }
+async fn two_authorization_headers_are_refused_with_400(backend: Backend) {
+    let (app, _db) = TestApp::spawn(backend).await;
+    let response = app
+        .http
+        .get(app.url("/v1/auth/verify"))
+        .header("authorization", format!("Bearer {}", app.admin_key))
+        .header("authorization", "Bearer sp_live_other")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "duplicate_authorization");
+    assert_eq!(
+        failed_events(&app, "duplicate_authorization").await.0,
+        1,
+        "and audited"
+    );
+}
 
-    async fn floods_of_identical_failures_become_a_few_counted_events(backend: Backend) {
-        let (app, _db) = TestApp::spawn_with(backend, Options {
+async fn floods_of_identical_failures_become_a_few_counted_events(backend: Backend) {
+    let (app, _db) = TestApp::spawn_with(
+        backend,
+        Options {
             clock: Clock::frozen(),
-            tweak: |s| s.rate_limit_tiers = RateLimitTiers::parse("standard=5,enterprise=6000").unwrap(),
-        }).await;
-        let created = app.create_key(&app.admin_key, json!({"name": "victim", "environment": "live", "scopes": ["read:checks"]})).await;
-        let victim = created["key"].as_str().unwrap();
-        assert_eq!(app.verify(victim).await, StatusCode::OK);
-        const FLOOD: u64 = 300;
-        let wrong = wrong_secret(victim, 3);
-        // A credential in a query string of 65,000 characters.
-        let long_path = format!("/v1/{}?api_key=x", "a".repeat(65_000));
-        let started = std::time::Instant::now();
-        let mut limited = 0;
-        for _ in 0..FLOOD {
-            limited += u64::from(app.verify(&app.admin_key).await == StatusCode::TOO_MANY_REQUESTS);
-            assert_eq!(app.verify(&wrong).await, StatusCode::UNAUTHORIZED);
-            assert_eq!(app.verify(&random_unknown_key()).await, StatusCode::UNAUTHORIZED);
-            assert_eq!(app.verify("sp_live_garbage").await, StatusCode::UNAUTHORIZED);
-            let leaked = app.http.get(app.url(&long_path)).send().await.unwrap();
-            assert_eq!(leaked.status(), StatusCode::BAD_REQUEST);
-        }
-        let seconds = started.elapsed().as_secs() as usize;
-        assert!(limited > FLOOD - 10, "the admin key went over its limit");
-        for (reason, expected) in [("rate_limited", limited), ("wrong_secret", FLOOD), ("unknown_key", FLOOD), ("malformed", FLOOD), ("credential_in_query", FLOOD)] {
-            let (rows, counted) = failed_events(&app, reason).await;
-            assert_eq!(counted, expected, "{reason}: every failure is counted");
-            // The first at once, then one event per second of flood at most (and one at the end).
-            assert!(rows <= seconds + 3, "{reason}: {rows} audit rows for {expected} failures in {seconds} s");
-        }
-        let stored: Vec<(String,)> = sqlx::query_as("SELECT details FROM audit_events WHERE reason = 'credential_in_query'")
-            .fetch_all(app.state.db.pool()).await.unwrap();
-        for (details,) in stored {
-            let details: Value = serde_json::from_str(&details).unwrap();
-            assert_eq!(details["path"].as_str().unwrap().len(), 256, "the raw path is truncated");
-            assert!(details.to_string().len() < 1024, "{details}");
-        }
+            tweak: |s| {
+                s.rate_limit_tiers = RateLimitTiers::parse("standard=5,enterprise=6000").unwrap()
+            },
+        },
+    )
+    .await;
+    let created = app
+        .create_key(
+            &app.admin_key,
+            json!({"name": "victim", "environment": "live", "scopes": ["read:checks"]}),
+        )
+        .await;
+    let victim = created["key"].as_str().unwrap();
+    assert_eq!(app.verify(victim).await, StatusCode::OK);
+    const FLOOD: u64 = 300;
+    let wrong = wrong_secret(victim, 3);
+    // A credential in a query string of 65,000 characters.
+    let long_path = format!("/v1/{}?api_key=x", "a".repeat(65_000));
+    let started = std::time::Instant::now();
+    let mut limited = 0;
+    for _ in 0..FLOOD {
+        limited += u64::from(app.verify(&app.admin_key).await == StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(app.verify(&wrong).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            app.verify(&random_unknown_key()).await,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            app.verify("sp_live_garbage").await,
+            StatusCode::UNAUTHORIZED
+        );
+        let leaked = app.http.get(app.url(&long_path)).send().await.unwrap();
+        assert_eq!(leaked.status(), StatusCode::BAD_REQUEST);
+    }
+    let seconds = started.elapsed().as_secs() as usize;
+    assert!(limited > FLOOD - 10, "the admin key went over its limit");
+    for (reason, expected) in [
+        ("rate_limited", limited),
+        ("wrong_secret", FLOOD),
+        ("unknown_key", FLOOD),
+        ("malformed", FLOOD),
+        ("credential_in_query", FLOOD),
+    ] {
+        let (rows, counted) = failed_events(&app, reason).await;
+        assert_eq!(counted, expected, "{reason}: every failure is counted");
+        // The first at once, then one event per second of flood at most (and one at the end).
+        assert!(
+            rows <= seconds + 3,
+            "{reason}: {rows} audit rows for {expected} failures in {seconds} s"
+        );
+    }
+    let stored: Vec<(String,)> =
+        sqlx::query_as("SELECT details FROM audit_events WHERE reason = 'credential_in_query'")
+            .fetch_all(app.state.db.pool())
+            .await
+            .unwrap();
+    for (details,) in stored {
+        let details: Value = serde_json::from_str(&details).unwrap();
+        assert_eq!(
+            details["path"].as_str().unwrap().len(),
+            256,
+            "the raw path is truncated"
+        );
+        assert!(details.to_string().len() < 1024, "{details}");
     }
 }
 

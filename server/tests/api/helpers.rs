@@ -17,19 +17,21 @@ pub enum Backend {
     Postgres,
 }
 
-/// Declares each test once per backend: `name::sqlite` and `name::postgres`.
+/// Declares each named `async fn name(backend: Backend)` as two tests, `name::sqlite` and
+/// `name::postgres`. The functions themselves are plain items, so rustfmt formats them.
 #[macro_export]
 macro_rules! on_both_backends {
-    ($(async fn $name:ident($backend:ident: Backend) $body:block)*) => {
+    ($($name:ident),* $(,)?) => {
         $(
             mod $name {
-                #[allow(unused_imports)]
-                use super::*;
-                async fn run($backend: $crate::helpers::Backend) $body
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() { run($crate::helpers::Backend::Sqlite).await }
+                async fn sqlite() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() { run($crate::helpers::Backend::Postgres).await }
+                async fn postgres() {
+                    super::$name($crate::helpers::Backend::Postgres).await
+                }
             }
         )*
     };

@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::TestApp;
+use crate::helpers::{Backend, TestApp};
 use crate::on_both_backends;
 
 /// Rows in every table plus each audit chain head: the whole observable state.
@@ -22,184 +22,510 @@ async fn snapshot(app: &TestApp) -> Vec<i64> {
     counts
 }
 
-on_both_backends! {
-    async fn bad_input_gets_a_clear_4xx_and_changes_nothing(backend: Backend) {
-        let (app, _db) = TestApp::spawn(backend).await;
-        let sa = app.post("/v1/service-accounts", &app.admin_key, json!({"name": "runner"})).await.body;
-        let sa_id = sa["id"].as_str().unwrap();
-        let before = snapshot(&app).await;
-        let key = app.admin_key.clone();
-        let raw = |body: &'static str| {
-            let app = &app;
-            let key = key.clone();
-            async move {
-                let response = app.http.post(app.url("/v1/api-keys")).bearer_auth(key)
-                    .header("content-type", "application/json").body(body).send().await.unwrap();
-                (response.status(), response.headers().get("content-type").cloned(), response.json::<Value>().await.unwrap())
-            }
-        };
-        let (status, content_type, body) = raw("{not json").await;
-        assert_eq!((status, body["code"].as_str().unwrap()), (StatusCode::BAD_REQUEST, "invalid_json"));
-        assert_eq!(content_type.unwrap(), "application/problem+json");
-        assert_eq!(body["type"], "urn:statuspulse:problem:invalid_json");
-        let cases: Vec<(Value, &str, &str)> = vec![
-            (json!({"name": "k", "environment": "live", "scopes": ["read:everything"]}), "unknown_scope", "scopes"),
-            (json!({"name": "k", "environment": "prod", "scopes": ["read:checks"]}), "invalid_environment", "environment"),
-            (json!({"name": "k", "environment": "live", "scopes": []}), "scopes_required", "scopes"),
-            (json!({"name": "", "environment": "live", "scopes": ["read:checks"]}), "invalid_name", "name"),
-            (json!({"name": "k", "environment": "live", "scopes": ["read:checks"], "scope": "typo"}), "invalid_field", "scope"),
-            (json!({"name": "k", "environment": "live"}), "invalid_field", "scopes"),
-            (json!({"name": "k", "environment": "live", "scopes": "read:checks"}), "invalid_field", "scopes"),
-            (json!({"name": "k", "environment": "live", "scopes": ["read:checks"], "rotation_days": "ninety"}), "invalid_field", "rotation_days"),
-            (json!({"name": "k", "environment": "live", "scopes": ["read:checks"], "check_group_ids": ["has space"]}), "invalid_id", "check_group_ids"),
-        ];
-        for (body, code, field) in cases {
-            let answer = app.post("/v1/api-keys", &app.admin_key, body.clone()).await;
-            assert!(answer.status.is_client_error(), "{body}");
-            assert_eq!(answer.code(), code, "{body}: {}", answer.body);
-            assert_eq!(answer.body["field"], field, "{body}");
-        }
-        let patch = app.call(Method::PATCH, &format!("/v1/service-accounts/{sa_id}"), Some(&app.admin_key), Some(json!({"name": "x".repeat(201)}))).await;
-        assert_eq!((patch.status, patch.code()), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_name"));
-        let not_json = app.http.post(app.url("/v1/service-accounts")).bearer_auth(&app.admin_key).body("name=x").send().await.unwrap();
-        assert_eq!(not_json.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
-        // A declared length over 1 MiB is refused before any of the body is read.
-        let (status, code) = raw_exchange(&app, &format!(
-            "POST /v1/service-accounts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-            app.admin_key, 1024 * 1024 + 1)).await;
-        assert_eq!((status, code.as_str()), (413, "body_too_large"));
-        // Sent whole, the same body is refused too. The server answers before the client has
-        // finished sending, so the client may see its connection reset instead of the answer;
-        // what it must never see is anything but a 413.
-        for body in [
-            reqwest::Body::from(json!({"name": "k", "description": "x".repeat(1024 * 1024)}).to_string()),
-            // A chunked body has no length to declare: it is counted as it arrives.
-            reqwest::Body::wrap_stream(futures::stream::iter((0..300).map(|_| Ok::<_, std::io::Error>(vec![b' '; 4096])))),
-        ] {
-            let sent = app.http.post(app.url("/v1/service-accounts")).bearer_auth(&app.admin_key)
-                .header("content-type", "application/json").body(body).send().await;
-            if let Ok(answer) = sent {
-                assert_eq!(answer.status(), StatusCode::PAYLOAD_TOO_LARGE);
-            }
-        }
-        let wrong_prefix = app.get("/v1/auth/verify?environment=live", &app.admin_key.replacen("sp_live_", "sp_test_", 1)).await;
-        assert_eq!((wrong_prefix.status, wrong_prefix.code()), (StatusCode::UNAUTHORIZED, "malformed_credential"));
-        let dup = app.post("/v1/service-accounts", &app.admin_key, json!({"name": "runner"})).await;
-        assert_eq!((dup.status, dup.code()), (StatusCode::CONFLICT, "name_taken"));
-        assert_eq!(app.get("/v1/nowhere", &app.admin_key).await.code(), "no_such_route");
-        assert_eq!(snapshot(&app).await, {
-            // Refused credentials are the only things recorded: the wrong prefix.
-            let mut expected = before.clone();
-            expected[3] += 1;
-            expected
-        });
-    }
+on_both_backends!(
+    bad_input_gets_a_clear_4xx_and_changes_nothing,
+    credentials_outside_the_authorization_header_are_refused_and_never_used,
+    every_management_route_needs_its_scope,
+    operations_endpoints_answer
+);
 
-    async fn credentials_outside_the_authorization_header_are_refused_and_never_used(backend: Backend) {
-        let (app, _db) = TestApp::spawn(backend).await;
-        let key = app.admin_key.clone();
-        for name in ["api_key", "apikey", "KEY", "Token", "access_token", "API%5FKEY"] {
-            let answer = app.call(Method::GET, &format!("/v1/auth/verify?{name}={key}"), None, None).await;
-            assert_eq!((answer.status, answer.code()), (StatusCode::BAD_REQUEST, "credential_in_query"), "{name}");
-            // Even alongside a valid header the request is refused, not authenticated.
-            let both = app.call(Method::GET, &format!("/v1/service-accounts?{name}=x"), Some(&key), None).await;
-            assert_eq!(both.status, StatusCode::BAD_REQUEST, "{name}");
+async fn bad_input_gets_a_clear_4xx_and_changes_nothing(backend: Backend) {
+    let (app, _db) = TestApp::spawn(backend).await;
+    let sa = app
+        .post(
+            "/v1/service-accounts",
+            &app.admin_key,
+            json!({"name": "runner"}),
+        )
+        .await
+        .body;
+    let sa_id = sa["id"].as_str().unwrap();
+    let before = snapshot(&app).await;
+    let key = app.admin_key.clone();
+    let raw = |body: &'static str| {
+        let app = &app;
+        let key = key.clone();
+        async move {
+            let response = app
+                .http
+                .post(app.url("/v1/api-keys"))
+                .bearer_auth(key)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            (
+                response.status(),
+                response.headers().get("content-type").cloned(),
+                response.json::<Value>().await.unwrap(),
+            )
         }
-        for name in ["api_key", "apikey", "key", "token", "ACCESS_TOKEN"] {
-            let answer = app.call(Method::POST, "/v1/service-accounts", Some(&key), Some(json!({"name": "x", name: key}))).await;
-            assert_eq!((answer.status, answer.code()), (StatusCode::BAD_REQUEST, "credential_in_body"), "{name}");
-        }
-        let form = app.http.post(app.url("/v1/auth/verify")).header("content-type", "application/x-www-form-urlencoded")
-            .body(format!("api_key={key}")).send().await.unwrap();
-        assert_eq!(form.status(), StatusCode::BAD_REQUEST);
-        assert_eq!(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM service_accounts").fetch_one(app.state.db.pool()).await.unwrap(), 0);
-        // Repeats are aggregated (issue 8): the events' counts add up to every refusal.
-        app.flush_audit().await;
-        let details: Vec<(String,)> = sqlx::query_as("SELECT details FROM audit_events WHERE workspace_id = '' AND event_type = 'auth.failed'")
-            .fetch_all(app.state.db.pool()).await.unwrap();
-        let refused: u64 = details.iter().map(|(d,)| serde_json::from_str::<serde_json::Value>(d).unwrap()["count"].as_u64().unwrap()).sum();
-        assert_eq!(refused, 6 + 6 + 5 + 1);
-        let missing = app.call(Method::GET, "/v1/auth/verify", None, None).await;
-        assert_eq!((missing.status, missing.code()), (StatusCode::UNAUTHORIZED, "missing_credential"));
-        assert_eq!(missing.header("www-authenticate"), "Bearer realm=\"statuspulse\"");
-        let basic = app.http.get(app.url("/v1/auth/verify")).header("authorization", format!("Basic {key}")).send().await.unwrap();
-        assert_eq!(basic.status(), StatusCode::UNAUTHORIZED);
+    };
+    let (status, content_type, body) = raw("{not json").await;
+    assert_eq!(
+        (status, body["code"].as_str().unwrap()),
+        (StatusCode::BAD_REQUEST, "invalid_json")
+    );
+    assert_eq!(content_type.unwrap(), "application/problem+json");
+    assert_eq!(body["type"], "urn:statuspulse:problem:invalid_json");
+    let cases: Vec<(Value, &str, &str)> = vec![
+        (
+            json!({"name": "k", "environment": "live", "scopes": ["read:everything"]}),
+            "unknown_scope",
+            "scopes",
+        ),
+        (
+            json!({"name": "k", "environment": "prod", "scopes": ["read:checks"]}),
+            "invalid_environment",
+            "environment",
+        ),
+        (
+            json!({"name": "k", "environment": "live", "scopes": []}),
+            "scopes_required",
+            "scopes",
+        ),
+        (
+            json!({"name": "", "environment": "live", "scopes": ["read:checks"]}),
+            "invalid_name",
+            "name",
+        ),
+        (
+            json!({"name": "k", "environment": "live", "scopes": ["read:checks"], "scope": "typo"}),
+            "invalid_field",
+            "scope",
+        ),
+        (
+            json!({"name": "k", "environment": "live"}),
+            "invalid_field",
+            "scopes",
+        ),
+        (
+            json!({"name": "k", "environment": "live", "scopes": "read:checks"}),
+            "invalid_field",
+            "scopes",
+        ),
+        (
+            json!({"name": "k", "environment": "live", "scopes": ["read:checks"], "rotation_days": "ninety"}),
+            "invalid_field",
+            "rotation_days",
+        ),
+        (
+            json!({"name": "k", "environment": "live", "scopes": ["read:checks"], "check_group_ids": ["has space"]}),
+            "invalid_id",
+            "check_group_ids",
+        ),
+    ];
+    for (body, code, field) in cases {
+        let answer = app.post("/v1/api-keys", &app.admin_key, body.clone()).await;
+        assert!(answer.status.is_client_error(), "{body}");
+        assert_eq!(answer.code(), code, "{body}: {}", answer.body);
+        assert_eq!(answer.body["field"], field, "{body}");
     }
-
-    async fn every_management_route_needs_its_scope(backend: Backend) {
-        let (app, _db) = TestApp::spawn(backend).await;
-        let reader = app.create_key(&app.admin_key, json!({"name": "reader", "environment": "live", "scopes": ["read:checks"]})).await;
-        let reader = reader["key"].as_str().unwrap();
-        let sa = "sa_00000000000000000000000000000000";
-        let key = "key_00000000000000000000000000000000";
-        let ws = &app.workspace_id;
-        let ec = "ec_00000000000000000000000000000000";
-        let rb = "rb_00000000000000000000000000000000";
-        let routes: Vec<(Method, String, Option<Value>)> = vec![
-            (Method::GET, "/v1/service-accounts".into(), None),
-            (Method::POST, "/v1/service-accounts".into(), Some(json!({"name": "x"}))),
-            (Method::GET, format!("/v1/service-accounts/{sa}"), None),
-            (Method::PATCH, format!("/v1/service-accounts/{sa}"), Some(json!({"name": "x"}))),
-            (Method::DELETE, format!("/v1/service-accounts/{sa}"), None),
-            (Method::GET, "/v1/api-keys".into(), None),
-            (Method::POST, "/v1/api-keys".into(), Some(json!({"name": "x", "environment": "live", "scopes": ["read:checks"]}))),
-            (Method::GET, format!("/v1/api-keys/{key}"), None),
-            (Method::PATCH, format!("/v1/api-keys/{key}"), Some(json!({"name": "x"}))),
-            (Method::POST, format!("/v1/api-keys/{key}/rotate"), Some(json!({}))),
-            (Method::POST, "/v1/api-keys/revoke".into(), Some(json!({"id": key}))),
-            (Method::GET, "/v1/audit-events".into(), None),
-            (Method::GET, "/v1/audit-events/verify".into(), None),
-            (Method::GET, "/v1/workspaces".into(), None),
-            (Method::POST, "/v1/workspaces".into(), Some(json!({"name": "x"}))),
-            (Method::GET, format!("/v1/workspaces/{ws}"), None),
-            (Method::PATCH, format!("/v1/workspaces/{ws}"), Some(json!({"name": "x"}))),
-            (Method::DELETE, format!("/v1/workspaces/{ws}"), None),
-            (Method::GET, "/v1/environment-clusters".into(), None),
-            (Method::POST, "/v1/environment-clusters".into(), Some(json!({"name": "eu-prod-1", "environment": "live"}))),
-            (Method::GET, format!("/v1/environment-clusters/{ec}"), None),
-            (Method::PATCH, format!("/v1/environment-clusters/{ec}"), Some(json!({"description": "x"}))),
-            (Method::DELETE, format!("/v1/environment-clusters/{ec}"), None),
-            (Method::GET, "/v1/role-bindings".into(), None),
-            (Method::POST, "/v1/role-bindings".into(), Some(json!({"group": "ops", "scopes": ["read:checks"]}))),
-            (Method::GET, format!("/v1/role-bindings/{rb}"), None),
-            (Method::PATCH, format!("/v1/role-bindings/{rb}"), Some(json!({"scopes": ["read:checks"]}))),
-            (Method::DELETE, format!("/v1/role-bindings/{rb}"), None),
-            (Method::GET, format!("/v1/effective-access?api_key_id={key}"), None),
-        ];
-        for (method, path, body) in routes {
-            let anonymous = app.call(method.clone(), &path, None, body.clone()).await;
-            assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED, "{method} {path}");
-            let answer = app.call(method.clone(), &path, Some(reader), body).await;
-            assert_eq!((answer.status, answer.code()), (StatusCode::FORBIDDEN, "insufficient_scope"), "{method} {path}: {}", answer.body);
+    let patch = app
+        .call(
+            Method::PATCH,
+            &format!("/v1/service-accounts/{sa_id}"),
+            Some(&app.admin_key),
+            Some(json!({"name": "x".repeat(201)})),
+        )
+        .await;
+    assert_eq!(
+        (patch.status, patch.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_name")
+    );
+    let not_json = app
+        .http
+        .post(app.url("/v1/service-accounts"))
+        .bearer_auth(&app.admin_key)
+        .body("name=x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_json.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // A declared length over 1 MiB is refused before any of the body is read.
+    let (status, code) = raw_exchange(&app, &format!(
+        "POST /v1/service-accounts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        app.admin_key, 1024 * 1024 + 1)).await;
+    assert_eq!((status, code.as_str()), (413, "body_too_large"));
+    // Sent whole, the same body is refused too. The server answers before the client has
+    // finished sending, so the client may see its connection reset instead of the answer;
+    // what it must never see is anything but a 413.
+    for body in [
+        reqwest::Body::from(
+            json!({"name": "k", "description": "x".repeat(1024 * 1024)}).to_string(),
+        ),
+        // A chunked body has no length to declare: it is counted as it arrives.
+        reqwest::Body::wrap_stream(futures::stream::iter(
+            (0..300).map(|_| Ok::<_, std::io::Error>(vec![b' '; 4096])),
+        )),
+    ] {
+        let sent = app
+            .http
+            .post(app.url("/v1/service-accounts"))
+            .bearer_auth(&app.admin_key)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await;
+        if let Ok(answer) = sent {
+            assert_eq!(answer.status(), StatusCode::PAYLOAD_TOO_LARGE);
         }
-        assert_eq!(app.get("/v1/scopes", reader).await.status, StatusCode::OK, "any valid key reads the catalog");
     }
+    let wrong_prefix = app
+        .get(
+            "/v1/auth/verify?environment=live",
+            &app.admin_key.replacen("sp_live_", "sp_test_", 1),
+        )
+        .await;
+    assert_eq!(
+        (wrong_prefix.status, wrong_prefix.code()),
+        (StatusCode::UNAUTHORIZED, "malformed_credential")
+    );
+    let dup = app
+        .post(
+            "/v1/service-accounts",
+            &app.admin_key,
+            json!({"name": "runner"}),
+        )
+        .await;
+    assert_eq!(
+        (dup.status, dup.code()),
+        (StatusCode::CONFLICT, "name_taken")
+    );
+    assert_eq!(
+        app.get("/v1/nowhere", &app.admin_key).await.code(),
+        "no_such_route"
+    );
+    assert_eq!(snapshot(&app).await, {
+        // Refused credentials are the only things recorded: the wrong prefix.
+        let mut expected = before.clone();
+        expected[3] += 1;
+        expected
+    });
+}
 
-    async fn operations_endpoints_answer(backend: Backend) {
-        let (app, _db) = TestApp::spawn(backend).await;
-        assert_eq!(app.http.get(app.url("/healthz")).send().await.unwrap().status(), StatusCode::OK);
-        assert_eq!(app.http.get(app.url("/readyz")).send().await.unwrap().status(), StatusCode::OK);
-        app.verify(&app.admin_key).await;
-        let metrics = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
-        for series in ["statuspulse_http_requests_total", "statuspulse_http_request_duration_seconds_bucket",
-                       "statuspulse_auth_verifications_total", "statuspulse_auth_key_cache_lookups_total",
-                       "statuspulse_argon2_queue_waiting", "statuspulse_argon2_duration_seconds"] {
-            assert!(metrics.contains(series), "{series} missing");
-        }
-        assert!(metrics.contains("route=\"/v1/auth/verify\""), "routes are labelled by template");
-        let openapi: Value = app.http.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
-        let paths = openapi["paths"].as_object().unwrap();
-        for path in ["/v1/environment-clusters", "/v1/environment-clusters/{id}", "/v1/role-bindings", "/v1/role-bindings/{id}", "/v1/effective-access",
-                     "/v1/auth/verify", "/v1/scopes", "/v1/workspaces", "/v1/workspaces/{id}", "/v1/service-accounts",
-                     "/v1/service-accounts/{id}", "/v1/api-keys", "/v1/api-keys/{id}", "/v1/api-keys/{id}/rotate",
-                     "/v1/api-keys/revoke", "/v1/audit-events", "/v1/audit-events/verify"] {
-            assert!(paths.contains_key(path), "{path} missing from /openapi.json");
-        }
-        let catalog = app.get("/v1/scopes", &app.admin_key).await.body;
-        let names: Vec<&str> = catalog["items"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
-        for scope in ["read:checks", "write:checks", "read:metrics", "read:alerts", "write:alerts", "admin:billing", "admin:all", "admin:keys"] {
-            assert!(names.contains(&scope), "{scope}");
-        }
+async fn credentials_outside_the_authorization_header_are_refused_and_never_used(backend: Backend) {
+    let (app, _db) = TestApp::spawn(backend).await;
+    let key = app.admin_key.clone();
+    for name in [
+        "api_key",
+        "apikey",
+        "KEY",
+        "Token",
+        "access_token",
+        "API%5FKEY",
+    ] {
+        let answer = app
+            .call(
+                Method::GET,
+                &format!("/v1/auth/verify?{name}={key}"),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(
+            (answer.status, answer.code()),
+            (StatusCode::BAD_REQUEST, "credential_in_query"),
+            "{name}"
+        );
+        // Even alongside a valid header the request is refused, not authenticated.
+        let both = app
+            .call(
+                Method::GET,
+                &format!("/v1/service-accounts?{name}=x"),
+                Some(&key),
+                None,
+            )
+            .await;
+        assert_eq!(both.status, StatusCode::BAD_REQUEST, "{name}");
+    }
+    for name in ["api_key", "apikey", "key", "token", "ACCESS_TOKEN"] {
+        let answer = app
+            .call(
+                Method::POST,
+                "/v1/service-accounts",
+                Some(&key),
+                Some(json!({"name": "x", name: key})),
+            )
+            .await;
+        assert_eq!(
+            (answer.status, answer.code()),
+            (StatusCode::BAD_REQUEST, "credential_in_body"),
+            "{name}"
+        );
+    }
+    let form = app
+        .http
+        .post(app.url("/v1/auth/verify"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("api_key={key}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM service_accounts")
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap(),
+        0
+    );
+    // Repeats are aggregated (issue 8): the events' counts add up to every refusal.
+    app.flush_audit().await;
+    let details: Vec<(String,)> = sqlx::query_as(
+        "SELECT details FROM audit_events WHERE workspace_id = '' AND event_type = 'auth.failed'",
+    )
+    .fetch_all(app.state.db.pool())
+    .await
+    .unwrap();
+    let refused: u64 = details
+        .iter()
+        .map(|(d,)| {
+            serde_json::from_str::<serde_json::Value>(d).unwrap()["count"]
+                .as_u64()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(refused, 6 + 6 + 5 + 1);
+    let missing = app.call(Method::GET, "/v1/auth/verify", None, None).await;
+    assert_eq!(
+        (missing.status, missing.code()),
+        (StatusCode::UNAUTHORIZED, "missing_credential")
+    );
+    assert_eq!(
+        missing.header("www-authenticate"),
+        "Bearer realm=\"statuspulse\""
+    );
+    let basic = app
+        .http
+        .get(app.url("/v1/auth/verify"))
+        .header("authorization", format!("Basic {key}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(basic.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn every_management_route_needs_its_scope(backend: Backend) {
+    let (app, _db) = TestApp::spawn(backend).await;
+    let reader = app
+        .create_key(
+            &app.admin_key,
+            json!({"name": "reader", "environment": "live", "scopes": ["read:checks"]}),
+        )
+        .await;
+    let reader = reader["key"].as_str().unwrap();
+    let sa = "sa_00000000000000000000000000000000";
+    let key = "key_00000000000000000000000000000000";
+    let ws = &app.workspace_id;
+    let ec = "ec_00000000000000000000000000000000";
+    let rb = "rb_00000000000000000000000000000000";
+    let routes: Vec<(Method, String, Option<Value>)> = vec![
+        (Method::GET, "/v1/service-accounts".into(), None),
+        (
+            Method::POST,
+            "/v1/service-accounts".into(),
+            Some(json!({"name": "x"})),
+        ),
+        (Method::GET, format!("/v1/service-accounts/{sa}"), None),
+        (
+            Method::PATCH,
+            format!("/v1/service-accounts/{sa}"),
+            Some(json!({"name": "x"})),
+        ),
+        (Method::DELETE, format!("/v1/service-accounts/{sa}"), None),
+        (Method::GET, "/v1/api-keys".into(), None),
+        (
+            Method::POST,
+            "/v1/api-keys".into(),
+            Some(json!({"name": "x", "environment": "live", "scopes": ["read:checks"]})),
+        ),
+        (Method::GET, format!("/v1/api-keys/{key}"), None),
+        (
+            Method::PATCH,
+            format!("/v1/api-keys/{key}"),
+            Some(json!({"name": "x"})),
+        ),
+        (
+            Method::POST,
+            format!("/v1/api-keys/{key}/rotate"),
+            Some(json!({})),
+        ),
+        (
+            Method::POST,
+            "/v1/api-keys/revoke".into(),
+            Some(json!({"id": key})),
+        ),
+        (Method::GET, "/v1/audit-events".into(), None),
+        (Method::GET, "/v1/audit-events/verify".into(), None),
+        (Method::GET, "/v1/workspaces".into(), None),
+        (
+            Method::POST,
+            "/v1/workspaces".into(),
+            Some(json!({"name": "x"})),
+        ),
+        (Method::GET, format!("/v1/workspaces/{ws}"), None),
+        (
+            Method::PATCH,
+            format!("/v1/workspaces/{ws}"),
+            Some(json!({"name": "x"})),
+        ),
+        (Method::DELETE, format!("/v1/workspaces/{ws}"), None),
+        (Method::GET, "/v1/environment-clusters".into(), None),
+        (
+            Method::POST,
+            "/v1/environment-clusters".into(),
+            Some(json!({"name": "eu-prod-1", "environment": "live"})),
+        ),
+        (Method::GET, format!("/v1/environment-clusters/{ec}"), None),
+        (
+            Method::PATCH,
+            format!("/v1/environment-clusters/{ec}"),
+            Some(json!({"description": "x"})),
+        ),
+        (
+            Method::DELETE,
+            format!("/v1/environment-clusters/{ec}"),
+            None,
+        ),
+        (Method::GET, "/v1/role-bindings".into(), None),
+        (
+            Method::POST,
+            "/v1/role-bindings".into(),
+            Some(json!({"group": "ops", "scopes": ["read:checks"]})),
+        ),
+        (Method::GET, format!("/v1/role-bindings/{rb}"), None),
+        (
+            Method::PATCH,
+            format!("/v1/role-bindings/{rb}"),
+            Some(json!({"scopes": ["read:checks"]})),
+        ),
+        (Method::DELETE, format!("/v1/role-bindings/{rb}"), None),
+        (
+            Method::GET,
+            format!("/v1/effective-access?api_key_id={key}"),
+            None,
+        ),
+    ];
+    for (method, path, body) in routes {
+        let anonymous = app.call(method.clone(), &path, None, body.clone()).await;
+        assert_eq!(
+            anonymous.status,
+            StatusCode::UNAUTHORIZED,
+            "{method} {path}"
+        );
+        let answer = app.call(method.clone(), &path, Some(reader), body).await;
+        assert_eq!(
+            (answer.status, answer.code()),
+            (StatusCode::FORBIDDEN, "insufficient_scope"),
+            "{method} {path}: {}",
+            answer.body
+        );
+    }
+    assert_eq!(
+        app.get("/v1/scopes", reader).await.status,
+        StatusCode::OK,
+        "any valid key reads the catalog"
+    );
+}
+
+async fn operations_endpoints_answer(backend: Backend) {
+    let (app, _db) = TestApp::spawn(backend).await;
+    assert_eq!(
+        app.http
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.http
+            .get(app.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    app.verify(&app.admin_key).await;
+    let metrics = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for series in [
+        "statuspulse_http_requests_total",
+        "statuspulse_http_request_duration_seconds_bucket",
+        "statuspulse_auth_verifications_total",
+        "statuspulse_auth_key_cache_lookups_total",
+        "statuspulse_argon2_queue_waiting",
+        "statuspulse_argon2_duration_seconds",
+    ] {
+        assert!(metrics.contains(series), "{series} missing");
+    }
+    assert!(
+        metrics.contains("route=\"/v1/auth/verify\""),
+        "routes are labelled by template"
+    );
+    let openapi: Value = app
+        .http
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let paths = openapi["paths"].as_object().unwrap();
+    for path in [
+        "/v1/environment-clusters",
+        "/v1/environment-clusters/{id}",
+        "/v1/role-bindings",
+        "/v1/role-bindings/{id}",
+        "/v1/effective-access",
+        "/v1/auth/verify",
+        "/v1/scopes",
+        "/v1/workspaces",
+        "/v1/workspaces/{id}",
+        "/v1/service-accounts",
+        "/v1/service-accounts/{id}",
+        "/v1/api-keys",
+        "/v1/api-keys/{id}",
+        "/v1/api-keys/{id}/rotate",
+        "/v1/api-keys/revoke",
+        "/v1/audit-events",
+        "/v1/audit-events/verify",
+    ] {
+        assert!(
+            paths.contains_key(path),
+            "{path} missing from /openapi.json"
+        );
+    }
+    let catalog = app.get("/v1/scopes", &app.admin_key).await.body;
+    let names: Vec<&str> = catalog["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    for scope in [
+        "read:checks",
+        "write:checks",
+        "read:metrics",
+        "read:alerts",
+        "write:alerts",
+        "admin:billing",
+        "admin:all",
+        "admin:keys",
+    ] {
+        assert!(names.contains(&scope), "{scope}");
     }
 }
 
