@@ -328,6 +328,72 @@ impl TestApp {
         .unwrap()
     }
 
+    /// Every stored row of every table the schema has, as text in a stable order: what "changes
+    /// nothing" is checked against, so a table added later is covered without touching a test.
+    /// Left out: the audit trail (refusals are recorded on purpose: compare [`Self::audit_total`]),
+    /// job leases (background work), and `last_used_at` (looking with a key is a use).
+    pub async fn database_snapshot(&self) -> std::collections::BTreeMap<String, Vec<String>> {
+        use sqlx::{Column, Row};
+        let pool = self.state.db.pool();
+        let tables: Vec<String> = match self.state.db.backend() {
+            statuspulse_server::db::Backend::Sqlite => sqlx::query_scalar(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+            ),
+            statuspulse_server::db::Backend::Postgres => sqlx::query_scalar(
+                "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'",
+            ),
+        }
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        let skipped = [
+            "_sqlx_migrations",
+            "audit_events",
+            "audit_chain_heads",
+            "job_leases",
+        ];
+        let mut snapshot = std::collections::BTreeMap::new();
+        for table in tables
+            .into_iter()
+            .filter(|t| !skipped.contains(&t.as_str()))
+        {
+            let rows = sqlx::query(&format!("SELECT * FROM {table}"))
+                .fetch_all(pool)
+                .await
+                .unwrap();
+            let mut texts: Vec<String> = rows
+                .iter()
+                .map(|row| {
+                    // The schema has only TEXT and BIGINT columns (migrations/0001_init.sql).
+                    (0..row.len())
+                        .filter(|&i| row.column(i).name() != "last_used_at")
+                        .map(|i| match row.try_get::<Option<String>, _>(i) {
+                            Ok(text) => format!("{text:?}"),
+                            Err(_) => format!("{:?}", row.try_get::<Option<i64>, _>(i).unwrap()),
+                        })
+                        .collect::<Vec<_>>()
+                        .join("|")
+                })
+                .collect();
+            texts.sort();
+            snapshot.insert(table, texts);
+        }
+        assert!(
+            snapshot.contains_key("role_bindings"),
+            "tables found: {snapshot:?}"
+        );
+        snapshot
+    }
+
+    /// Audit events in every chain.
+    pub async fn audit_total(&self) -> i64 {
+        self.flush_audit().await;
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_events")
+            .fetch_one(self.state.db.pool())
+            .await
+            .unwrap()
+    }
+
     /// A Prometheus series value from `/metrics` (0 when absent).
     pub async fn metric(&self, series: &str) -> f64 {
         let text = self
