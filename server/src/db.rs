@@ -132,6 +132,20 @@ where
     .ok_or_else(crate::error::ApiError::not_found)
 }
 
+/// Reads back a JSON list column (restrictions, cluster names). Only the server writes these, so
+/// one that does not parse is corruption: an error, so the request fails closed, never an empty
+/// list, which for restrictions and bindings would mean "everywhere".
+pub fn stored_list(column: &str, text: &str) -> Result<Vec<String>, sqlx::Error> {
+    serde_json::from_str(text)
+        .map_err(|e| sqlx::Error::Decode(format!("stored {column} is corrupt: {e}").into()))
+}
+
+/// Reads back a scopes column (names separated by spaces); see [`stored_list`] on corruption.
+pub fn stored_scopes(text: &str) -> Result<crate::scopes::Scopes, sqlx::Error> {
+    crate::scopes::Scopes::parse(text.split_whitespace())
+        .map_err(|e| sqlx::Error::Decode(format!("stored scopes are corrupt: {e}").into()))
+}
+
 fn create_sqlite_parent_dir(url: &str) -> anyhow::Result<()> {
     let path = url
         .trim_start_matches("sqlite://")

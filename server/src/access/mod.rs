@@ -210,14 +210,18 @@ pub async fn load_context(
             .bind(sa)
             .fetch_all(pool)
             .await?;
-            Some(
-                rows.into_iter()
-                    .map(|(scopes, clusters)| Binding {
-                        scopes: Scopes::parse(scopes.split_whitespace()).unwrap_or_default(),
-                        clusters: serde_json::from_str(&clusters).unwrap_or_default(),
+            // A binding that does not read back fails closed: an empty cluster list would mean
+            // every cluster.
+            let bindings = rows
+                .into_iter()
+                .map(|(scopes, clusters)| {
+                    Ok(Binding {
+                        scopes: crate::db::stored_scopes(&scopes)?,
+                        clusters: crate::db::stored_list("environment_clusters", &clusters)?,
                     })
-                    .collect(),
-            )
+                })
+                .collect::<Result<_, sqlx::Error>>()?;
+            Some(bindings)
         }
     };
     Ok(AccessContext { clusters, bindings })

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::QUARANTINE_MS;
-use crate::audit::{self, Actor, NewEvent};
+use crate::audit::{self, Actor, EventType, NewEvent};
 use crate::state::App;
 
 /// Keys whose quarantine has ended: revoked 30 days ago, or expired 30 days ago unrevoked.
@@ -39,7 +39,7 @@ pub async fn purge_quarantined(app: &App) -> anyhow::Result<usize> {
             continue;
         }
         purged += 1;
-        let event = NewEvent::success(workspace_id, "api_key.purged", Actor::System)
+        let event = NewEvent::success(workspace_id, EventType::ApiKeyPurged, Actor::System)
             .target("api_key", id)
             .details(json!({"key_id": key_id, "name": name}));
         audit::append(&mut tx.tx, &app.clock, &event).await?;

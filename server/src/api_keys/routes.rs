@@ -13,7 +13,7 @@ use super::store::{self, Changes, ListFilter, NewKey};
 use super::token::{KeyId, PlainApiKey};
 use super::{DEFAULT_GRACE_HOURS, DEFAULT_ROTATION_DAYS, MAX_GRACE_HOURS, MAX_LIFETIME_DAYS};
 use crate::access::{AccessContext, ClusterDenial};
-use crate::audit::{self, NewEvent};
+use crate::audit::{self, EventType, NewEvent};
 use crate::authz::{self, Grant, KeyAuthority, Principal};
 use crate::clock::{DAY_MS, HOUR_MS};
 use crate::error::{ApiError, ApiResult};
@@ -228,19 +228,23 @@ async fn mint<'a>(
         },
     )
     .await?;
-    let event = NewEvent::success(caller.workspace_id(), "api_key.created", caller.actor())
-        .target("api_key", &id)
-        .details(json!({
-            "key_id": plain.key_id().as_str(),
-            "name": plan.name,
-            "environment": plan.environment,
-            "service_account_id": plan.service_account_id,
-            "scopes": plan.scopes,
-            "check_group_ids": plan.check_group_ids,
-            "alert_route_ids": plan.alert_route_ids,
-            "environment_clusters": plan.environment_clusters,
-            "expires_at": crate::clock::rfc3339(now + plan.lifetime_days * DAY_MS),
-        }));
+    let event = NewEvent::success(
+        caller.workspace_id(),
+        EventType::ApiKeyCreated,
+        caller.actor(),
+    )
+    .target("api_key", &id)
+    .details(json!({
+        "key_id": plain.key_id().as_str(),
+        "name": plan.name,
+        "environment": plan.environment,
+        "service_account_id": plan.service_account_id,
+        "scopes": plan.scopes,
+        "check_group_ids": plan.check_group_ids,
+        "alert_route_ids": plan.alert_route_ids,
+        "environment_clusters": plan.environment_clusters,
+        "expires_at": crate::clock::rfc3339(now + plan.lifetime_days * DAY_MS),
+    }));
     audit::append(&mut tx.tx, &state.clock, &event).await?;
     Ok((plain, Minted { id, tx }))
 }
@@ -480,7 +484,7 @@ pub async fn update_api_key(
         ));
     }
     if scopes_changed || restrictions_changed {
-        let event = NewEvent::success(caller.workspace_id(), "api_key.scopes_changed", caller.actor())
+        let event = NewEvent::success(caller.workspace_id(), EventType::ApiKeyScopesChanged, caller.actor())
             .target("api_key", &id)
             .details(json!({
                 "key_id": before.key_id,
@@ -490,7 +494,7 @@ pub async fn update_api_key(
         audit::append(&mut tx.tx, &state.clock, &event).await?;
     }
     if name != before.name {
-        let event = NewEvent::success(caller.workspace_id(), "api_key.updated", caller.actor())
+        let event = NewEvent::success(caller.workspace_id(), EventType::ApiKeyUpdated, caller.actor())
             .target("api_key", &id)
             .details(json!({"key_id": before.key_id, "before": {"name": before.name}, "after": {"name": name}}));
         audit::append(&mut tx.tx, &state.clock, &event).await?;
@@ -564,14 +568,18 @@ pub async fn rotate_api_key(
             return Err(e);
         }
     };
-    let event = NewEvent::success(caller.workspace_id(), "api_key.rotated", caller.actor())
-        .target("api_key", &old.id)
-        .details(json!({
-            "key_id": old.key_id,
-            "successor_id": minted.id,
-            "successor_key_id": plain.key_id().as_str(),
-            "grace_until": crate::clock::rfc3339(grace_until),
-        }));
+    let event = NewEvent::success(
+        caller.workspace_id(),
+        EventType::ApiKeyRotated,
+        caller.actor(),
+    )
+    .target("api_key", &old.id)
+    .details(json!({
+        "key_id": old.key_id,
+        "successor_id": minted.id,
+        "successor_key_id": plain.key_id().as_str(),
+        "grace_until": crate::clock::rfc3339(grace_until),
+    }));
     audit::append(&mut minted.tx.tx, &state.clock, &event).await?;
     let successor_id = minted.id.clone();
     minted.commit().await?;
@@ -647,9 +655,13 @@ pub async fn revoke_api_key(
     // is refused) or comes second and cuts the rotation's grace period to now.
     let transition = store::Transition::Revoke { reason: &reason };
     if store::transition(&mut tx.tx, &key.id, &transition, now).await? {
-        let event = NewEvent::success(caller.workspace_id(), "api_key.revoked", caller.actor())
-            .target("api_key", &key.id)
-            .details(json!({"key_id": key.key_id, "reason": reason}));
+        let event = NewEvent::success(
+            caller.workspace_id(),
+            EventType::ApiKeyRevoked,
+            caller.actor(),
+        )
+        .target("api_key", &key.id)
+        .details(json!({"key_id": key.key_id, "reason": reason}));
         audit::append(&mut tx.tx, &state.clock, &event).await?;
         tx.commit().await?;
         state

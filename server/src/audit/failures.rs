@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use serde_json::json;
 
+use super::EventType;
 use super::{Actor, NewEvent, Outcome, SYSTEM_CHAIN};
 use crate::clock::rfc3339;
 use crate::verify::ClientNetwork;
@@ -127,7 +128,7 @@ impl Window {
         let s = &self.sample;
         NewEvent {
             workspace_id: self.kind.workspace_id.clone(),
-            event_type: "auth.failed",
+            event_type: EventType::AuthFailed,
             actor: Actor::Anonymous,
             target: s.target.clone(),
             outcome: Outcome::Failure,

@@ -47,6 +47,85 @@ impl Actor {
     }
 }
 
+/// Every kind of audit event. The names are part of the API (filters, SIEM rules): never rename
+/// one, only add.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EventType {
+    WorkspaceCreated,
+    WorkspaceUpdated,
+    WorkspaceDeleted,
+    ServiceAccountCreated,
+    ServiceAccountUpdated,
+    ServiceAccountDeleted,
+    ApiKeyCreated,
+    ApiKeyUpdated,
+    ApiKeyScopesChanged,
+    ApiKeyRotated,
+    ApiKeyRevoked,
+    ApiKeyPurged,
+    EnvironmentClusterCreated,
+    EnvironmentClusterUpdated,
+    EnvironmentClusterDeleted,
+    RoleBindingCreated,
+    RoleBindingUpdated,
+    RoleBindingDeleted,
+    AuthFailed,
+}
+
+impl EventType {
+    pub const ALL: &'static [EventType] = &[
+        EventType::WorkspaceCreated,
+        EventType::WorkspaceUpdated,
+        EventType::WorkspaceDeleted,
+        EventType::ServiceAccountCreated,
+        EventType::ServiceAccountUpdated,
+        EventType::ServiceAccountDeleted,
+        EventType::ApiKeyCreated,
+        EventType::ApiKeyUpdated,
+        EventType::ApiKeyScopesChanged,
+        EventType::ApiKeyRotated,
+        EventType::ApiKeyRevoked,
+        EventType::ApiKeyPurged,
+        EventType::EnvironmentClusterCreated,
+        EventType::EnvironmentClusterUpdated,
+        EventType::EnvironmentClusterDeleted,
+        EventType::RoleBindingCreated,
+        EventType::RoleBindingUpdated,
+        EventType::RoleBindingDeleted,
+        EventType::AuthFailed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::WorkspaceCreated => "workspace.created",
+            EventType::WorkspaceUpdated => "workspace.updated",
+            EventType::WorkspaceDeleted => "workspace.deleted",
+            EventType::ServiceAccountCreated => "service_account.created",
+            EventType::ServiceAccountUpdated => "service_account.updated",
+            EventType::ServiceAccountDeleted => "service_account.deleted",
+            EventType::ApiKeyCreated => "api_key.created",
+            EventType::ApiKeyUpdated => "api_key.updated",
+            EventType::ApiKeyScopesChanged => "api_key.scopes_changed",
+            EventType::ApiKeyRotated => "api_key.rotated",
+            EventType::ApiKeyRevoked => "api_key.revoked",
+            EventType::ApiKeyPurged => "api_key.purged",
+            EventType::EnvironmentClusterCreated => "environment_cluster.created",
+            EventType::EnvironmentClusterUpdated => "environment_cluster.updated",
+            EventType::EnvironmentClusterDeleted => "environment_cluster.deleted",
+            EventType::RoleBindingCreated => "role_binding.created",
+            EventType::RoleBindingUpdated => "role_binding.updated",
+            EventType::RoleBindingDeleted => "role_binding.deleted",
+            EventType::AuthFailed => "auth.failed",
+        }
+    }
+}
+
+impl std::fmt::Display for EventType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
     Success,
@@ -66,7 +145,7 @@ impl Outcome {
 #[derive(Clone, Debug)]
 pub struct NewEvent {
     pub workspace_id: String,
-    pub event_type: &'static str,
+    pub event_type: EventType,
     pub actor: Actor,
     pub target: Option<(&'static str, String)>,
     pub outcome: Outcome,
@@ -75,7 +154,7 @@ pub struct NewEvent {
 }
 
 impl NewEvent {
-    pub fn success(workspace_id: &str, event_type: &'static str, actor: Actor) -> Self {
+    pub fn success(workspace_id: &str, event_type: EventType, actor: Actor) -> Self {
         Self {
             workspace_id: workspace_id.to_owned(),
             event_type,
@@ -155,7 +234,7 @@ pub async fn append(
         workspace_id: &event.workspace_id,
         seq,
         occurred_at,
-        event_type: event.event_type,
+        event_type: event.event_type.as_str(),
         actor_type,
         actor_id,
         target_type: event.target.as_ref().map(|t| t.0),
@@ -175,7 +254,7 @@ pub async fn append(
     .bind(&event.workspace_id)
     .bind(seq)
     .bind(occurred_at)
-    .bind(event.event_type)
+    .bind(event.event_type.as_str())
     .bind(actor_type)
     .bind(actor_id)
     .bind(canonical.target_type)
@@ -299,4 +378,20 @@ pub async fn verify_chain(
         head_hash,
         first_broken_seq: first_broken,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_type_names_are_unique_and_dotted() {
+        let mut names: Vec<&str> = EventType::ALL.iter().map(|t| t.as_str()).collect();
+        assert!(names.iter().all(|n| n
+            .split_once('.')
+            .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty())));
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), EventType::ALL.len());
+    }
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::audit::{self, NewEvent};
+use crate::audit::{self, EventType, NewEvent};
 use crate::clock::rfc3339;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Caller, Json};
@@ -174,7 +174,7 @@ pub async fn create_environment_cluster(
     .await?;
     let event = NewEvent::success(
         caller.workspace_id(),
-        "environment_cluster.created",
+        EventType::EnvironmentClusterCreated,
         caller.actor(),
     )
     .target("environment_cluster", &id)
@@ -255,7 +255,7 @@ pub async fn update_environment_cluster(
         .bind(&id)
         .execute(&mut *tx.tx)
         .await?;
-        let event = NewEvent::success(caller.workspace_id(), "environment_cluster.updated", caller.actor())
+        let event = NewEvent::success(caller.workspace_id(), EventType::EnvironmentClusterUpdated, caller.actor())
             .target("environment_cluster", &id)
             .details(json!({"name": before.name, "before": {"description": before.description}, "after": {"description": description}}));
         audit::append(&mut tx.tx, &state.clock, &event).await?;
@@ -304,7 +304,7 @@ pub async fn delete_environment_cluster(
         .await?;
     let event = NewEvent::success(
         caller.workspace_id(),
-        "environment_cluster.deleted",
+        EventType::EnvironmentClusterDeleted,
         caller.actor(),
     )
     .target("environment_cluster", &id)

@@ -13,7 +13,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::access::{self, Binding};
-use crate::audit::{self, NewEvent};
+use crate::audit::{self, EventType, NewEvent};
 use crate::authz::{self, Grant, Principal};
 use crate::clock::rfc3339;
 use crate::error::{ApiError, ApiResult};
@@ -229,7 +229,7 @@ pub async fn create_role_binding(
     .await?;
     let event = NewEvent::success(
         caller.workspace_id(),
-        "role_binding.created",
+        EventType::RoleBindingCreated,
         caller.actor(),
     )
     .target("role_binding", &id)
@@ -335,7 +335,7 @@ pub async fn update_role_binding(
         .bind(&id)
         .execute(&mut *tx.tx)
         .await?;
-    let event = NewEvent::success(caller.workspace_id(), "role_binding.updated", caller.actor())
+    let event = NewEvent::success(caller.workspace_id(), EventType::RoleBindingUpdated, caller.actor())
         .target("role_binding", &id)
         .details(json!({
             "principal": {"type": before.principal_type, "id": before.principal_id},
@@ -364,7 +364,7 @@ pub async fn delete_role_binding(
         .bind(&id)
         .execute(&mut *tx.tx)
         .await?;
-    let event = NewEvent::success(caller.workspace_id(), "role_binding.deleted", caller.actor())
+    let event = NewEvent::success(caller.workspace_id(), EventType::RoleBindingDeleted, caller.actor())
         .target("role_binding", &id)
         .details(json!({
             "principal": {"type": row.principal_type, "id": row.principal_id},

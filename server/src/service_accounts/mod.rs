@@ -9,7 +9,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::api_keys::QUARANTINE_MS;
-use crate::audit::{self, NewEvent};
+use crate::audit::{self, EventType, NewEvent};
 use crate::clock::rfc3339;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Caller, Json};
@@ -122,7 +122,7 @@ pub async fn create_service_account(
     .await?;
     let event = NewEvent::success(
         caller.workspace_id(),
-        "service_account.created",
+        EventType::ServiceAccountCreated,
         caller.actor(),
     )
     .target("service_account", &id)
@@ -203,7 +203,7 @@ pub async fn update_service_account(
         .await?;
         let event = NewEvent::success(
             caller.workspace_id(),
-            "service_account.updated",
+            EventType::ServiceAccountUpdated,
             caller.actor(),
         )
         .target("service_account", &id)
@@ -248,7 +248,7 @@ pub async fn delete_service_account(
         .bind(&id)
         .execute(&mut *tx.tx)
         .await?;
-    let event = NewEvent::success(caller.workspace_id(), "service_account.deleted", caller.actor())
+    let event = NewEvent::success(caller.workspace_id(), EventType::ServiceAccountDeleted, caller.actor())
         .target("service_account", &id)
         .details(json!({"name": row.name, "quarantined_keys_kept_days": QUARANTINE_MS / crate::clock::DAY_MS}));
     audit::append(&mut tx.tx, &state.clock, &event).await?;

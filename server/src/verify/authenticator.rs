@@ -39,7 +39,7 @@ use crate::api_keys::token::{KeyHasher, KeyId, KeyRef, MalformedKey, PlainApiKey
 use crate::api_keys::KeyStatus;
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::db::Db;
+use crate::db::{self, Db};
 use crate::metrics::Metrics;
 use crate::scopes::{Environment, Scopes};
 
@@ -206,22 +206,24 @@ const SELECT_CREDENTIAL: &str = "SELECT k.id, k.key_id, k.workspace_id, k.enviro
     k.rotate_after, k.revoked_at, w.rate_limit_tier, k.secret_hash, k.environment_clusters \
     FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id WHERE k.key_id = $1";
 
-type CredentialRow = (
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    String,
-    String,
-    String,
-    i64,
-    i64,
-    Option<i64>,
-    String,
-    String,
-    String,
-);
+/// One row of [`SELECT_CREDENTIAL`].
+#[derive(sqlx::FromRow)]
+struct CredentialRow {
+    id: String,
+    key_id: String,
+    workspace_id: String,
+    environment: String,
+    service_account_id: Option<String>,
+    scopes: String,
+    check_group_ids: String,
+    alert_route_ids: String,
+    expires_at: i64,
+    rotate_after: i64,
+    revoked_at: Option<i64>,
+    rate_limit_tier: String,
+    secret_hash: String,
+    environment_clusters: String,
+}
 
 impl Authenticator {
     pub fn new(db: Db, clock: Clock, metrics: Arc<Metrics>, settings: &Settings) -> Self {
@@ -598,28 +600,37 @@ impl Authenticator {
             .fetch_optional(self.db.pool())
             .await?;
         let Some(r) = row else { return Ok(None) };
-        let access = access::load_context(self.db.pool(), &r.2, r.4.as_deref()).await?;
-        let environment = r.3.parse().unwrap_or(Environment::Test);
-        let scopes = Scopes::parse(r.5.split_whitespace()).unwrap_or_default();
+        let access = access::load_context(
+            self.db.pool(),
+            &r.workspace_id,
+            r.service_account_id.as_deref(),
+        )
+        .await?;
+        // A stored value that does not parse fails the verification closed (503), never into
+        // fewer restrictions.
+        let environment: Environment = r.environment.parse().map_err(|()| {
+            sqlx::Error::Decode(format!("stored environment of {} is corrupt", r.id).into())
+        })?;
+        let scopes = db::stored_scopes(&r.scopes)?;
         let credential = Credential {
             effective_scopes: access.effective(&scopes, environment, None),
-            id: r.0,
-            key_id: KeyId::from_trusted(r.1),
-            workspace_id: r.2,
+            key_id: KeyId::from_trusted(r.key_id),
+            workspace_id: r.workspace_id,
             environment,
-            service_account_id: r.4,
+            service_account_id: r.service_account_id,
             scopes,
-            check_group_ids: serde_json::from_str(&r.6).unwrap_or_default(),
-            alert_route_ids: serde_json::from_str(&r.7).unwrap_or_default(),
-            expires_at: r.8,
-            rotate_after: r.9,
-            revoked_at: r.10,
-            rate_limit_tier: r.11,
-            environment_clusters: serde_json::from_str(&r.13).unwrap_or_default(),
+            check_group_ids: db::stored_list("check_group_ids", &r.check_group_ids)?,
+            alert_route_ids: db::stored_list("alert_route_ids", &r.alert_route_ids)?,
+            expires_at: r.expires_at,
+            rotate_after: r.rotate_after,
+            revoked_at: r.revoked_at,
+            rate_limit_tier: r.rate_limit_tier,
+            environment_clusters: db::stored_list("environment_clusters", &r.environment_clusters)?,
+            id: r.id,
             access,
             rendered_answer: Default::default(),
         };
-        Ok(Some((credential, r.12)))
+        Ok(Some((credential, r.secret_hash)))
     }
 
     /// Writes buffered `last_used_at` times; called periodically and at shutdown.

@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 
 use crate::api_keys::token::PlainApiKey;
 use crate::api_keys::{insert_key, CreatedApiKey, NewKey, MAX_LIFETIME_DAYS};
-use crate::audit::{self, Actor, NewEvent};
+use crate::audit::{self, Actor, EventType, NewEvent};
 use crate::clock::{rfc3339, DAY_MS};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Caller, Json};
@@ -195,11 +195,11 @@ pub async fn provision(
         },
     )
     .await?;
-    let created = NewEvent::success(&workspace_id, "workspace.created", actor.clone())
+    let created = NewEvent::success(&workspace_id, EventType::WorkspaceCreated, actor.clone())
         .target("workspace", &workspace_id)
         .details(json!({"name": name, "operator": operator, "rate_limit_tier": tier}));
     audit::append(&mut tx.tx, &app.clock, &created).await?;
-    let key_event = NewEvent::success(&workspace_id, "api_key.created", actor)
+    let key_event = NewEvent::success(&workspace_id, EventType::ApiKeyCreated, actor)
         .target("api_key", &key_row_id)
         .details(json!({"key_id": plain.key_id().as_str(), "name": "workspace admin", "environment": "live", "scopes": scopes}));
     audit::append(&mut tx.tx, &app.clock, &key_event).await?;
@@ -337,7 +337,7 @@ pub async fn update_workspace(
     .bind(&id)
     .execute(&mut *tx.tx)
     .await?;
-    let event = NewEvent::success(&id, "workspace.updated", caller.actor())
+    let event = NewEvent::success(&id, EventType::WorkspaceUpdated, caller.actor())
         .target("workspace", &id)
         .details(json!({
             "before": {"name": before.name, "rate_limit_tier": before.rate_limit_tier, "allow_admin_all_for_service_accounts": before.allow_admin_all_for_service_accounts != 0},
@@ -398,7 +398,7 @@ pub async fn delete_workspace(
         .execute(&mut *tx.tx)
         .await?;
     for chain in [id.as_str(), caller.workspace_id()] {
-        let event = NewEvent::success(chain, "workspace.deleted", caller.actor())
+        let event = NewEvent::success(chain, EventType::WorkspaceDeleted, caller.actor())
             .target("workspace", &id)
             .details(json!({"name": row.name, "api_keys_deleted": key_ids.len()}));
         audit::append(&mut tx.tx, &state.clock, &event).await?;
