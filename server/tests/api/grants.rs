@@ -48,7 +48,8 @@ on_both_backends!(
     a_service_account_key_grants_only_to_its_own_account_and_reach,
     a_successor_inherits_its_predecessors_lifetime,
     a_revocation_racing_a_rotation_is_never_undone,
-    of_two_racing_rotations_exactly_one_mints_a_successor
+    of_two_racing_rotations_exactly_one_mints_a_successor,
+    a_restriction_that_does_not_read_back_fails_closed
 );
 
 async fn rotating_a_key_cannot_mint_more_than_the_rotator_holds(backend: Backend) {
@@ -379,5 +380,40 @@ async fn of_two_racing_rotations_exactly_one_mints_a_successor(backend: Backend)
             .filter(|k| k["name"] == format!("k{trial}"))
             .count();
         assert_eq!(named, 1, "one successor, not two");
+    }
+}
+
+async fn a_restriction_that_does_not_read_back_fails_closed(backend: Backend) {
+    let (app, _db) = TestApp::spawn(backend).await;
+    for column in ["check_group_ids", "environment_clusters", "scopes"] {
+        let created = app
+            .create_key(
+                &app.admin_key,
+                json!({"name": column, "environment": "live", "scopes": ["read:checks"], "check_group_ids": ["cg-1"]}),
+            )
+            .await;
+        // Corrupted before the key's first use: an empty list would mean "unrestricted".
+        sqlx::query(&format!(
+            "UPDATE api_keys SET {column} = 'not json {{' WHERE id = $1"
+        ))
+        .bind(created["id"].as_str().unwrap())
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+        let answer = app
+            .get(
+                "/v1/auth/verify?check_group_id=cg-2",
+                created["key"].as_str().unwrap(),
+            )
+            .await;
+        assert_eq!(
+            (answer.status, answer.code()),
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "credential_store_unavailable"
+            ),
+            "{column}: {}",
+            answer.body
+        );
     }
 }
