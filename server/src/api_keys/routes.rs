@@ -116,7 +116,7 @@ pub async fn create_api_key(
         MAX_LIFETIME_DAYS,
     )?;
     let environment_clusters =
-        crate::environment_clusters::cluster_names(&body.environment_clusters)?;
+        validate::cluster_names(&body.environment_clusters)?;
     let plan = KeyPlan {
         name: &name,
         environment,
@@ -434,7 +434,7 @@ pub async fn update_api_key(
         None => before_view.alert_route_ids.clone(),
     };
     let environment_clusters = match &body.environment_clusters {
-        Some(c) => crate::environment_clusters::cluster_names(c)?,
+        Some(c) => validate::cluster_names(c)?,
         None => before_view.environment_clusters.clone(),
     };
     let scopes_changed = scopes.names() != before_view.scopes;
