@@ -58,7 +58,10 @@ mod tests {
         assert!(is_minted(id, SERVICE_ACCOUNT));
         assert!(!is_minted(id, API_KEY));
         assert!(!is_minted("sa_0192f0c1", SERVICE_ACCOUNT));
-        assert!(!is_minted("sa_0192f0c1e5a87c3e9b1d2f3a4b5c6d7g", SERVICE_ACCOUNT));
+        assert!(!is_minted(
+            "sa_0192f0c1e5a87c3e9b1d2f3a4b5c6d7g",
+            SERVICE_ACCOUNT
+        ));
     }
 
     #[test]

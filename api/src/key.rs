@@ -170,12 +170,19 @@ mod tests {
 
     fn key(prefix: &str, key_id: &str, secret: &str) -> String {
         let sum = checksum(prefix, key_id, secret);
-        format!("{prefix}{key_id}{secret}{}", std::str::from_utf8(&sum).unwrap())
+        format!(
+            "{prefix}{key_id}{secret}{}",
+            std::str::from_utf8(&sum).unwrap()
+        )
     }
 
     #[test]
     fn a_key_with_its_checksum_parses_into_its_parts() {
-        let text = key(TEST_PREFIX, &"k".repeat(KEY_ID_LEN), &"s".repeat(SECRET_LEN));
+        let text = key(
+            TEST_PREFIX,
+            &"k".repeat(KEY_ID_LEN),
+            &"s".repeat(SECRET_LEN),
+        );
         let parsed = KeyRef::parse(&text).unwrap();
         assert_eq!(parsed.environment(), Environment::Test);
         assert_eq!(parsed.key_id(), "k".repeat(KEY_ID_LEN));
@@ -185,14 +192,26 @@ mod tests {
     #[test]
     fn shape_without_checksum_is_told_apart_from_a_bad_prefix_or_length() {
         let body = "A".repeat(BODY_LEN);
-        assert_eq!(check_shape(&format!("sp_live_{body}")), Ok(Environment::Live));
+        assert_eq!(
+            check_shape(&format!("sp_live_{body}")),
+            Ok(Environment::Live)
+        );
         assert_eq!(
             KeyRef::parse(&format!("sp_live_{body}")).err(),
             Some(MalformedKey::Checksum)
         );
-        assert_eq!(check_shape(&format!("sp_prod_{body}")), Err(MalformedKey::Prefix));
+        assert_eq!(
+            check_shape(&format!("sp_prod_{body}")),
+            Err(MalformedKey::Prefix)
+        );
         assert_eq!(check_shape(&body[..10]), Err(MalformedKey::Prefix));
-        assert_eq!(check_shape(&format!("sp_test_{}", &body[1..])), Err(MalformedKey::Shape));
-        assert_eq!(check_shape(&format!("sp_test_{}+", &body[1..])), Err(MalformedKey::Shape));
+        assert_eq!(
+            check_shape(&format!("sp_test_{}", &body[1..])),
+            Err(MalformedKey::Shape)
+        );
+        assert_eq!(
+            check_shape(&format!("sp_test_{}+", &body[1..])),
+            Err(MalformedKey::Shape)
+        );
     }
 }

@@ -261,9 +261,15 @@ mod tests {
     fn names_are_trimmed_and_refuse_controls_and_invisible_characters() {
         assert_eq!(name("name", "  ci  ").unwrap(), "ci");
         assert_eq!(name("name", " ").unwrap_err().code, "invalid_name");
-        assert_eq!(name("name", "a\u{7}").unwrap_err().code, "control_character");
+        assert_eq!(
+            name("name", "a\u{7}").unwrap_err().code,
+            "control_character"
+        );
         let err = name("name", "fx-sa\u{200b}").unwrap_err();
-        assert_eq!((err.field.as_str(), err.code), ("name", "invisible_character"));
+        assert_eq!(
+            (err.field.as_str(), err.code),
+            ("name", "invisible_character")
+        );
     }
 
     #[test]

@@ -6,8 +6,8 @@
 
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-pub use statuspulse_api::Problem;
 use statuspulse_api::FieldError;
+pub use statuspulse_api::Problem;
 
 #[derive(Debug)]
 pub struct ApiError {

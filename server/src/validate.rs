@@ -5,6 +5,6 @@
 
 pub use statuspulse_api::validate::{
     cluster_name, cluster_names, description, environment, is_invisible_char, is_refused_char,
-    name, restriction_ids, scopes, within, FieldError, DEFAULT_GRACE_HOURS, DEFAULT_ROTATION_DAYS,
-    MAX_DESCRIPTION, MAX_GRACE_HOURS, MAX_LIFETIME_DAYS, MAX_NAME,
+    name, restriction_ids, rotation_days, scopes, within, FieldError, DEFAULT_GRACE_HOURS,
+    DEFAULT_ROTATION_DAYS, MAX_DESCRIPTION, MAX_GRACE_HOURS, MAX_LIFETIME_DAYS, MAX_NAME,
 };

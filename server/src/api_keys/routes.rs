@@ -103,20 +103,15 @@ pub async fn create_api_key(
     let scopes = validate::scopes(&body.scopes)?;
     let check_group_ids = validate::restriction_ids("check_group_ids", &body.check_group_ids)?;
     let alert_route_ids = validate::restriction_ids("alert_route_ids", &body.alert_route_ids)?;
-    let rotation_days = validate::within(
-        "rotation_days",
-        body.rotation_days.unwrap_or(DEFAULT_ROTATION_DAYS),
-        1,
-        MAX_LIFETIME_DAYS,
-    )?;
+    let rotation_days =
+        validate::rotation_days(body.rotation_days.unwrap_or(DEFAULT_ROTATION_DAYS))?;
     let lifetime_days = validate::within(
         "expires_in_days",
         body.expires_in_days.unwrap_or(MAX_LIFETIME_DAYS),
         1,
         MAX_LIFETIME_DAYS,
     )?;
-    let environment_clusters =
-        validate::cluster_names(&body.environment_clusters)?;
+    let environment_clusters = validate::cluster_names(&body.environment_clusters)?;
     let plan = KeyPlan {
         name: &name,
         environment,
