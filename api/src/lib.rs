@@ -4,6 +4,8 @@
 //! field are, and the shape of an error body. The server builds its storage and HTTP layers on it;
 //! the Terraform provider uses the same rules at plan time, so the two cannot disagree.
 
+#![warn(missing_docs)]
+
 pub mod ids;
 pub mod key;
 pub mod problem;

@@ -14,9 +14,11 @@ pub struct Problem {
     #[serde(rename = "type", default, deserialize_with = "null_as_default")]
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub problem_type: String,
+    /// The HTTP status's reason phrase, for example `Unprocessable Entity`.
     #[serde(default, deserialize_with = "null_as_default")]
     #[cfg_attr(feature = "openapi", schema(required = true, value_type = String))]
     pub title: Cow<'static, str>,
+    /// The HTTP status code of the answer.
     #[serde(default, deserialize_with = "null_as_default")]
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub status: u16,
@@ -24,6 +26,7 @@ pub struct Problem {
     #[serde(default, deserialize_with = "null_as_default")]
     #[cfg_attr(feature = "openapi", schema(required = true, value_type = String))]
     pub code: Cow<'static, str>,
+    /// What went wrong, for a human.
     #[serde(default, deserialize_with = "null_as_default")]
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub detail: String,
