@@ -28,6 +28,20 @@ pub fn name(diags: &mut Diagnostics, value: &Value<String>, attribute: &'static 
     }
 }
 
+/// Free text the server stores as written: at most 2000 characters, no control characters but
+/// line breaks and tabs.
+pub fn description(diags: &mut Diagnostics, value: &Value<String>, attribute: &'static str) {
+    if let Some(description) = known(value) {
+        if let Err(refused) = rules::description(attribute, description) {
+            diags.add(
+                "Invalid description",
+                refused.detail,
+                AttributePath::new(attribute),
+            );
+        }
+    }
+}
+
 pub fn environment(diags: &mut Diagnostics, value: &Value<String>) {
     if let Some(environment) = known(value) {
         if let Err(detail) = parse_environment(environment) {

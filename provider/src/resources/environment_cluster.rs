@@ -94,6 +94,7 @@ impl ManagedResource for EnvironmentClusterResource {
     fn validate(diags: &mut Diagnostics, config: &EnvironmentClusterState) {
         validate::cluster_name(diags, &config.name, "name");
         validate::environment(diags, &config.environment);
+        validate::description(diags, &config.description, "description");
     }
 
     async fn read(

@@ -184,6 +184,21 @@ pub fn plan_time_checks_refuse_what_the_server_refuses() {
             Box::new(move |d| validate::name(d, &value, "name")),
         ));
     }
+    let long_description = "d".repeat(2001);
+    for description in [
+        "two\nlines\tand a tab",
+        "esc\u{1b}[31m",
+        "nul\u{0}",
+        &long_description,
+    ] {
+        let value = Value::Value(description.to_owned());
+        cases.push((
+            format!("service account description {description:?}"),
+            "/v1/service-accounts",
+            json!({"name": format!("sa-{}", description.len()), "description": description}),
+            Box::new(move |d| validate::description(d, &value, "description")),
+        ));
+    }
     for name in ["eu-prod-1", "", "-eu", "EU", "eu_prod", &long_cluster] {
         let value = Value::Value(name.to_owned());
         cases.push((
