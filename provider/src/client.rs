@@ -11,7 +11,8 @@ use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use statuspulse_api::Problem;
 
 /// An API failure, already classified for the diagnostics a user will read.
 #[derive(Debug, thiserror::Error)]
@@ -47,19 +48,6 @@ impl ApiError {
             _ => None,
         }
     }
-}
-
-/// Problem details as rendered by the server (`application/problem+json`).
-#[derive(Debug, Deserialize)]
-struct Problem {
-    #[serde(default)]
-    code: Option<String>,
-    #[serde(default)]
-    title: Option<String>,
-    #[serde(default)]
-    detail: Option<String>,
-    #[serde(default)]
-    field: Option<String>,
 }
 
 /// How hard to retry. Defaults suit an interactive `terraform apply`; tests shorten them.
@@ -270,14 +258,15 @@ fn problem_from(status: StatusCode, body: Option<Vec<u8>>) -> ApiError {
         .as_deref()
         .and_then(|bytes| serde_json::from_slice::<Problem>(bytes).ok());
     let reason = status.canonical_reason().unwrap_or("HTTP error").to_owned();
+    // Missing members parse as empty (a proxy's error, not the server's): fall back on the status.
+    let non_empty = |text: String| Some(text).filter(|t| !t.is_empty());
     match problem {
         Some(problem) => ApiError::Problem {
             status: status.as_u16(),
-            code: problem
-                .code
+            code: non_empty(problem.code.into_owned())
                 .unwrap_or_else(|| format!("http_{}", status.as_u16())),
-            title: problem.title.unwrap_or(reason),
-            detail: problem.detail,
+            title: non_empty(problem.title.into_owned()).unwrap_or(reason),
+            detail: non_empty(problem.detail),
             field: problem.field,
         },
         None => ApiError::Problem {

@@ -10,6 +10,7 @@ use std::fs;
 use std::io;
 use std::path::Path;
 
+use statuspulse_api::{Scope, ScopeKind};
 use tf_provider::schema::{Attribute, AttributeConstraint, AttributeType, Schema};
 use tf_provider::{Diagnostics, Provider};
 
@@ -156,6 +157,9 @@ fn render_page(
         let _ = writeln!(out, "## Example Usage\n\n```terraform\n{example}\n```\n");
     }
     render_schema(&mut out, schema);
+    if matches!(kind, Kind::DataSource) && name == "scopes" {
+        render_scope_catalog(&mut out);
+    }
     if let Some(import) = read_example(&example_dir.join("import.sh"))? {
         let _ = writeln!(
             out,
@@ -164,6 +168,27 @@ fn render_page(
     }
     let path = format!("{}/{name}.md", kind.docs_dir());
     Ok((path, out.trim_end().to_owned() + "\n"))
+}
+
+/// The catalog as the server serves it: names, kinds and descriptions all come from
+/// `statuspulse_api::Scope`, the one copy both sides compile.
+fn render_scope_catalog(out: &mut String) {
+    let _ = writeln!(out, "## Scope Catalog\n");
+    let _ = writeln!(out, "| Scope | Kind | Description |");
+    let _ = writeln!(out, "|-------|------|-------------|");
+    for scope in Scope::ALL {
+        let kind = match scope.kind() {
+            ScopeKind::Resource => "resource",
+            ScopeKind::Management => "management",
+        };
+        let _ = writeln!(
+            out,
+            "| `{}` | {kind} | {} |",
+            scope.as_str(),
+            scope.description()
+        );
+    }
+    let _ = writeln!(out);
 }
 
 fn render_schema(out: &mut String, schema: &Schema) {

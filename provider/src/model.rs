@@ -1,86 +1,40 @@
-//! Domain vocabulary shared by every resource: the scope catalog, environments, id formats, the
-//! API key format, and the JSON objects of the management API.
+//! The provider's view of the StatusPulse contract: ids typed by what they name, the plan-time
+//! wording of the shared rules, and the JSON objects of the management API.
 //!
-//! Plan-time validation needs these without a network round trip (Terraform validates before the
-//! provider is configured), so the catalog is known statically and mirrors `GET /v1/scopes`.
+//! The rules themselves (scope catalog, environments, id prefixes, key format, field checks) are
+//! the `statuspulse-api` crate's, the same code the server runs. Plan-time validation needs them
+//! without a network round trip (Terraform validates before the provider is configured); sharing
+//! the code is what keeps the two from drifting.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use statuspulse_api::key::{self, MalformedKey};
+use statuspulse_api::{ids, Environment, Scope};
 
-/// The scope catalog of SPEC.md and server/API.md, with the description shown in docs.
-pub const SCOPE_CATALOG: &[(&str, &str)] = &[
-    ("read:checks", "Read uptime checks and their results."),
-    ("write:checks", "Create, change and delete uptime checks."),
-    ("read:metrics", "Read metrics."),
-    ("read:alerts", "Read alerts and alert routes."),
-    (
-        "write:alerts",
-        "Create, change and acknowledge alerts and alert routes.",
-    ),
-    ("admin:billing", "Manage billing."),
-    ("admin:all", "Every scope, including all management scopes."),
-    (
-        "admin:workspace",
-        "Read and update the key's own workspace.",
-    ),
-    (
-        "admin:workspaces",
-        "Manage other workspaces (operator workspace only).",
-    ),
-    ("admin:service_accounts", "Manage service accounts."),
-    ("admin:keys", "Manage API keys: create, rotate, revoke."),
-    ("admin:audit", "Read the audit trail."),
-    (
-        "admin:access",
-        "Manage environment clusters and role bindings; read effective access.",
-    ),
-];
-
-/// A scope name that is in the catalog.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Scope(&'static str);
-
-impl Scope {
-    pub fn parse(name: &str) -> Result<Self, String> {
-        SCOPE_CATALOG
-            .iter()
-            .find(|(known, _)| *known == name)
-            .map(|(known, _)| Scope(known))
-            .ok_or_else(|| {
-                format!(
-                    "`{name}` is not a StatusPulse scope. Known scopes: {}.",
-                    SCOPE_CATALOG
-                        .iter()
-                        .map(|(n, _)| *n)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            })
-    }
-
-    pub fn as_str(&self) -> &'static str {
-        self.0
-    }
+/// A scope from the catalog, or a message naming every scope there is.
+pub fn parse_scope(name: &str) -> Result<Scope, String> {
+    name.parse().map_err(|_| {
+        format!(
+            "`{name}` is not a StatusPulse scope. Known scopes: {}.",
+            Scope::ALL
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })
 }
 
-/// The environment a key is bound to; its secret's prefix follows from it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Environment {
-    Live,
-    Test,
-}
-
-impl Environment {
-    pub fn parse(value: &str) -> Result<Self, String> {
-        match value {
-            "live" => Ok(Environment::Live),
-            "test" => Ok(Environment::Test),
-            other => Err(format!(
-                "`{other}` is not an environment: use \"live\" (sp_live_ keys) or \"test\" (sp_test_ keys)."
-            )),
-        }
-    }
+/// `live` or `test`, with a message that says which key prefix each stands for.
+pub fn parse_environment(value: &str) -> Result<Environment, String> {
+    value.parse().map_err(|()| {
+        format!(
+            "`{value}` is not an environment: use \"live\" ({} keys) or \"test\" ({} keys).",
+            key::LIVE_PREFIX,
+            key::TEST_PREFIX
+        )
+    })
 }
 
 /// Which object an id names; ids are opaque strings with a type prefix (server/API.md).
@@ -95,10 +49,10 @@ pub enum IdKind {
 impl IdKind {
     fn prefix(self) -> &'static str {
         match self {
-            IdKind::ServiceAccount => "sa_",
-            IdKind::ApiKey => "key_",
-            IdKind::RoleBinding => "rb_",
-            IdKind::EnvironmentCluster => "ec_",
+            IdKind::ServiceAccount => ids::SERVICE_ACCOUNT,
+            IdKind::ApiKey => ids::API_KEY,
+            IdKind::RoleBinding => ids::ROLE_BINDING,
+            IdKind::EnvironmentCluster => ids::CLUSTER,
         }
     }
 
@@ -119,18 +73,11 @@ pub struct ObjectId(String);
 impl ObjectId {
     pub fn parse(kind: IdKind, value: &str) -> Result<Self, String> {
         let prefix = kind.prefix();
-        let valid = value.strip_prefix(prefix).is_some_and(|rest| {
-            !rest.is_empty()
-                && rest.len() <= 128
-                && rest
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        });
-        if valid {
+        if ids::has_prefix(value, prefix) {
             Ok(ObjectId(value.to_owned()))
         } else {
             Err(format!(
-                "`{value}` is not a {} id: it must look like `{prefix}…` (letters, digits, `_` and `-`).",
+                "`{value}` is not a {} id: it must look like `{prefix}_…` (letters, digits, `_` and `-`).",
                 kind.noun()
             ))
         }
@@ -147,83 +94,24 @@ impl fmt::Display for ObjectId {
     }
 }
 
-/// Checks the SPEC's key format locally: `sp_live_`/`sp_test_` then 64 base64url characters.
-/// Catching a truncated or mistyped key here gives one precise diagnostic instead of a 401.
+/// Checks the key format locally, prefix and shape: catching a truncated key here gives one
+/// precise diagnostic instead of a 401. The checksum is left to the server (a mistyped character
+/// earns its 401): fixtures and mock servers configure checksum-less keys such as `sp_live_AAA…`.
 pub fn check_api_key_format(key: &str) -> Result<(), String> {
-    let body = key
-        .strip_prefix("sp_live_")
-        .or_else(|| key.strip_prefix("sp_test_"));
-    match body {
-        Some(body)
-            if body.len() == 64
-                && body
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
-        {
-            Ok(())
-        }
-        Some(body) => Err(format!(
-            "The API key has {} characters after its prefix; a StatusPulse key has exactly 64 of [A-Za-z0-9_-]. Was it truncated or mistyped?",
-            body.chars().count()
+    match key::check_shape(key) {
+        Ok(_) => Ok(()),
+        Err(MalformedKey::Prefix) => Err(format!(
+            "A StatusPulse API key starts with `{}` or `{}`; this value does not.",
+            key::LIVE_PREFIX,
+            key::TEST_PREFIX
         )),
-        None => Err(
-            "A StatusPulse API key starts with `sp_live_` or `sp_test_`; this value does not."
-                .to_owned(),
-        ),
+        Err(_) => Err(format!(
+            "The API key has {} characters after its prefix; a StatusPulse key has exactly {} of [A-Za-z0-9_-]. Was it truncated or mistyped?",
+            key.chars().count().saturating_sub(key::PREFIX_LEN),
+            key::BODY_LEN
+        )),
     }
 }
-
-/// Names as the server stores them: 1 to 200 characters, trimmed, no control characters. A name
-/// the server would trim must be refused here, or the stored name would differ from the plan.
-pub fn check_name(value: &str) -> Result<(), String> {
-    if value.trim().is_empty() || value.chars().count() > 200 {
-        Err("A name has 1 to 200 characters.".to_owned())
-    } else if value.trim() != value {
-        Err("Remove the leading or trailing spaces: StatusPulse stores names trimmed.".to_owned())
-    } else if value.chars().any(char::is_control) {
-        Err("A name cannot contain control characters.".to_owned())
-    } else {
-        Ok(())
-    }
-}
-
-/// Check group and alert route ids: 1 to 128 of `A-Z a-z 0-9 _ . : -` (server/src/validate.rs).
-pub fn check_restriction_id(value: &str) -> Result<(), String> {
-    let valid = !value.is_empty()
-        && value.len() <= 128
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_.:-".contains(&b));
-    if valid {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{value}` is not a valid id: use 1 to 128 of A-Z a-z 0-9 _ . : -"
-        ))
-    }
-}
-
-/// Environment cluster names (server/src/environment_clusters): 1 to 63 of `a-z 0-9 -`, not
-/// starting with `-`, e.g. `eu-prod-1`.
-pub fn check_cluster_name(value: &str) -> Result<(), String> {
-    let valid = !value.is_empty()
-        && value.len() <= 63
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !value.starts_with('-');
-    if valid {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{value}` is not a cluster name: use 1 to 63 of a-z 0-9 -, not starting with -"
-        ))
-    }
-}
-
-/// Rotation period bounds (SPEC: default 90 days, at most 365).
-pub const ROTATION_DAYS_DEFAULT: i64 = 90;
-pub const ROTATION_DAYS_RANGE: std::ops::RangeInclusive<i64> = 1..=365;
 
 /// `GET /v1/service-accounts/{id}` and friends.
 #[derive(Debug, Clone, Deserialize)]
@@ -424,8 +312,8 @@ mod tests {
 
     #[test]
     fn catalog_scopes_parse_and_unknown_scopes_are_named_in_the_error() {
-        assert_eq!(Scope::parse("read:checks").unwrap().as_str(), "read:checks");
-        let err = Scope::parse("read:everything").unwrap_err();
+        assert_eq!(parse_scope("read:checks").unwrap().as_str(), "read:checks");
+        let err = parse_scope("read:everything").unwrap_err();
         assert!(err.contains("read:everything") && err.contains("write:alerts"));
     }
 
@@ -449,8 +337,8 @@ mod tests {
 
     #[test]
     fn environments_are_live_or_test() {
-        assert_eq!(Environment::parse("live"), Ok(Environment::Live));
-        assert_eq!(Environment::parse("test"), Ok(Environment::Test));
-        assert!(Environment::parse("prod").is_err());
+        assert_eq!(parse_environment("live"), Ok(Environment::Live));
+        assert_eq!(parse_environment("test"), Ok(Environment::Test));
+        assert!(parse_environment("prod").is_err());
     }
 }

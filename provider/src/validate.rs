@@ -1,24 +1,50 @@
 //! Plan-time checks shared by several resources, each reporting on the attribute at fault.
 //! Unknown values are skipped: Terraform calls again once they are known.
+//!
+//! The rules are `statuspulse_api::validate`'s, the ones the server applies; the summaries are
+//! the provider's own.
 
+use statuspulse_api::validate as rules;
 use tf_provider::value::Value;
 use tf_provider::{AttributePath, Diagnostics};
 
 use crate::diag::DiagnosticsExt;
-use crate::model::{check_cluster_name, check_name, Environment, IdKind, ObjectId, Scope};
+use crate::model::{parse_environment, parse_scope, IdKind, ObjectId};
 use crate::state::{known, StringSet};
 
+/// A display name the server would store exactly as written.
 pub fn name(diags: &mut Diagnostics, value: &Value<String>, attribute: &'static str) {
     if let Some(name) = known(value) {
-        if let Err(detail) = check_name(name) {
-            diags.add("Invalid name", detail, AttributePath::new(attribute));
+        let detail = match rules::name(attribute, name) {
+            Err(refused) => refused.detail,
+            // The server stores names trimmed; a name it would trim would differ from the plan.
+            Ok(stored) if stored != *name => {
+                "Remove the leading or trailing spaces: StatusPulse stores names trimmed."
+                    .to_owned()
+            }
+            Ok(_) => return,
+        };
+        diags.add("Invalid name", detail, AttributePath::new(attribute));
+    }
+}
+
+/// Free text the server stores as written: at most 2000 characters, no control characters but
+/// line breaks and tabs.
+pub fn description(diags: &mut Diagnostics, value: &Value<String>, attribute: &'static str) {
+    if let Some(description) = known(value) {
+        if let Err(refused) = rules::description(attribute, description) {
+            diags.add(
+                "Invalid description",
+                refused.detail,
+                AttributePath::new(attribute),
+            );
         }
     }
 }
 
 pub fn environment(diags: &mut Diagnostics, value: &Value<String>) {
     if let Some(environment) = known(value) {
-        if let Err(detail) = Environment::parse(environment) {
+        if let Err(detail) = parse_environment(environment) {
             diags.add(
                 "Invalid environment",
                 detail,
@@ -47,20 +73,58 @@ pub fn scopes(diags: &mut Diagnostics, value: &Value<StringSet>) {
             );
         }
         for scope in scopes.iter().filter_map(|s| s.as_ref_option()) {
-            if let Err(detail) = Scope::parse(scope) {
+            if let Err(detail) = parse_scope(scope) {
                 diags.add("Unknown scope", detail, AttributePath::new("scopes"));
             }
         }
     }
 }
 
+/// One environment cluster name, e.g. a cluster's own `name`.
+pub fn cluster_name(diags: &mut Diagnostics, value: &Value<String>, attribute: &'static str) {
+    if let Some(name) = known(value) {
+        if let Err(refused) = rules::cluster_name(attribute, name) {
+            diags.add(
+                "Invalid cluster name",
+                refused.detail,
+                AttributePath::new(attribute),
+            );
+        }
+    }
+}
+
 pub fn cluster_names(diags: &mut Diagnostics, value: &Value<StringSet>) {
     for cluster in value.iter().flatten().filter_map(|c| c.as_ref_option()) {
-        if let Err(detail) = check_cluster_name(cluster) {
+        if let Err(refused) = rules::cluster_name("environment_clusters", cluster) {
             diags.add(
                 "Invalid environment cluster name",
-                detail,
+                refused.detail,
                 AttributePath::new("environment_clusters"),
+            );
+        }
+    }
+}
+
+/// Check group or alert route ids, each reported on its own attribute.
+pub fn restriction_ids(diags: &mut Diagnostics, value: &Value<StringSet>, attribute: &'static str) {
+    for id in value.iter().flatten().filter_map(|id| id.as_ref_option()) {
+        if let Err(refused) = rules::restriction_id(attribute, id) {
+            diags.add("Invalid id", refused.detail, AttributePath::new(attribute));
+        }
+    }
+}
+
+/// A rotation period within the lifetime every key is held to.
+pub fn rotation_days(diags: &mut Diagnostics, value: &Value<i64>) {
+    if let Value::Value(days) = *value {
+        if rules::rotation_days(days).is_err() {
+            let max = rules::MAX_LIFETIME_DAYS;
+            diags.add(
+                "rotation_days out of range",
+                format!(
+                    "rotation_days is {days}; it must be between 1 and {max} (a key never outlives {max} days)."
+                ),
+                AttributePath::new("rotation_days"),
             );
         }
     }

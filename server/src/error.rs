@@ -6,8 +6,8 @@
 
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-use utoipa::ToSchema;
+use statuspulse_api::FieldError;
+pub use statuspulse_api::Problem;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -17,22 +17,6 @@ pub struct ApiError {
     field: Option<String>,
     retry_after_secs: Option<u64>,
     source: Option<anyhow::Error>,
-}
-
-/// Problem details (RFC 9457) as sent on the wire.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Problem {
-    /// `urn:statuspulse:problem:<code>`.
-    #[serde(rename = "type")]
-    pub problem_type: String,
-    pub title: &'static str,
-    pub status: u16,
-    /// Stable machine-readable code, for example `unknown_scope`.
-    pub code: &'static str,
-    pub detail: String,
-    /// The request field (same name as the Terraform attribute) at fault, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -156,6 +140,13 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
+/// A refused field is a 422 naming the field, whichever rule refused it.
+impl From<FieldError> for ApiError {
+    fn from(e: FieldError) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, e.code, e.detail).with_field(e.field)
+    }
+}
+
 impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> Self {
         Self::internal(e)
@@ -168,10 +159,10 @@ impl IntoResponse for ApiError {
             tracing::error!(error = format!("{source:#}"), "internal error");
         }
         let body = Problem {
-            problem_type: format!("urn:statuspulse:problem:{}", self.code),
-            title: self.status.canonical_reason().unwrap_or("Error"),
+            problem_type: Problem::type_uri(self.code),
+            title: self.status.canonical_reason().unwrap_or("Error").into(),
             status: self.status.as_u16(),
-            code: self.code,
+            code: self.code.into(),
             detail: self.detail,
             field: self.field,
         };

@@ -10,12 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiError;
 
-pub const WORKSPACE: &str = "ws";
-pub const SERVICE_ACCOUNT: &str = "sa";
-pub const API_KEY: &str = "key";
-pub const EVENT: &str = "evt";
-pub const CLUSTER: &str = "ec";
-pub const ROLE_BINDING: &str = "rb";
+pub use statuspulse_api::ids::{API_KEY, CLUSTER, EVENT, ROLE_BINDING, SERVICE_ACCOUNT, WORKSPACE};
 
 pub fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
@@ -100,12 +95,9 @@ impl<T> Page<T> {
 
 /// Checks that a path id has the expected prefix; anything else cannot exist, so it is a 404.
 pub fn expect_prefix(id: &str, prefix: &str) -> Result<(), ApiError> {
-    match id.split_once('_') {
-        Some((p, rest))
-            if p == prefix && rest.len() == 32 && rest.bytes().all(|b| b.is_ascii_hexdigit()) =>
-        {
-            Ok(())
-        }
-        _ => Err(ApiError::not_found()),
+    if statuspulse_api::ids::is_minted(id, prefix) {
+        Ok(())
+    } else {
+        Err(ApiError::not_found())
     }
 }

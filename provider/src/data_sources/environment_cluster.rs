@@ -8,7 +8,7 @@ use tf_provider::{AttributePath, DataSource, Diagnostics};
 
 use crate::client::ApiClient;
 use crate::diag::DiagnosticsExt;
-use crate::model::{check_cluster_name, EnvironmentCluster, IdKind, ObjectId, Page};
+use crate::model::{EnvironmentCluster, IdKind, ObjectId, Page};
 use crate::provider::ClientSlot;
 use crate::resources::{environment_cluster_state, EnvironmentClusterState};
 use crate::schema::{computed, optional_computed, schema, string};
@@ -44,11 +44,7 @@ fn validate_config(diags: &mut Diagnostics, config: &EnvironmentClusterState) {
         );
     }
     validate::id(diags, IdKind::EnvironmentCluster, &config.id, "id");
-    if let Some(name) = known(&config.name) {
-        if let Err(detail) = check_cluster_name(name) {
-            diags.add("Invalid cluster name", detail, AttributePath::new("name"));
-        }
-    }
+    validate::cluster_name(diags, &config.name, "name");
 }
 
 #[async_trait]

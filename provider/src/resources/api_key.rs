@@ -18,9 +18,10 @@ use tf_provider::value::Value;
 use tf_provider::{AttributePath, Diagnostics};
 
 use crate::diag::{DiagnosticsExt, OrReport};
+use statuspulse_api::validate::{cluster_name, DEFAULT_ROTATION_DAYS};
+
 use crate::model::{
-    check_cluster_name, check_restriction_id, ApiKey, ApiKeyCreate, ApiKeyRevoke, ApiKeyUpdate,
-    EnvironmentCluster, IdKind, Page, ROTATION_DAYS_DEFAULT, ROTATION_DAYS_RANGE,
+    ApiKey, ApiKeyCreate, ApiKeyRevoke, ApiKeyUpdate, EnvironmentCluster, IdKind, Page,
 };
 use crate::plan::{KnownAfterApply, PlanRules, Replacement};
 use crate::provider::ClientSlot;
@@ -79,7 +80,7 @@ impl ApiKeyResource {
             return;
         };
         for name in clusters.iter().filter_map(|c| c.as_ref_option()) {
-            if check_cluster_name(name).is_err() {
+            if cluster_name("environment_clusters", name).is_err() {
                 continue;
             }
             let path = format!("/v1/environment-clusters?name={name}");
@@ -131,25 +132,9 @@ fn validate_config(diags: &mut Diagnostics, config: &ApiKeyState) {
     );
     validate::scopes(diags, &config.scopes);
     validate::cluster_names(diags, &config.environment_clusters);
-    if let Value::Value(days) = config.rotation_days {
-        if !ROTATION_DAYS_RANGE.contains(&days) {
-            diags.add(
-                "rotation_days out of range",
-                format!("rotation_days is {days}; it must be between 1 and 365 (a key never outlives 365 days)."),
-                AttributePath::new("rotation_days"),
-            );
-        }
-    }
-    for (attribute, ids) in [
-        ("check_group_ids", &config.check_group_ids),
-        ("alert_route_ids", &config.alert_route_ids),
-    ] {
-        for id in ids.iter().flatten().filter_map(|id| id.as_ref_option()) {
-            if let Err(detail) = check_restriction_id(id) {
-                diags.add("Invalid id", detail, AttributePath::new(attribute));
-            }
-        }
-    }
+    validate::rotation_days(diags, &config.rotation_days);
+    validate::restriction_ids(diags, &config.check_group_ids, "check_group_ids");
+    validate::restriction_ids(diags, &config.alert_route_ids, "alert_route_ids");
 }
 
 /// Builds state from the server's answer, keeping what only Terraform knows (`key`, `keepers`)
@@ -209,7 +194,7 @@ impl PlanRules for ApiKeyState {
 
     fn fill_defaults(&mut self) {
         if self.rotation_days.is_null() {
-            self.rotation_days = Value::Value(ROTATION_DAYS_DEFAULT);
+            self.rotation_days = Value::Value(DEFAULT_ROTATION_DAYS);
         }
     }
 
@@ -302,7 +287,7 @@ impl ManagedResource for ApiKeyResource {
             rotation_days: planned
                 .rotation_days
                 .as_option()
-                .unwrap_or(ROTATION_DAYS_DEFAULT),
+                .unwrap_or(DEFAULT_ROTATION_DAYS),
         };
         let api = client
             .post::<_, ApiKey>(TARGET.collection, &body)

@@ -5,12 +5,11 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tf_provider::schema::Schema;
 use tf_provider::value::Value;
-use tf_provider::{AttributePath, Diagnostics};
+use tf_provider::Diagnostics;
 
-use crate::diag::{DiagnosticsExt, OrReport};
+use crate::diag::OrReport;
 use crate::model::{
-    check_cluster_name, EnvironmentCluster, EnvironmentClusterCreate, EnvironmentClusterUpdate,
-    IdKind,
+    EnvironmentCluster, EnvironmentClusterCreate, EnvironmentClusterUpdate, IdKind,
 };
 use crate::plan::{KnownAfterApply, PlanRules};
 use crate::provider::ClientSlot;
@@ -93,12 +92,9 @@ impl ManagedResource for EnvironmentClusterResource {
     }
 
     fn validate(diags: &mut Diagnostics, config: &EnvironmentClusterState) {
-        if let Some(name) = known(&config.name) {
-            if let Err(detail) = check_cluster_name(name) {
-                diags.add("Invalid cluster name", detail, AttributePath::new("name"));
-            }
-        }
+        validate::cluster_name(diags, &config.name, "name");
         validate::environment(diags, &config.environment);
+        validate::description(diags, &config.description, "description");
     }
 
     async fn read(

@@ -92,6 +92,7 @@ impl ManagedResource for ServiceAccountResource {
 
     fn validate(diags: &mut Diagnostics, config: &ServiceAccountState) {
         validate::name(diags, &config.name, "name");
+        validate::description(diags, &config.description, "description");
     }
 
     async fn read(

@@ -132,23 +132,154 @@ pub fn bad_imports(version: &'static str) {
     );
 }
 
-/// Plan-time scope validation uses a static copy of the catalog (validation runs before the
-/// provider is configured); it must never drift from what the server serves.
-pub fn static_catalog_matches_server() {
+/// Plan time and the server apply one set of rules (`statuspulse_api::validate`): every value the
+/// real server refuses with a 422 is refused at plan time on the attribute the server names, so
+/// no apply fails on something a plan could have caught. The one deliberate difference: names
+/// the server would trim are refused at plan time, where the trimmed name would not match the plan.
+pub fn plan_time_checks_refuse_what_the_server_refuses() {
+    use serde_json::{json, Value as Json};
+    use terraform_provider_statuspulse::state::StringSet;
+    use terraform_provider_statuspulse::validate;
+    use tf_provider::value::Value;
+    use tf_provider::{AttributePathStep, Diagnostics};
+
     let server = Server::start();
-    let (status, body) = server.admin("GET", "/v1/scopes", None);
-    assert_eq!(status, 200);
-    let served: Vec<&str> = body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["name"].as_str().unwrap())
-        .collect();
-    let known: Vec<&str> = terraform_provider_statuspulse::model::SCOPE_CATALOG
-        .iter()
-        .map(|(name, _)| *name)
-        .collect();
-    assert_eq!(served, known);
+    let set = |items: &[&str]| -> Value<StringSet> {
+        Value::Value(
+            items
+                .iter()
+                .map(|s| Value::Value((*s).to_owned()))
+                .collect(),
+        )
+    };
+    let key = |extra: Json| {
+        let mut body = json!({"name": "k", "environment": "test", "scopes": ["read:checks"]});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        body
+    };
+    let long_name = "n".repeat(201);
+    let long_cluster = "c".repeat(64);
+    let long_id = "i".repeat(129);
+    // (what is checked, request, plan-time check of the same value)
+    type Check = Box<dyn Fn(&mut Diagnostics)>;
+    let mut cases: Vec<(String, &str, Json, Check)> = Vec::new();
+    for name in [
+        "fine-sa",
+        "",
+        "   ",
+        &long_name,
+        "bell\u{7}",
+        "tab\tname",
+        "fx-sa\u{200b}",
+        "\u{202e}gnp",
+        " padded ",
+    ] {
+        let value = Value::Value(name.to_owned());
+        cases.push((
+            format!("service account name {name:?}"),
+            "/v1/service-accounts",
+            json!({"name": name, "description": ""}),
+            Box::new(move |d| validate::name(d, &value, "name")),
+        ));
+    }
+    let long_description = "d".repeat(2001);
+    for description in [
+        "two\nlines\tand a tab",
+        "esc\u{1b}[31m",
+        "nul\u{0}",
+        &long_description,
+    ] {
+        let value = Value::Value(description.to_owned());
+        cases.push((
+            format!("service account description {description:?}"),
+            "/v1/service-accounts",
+            json!({"name": format!("sa-{}", description.len()), "description": description}),
+            Box::new(move |d| validate::description(d, &value, "description")),
+        ));
+    }
+    for name in ["eu-prod-1", "", "-eu", "EU", "eu_prod", &long_cluster] {
+        let value = Value::Value(name.to_owned());
+        cases.push((
+            format!("cluster name {name:?}"),
+            "/v1/environment-clusters",
+            json!({"name": name, "environment": "test", "description": ""}),
+            Box::new(move |d| validate::cluster_name(d, &value, "name")),
+        ));
+    }
+    for environment in ["live", "prod", "LIVE", ""] {
+        let value = Value::Value(environment.to_owned());
+        cases.push((
+            format!("environment {environment:?}"),
+            "/v1/api-keys",
+            key(json!({"environment": environment})),
+            Box::new(move |d| validate::environment(d, &value)),
+        ));
+    }
+    for scopes in [
+        &["write:alerts"][..],
+        &[],
+        &["read:everything"],
+        &["read:checks", "admin:nope"],
+    ] {
+        let value = set(scopes);
+        cases.push((
+            format!("scopes {scopes:?}"),
+            "/v1/api-keys",
+            key(json!({"scopes": scopes})),
+            Box::new(move |d| validate::scopes(d, &value)),
+        ));
+    }
+    for ids in [
+        &["grp:eu.prod-1_a"][..],
+        &["a b"],
+        &[""],
+        &[long_id.as_str()],
+    ] {
+        let value = set(ids);
+        cases.push((
+            format!("check_group_ids {ids:?}"),
+            "/v1/api-keys",
+            key(json!({"check_group_ids": ids})),
+            Box::new(move |d| validate::restriction_ids(d, &value, "check_group_ids")),
+        ));
+    }
+    for days in [1, 365, 0, 366, -5] {
+        let value = Value::Value(days);
+        cases.push((
+            format!("rotation_days {days}"),
+            "/v1/api-keys",
+            key(json!({"rotation_days": days})),
+            Box::new(move |d| validate::rotation_days(d, &value)),
+        ));
+    }
+
+    for (what, path, body, plan_check) in cases {
+        let (status, answer) = server.admin("POST", path, Some(body));
+        let mut diags = Diagnostics::default();
+        plan_check(&mut diags);
+        let at_plan: Vec<_> = diags
+            .errors
+            .iter()
+            .map(|e| e.attribute.steps.clone())
+            .collect();
+        if status == 422 {
+            let field = answer["field"].as_str().unwrap_or_default().to_owned();
+            assert!(
+                at_plan.contains(&vec![AttributePathStep::Attribute(field.clone().into())]),
+                "{what}: the server refused it on `{field}` ({answer}); plan time said {at_plan:?}"
+            );
+        } else {
+            assert_eq!(status, 201, "{what}: {answer}");
+            let trimmed = what.contains("padded");
+            assert_eq!(
+                at_plan.is_empty(),
+                !trimmed,
+                "{what}: the server accepted it; plan time said {at_plan:?}"
+            );
+        }
+    }
 }
 
 /// SPEC: a `sp_test_` key bound to a live cluster is caught at plan time, on the attribute.

@@ -65,8 +65,8 @@ fn importing_a_missing_or_malformed_id_is_a_clear_diagnostic_without_backtrace()
 }
 
 #[test]
-fn the_static_scope_catalog_matches_the_server() {
-    diagnostics::static_catalog_matches_server();
+fn plan_time_checks_refuse_everything_the_server_refuses_on_the_same_attribute() {
+    diagnostics::plan_time_checks_refuse_what_the_server_refuses();
 }
 
 #[test]

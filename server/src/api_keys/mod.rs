@@ -14,11 +14,9 @@ use crate::clock::DAY_MS;
 
 /// How long a revoked (or expired) key stays readable before it is deleted for good (SPEC).
 pub const QUARANTINE_MS: i64 = 30 * DAY_MS;
-/// Longest lifetime of any key (SPEC: at most 365 days).
-pub const MAX_LIFETIME_DAYS: i64 = 365;
-pub const DEFAULT_ROTATION_DAYS: i64 = 90;
-pub const DEFAULT_GRACE_HOURS: i64 = 24;
-pub const MAX_GRACE_HOURS: i64 = 168;
+pub use crate::validate::{
+    DEFAULT_GRACE_HOURS, DEFAULT_ROTATION_DAYS, MAX_GRACE_HOURS, MAX_LIFETIME_DAYS,
+};
 
 /// The public view of one key, for callers outside this module (workspace provisioning).
 pub async fn fetch_view(

@@ -103,20 +103,15 @@ pub async fn create_api_key(
     let scopes = validate::scopes(&body.scopes)?;
     let check_group_ids = validate::restriction_ids("check_group_ids", &body.check_group_ids)?;
     let alert_route_ids = validate::restriction_ids("alert_route_ids", &body.alert_route_ids)?;
-    let rotation_days = validate::within(
-        "rotation_days",
-        body.rotation_days.unwrap_or(DEFAULT_ROTATION_DAYS),
-        1,
-        MAX_LIFETIME_DAYS,
-    )?;
+    let rotation_days =
+        validate::rotation_days(body.rotation_days.unwrap_or(DEFAULT_ROTATION_DAYS))?;
     let lifetime_days = validate::within(
         "expires_in_days",
         body.expires_in_days.unwrap_or(MAX_LIFETIME_DAYS),
         1,
         MAX_LIFETIME_DAYS,
     )?;
-    let environment_clusters =
-        crate::environment_clusters::cluster_names(&body.environment_clusters)?;
+    let environment_clusters = validate::cluster_names(&body.environment_clusters)?;
     let plan = KeyPlan {
         name: &name,
         environment,
@@ -438,7 +433,7 @@ pub async fn update_api_key(
         None => before_view.alert_route_ids.clone(),
     };
     let environment_clusters = match &body.environment_clusters {
-        Some(c) => crate::environment_clusters::cluster_names(c)?,
+        Some(c) => validate::cluster_names(c)?,
         None => before_view.environment_clusters.clone(),
     };
     let scopes_changed = scopes.names() != before_view.scopes;

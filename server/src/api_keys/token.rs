@@ -1,11 +1,9 @@
-//! The API key format: `sp_live_` or `sp_test_` followed by exactly 64 base64url characters.
+//! API keys as the server holds them: generated from the OS CSPRNG, kept in `secrecy` types,
+//! hashed with Argon2id.
 //!
-//! ```text
-//! sp_live_ KKKKKKKKKKKKKKKK SSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSS CCCCCC
-//!          key id (16)      secret (42 chars = 252 bits)               checksum (6)
-//! ```
-//! The key id is public (listings, state, audit) and is how a key is looked up. The checksum is a
-//! CRC-32 of everything before it, so a malformed or mistyped key is refused by [`PlainApiKey::parse`]
+//! The format itself (`sp_live_`/`sp_test_`, key id, secret, CRC-32 checksum), [`KeyRef::parse`]
+//! and [`MalformedKey`] are the shared API crate's (`statuspulse_api::key`), so clients check keys
+//! exactly as the server does: a malformed or mistyped key is refused by [`PlainApiKey::parse`]
 //! without touching the database or a hash.
 
 use std::fmt;
@@ -17,28 +15,11 @@ use base64::Engine;
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 
+use statuspulse_api::key::{checksum, prefix_of, KEY_ID_LEN, SECRET_LEN};
+// The prefixes are defined (and must never change) in `statuspulse_api::key`.
+pub use statuspulse_api::key::{KeyRef, MalformedKey};
+
 use crate::scopes::Environment;
-
-// Never change these prefixes: customers' secret scanners and gateways match on them.
-const LIVE_PREFIX: &str = "sp_live_";
-const TEST_PREFIX: &str = "sp_test_";
-const PREFIX_LEN: usize = 8;
-const BODY_LEN: usize = 64;
-const KEY_ID_LEN: usize = 16;
-const SECRET_LEN: usize = 42;
-const CHECKSUM_LEN: usize = 6;
-const _: () = assert!(KEY_ID_LEN + SECRET_LEN + CHECKSUM_LEN == BODY_LEN);
-
-/// Why a presented string is not an API key. Each is a distinct audit reason.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum MalformedKey {
-    #[error("the key does not start with sp_live_ or sp_test_")]
-    Prefix,
-    #[error("the key is not 64 base64url characters after its prefix")]
-    Shape,
-    #[error("the key's checksum does not match: it was mistyped or truncated")]
-    Checksum,
-}
 
 /// The public identifier inside a key; safe to show anywhere.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -103,7 +84,7 @@ impl PlainApiKey {
 
     /// Parses a presented key. Pure computation: no I/O, no hashing.
     pub fn parse(presented: &str) -> Result<Self, MalformedKey> {
-        KeyRef::parse(presented).map(|k| k.to_owned())
+        KeyRef::parse(presented).map(Self::from)
     }
 
     pub fn environment(&self) -> Environment {
@@ -141,66 +122,13 @@ impl PlainApiKey {
     }
 }
 
-/// A presented key checked for shape and checksum, borrowed from the request: the hot path of
-/// verification allocates nothing until it needs an owned [`PlainApiKey`] for Argon2.
-#[derive(Clone, Copy)]
-pub struct KeyRef<'a> {
-    environment: Environment,
-    key_id: &'a str,
-    full: &'a str,
-}
-
-impl<'a> KeyRef<'a> {
-    pub fn parse(presented: &'a str) -> Result<Self, MalformedKey> {
-        let environment = if presented.starts_with(LIVE_PREFIX) {
-            Environment::Live
-        } else if presented.starts_with(TEST_PREFIX) {
-            Environment::Test
-        } else {
-            return Err(MalformedKey::Prefix);
-        };
-        let body = &presented[PREFIX_LEN..];
-        if body.len() != BODY_LEN || !body.bytes().all(is_base64url) {
-            return Err(MalformedKey::Shape);
-        }
-        let (key_id, rest) = body.split_at(KEY_ID_LEN);
-        let (secret, presented_checksum) = rest.split_at(SECRET_LEN);
-        if checksum(prefix_of(environment), key_id, secret) != presented_checksum.as_bytes() {
-            return Err(MalformedKey::Checksum);
-        }
-        Ok(Self {
-            environment,
-            key_id,
-            full: presented,
-        })
-    }
-
-    pub fn key_id(&self) -> &'a str {
-        self.key_id
-    }
-
-    /// The whole key. Never log or store it.
-    pub fn expose(&self) -> &'a str {
-        self.full
-    }
-
-    /// What a keyed digest of this key needs: its environment prefix and its secret. The key id
-    /// is where the digest is filed and the checksum follows from the rest, so leaving them out
-    /// loses nothing and keeps the digest's input within one SHA-256 block.
-    pub fn secret_parts(&self) -> [&'a [u8]; 2] {
-        let bytes = self.full.as_bytes();
-        let secret_start = PREFIX_LEN + KEY_ID_LEN;
-        [
-            &bytes[..PREFIX_LEN],
-            &bytes[secret_start..secret_start + SECRET_LEN],
-        ]
-    }
-
-    pub fn to_owned(self) -> PlainApiKey {
-        PlainApiKey {
-            environment: self.environment,
-            key_id: KeyId(self.key_id.to_owned()),
-            full: self.full.to_owned().into(),
+/// The owned copy of a parsed key that Argon2 needs; verification makes it only on a cache miss.
+impl From<KeyRef<'_>> for PlainApiKey {
+    fn from(key: KeyRef<'_>) -> Self {
+        Self {
+            environment: key.environment(),
+            key_id: KeyId(key.key_id().to_owned()),
+            full: key.expose().to_owned().into(),
         }
     }
 }
@@ -227,17 +155,6 @@ impl KeyHasher {
     }
 }
 
-fn prefix_of(environment: Environment) -> &'static str {
-    match environment {
-        Environment::Live => LIVE_PREFIX,
-        Environment::Test => TEST_PREFIX,
-    }
-}
-
-fn is_base64url(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
-}
-
 fn random_base64url(rng: &mut impl RngCore, chars: usize) -> String {
     // 3 bytes encode to 4 characters; draw enough and cut to length (each char stays uniform).
     let mut bytes = vec![0u8; chars.div_ceil(4) * 3];
@@ -247,23 +164,10 @@ fn random_base64url(rng: &mut impl RngCore, chars: usize) -> String {
     encoded
 }
 
-/// The six base64url characters of the CRC-32 of everything before them, on the stack: every
-/// verification computes one.
-fn checksum(prefix: &str, key_id: &str, secret: &str) -> [u8; CHECKSUM_LEN] {
-    let mut crc = crc32fast::Hasher::new();
-    crc.update(prefix.as_bytes());
-    crc.update(key_id.as_bytes());
-    crc.update(secret.as_bytes());
-    let mut out = [0u8; CHECKSUM_LEN];
-    let written = URL_SAFE_NO_PAD
-        .encode_slice(crc.finalize().to_be_bytes(), &mut out)
-        .expect("4 bytes are 6 base64url characters");
-    debug_assert_eq!(written, CHECKSUM_LEN);
-    out
-}
-
 #[cfg(test)]
 mod tests {
+    use statuspulse_api::key::{BODY_LEN, PREFIX_LEN};
+
     use super::*;
 
     #[test]

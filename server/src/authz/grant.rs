@@ -467,7 +467,8 @@ mod tests {
             items
                 .iter()
                 .zip(pick)
-                .filter_map(|(item, keep)| keep.then(|| item.clone()))
+                .filter(|(_, keep)| *keep)
+                .map(|(item, _)| item.clone())
                 .collect()
         })
     }

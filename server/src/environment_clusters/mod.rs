@@ -98,40 +98,6 @@ pub struct ListClusters {
 
 const COLUMNS: &str = "id, workspace_id, name, environment, description, created_at, updated_at";
 
-/// A cluster name: 1 to 63 of `a-z 0-9 -`, starting with a letter or digit (DNS-label style,
-/// since gateways put it in URLs and headers).
-pub fn cluster_name(field: &str, value: &str) -> Result<String, ApiError> {
-    let ok = !value.is_empty()
-        && value.len() <= 63
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !value.starts_with('-');
-    if ok {
-        Ok(value.to_owned())
-    } else {
-        Err(ApiError::invalid(
-            field,
-            "invalid_cluster_name",
-            format!(
-                "`{value}` is not a cluster name: use 1 to 63 of a-z 0-9 -, not starting with -"
-            ),
-        ))
-    }
-}
-
-/// An `environment_clusters` list from a request: each a valid name, sorted and deduplicated so
-/// that equal sets compare (and are stored) equal.
-pub fn cluster_names(values: &[String]) -> Result<Vec<String>, ApiError> {
-    let mut names = values
-        .iter()
-        .map(|v| cluster_name("environment_clusters", v))
-        .collect::<Result<Vec<_>, _>>()?;
-    names.sort();
-    names.dedup();
-    Ok(names)
-}
-
 async fn find(state: &AppState, caller: &Caller, id: &str) -> ApiResult<ClusterRow> {
     crate::db::find_in_workspace(
         &state.db,
@@ -154,7 +120,7 @@ pub async fn create_environment_cluster(
     Json(body): Json<CreateEnvironmentCluster>,
 ) -> ApiResult<(StatusCode, axum::Json<EnvironmentCluster>)> {
     caller.require(Scope::AdminAccess)?;
-    let name = cluster_name("name", &body.name)?;
+    let name = validate::cluster_name("name", &body.name)?;
     let environment = validate::environment(&body.environment)?;
     let description = validate::description("description", &body.description)?;
     let id = ids::new_id(ids::CLUSTER);

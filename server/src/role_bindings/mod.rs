@@ -203,7 +203,7 @@ pub async fn create_role_binding(
         }
     };
     let scopes = validate::scopes(&body.scopes)?;
-    let clusters = crate::environment_clusters::cluster_names(&body.environment_clusters)?;
+    let clusters = validate::cluster_names(&body.environment_clusters)?;
     let principal = match principal_type {
         "service_account" => Principal::ServiceAccount(principal_id.clone()),
         _ => Principal::Group(principal_id.clone()),
@@ -321,7 +321,7 @@ pub async fn update_role_binding(
             .map_err(|e| ApiError::internal(anyhow::anyhow!("stored binding {id}: {e}")))?,
     };
     let clusters = match &body.environment_clusters {
-        Some(c) => crate::environment_clusters::cluster_names(c)?,
+        Some(c) => validate::cluster_names(c)?,
         None => before_view.environment_clusters.clone(),
     };
     let binding = Binding { scopes, clusters };

@@ -1,0 +1,311 @@
+//! Field rules of the management API. Each failure names the field at fault (the same name as the
+//! Terraform attribute), a stable machine-readable `code` and a human `detail`.
+//!
+//! The server maps a [`FieldError`] to a 422 problem; the provider runs the same functions at plan
+//! time, so a value Terraform accepts is a value the server stores unchanged.
+
+use std::fmt;
+
+use crate::scopes::{Environment, Scopes};
+
+/// Longest display name, in characters.
+pub const MAX_NAME: usize = 200;
+/// Longest description, in characters.
+pub const MAX_DESCRIPTION: usize = 2000;
+/// Most check group or alert route ids on one key.
+pub const MAX_RESTRICTION_IDS: usize = 100;
+/// Longest check group or alert route id, in bytes.
+pub const MAX_RESTRICTION_ID_LEN: usize = 128;
+/// Longest environment cluster name (a DNS label).
+pub const MAX_CLUSTER_NAME: usize = 63;
+
+/// Longest lifetime of any key, and so the longest rotation period (SPEC: at most 365 days).
+pub const MAX_LIFETIME_DAYS: i64 = 365;
+/// Rotation period of a key created without one.
+pub const DEFAULT_ROTATION_DAYS: i64 = 90;
+/// How long the old secret keeps working after a rotation, by default.
+pub const DEFAULT_GRACE_HOURS: i64 = 24;
+/// Longest grace period of a rotation (one week).
+pub const MAX_GRACE_HOURS: i64 = 168;
+
+/// A field value the API refuses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    /// The request field, which is also the Terraform attribute name.
+    pub field: String,
+    /// Stable machine-readable code, for example `invalid_name`.
+    pub code: &'static str,
+    /// What is wrong, for a human.
+    pub detail: String,
+}
+
+impl FieldError {
+    /// A refusal of `field` with `code`.
+    pub fn new(field: &str, code: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            field: field.to_owned(),
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    /// The same refusal reported on another field, for a rule applied to a differently named
+    /// input (a query parameter, say).
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = field.into();
+        self
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.detail)
+    }
+}
+
+impl std::error::Error for FieldError {}
+
+/// Characters refused in any text the API takes, wherever it comes from (JSON bodies, query
+/// strings, paths): C0 and C1 controls, DEL. PostgreSQL cannot store NUL in text at all, and the
+/// others only serve to hide or forge content in logs and terminals. Tab, line feed and carriage
+/// return stay allowed so free text (descriptions) can span lines.
+pub fn is_refused_char(c: char) -> bool {
+    c.is_control() && !matches!(c, '\t' | '\n' | '\r')
+}
+
+/// Characters that render as nothing or reorder what follows (bidi overrides and isolates,
+/// zero-width spaces and joiners, BOM, word joiner). In a name they would let `fx-sa` and
+/// `fx-sa\u{200b}` coexist and look identical, so names refuse them.
+pub fn is_invisible_char(c: char) -> bool {
+    matches!(c,
+        '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}'
+        | '\u{FEFF}'
+        | '\u{00AD}')
+}
+
+fn control_characters(field: &str) -> FieldError {
+    FieldError::new(
+        field,
+        "control_character",
+        format!("{field} must not contain control characters"),
+    )
+}
+
+/// A display name: trimmed, 1 to 200 characters, no control or invisible characters. Returns the
+/// trimmed name, which is what the server stores.
+pub fn name(field: &str, value: &str) -> Result<String, FieldError> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() || trimmed.chars().count() > MAX_NAME {
+        return Err(FieldError::new(
+            field,
+            "invalid_name",
+            format!("{field} must be 1 to {MAX_NAME} characters"),
+        ));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(control_characters(field));
+    }
+    if trimmed.chars().any(is_invisible_char) {
+        return Err(FieldError::new(
+            field,
+            "invisible_character",
+            format!("{field} must not contain invisible or bidirectional-override characters"),
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// Free text: at most 2000 characters; line breaks and tabs allowed, other controls refused.
+pub fn description(field: &str, value: &str) -> Result<String, FieldError> {
+    if value.chars().count() > MAX_DESCRIPTION {
+        return Err(FieldError::new(
+            field,
+            "invalid_description",
+            format!("{field} is limited to {MAX_DESCRIPTION} characters"),
+        ));
+    }
+    if value.chars().any(is_refused_char) {
+        return Err(control_characters(field));
+    }
+    Ok(value.to_owned())
+}
+
+/// `live` or `test`.
+pub fn environment(value: &str) -> Result<Environment, FieldError> {
+    value.parse().map_err(|()| {
+        FieldError::new(
+            "environment",
+            "invalid_environment",
+            "environment must be `live` or `test`",
+        )
+    })
+}
+
+/// Scope names from the catalog; an empty set grants nothing and is refused.
+pub fn scopes(values: &[String]) -> Result<Scopes, FieldError> {
+    let scopes = Scopes::parse(values.iter().map(String::as_str)).map_err(|e| {
+        FieldError::new(
+            "scopes",
+            "unknown_scope",
+            format!("{e}; see GET /v1/scopes"),
+        )
+    })?;
+    if scopes.is_empty() {
+        return Err(FieldError::new(
+            "scopes",
+            "scopes_required",
+            "give at least one scope",
+        ));
+    }
+    Ok(scopes)
+}
+
+/// One check group or alert route id: 1 to 128 of `[A-Za-z0-9_.:-]`.
+pub fn restriction_id(field: &str, value: &str) -> Result<(), FieldError> {
+    let ok = !value.is_empty()
+        && value.len() <= MAX_RESTRICTION_ID_LEN
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.:-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(FieldError::new(
+            field,
+            "invalid_id",
+            format!("`{value}` is not a valid id: use 1 to 128 of A-Z a-z 0-9 _ . : -"),
+        ))
+    }
+}
+
+/// Check group or alert route ids: each a [`restriction_id`], at most 100, deduplicated and
+/// sorted so that equal sets compare equal.
+pub fn restriction_ids(field: &str, values: &[String]) -> Result<Vec<String>, FieldError> {
+    if values.len() > MAX_RESTRICTION_IDS {
+        return Err(FieldError::new(
+            field,
+            "too_many_ids",
+            format!("{field} holds at most {MAX_RESTRICTION_IDS} ids"),
+        ));
+    }
+    let mut ids: Vec<String> = Vec::with_capacity(values.len());
+    for v in values {
+        restriction_id(field, v)?;
+        ids.push(v.clone());
+    }
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// A cluster name: 1 to 63 of `a-z 0-9 -`, starting with a letter or digit (DNS-label style,
+/// since gateways put it in URLs and headers).
+pub fn cluster_name(field: &str, value: &str) -> Result<String, FieldError> {
+    let ok = !value.is_empty()
+        && value.len() <= MAX_CLUSTER_NAME
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !value.starts_with('-');
+    if ok {
+        Ok(value.to_owned())
+    } else {
+        Err(FieldError::new(
+            field,
+            "invalid_cluster_name",
+            format!(
+                "`{value}` is not a cluster name: use 1 to 63 of a-z 0-9 -, not starting with -"
+            ),
+        ))
+    }
+}
+
+/// An `environment_clusters` list: each a valid [`cluster_name`], sorted and deduplicated so that
+/// equal sets compare (and are stored) equal.
+pub fn cluster_names(values: &[String]) -> Result<Vec<String>, FieldError> {
+    let mut names = values
+        .iter()
+        .map(|v| cluster_name("environment_clusters", v))
+        .collect::<Result<Vec<_>, _>>()?;
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
+/// A whole number within bounds.
+pub fn within(field: &str, value: i64, min: i64, max: i64) -> Result<i64, FieldError> {
+    if (min..=max).contains(&value) {
+        Ok(value)
+    } else {
+        Err(FieldError::new(
+            field,
+            "out_of_range",
+            format!("{field} must be between {min} and {max}"),
+        ))
+    }
+}
+
+/// A rotation period in days: 1 to [`MAX_LIFETIME_DAYS`].
+pub fn rotation_days(value: i64) -> Result<i64, FieldError> {
+    within("rotation_days", value, 1, MAX_LIFETIME_DAYS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_refuse_controls_and_invisible_characters() {
+        assert_eq!(name("name", "  ci  ").unwrap(), "ci");
+        assert_eq!(name("name", " ").unwrap_err().code, "invalid_name");
+        assert_eq!(
+            name("name", "a\u{7}").unwrap_err().code,
+            "control_character"
+        );
+        let err = name("name", "fx-sa\u{200b}").unwrap_err();
+        assert_eq!(
+            (err.field.as_str(), err.code),
+            ("name", "invisible_character")
+        );
+    }
+
+    #[test]
+    fn descriptions_keep_line_breaks_but_refuse_other_controls() {
+        assert!(description("description", "a\nb\tc\r").is_ok());
+        assert_eq!(
+            description("description", "a\u{1b}[31m").unwrap_err().code,
+            "control_character"
+        );
+    }
+
+    #[test]
+    fn scopes_must_be_known_and_not_empty() {
+        assert_eq!(scopes(&[]).unwrap_err().code, "scopes_required");
+        let err = scopes(&["read:everything".to_owned()]).unwrap_err();
+        assert_eq!((err.field.as_str(), err.code), ("scopes", "unknown_scope"));
+        assert!(err.detail.contains("read:everything"));
+    }
+
+    #[test]
+    fn cluster_names_are_dns_labels_sorted_and_deduplicated() {
+        let names = ["b-1".to_owned(), "a".to_owned(), "b-1".to_owned()];
+        assert_eq!(cluster_names(&names).unwrap(), ["a", "b-1"]);
+        assert!(cluster_name("name", "-a").is_err());
+        assert!(cluster_name("name", "EU").is_err());
+        assert!(cluster_name("name", &"a".repeat(64)).is_err());
+    }
+
+    #[test]
+    fn restriction_ids_allow_dots_and_colons_up_to_128_bytes() {
+        assert!(restriction_id("check_group_ids", "grp:eu.prod-1_a").is_ok());
+        assert!(restriction_id("check_group_ids", &"a".repeat(129)).is_err());
+        let many = vec!["a".to_owned(); MAX_RESTRICTION_IDS + 1];
+        assert_eq!(
+            restriction_ids("alert_route_ids", &many).unwrap_err().code,
+            "too_many_ids"
+        );
+    }
+}
