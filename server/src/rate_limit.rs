@@ -122,6 +122,23 @@ impl std::fmt::Debug for RateLimiter {
     }
 }
 
+/// A `'static` copy of `text`, made once per distinct text for the life of the process: tier
+/// names and policies are read on every request, and a `'static` string costs no reference count
+/// there. Interned rather than leaked per limiter, so building limiters again (tests, `bootstrap`
+/// then `serve`) reuses them and they stay reachable.
+fn intern(text: &str) -> &'static str {
+    static INTERNED: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    let mut interned = INTERNED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(found) = interned.iter().find(|s| **s == text) {
+        return found;
+    }
+    let leaked: &'static str = Box::leak(text.to_owned().into_boxed_str());
+    interned.push(leaked);
+    leaked
+}
+
 impl RateLimiter {
     pub fn new(tiers: &RateLimitTiers, clock: Clock) -> Self {
         let tiers = tiers
@@ -134,9 +151,8 @@ impl RateLimiter {
                     foldhash::fast::RandomState::default(),
                 )
                 .with_middleware::<StateInformationMiddleware>();
-                let name: &'static str = Box::leak(name.to_owned().into_boxed_str());
-                let policy: &'static str =
-                    Box::leak(format!("\"{name}\";q={per_minute};w=60").into_boxed_str());
+                let name = intern(name);
+                let policy = intern(&format!("\"{name}\";q={per_minute};w=60"));
                 let policy = HeaderValue::from_static(policy);
                 Tier {
                     name,

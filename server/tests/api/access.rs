@@ -9,24 +9,6 @@ use serde_json::json;
 use crate::helpers::{Backend, Options, TestApp};
 use crate::on_both_backends;
 
-/// eu-prod-1 and us-prod-1 (live), eu-sandbox (test).
-async fn clusters(app: &TestApp) {
-    for (name, env) in [
-        ("eu-prod-1", "live"),
-        ("us-prod-1", "live"),
-        ("eu-sandbox", "test"),
-    ] {
-        let answer = app
-            .post(
-                "/v1/environment-clusters",
-                &app.admin_key,
-                json!({"name": name, "environment": env}),
-            )
-            .await;
-        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
-    }
-}
-
 on_both_backends!(
     environment_clusters_are_declared_per_workspace_and_refuse_bad_input,
     a_service_account_key_can_hold_only_scopes_its_bindings_grant,
@@ -126,7 +108,7 @@ async fn environment_clusters_are_declared_per_workspace_and_refuse_bad_input(ba
 
 async fn a_service_account_key_can_hold_only_scopes_its_bindings_grant(backend: Backend) {
     let (app, _db) = TestApp::spawn(backend).await;
-    clusters(&app).await;
+    app.standard_clusters().await;
     let sa = app
         .service_account_with(
             &app.admin_key,
@@ -167,7 +149,7 @@ async fn a_service_account_key_can_hold_only_scopes_its_bindings_grant(backend: 
 
 async fn a_test_key_cannot_be_bound_to_a_live_cluster(backend: Backend) {
     let (app, _db) = TestApp::spawn(backend).await;
-    clusters(&app).await;
+    app.standard_clusters().await;
     let sa = app
         .service_account_with(&app.admin_key, "runner", &["read:checks"], &[])
         .await;
@@ -193,7 +175,7 @@ async fn a_test_key_cannot_be_bound_to_a_live_cluster(backend: Backend) {
 
 async fn verify_decides_per_cluster(backend: Backend) {
     let (app, _db) = TestApp::spawn(backend).await;
-    clusters(&app).await;
+    app.standard_clusters().await;
     let sa = app
         .service_account_with(&app.admin_key, "runner", &["read:checks"], &[])
         .await;
@@ -394,7 +376,7 @@ async fn a_narrowed_binding_reaches_another_replica_within_30_seconds(backend: B
 
 async fn effective_access_shows_what_a_key_and_a_service_account_can_reach(backend: Backend) {
     let (app, _db) = TestApp::spawn(backend).await;
-    clusters(&app).await;
+    app.standard_clusters().await;
     let sa = app
         .service_account_with(&app.admin_key, "runner", &["read:checks"], &[])
         .await;

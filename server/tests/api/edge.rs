@@ -313,15 +313,7 @@ async fn invented_methods_and_paths_cannot_grow_the_metrics(backend: Backend) {
         let answer = app.call(method, &path, None, None).await;
         assert!(answer.status.is_client_error());
     }
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics_text().await;
     assert!(
         metrics.len() < before + 2048,
         "metrics grew from {before} to {} bytes",

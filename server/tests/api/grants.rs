@@ -7,24 +7,6 @@ use serde_json::{json, Value};
 use crate::helpers::{Backend, TestApp};
 use crate::on_both_backends;
 
-/// eu-prod-1 and us-prod-1 (live), eu-sandbox (test).
-async fn clusters(app: &TestApp) {
-    for (name, env) in [
-        ("eu-prod-1", "live"),
-        ("us-prod-1", "live"),
-        ("eu-sandbox", "test"),
-    ] {
-        let answer = app
-            .post(
-                "/v1/environment-clusters",
-                &app.admin_key,
-                json!({"name": name, "environment": env}),
-            )
-            .await;
-        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
-    }
-}
-
 /// A key made by the workspace admin; returns the key itself.
 async fn key(app: &TestApp, body: Value) -> String {
     app.create_key(&app.admin_key, body).await["key"]
@@ -126,7 +108,7 @@ async fn a_sandbox_key_cannot_mint_a_production_key(backend: Backend) {
 
 async fn a_restricted_key_mints_only_keys_within_its_restrictions(backend: Backend) {
     let (app, _db) = TestApp::spawn(backend).await;
-    clusters(&app).await;
+    app.standard_clusters().await;
     let restricted = key(
         &app,
         json!({"name": "keys", "environment": "live", "scopes": ["admin:keys", "read:checks"],
@@ -196,7 +178,7 @@ async fn a_restricted_key_mints_only_keys_within_its_restrictions(backend: Backe
 
 async fn a_service_account_key_grants_only_to_its_own_account_and_reach(backend: Backend) {
     let (app, _db) = TestApp::spawn(backend).await;
-    clusters(&app).await;
+    app.standard_clusters().await;
     let eu = app
         .service_account_with(
             &app.admin_key,

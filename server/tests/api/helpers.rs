@@ -394,17 +394,39 @@ impl TestApp {
             .unwrap()
     }
 
-    /// A Prometheus series value from `/metrics` (0 when absent).
-    pub async fn metric(&self, series: &str) -> f64 {
-        let text = self
-            .http
+    /// The whole `/metrics` page.
+    pub async fn metrics_text(&self) -> String {
+        self.http
             .get(self.url("/metrics"))
             .send()
             .await
             .unwrap()
             .text()
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    /// Declares eu-prod-1 and us-prod-1 (live) and eu-sandbox (test).
+    pub async fn standard_clusters(&self) {
+        for (name, env) in [
+            ("eu-prod-1", "live"),
+            ("us-prod-1", "live"),
+            ("eu-sandbox", "test"),
+        ] {
+            let answer = self
+                .post(
+                    "/v1/environment-clusters",
+                    &self.admin_key,
+                    json!({"name": name, "environment": env}),
+                )
+                .await;
+            assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+        }
+    }
+
+    /// A Prometheus series value from `/metrics` (0 when absent).
+    pub async fn metric(&self, series: &str) -> f64 {
+        let text = self.metrics_text().await;
         text.lines()
             .filter(|l| l.starts_with(series) && l[series.len()..].starts_with([' ', '{']))
             .filter(|l| !series.contains('{') || l.starts_with(series))

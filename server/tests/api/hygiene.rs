@@ -435,15 +435,7 @@ async fn operations_endpoints_answer(backend: Backend) {
         StatusCode::OK
     );
     app.verify(&app.admin_key).await;
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics_text().await;
     for series in [
         "statuspulse_http_requests_total",
         "statuspulse_http_request_duration_seconds_bucket",
