@@ -20,6 +20,9 @@
 //! path with `?api_key=x`), and the throughput of verify for a key over its limit against
 //! `/healthz` on the same server, in alternating rounds.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
