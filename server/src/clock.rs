@@ -104,7 +104,7 @@ impl Clock {
 
 pub fn to_ms(t: OffsetDateTime) -> i64 {
     let ms = t.unix_timestamp_nanos() / 1_000_000;
-    // Always in range (`time` dates end in year ±9999); saturate rather than wrap regardless.
+    // Always in range (even ±999,999 years is ~3e16 ms); saturate rather than wrap regardless.
     i64::try_from(ms).unwrap_or(if ms < 0 { i64::MIN } else { i64::MAX })
 }
 
