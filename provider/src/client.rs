@@ -197,8 +197,8 @@ impl ApiClient {
                         });
                     }
                     let retry_after = parse_retry_after(response.headers());
-                    let error =
-                        problem_from(status, response.bytes().await.ok().map(|b| b.to_vec()));
+                    let body = response.bytes().await.ok();
+                    let error = problem_from(status, body.as_deref());
                     if !is_retriable(status) {
                         return Err(error);
                     }
@@ -253,10 +253,8 @@ fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
     value.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
-fn problem_from(status: StatusCode, body: Option<Vec<u8>>) -> ApiError {
-    let problem = body
-        .as_deref()
-        .and_then(|bytes| serde_json::from_slice::<Problem>(bytes).ok());
+fn problem_from(status: StatusCode, body: Option<&[u8]>) -> ApiError {
+    let problem = body.and_then(|bytes| serde_json::from_slice::<Problem>(bytes).ok());
     let reason = status.canonical_reason().unwrap_or("HTTP error").to_owned();
     // Missing members parse as empty (a proxy's error, not the server's): fall back on the status.
     let non_empty = |text: String| Some(text).filter(|t| !t.is_empty());

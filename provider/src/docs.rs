@@ -231,7 +231,7 @@ fn render_schema(out: &mut String, schema: &Schema) {
                 attribute.description.content
             );
             if let Some(object) = object {
-                nested.push((name.to_string(), object));
+                nested.push(((*name).clone(), object));
             }
         }
         let _ = writeln!(out);
@@ -261,7 +261,6 @@ fn type_text(attr_type: &AttributeType) -> (String, Option<BTreeMap<String, Attr
         AttributeType::String => ("String".into(), None),
         AttributeType::Number => ("Number".into(), None),
         AttributeType::Bool => ("Boolean".into(), None),
-        AttributeType::Any => ("Dynamic".into(), None),
         AttributeType::List(inner) | AttributeType::Set(inner) | AttributeType::Map(inner) => {
             let outer = match attr_type {
                 AttributeType::List(_) => "List",
@@ -275,6 +274,7 @@ fn type_text(attr_type: &AttributeType) -> (String, Option<BTreeMap<String, Attr
             "Object".into(),
             Some(fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
         ),
+        // `Any`, and whatever the framework adds later: Terraform's dynamic type.
         _ => ("Dynamic".into(), None),
     }
 }

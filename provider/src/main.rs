@@ -13,7 +13,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("gen-docs") => {
-            let root = PathBuf::from(args.get(1).map(String::as_str).unwrap_or("."));
+            let root = PathBuf::from(args.get(1).map_or(".", String::as_str));
             match docs::write_all(&root.join("docs"), &root.join("examples")) {
                 Ok(written) => {
                     eprintln!(

@@ -85,8 +85,7 @@ fn resolve(value: &Value<String>, env: &str) -> Value<String> {
         _ => std::env::var(env)
             .ok()
             .filter(|v| !v.is_empty())
-            .map(Value::Value)
-            .unwrap_or(Value::Null),
+            .map_or(Value::Null, Value::Value),
     }
 }
 

@@ -3,6 +3,9 @@
 //! binary calls first thing, must stop that. This is its own test binary because the standard
 //! library caches the backtrace setting per process at the first capture.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use tf_provider::{Diagnostic, Diagnostics};
 
 #[test]

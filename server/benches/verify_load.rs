@@ -20,6 +20,9 @@
 //! path with `?api_key=x`), and the throughput of verify for a key over its limit against
 //! `/healthz` on the same server, in alternating rounds.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -502,7 +505,7 @@ impl Client {
         )
         .into_bytes();
         let addr = self.addr;
-        tokio::task::spawn_blocking(move || open_loop(addr, request, rate, secs, connections))
+        tokio::task::spawn_blocking(move || open_loop(addr, &request, rate, secs, connections))
             .await
             .unwrap()
     }
@@ -522,7 +525,7 @@ impl Client {
 /// charged for the requests it held back).
 fn open_loop(
     addr: std::net::SocketAddr,
-    request: Vec<u8>,
+    request: &[u8],
     rate: f64,
     secs: u64,
     connections: usize,
@@ -530,7 +533,7 @@ fn open_loop(
     use std::io::{Read, Write};
     use std::sync::mpsc;
 
-    let total = (rate * secs as f64) as usize;
+    let total = whole(rate * secs as f64);
     let interval = Duration::from_secs_f64(1.0 / rate);
     let base = Instant::now();
     // When each connection's request went out (ns since `base`), for the receiver.
@@ -567,8 +570,8 @@ fn open_loop(
                 poll.poll(&mut events, Some(Duration::from_secs(10)))
                     .unwrap();
                 assert!(!events.is_empty(), "no answer for 10 s");
-                let now = base.elapsed().as_nanos() as u64;
-                for event in events.iter() {
+                let now = u64::try_from(base.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                for event in &events {
                     let c = event.token().0;
                     loop {
                         match readers[c].read(&mut chunk) {
@@ -609,7 +612,8 @@ fn open_loop(
             // server, so its latency counts from when it was due.
             Err(_) => (idle_rx.recv().unwrap(), due),
         };
-        sent_at[c].store((counted_from - base).as_nanos() as u64, Ordering::Release);
+        let counted_ns = u64::try_from((counted_from - base).as_nanos()).unwrap_or(u64::MAX);
+        sent_at[c].store(counted_ns, Ordering::Release);
         let mut written = 0;
         while written < request.len() {
             match writers[c].write(&request[written..]) {
@@ -622,7 +626,7 @@ fn open_loop(
     let sending = start.elapsed();
     let mut all = receiver.join().unwrap();
     all.sort();
-    let at = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)];
+    let at = |q: f64| all[whole(all.len() as f64 * q).min(all.len() - 1)];
     Latencies {
         p50: at(0.5),
         p90: at(0.9),
@@ -693,6 +697,13 @@ impl Conn {
 /// Finds a complete response head: (status, where the body starts, body length). Parses only
 /// what it needs, with SIMD searches and without allocating, so that the client's cost barely
 /// depends on how many headers an answer carries: it shares the cores with the server.
+/// A request count or rank from a float product: non-negative and far below `usize::MAX` here,
+/// and `as` saturates regardless (floats have no `try_from`).
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn whole(x: f64) -> usize {
+    x as usize
+}
+
 fn parse_head(buf: &[u8]) -> Option<(u16, usize, usize)> {
     let end = memchr::memmem::find(buf, b"\r\n\r\n")?;
     let head = &buf[..end];
@@ -715,6 +726,9 @@ fn parse_head(buf: &[u8]) -> Option<(u16, usize, usize)> {
 /// `--floods`: what each kind of hostile flood costs in audit rows and disk, and whether a key
 /// over its limit is refused as cheaply as a healthy request is answered.
 async fn floods(server: &Server, client: &Client, admin_key: &str, plan: &Plan, quick: bool) {
+    // Name, the requests sent round-robin, the answers expected.
+    type Flood<'a> = (&'a str, Vec<Vec<u8>>, &'static [u16]);
+
     let flood_secs = if quick { 3 } else { 10 };
     // A tenant on the standard tier (1,200 requests a minute): its admin key is the one that
     // goes over its limit, and the known key id that wrong secrets are aimed at.
@@ -765,8 +779,6 @@ async fn floods(server: &Server, client: &Client, admin_key: &str, plan: &Plan, 
         })
         .collect();
     let long_path = format!("/v1/{}?api_key=x", "a".repeat(65_000));
-    // Name, the requests sent round-robin, the answers expected.
-    type Flood<'a> = (&'a str, Vec<Vec<u8>>, &'static [u16]);
     let kinds: Vec<Flood> = vec![
         (
             "valid key over its limit",
@@ -848,7 +860,7 @@ async fn floods(server: &Server, client: &Client, admin_key: &str, plan: &Plan, 
     );
     let few = results
         .iter()
-        .all(|(_, _, added, _)| *added <= 3 * flood_secs as i64 + 5);
+        .all(|(_, _, added, _)| *added <= 3 * i64::try_from(flood_secs).unwrap() + 5);
     println!(
         "  audit rows per flood             {}   [target: a few dozen per key or network]",
         if few { "meets target" } else { "MISSES TARGET" }

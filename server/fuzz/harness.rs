@@ -70,12 +70,11 @@ impl Target {
     /// A target on a SQLite file that lives as long as it does.
     pub fn on_sqlite() -> Target {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let mut target = Target::start(&format!(
-            "sqlite://{}/fuzz.db?mode=rwc",
-            dir.path().display()
-        ));
-        target._dir = Some(dir);
-        target
+        let url = format!("sqlite://{}/fuzz.db?mode=rwc", dir.path().display());
+        Target {
+            _dir: Some(dir),
+            ..Target::start(&url)
+        }
     }
 
     /// A target on an empty database.

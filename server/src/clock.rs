@@ -31,28 +31,24 @@ struct ClockInner {
 impl Clock {
     /// Wall-clock time; cannot be moved.
     pub fn system() -> Self {
-        Self::build(false)
+        Self::build(false, None)
     }
 
     /// A clock that [`Clock::advance`] can move forward. Only tests construct one.
     pub fn controllable() -> Self {
-        Self::build(true)
+        Self::build(true, None)
     }
 
     /// A controllable clock that stands still between advances.
     pub fn frozen() -> Self {
-        let mut clock = Self::build(true);
-        Arc::get_mut(&mut clock.inner)
-            .expect("fresh clock is unshared")
-            .frozen_at = Some(OffsetDateTime::now_utc());
-        clock
+        Self::build(true, Some(OffsetDateTime::now_utc()))
     }
 
-    fn build(controllable: bool) -> Self {
+    fn build(controllable: bool, frozen_at: Option<OffsetDateTime>) -> Self {
         Self {
             inner: Arc::new(ClockInner {
                 controllable,
-                frozen_at: None,
+                frozen_at,
                 offset_ms: AtomicI64::new(0),
                 started: Instant::now(),
             }),
@@ -74,7 +70,10 @@ impl Clock {
     }
 
     fn offset(&self) -> Duration {
-        Duration::from_millis(self.inner.offset_ms.load(Ordering::SeqCst).max(0) as u64)
+        // A negative offset (never set: `advance` only adds) counts as none.
+        Duration::from_millis(
+            u64::try_from(self.inner.offset_ms.load(Ordering::SeqCst)).unwrap_or(0),
+        )
     }
 
     pub fn now(&self) -> OffsetDateTime {
@@ -104,7 +103,9 @@ impl Clock {
 }
 
 pub fn to_ms(t: OffsetDateTime) -> i64 {
-    (t.unix_timestamp_nanos() / 1_000_000) as i64
+    let ms = t.unix_timestamp_nanos() / 1_000_000;
+    // Always in range (even ±999,999 years is ~3e16 ms); saturate rather than wrap regardless.
+    i64::try_from(ms).unwrap_or(if ms < 0 { i64::MIN } else { i64::MAX })
 }
 
 pub fn from_ms(ms: i64) -> OffsetDateTime {

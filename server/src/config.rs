@@ -2,6 +2,7 @@
 //! single server on an embedded SQLite file.
 
 use std::collections::BTreeMap;
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use clap::Args;
@@ -171,8 +172,7 @@ impl Settings {
             database_url: database_url.into(),
             listen: "127.0.0.1:0".into(),
             redis_url: None,
-            rate_limit_tiers: RateLimitTiers::parse("standard=1200,enterprise=6000")
-                .expect("default tiers parse"),
+            rate_limit_tiers: RateLimitTiers::default(),
             argon2_concurrency: default_argon2_concurrency(),
             cache_refresh: Duration::from_secs(10),
             cache_max_age: Duration::from_secs(25),
@@ -230,12 +230,31 @@ fn default_max_connections() -> usize {
 }
 
 fn default_argon2_concurrency() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get())
+    std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
 }
 
 /// Requests per minute for each named tier.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RateLimitTiers(BTreeMap<String, u32>);
+pub struct RateLimitTiers(BTreeMap<String, NonZeroU32>);
+
+/// `standard=1200,enterprise=6000`, built from constants so that it has no parse to fail.
+impl Default for RateLimitTiers {
+    fn default() -> Self {
+        // Evaluated while compiling: a zero here would fail the build, not the server.
+        const STANDARD: NonZeroU32 = match NonZeroU32::new(1200) {
+            Some(n) => n,
+            None => panic!("the standard tier allows requests"),
+        };
+        const ENTERPRISE: NonZeroU32 = match NonZeroU32::new(6000) {
+            Some(n) => n,
+            None => panic!("the enterprise tier allows requests"),
+        };
+        Self(BTreeMap::from([
+            ("enterprise".to_owned(), ENTERPRISE),
+            ("standard".to_owned(), STANDARD),
+        ]))
+    }
+}
 
 impl RateLimitTiers {
     pub fn parse(spec: &str) -> anyhow::Result<Self> {
@@ -247,10 +266,8 @@ impl RateLimitTiers {
             let per_minute: u32 = per_minute.trim().parse().map_err(|_| {
                 anyhow::anyhow!("rate-limit tier `{name}` needs a whole number per minute")
             })?;
-            anyhow::ensure!(
-                per_minute > 0,
-                "rate-limit tier `{name}` must allow requests"
-            );
+            let per_minute = NonZeroU32::new(per_minute)
+                .ok_or_else(|| anyhow::anyhow!("rate-limit tier `{name}` must allow requests"))?;
             tiers.insert(name.trim().to_owned(), per_minute);
         }
         anyhow::ensure!(
@@ -261,10 +278,10 @@ impl RateLimitTiers {
     }
 
     pub fn get(&self, tier: &str) -> Option<u32> {
-        self.0.get(tier).copied()
+        self.0.get(tier).copied().map(NonZeroU32::get)
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&str, u32)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&str, NonZeroU32)> {
         self.0.iter().map(|(k, v)| (k.as_str(), *v))
     }
 

@@ -140,6 +140,12 @@ pub fn stored_list(column: &str, text: &str) -> Result<Vec<String>, sqlx::Error>
         .map_err(|e| sqlx::Error::Decode(format!("stored {column} is corrupt: {e}").into()))
 }
 
+/// The JSON text of a list column (restrictions, cluster names), as [`stored_list`] reads it
+/// back. Built through `Value`, whose rendering has no error case, unlike `to_string` of a `T`.
+pub fn list_for_storage(items: &[String]) -> String {
+    serde_json::Value::from(items).to_string()
+}
+
 /// Reads back a scopes column (names separated by spaces); see [`stored_list`] on corruption.
 pub fn stored_scopes(text: &str) -> Result<crate::scopes::Scopes, sqlx::Error> {
     crate::scopes::Scopes::parse(text.split_whitespace())

@@ -38,7 +38,7 @@ impl Fanout {
             let mut messages = pubsub.on_message();
             while let Some(message) = messages.next().await {
                 if let Ok(key_id) = message.get_payload::<String>() {
-                    authenticator.invalidate(&KeyId::from_trusted(key_id)).await;
+                    authenticator.invalidate(&KeyId::from_trusted(key_id));
                 }
             }
             tracing::warn!("redis subscription ended; relying on cache refresh for propagation");

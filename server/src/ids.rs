@@ -71,8 +71,9 @@ pub struct Page<T> {
 impl<T> Page<T> {
     /// Builds a page from `limit + 1` fetched rows: the extra row only says that more exist.
     pub fn from_rows(mut rows: Vec<T>, limit: i64, position: impl Fn(&T) -> String) -> Self {
-        let more = rows.len() as i64 > limit;
-        rows.truncate(limit as usize);
+        // A row count beyond `i64` is more than any limit; a negative limit keeps every row.
+        let more = i64::try_from(rows.len()).map_or(true, |n| n > limit);
+        rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         let next_cursor = more
             .then(|| {
                 rows.last()

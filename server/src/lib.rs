@@ -92,6 +92,7 @@ pub async fn build_state(settings: Settings, clock: Clock) -> anyhow::Result<App
 pub struct Application {
     state: AppState,
     listener: TcpListener,
+    local_addr: SocketAddr,
     jobs: Vec<JoinHandle<()>>,
 }
 
@@ -105,19 +106,21 @@ impl Application {
         let listener = TcpListener::bind(&settings.listen)
             .await
             .with_context(|| format!("binding {}", settings.listen))?;
+        let local_addr = listener
+            .local_addr()
+            .with_context(|| format!("reading the address bound for {}", settings.listen))?;
         let state = build_state(settings, clock).await?;
         let jobs = spawn_jobs(&state);
         Ok(Self {
             state,
             listener,
+            local_addr,
             jobs,
         })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("bound listener has an address")
+        self.local_addr
     }
 
     pub fn state(&self) -> AppState {

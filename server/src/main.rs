@@ -106,7 +106,7 @@ async fn shutdown_signal() {
     };
     #[cfg(not(unix))]
     let terminate = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tokio::select! { () = ctrl_c => {}, () = terminate => {} }
     tracing::info!("shutting down");
 }
 

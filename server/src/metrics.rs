@@ -154,9 +154,6 @@ impl Default for Metrics {
             .get_or_create(&CacheLabels { result: "miss" })
             .clone();
         Self {
-            verified_ok,
-            cache_hit,
-            cache_miss,
             registry,
             requests,
             request_seconds,
@@ -167,16 +164,18 @@ impl Default for Metrics {
             argon2_seconds,
             connections_open,
             connections_refused,
+            verified_ok,
+            cache_hit,
+            cache_miss,
         }
     }
 }
 
 impl Metrics {
     /// OpenMetrics text exposition.
-    pub fn render(&self) -> String {
+    pub fn render(&self) -> Result<String, std::fmt::Error> {
         let mut out = String::new();
-        prometheus_client::encoding::text::encode(&mut out, &self.registry)
-            .expect("writing to a String cannot fail");
-        out
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
+        Ok(out)
     }
 }

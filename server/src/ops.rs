@@ -37,14 +37,20 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
+async fn metrics(
+    State(state): State<AppState>,
+) -> Result<impl IntoResponse, crate::error::ApiError> {
+    let text = state
+        .metrics
+        .render()
+        .map_err(|e| crate::error::ApiError::internal(anyhow::anyhow!("rendering metrics: {e}")))?;
+    Ok((
         [(
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        state.metrics.render(),
-    )
+        text,
+    ))
 }
 
 async fn openapi() -> impl IntoResponse {

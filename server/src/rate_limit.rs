@@ -9,7 +9,6 @@
 //! Answers carry the IETF httpapi draft headers: `RateLimit-Policy: "standard";q=1200;w=60` and
 //! `RateLimit: "standard";r=<remaining>;t=<seconds until full>`.
 
-use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
@@ -144,7 +143,8 @@ impl RateLimiter {
         let tiers = tiers
             .iter()
             .map(|(name, per_minute)| {
-                let quota = Quota::per_minute(NonZeroU32::new(per_minute).expect("tiers are > 0"));
+                let quota = Quota::per_minute(per_minute);
+                let per_minute = per_minute.get();
                 let limiter = governor::RateLimiter::dashmap_with_clock_and_hasher(
                     quota,
                     clock.clone(),
@@ -183,6 +183,8 @@ impl RateLimiter {
     /// Spends one request of `key`'s budget in `tier` (unknown tiers fall back to `standard`).
     pub async fn check(&self, tier: &str, key: &KeyId) -> Decision {
         let named = |name: &str| self.tiers.iter().find(|t| t.name == name);
+        // `RateLimitTiers` refuses a spec without `standard`, and its default has one.
+        #[allow(clippy::expect_used)]
         let tier = named(tier)
             .or_else(|| named("standard"))
             .expect("config guarantees a standard tier");
@@ -258,6 +260,8 @@ impl Tier {
         let interval = self.interval_ms();
         let left = (f64::from(self.per_minute) * interval - outcome.debt_ms) / interval;
         // A hair of float error must not cost a request.
+        // Clamped to 0..=per_minute and floored, so the cast is exact (floats have no `try_from`).
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let remaining = (left + 1e-6).floor().clamp(0.0, f64::from(self.per_minute)) as u32;
         self.admitted(remaining)
     }
@@ -274,13 +278,16 @@ impl Tier {
     }
 
     fn refused(&self, wait: Duration) -> Decision {
+        // At least 1 and whole; a float cast saturates, so a huge wait is `u64::MAX`, not a wrap.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let retry_after_secs = wait.as_secs_f64().ceil().max(1.0) as u64;
         Decision {
             tier: self.name,
             policy: self.policy.clone(),
             limit: self.per_minute,
             remaining: 0,
             reset_secs: self.full_in(0),
-            retry_after_secs: Some(wait.as_secs_f64().ceil().max(1.0) as u64),
+            retry_after_secs: Some(retry_after_secs),
         }
     }
 

@@ -3,6 +3,9 @@
 //! characters, bidi overrides, 1 MB strings, huge and negative numbers, 10,000-element arrays,
 //! unknown fields, wrong types). `scripts/fuzz.sh` runs the coverage-guided targets for minutes.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "../fuzz/harness.rs"]
 mod harness;
 

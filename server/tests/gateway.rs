@@ -5,6 +5,9 @@
 //! nginx is installed by `scripts/install-test-tools.sh`; without it this test fails (it does not
 //! skip), so a CI that forgot the install step cannot pass by testing nothing.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::net::SocketAddr;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};

@@ -143,6 +143,8 @@ pub fn plan_time_checks_refuse_what_the_server_refuses() {
     use tf_provider::value::Value;
     use tf_provider::{AttributePathStep, Diagnostics};
 
+    type Check = Box<dyn Fn(&mut Diagnostics)>;
+
     let server = Server::start();
     let set = |items: &[&str]| -> Value<StringSet> {
         Value::Value(
@@ -163,7 +165,6 @@ pub fn plan_time_checks_refuse_what_the_server_refuses() {
     let long_cluster = "c".repeat(64);
     let long_id = "i".repeat(129);
     // (what is checked, request, plan-time check of the same value)
-    type Check = Box<dyn Fn(&mut Diagnostics)>;
     let mut cases: Vec<(String, &str, Json, Check)> = Vec::new();
     for name in [
         "fine-sa",

@@ -21,9 +21,7 @@ pub fn repo_root() -> PathBuf {
 }
 
 fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target"))
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| repo_root().join("target"), PathBuf::from)
 }
 
 /// Builds the server with the test clock once per test binary and keeps a private copy, so a
@@ -437,5 +435,6 @@ pub fn assert_no_backtrace(text: &str) {
 /// Serialises the heaviest tests on this 2-core machine so Terraform timings stay sane.
 pub fn heavy_lock() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

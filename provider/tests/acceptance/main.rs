@@ -4,6 +4,9 @@
 //! Run with `cargo test -p terraform-provider-statuspulse --test acceptance` (or
 //! scripts/tf-acceptance.sh); the tests install Terraform and build the server themselves.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod diagnostics;
 mod examples;
 mod harness;

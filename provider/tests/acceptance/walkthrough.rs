@@ -103,15 +103,12 @@ impl KeyWatcher {
             while !flag.load(Ordering::SeqCst) {
                 if let Ok(response) = http.get(&url).bearer_auth(&admin).send() {
                     let page: Value = response.json().unwrap_or(Value::Null);
-                    let usable = page["items"]
-                        .as_array()
-                        .map(|items| {
-                            items
-                                .iter()
-                                .filter(|k| k["status"] == "active" || k["status"] == "rotating")
-                                .count()
-                        })
-                        .unwrap_or(0);
+                    let usable = page["items"].as_array().map_or(0, |items| {
+                        items
+                            .iter()
+                            .filter(|k| k["status"] == "active" || k["status"] == "rotating")
+                            .count()
+                    });
                     samples += 1;
                     if usable == 0 {
                         gaps += 1;

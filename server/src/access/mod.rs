@@ -176,8 +176,7 @@ pub async fn refresh_keys(
     .await?;
     for (key_id,) in key_ids {
         app.authenticator
-            .invalidate(&crate::api_keys::token::KeyId::from_trusted(key_id.clone()))
-            .await;
+            .invalidate(&crate::api_keys::token::KeyId::from_trusted(key_id.clone()));
         app.fanout.publish_key_change(&key_id).await;
     }
     Ok(())

@@ -125,7 +125,7 @@ impl KeyRow {
 
     /// The stored environment (see [`KeyRow::scopes`] on corruption).
     pub fn environment(&self) -> Result<Environment, ApiError> {
-        self.environment.parse().map_err(|_| {
+        self.environment.parse().map_err(|()| {
             ApiError::internal(anyhow::anyhow!("stored key {}: bad environment", self.id))
         })
     }

@@ -187,7 +187,7 @@ async fn mint<'a>(
     let (plain, secret_hash) = state
         .authenticator
         .hash_new_key(PlainApiKey::generate(plan.environment))
-        .await;
+        .await?;
     let id = ids::new_id(ids::API_KEY);
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
@@ -499,8 +499,7 @@ pub async fn update_api_key(
     // with Redis).
     state
         .authenticator
-        .invalidate(&KeyId::from_trusted(before.key_id.clone()))
-        .await;
+        .invalidate(&KeyId::from_trusted(before.key_id.clone()));
     state.fanout.publish_key_change(&before.key_id).await;
     let row = find(&state, &caller, &id).await?;
     Ok(axum::Json(row.view(state.clock.now_ms())))
@@ -580,8 +579,7 @@ pub async fn rotate_api_key(
     minted.commit().await?;
     state
         .authenticator
-        .invalidate(&KeyId::from_trusted(old.key_id.clone()))
-        .await;
+        .invalidate(&KeyId::from_trusted(old.key_id.clone()));
     state.fanout.publish_key_change(&old.key_id).await;
     let row = find(&state, &caller, &successor_id).await?;
     Ok((
@@ -661,8 +659,7 @@ pub async fn revoke_api_key(
         tx.commit().await?;
         state
             .authenticator
-            .invalidate(&KeyId::from_trusted(key.key_id.clone()))
-            .await;
+            .invalidate(&KeyId::from_trusted(key.key_id.clone()));
         state.fanout.publish_key_change(&key.key_id).await;
     }
     let row = find(&state, &caller, &key.id).await?;

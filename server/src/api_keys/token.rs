@@ -73,8 +73,13 @@ impl PlainApiKey {
         let secret = random_base64url(&mut rng, SECRET_LEN);
         let prefix = prefix_of(environment);
         let checksum = checksum(prefix, &key_id, &secret);
-        let checksum = std::str::from_utf8(&checksum).expect("base64url is ASCII");
-        let full = format!("{prefix}{key_id}{secret}{checksum}");
+        let mut full =
+            String::with_capacity(prefix.len() + key_id.len() + secret.len() + checksum.len());
+        full.push_str(prefix);
+        full.push_str(&key_id);
+        full.push_str(&secret);
+        // base64url is ASCII, so each byte is its own character.
+        full.extend(checksum.iter().copied().map(char::from));
         Self {
             environment,
             key_id: KeyId(key_id),
@@ -101,13 +106,12 @@ impl PlainApiKey {
     }
 
     /// Argon2id PHC string of the whole key, the only form the database ever holds.
-    pub fn hash(&self, hasher: &KeyHasher) -> String {
+    pub fn hash(&self, hasher: &KeyHasher) -> Result<String, argon2::password_hash::Error> {
         let salt = SaltString::generate(&mut rand::rngs::OsRng);
-        hasher
+        Ok(hasher
             .argon2()
-            .hash_password(self.expose().as_bytes(), &salt)
-            .expect("argon2 hashing with valid parameters cannot fail")
-            .to_string()
+            .hash_password(self.expose().as_bytes(), &salt)?
+            .to_string())
     }
 
     /// Checks the key against a stored PHC string. Argon2's own comparison is constant-time.
@@ -133,25 +137,30 @@ impl From<KeyRef<'_>> for PlainApiKey {
     }
 }
 
-/// Argon2id parameters (SPEC default m=19456 KiB, t=2, p=1).
-#[derive(Clone, Copy, Debug)]
+/// Argon2id parameters (SPEC default m=19456 KiB, t=2, p=1), checked while compiling: invalid
+/// ones would fail the build instead of the first key creation.
+const SPEC_PARAMS: Params = match Params::new(19_456, 2, 1, None) {
+    Ok(params) => params,
+    Err(_) => panic!("the SPEC's Argon2 parameters are invalid"),
+};
+
+/// Argon2id with the SPEC's parameters.
+#[derive(Clone, Debug)]
 pub struct KeyHasher {
-    params: (u32, u32, u32),
+    params: Params,
 }
 
 impl Default for KeyHasher {
     fn default() -> Self {
         Self {
-            params: (19_456, 2, 1),
+            params: SPEC_PARAMS,
         }
     }
 }
 
 impl KeyHasher {
     fn argon2(&self) -> Argon2<'static> {
-        let (m, t, p) = self.params;
-        let params = Params::new(m, t, p, None).expect("static Argon2 parameters are valid");
-        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
     }
 }
 
@@ -235,7 +244,7 @@ mod tests {
     fn hash_is_argon2id_phc_and_verifies_only_the_same_key() {
         let hasher = KeyHasher::default();
         let key = PlainApiKey::generate(Environment::Live);
-        let phc = key.hash(&hasher);
+        let phc = key.hash(&hasher).unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(!phc.contains(key.expose()));
         assert!(key.matches(&phc, &hasher));

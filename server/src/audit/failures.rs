@@ -226,7 +226,7 @@ impl FailureWindows {
     /// for a minute.
     pub fn drain(&self, now: i64) -> Vec<NewEvent> {
         let mut events = vec![];
-        for window in self.windows.iter() {
+        for window in &self.windows {
             let first = window.pending_first_ms.swap(i64::MAX, Ordering::Relaxed);
             let count = window.pending.swap(0, Ordering::Relaxed);
             if count > 0 {
@@ -388,7 +388,7 @@ mod tests {
         let mut firsts = 0;
         // Many keys, each from fewer networks than its own allowance: the table fills first.
         let key_ids: Vec<String> = (0..100).map(|k| format!("kid{k}")).collect();
-        for i in 0..(MAX_WINDOWS as u32 + 5000) {
+        for i in 0..(u32::try_from(MAX_WINDOWS).unwrap() + 5000) {
             let ip = std::net::Ipv4Addr::from(0x0a00_0000 + (i << 8)).to_string();
             let key_id = Some(key_ids[i as usize % key_ids.len()].as_str());
             firsts += usize::from(

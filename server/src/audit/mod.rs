@@ -194,12 +194,12 @@ struct Canonical<'a> {
     details: &'a str,
 }
 
-fn chain_hash(prev_hash: &str, canonical: &Canonical<'_>) -> String {
+fn chain_hash(prev_hash: &str, canonical: &Canonical<'_>) -> Result<String, sqlx::Error> {
     let mut hasher = Sha256::new();
     hasher.update(prev_hash.as_bytes());
     hasher.update(b"\n");
-    hasher.update(serde_json::to_vec(canonical).expect("canonical event serialises"));
-    hex::encode(hasher.finalize())
+    hasher.update(serde_json::to_vec(canonical).map_err(|e| sqlx::Error::Encode(e.into()))?);
+    Ok(hex::encode(hasher.finalize()))
 }
 
 /// Appends `event` to its workspace's chain inside `tx`; returns the new `event_id`.
@@ -243,7 +243,7 @@ pub async fn append(
         reason: event.reason.as_deref(),
         details: &details,
     };
-    let hash = chain_hash(&prev_hash, &canonical);
+    let hash = chain_hash(&prev_hash, &canonical)?;
 
     sqlx::query(
         "INSERT INTO audit_events (event_id, workspace_id, seq, occurred_at, event_type, \
@@ -294,7 +294,7 @@ pub struct StoredEvent {
 }
 
 impl StoredEvent {
-    fn recomputed_hash(&self) -> String {
+    fn recomputed_hash(&self) -> Result<String, sqlx::Error> {
         chain_hash(
             &self.prev_hash,
             &Canonical {
@@ -345,12 +345,12 @@ pub async fn verify_chain(
         .bind(PAGE)
         .fetch_all(pool)
         .await?;
-        let done = (page.len() as i64) < PAGE;
+        let done = i64::try_from(page.len()).is_ok_and(|n| n < PAGE);
         for event in page {
             checked += 1;
             let intact = event.seq == expected_seq
                 && event.prev_hash == expected_prev
-                && event.recomputed_hash() == event.hash;
+                && event.recomputed_hash()? == event.hash;
             if !intact && first_broken.is_none() {
                 first_broken = Some(expected_seq);
             }

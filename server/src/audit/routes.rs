@@ -98,9 +98,8 @@ impl From<StoredEvent> for AuditEvent {
     }
 }
 
-fn parse_time(field: &str, value: &Option<String>) -> ApiResult<Option<i64>> {
+fn parse_time(field: &str, value: Option<&str>) -> ApiResult<Option<i64>> {
     value
-        .as_deref()
         .map(|v| {
             time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339)
                 .map(crate::clock::to_ms)
@@ -148,8 +147,8 @@ pub async fn list_audit_events(
             ));
         }
     }
-    let since = parse_time("since", &filter.since)?;
-    let until = parse_time("until", &filter.until)?;
+    let since = parse_time("since", filter.since.as_deref())?;
+    let until = parse_time("until", filter.until.as_deref())?;
     // Optional filters are written as "($n IS NULL OR col = $n)" so one statement serves all.
     let rows: Vec<StoredEvent> = sqlx::query_as(
         "SELECT * FROM audit_events WHERE workspace_id = $1 AND seq > $2 \

@@ -241,7 +241,7 @@ pub async fn delete_environment_cluster(
 ) -> ApiResult<StatusCode> {
     caller.require(Scope::AdminAccess)?;
     let row = find(&state, &caller, &id).await?;
-    let quoted = serde_json::to_string(&row.name).expect("a string serialises");
+    let quoted = serde_json::Value::from(row.name.as_str()).to_string();
     let mut tx = state.db.begin_write().await?;
     // Names are stored as JSON arrays of strings; a quoted, cluster-name-safe needle is exact.
     let pattern = format!("%{quoted}%");

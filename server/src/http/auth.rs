@@ -129,7 +129,7 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Arc<Credent
                 state,
                 parts,
                 known.map_or(SYSTEM_CHAIN, |c| c.workspace_id.as_str()),
-                key_id.map(|k| k.as_str()),
+                key_id.map(crate::api_keys::token::KeyId::as_str),
                 known.map(|c| ("api_key", c.id.as_str())),
                 failure.reason(),
             )
@@ -218,21 +218,30 @@ impl IntoResponse for Refused {
 /// count) and copied, like the verify answer, instead of being serialised each time.
 fn rate_limited_answer(retry_after_secs: u64) -> Response {
     static RENDERED: [OnceLock<(bytes::Bytes, HeaderMap)>; 61] = [const { OnceLock::new() }; 61];
-    let Some(slot) = RENDERED.get(retry_after_secs as usize) else {
+    let Some(slot) = usize::try_from(retry_after_secs)
+        .ok()
+        .and_then(|i| RENDERED.get(i))
+    else {
         return ApiError::rate_limited(retry_after_secs).into_response();
     };
-    let (body, headers) = slot.get_or_init(|| {
-        let (parts, body) = ApiError::rate_limited(retry_after_secs)
-            .into_response()
-            .into_parts();
-        // A problem body is one buffer: collecting it completes at once.
-        let body = futures::executor::block_on(axum::body::to_bytes(body, usize::MAX))
-            .expect("a rendered problem body is in memory");
-        let mut headers = parts.headers;
-        // Room for the two rate-limit headers added on the way out.
-        headers.reserve(2);
-        (bytes::Bytes::from_static(Vec::leak(body.to_vec())), headers)
-    });
+    let (body, headers) = match slot.get() {
+        Some(rendered) => rendered,
+        None => {
+            let (parts, body) = ApiError::rate_limited(retry_after_secs)
+                .into_response()
+                .into_parts();
+            // A problem body is one buffer: collecting it completes at once. Should it not, this
+            // answer goes out uncached and the next one tries again.
+            let Ok(body) = futures::executor::block_on(axum::body::to_bytes(body, usize::MAX))
+            else {
+                return ApiError::rate_limited(retry_after_secs).into_response();
+            };
+            let mut headers = parts.headers;
+            // Room for the two rate-limit headers added on the way out.
+            headers.reserve(2);
+            slot.get_or_init(|| (bytes::Bytes::from_static(Vec::leak(body.to_vec())), headers))
+        }
+    };
     let mut response = Response::new(axum::body::Body::from(body.clone()));
     *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
     *response.headers_mut() = headers.clone();

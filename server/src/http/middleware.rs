@@ -355,7 +355,7 @@ pub async fn record_request(
         method,
         route,
         status,
-        latency_us = elapsed.as_micros() as u64,
+        latency_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
         "request"
     );
     response

@@ -23,7 +23,8 @@ pub enum Scope {
     OneReplica(&'static str),
 }
 
-/// A periodic job.
+/// A periodic job: a description, cheap to copy.
+#[derive(Clone, Copy)]
 pub struct Job {
     pub name: &'static str,
     pub every: Duration,

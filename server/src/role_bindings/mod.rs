@@ -223,7 +223,7 @@ pub async fn create_role_binding(
     .bind(principal_type)
     .bind(&principal_id)
     .bind(scopes.to_storage())
-    .bind(serde_json::to_string(&clusters).expect("strings serialise"))
+    .bind(crate::db::list_for_storage(&clusters))
     .bind(now)
     .execute(&mut *tx.tx)
     .await?;
@@ -330,7 +330,7 @@ pub async fn update_role_binding(
     let mut tx = state.db.begin_write().await?;
     sqlx::query("UPDATE role_bindings SET scopes = $1, environment_clusters = $2, updated_at = $3 WHERE id = $4")
         .bind(scopes.to_storage())
-        .bind(serde_json::to_string(&clusters).expect("strings serialise"))
+        .bind(crate::db::list_for_storage(&clusters))
         .bind(state.clock.now_ms())
         .bind(&id)
         .execute(&mut *tx.tx)

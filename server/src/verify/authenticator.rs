@@ -227,18 +227,18 @@ struct CredentialRow {
 
 impl Authenticator {
     pub fn new(db: Db, clock: Clock, metrics: Arc<Metrics>, settings: &Settings) -> Self {
-        let mut digest_key = [0u8; 32];
+        // A full block of key, the length HMAC takes without a length check to fail.
+        let mut digest_key = hmac::digest::Key::<Hmac<Sha256>>::default();
         rand::rngs::OsRng.fill_bytes(&mut digest_key);
         // Wrong secrets for a known key id cost an Argon2 each (until the right one is cached).
         // From one client network: 10 at once and one every 6 s after that, then that network is
         // locked out of Argon2 for this key id. Across all networks, a larger ceiling.
-        let per_minute = |n: u32| Quota::per_minute(NonZeroU32::new(n.max(1)).expect("non-zero"));
+        let per_minute = |n: u32| Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN));
         let budgets = &settings.failure_budgets;
         Self {
             db,
             hasher: KeyHasher::default(),
-            digest_mac: <Hmac<Sha256> as Mac>::new_from_slice(&digest_key)
-                .expect("HMAC accepts any key length"),
+            digest_mac: <Hmac<Sha256> as Mac>::new(&digest_key),
             verified: dashmap::DashMap::with_hasher(foldhash::fast::RandomState::default()),
             attempts: moka::future::Cache::builder()
                 .max_capacity(100_000)
@@ -326,7 +326,7 @@ impl Authenticator {
         if age > self.refresh_after {
             self.refresh_in_background(cached);
         }
-        CacheLookup::Answered(self.answer_cached(cached, digest, now))
+        CacheLookup::Answered(Self::answer_cached(cached, digest, now))
     }
 
     /// Re-reads a cached key's record before answering (it was stale or too old).
@@ -337,7 +337,7 @@ impl Authenticator {
             verdict: Err(failure),
         };
         match self.reread(&cached).await {
-            Ok(Some(fresh)) => self.answer_cached(&fresh, &digest, now),
+            Ok(Some(fresh)) => Self::answer_cached(&fresh, &digest, now),
             Ok(None) => refusal(AuthFailure::UnknownKey),
             Err(e) => {
                 tracing::error!(error = %e, "credential lookup failed");
@@ -435,7 +435,7 @@ impl Authenticator {
 
     /// Checks a presented secret against a cached key. Only a refusal carries `known` (for its
     /// audit event), so a success costs one reference count on the credential.
-    fn answer_cached(&self, cached: &CachedKey, digest: &Digest, now: i64) -> Verification {
+    fn answer_cached(cached: &CachedKey, digest: &Digest, now: i64) -> Verification {
         let verdict = if bool::from(cached.digest.ct_eq(digest)) {
             usable_at(&cached.credential, now)
         } else {
@@ -484,7 +484,7 @@ impl Authenticator {
         let key_lockout = self.key_lockouts.get(key_id).await;
         if let Some(until) = network_lockout.max(key_lockout).filter(|u| *u > now) {
             let failure = AuthFailure::TooManyFailedAttempts {
-                retry_after_secs: ((until - now) as u64).div_ceil(1000).max(1),
+                retry_after_secs: (until - now).unsigned_abs().div_ceil(1000).max(1),
             };
             return Ok(ColdOutcome::Refused(Some(credential), failure));
         }
@@ -497,7 +497,8 @@ impl Authenticator {
         // one network is stopped long before it could lock out every network.
         let governor_now = governor::clock::Clock::now(&self.clock);
         let ends = |not_until: governor::NotUntil<governor::nanos::Nanos>| {
-            now + not_until.wait_time_from(governor_now).as_millis() as i64
+            let wait_ms = not_until.wait_time_from(governor_now).as_millis();
+            now.saturating_add(i64::try_from(wait_ms).unwrap_or(i64::MAX))
         };
         if let Err(not_until) = self.network_failures.check_key(&(key_id.clone(), network)) {
             self.network_lockouts
@@ -521,7 +522,7 @@ impl Authenticator {
         self.metrics.argon2_waiting.dec();
         let Ok(permit) = permit else { return false };
         self.metrics.argon2_running.inc();
-        let hasher = self.hasher;
+        let hasher = self.hasher.clone();
         let started = Instant::now();
         let matched = tokio::task::spawn_blocking(move || {
             let _permit = permit;
@@ -582,7 +583,7 @@ impl Authenticator {
 
     /// Marks a key's cached record stale, so its next use re-reads the database before
     /// answering (revocations and scope changes take effect at once).
-    pub async fn invalidate(&self, key_id: &KeyId) {
+    pub fn invalidate(&self, key_id: &KeyId) {
         // Under the shard lock, so that no verification in flight can cache what it read before
         // the change as fresh (see `cache_verified`).
         let slot = self.verified.entry(key_id.clone());
@@ -686,15 +687,16 @@ fn refused(key_id: KeyId, known: Option<Arc<Credential>>, failure: AuthFailure) 
 
 impl Authenticator {
     /// Hashes a new key with Argon2id, sharing the bounded pool with verification.
-    pub async fn hash_new_key(&self, key: PlainApiKey) -> (PlainApiKey, String) {
+    pub async fn hash_new_key(&self, key: PlainApiKey) -> anyhow::Result<(PlainApiKey, String)> {
         let permit = self.argon2_slots.clone().acquire_owned().await;
-        let hasher = self.hasher;
+        let hasher = self.hasher.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            let phc = key.hash(&hasher);
-            (key, phc)
+            let phc = key
+                .hash(&hasher)
+                .map_err(|e| anyhow::anyhow!("hashing a new key: {e}"))?;
+            Ok((key, phc))
         })
-        .await
-        .expect("hashing does not panic")
+        .await?
     }
 }

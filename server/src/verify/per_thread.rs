@@ -32,6 +32,17 @@ impl<T> PerThread<T> {
     pub fn get_or_init(&self, init: impl FnOnce() -> T) -> &T {
         self.slots[this_thread_slot() % self.slots.len()].get_or_init(|| Box::new(init()))
     }
+
+    /// This thread's copy, built by `init` if the thread has none yet; an error from `init`
+    /// leaves the slot empty, for the next use to try again.
+    pub fn get_or_try_init<E>(&self, init: impl FnOnce() -> Result<T, E>) -> Result<&T, E> {
+        let slot = &self.slots[this_thread_slot() % self.slots.len()];
+        if let Some(built) = slot.get() {
+            return Ok(built);
+        }
+        let built = init()?;
+        Ok(slot.get_or_init(|| Box::new(built)))
+    }
 }
 
 impl<T> Default for PerThread<T> {

@@ -143,8 +143,9 @@ pub async fn verify_credential(
     }
     let now = state.clock.now_ms();
     let rotation_due = c.status(now) == crate::api_keys::KeyStatus::Active && now >= c.rotate_after;
-    let answer =
-        c.rendered_answer[usize::from(rotation_due)].get_or_init(|| render(c, rotation_due));
+    let answer = c.rendered_answer[usize::from(rotation_due)]
+        .get_or_try_init(|| render(c, rotation_due))
+        .map_err(ApiError::internal)?;
     // Clones of this thread's copy: reference counts no other core touches, and a header map
     // copied whole instead of rebuilt (no header name is hashed per request).
     let mut response = Response::new(Body::from(answer.body.clone()));
@@ -160,7 +161,10 @@ pub struct RenderedAnswer {
     headers: HeaderMap,
 }
 
-fn render(c: &crate::verify::Credential, rotation_due: bool) -> RenderedAnswer {
+fn render(
+    c: &crate::verify::Credential,
+    rotation_due: bool,
+) -> Result<RenderedAnswer, serde_json::Error> {
     let answer = VerifiedCredential {
         workspace_id: c.workspace_id.clone(),
         environment: c.environment.to_string(),
@@ -200,10 +204,8 @@ fn render(c: &crate::verify::Credential, rotation_due: bool) -> RenderedAnswer {
             headers.insert(HeaderName::from_static(name), value);
         }
     }
-    RenderedAnswer {
-        body: serde_json::to_vec(&answer)
-            .expect("the answer serialises")
-            .into(),
+    Ok(RenderedAnswer {
+        body: serde_json::to_vec(&answer)?.into(),
         headers,
-    }
+    })
 }

@@ -158,7 +158,7 @@ pub async fn provision(
     let (plain, secret_hash) = app
         .authenticator
         .hash_new_key(PlainApiKey::generate(Environment::Live))
-        .await;
+        .await?;
     let workspace_id = ids::new_id(ids::WORKSPACE);
     let key_row_id = ids::new_id(ids::API_KEY);
     let now = app.clock.now_ms();
@@ -204,7 +204,9 @@ pub async fn provision(
         .details(json!({"key_id": plain.key_id().as_str(), "name": "workspace admin", "environment": "live", "scopes": scopes}));
     audit::append(&mut tx.tx, &app.clock, &key_event).await?;
     tx.commit().await?;
-    let workspace = fetch(app, &workspace_id).await?.expect("just inserted");
+    let workspace = fetch(app, &workspace_id).await?.ok_or_else(|| {
+        anyhow::anyhow!("workspace {workspace_id} is missing right after its insert")
+    })?;
     let key = crate::api_keys::fetch_view(app, &workspace_id, &key_row_id).await?;
     Ok((
         workspace.into(),
@@ -407,8 +409,7 @@ pub async fn delete_workspace(
     for (key_id,) in key_ids {
         state
             .authenticator
-            .invalidate(&crate::api_keys::token::KeyId::from_trusted(key_id.clone()))
-            .await;
+            .invalidate(&crate::api_keys::token::KeyId::from_trusted(key_id.clone()));
         state.fanout.publish_key_change(&key_id).await;
     }
     Ok(StatusCode::NO_CONTENT)

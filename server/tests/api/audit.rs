@@ -136,6 +136,6 @@ async fn events_filter_by_type_outcome_target_and_time_and_page_in_order(backend
             None => break,
         }
     }
-    let expected: Vec<i64> = (1..=seqs.len() as i64).collect();
+    let expected: Vec<i64> = (1..=i64::try_from(seqs.len()).unwrap()).collect();
     assert_eq!(seqs, expected, "every event once, in chain order");
 }

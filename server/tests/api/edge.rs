@@ -466,7 +466,7 @@ async fn a_body_that_stalls_is_cut_at_the_body_timeout(backend: Backend) {
     .await;
     match ending(&mut stream, Duration::from_secs(4)).await {
         Ending::Status(408, head) => {
-            assert!(head.contains("x-statuspulse-error: body_timeout"), "{head}")
+            assert!(head.contains("x-statuspulse-error: body_timeout"), "{head}");
         }
         other => panic!("expected 408, got {other:?}"),
     }

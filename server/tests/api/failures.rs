@@ -194,12 +194,13 @@ async fn two_authorization_headers_are_refused_with_400(backend: Backend) {
 }
 
 async fn floods_of_identical_failures_become_a_few_counted_events(backend: Backend) {
+    const FLOOD: u64 = 300;
     let (app, _db) = TestApp::spawn_with(
         backend,
         Options {
             clock: Clock::frozen(),
             tweak: |s| {
-                s.rate_limit_tiers = RateLimitTiers::parse("standard=5,enterprise=6000").unwrap()
+                s.rate_limit_tiers = RateLimitTiers::parse("standard=5,enterprise=6000").unwrap();
             },
         },
     )
@@ -212,7 +213,6 @@ async fn floods_of_identical_failures_become_a_few_counted_events(backend: Backe
         .await;
     let victim = created["key"].as_str().unwrap();
     assert_eq!(app.verify(victim).await, StatusCode::OK);
-    const FLOOD: u64 = 300;
     let wrong = wrong_secret(victim, 3);
     // A credential in a query string of 65,000 characters.
     let long_path = format!("/v1/{}?api_key=x", "a".repeat(65_000));
@@ -232,7 +232,7 @@ async fn floods_of_identical_failures_become_a_few_counted_events(backend: Backe
         let leaked = app.http.get(app.url(&long_path)).send().await.unwrap();
         assert_eq!(leaked.status(), StatusCode::BAD_REQUEST);
     }
-    let seconds = started.elapsed().as_secs() as usize;
+    let seconds = usize::try_from(started.elapsed().as_secs()).unwrap();
     assert!(limited > FLOOD - 10, "the admin key went over its limit");
     for (reason, expected) in [
         ("rate_limited", limited),
@@ -347,6 +347,10 @@ async fn a_distributed_guesser_meets_the_key_wide_ceiling_of_argon2() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_failures_are_durable_before_the_answer_even_under_kill_9() {
     use std::io::BufRead;
+
+    // N failures of distinct kinds (one client network each), all at once.
+    const N: usize = 60;
+
     let dir = tempfile::tempdir().unwrap();
     let database = format!("sqlite://{}/auth.db?mode=rwc", dir.path().display());
     let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_statuspulse-server"))
@@ -368,8 +372,6 @@ async fn first_failures_are_durable_before_the_answer_even_under_kill_9() {
     };
     std::thread::spawn(move || for _ in lines {});
 
-    // N failures of distinct kinds (one client network each), all at once.
-    const N: usize = 60;
     let http = reqwest::Client::new();
     let answers = futures::future::join_all((0..N).map(|i| {
         let request = http

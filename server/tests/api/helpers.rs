@@ -141,7 +141,7 @@ impl Drop for TestDb {
                             .execute(&mut conn)
                             .await;
                         }
-                    })
+                    });
             })
             .join();
         }

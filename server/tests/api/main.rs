@@ -1,6 +1,9 @@
 //! Integration tests: the real router on a real listener, over SQLite and PostgreSQL.
 //! Every test runs once per backend (`<test>::sqlite`, `<test>::postgres`).
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod helpers;
 
 mod access;
