@@ -28,11 +28,16 @@ ensure_service Redis "redis-cli -h 127.0.0.1 -p 6379 ping" \
 
 step "Installing test tools"
 bash scripts/install-test-tools.sh
+export PATH="$ROOT/.tools/bin:$PATH"
 
 step "Formatting and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p statuspulse-server --all-targets --features test-clock -- -D warnings
+
+step "Dependencies: none unused, only permitted licenses and sources"
+cargo machete
+cargo deny --log-level error check licenses bans sources
 
 step "Generated docs are up to date"
 bash scripts/tf-docs.sh --check
