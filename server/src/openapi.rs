@@ -3,42 +3,11 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+/// What the document says besides its paths, which [`crate::http::routes`] registers with the
+/// routes themselves.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "StatusPulse Auth", description = "API keys, service accounts, credential verification and audit."),
-    paths(
-        crate::verify::routes::verify_credential,
-        crate::scopes_routes::list_scopes,
-        crate::workspaces::create_workspace,
-        crate::workspaces::list_workspaces,
-        crate::workspaces::get_workspace,
-        crate::workspaces::update_workspace,
-        crate::workspaces::delete_workspace,
-        crate::service_accounts::create_service_account,
-        crate::service_accounts::list_service_accounts,
-        crate::service_accounts::get_service_account,
-        crate::service_accounts::update_service_account,
-        crate::service_accounts::delete_service_account,
-        crate::api_keys::routes::create_api_key,
-        crate::api_keys::routes::list_api_keys,
-        crate::api_keys::routes::get_api_key,
-        crate::api_keys::routes::update_api_key,
-        crate::api_keys::routes::rotate_api_key,
-        crate::api_keys::routes::revoke_api_key,
-        crate::audit::routes::list_audit_events,
-        crate::audit::routes::verify_audit_chain,
-        crate::environment_clusters::create_environment_cluster,
-        crate::environment_clusters::list_environment_clusters,
-        crate::environment_clusters::get_environment_cluster,
-        crate::environment_clusters::update_environment_cluster,
-        crate::environment_clusters::delete_environment_cluster,
-        crate::role_bindings::create_role_binding,
-        crate::role_bindings::list_role_bindings,
-        crate::role_bindings::get_role_binding,
-        crate::role_bindings::update_role_binding,
-        crate::role_bindings::delete_role_binding,
-        crate::access::effective::get_effective_access,
-    ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerAuth)
 )]
@@ -61,6 +30,13 @@ impl Modify for BearerAuth {
     }
 }
 
-pub fn document() -> utoipa::openapi::OpenApi {
+/// The document without paths.
+pub fn base() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
+}
+
+/// The whole document, built once.
+pub fn document() -> &'static utoipa::openapi::OpenApi {
+    static DOCUMENT: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
+    DOCUMENT.get_or_init(|| crate::http::routes().into_openapi())
 }

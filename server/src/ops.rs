@@ -4,13 +4,14 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::Router;
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    let router = Router::new()
+/// Operations routes: not part of the API's OpenAPI document.
+pub fn router() -> OpenApiRouter<AppState> {
+    let router = OpenApiRouter::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -54,7 +55,7 @@ async fn metrics(
 }
 
 async fn openapi() -> impl IntoResponse {
-    axum::Json(crate::openapi::document())
+    axum::Json(crate::openapi::document().clone())
 }
 
 /// Moves the server's clock forward: `{"advance_seconds": N}`. Compiled only with the

@@ -1,16 +1,16 @@
 //! `GET /v1/scopes`: the scope catalog.
 
-use axum::routing::get;
-use axum::Router;
 use serde::Serialize;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::http::Caller;
 use crate::scopes::{Scope, ScopeKind};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/scopes", get(list_scopes))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_scopes))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -2,10 +2,10 @@
 //! bindings, clusters and the key's own restrictions are applied.
 
 use axum::extract::{Query, State};
-use axum::routing::get;
-use axum::Router;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{load_context, AccessContext};
 use crate::api_keys::KeyStatus;
@@ -15,8 +15,8 @@ use crate::ids;
 use crate::scopes::{Environment, Scope, Scopes};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/effective-access", get(get_effective_access))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_effective_access))
 }
 
 /// Exactly one of the two.

@@ -2,11 +2,11 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::Router;
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::model::{ApiKeyView, CreatedApiKey, KeyRow, KeyStatus};
 use super::store::{self, Changes, ListFilter, NewKey};
@@ -23,12 +23,12 @@ use crate::scopes::{Environment, Scope, Scopes};
 use crate::state::AppState;
 use crate::validate;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/api-keys", get(list_api_keys).post(create_api_key))
-        .route("/v1/api-keys/revoke", post(revoke_api_key))
-        .route("/v1/api-keys/{id}", get(get_api_key).patch(update_api_key))
-        .route("/v1/api-keys/{id}/rotate", post(rotate_api_key))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_api_keys, create_api_key))
+        .routes(routes!(revoke_api_key))
+        .routes(routes!(get_api_key, update_api_key))
+        .routes(routes!(rotate_api_key))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

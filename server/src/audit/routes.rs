@@ -1,10 +1,10 @@
 //! `/v1/audit-events`: read, filter and verify the caller's workspace chain.
 
 use axum::extract::{Query, State};
-use axum::routing::get;
-use axum::Router;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{verify_chain, ChainReport, StoredEvent};
 use crate::clock::rfc3339;
@@ -14,10 +14,10 @@ use crate::ids::{Page, PageParams};
 use crate::scopes::Scope;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/audit-events", get(list_audit_events))
-        .route("/v1/audit-events/verify", get(verify_audit_chain))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_audit_events))
+        .routes(routes!(verify_audit_chain))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -3,11 +3,11 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::Router;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::audit::{self, EventType, NewEvent};
 use crate::clock::rfc3339;
@@ -18,18 +18,17 @@ use crate::scopes::Scope;
 use crate::state::AppState;
 use crate::validate;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/v1/environment-clusters",
-            get(list_environment_clusters).post(create_environment_cluster),
-        )
-        .route(
-            "/v1/environment-clusters/{id}",
-            get(get_environment_cluster)
-                .patch(update_environment_cluster)
-                .delete(delete_environment_cluster),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(
+            list_environment_clusters,
+            create_environment_cluster
+        ))
+        .routes(routes!(
+            get_environment_cluster,
+            update_environment_cluster,
+            delete_environment_cluster
+        ))
 }
 
 #[derive(Debug, sqlx::FromRow)]

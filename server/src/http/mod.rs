@@ -8,6 +8,7 @@ pub mod serve;
 
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -16,8 +17,10 @@ pub use auth::Caller;
 pub use json::Json;
 pub use middleware::MAX_BODY_BYTES;
 
-pub fn router(state: AppState) -> Router {
-    Router::new()
+/// Every route of the server, each registered once with its OpenAPI entry (`routes!` reads the
+/// handler's `#[utoipa::path]`): the router and the OpenAPI document cannot disagree.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(crate::openapi::base())
         .merge(crate::ops::router())
         .merge(crate::verify::router())
         .merge(crate::workspaces::router())
@@ -28,6 +31,12 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::role_bindings::router())
         .merge(crate::access::router())
         .merge(crate::scopes_routes::router())
+}
+
+/// The application: [`routes`] wrapped in the cross-cutting middleware.
+pub fn router(state: AppState) -> Router {
+    let (routes, _) = routes().split_for_parts();
+    routes
         .route_layer(from_fn_with_state(
             state.clone(),
             middleware::record_request,

@@ -6,11 +6,11 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::Router;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::access::{self, Binding};
 use crate::audit::{self, EventType, NewEvent};
@@ -23,18 +23,14 @@ use crate::scopes::{Scope, Scopes};
 use crate::state::AppState;
 use crate::validate;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/v1/role-bindings",
-            get(list_role_bindings).post(create_role_binding),
-        )
-        .route(
-            "/v1/role-bindings/{id}",
-            get(get_role_binding)
-                .patch(update_role_binding)
-                .delete(delete_role_binding),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_role_bindings, create_role_binding))
+        .routes(routes!(
+            get_role_binding,
+            update_role_binding,
+            delete_role_binding
+        ))
 }
 
 #[derive(Clone, Debug, sqlx::FromRow)]

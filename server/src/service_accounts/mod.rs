@@ -2,11 +2,11 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::Router;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::api_keys::QUARANTINE_MS;
 use crate::audit::{self, EventType, NewEvent};
@@ -18,18 +18,14 @@ use crate::scopes::Scope;
 use crate::state::AppState;
 use crate::validate;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/v1/service-accounts",
-            get(list_service_accounts).post(create_service_account),
-        )
-        .route(
-            "/v1/service-accounts/{id}",
-            get(get_service_account)
-                .patch(update_service_account)
-                .delete(delete_service_account),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_service_accounts, create_service_account))
+        .routes(routes!(
+            get_service_account,
+            update_service_account,
+            delete_service_account
+        ))
 }
 
 #[derive(Debug, sqlx::FromRow)]

@@ -4,10 +4,10 @@ use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
 use axum::response::Response;
-use axum::routing::get;
-use axum::Router;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::clock::rfc3339;
 use crate::error::{ApiError, ApiResult};
@@ -16,8 +16,8 @@ use crate::scopes::Scope;
 use crate::state::AppState;
 use crate::validate;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/auth/verify", get(verify_credential))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(verify_credential))
 }
 
 /// Optional authorization questions; without them the answer is authentication only.

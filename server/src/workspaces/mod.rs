@@ -6,11 +6,11 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::Router;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::api_keys::token::PlainApiKey;
 use crate::api_keys::{insert_key, CreatedApiKey, NewKey, MAX_LIFETIME_DAYS};
@@ -23,18 +23,10 @@ use crate::scopes::{Environment, Scope, Scopes};
 use crate::state::{App, AppState};
 use crate::validate;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/v1/workspaces",
-            get(list_workspaces).post(create_workspace),
-        )
-        .route(
-            "/v1/workspaces/{id}",
-            get(get_workspace)
-                .patch(update_workspace)
-                .delete(delete_workspace),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_workspaces, create_workspace))
+        .routes(routes!(get_workspace, update_workspace, delete_workspace))
 }
 
 #[derive(Debug, sqlx::FromRow)]
