@@ -19,7 +19,7 @@ pub const MAX_RESTRICTION_ID_LEN: usize = 128;
 /// Longest environment cluster name (a DNS label).
 pub const MAX_CLUSTER_NAME: usize = 63;
 
-/// Longest lifetime of any key, and so the longest rotation period (SPEC: at most 365 days).
+/// Longest lifetime of any key, and so the longest rotation period (docs/CONTRACT.md: at most 365 days).
 pub const MAX_LIFETIME_DAYS: i64 = 365;
 /// Rotation period of a key created without one.
 pub const DEFAULT_ROTATION_DAYS: i64 = 90;

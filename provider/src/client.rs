@@ -1,6 +1,6 @@
 //! Typed HTTP client for the StatusPulse management API.
 //!
-//! Every call goes through [`ApiClient::send`], which owns the retry policy the SPEC asks of the
+//! Every call goes through [`ApiClient::send`], which owns the retry policy docs/CONTRACT.md asks of the
 //! provider: 429 and 5xx are retried with exponential backoff, and a `Retry-After` from the server
 //! always wins over our own guess, so that a fleet of `terraform apply` runs backs off the way the
 //! server asks instead of hammering it.

@@ -123,7 +123,7 @@ pub struct Settings {
     /// After this, a cached record is refreshed in the background while still served.
     pub cache_refresh: Duration,
     /// After this, a cached record is never served without re-reading it. Bounds how long a
-    /// revocation made on another replica can go unnoticed (SPEC: within 30 s).
+    /// revocation made on another replica can go unnoticed (docs/CONTRACT.md: within 30 s).
     pub cache_max_age: Duration,
     /// How often buffered `last_used_at` times are written back.
     pub last_used_flush: Duration,

@@ -1,6 +1,6 @@
 //! `statuspulse_api_key`: a scoped API key, rotated by replacement.
 //!
-//! GitOps rotation rests on three rules (SPEC, issue 3):
+//! GitOps rotation rests on three rules (docs/CONTRACT.md, issue 3):
 //! - the secret is returned only by create, so `key` lives in state from creation on and is null
 //!   after import;
 //! - a key that is due for rotation, revoked, expired, or rotating outside Terraform is replaced
@@ -66,7 +66,7 @@ impl ApiKeyResource {
         Self { client }
     }
 
-    /// SPEC: "a `sp_test_` key bound to a live cluster" is caught at plan time. A cluster's
+    /// docs/CONTRACT.md: "a `sp_test_` key bound to a live cluster" is caught at plan time. A cluster's
     /// environment is only known to the server, so this looks up the clusters that already
     /// exist; one created in the same apply is checked by the server when the key is created.
     async fn check_cluster_environments(&self, diags: &mut Diagnostics, planned: &ApiKeyState) {

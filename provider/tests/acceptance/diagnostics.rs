@@ -283,7 +283,7 @@ pub fn plan_time_checks_refuse_what_the_server_refuses() {
     }
 }
 
-/// SPEC: a `sp_test_` key bound to a live cluster is caught at plan time, on the attribute.
+/// docs/CONTRACT.md: a `sp_test_` key bound to a live cluster is caught at plan time, on the attribute.
 pub fn test_key_in_live_cluster(version: &'static str) {
     let server = Server::start();
     let tf = Terraform::new(version, &server);

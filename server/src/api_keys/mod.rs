@@ -12,7 +12,8 @@ pub use store::{count_usable_for_service_account, insert_key, NewKey};
 
 use crate::clock::DAY_MS;
 
-/// How long a revoked (or expired) key stays readable before it is deleted for good (SPEC).
+/// How long a revoked (or expired) key stays readable before it is deleted for good (docs/CONTRACT.md,
+/// "Credentials").
 pub const QUARANTINE_MS: i64 = 30 * DAY_MS;
 pub use crate::validate::{
     DEFAULT_GRACE_HOURS, DEFAULT_ROTATION_DAYS, MAX_GRACE_HOURS, MAX_LIFETIME_DAYS,

@@ -137,14 +137,14 @@ impl From<KeyRef<'_>> for PlainApiKey {
     }
 }
 
-/// Argon2id parameters (SPEC default m=19456 KiB, t=2, p=1), checked while compiling: invalid
+/// Argon2id parameters (docs/CONTRACT.md default m=19456 KiB, t=2, p=1), checked while compiling: invalid
 /// ones would fail the build instead of the first key creation.
-const SPEC_PARAMS: Params = match Params::new(19_456, 2, 1, None) {
+const CONTRACT_PARAMS: Params = match Params::new(19_456, 2, 1, None) {
     Ok(params) => params,
-    Err(_) => panic!("the SPEC's Argon2 parameters are invalid"),
+    Err(_) => panic!("the contract's Argon2 parameters are invalid"),
 };
 
-/// Argon2id with the SPEC's parameters.
+/// Argon2id with the contract's parameters.
 #[derive(Clone, Debug)]
 pub struct KeyHasher {
     params: Params,
@@ -153,7 +153,7 @@ pub struct KeyHasher {
 impl Default for KeyHasher {
     fn default() -> Self {
         Self {
-            params: SPEC_PARAMS,
+            params: CONTRACT_PARAMS,
         }
     }
 }

@@ -20,7 +20,7 @@ use crate::error::ApiError;
 use crate::metrics::{method_label, RequestLabels, RouteLabels};
 use crate::state::AppState;
 
-/// Bodies larger than this are refused with 413 (SPEC).
+/// Bodies larger than this are refused with 413 (docs/CONTRACT.md, "HTTP API").
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Parameter and field names that look like a credential (compared case-insensitively).
