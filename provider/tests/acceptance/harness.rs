@@ -46,15 +46,39 @@ pub fn server_binary() -> PathBuf {
                 .status()
                 .expect("run cargo build for the server");
             assert!(status.success(), "building statuspulse-server failed");
-            let copy = std::env::temp_dir().join(format!(
-                "statuspulse-server-acceptance-{}",
-                std::process::id()
-            ));
+            let copy = std::env::temp_dir().join(format!("{SERVER_COPY}{}", std::process::id()));
+            sweep_stale_copies();
             std::fs::copy(target_dir().join("debug/statuspulse-server"), &copy)
                 .expect("copy the server binary");
             copy
         })
         .clone()
+}
+
+const SERVER_COPY: &str = "statuspulse-server-acceptance-";
+const PROVIDER_COPY: &str = "statuspulse-provider-acceptance-";
+
+/// Removes the binary copies earlier test processes left in the temporary directory (a static
+/// cannot clean up after itself), so that repeated runs do not fill it: those of processes that
+/// no longer run.
+fn sweep_stale_copies() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = [SERVER_COPY, PROVIDER_COPY]
+            .iter()
+            .find_map(|prefix| name.strip_prefix(prefix))
+        else {
+            continue;
+        };
+        let alive = std::path::Path::new("/proc").join(pid).exists();
+        if !alive && pid.parse::<u32>().is_ok() {
+            let path = entry.path();
+            let _ = std::fs::remove_dir_all(&path).or_else(|_| std::fs::remove_file(&path));
+        }
+    }
 }
 
 /// Installs the Terraform versions once per test binary (idempotent script).
@@ -76,10 +100,8 @@ pub fn tools_dir() -> PathBuf {
 pub fn provider_dir() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!(
-            "statuspulse-provider-acceptance-{}",
-            std::process::id()
-        ));
+        let dir = std::env::temp_dir().join(format!("{PROVIDER_COPY}{}", std::process::id()));
+        sweep_stale_copies();
         std::fs::create_dir_all(&dir).unwrap();
         let target = dir.join("terraform-provider-statuspulse");
         let _ = std::fs::remove_file(&target);
