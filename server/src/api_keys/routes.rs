@@ -277,17 +277,54 @@ async fn check_grant(
     if fit {
         check_fit(&context, plan)?;
     }
-    let key = KeyAuthority {
+    let key = key_authority(plan, principal, context);
+    let holder = authz::caller_authority(state, caller).await?;
+    authz::require_grant(&holder, &Grant::Key(&key))
+}
+
+fn key_authority(plan: &KeyPlan<'_>, principal: Principal, access: AccessContext) -> KeyAuthority {
+    KeyAuthority {
         principal,
         environment: plan.environment,
         scopes: plan.scopes.clone(),
         environment_clusters: plan.environment_clusters.to_vec(),
         check_group_ids: plan.check_group_ids.to_vec(),
         alert_route_ids: plan.alert_route_ids.to_vec(),
-        access: context,
+        access,
+    }
+}
+
+/// A key manages (revokes, changes, rotates) only keys it could have created itself, so a narrow
+/// key cannot act on broader ones: 403 `key_outside_authority` otherwise.
+async fn require_authority_over(state: &AppState, caller: &Caller, key: &KeyRow) -> ApiResult<()> {
+    let view = key.view(state.clock.now_ms());
+    let scopes = key.scopes()?;
+    let plan = KeyPlan {
+        name: &key.name,
+        environment: key.environment()?,
+        service_account_id: key.service_account_id.as_deref(),
+        scopes: &scopes,
+        check_group_ids: &view.check_group_ids,
+        alert_route_ids: &view.alert_route_ids,
+        environment_clusters: &view.environment_clusters,
+        rotation_days: key.rotation_days,
+        lifetime_days: key.lifetime_days(),
     };
+    let principal = Principal::from_service_account(plan.service_account_id);
+    let context = authz::target_context(state, caller.workspace_id(), &principal).await?;
+    let target = key_authority(&plan, principal, context);
     let holder = authz::caller_authority(state, caller).await?;
-    authz::require_grant(&holder, &Grant::Key(&key))
+    authz::grant::check(&holder, &Grant::Key(&target)).map_err(|denial| {
+        ApiError::forbidden(
+            "key_outside_authority",
+            format!(
+                "this key reaches further than yours ({}); only a key holding at least what it \
+                 holds can revoke, change or rotate it",
+                denial.detail
+            ),
+        )
+        .with_field("id")
+    })
 }
 
 /// A key's scopes lie within its service account's bindings, and its clusters exist in its
@@ -408,6 +445,7 @@ pub async fn update_api_key(
 ) -> ApiResult<axum::Json<ApiKeyView>> {
     caller.require(Scope::AdminKeys)?;
     let before = find(&state, &caller, &id).await?;
+    require_authority_over(&state, &caller, &before).await?;
     let now = state.clock.now_ms();
     if before.status(now) == KeyStatus::Revoked {
         return Err(ApiError::conflict(
@@ -641,6 +679,7 @@ pub async fn revoke_api_key(
             e
         }
     })?;
+    require_authority_over(&state, &caller, &key).await?;
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
     // Compare-and-set on "not yet revoked": a revocation that finds the key already revoked

@@ -31,7 +31,8 @@ on_both_backends!(
     a_successor_inherits_its_predecessors_lifetime,
     a_revocation_racing_a_rotation_is_never_undone,
     of_two_racing_rotations_exactly_one_mints_a_successor,
-    a_restriction_that_does_not_read_back_fails_closed
+    a_restriction_that_does_not_read_back_fails_closed,
+    a_key_revokes_or_changes_only_keys_within_its_authority
 );
 
 async fn rotating_a_key_cannot_mint_more_than_the_rotator_holds(backend: Backend) {
@@ -398,4 +399,65 @@ async fn a_restriction_that_does_not_read_back_fails_closed(backend: Backend) {
             answer.body
         );
     }
+}
+
+async fn a_key_revokes_or_changes_only_keys_within_its_authority(backend: Backend) {
+    let (app, _db) = TestApp::spawn(backend).await;
+    let narrow = app
+        .create_key(
+            &app.admin_key,
+            json!({"name": "keys", "environment": "live", "scopes": ["admin:keys", "read:checks"], "check_group_ids": ["cg-1"]}),
+        )
+        .await;
+    let narrow_key = narrow["key"].as_str().unwrap();
+    let admin_id = app
+        .get("/v1/auth/verify", &app.admin_key)
+        .await
+        .header("x-statuspulse-principal")
+        .trim_start_matches("api_key:")
+        .to_owned();
+    let revoke = app
+        .post("/v1/api-keys/revoke", narrow_key, json!({"id": admin_id}))
+        .await;
+    assert_eq!(
+        (
+            revoke.status,
+            revoke.code(),
+            revoke.body["field"].as_str().unwrap_or_default()
+        ),
+        (StatusCode::FORBIDDEN, "key_outside_authority", "id"),
+        "{}",
+        revoke.body
+    );
+    let rename = app
+        .call(
+            Method::PATCH,
+            &format!("/v1/api-keys/{admin_id}"),
+            Some(narrow_key),
+            Some(json!({"name": "mine now"})),
+        )
+        .await;
+    assert_eq!(rename.code(), "key_outside_authority");
+    assert_eq!(
+        app.verify(&app.admin_key).await,
+        StatusCode::OK,
+        "the admin key is untouched"
+    );
+    // Within its authority it manages keys as before.
+    let within = app
+        .post(
+            "/v1/api-keys",
+            narrow_key,
+            json!({"name": "r", "environment": "live", "scopes": ["read:checks"], "check_group_ids": ["cg-1"]}),
+        )
+        .await;
+    assert_eq!(within.status, StatusCode::CREATED, "{}", within.body);
+    let revoked = app
+        .post(
+            "/v1/api-keys/revoke",
+            narrow_key,
+            json!({"id": within.body["id"]}),
+        )
+        .await;
+    assert_eq!(revoked.body["status"], "revoked", "{}", revoked.body);
 }
