@@ -85,20 +85,6 @@ for tf in "$BIN"/terraform-*; do
   log "$(basename "$tf"): $(TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 "$tf" version 2>/dev/null | head -1)"
 done
 
-# Dependency hygiene, run by scripts/test.sh: unused dependencies (cargo-machete) and licenses,
-# bans and sources (cargo-deny). Built from crates.io into .tools/, pinned.
-for tool in cargo-machete@0.9.2 cargo-deny@0.20.2; do
-  name="${tool%@*}"
-  if [ ! -x "$BIN/$name" ]; then
-    if command -v "$name" >/dev/null 2>&1 && "$name" --version 2>/dev/null | grep -q "${tool#*@}"; then
-      ln -sf "$(command -v "$name")" "$BIN/$name"
-    else
-      log "installing $tool (cargo install, a few minutes on a fresh machine)"
-      cargo install --quiet --locked --root "$TOOLS" "$tool"
-    fi
-  fi
-done
-
 # nginx: server/tests/gateway.rs runs examples/gateway/ (auth_request, compiled into Debian's
 # nginx) in front of a real server. Debian puts it in /usr/sbin, off a non-root user's PATH.
 if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then

@@ -36,6 +36,14 @@ cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p statuspulse-server --all-targets --features test-clock -- -D warnings
 
 step "Dependencies: none unused, only permitted licenses and sources"
+# cargo-machete and cargo-deny, from crates.io into .tools/, pinned; the quickstart does not need them.
+for tool in cargo-machete@0.9.2 cargo-deny@0.20.2; do
+  name="${tool%@*}"
+  if ! "$name" --version 2>/dev/null | grep -q "${tool#*@}"; then
+    echo "installing $tool (cargo install, a few minutes on a fresh machine)" >&2
+    cargo install --quiet --locked --root "$ROOT/.tools" "$tool"
+  fi
+done
 cargo machete
 cargo deny --log-level error check licenses bans sources
 
