@@ -165,6 +165,23 @@ impl Minted<'_> {
     }
 }
 
+impl<'a> KeyPlan<'a> {
+    /// A stored key as a plan (its scopes and view read by the caller, who owns them).
+    fn of_stored(key: &'a KeyRow, scopes: &'a Scopes, view: &'a ApiKeyView) -> ApiResult<Self> {
+        Ok(Self {
+            name: &key.name,
+            environment: key.environment()?,
+            service_account_id: key.service_account_id.as_deref(),
+            scopes,
+            check_group_ids: &view.check_group_ids,
+            alert_route_ids: &view.alert_route_ids,
+            environment_clusters: &view.environment_clusters,
+            rotation_days: key.rotation_days,
+            lifetime_days: key.lifetime_days(),
+        })
+    }
+}
+
 /// The key a rotation's successor replaces, and when its grace period ends.
 struct Supersedes<'a> {
     id: &'a str,
@@ -299,17 +316,7 @@ fn key_authority(plan: &KeyPlan<'_>, principal: Principal, access: AccessContext
 async fn require_authority_over(state: &AppState, caller: &Caller, key: &KeyRow) -> ApiResult<()> {
     let view = key.view(state.clock.now_ms());
     let scopes = key.scopes()?;
-    let plan = KeyPlan {
-        name: &key.name,
-        environment: key.environment()?,
-        service_account_id: key.service_account_id.as_deref(),
-        scopes: &scopes,
-        check_group_ids: &view.check_group_ids,
-        alert_route_ids: &view.alert_route_ids,
-        environment_clusters: &view.environment_clusters,
-        rotation_days: key.rotation_days,
-        lifetime_days: key.lifetime_days(),
-    };
+    let plan = KeyPlan::of_stored(key, &scopes, &view)?;
     let principal = Principal::from_service_account(plan.service_account_id);
     let context = authz::target_context(state, caller.workspace_id(), &principal).await?;
     let target = key_authority(&plan, principal, context);
@@ -572,18 +579,8 @@ pub async fn rotate_api_key(
     refuse_unless_active(&old, now)?;
     let view = old.view(now);
     let scopes = old.scopes()?;
-    let plan = KeyPlan {
-        name: &old.name,
-        environment: old.environment()?,
-        service_account_id: old.service_account_id.as_deref(),
-        scopes: &scopes,
-        check_group_ids: &view.check_group_ids,
-        alert_route_ids: &view.alert_route_ids,
-        environment_clusters: &view.environment_clusters,
-        rotation_days: old.rotation_days,
-        // The successor inherits its predecessor's lifetime, not the longest one.
-        lifetime_days: old.lifetime_days(),
-    };
+    // The successor inherits everything, its predecessor's lifetime included (not the longest).
+    let plan = KeyPlan::of_stored(&old, &scopes, &view)?;
     // A successor is a new credential: rotating a key the caller could not have created would
     // hand out what the caller does not hold.
     check_grant(&state, &caller, &plan, false).await?;

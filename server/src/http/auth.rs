@@ -101,7 +101,7 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Arc<Credent
         }
         Err(HeaderProblem::Duplicate) => {
             let reason = "duplicate_authorization";
-            record_failure_of(state, parts, SYSTEM_CHAIN, None, None, reason).await;
+            record_failure(state, parts, SYSTEM_CHAIN, None, None, reason).await;
             return Err(
                 ApiError::bad_request(reason, "send exactly one `Authorization` header").into(),
             );
@@ -125,7 +125,7 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Arc<Credent
         Err(failure) => {
             let known = verification.known.as_deref();
             let key_id = verification.key_id.as_ref().or(known.map(|c| &c.key_id));
-            record_failure_of(
+            record_failure(
                 state,
                 parts,
                 known.map_or(SYSTEM_CHAIN, |c| c.workspace_id.as_str()),
@@ -166,7 +166,7 @@ impl FromRequestParts<AppState> for Caller {
         if !allowed {
             // After the first of a window, a 429 costs a few atomic increments here: no I/O,
             // no allocation.
-            record_failure_of(
+            record_failure(
                 state,
                 parts,
                 &credential.workspace_id,
@@ -280,29 +280,9 @@ fn failure_answer(failure: &AuthFailure) -> ApiError {
 /// Records an `auth.failed` audit event (never the presented secret). Failures are aggregated
 /// by workspace, key id, reason and client network: the first of a kind is stored before this
 /// returns, repeats are counted and stored once a second (see [`crate::audit::failures`]).
-/// Request data is truncated before it is stored.
+/// Request data is truncated before it is stored; it is borrowed here, so a repeat allocates
+/// nothing.
 pub async fn record_failure(
-    state: &AppState,
-    parts: &Parts,
-    workspace_id: &str,
-    key_id: Option<String>,
-    target: Option<(&'static str, String)>,
-    reason: &str,
-) {
-    let target = target.as_ref().map(|(kind, id)| (*kind, id.as_str()));
-    record_failure_of(
-        state,
-        parts,
-        workspace_id,
-        key_id.as_deref(),
-        target,
-        reason,
-    )
-    .await;
-}
-
-/// [`record_failure`] on borrowed data: a repeat allocates nothing.
-async fn record_failure_of(
     state: &AppState,
     parts: &Parts,
     workspace_id: &str,
