@@ -177,6 +177,79 @@ fn is_base64url(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
 }
 
+/// The public identifier inside a key; safe to show anywhere.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct KeyId(String);
+
+impl KeyId {
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Rebuilds a key id read back from storage.
+    pub fn from_trusted(s: String) -> Self {
+        Self(s)
+    }
+}
+
+// Lets caches keyed by `KeyId` be probed with the `&str` inside a presented key, unallocated.
+impl std::borrow::Borrow<str> for KeyId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Lifecycle state, derived from the stored times (never stored itself, so it cannot go stale).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum KeyStatus {
+    /// Usable.
+    Active,
+    /// Rotated: still usable until its grace period ends, then revoked.
+    Rotating,
+    /// Past `expires_at`.
+    Expired,
+    /// Refused everywhere; readable for 30 days of quarantine, then purged.
+    Revoked,
+}
+
+impl KeyStatus {
+    /// The state at `now_ms` of a key with these times (milliseconds since the epoch).
+    pub fn at(now_ms: i64, expires_at: i64, revoked_at: Option<i64>) -> Self {
+        match revoked_at {
+            Some(at) if at <= now_ms => KeyStatus::Revoked,
+            _ if expires_at <= now_ms => KeyStatus::Expired,
+            Some(_) => KeyStatus::Rotating,
+            None => KeyStatus::Active,
+        }
+    }
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyStatus::Active => "active",
+            KeyStatus::Rotating => "rotating",
+            KeyStatus::Expired => "expired",
+            KeyStatus::Revoked => "revoked",
+        }
+    }
+
+    /// The state of a wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Active, Self::Rotating, Self::Expired, Self::Revoked]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;

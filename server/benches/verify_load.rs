@@ -27,8 +27,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use statuspulse_server::api_keys::token::PlainApiKey;
-use statuspulse_server::scopes::Environment;
+use statuspulse_server::authn::token::PlainApiKey;
+use statuspulse_server::authz::scopes::Environment;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
-use statuspulse_server::config::RateLimitTiers;
+use statuspulse_server::platform::config::RateLimitTiers;
 use statuspulse_server::{Clock, Settings};
 use tower::ServiceExt;
 
@@ -96,7 +96,7 @@ impl Target {
                 .expect("state");
             (state, created.key, workspace.id)
         });
-        let router = statuspulse_server::http::router(state);
+        let router = statuspulse_server::router::router(state);
         let mut target = Target {
             runtime,
             router,
@@ -273,7 +273,7 @@ pub fn key_parse(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    if let Ok(key) = statuspulse_server::api_keys::token::PlainApiKey::parse(text) {
+    if let Ok(key) = statuspulse_server::authn::token::PlainApiKey::parse(text) {
         assert_eq!(key.expose(), text, "a parsed key is the text it came from");
         assert!(text.len() == 72 && (text.starts_with("sp_live_") || text.starts_with("sp_test_")));
     }

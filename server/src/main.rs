@@ -6,7 +6,7 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::{Parser, Subcommand};
-use statuspulse_server::config::{DatabaseArgs, ServeArgs};
+use statuspulse_server::platform::config::{DatabaseArgs, ServeArgs};
 use statuspulse_server::{Application, Clock, Settings};
 use tracing_subscriber::EnvFilter;
 
@@ -52,7 +52,7 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Migrate(db) => {
-            let db = statuspulse_server::db::Db::connect(&db.database_url).await?;
+            let db = statuspulse_server::platform::db::Db::connect(&db.database_url).await?;
             db.migrate().await?;
             eprintln!("database is up to date");
             Ok(())

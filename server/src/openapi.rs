@@ -38,5 +38,5 @@ pub fn base() -> utoipa::openapi::OpenApi {
 /// The whole document, built once.
 pub fn document() -> &'static utoipa::openapi::OpenApi {
     static DOCUMENT: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
-    DOCUMENT.get_or_init(|| crate::http::routes().into_openapi())
+    DOCUMENT.get_or_init(|| crate::router::routes().into_openapi())
 }

@@ -7,7 +7,7 @@ use axum::routing::get;
 use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::state::AppState;
+use crate::app::AppState;
 
 /// Operations routes: not part of the API's OpenAPI document.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -82,6 +82,6 @@ async fn advance_clock(
         ));
     }
     Ok(axum::Json(
-        json!({"now": crate::clock::rfc3339(state.clock.now_ms())}),
+        json!({"now": crate::platform::clock::rfc3339(state.clock.now_ms())}),
     ))
 }

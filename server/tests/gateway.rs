@@ -20,7 +20,7 @@ use axum::http::{HeaderMap, Method, Uri};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use statuspulse_server::audit::Actor;
-use statuspulse_server::config::RateLimitTiers;
+use statuspulse_server::platform::config::RateLimitTiers;
 use statuspulse_server::{Application, Clock, Settings};
 
 /// Requests per minute of the workspace whose key the rate-limit case exhausts.
@@ -278,7 +278,7 @@ async fn nginx_auth_request_guards_an_upstream() {
         .await
         .unwrap();
     });
-    let (workspace, admin) = statuspulse_server::workspaces::provision(
+    let (workspace, admin) = statuspulse_server::management::workspaces::provision(
         &state,
         "operator",
         "standard",
@@ -287,7 +287,7 @@ async fn nginx_auth_request_guards_an_upstream() {
     )
     .await
     .unwrap();
-    let (_, tiny_admin) = statuspulse_server::workspaces::provision(
+    let (_, tiny_admin) = statuspulse_server::management::workspaces::provision(
         &state,
         "throttled",
         "tiny",

@@ -20,8 +20,8 @@ use serde_json::json;
 
 use super::EventType;
 use super::{Actor, NewEvent, Outcome, SYSTEM_CHAIN};
-use crate::clock::rfc3339;
-use crate::verify::ClientNetwork;
+use crate::platform::clock::rfc3339;
+use crate::platform::network::ClientNetwork;
 
 /// Fine-grained windows kept at once; new kinds beyond this are aggregated coarsely.
 pub const MAX_WINDOWS: usize = 4096;

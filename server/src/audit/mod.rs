@@ -19,8 +19,10 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sqlx::{Any, Transaction};
 
-use crate::clock::Clock;
-use crate::ids;
+use crate::authn::Principal;
+use crate::platform::clock::Clock;
+use crate::platform::db::WriteTx;
+use crate::platform::ids;
 
 /// Chain id of events that belong to no known workspace (for example an unknown key).
 pub const SYSTEM_CHAIN: &str = "";
@@ -43,6 +45,17 @@ impl Actor {
             Actor::ApiKey { key_id } => ("api_key", Some(key_id)),
             Actor::System => ("system", None),
             Actor::Anonymous => ("anonymous", None),
+        }
+    }
+}
+
+impl From<&Principal> for Actor {
+    /// How the audit log names whoever acted.
+    fn from(principal: &Principal) -> Self {
+        match principal {
+            Principal::ApiKey(key) => Actor::ApiKey {
+                key_id: key.key_id.to_string(),
+            },
         }
     }
 }
@@ -200,6 +213,17 @@ fn chain_hash(prev_hash: &str, canonical: &Canonical<'_>) -> Result<String, sqlx
     hasher.update(b"\n");
     hasher.update(serde_json::to_vec(canonical).map_err(|e| sqlx::Error::Encode(e.into()))?);
     Ok(hex::encode(hasher.finalize()))
+}
+
+/// Appends `event` to its workspace's chain in `tx` and commits: a change and its record stand
+/// or fall together. The usual end of a management write.
+pub async fn commit_with(
+    mut tx: WriteTx<'_>,
+    clock: &Clock,
+    event: &NewEvent,
+) -> Result<(), sqlx::Error> {
+    append(&mut tx.tx, clock, event).await?;
+    tx.commit().await
 }
 
 /// Appends `event` to its workspace's chain inside `tx`; returns the new `event_id`.

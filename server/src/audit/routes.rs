@@ -7,12 +7,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{verify_chain, ChainReport, StoredEvent};
-use crate::clock::rfc3339;
+use crate::app::AppState;
+use crate::authz::scopes::Scope;
 use crate::error::{ApiError, ApiResult};
+use crate::http::pagination::{Page, PageParams};
 use crate::http::Caller;
-use crate::ids::{Page, PageParams};
-use crate::scopes::Scope;
-use crate::state::AppState;
+use crate::platform::clock::rfc3339;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -102,7 +102,7 @@ fn parse_time(field: &str, value: Option<&str>) -> ApiResult<Option<i64>> {
     value
         .map(|v| {
             time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339)
-                .map(crate::clock::to_ms)
+                .map(crate::platform::clock::to_ms)
                 .map_err(|_| {
                     ApiError::invalid(
                         field,

@@ -16,8 +16,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::failures::{Failure, FailureWindows};
 use super::NewEvent;
-use crate::clock::Clock;
-use crate::db::Db;
+use crate::platform::clock::Clock;
+use crate::platform::db::Db;
 
 const QUEUE: usize = 4096;
 const BATCH: usize = 256;

@@ -20,12 +20,13 @@
 
 use std::collections::BTreeMap;
 
-use crate::access::{AccessContext, Binding};
-use crate::scopes::{Environment, Scope, Scopes};
+use crate::authz::access::{AccessContext, Binding};
+use crate::authz::scopes::{Environment, Scope, Scopes};
 
-/// Who a credential or grant acts for.
+/// Whom a credential or a grant is made to: the subject of a key (workspace or service account)
+/// or of a role binding (service account or SSO group).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Principal {
+pub enum Grantee {
     /// A workspace-level key: no service account, not narrowed by role bindings.
     Workspace,
     ServiceAccount(String),
@@ -33,10 +34,10 @@ pub enum Principal {
     Group(String),
 }
 
-impl Principal {
+impl Grantee {
     pub fn from_service_account(id: Option<&str>) -> Self {
-        id.map_or(Principal::Workspace, |sa| {
-            Principal::ServiceAccount(sa.to_owned())
+        id.map_or(Grantee::Workspace, |sa| {
+            Grantee::ServiceAccount(sa.to_owned())
         })
     }
 }
@@ -44,7 +45,7 @@ impl Principal {
 /// What an API key can do: the caller's, or the one about to be minted.
 #[derive(Clone, Debug)]
 pub struct KeyAuthority {
-    pub principal: Principal,
+    pub principal: Grantee,
     pub environment: Environment,
     /// The scopes the key asks for; bindings in `access` decide which are effective.
     pub scopes: Scopes,
@@ -68,7 +69,7 @@ pub enum Grant<'a> {
     Key(&'a KeyAuthority),
     /// A role binding for `principal`, with the workspace's clusters in `clusters`.
     Binding {
-        principal: &'a Principal,
+        principal: &'a Grantee,
         binding: &'a Binding,
         clusters: &'a BTreeMap<String, Environment>,
     },
@@ -100,14 +101,14 @@ pub fn check(caller: &Authority, grant: &Grant<'_>) -> Result<(), Denial> {
 }
 
 fn check_principal(caller: &Authority, grant: &Grant<'_>) -> Result<(), Denial> {
-    let Principal::ServiceAccount(own) = &caller.principal else {
+    let Grantee::ServiceAccount(own) = &caller.principal else {
         return Ok(());
     };
     let (target, field) = match grant {
         Grant::Key(key) => (&key.principal, "service_account_id"),
         Grant::Binding { principal, .. } => (*principal, "service_account_id"),
     };
-    if matches!(target, Principal::ServiceAccount(sa) if sa == own) {
+    if matches!(target, Grantee::ServiceAccount(sa) if sa == own) {
         return Ok(());
     }
     Err(Denial::new(
@@ -117,9 +118,9 @@ fn check_principal(caller: &Authority, grant: &Grant<'_>) -> Result<(), Denial> 
             "your key belongs to service account {own} and can only grant to that account, \
              not to {}",
             match target {
-                Principal::Workspace => "a workspace key without a service account".to_owned(),
-                Principal::ServiceAccount(sa) => format!("service account {sa}"),
-                Principal::Group(g) => format!("group `{g}`"),
+                Grantee::Workspace => "a workspace key without a service account".to_owned(),
+                Grantee::ServiceAccount(sa) => format!("service account {sa}"),
+                Grantee::Group(g) => format!("group `{g}`"),
             }
         ),
     ))
@@ -361,10 +362,10 @@ mod tests {
     }
 
     impl World {
-        fn context(&self, principal: &Principal) -> AccessContext {
+        fn context(&self, principal: &Grantee) -> AccessContext {
             let bindings = match principal {
-                Principal::Workspace => None,
-                Principal::ServiceAccount(id) | Principal::Group(id) => {
+                Grantee::Workspace => None,
+                Grantee::ServiceAccount(id) | Grantee::Group(id) => {
                     Some(self.bindings.get(id).cloned().unwrap_or_default())
                 }
             };
@@ -498,11 +499,11 @@ mod tests {
         )
     }
 
-    fn principal() -> impl Strategy<Value = Principal> {
+    fn principal() -> impl Strategy<Value = Grantee> {
         prop_oneof![
-            Just(Principal::Workspace),
-            Just(Principal::ServiceAccount(ACCOUNTS[0].into())),
-            Just(Principal::ServiceAccount(ACCOUNTS[1].into())),
+            Just(Grantee::Workspace),
+            Just(Grantee::ServiceAccount(ACCOUNTS[0].into())),
+            Just(Grantee::ServiceAccount(ACCOUNTS[1].into())),
         ]
     }
 
@@ -551,8 +552,8 @@ mod tests {
             let caller = with_context(caller, &world);
             let minted = with_context(minted, &world);
             if check(&caller, &Grant::Key(&minted)).is_ok() {
-                if let Principal::ServiceAccount(own) = &caller.principal {
-                    prop_assert_eq!(&minted.principal, &Principal::ServiceAccount(own.clone()));
+                if let Grantee::ServiceAccount(own) = &caller.principal {
+                    prop_assert_eq!(&minted.principal, &Grantee::ServiceAccount(own.clone()));
                 }
                 // Also after the workspace grows: a grant must not reach clusters made later.
                 for world in [world.clone(), world.grown()] {
@@ -572,15 +573,15 @@ mod tests {
         ) {
             let caller = with_context(caller, &world);
             let principal = match target {
-                0 => Principal::ServiceAccount(ACCOUNTS[0].into()),
-                1 => Principal::ServiceAccount(ACCOUNTS[1].into()),
-                _ => Principal::Group("admins".into()),
+                0 => Grantee::ServiceAccount(ACCOUNTS[0].into()),
+                1 => Grantee::ServiceAccount(ACCOUNTS[1].into()),
+                _ => Grantee::Group("admins".into()),
             };
             let grant = Grant::Binding { principal: &principal, binding: &binding, clusters: &world.clusters };
             if check(&caller, &grant).is_ok() {
                 let id = match &principal {
-                    Principal::ServiceAccount(id) | Principal::Group(id) => id.clone(),
-                    Principal::Workspace => unreachable!(),
+                    Grantee::ServiceAccount(id) | Grantee::Group(id) => id.clone(),
+                    Grantee::Workspace => unreachable!(),
                 };
                 let mut after = world.clone();
                 after.bindings.entry(id).or_default().push(binding.clone());
@@ -611,7 +612,7 @@ mod tests {
 
     fn admin() -> KeyAuthority {
         KeyAuthority {
-            principal: Principal::Workspace,
+            principal: Grantee::Workspace,
             environment: Environment::Live,
             scopes: [Scope::AdminAll].into_iter().collect(),
             environment_clusters: vec![],
@@ -656,7 +657,7 @@ mod tests {
         };
         let caller = with_context(
             KeyAuthority {
-                principal: Principal::ServiceAccount("sa_a".into()),
+                principal: Grantee::ServiceAccount("sa_a".into()),
                 scopes: scoped(&[Scope::AdminKeys, Scope::ReadChecks]),
                 ..admin()
             },
@@ -669,8 +670,8 @@ mod tests {
         };
         assert_eq!(check(&caller, &Grant::Key(&narrower)), Ok(()));
         let other_account = KeyAuthority {
-            principal: Principal::ServiceAccount("sa_b".into()),
-            access: world.context(&Principal::ServiceAccount("sa_b".into())),
+            principal: Grantee::ServiceAccount("sa_b".into()),
+            access: world.context(&Grantee::ServiceAccount("sa_b".into())),
             ..narrower.clone()
         };
         assert_eq!(
@@ -721,7 +722,7 @@ mod tests {
             clusters: vec![],
         };
         let grant = Grant::Binding {
-            principal: &Principal::ServiceAccount("sa_a".into()),
+            principal: &Grantee::ServiceAccount("sa_a".into()),
             binding: &binding,
             clusters: &workspace_clusters(),
         };

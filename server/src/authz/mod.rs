@@ -3,33 +3,35 @@
 //! [`grant`] holds the one rule every route that creates or widens a credential calls; this
 //! module loads the facts it needs and turns a refusal into the API's answer.
 
+pub mod access;
 pub mod grant;
+pub mod scopes;
 
-pub use grant::{Authority, Denial, Grant, KeyAuthority, Principal};
+pub use grant::{Authority, Denial, Grant, Grantee, KeyAuthority};
 
-use crate::access::{self, AccessContext};
+use crate::app::AppState;
+use crate::authn::Principal;
+use crate::authz::scopes::{Scope, Scopes};
 use crate::error::{ApiError, ApiResult};
-use crate::http::Caller;
-use crate::scopes::{Scope, Scopes};
-use crate::state::AppState;
+use access::AccessContext;
 
 /// The caller's authority, with its service account's role bindings read afresh (the verified
 /// key's cached copy may be up to 30 s old, and a grant must not outlive a narrowing).
-pub async fn caller_authority(state: &AppState, caller: &Caller) -> ApiResult<Authority> {
-    let c = &caller.credential;
+pub async fn caller_authority(state: &AppState, principal: &Principal) -> ApiResult<Authority> {
+    let held = principal.holdings();
     let access = access::load_context(
         state.db.pool(),
-        &c.workspace_id,
-        c.service_account_id.as_deref(),
+        principal.workspace_id(),
+        held.service_account_id,
     )
     .await?;
     Ok(KeyAuthority {
-        principal: Principal::from_service_account(c.service_account_id.as_deref()),
-        environment: c.environment,
-        scopes: c.scopes.clone(),
-        environment_clusters: c.environment_clusters.clone(),
-        check_group_ids: c.check_group_ids.clone(),
-        alert_route_ids: c.alert_route_ids.clone(),
+        principal: principal.grantee(),
+        environment: held.environment,
+        scopes: held.scopes.clone(),
+        environment_clusters: held.environment_clusters.to_vec(),
+        check_group_ids: held.check_group_ids.to_vec(),
+        alert_route_ids: held.alert_route_ids.to_vec(),
         access,
     })
 }
@@ -46,9 +48,9 @@ pub async fn check_admin_all_policy(
     state: &AppState,
     workspace_id: &str,
     scopes: &Scopes,
-    principal: &Principal,
+    principal: &Grantee,
 ) -> ApiResult<()> {
-    if !matches!(principal, Principal::ServiceAccount(_)) || !scopes.contains(Scope::AdminAll) {
+    if !matches!(principal, Grantee::ServiceAccount(_)) || !scopes.contains(Scope::AdminAll) {
         return Ok(());
     }
     let allowed: i64 = sqlx::query_scalar(
@@ -72,11 +74,11 @@ pub async fn check_admin_all_policy(
 pub async fn target_context(
     state: &AppState,
     workspace_id: &str,
-    principal: &Principal,
+    principal: &Grantee,
 ) -> ApiResult<AccessContext> {
     let service_account = match principal {
-        Principal::ServiceAccount(sa) => Some(sa.as_str()),
-        Principal::Workspace | Principal::Group(_) => None,
+        Grantee::ServiceAccount(sa) => Some(sa.as_str()),
+        Grantee::Workspace | Grantee::Group(_) => None,
     };
     Ok(access::load_context(state.db.pool(), workspace_id, service_account).await?)
 }

@@ -10,34 +10,34 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use crate::app::AppState;
 use crate::audit::{Actor, Failure, SYSTEM_CHAIN};
+use crate::authn::{AuthFailure, Credential, Principal};
+use crate::authz::scopes::Scope;
 use crate::error::ApiError;
-use crate::rate_limit::Decision;
-use crate::scopes::Scope;
-use crate::state::AppState;
-use crate::verify::network::{parse_forwarded, parse_x_forwarded_for};
-use crate::verify::{AuthFailure, ClientNetwork, Credential, TrustedProxies};
+use crate::platform::network::{parse_forwarded, parse_x_forwarded_for};
+use crate::platform::network::{ClientNetwork, TrustedProxies};
+use crate::platform::rate_limit::Decision;
 
-/// An authenticated, rate-limit-admitted API key.
+/// An authenticated, rate-limit-admitted request: who is acting, as authorization and audit
+/// see it.
 #[derive(Clone, Debug)]
 pub struct Caller {
-    pub credential: Arc<Credential>,
+    pub principal: Principal,
 }
 
 impl Caller {
     pub fn workspace_id(&self) -> &str {
-        &self.credential.workspace_id
+        self.principal.workspace_id()
     }
 
     pub fn actor(&self) -> Actor {
-        Actor::ApiKey {
-            key_id: self.credential.key_id.to_string(),
-        }
+        Actor::from(&self.principal)
     }
 
     /// Refuses with 403 unless the caller's scopes grant `scope`.
     pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
-        if self.credential.effective_scopes.grants(scope) {
+        if self.principal.grants(scope) {
             Ok(())
         } else {
             Err(ApiError::forbidden(
@@ -129,7 +129,7 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Arc<Credent
                 state,
                 parts,
                 known.map_or(SYSTEM_CHAIN, |c| c.workspace_id.as_str()),
-                key_id.map(crate::api_keys::token::KeyId::as_str),
+                key_id.map(statuspulse_api::key::KeyId::as_str),
                 known.map(|c| ("api_key", c.id.as_str())),
                 failure.reason(),
             )
@@ -137,7 +137,7 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Arc<Credent
             state
                 .metrics
                 .verifications
-                .get_or_create(&crate::metrics::OutcomeLabels {
+                .get_or_create(&crate::platform::metrics::OutcomeLabels {
                     outcome: failure.reason(),
                 })
                 .inc();
@@ -178,14 +178,16 @@ impl FromRequestParts<AppState> for Caller {
             state
                 .metrics
                 .verifications
-                .get_or_create(&crate::metrics::OutcomeLabels {
+                .get_or_create(&crate::platform::metrics::OutcomeLabels {
                     outcome: "rate_limited",
                 })
                 .inc();
             return Err(Refused::RateLimited(retry_after.unwrap_or(1)));
         }
         state.metrics.verified_ok.inc();
-        Ok(Caller { credential })
+        Ok(Caller {
+            principal: Principal::ApiKey(credential),
+        })
     }
 }
 

@@ -13,7 +13,7 @@ use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visi
 use serde::Deserialize;
 
 use crate::error::ApiError;
-use crate::validate::is_refused_char;
+use statuspulse_api::validate::is_refused_char;
 
 /// Longest string any field may hold, in bytes (the longest field limit is 2,000 characters).
 pub const MAX_STRING_BYTES: usize = 16 * 1024;

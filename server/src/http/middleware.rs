@@ -14,14 +14,13 @@ use axum::response::{IntoResponse, Response};
 use super::auth::{
     authenticate, bearer_credential, record_failure, Authenticated, RATE_LIMIT_DECISION,
 };
-use crate::api_keys::token::KeyRef;
+use crate::app::AppState;
 use crate::audit::SYSTEM_CHAIN;
+use crate::authn::token::KeyRef;
 use crate::error::ApiError;
-use crate::metrics::{method_label, RequestLabels, RouteLabels};
-use crate::state::AppState;
+use crate::platform::metrics::{method_label, RequestLabels, RouteLabels};
 
-/// Bodies larger than this are refused with 413 (docs/CONTRACT.md, "HTTP API").
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+pub use crate::platform::config::MAX_BODY_BYTES;
 
 /// Parameter and field names that look like a credential (compared case-insensitively).
 const CREDENTIAL_NAMES: [&str; 5] = ["api_key", "apikey", "key", "token", "access_token"];
@@ -30,6 +29,30 @@ fn is_credential_name(name: &str) -> bool {
     CREDENTIAL_NAMES
         .iter()
         .any(|c| c.eq_ignore_ascii_case(name))
+}
+
+/// How the screen treats a route's body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BodyPolicy {
+    /// The management API: the Bearer credential is verified before the body is read, and a
+    /// field named like a credential is refused (a key pasted into a body is a leaked key).
+    BearerFirst,
+    /// The OAuth 2.0 endpoints under `/oauth2/`: by protocol their form bodies carry credentials
+    /// (`token` for RFC 7009 revocation and RFC 7662 introspection, `client_secret`, the RFC 8693
+    /// `subject_token`), and the handler authenticates the client from the body. Such a body is
+    /// read without a Bearer credential, but only up to [`OAUTH_BODY_LIMIT`].
+    CredentialProtocol,
+}
+
+/// An OAuth form body is a handful of short fields; a JWT subject token is the largest of them.
+const OAUTH_BODY_LIMIT: usize = 16 * 1024;
+
+fn body_policy(path: &str) -> BodyPolicy {
+    if path.starts_with("/oauth2/") {
+        BodyPolicy::CredentialProtocol
+    } else {
+        BodyPolicy::BearerFirst
+    }
 }
 
 /// A request without a credential of the right shape gets at most this much of its body read:
@@ -46,8 +69,8 @@ const KEYLESS_BODY_PEEK: usize = 8 * 1024;
 /// body-memory budget and the body timeout. Without a key of the right shape, only a small
 /// declared body is peeked at; anything else is refused before its body is read, so clients
 /// without a valid credential (garbage, or forged keys with a correct checksum) cannot make the
-/// server buffer bodies. Every route that takes a body authenticates; a public one would be
-/// exempted here.
+/// server buffer bodies. Every route that takes a body authenticates with a Bearer credential,
+/// except the OAuth endpoints, whose bodies carry credentials by protocol ([`BodyPolicy`]).
 pub async fn screen_request(
     State(state): State<AppState>,
     request: Request,
@@ -75,9 +98,16 @@ pub async fn screen_request(
     if declared == Some(0) || (declared.is_none() && !has_chunked_body(&request)) {
         return next.run(request).await;
     }
+    let policy = body_policy(request.uri().path());
+    if policy == BodyPolicy::CredentialProtocol && declared.is_some_and(|n| n > OAUTH_BODY_LIMIT) {
+        return without_reading_body(too_large());
+    }
     let (mut parts, body) = request.into_parts();
     let shaped = bearer_credential(&parts.headers).is_ok_and(|key| KeyRef::parse(key).is_ok());
-    let limit = if !shaped && declared.is_some_and(|n| n <= KEYLESS_BODY_PEEK) {
+    let limit = if policy == BodyPolicy::CredentialProtocol {
+        // The handler authenticates the client from the body it is about to read.
+        OAUTH_BODY_LIMIT
+    } else if !shaped && declared.is_some_and(|n| n <= KEYLESS_BODY_PEEK) {
         // Peeked for a pasted key; the `Caller` extractor refuses the request after that.
         KEYLESS_BODY_PEEK
     } else {
@@ -135,7 +165,9 @@ pub async fn screen_request(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_ascii_lowercase();
-    let in_body = if content_type.starts_with("application/x-www-form-urlencoded") {
+    let in_body = if policy == BodyPolicy::CredentialProtocol {
+        false
+    } else if content_type.starts_with("application/x-www-form-urlencoded") {
         form_names(&bytes).any(|name| is_credential_name(&name))
     } else {
         // Any body that parses as a JSON object is checked, whatever its declared type.
@@ -231,7 +263,7 @@ async fn record_keyless_failure(state: &AppState, request: Request, reason: &'st
     state
         .metrics
         .verifications
-        .get_or_create(&crate::metrics::OutcomeLabels { outcome: reason })
+        .get_or_create(&crate::platform::metrics::OutcomeLabels { outcome: reason })
         .inc();
 }
 
@@ -383,6 +415,22 @@ mod tests {
                 control_character_in_uri(&uri.parse().unwrap()).is_none(),
                 "{uri}"
             );
+        }
+    }
+
+    #[test]
+    fn only_the_oauth_endpoints_take_credentials_in_their_bodies() {
+        for path in ["/oauth2/revoke", "/oauth2/introspect", "/oauth2/token"] {
+            assert_eq!(body_policy(path), BodyPolicy::CredentialProtocol, "{path}");
+        }
+        for path in [
+            "/v1/api-keys",
+            "/v1/oauth2/revoke",
+            "/oauth2",
+            "/OAUTH2/revoke",
+            "/",
+        ] {
+            assert_eq!(body_policy(path), BodyPolicy::BearerFirst, "{path}");
         }
     }
 

@@ -28,8 +28,8 @@ use tokio::sync::Semaphore;
 use tokio::time::{Instant, Sleep};
 use tower::ServiceExt;
 
-use crate::config::Settings;
-use crate::metrics::Metrics;
+use crate::platform::config::Settings;
+use crate::platform::metrics::Metrics;
 
 /// Raises the soft open-file limit to the hard limit, where the platform allows it: every
 /// connection is a descriptor, and the usual soft default (1024) is gone after a thousand idle

@@ -6,13 +6,15 @@
 //! takes the job's lease in the database first, so several replicas sharing one PostgreSQL do it
 //! once, and another replica takes over within one lease period when the holder stops.
 
+pub mod purge;
+
 use std::time::Duration;
 
 use futures::future::BoxFuture;
 use tokio::task::JoinHandle;
 
-use crate::db::Db;
-use crate::state::AppState;
+use crate::app::AppState;
+use crate::platform::db::Db;
 
 /// Where a job runs.
 #[derive(Clone, Copy, Debug)]

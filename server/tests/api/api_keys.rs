@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::json;
-use statuspulse_server::api_keys::purge::purge_quarantined;
+use statuspulse_server::jobs::purge::purge_quarantined;
 
 use crate::helpers::{captured_logs, Backend, TestApp};
 use crate::on_both_backends;

@@ -77,6 +77,7 @@ on_both_backends!(
     every_error_is_problem_json_including_query_rejections_and_405,
     invented_methods_and_paths_cannot_grow_the_metrics,
     a_body_without_a_credential_is_refused_from_the_headers_without_being_read,
+    only_oauth_endpoints_take_credentials_in_their_bodies_and_only_small_ones,
     bodies_in_flight_are_bounded_and_their_memory_returned,
     a_body_that_stalls_is_cut_at_the_body_timeout,
     silent_and_slow_header_connections_are_closed,
@@ -332,8 +333,8 @@ async fn a_body_without_a_credential_is_refused_from_the_headers_without_being_r
     let (app, _db) = TestApp::spawn(backend).await;
     let malformed = format!("Bearer {}x", &app.admin_key[..app.admin_key.len() - 1]);
     // Shape and checksum are right (anyone can compute them), the key does not exist.
-    let forged = statuspulse_server::api_keys::token::PlainApiKey::generate(
-        statuspulse_server::scopes::Environment::Live,
+    let forged = statuspulse_server::authn::token::PlainApiKey::generate(
+        statuspulse_server::authz::scopes::Environment::Live,
     );
     let forged = format!("Bearer {}", forged.expose());
     let cases = [
@@ -407,11 +408,43 @@ async fn a_body_without_a_credential_is_refused_from_the_headers_without_being_r
     assert_eq!(leaked.code(), "credential_in_body");
 }
 
+/// RFC 7009 revocation and RFC 7662 introspection send `token=` in the body by protocol, so the
+/// credential guard must not refuse it there; everywhere else it still does. Until the OAuth
+/// routes exist the answer is the 404 of an unknown route, not `credential_in_body`.
+async fn only_oauth_endpoints_take_credentials_in_their_bodies_and_only_small_ones(
+    backend: Backend,
+) {
+    let (app, _db) = TestApp::spawn(backend).await;
+    let form = |path: &str, body: String| {
+        app.http
+            .post(app.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let revoke = form("/oauth2/revoke", format!("token={}", app.admin_key))
+        .await
+        .unwrap();
+    assert_eq!(revoke.status(), StatusCode::NOT_FOUND);
+    let problem: serde_json::Value = revoke.json().await.unwrap();
+    assert_eq!(problem["code"], "no_such_route");
+
+    let elsewhere = form("/v1/api-keys", format!("token={}", app.admin_key))
+        .await
+        .unwrap();
+    let problem: serde_json::Value = elsewhere.json().await.unwrap();
+    assert_eq!(problem["code"], "credential_in_body");
+
+    // Without a Bearer key, an OAuth body is read, but never a large one.
+    let large = form("/oauth2/token", "a".repeat(17 * 1024)).await.unwrap();
+    assert_eq!(large.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
 async fn bodies_in_flight_are_bounded_and_their_memory_returned(backend: Backend) {
     let (app, _db) = TestApp::spawn_with(
         backend,
         Options {
-            tweak: |s| s.body_memory_budget = statuspulse_server::http::MAX_BODY_BYTES,
+            tweak: |s| s.body_memory_budget = statuspulse_server::platform::config::MAX_BODY_BYTES,
             ..Options::default()
         },
     )
@@ -444,7 +477,7 @@ async fn bodies_in_flight_are_bounded_and_their_memory_returned(backend: Backend
     assert_eq!(after.status, StatusCode::CREATED, "{}", after.body);
     assert_eq!(
         app.state.body_budget.available_permits(),
-        statuspulse_server::http::MAX_BODY_BYTES
+        statuspulse_server::platform::config::MAX_BODY_BYTES
     );
 }
 

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use statuspulse_server::config::{FailureBudgets, RateLimitTiers};
-use statuspulse_server::verify::TrustedProxies;
+use statuspulse_server::platform::config::{FailureBudgets, RateLimitTiers};
+use statuspulse_server::platform::network::TrustedProxies;
 use statuspulse_server::Clock;
 
 use crate::helpers::{Backend, Options, TestApp, TestDb};
@@ -389,7 +389,7 @@ async fn first_failures_are_durable_before_the_answer_even_under_kill_9() {
     server.kill().unwrap();
     server.wait().unwrap();
 
-    let db = statuspulse_server::db::Db::connect(&database)
+    let db = statuspulse_server::platform::db::Db::connect(&database)
         .await
         .unwrap();
     let rows: Vec<(String,)> =

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+use statuspulse_server::app::AppState;
 use statuspulse_server::audit::Actor;
-use statuspulse_server::state::AppState;
 use statuspulse_server::{Application, Clock, Settings};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -183,7 +183,7 @@ impl TestApp {
     pub async fn spawn_with(backend: Backend, options: Options) -> (Self, TestDb) {
         let db = TestDb::new(backend).await;
         let mut app = Self::start(&db.url, options).await;
-        let (workspace, key) = statuspulse_server::workspaces::provision(
+        let (workspace, key) = statuspulse_server::management::workspaces::provision(
             &app.state,
             "operator",
             "standard",
@@ -336,10 +336,10 @@ impl TestApp {
         use sqlx::{Column, Row};
         let pool = self.state.db.pool();
         let tables: Vec<String> = match self.state.db.backend() {
-            statuspulse_server::db::Backend::Sqlite => sqlx::query_scalar(
+            statuspulse_server::platform::db::Backend::Sqlite => sqlx::query_scalar(
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
             ),
-            statuspulse_server::db::Backend::Postgres => sqlx::query_scalar(
+            statuspulse_server::platform::db::Backend::Postgres => sqlx::query_scalar(
                 "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'",
             ),
         }

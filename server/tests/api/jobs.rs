@@ -5,7 +5,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use statuspulse_server::api_keys::purge::purge_quarantined;
+use statuspulse_server::jobs::purge::purge_quarantined;
 use statuspulse_server::jobs::try_lease;
 
 use crate::helpers::{Backend, Options, TestApp};

@@ -5,7 +5,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use statuspulse_server::config::RateLimitTiers;
+use statuspulse_server::platform::config::RateLimitTiers;
 
 use crate::helpers::{Backend, Options, TestApp};
 use crate::on_both_backends;

@@ -38,8 +38,8 @@ fn crc32(prefix: &str, key_id: &str, secret: &str) -> u32 {
 
 /// A well-formed key (valid checksum) whose key id exists nowhere.
 pub(crate) fn random_unknown_key() -> String {
-    statuspulse_server::api_keys::token::PlainApiKey::generate(
-        statuspulse_server::scopes::Environment::Live,
+    statuspulse_server::authn::token::PlainApiKey::generate(
+        statuspulse_server::authz::scopes::Environment::Live,
     )
     .expose()
     .to_owned()

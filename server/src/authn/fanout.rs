@@ -9,8 +9,8 @@ use std::sync::Arc;
 use futures::StreamExt;
 use redis::AsyncCommands;
 
-use crate::api_keys::token::KeyId;
-use crate::verify::Authenticator;
+use crate::authn::Authenticator;
+use statuspulse_api::key::KeyId;
 
 const CHANNEL: &str = "statuspulse:key-changes";
 

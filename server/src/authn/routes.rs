@@ -9,12 +9,12 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::clock::rfc3339;
+use crate::app::AppState;
+use crate::authz::scopes::Scope;
 use crate::error::{ApiError, ApiResult};
 use crate::http::Caller;
-use crate::scopes::Scope;
-use crate::state::AppState;
-use crate::validate;
+use crate::management::validate;
+use crate::platform::clock::rfc3339;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(verify_credential))
@@ -75,7 +75,8 @@ pub async fn verify_credential(
     query: Result<Query<VerifyQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Response> {
     let Query(query) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
-    let c = &caller.credential;
+    // Verification is about an API key; other principals get their own check when they exist.
+    let crate::authn::Principal::ApiKey(c) = &caller.principal;
     if let Some(environment) = &query.environment {
         let environment =
             validate::environment(environment).map_err(|e| e.with_field("environment"))?;
@@ -142,7 +143,8 @@ pub async fn verify_credential(
         }
     }
     let now = state.clock.now_ms();
-    let rotation_due = c.status(now) == crate::api_keys::KeyStatus::Active && now >= c.rotate_after;
+    let rotation_due =
+        c.status(now) == statuspulse_api::key::KeyStatus::Active && now >= c.rotate_after;
     let answer = c.rendered_answer[usize::from(rotation_due)]
         .get_or_try_init(|| render(c, rotation_due))
         .map_err(ApiError::internal)?;
@@ -162,7 +164,7 @@ pub struct RenderedAnswer {
 }
 
 fn render(
-    c: &crate::verify::Credential,
+    c: &crate::authn::Credential,
     rotation_due: bool,
 ) -> Result<RenderedAnswer, serde_json::Error> {
     let answer = VerifiedCredential {

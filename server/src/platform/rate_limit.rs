@@ -19,9 +19,9 @@ use governor::nanos::Nanos;
 use governor::state::keyed::DashMapStateStore;
 use governor::Quota;
 
-use crate::api_keys::token::KeyId;
-use crate::clock::Clock;
-use crate::config::RateLimitTiers;
+use crate::platform::clock::Clock;
+use crate::platform::config::RateLimitTiers;
+use statuspulse_api::key::KeyId;
 
 impl GovernorClock for Clock {
     type Instant = Nanos;

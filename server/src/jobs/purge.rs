@@ -2,9 +2,9 @@
 
 use serde_json::json;
 
-use super::QUARANTINE_MS;
+use crate::app::App;
 use crate::audit::{self, Actor, EventType, NewEvent};
-use crate::state::App;
+use crate::management::api_keys::QUARANTINE_MS;
 
 /// Keys whose quarantine has ended: revoked 30 days ago, or expired 30 days ago unrevoked.
 const QUARANTINE_OVER: &str = "((purge_after IS NOT NULL AND purge_after <= $1) \
@@ -42,8 +42,7 @@ pub async fn purge_quarantined(app: &App) -> anyhow::Result<usize> {
         let event = NewEvent::success(workspace_id, EventType::ApiKeyPurged, Actor::System)
             .target("api_key", id)
             .details(json!({"key_id": key_id, "name": name}));
-        audit::append(&mut tx.tx, &app.clock, &event).await?;
-        tx.commit().await?;
+        audit::commit_with(tx, &app.clock, &event).await?;
     }
     if purged > 0 {
         tracing::info!(purged, "purged keys whose quarantine ended");

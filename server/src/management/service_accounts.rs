@@ -8,15 +8,16 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api_keys::QUARANTINE_MS;
+use crate::app::AppState;
 use crate::audit::{self, EventType, NewEvent};
-use crate::clock::rfc3339;
+use crate::authz::scopes::Scope;
 use crate::error::{ApiError, ApiResult};
+use crate::http::pagination::{Page, PageParams};
 use crate::http::{Caller, Json};
-use crate::ids::{self, Page, PageParams};
-use crate::scopes::Scope;
-use crate::state::AppState;
-use crate::validate;
+use crate::management::api_keys::QUARANTINE_MS;
+use crate::management::validate;
+use crate::platform::clock::rfc3339;
+use crate::platform::ids;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -79,7 +80,7 @@ pub struct UpdateServiceAccount {
 const COLUMNS: &str = "id, workspace_id, name, description, created_at, updated_at";
 
 async fn find(state: &AppState, caller: &Caller, id: &str) -> ApiResult<ServiceAccountRow> {
-    crate::db::find_in_workspace(
+    crate::platform::db::find_in_workspace(
         &state.db,
         "service_accounts",
         COLUMNS,
@@ -123,8 +124,7 @@ pub async fn create_service_account(
     )
     .target("service_account", &id)
     .details(json!({"name": name}));
-    audit::append(&mut tx.tx, &state.clock, &event).await?;
-    tx.commit().await?;
+    audit::commit_with(tx, &state.clock, &event).await?;
     let row = find(&state, &caller, &id).await?;
     Ok((StatusCode::CREATED, axum::Json(row.into())))
 }
@@ -207,8 +207,7 @@ pub async fn update_service_account(
             "before": {"name": before.name, "description": before.description},
             "after": {"name": name, "description": description},
         }));
-        audit::append(&mut tx.tx, &state.clock, &event).await?;
-        tx.commit().await?;
+        audit::commit_with(tx, &state.clock, &event).await?;
     }
     Ok(axum::Json(find(&state, &caller, &id).await?.into()))
 }
@@ -226,7 +225,9 @@ pub async fn delete_service_account(
     let row = find(&state, &caller, &id).await?;
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
-    let usable = crate::api_keys::count_usable_for_service_account(&mut *tx.tx, &id, now).await?;
+    let usable =
+        crate::management::api_keys::count_usable_for_service_account(&mut *tx.tx, &id, now)
+            .await?;
     if usable > 0 {
         return Err(ApiError::conflict(
             "service_account_has_active_keys",
@@ -246,8 +247,7 @@ pub async fn delete_service_account(
         .await?;
     let event = NewEvent::success(caller.workspace_id(), EventType::ServiceAccountDeleted, caller.actor())
         .target("service_account", &id)
-        .details(json!({"name": row.name, "quarantined_keys_kept_days": QUARANTINE_MS / crate::clock::DAY_MS}));
-    audit::append(&mut tx.tx, &state.clock, &event).await?;
-    tx.commit().await?;
+        .details(json!({"name": row.name, "quarantined_keys_kept_days": QUARANTINE_MS / crate::platform::clock::DAY_MS}));
+    audit::commit_with(tx, &state.clock, &event).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -6,15 +6,11 @@
 //! environment clusters. Narrowing a binding narrows every existing key at once, because the
 //! effective scopes are computed here, at verification, not stored on the key.
 
-pub(crate) mod effective;
-
-pub use effective::router;
-
 use std::collections::BTreeMap;
 
 use sqlx::AnyPool;
 
-use crate::scopes::{Environment, Scope, Scopes};
+use crate::authz::scopes::{Environment, Scope, Scopes};
 
 /// One role binding, as evaluation needs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -163,7 +159,7 @@ pub fn intersect(a: &Scopes, b: &Scopes) -> Scopes {
 /// Redis, on the others (within 30 s without it). `service_account_id: None` means every key of
 /// the workspace (cluster changes).
 pub async fn refresh_keys(
-    app: &crate::state::App,
+    app: &crate::app::App,
     workspace_id: &str,
     service_account_id: Option<&str>,
 ) -> Result<(), sqlx::Error> {
@@ -176,7 +172,7 @@ pub async fn refresh_keys(
     .await?;
     for (key_id,) in key_ids {
         app.authenticator
-            .invalidate(&crate::api_keys::token::KeyId::from_trusted(key_id.clone()));
+            .invalidate(&statuspulse_api::key::KeyId::from_trusted(key_id.clone()));
         app.fanout.publish_key_change(&key_id).await;
     }
     Ok(())
@@ -215,8 +211,11 @@ pub async fn load_context(
                 .into_iter()
                 .map(|(scopes, clusters)| {
                     Ok(Binding {
-                        scopes: crate::db::stored_scopes(&scopes)?,
-                        clusters: crate::db::stored_list("environment_clusters", &clusters)?,
+                        scopes: crate::platform::db::stored_scopes(&scopes)?,
+                        clusters: crate::platform::db::stored_list(
+                            "environment_clusters",
+                            &clusters,
+                        )?,
                     })
                 })
                 .collect::<Result<_, sqlx::Error>>()?;

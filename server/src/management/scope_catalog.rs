@@ -5,9 +5,9 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::app::AppState;
+use crate::authz::scopes::{Scope, ScopeKind};
 use crate::http::Caller;
-use crate::scopes::{Scope, ScopeKind};
-use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_scopes))

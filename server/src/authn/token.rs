@@ -17,37 +17,9 @@ use secrecy::{ExposeSecret, SecretString};
 
 use statuspulse_api::key::{checksum, prefix_of, KEY_ID_LEN, SECRET_LEN};
 // The prefixes are defined (and must never change) in `statuspulse_api::key`.
-pub use statuspulse_api::key::{KeyRef, MalformedKey};
+pub use statuspulse_api::key::{KeyId, KeyRef, MalformedKey};
 
-use crate::scopes::Environment;
-
-/// The public identifier inside a key; safe to show anywhere.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct KeyId(String);
-
-impl KeyId {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// Rebuilds a key id read back from storage.
-    pub fn from_trusted(s: String) -> Self {
-        Self(s)
-    }
-}
-
-// Lets caches keyed by `KeyId` be probed with the `&str` inside a presented key, unallocated.
-impl std::borrow::Borrow<str> for KeyId {
-    fn borrow(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for KeyId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+use crate::authz::scopes::Environment;
 
 /// A whole key as presented by a client or freshly generated. `Debug` never shows the secret.
 pub struct PlainApiKey {
@@ -82,7 +54,7 @@ impl PlainApiKey {
         full.extend(checksum.iter().copied().map(char::from));
         Self {
             environment,
-            key_id: KeyId(key_id),
+            key_id: KeyId::from_trusted(key_id),
             full: full.into(),
         }
     }
@@ -131,7 +103,7 @@ impl From<KeyRef<'_>> for PlainApiKey {
     fn from(key: KeyRef<'_>) -> Self {
         Self {
             environment: key.environment(),
-            key_id: KeyId(key.key_id().to_owned()),
+            key_id: KeyId::from_trusted(key.key_id().to_owned()),
             full: key.expose().to_owned().into(),
         }
     }

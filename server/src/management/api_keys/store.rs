@@ -3,7 +3,7 @@
 use sqlx::{Any, AnyPool, Transaction};
 
 use super::model::{KeyRow, KeyStatus};
-use crate::scopes::{Environment, Scopes};
+use crate::authz::scopes::{Environment, Scopes};
 
 const COLUMNS: &str = "id, key_id, workspace_id, name, environment, service_account_id, scopes, \
     check_group_ids, alert_route_ids, rotation_days, created_at, updated_at, expires_at, \
@@ -33,7 +33,7 @@ pub async fn insert_key(
     key: &NewKey<'_>,
 ) -> Result<(), sqlx::Error> {
     let rotate_after =
-        (key.created_at + key.rotation_days * crate::clock::DAY_MS).min(key.expires_at);
+        (key.created_at + key.rotation_days * crate::platform::clock::DAY_MS).min(key.expires_at);
     sqlx::query(
         "INSERT INTO api_keys (id, key_id, workspace_id, name, environment, service_account_id, \
          scopes, check_group_ids, alert_route_ids, rotation_days, secret_hash, created_at, \
@@ -47,14 +47,16 @@ pub async fn insert_key(
     .bind(key.environment.as_str())
     .bind(key.service_account_id)
     .bind(key.scopes.to_storage())
-    .bind(crate::db::list_for_storage(key.check_group_ids))
-    .bind(crate::db::list_for_storage(key.alert_route_ids))
+    .bind(crate::platform::db::list_for_storage(key.check_group_ids))
+    .bind(crate::platform::db::list_for_storage(key.alert_route_ids))
     .bind(key.rotation_days)
     .bind(key.secret_hash)
     .bind(key.created_at)
     .bind(key.expires_at)
     .bind(rotate_after)
-    .bind(crate::db::list_for_storage(key.environment_clusters))
+    .bind(crate::platform::db::list_for_storage(
+        key.environment_clusters,
+    ))
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -138,11 +140,17 @@ pub async fn update(
     )
     .bind(changes.name)
     .bind(changes.scopes.to_storage())
-    .bind(crate::db::list_for_storage(changes.check_group_ids))
-    .bind(crate::db::list_for_storage(changes.alert_route_ids))
+    .bind(crate::platform::db::list_for_storage(
+        changes.check_group_ids,
+    ))
+    .bind(crate::platform::db::list_for_storage(
+        changes.alert_route_ids,
+    ))
     .bind(now)
     .bind(id)
-    .bind(crate::db::list_for_storage(changes.environment_clusters))
+    .bind(crate::platform::db::list_for_storage(
+        changes.environment_clusters,
+    ))
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)

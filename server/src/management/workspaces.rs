@@ -12,16 +12,17 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api_keys::token::PlainApiKey;
-use crate::api_keys::{insert_key, CreatedApiKey, NewKey, MAX_LIFETIME_DAYS};
+use crate::app::{App, AppState};
 use crate::audit::{self, Actor, EventType, NewEvent};
-use crate::clock::{rfc3339, DAY_MS};
+use crate::authn::token::PlainApiKey;
+use crate::authz::scopes::{Environment, Scope, Scopes};
 use crate::error::{ApiError, ApiResult};
+use crate::http::pagination::{Page, PageParams};
 use crate::http::{Caller, Json};
-use crate::ids::{self, Page, PageParams};
-use crate::scopes::{Environment, Scope, Scopes};
-use crate::state::{App, AppState};
-use crate::validate;
+use crate::management::api_keys::{insert_key, CreatedApiKey, NewKey, MAX_LIFETIME_DAYS};
+use crate::management::validate;
+use crate::platform::clock::{rfc3339, DAY_MS};
+use crate::platform::ids;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -101,11 +102,7 @@ async fn fetch(app: &App, id: &str) -> Result<Option<WorkspaceRow>, sqlx::Error>
 
 /// Whether the caller may act on workspaces other than its own.
 async fn is_operator(state: &AppState, caller: &Caller) -> ApiResult<bool> {
-    if !caller
-        .credential
-        .effective_scopes
-        .grants(Scope::AdminWorkspaces)
-    {
+    if !caller.principal.grants(Scope::AdminWorkspaces) {
         return Ok(false);
     }
     Ok(fetch(state, caller.workspace_id())
@@ -180,7 +177,7 @@ pub async fn provision(
             check_group_ids: &[],
             alert_route_ids: &[],
             environment_clusters: &[],
-            rotation_days: crate::api_keys::DEFAULT_ROTATION_DAYS,
+            rotation_days: crate::management::api_keys::DEFAULT_ROTATION_DAYS,
             secret_hash: &secret_hash,
             created_at: now,
             expires_at: now + MAX_LIFETIME_DAYS * DAY_MS,
@@ -194,12 +191,11 @@ pub async fn provision(
     let key_event = NewEvent::success(&workspace_id, EventType::ApiKeyCreated, actor)
         .target("api_key", &key_row_id)
         .details(json!({"key_id": plain.key_id().as_str(), "name": "workspace admin", "environment": "live", "scopes": scopes}));
-    audit::append(&mut tx.tx, &app.clock, &key_event).await?;
-    tx.commit().await?;
+    audit::commit_with(tx, &app.clock, &key_event).await?;
     let workspace = fetch(app, &workspace_id).await?.ok_or_else(|| {
         anyhow::anyhow!("workspace {workspace_id} is missing right after its insert")
     })?;
-    let key = crate::api_keys::fetch_view(app, &workspace_id, &key_row_id).await?;
+    let key = crate::management::api_keys::fetch_view(app, &workspace_id, &key_row_id).await?;
     Ok((
         workspace.into(),
         CreatedApiKey {
@@ -337,8 +333,7 @@ pub async fn update_workspace(
             "before": {"name": before.name, "rate_limit_tier": before.rate_limit_tier, "allow_admin_all_for_service_accounts": before.allow_admin_all_for_service_accounts != 0},
             "after": {"name": name, "rate_limit_tier": tier, "allow_admin_all_for_service_accounts": allow != 0},
         }));
-    audit::append(&mut tx.tx, &state.clock, &event).await?;
-    tx.commit().await?;
+    audit::commit_with(tx, &state.clock, &event).await?;
     Ok(axum::Json(
         fetch(&state, &id)
             .await?
@@ -401,7 +396,7 @@ pub async fn delete_workspace(
     for (key_id,) in key_ids {
         state
             .authenticator
-            .invalidate(&crate::api_keys::token::KeyId::from_trusted(key_id.clone()));
+            .invalidate(&statuspulse_api::key::KeyId::from_trusted(key_id.clone()));
         state.fanout.publish_key_change(&key_id).await;
     }
     Ok(StatusCode::NO_CONTENT)

@@ -7,13 +7,13 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{load_context, AccessContext};
-use crate::api_keys::KeyStatus;
+use crate::app::AppState;
+use crate::authz::access::{load_context, AccessContext};
+use crate::authz::scopes::{Environment, Scope, Scopes};
 use crate::error::{ApiError, ApiResult};
 use crate::http::Caller;
-use crate::ids;
-use crate::scopes::{Environment, Scope, Scopes};
-use crate::state::AppState;
+use crate::management::api_keys::KeyStatus;
+use crate::platform::ids;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(get_effective_access))
@@ -99,7 +99,7 @@ fn clusters(context: &AccessContext, reachable: Vec<(String, Scopes)>) -> Vec<Cl
 
 async fn for_key(state: &AppState, caller: &Caller, id: &str) -> ApiResult<EffectiveAccess> {
     ids::expect_prefix(id, ids::API_KEY)?;
-    let key = crate::api_keys::fetch_view(state, caller.workspace_id(), id)
+    let key = crate::management::api_keys::fetch_view(state, caller.workspace_id(), id)
         .await
         .map_err(|_| ApiError::not_found())?;
     let environment: Environment = key

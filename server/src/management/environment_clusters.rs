@@ -9,14 +9,15 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::app::AppState;
 use crate::audit::{self, EventType, NewEvent};
-use crate::clock::rfc3339;
+use crate::authz::scopes::Scope;
 use crate::error::{ApiError, ApiResult};
+use crate::http::pagination::{Page, PageParams};
 use crate::http::{Caller, Json};
-use crate::ids::{self, Page, PageParams};
-use crate::scopes::Scope;
-use crate::state::AppState;
-use crate::validate;
+use crate::management::validate;
+use crate::platform::clock::rfc3339;
+use crate::platform::ids;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -98,7 +99,7 @@ pub struct ListClusters {
 const COLUMNS: &str = "id, workspace_id, name, environment, description, created_at, updated_at";
 
 async fn find(state: &AppState, caller: &Caller, id: &str) -> ApiResult<ClusterRow> {
-    crate::db::find_in_workspace(
+    crate::platform::db::find_in_workspace(
         &state.db,
         "environment_clusters",
         COLUMNS,
@@ -144,10 +145,9 @@ pub async fn create_environment_cluster(
     )
     .target("environment_cluster", &id)
     .details(json!({"name": name, "environment": environment}));
-    audit::append(&mut tx.tx, &state.clock, &event).await?;
-    tx.commit().await?;
+    audit::commit_with(tx, &state.clock, &event).await?;
     // Bindings without a cluster list now reach this cluster too.
-    crate::access::refresh_keys(&state, caller.workspace_id(), None).await?;
+    crate::authz::access::refresh_keys(&state, caller.workspace_id(), None).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(find(&state, &caller, &id).await?.into()),
@@ -223,8 +223,7 @@ pub async fn update_environment_cluster(
         let event = NewEvent::success(caller.workspace_id(), EventType::EnvironmentClusterUpdated, caller.actor())
             .target("environment_cluster", &id)
             .details(json!({"name": before.name, "before": {"description": before.description}, "after": {"description": description}}));
-        audit::append(&mut tx.tx, &state.clock, &event).await?;
-        tx.commit().await?;
+        audit::commit_with(tx, &state.clock, &event).await?;
     }
     Ok(axum::Json(find(&state, &caller, &id).await?.into()))
 }
@@ -274,8 +273,7 @@ pub async fn delete_environment_cluster(
     )
     .target("environment_cluster", &id)
     .details(json!({"name": row.name, "environment": row.environment}));
-    audit::append(&mut tx.tx, &state.clock, &event).await?;
-    tx.commit().await?;
-    crate::access::refresh_keys(&state, caller.workspace_id(), None).await?;
+    audit::commit_with(tx, &state.clock, &event).await?;
+    crate::authz::access::refresh_keys(&state, caller.workspace_id(), None).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -121,7 +121,7 @@ pub async fn find_in_workspace<T>(
 where
     T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
 {
-    crate::ids::expect_prefix(id, prefix)?;
+    crate::platform::ids::expect_prefix(id, prefix)?;
     sqlx::query_as(&format!(
         "SELECT {columns} FROM {table} WHERE workspace_id = $1 AND id = $2"
     ))
@@ -147,8 +147,8 @@ pub fn list_for_storage(items: &[String]) -> String {
 }
 
 /// Reads back a scopes column (names separated by spaces); see [`stored_list`] on corruption.
-pub fn stored_scopes(text: &str) -> Result<crate::scopes::Scopes, sqlx::Error> {
-    crate::scopes::Scopes::parse(text.split_whitespace())
+pub fn stored_scopes(text: &str) -> Result<statuspulse_api::scopes::Scopes, sqlx::Error> {
+    statuspulse_api::scopes::Scopes::parse(text.split_whitespace())
         .map_err(|e| sqlx::Error::Decode(format!("stored scopes are corrupt: {e}").into()))
 }
 

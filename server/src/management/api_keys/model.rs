@@ -3,49 +3,11 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::clock::{rfc3339, DAY_MS};
+use crate::authz::scopes::{Environment, Scopes};
+pub use statuspulse_api::key::KeyStatus;
+
 use crate::error::ApiError;
-use crate::scopes::{Environment, Scopes};
-
-/// Lifecycle state, derived from the stored times (never stored itself, so it cannot go stale).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum KeyStatus {
-    /// Usable.
-    Active,
-    /// Rotated: still usable until its grace period ends, then revoked.
-    Rotating,
-    /// Past `expires_at`.
-    Expired,
-    /// Refused everywhere; readable for 30 days of quarantine, then purged.
-    Revoked,
-}
-
-impl KeyStatus {
-    pub fn at(now_ms: i64, expires_at: i64, revoked_at: Option<i64>) -> Self {
-        match revoked_at {
-            Some(at) if at <= now_ms => KeyStatus::Revoked,
-            _ if expires_at <= now_ms => KeyStatus::Expired,
-            Some(_) => KeyStatus::Rotating,
-            None => KeyStatus::Active,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            KeyStatus::Active => "active",
-            KeyStatus::Rotating => "rotating",
-            KeyStatus::Expired => "expired",
-            KeyStatus::Revoked => "revoked",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Active, Self::Rotating, Self::Expired, Self::Revoked]
-            .into_iter()
-            .find(|k| k.as_str() == s)
-    }
-}
+use crate::platform::clock::{rfc3339, DAY_MS};
 
 /// A stored key row. Holds the Argon2id hash, so it never leaves this module unconverted.
 #[derive(Debug, sqlx::FromRow)]

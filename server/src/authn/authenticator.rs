@@ -32,16 +32,16 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
-use super::network::ClientNetwork;
 use super::per_thread::PerThread;
-use crate::access::{self, AccessContext};
-use crate::api_keys::token::{KeyHasher, KeyId, KeyRef, MalformedKey, PlainApiKey};
-use crate::api_keys::KeyStatus;
-use crate::clock::Clock;
-use crate::config::Settings;
-use crate::db::{self, Db};
-use crate::metrics::Metrics;
-use crate::scopes::{Environment, Scopes};
+use crate::authn::token::{KeyHasher, KeyId, KeyRef, MalformedKey, PlainApiKey};
+use crate::authz::access::{self, AccessContext};
+use crate::authz::scopes::{Environment, Scopes};
+use crate::platform::clock::Clock;
+use crate::platform::config::Settings;
+use crate::platform::db::{self, Db};
+use crate::platform::metrics::Metrics;
+use crate::platform::network::ClientNetwork;
+use statuspulse_api::key::KeyStatus;
 
 type Digest = [u8; 32];
 

@@ -12,16 +12,17 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::access::{self, Binding};
+use crate::app::AppState;
 use crate::audit::{self, EventType, NewEvent};
-use crate::authz::{self, Grant, Principal};
-use crate::clock::rfc3339;
+use crate::authz::access::{self, Binding};
+use crate::authz::scopes::{Scope, Scopes};
+use crate::authz::{self, Grant, Grantee};
 use crate::error::{ApiError, ApiResult};
+use crate::http::pagination::{Page, PageParams};
 use crate::http::{Caller, Json};
-use crate::ids::{self, Page, PageParams};
-use crate::scopes::{Scope, Scopes};
-use crate::state::AppState;
-use crate::validate;
+use crate::management::validate;
+use crate::platform::clock::rfc3339;
+use crate::platform::ids;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -110,7 +111,7 @@ pub struct ListRoleBindings {
 const COLUMNS: &str = "id, workspace_id, principal_type, principal_id, scopes, environment_clusters, created_at, updated_at";
 
 async fn find(state: &AppState, caller: &Caller, id: &str) -> ApiResult<BindingRow> {
-    crate::db::find_in_workspace(
+    crate::platform::db::find_in_workspace(
         &state.db,
         "role_bindings",
         COLUMNS,
@@ -126,7 +127,7 @@ async fn find(state: &AppState, caller: &Caller, id: &str) -> ApiResult<BindingR
 async fn check_binding(
     state: &AppState,
     caller: &Caller,
-    principal: &Principal,
+    principal: &Grantee,
     binding: &Binding,
 ) -> ApiResult<()> {
     let workspace = access::load_context(state.db.pool(), caller.workspace_id(), None).await?;
@@ -142,7 +143,7 @@ async fn check_binding(
         ));
     }
     authz::check_admin_all_policy(state, caller.workspace_id(), &binding.scopes, principal).await?;
-    let holder = authz::caller_authority(state, caller).await?;
+    let holder = authz::caller_authority(state, &caller.principal).await?;
     authz::require_grant(
         &holder,
         &Grant::Binding {
@@ -154,10 +155,10 @@ async fn check_binding(
 }
 
 /// The principal a stored binding names.
-fn principal_of(row: &BindingRow) -> Principal {
+fn principal_of(row: &BindingRow) -> Grantee {
     match row.principal_type.as_str() {
-        "service_account" => Principal::ServiceAccount(row.principal_id.clone()),
-        _ => Principal::Group(row.principal_id.clone()),
+        "service_account" => Grantee::ServiceAccount(row.principal_id.clone()),
+        _ => Grantee::Group(row.principal_id.clone()),
     }
 }
 
@@ -201,8 +202,8 @@ pub async fn create_role_binding(
     let scopes = validate::scopes(&body.scopes)?;
     let clusters = validate::cluster_names(&body.environment_clusters)?;
     let principal = match principal_type {
-        "service_account" => Principal::ServiceAccount(principal_id.clone()),
-        _ => Principal::Group(principal_id.clone()),
+        "service_account" => Grantee::ServiceAccount(principal_id.clone()),
+        _ => Grantee::Group(principal_id.clone()),
     };
     let binding = Binding { scopes, clusters };
     check_binding(&state, &caller, &principal, &binding).await?;
@@ -219,7 +220,7 @@ pub async fn create_role_binding(
     .bind(principal_type)
     .bind(&principal_id)
     .bind(scopes.to_storage())
-    .bind(crate::db::list_for_storage(&clusters))
+    .bind(crate::platform::db::list_for_storage(&clusters))
     .bind(now)
     .execute(&mut *tx.tx)
     .await?;
@@ -234,8 +235,7 @@ pub async fn create_role_binding(
         "before": null,
         "after": {"scopes": scopes, "environment_clusters": clusters},
     }));
-    audit::append(&mut tx.tx, &state.clock, &event).await?;
-    tx.commit().await?;
+    audit::commit_with(tx, &state.clock, &event).await?;
     let row = find(&state, &caller, &id).await?;
     refresh_principal(&state, &row).await?;
     Ok((StatusCode::CREATED, axum::Json(row.into())))
@@ -244,7 +244,8 @@ pub async fn create_role_binding(
 /// Re-reads the keys a binding governs.
 async fn refresh_principal(state: &AppState, row: &BindingRow) -> ApiResult<()> {
     if row.principal_type == "service_account" {
-        crate::access::refresh_keys(state, &row.workspace_id, Some(&row.principal_id)).await?;
+        crate::authz::access::refresh_keys(state, &row.workspace_id, Some(&row.principal_id))
+            .await?;
     }
     Ok(())
 }
@@ -326,7 +327,7 @@ pub async fn update_role_binding(
     let mut tx = state.db.begin_write().await?;
     sqlx::query("UPDATE role_bindings SET scopes = $1, environment_clusters = $2, updated_at = $3 WHERE id = $4")
         .bind(scopes.to_storage())
-        .bind(crate::db::list_for_storage(&clusters))
+        .bind(crate::platform::db::list_for_storage(&clusters))
         .bind(state.clock.now_ms())
         .bind(&id)
         .execute(&mut *tx.tx)
@@ -338,8 +339,7 @@ pub async fn update_role_binding(
             "before": {"scopes": before_view.scopes, "environment_clusters": before_view.environment_clusters},
             "after": {"scopes": scopes, "environment_clusters": clusters},
         }));
-    audit::append(&mut tx.tx, &state.clock, &event).await?;
-    tx.commit().await?;
+    audit::commit_with(tx, &state.clock, &event).await?;
     refresh_principal(&state, &before).await?;
     Ok(axum::Json(find(&state, &caller, &id).await?.into()))
 }
@@ -367,8 +367,7 @@ pub async fn delete_role_binding(
             "before": {"scopes": row.scopes.split_whitespace().collect::<Vec<_>>(), "environment_clusters": serde_json::from_str::<serde_json::Value>(&row.environment_clusters).unwrap_or_default()},
             "after": null,
         }));
-    audit::append(&mut tx.tx, &state.clock, &event).await?;
-    tx.commit().await?;
+    audit::commit_with(tx, &state.clock, &event).await?;
     refresh_principal(&state, &row).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -10,18 +10,19 @@ use utoipa_axum::routes;
 
 use super::model::{ApiKeyView, CreatedApiKey, KeyRow, KeyStatus};
 use super::store::{self, Changes, ListFilter, NewKey};
-use super::token::{KeyId, PlainApiKey};
 use super::{DEFAULT_GRACE_HOURS, DEFAULT_ROTATION_DAYS, MAX_GRACE_HOURS, MAX_LIFETIME_DAYS};
-use crate::access::{AccessContext, ClusterDenial};
+use crate::app::AppState;
 use crate::audit::{self, EventType, NewEvent};
-use crate::authz::{self, Grant, KeyAuthority, Principal};
-use crate::clock::{DAY_MS, HOUR_MS};
+use crate::authn::token::{KeyId, PlainApiKey};
+use crate::authz::access::{AccessContext, ClusterDenial};
+use crate::authz::scopes::{Environment, Scope, Scopes};
+use crate::authz::{self, Grant, Grantee, KeyAuthority};
 use crate::error::{ApiError, ApiResult};
+use crate::http::pagination::{Page, PageParams};
 use crate::http::{Caller, Json};
-use crate::ids::{self, Page, PageParams};
-use crate::scopes::{Environment, Scope, Scopes};
-use crate::state::AppState;
-use crate::validate;
+use crate::management::validate;
+use crate::platform::clock::{DAY_MS, HOUR_MS};
+use crate::platform::ids;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -156,7 +157,7 @@ struct KeyPlan<'a> {
 /// An open transaction holding a new key and its audit event.
 struct Minted<'a> {
     id: String,
-    tx: crate::db::WriteTx<'a>,
+    tx: crate::platform::db::WriteTx<'a>,
 }
 
 impl Minted<'_> {
@@ -255,7 +256,7 @@ async fn mint<'a>(
         "check_group_ids": plan.check_group_ids,
         "alert_route_ids": plan.alert_route_ids,
         "environment_clusters": plan.environment_clusters,
-        "expires_at": crate::clock::rfc3339(now + plan.lifetime_days * DAY_MS),
+        "expires_at": crate::platform::clock::rfc3339(now + plan.lifetime_days * DAY_MS),
     }));
     audit::append(&mut tx.tx, &state.clock, &event).await?;
     Ok((plain, Minted { id, tx }))
@@ -273,7 +274,7 @@ async fn check_grant(
     fit: bool,
 ) -> ApiResult<()> {
     let workspace_id = caller.workspace_id();
-    let principal = Principal::from_service_account(plan.service_account_id);
+    let principal = Grantee::from_service_account(plan.service_account_id);
     if let Some(sa) = plan.service_account_id.filter(|_| fit) {
         let found: Option<(String,)> =
             sqlx::query_as("SELECT id FROM service_accounts WHERE workspace_id = $1 AND id = $2")
@@ -295,11 +296,11 @@ async fn check_grant(
         check_fit(&context, plan)?;
     }
     let key = key_authority(plan, principal, context);
-    let holder = authz::caller_authority(state, caller).await?;
+    let holder = authz::caller_authority(state, &caller.principal).await?;
     authz::require_grant(&holder, &Grant::Key(&key))
 }
 
-fn key_authority(plan: &KeyPlan<'_>, principal: Principal, access: AccessContext) -> KeyAuthority {
+fn key_authority(plan: &KeyPlan<'_>, principal: Grantee, access: AccessContext) -> KeyAuthority {
     KeyAuthority {
         principal,
         environment: plan.environment,
@@ -317,10 +318,10 @@ async fn require_authority_over(state: &AppState, caller: &Caller, key: &KeyRow)
     let view = key.view(state.clock.now_ms());
     let scopes = key.scopes()?;
     let plan = KeyPlan::of_stored(key, &scopes, &view)?;
-    let principal = Principal::from_service_account(plan.service_account_id);
+    let principal = Grantee::from_service_account(plan.service_account_id);
     let context = authz::target_context(state, caller.workspace_id(), &principal).await?;
     let target = key_authority(&plan, principal, context);
-    let holder = authz::caller_authority(state, caller).await?;
+    let holder = authz::caller_authority(state, &caller.principal).await?;
     authz::grant::check(&holder, &Grant::Key(&target)).map_err(|denial| {
         ApiError::forbidden(
             "key_outside_authority",
@@ -607,7 +608,7 @@ pub async fn rotate_api_key(
         "key_id": old.key_id,
         "successor_id": minted.id,
         "successor_key_id": plain.key_id().as_str(),
-        "grace_until": crate::clock::rfc3339(grace_until),
+        "grace_until": crate::platform::clock::rfc3339(grace_until),
     }));
     audit::append(&mut minted.tx.tx, &state.clock, &event).await?;
     let successor_id = minted.id.clone();
@@ -691,8 +692,7 @@ pub async fn revoke_api_key(
         )
         .target("api_key", &key.id)
         .details(json!({"key_id": key.key_id, "reason": reason}));
-        audit::append(&mut tx.tx, &state.clock, &event).await?;
-        tx.commit().await?;
+        audit::commit_with(tx, &state.clock, &event).await?;
         state
             .authenticator
             .invalidate(&KeyId::from_trusted(key.key_id.clone()));

@@ -1,27 +1,25 @@
 //! API keys: creation, rotation, revocation with a 30-day quarantine, and the purge job.
 
 mod model;
-pub mod purge;
 pub(crate) mod routes;
 mod store;
-pub mod token;
 
 pub use model::{ApiKeyView, CreatedApiKey, KeyStatus};
 pub use routes::router;
 pub use store::{count_usable_for_service_account, insert_key, NewKey};
 
-use crate::clock::DAY_MS;
+use crate::platform::clock::DAY_MS;
 
 /// How long a revoked (or expired) key stays readable before it is deleted for good (docs/CONTRACT.md,
 /// "Credentials").
 pub const QUARANTINE_MS: i64 = 30 * DAY_MS;
-pub use crate::validate::{
+pub use crate::management::validate::{
     DEFAULT_GRACE_HOURS, DEFAULT_ROTATION_DAYS, MAX_GRACE_HOURS, MAX_LIFETIME_DAYS,
 };
 
 /// The public view of one key, for callers outside this module (workspace provisioning).
 pub async fn fetch_view(
-    app: &crate::state::App,
+    app: &crate::app::App,
     workspace_id: &str,
     id: &str,
 ) -> anyhow::Result<ApiKeyView> {

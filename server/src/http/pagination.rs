@@ -1,7 +1,4 @@
-//! Object ids and list cursors.
-//!
-//! Ids are a type prefix plus a UUIDv7: time-ordered, so "ORDER BY id" is creation order and a
-//! cursor is simply the last id of a page.
+//! `?limit=&cursor=` of every list endpoint, and the page it answers.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -9,12 +6,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiError;
-
-pub use statuspulse_api::ids::{API_KEY, CLUSTER, EVENT, ROLE_BINDING, SERVICE_ACCOUNT, WORKSPACE};
-
-pub fn new_id(prefix: &str) -> String {
-    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
-}
 
 /// `?limit=&cursor=` of every list endpoint.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -91,14 +82,5 @@ impl<T> Page<T> {
             items: self.items.into_iter().map(f).collect(),
             next_cursor: self.next_cursor,
         }
-    }
-}
-
-/// Checks that a path id has the expected prefix; anything else cannot exist, so it is a 404.
-pub fn expect_prefix(id: &str, prefix: &str) -> Result<(), ApiError> {
-    if statuspulse_api::ids::is_minted(id, prefix) {
-        Ok(())
-    } else {
-        Err(ApiError::not_found())
     }
 }

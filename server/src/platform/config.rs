@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::verify::TrustedProxies;
+use crate::platform::network::TrustedProxies;
+
+/// Bodies larger than this are refused with 413 (docs/CONTRACT.md, "HTTP API").
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Settings shared by every subcommand that touches the database.
 #[derive(Args, Clone, Debug)]
@@ -212,7 +215,7 @@ impl Settings {
             body_memory_budget: args
                 .body_memory_mib
                 .saturating_mul(1024 * 1024)
-                .max(crate::http::MAX_BODY_BYTES),
+                .max(crate::platform::config::MAX_BODY_BYTES),
             trusted_proxies: TrustedProxies::parse(&args.trusted_proxies)?,
             ..Self::for_database(args.db.database_url)
         })

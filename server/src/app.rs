@@ -1,0 +1,224 @@
+//! The application: its state (passed to every handler as `State<AppState>`; nothing is global),
+//! how it is built from [`Settings`], served, and what runs in the background.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use crate::audit::{self, AuditWriter};
+use crate::authn::fanout::Fanout;
+use crate::authn::Authenticator;
+use crate::management;
+use crate::platform::clock::Clock;
+use crate::platform::config::Settings;
+use crate::platform::db::Db;
+use crate::platform::metrics::Metrics;
+use crate::platform::rate_limit::RateLimiter;
+
+#[derive(Debug)]
+pub struct App {
+    /// This process's id among the replicas sharing the database (job leases).
+    pub replica_id: String,
+    pub db: Db,
+    pub clock: Clock,
+    pub settings: Settings,
+    pub authenticator: Arc<Authenticator>,
+    pub rate_limiter: RateLimiter,
+    pub audit: AuditWriter,
+    pub metrics: Arc<Metrics>,
+    pub fanout: Fanout,
+    /// Bytes of request bodies that may be buffered at once, across all requests (one permit per
+    /// byte), so many slow or large bodies cannot take the memory.
+    pub body_budget: Arc<tokio::sync::Semaphore>,
+}
+
+#[derive(Clone, Debug)]
+pub struct AppState(pub Arc<App>);
+
+impl Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+/// Connects to the database, migrates it and assembles the shared state (no listener, no jobs).
+pub async fn build_state(settings: Settings, clock: Clock) -> anyhow::Result<AppState> {
+    let db = Db::connect(&settings.database_url).await?;
+    db.migrate().await?;
+    let metrics = Arc::new(Metrics::default());
+    let authenticator = Arc::new(Authenticator::new(
+        db.clone(),
+        clock.clone(),
+        metrics.clone(),
+        &settings,
+    ));
+    let fanout = match &settings.redis_url {
+        Some(url) => Fanout::connect(url, authenticator.clone())
+            .await
+            .context("connecting to redis")?,
+        None => Fanout::default(),
+    };
+    let mut rate_limiter = RateLimiter::new(&settings.rate_limit_tiers, clock.clone());
+    if let Some(url) = &settings.redis_url {
+        rate_limiter = rate_limiter
+            .share_through(url)
+            .await
+            .context("connecting to redis for shared rate limits")?;
+    }
+    let body_budget = Arc::new(tokio::sync::Semaphore::new(settings.body_memory_budget));
+    Ok(AppState(Arc::new(App {
+        replica_id: uuid::Uuid::new_v4().simple().to_string(),
+        body_budget,
+        audit: AuditWriter::start(db.clone(), clock.clone()),
+        rate_limiter,
+        db,
+        clock,
+        settings,
+        authenticator,
+        metrics,
+        fanout,
+    })))
+}
+
+/// A running server: state, bound listener and background jobs.
+pub struct Application {
+    state: AppState,
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    jobs: Vec<JoinHandle<()>>,
+}
+
+impl Application {
+    /// Builds on the system clock.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, Clock::system()).await
+    }
+
+    pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&settings.listen)
+            .await
+            .with_context(|| format!("binding {}", settings.listen))?;
+        let local_addr = listener
+            .local_addr()
+            .with_context(|| format!("reading the address bound for {}", settings.listen))?;
+        let state = build_state(settings, clock).await?;
+        let jobs = spawn_jobs(&state);
+        Ok(Self {
+            state,
+            listener,
+            local_addr,
+            jobs,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
+    /// Serves until `shutdown` completes, then drains connections and flushes buffered state.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let router = crate::router::router(self.state.clone());
+        crate::http::serve::serve(
+            self.listener,
+            router,
+            &self.state.settings,
+            self.state.metrics.clone(),
+            shutdown,
+        )
+        .await;
+        for job in &self.jobs {
+            job.abort();
+        }
+        if let Err(e) = self.state.authenticator.flush_last_used().await {
+            tracing::warn!(error = %e, "could not write last_used_at at shutdown");
+        }
+        self.state.audit.flush().await;
+        Ok(())
+    }
+}
+
+/// Periodic work: the quarantine purge (one replica, under a lease), and each replica's
+/// `last_used_at` write-back and pruning of in-memory limits.
+fn spawn_jobs(state: &AppState) -> Vec<JoinHandle<()>> {
+    use crate::jobs::{self, Job, Scope};
+    [
+        Job {
+            name: "quarantine purge",
+            every: state.settings.purge_interval,
+            scope: Scope::OneReplica("quarantine_purge"),
+            run: |s| {
+                Box::pin(async move {
+                    if let Err(e) = jobs::purge::purge_quarantined(&s).await {
+                        tracing::error!(error = format!("{e:#}"), "quarantine purge failed");
+                    }
+                })
+            },
+        },
+        Job {
+            name: "last_used_at write-back",
+            every: state.settings.last_used_flush,
+            scope: Scope::EachReplica,
+            run: |s| {
+                Box::pin(async move {
+                    if let Err(e) = s.authenticator.flush_last_used().await {
+                        tracing::warn!(error = %e, "writing last_used_at failed");
+                    }
+                })
+            },
+        },
+        Job {
+            name: "in-memory pruning",
+            every: Duration::from_secs(60),
+            scope: Scope::EachReplica,
+            run: |s| {
+                Box::pin(async move {
+                    s.rate_limiter.prune();
+                    s.authenticator.prune();
+                })
+            },
+        },
+    ]
+    .into_iter()
+    .map(|job| jobs::spawn(state, job))
+    .collect()
+}
+
+/// `bootstrap`: creates the operator workspace and its admin key. Refuses if any workspace
+/// exists, so the command cannot be used to mint keys later.
+pub async fn bootstrap(
+    settings: Settings,
+    workspace_name: &str,
+) -> anyhow::Result<(
+    management::workspaces::Workspace,
+    management::api_keys::CreatedApiKey,
+)> {
+    let state = build_state(settings, Clock::system()).await?;
+    let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM workspaces")
+        .fetch_one(state.db.pool())
+        .await?;
+    anyhow::ensure!(
+        existing == 0,
+        "the database already has workspaces; bootstrap runs once"
+    );
+    let name = management::validate::name("workspace_name", workspace_name)
+        .map_err(|_| anyhow::anyhow!("the workspace name must be 1 to 200 characters"))?;
+    let created =
+        management::workspaces::provision(&state, &name, "standard", true, audit::Actor::System)
+            .await?;
+    state.audit.flush().await;
+    Ok(created)
+}

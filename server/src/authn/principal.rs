@@ -1,0 +1,71 @@
+//! Who is acting: the one thing authorization and audit see of an authenticated request.
+//!
+//! Today a principal is an API key (acting for its service account when it has one). A user's
+//! session and an OAuth access token become further variants when sign-in and the authorization
+//! server land; code past the `Caller` extractor asks the principal, never the credential kind,
+//! so it does not change when they do.
+
+use std::sync::Arc;
+
+use super::Credential;
+use crate::authz::scopes::{Environment, Scope, Scopes};
+use crate::authz::Grantee;
+
+#[derive(Clone, Debug)]
+pub enum Principal {
+    /// A verified API key.
+    ApiKey(Arc<Credential>),
+}
+
+impl Principal {
+    /// The workspace every action of this principal is confined to.
+    pub fn workspace_id(&self) -> &str {
+        match self {
+            Principal::ApiKey(key) => &key.workspace_id,
+        }
+    }
+
+    /// Whom this principal's grants are bound to: the workspace for an admin key, the service
+    /// account for its keys.
+    pub fn grantee(&self) -> Grantee {
+        match self {
+            Principal::ApiKey(key) => {
+                Grantee::from_service_account(key.service_account_id.as_deref())
+            }
+        }
+    }
+
+    /// Whether the principal may use `scope` somewhere (its scopes after role bindings).
+    pub fn grants(&self, scope: Scope) -> bool {
+        match self {
+            Principal::ApiKey(key) => key.effective_scopes.grants(scope),
+        }
+    }
+
+    /// What the principal holds, on every dimension a grant is judged on (the grant rule in
+    /// [`crate::authz::grant`] reads these, with role bindings read afresh by
+    /// [`crate::authz::caller_authority`]).
+    pub fn holdings(&self) -> Holdings<'_> {
+        match self {
+            Principal::ApiKey(key) => Holdings {
+                environment: key.environment,
+                scopes: &key.scopes,
+                environment_clusters: &key.environment_clusters,
+                check_group_ids: &key.check_group_ids,
+                alert_route_ids: &key.alert_route_ids,
+                service_account_id: key.service_account_id.as_deref(),
+            },
+        }
+    }
+}
+
+/// A principal's holdings, borrowed.
+#[derive(Clone, Copy, Debug)]
+pub struct Holdings<'a> {
+    pub environment: Environment,
+    pub scopes: &'a Scopes,
+    pub environment_clusters: &'a [String],
+    pub check_group_ids: &'a [String],
+    pub alert_route_ids: &'a [String],
+    pub service_account_id: Option<&'a str>,
+}

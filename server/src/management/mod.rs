@@ -1,0 +1,12 @@
+//! The management API: the objects a workspace administers (API keys, service accounts,
+//! workspaces, environment clusters, role bindings) and the read-only views over them (effective
+//! access, the scope catalog). Each module owns its routes, its SQL and its audit events.
+
+pub mod api_keys;
+pub mod effective_access;
+pub mod environment_clusters;
+pub mod role_bindings;
+pub(crate) mod scope_catalog;
+pub mod service_accounts;
+pub mod validate;
+pub mod workspaces;

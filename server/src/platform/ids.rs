@@ -1,0 +1,21 @@
+//! Object ids.
+//!
+//! Ids are a type prefix plus a UUIDv7: time-ordered, so "ORDER BY id" is creation order and a
+//! list cursor is simply the last id of a page (see [`crate::http::pagination`]).
+
+use crate::error::ApiError;
+
+pub use statuspulse_api::ids::{API_KEY, CLUSTER, EVENT, ROLE_BINDING, SERVICE_ACCOUNT, WORKSPACE};
+
+pub fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
+}
+
+/// Checks that a path id has the expected prefix; anything else cannot exist, so it is a 404.
+pub fn expect_prefix(id: &str, prefix: &str) -> Result<(), ApiError> {
+    if statuspulse_api::ids::is_minted(id, prefix) {
+        Ok(())
+    } else {
+        Err(ApiError::not_found())
+    }
+}

@@ -1,0 +1,10 @@
+//! What every layer stands on: the database, the clock, settings, metrics, client networks
+//! behind trusted proxies, rate limits and object ids. Nothing here knows a feature.
+
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod ids;
+pub mod metrics;
+pub mod network;
+pub mod rate_limit;
