@@ -10,6 +10,7 @@ pub mod ids;
 pub mod key;
 pub mod problem;
 pub mod scopes;
+pub mod v1;
 pub mod validate;
 
 pub use problem::Problem;

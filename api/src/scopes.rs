@@ -75,6 +75,16 @@ pub enum ScopeKind {
     Management,
 }
 
+impl ScopeKind {
+    /// The wire name: `resource` or `management`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScopeKind::Resource => "resource",
+            ScopeKind::Management => "management",
+        }
+    }
+}
+
 /// A scope name that is not in the catalog; holds the name as given.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnknownScope(pub String);

@@ -8,7 +8,6 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
 use statuspulse_api::key::{self, MalformedKey};
 use statuspulse_api::{ids, Environment, Scope};
 
@@ -113,198 +112,14 @@ pub fn check_api_key_format(key: &str) -> Result<(), String> {
     }
 }
 
-/// `GET /v1/service-accounts/{id}` and friends.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ServiceAccount {
-    pub id: String,
-    pub workspace_id: String,
-    pub name: String,
-    #[serde(default)]
-    pub description: Option<String>,
-    pub created_at: String,
-}
-
-/// `POST /v1/service-accounts` and `PATCH /v1/service-accounts/{id}`.
-#[derive(Debug, Serialize)]
-pub struct ServiceAccountInput<'a> {
-    pub name: &'a str,
-    pub description: &'a str,
-}
-
-/// `GET /v1/api-keys/{id}`; create and rotate answers add `key`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ApiKey {
-    pub id: String,
-    pub key_id: String,
-    pub workspace_id: String,
-    pub name: String,
-    pub environment: String,
-    #[serde(default)]
-    pub service_account_id: Option<String>,
-    #[serde(default)]
-    pub scopes: Vec<String>,
-    #[serde(default)]
-    pub check_group_ids: Vec<String>,
-    #[serde(default)]
-    pub alert_route_ids: Vec<String>,
-    #[serde(default)]
-    pub environment_clusters: Vec<String>,
-    pub rotation_days: i64,
-    pub status: String,
-    pub created_at: String,
-    pub expires_at: String,
-    pub rotate_after: String,
-    #[serde(default)]
-    pub rotation_due: bool,
-    #[serde(default)]
-    pub revoked_at: Option<String>,
-    /// Present only in the create answer: the one time the secret is shown. Wrapped so that a
-    /// stray `{:?}` cannot print it.
-    #[serde(default)]
-    pub key: Option<secrecy::SecretString>,
-}
-
-/// `GET /v1/role-bindings/{id}`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct RoleBinding {
-    pub id: String,
-    pub workspace_id: String,
-    #[serde(default)]
-    pub service_account_id: Option<String>,
-    #[serde(default)]
-    pub group: Option<String>,
-    #[serde(default)]
-    pub scopes: Vec<String>,
-    #[serde(default)]
-    pub environment_clusters: Vec<String>,
-    pub created_at: String,
-}
-
-/// `POST /v1/role-bindings`.
-#[derive(Debug, Serialize)]
-pub struct RoleBindingCreate {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub service_account_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub group: Option<String>,
-    pub scopes: Vec<String>,
-    pub environment_clusters: Vec<String>,
-}
-
-/// `PATCH /v1/role-bindings/{id}`: the principal is fixed, scopes and clusters change in place.
-#[derive(Debug, Serialize)]
-pub struct RoleBindingUpdate {
-    pub scopes: Vec<String>,
-    pub environment_clusters: Vec<String>,
-}
-
-/// `GET /v1/environment-clusters/{id}`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct EnvironmentCluster {
-    pub id: String,
-    pub workspace_id: String,
-    pub name: String,
-    pub environment: String,
-    #[serde(default)]
-    pub description: Option<String>,
-    pub created_at: String,
-}
-
-/// `POST /v1/environment-clusters`.
-#[derive(Debug, Serialize)]
-pub struct EnvironmentClusterCreate<'a> {
-    pub name: &'a str,
-    pub environment: &'a str,
-    pub description: &'a str,
-}
-
-/// `PATCH /v1/environment-clusters/{id}`: only the description changes in place.
-#[derive(Debug, Serialize)]
-pub struct EnvironmentClusterUpdate<'a> {
-    pub description: &'a str,
-}
-
-/// `POST /v1/api-keys`.
-#[derive(Debug, Serialize)]
-pub struct ApiKeyCreate {
-    pub name: String,
-    pub environment: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub service_account_id: Option<String>,
-    pub scopes: Vec<String>,
-    pub check_group_ids: Vec<String>,
-    pub alert_route_ids: Vec<String>,
-    pub environment_clusters: Vec<String>,
-    pub rotation_days: i64,
-}
-
-/// `PATCH /v1/api-keys/{id}`: the attributes that change in place.
-#[derive(Debug, Serialize)]
-pub struct ApiKeyUpdate {
-    pub name: String,
-    pub scopes: Vec<String>,
-    pub check_group_ids: Vec<String>,
-    pub alert_route_ids: Vec<String>,
-    pub environment_clusters: Vec<String>,
-}
-
-/// `POST /v1/api-keys/revoke`.
-#[derive(Debug, Serialize)]
-pub struct ApiKeyRevoke<'a> {
-    pub id: &'a str,
-    pub reason: &'a str,
-}
-
-/// `GET /v1/effective-access?api_key_id=…|service_account_id=…`: what a key or service account
-/// can actually reach once role bindings, clusters and the key's own restrictions apply.
-#[derive(Debug, Clone, Deserialize)]
-pub struct EffectiveAccess {
-    pub principal_type: String,
-    pub principal_id: String,
-    #[serde(default)]
-    pub api_key_id: Option<String>,
-    #[serde(default)]
-    pub key_id: Option<String>,
-    #[serde(default)]
-    pub environment: Option<String>,
-    #[serde(default)]
-    pub status: Option<String>,
-    #[serde(default)]
-    pub requested_scopes: Vec<String>,
-    #[serde(default)]
-    pub scopes: Vec<String>,
-    #[serde(default)]
-    pub withheld_scopes: Vec<String>,
-    #[serde(default)]
-    pub environment_clusters: Vec<ClusterAccess>,
-}
-
-/// One cluster a principal reaches, with the scopes effective there.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ClusterAccess {
-    pub name: String,
-    pub environment: String,
-    #[serde(default)]
-    pub scopes: Vec<String>,
-}
-
-/// A page of a list endpoint.
-#[derive(Debug, Deserialize)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    #[serde(default)]
-    pub next_cursor: Option<String>,
-}
-
-/// An entry of `GET /v1/scopes`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ScopeInfo {
-    pub name: String,
-    #[serde(default)]
-    pub description: String,
-    #[serde(default)]
-    pub kind: String,
-}
+// The request and answer bodies are the shared contract's (`statuspulse_api::v1`), the same
+// types the server serialises: a field renamed there is a compile error here.
+pub use statuspulse_api::v1::{
+    ApiKeyView, ClusterAccess, CreateApiKey, CreateEnvironmentCluster, CreateRoleBinding,
+    CreateServiceAccount, CreatedApiKey, EffectiveAccess, EnvironmentCluster, Page, PlainKey,
+    RevokeApiKey, RoleBinding, ScopeCatalog, ScopeInfo, ServiceAccount, UpdateApiKey,
+    UpdateEnvironmentCluster, UpdateRoleBinding, UpdateServiceAccount,
+};
 
 #[cfg(test)]
 mod tests {

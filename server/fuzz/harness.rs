@@ -94,7 +94,7 @@ impl Target {
             let state = statuspulse_server::build_state(settings, Clock::system())
                 .await
                 .expect("state");
-            (state, created.key, workspace.id)
+            (state, created.key.expose().to_owned(), workspace.id)
         });
         let router = statuspulse_server::router::router(state);
         let mut target = Target {

@@ -67,7 +67,7 @@ async fn main() -> anyhow::Result<()> {
                 "created operator workspace {} ({}) and admin key {}; the key below is shown once:",
                 workspace.name, workspace.id, key.api_key.key_id
             );
-            println!("{}", key.key);
+            println!("{}", key.key.expose());
             Ok(())
         }
     }

@@ -300,7 +300,7 @@ async fn nginx_auth_request_guards_an_upstream() {
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let create_key = |environment: &'static str, scopes: Value| {
         let http = http.clone();
-        let admin = admin.key.clone();
+        let admin = admin.key.expose().to_owned();
         async move {
             let answer = send(
                 http.post(format!("http://{server_addr}/v1/api-keys"))
@@ -501,7 +501,7 @@ async fn nginx_auth_request_guards_an_upstream() {
     for n in 0..TINY_TIER_PER_MINUTE {
         let answer = send(
             http.get(nginx.url("/api/checks/"))
-                .bearer_auth(&tiny_admin.key),
+                .bearer_auth(tiny_admin.key.expose()),
         )
         .await;
         assert_eq!(
@@ -514,7 +514,7 @@ async fn nginx_auth_request_guards_an_upstream() {
     let before = hits();
     let answer = send(
         http.get(nginx.url("/api/checks/"))
-            .bearer_auth(&tiny_admin.key),
+            .bearer_auth(tiny_admin.key.expose()),
     )
     .await;
     assert_eq!(

@@ -8,7 +8,7 @@ use tf_provider::value::{Value, ValueEmpty};
 use tf_provider::{AttributePath, DataSource, Diagnostics};
 
 use crate::diag::DiagnosticsExt;
-use crate::model::{ApiKey, IdKind, ObjectId};
+use crate::model::{ApiKeyView, IdKind, ObjectId};
 use crate::provider::ClientSlot;
 use crate::resources::api_key_doc;
 use crate::schema::{computed, required, schema, set_of_strings, string};
@@ -39,8 +39,8 @@ fn set(items: Vec<String>) -> Value<StringSet> {
     Value::Value(items.into_iter().map(Value::Value).collect())
 }
 
-impl From<ApiKey> for ApiKeyDataState {
-    fn from(api: ApiKey) -> Self {
+impl From<ApiKeyView> for ApiKeyDataState {
+    fn from(api: ApiKeyView) -> Self {
         Self {
             id: Value::Value(api.id),
             name: Value::Value(api.name),
@@ -52,7 +52,7 @@ impl From<ApiKey> for ApiKeyDataState {
             environment_clusters: set(api.environment_clusters),
             rotation_days: Value::Value(api.rotation_days),
             key_id: Value::Value(api.key_id),
-            status: Value::Value(api.status),
+            status: Value::Value(api.status.as_str().to_owned()),
             created_at: Value::Value(api.created_at),
             expires_at: Value::Value(api.expires_at),
             rotate_after: Value::Value(api.rotate_after),
@@ -119,7 +119,10 @@ impl DataSource for ApiKeyDataSource {
     ) -> Option<ApiKeyDataState> {
         let client = self.client.get(diags)?;
         let id = known(&config.id)?.to_owned();
-        match client.get::<ApiKey>(&format!("/v1/api-keys/{id}")).await {
+        match client
+            .get::<ApiKeyView>(&format!("/v1/api-keys/{id}"))
+            .await
+        {
             Ok(api) => Some(api.into()),
             Err(err) if err.is_not_found() => {
                 diags.add(

@@ -31,7 +31,7 @@ impl From<ClusterAccess> for ClusterAccessObject {
     fn from(api: ClusterAccess) -> Self {
         Self {
             name: api.name,
-            environment: api.environment,
+            environment: api.environment.to_string(),
             scopes: api.scopes.into_iter().collect(),
         }
     }
@@ -81,8 +81,8 @@ fn state_from_api(api: EffectiveAccess, config: &EffectiveAccessState) -> Effect
         principal_type: Value::Value(api.principal_type),
         principal_id: Value::Value(api.principal_id),
         key_id: api.key_id.into(),
-        environment: api.environment.into(),
-        status: api.status.into(),
+        environment: api.environment.map(|e| e.to_string()).into(),
+        status: api.status.map(|s| s.as_str().to_owned()).into(),
         requested_scopes: set(api.requested_scopes),
         scopes: set(api.scopes),
         withheld_scopes: set(api.withheld_scopes),

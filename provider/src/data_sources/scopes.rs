@@ -10,7 +10,7 @@ use tf_provider::value::{Value, ValueEmpty};
 use tf_provider::{AttributePath, DataSource, Diagnostics};
 
 use crate::diag::DiagnosticsExt;
-use crate::model::{Page, ScopeInfo};
+use crate::model::ScopeCatalog;
 use crate::provider::ClientSlot;
 use crate::schema::{computed, optional, schema, string};
 use crate::state::known;
@@ -100,8 +100,8 @@ impl DataSource for ScopesDataSource {
         _provider_meta_state: ValueEmpty,
     ) -> Option<ScopesState> {
         let client = self.client.get(diags)?;
-        let catalog = match client.get::<Page<ScopeInfo>>("/v1/scopes").await {
-            Ok(page) => page.items,
+        let catalog = match client.get::<ScopeCatalog>("/v1/scopes").await {
+            Ok(catalog) => catalog.items,
             Err(err) => {
                 diags.api_error("read the scope catalog", &err);
                 return None;
@@ -110,11 +110,11 @@ impl DataSource for ScopesDataSource {
         let wanted = known(&config.kind).map(str::to_owned);
         let scopes: Vec<ScopeObject> = catalog
             .into_iter()
-            .filter(|s| wanted.as_deref().is_none_or(|k| s.kind == k))
+            .filter(|s| wanted.as_deref().is_none_or(|k| s.kind.as_str() == k))
             .map(|s| ScopeObject {
                 name: s.name,
                 description: s.description,
-                kind: s.kind,
+                kind: s.kind.as_str().to_owned(),
             })
             .collect();
         Some(ScopesState {

@@ -11,7 +11,6 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use tf_provider::schema::{AttributeType, Schema};
 use tf_provider::value::Value;
@@ -21,7 +20,8 @@ use crate::diag::{DiagnosticsExt, OrReport};
 use statuspulse_api::validate::{cluster_name, DEFAULT_ROTATION_DAYS};
 
 use crate::model::{
-    ApiKey, ApiKeyCreate, ApiKeyRevoke, ApiKeyUpdate, EnvironmentCluster, IdKind, Page,
+    ApiKeyView, CreateApiKey, CreatedApiKey, EnvironmentCluster, IdKind, Page, PlainKey,
+    RevokeApiKey, UpdateApiKey,
 };
 use crate::plan::{KnownAfterApply, PlanRules, Replacement};
 use crate::provider::ClientSlot;
@@ -139,7 +139,7 @@ fn validate_config(diags: &mut Diagnostics, config: &ApiKeyState) {
 
 /// Builds state from the server's answer, keeping what only Terraform knows (`key`, `keepers`)
 /// and the null-versus-empty choice of the configuration.
-fn state_from_api(api: ApiKey, prior: &ApiKeyState) -> ApiKeyState {
+fn state_from_api(api: ApiKeyView, shown: Option<PlainKey>, prior: &ApiKeyState) -> ApiKeyState {
     ApiKeyState {
         id: Value::Value(api.id),
         name: Value::Value(api.name),
@@ -154,15 +154,15 @@ fn state_from_api(api: ApiKey, prior: &ApiKeyState) -> ApiKeyState {
             Value::Value(keepers) => Value::Value(keepers.clone()),
             _ => Value::Null,
         },
-        key: match api.key {
-            Some(secret) => Value::Value(secret.expose_secret().to_owned()),
+        key: match shown {
+            Some(secret) => Value::Value(secret.expose().to_owned()),
             None => match &prior.key {
                 Value::Value(secret) => Value::Value(secret.clone()),
                 _ => Value::Null,
             },
         },
         key_id: Value::Value(api.key_id),
-        status: Value::Value(api.status),
+        status: Value::Value(api.status.as_str().to_owned()),
         created_at: Value::Value(api.created_at),
         expires_at: Value::Value(api.expires_at),
         rotate_after: Value::Value(api.rotate_after),
@@ -270,13 +270,13 @@ impl ManagedResource for ApiKeyResource {
 
     async fn read(&self, diags: &mut Diagnostics, state: ApiKeyState) -> Option<ApiKeyState> {
         let client = self.client.get(diags)?;
-        let api: ApiKey = read_or_gone(&client, diags, &TARGET, known(&state.id)?).await?;
-        Some(state_from_api(api, &state))
+        let api: ApiKeyView = read_or_gone(&client, diags, &TARGET, known(&state.id)?).await?;
+        Some(state_from_api(api, None, &state))
     }
 
     async fn create(&self, diags: &mut Diagnostics, planned: ApiKeyState) -> Option<ApiKeyState> {
         let client = self.client.get(diags)?;
-        let body = ApiKeyCreate {
+        let body = CreateApiKey {
             name: known(&planned.name).unwrap_or_default().to_owned(),
             environment: known(&planned.environment).unwrap_or_default().to_owned(),
             service_account_id: known(&planned.service_account_id).map(str::to_owned),
@@ -284,16 +284,19 @@ impl ManagedResource for ApiKeyResource {
             check_group_ids: set_to_vec(&planned.check_group_ids),
             alert_route_ids: set_to_vec(&planned.alert_route_ids),
             environment_clusters: set_to_vec(&planned.environment_clusters),
-            rotation_days: planned
-                .rotation_days
-                .as_option()
-                .unwrap_or(DEFAULT_ROTATION_DAYS),
+            rotation_days: Some(
+                planned
+                    .rotation_days
+                    .as_option()
+                    .unwrap_or(DEFAULT_ROTATION_DAYS),
+            ),
+            expires_in_days: None,
         };
-        let api = client
-            .post::<_, ApiKey>(TARGET.collection, &body)
+        let created = client
+            .post::<_, CreatedApiKey>(TARGET.collection, &body)
             .await
             .or_report(diags, "create the API key")?;
-        Some(state_from_api(api, &planned))
+        Some(state_from_api(created.api_key, Some(created.key), &planned))
     }
 
     async fn update(
@@ -303,15 +306,15 @@ impl ManagedResource for ApiKeyResource {
         planned: ApiKeyState,
     ) -> Option<ApiKeyState> {
         let client = self.client.get(diags)?;
-        let body = ApiKeyUpdate {
-            name: known(&planned.name).unwrap_or_default().to_owned(),
-            scopes: set_to_vec(&planned.scopes),
-            check_group_ids: set_to_vec(&planned.check_group_ids),
-            alert_route_ids: set_to_vec(&planned.alert_route_ids),
-            environment_clusters: set_to_vec(&planned.environment_clusters),
+        let body = UpdateApiKey {
+            name: Some(known(&planned.name).unwrap_or_default().to_owned()),
+            scopes: Some(set_to_vec(&planned.scopes)),
+            check_group_ids: Some(set_to_vec(&planned.check_group_ids)),
+            alert_route_ids: Some(set_to_vec(&planned.alert_route_ids)),
+            environment_clusters: Some(set_to_vec(&planned.environment_clusters)),
         };
         let api = client
-            .patch::<_, ApiKey>(&TARGET.path(known(&prior.id)?), &body)
+            .patch::<_, ApiKeyView>(&TARGET.path(known(&prior.id)?), &body)
             .await
             .or_report(diags, "update the API key")?;
         // The secret is not in the answer; keep the one the state already holds.
@@ -319,14 +322,14 @@ impl ManagedResource for ApiKeyResource {
             key: prior.key,
             ..planned
         };
-        Some(state_from_api(api, &keep))
+        Some(state_from_api(api, None, &keep))
     }
 
     async fn destroy(&self, diags: &mut Diagnostics, prior: ApiKeyState) -> Option<()> {
         let client = self.client.get(diags)?;
-        let body = ApiKeyRevoke {
-            id: known(&prior.id)?,
-            reason: "revoked by Terraform (destroyed or replaced)",
+        let body = RevokeApiKey {
+            id: known(&prior.id)?.to_owned(),
+            reason: Some("revoked by Terraform (destroyed or replaced)".to_owned()),
         };
         // Revocation is idempotent on the server; a key already purged needs nothing more.
         match client
@@ -344,9 +347,9 @@ impl ManagedResource for ApiKeyResource {
 
     async fn import(&self, diags: &mut Diagnostics, id: String) -> Option<ApiKeyState> {
         let client = self.client.get(diags)?;
-        let api: ApiKey = import_by_id(&client, diags, &TARGET, &id).await?;
+        let api: ApiKeyView = import_by_id(&client, diags, &TARGET, &id).await?;
         // The secret is never readable again, so `key` stays null after import.
-        Some(state_from_api(api, &ApiKeyState::default()))
+        Some(state_from_api(api, None, &ApiKeyState::default()))
     }
 }
 

@@ -9,7 +9,7 @@ use tf_provider::Diagnostics;
 
 use crate::diag::OrReport;
 use crate::model::{
-    EnvironmentCluster, EnvironmentClusterCreate, EnvironmentClusterUpdate, IdKind,
+    CreateEnvironmentCluster, EnvironmentCluster, IdKind, UpdateEnvironmentCluster,
 };
 use crate::plan::{KnownAfterApply, PlanRules};
 use crate::provider::ClientSlot;
@@ -55,7 +55,7 @@ pub fn environment_cluster_state(
         id: Value::Value(api.id),
         name: Value::Value(api.name),
         environment: Value::Value(api.environment),
-        description: string_from_api(api.description, prior),
+        description: string_from_api(Some(api.description), prior),
         workspace_id: Value::Value(api.workspace_id),
         created_at: Value::Value(api.created_at),
     }
@@ -114,10 +114,10 @@ impl ManagedResource for EnvironmentClusterResource {
         planned: EnvironmentClusterState,
     ) -> Option<EnvironmentClusterState> {
         let client = self.client.get(diags)?;
-        let body = EnvironmentClusterCreate {
-            name: known(&planned.name).unwrap_or_default(),
-            environment: known(&planned.environment).unwrap_or_default(),
-            description: known(&planned.description).unwrap_or_default(),
+        let body = CreateEnvironmentCluster {
+            name: known(&planned.name).unwrap_or_default().to_owned(),
+            environment: known(&planned.environment).unwrap_or_default().to_owned(),
+            description: known(&planned.description).unwrap_or_default().to_owned(),
         };
         let api = client
             .post::<_, EnvironmentCluster>(TARGET.collection, &body)
@@ -133,8 +133,8 @@ impl ManagedResource for EnvironmentClusterResource {
         planned: EnvironmentClusterState,
     ) -> Option<EnvironmentClusterState> {
         let client = self.client.get(diags)?;
-        let body = EnvironmentClusterUpdate {
-            description: known(&planned.description).unwrap_or_default(),
+        let body = UpdateEnvironmentCluster {
+            description: known(&planned.description).unwrap_or_default().to_owned(),
         };
         let api = client
             .patch::<_, EnvironmentCluster>(&TARGET.path(known(&prior.id)?), &body)

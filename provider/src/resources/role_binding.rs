@@ -11,7 +11,7 @@ use tf_provider::value::Value;
 use tf_provider::{AttributePath, Diagnostics};
 
 use crate::diag::{DiagnosticsExt, OrReport};
-use crate::model::{IdKind, RoleBinding, RoleBindingCreate, RoleBindingUpdate};
+use crate::model::{CreateRoleBinding, IdKind, RoleBinding, UpdateRoleBinding};
 use crate::plan::{KnownAfterApply, PlanRules};
 use crate::provider::ClientSlot;
 use crate::resources::crud::{import_by_id, read_or_gone, ImportTarget};
@@ -128,7 +128,7 @@ impl ManagedResource for RoleBindingResource {
         planned: RoleBindingState,
     ) -> Option<RoleBindingState> {
         let client = self.client.get(diags)?;
-        let body = RoleBindingCreate {
+        let body = CreateRoleBinding {
             service_account_id: known(&planned.service_account_id).map(str::to_owned),
             group: known(&planned.group).map(str::to_owned),
             scopes: set_to_vec(&planned.scopes),
@@ -148,9 +148,9 @@ impl ManagedResource for RoleBindingResource {
         planned: RoleBindingState,
     ) -> Option<RoleBindingState> {
         let client = self.client.get(diags)?;
-        let body = RoleBindingUpdate {
-            scopes: set_to_vec(&planned.scopes),
-            environment_clusters: set_to_vec(&planned.environment_clusters),
+        let body = UpdateRoleBinding {
+            scopes: Some(set_to_vec(&planned.scopes)),
+            environment_clusters: Some(set_to_vec(&planned.environment_clusters)),
         };
         let api = client
             .patch::<_, RoleBinding>(&TARGET.path(known(&prior.id)?), &body)

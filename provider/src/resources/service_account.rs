@@ -7,7 +7,7 @@ use tf_provider::value::Value;
 use tf_provider::Diagnostics;
 
 use crate::diag::OrReport;
-use crate::model::{IdKind, ServiceAccount, ServiceAccountInput};
+use crate::model::{CreateServiceAccount, IdKind, ServiceAccount, UpdateServiceAccount};
 use crate::plan::{KnownAfterApply, PlanRules};
 use crate::provider::ClientSlot;
 use crate::resources::crud::{import_by_id, read_or_gone, ImportTarget};
@@ -41,7 +41,7 @@ pub fn service_account_state(api: ServiceAccount, prior: &Value<String>) -> Serv
     ServiceAccountState {
         id: Value::Value(api.id),
         name: Value::Value(api.name),
-        description: string_from_api(api.description, prior),
+        description: string_from_api(Some(api.description), prior),
         workspace_id: Value::Value(api.workspace_id),
         created_at: Value::Value(api.created_at),
     }
@@ -53,11 +53,20 @@ const TARGET: ImportTarget = ImportTarget {
     collection: "/v1/service-accounts",
 };
 
-fn input(state: &ServiceAccountState) -> ServiceAccountInput<'_> {
-    ServiceAccountInput {
-        name: known(&state.name).unwrap_or_default(),
-        // An empty description clears it; the server has no separate "unset" for it.
-        description: known(&state.description).unwrap_or_default(),
+fn create_body(state: &ServiceAccountState) -> CreateServiceAccount {
+    CreateServiceAccount {
+        name: known(&state.name).unwrap_or_default().to_owned(),
+        description: known(&state.description).unwrap_or_default().to_owned(),
+    }
+}
+
+/// Both attributes, always: an empty description clears it (the server has no separate
+/// "unset" for it).
+fn update_body(state: &ServiceAccountState) -> UpdateServiceAccount {
+    let CreateServiceAccount { name, description } = create_body(state);
+    UpdateServiceAccount {
+        name: Some(name),
+        description: Some(description),
     }
 }
 
@@ -112,7 +121,7 @@ impl ManagedResource for ServiceAccountResource {
     ) -> Option<ServiceAccountState> {
         let client = self.client.get(diags)?;
         let api = client
-            .post::<_, ServiceAccount>(TARGET.collection, &input(&planned))
+            .post::<_, ServiceAccount>(TARGET.collection, &create_body(&planned))
             .await
             .or_report(diags, "create the service account")?;
         Some(service_account_state(api, &planned.description))
@@ -126,7 +135,7 @@ impl ManagedResource for ServiceAccountResource {
     ) -> Option<ServiceAccountState> {
         let client = self.client.get(diags)?;
         let api = client
-            .patch::<_, ServiceAccount>(&TARGET.path(known(&prior.id)?), &input(&planned))
+            .patch::<_, ServiceAccount>(&TARGET.path(known(&prior.id)?), &update_body(&planned))
             .await
             .or_report(diags, "update the service account")?;
         Some(service_account_state(api, &planned.description))

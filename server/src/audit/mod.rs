@@ -23,6 +23,7 @@ use crate::authn::Principal;
 use crate::platform::clock::Clock;
 use crate::platform::db::WriteTx;
 use crate::platform::ids;
+pub use statuspulse_api::v1::ChainReport;
 
 /// Chain id of events that belong to no known workspace (for example an unknown key).
 pub const SYSTEM_CHAIN: &str = "";
@@ -337,17 +338,6 @@ impl StoredEvent {
             },
         )
     }
-}
-
-/// Result of walking a chain from its first event to its head.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ChainReport {
-    pub valid: bool,
-    pub events_checked: i64,
-    pub head_seq: i64,
-    pub head_hash: String,
-    /// The first sequence number at which the chain does not hold, if any.
-    pub first_broken_seq: Option<i64>,
 }
 
 /// Recomputes every hash of a workspace's chain, in pages, and checks the links and the head.

@@ -1,8 +1,8 @@
 //! `/v1/audit-events`: read, filter and verify the caller's workspace chain.
 
 use axum::extract::{Query, State};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -10,9 +10,10 @@ use super::{verify_chain, ChainReport, StoredEvent};
 use crate::app::AppState;
 use crate::authz::scopes::Scope;
 use crate::error::{ApiError, ApiResult};
-use crate::http::pagination::{Page, PageParams};
+use crate::http::pagination::{page_of, Page, PageParams};
 use crate::http::Caller;
 use crate::platform::clock::rfc3339;
+pub use statuspulse_api::v1::{AuditActor, AuditEvent, AuditTarget};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -37,40 +38,6 @@ pub struct AuditFilter {
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AuditActor {
-    /// `api_key`, `system` or `anonymous`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// The public key id for `api_key` actors.
-    pub id: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AuditTarget {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub id: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AuditEvent {
-    pub event_id: String,
-    pub seq: i64,
-    pub workspace_id: String,
-    pub occurred_at: String,
-    pub event_type: String,
-    pub actor: AuditActor,
-    pub target: Option<AuditTarget>,
-    /// `success` or `failure`.
-    pub outcome: String,
-    pub reason: Option<String>,
-    #[schema(value_type = Object)]
-    pub details: serde_json::Value,
-    pub prev_hash: String,
-    pub hash: String,
 }
 
 impl From<StoredEvent> for AuditEvent {
@@ -166,9 +133,12 @@ pub async fn list_audit_events(
     .bind(limit + 1)
     .fetch_all(state.db.pool())
     .await?;
-    Ok(axum::Json(
-        Page::from_rows(rows, limit, |e| e.seq.to_string()).map(Into::into),
-    ))
+    Ok(axum::Json(page_of(
+        rows,
+        limit,
+        |e| e.seq.to_string(),
+        Into::into,
+    )))
 }
 
 /// Recompute the workspace's whole hash chain and report whether it is intact.

@@ -4,8 +4,8 @@ use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
 use axum::response::Response;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -15,6 +15,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::Caller;
 use crate::management::validate;
 use crate::platform::clock::rfc3339;
+pub use statuspulse_api::v1::{Principal, VerifiedCredential};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(verify_credential))
@@ -35,32 +36,6 @@ pub struct VerifyQuery {
     pub check_group_id: Option<String>,
     /// The alert route the request touches.
     pub alert_route_id: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Principal {
-    /// `service_account` when the key belongs to one, else `api_key`.
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub id: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct VerifiedCredential {
-    pub workspace_id: String,
-    pub environment: String,
-    pub principal: Principal,
-    pub key_id: String,
-    /// Effective scopes: the key's scopes that its service account's role bindings grant.
-    pub scopes: Vec<String>,
-    /// Clusters the key is narrowed to; empty means every cluster of its environment.
-    pub environment_clusters: Vec<String>,
-    /// Empty means unrestricted.
-    pub check_group_ids: Vec<String>,
-    /// Empty means unrestricted.
-    pub alert_route_ids: Vec<String>,
-    pub rotation_due: bool,
-    pub expires_at: String,
 }
 
 /// Authenticate the request's own `Authorization` header and, with query parameters, decide
@@ -172,11 +147,11 @@ fn render(
         environment: c.environment.to_string(),
         principal: match &c.service_account_id {
             Some(sa) => Principal {
-                kind: "service_account",
+                kind: "service_account".to_owned(),
                 id: sa.clone(),
             },
             None => Principal {
-                kind: "api_key",
+                kind: "api_key".to_owned(),
                 id: c.id.clone(),
             },
         },

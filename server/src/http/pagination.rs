@@ -2,8 +2,8 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use crate::error::ApiError;
 
@@ -51,36 +51,27 @@ impl PageParams {
     }
 }
 
-/// A page of a list answer.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    pub next_cursor: Option<String>,
-}
+pub use statuspulse_api::v1::Page;
 
-impl<T> Page<T> {
-    /// Builds a page from `limit + 1` fetched rows: the extra row only says that more exist.
-    pub fn from_rows(mut rows: Vec<T>, limit: i64, position: impl Fn(&T) -> String) -> Self {
-        // A row count beyond `i64` is more than any limit; a negative limit keeps every row.
-        let more = i64::try_from(rows.len()).map_or(true, |n| n > limit);
-        rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-        let next_cursor = more
-            .then(|| {
-                rows.last()
-                    .map(|last| URL_SAFE_NO_PAD.encode(position(last)))
-            })
-            .flatten();
-        Self {
-            items: rows,
-            next_cursor,
-        }
-    }
-
-    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page {
-            items: self.items.into_iter().map(f).collect(),
-            next_cursor: self.next_cursor,
-        }
+/// Builds a page from `limit + 1` fetched rows (the extra row only says that more exist),
+/// converting each row kept with `view`.
+pub fn page_of<R, T>(
+    mut rows: Vec<R>,
+    limit: i64,
+    position: impl Fn(&R) -> String,
+    view: impl FnMut(R) -> T,
+) -> Page<T> {
+    // A row count beyond `i64` is more than any limit; a negative limit keeps every row.
+    let more = i64::try_from(rows.len()).map_or(true, |n| n > limit);
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let next_cursor = more
+        .then(|| {
+            rows.last()
+                .map(|last| URL_SAFE_NO_PAD.encode(position(last)))
+        })
+        .flatten();
+    Page {
+        items: rows.into_iter().map(view).collect(),
+        next_cursor,
     }
 }

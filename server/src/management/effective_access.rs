@@ -2,8 +2,8 @@
 //! bindings, clusters and the key's own restrictions are applied.
 
 use axum::extract::{Query, State};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -14,6 +14,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::Caller;
 use crate::management::api_keys::KeyStatus;
 use crate::platform::ids;
+pub use statuspulse_api::v1::{ClusterAccess, EffectiveAccess};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(get_effective_access))
@@ -27,35 +28,6 @@ pub struct EffectiveAccessQuery {
     /// An API key's object id (`key_…`).
     pub api_key_id: Option<String>,
     pub service_account_id: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ClusterAccess {
-    pub name: String,
-    pub environment: Environment,
-    pub scopes: Vec<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EffectiveAccess {
-    /// `service_account` or `api_key` (a key of no service account).
-    pub principal_type: &'static str,
-    pub principal_id: String,
-    /// Set when asked about a key.
-    pub api_key_id: Option<String>,
-    pub key_id: Option<String>,
-    /// The key's environment; null for a service account (its bindings may span both).
-    pub environment: Option<Environment>,
-    /// The key's status; a key that is not active or rotating reaches nothing.
-    pub status: Option<KeyStatus>,
-    /// What the key asks for (its `scopes`); for a service account, what its bindings grant.
-    pub requested_scopes: Vec<String>,
-    /// What is effective anywhere the principal can act.
-    pub scopes: Vec<String>,
-    /// Requested but not granted by role bindings.
-    pub withheld_scopes: Vec<String>,
-    /// Every cluster reachable, with the scopes effective there.
-    pub environment_clusters: Vec<ClusterAccess>,
 }
 
 /// Show what a key or a service account can actually reach.
@@ -126,9 +98,9 @@ async fn for_key(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Effec
     };
     Ok(EffectiveAccess {
         principal_type: if key.service_account_id.is_some() {
-            "service_account"
+            "service_account".to_owned()
         } else {
-            "api_key"
+            "api_key".to_owned()
         },
         principal_id: key
             .service_account_id
@@ -177,7 +149,7 @@ async fn for_service_account(
     }
     reachable.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(EffectiveAccess {
-        principal_type: "service_account",
+        principal_type: "service_account".to_owned(),
         principal_id: id.to_owned(),
         api_key_id: None,
         key_id: None,

@@ -3,9 +3,8 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
-use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -13,11 +12,14 @@ use crate::app::AppState;
 use crate::audit::{self, EventType, NewEvent};
 use crate::authz::scopes::Scope;
 use crate::error::{ApiError, ApiResult};
-use crate::http::pagination::{Page, PageParams};
+use crate::http::pagination::{page_of, Page, PageParams};
 use crate::http::{Caller, Json};
 use crate::management::validate;
 use crate::platform::clock::rfc3339;
 use crate::platform::ids;
+pub use statuspulse_api::v1::{
+    CreateEnvironmentCluster, EnvironmentCluster, UpdateEnvironmentCluster,
+};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -43,19 +45,6 @@ struct ClusterRow {
     updated_at: i64,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EnvironmentCluster {
-    pub id: String,
-    pub workspace_id: String,
-    /// Unique in the workspace and immutable.
-    pub name: String,
-    /// `live` or `test`; immutable.
-    pub environment: String,
-    pub description: String,
-    pub created_at: String,
-    pub updated_at: String,
-}
-
 impl From<ClusterRow> for EnvironmentCluster {
     fn from(r: ClusterRow) -> Self {
         Self {
@@ -68,23 +57,6 @@ impl From<ClusterRow> for EnvironmentCluster {
             updated_at: rfc3339(r.updated_at),
         }
     }
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateEnvironmentCluster {
-    pub name: String,
-    pub environment: String,
-    #[serde(default)]
-    pub description: String,
-}
-
-/// Only the description changes in place: name and environment are what everything else
-/// refers to, so changing them means a new cluster.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateEnvironmentCluster {
-    pub description: String,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -191,9 +163,12 @@ pub async fn list_environment_clusters(
     .bind(limit + 1)
     .fetch_all(state.db.pool())
     .await?;
-    Ok(axum::Json(
-        Page::from_rows(rows, limit, |r| r.id.clone()).map(Into::into),
-    ))
+    Ok(axum::Json(page_of(
+        rows,
+        limit,
+        |r| r.id.clone(),
+        Into::into,
+    )))
 }
 
 /// Change a cluster's description.

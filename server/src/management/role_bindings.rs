@@ -6,9 +6,8 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
-use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -18,11 +17,12 @@ use crate::authz::access::{self, Binding};
 use crate::authz::scopes::{Scope, Scopes};
 use crate::authz::{self, Grant, Grantee};
 use crate::error::{ApiError, ApiResult};
-use crate::http::pagination::{Page, PageParams};
+use crate::http::pagination::{page_of, Page, PageParams};
 use crate::http::{Caller, Json};
 use crate::management::validate;
 use crate::platform::clock::rfc3339;
 use crate::platform::ids;
+pub use statuspulse_api::v1::{CreateRoleBinding, RoleBinding, UpdateRoleBinding};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -46,21 +46,6 @@ struct BindingRow {
     updated_at: i64,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RoleBinding {
-    pub id: String,
-    pub workspace_id: String,
-    /// Set when the principal is a service account.
-    pub service_account_id: Option<String>,
-    /// Set when the principal is an SSO group.
-    pub group: Option<String>,
-    pub scopes: Vec<String>,
-    /// Cluster names; empty means every cluster.
-    pub environment_clusters: Vec<String>,
-    pub created_at: String,
-    pub updated_at: String,
-}
-
 impl From<BindingRow> for RoleBinding {
     fn from(r: BindingRow) -> Self {
         let (service_account_id, group) = match r.principal_type.as_str() {
@@ -78,25 +63,6 @@ impl From<BindingRow> for RoleBinding {
             updated_at: rfc3339(r.updated_at),
         }
     }
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateRoleBinding {
-    /// The principal: exactly one of `service_account_id` and `group`.
-    pub service_account_id: Option<String>,
-    pub group: Option<String>,
-    pub scopes: Vec<String>,
-    #[serde(default)]
-    pub environment_clusters: Vec<String>,
-}
-
-/// The principal of a binding is fixed; scopes and clusters change in place.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateRoleBinding {
-    pub scopes: Option<Vec<String>>,
-    pub environment_clusters: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -293,9 +259,12 @@ pub async fn list_role_bindings(
     .bind(limit + 1)
     .fetch_all(state.db.pool())
     .await?;
-    Ok(axum::Json(
-        Page::from_rows(rows, limit, |r| r.id.clone()).map(Into::into),
-    ))
+    Ok(axum::Json(page_of(
+        rows,
+        limit,
+        |r| r.id.clone(),
+        Into::into,
+    )))
 }
 
 /// Change a binding's scopes or clusters. Narrowing takes effect on existing keys at once.

@@ -2,9 +2,7 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
-use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -12,12 +10,13 @@ use crate::app::AppState;
 use crate::audit::{self, EventType, NewEvent};
 use crate::authz::scopes::Scope;
 use crate::error::{ApiError, ApiResult};
-use crate::http::pagination::{Page, PageParams};
+use crate::http::pagination::{page_of, Page, PageParams};
 use crate::http::{Caller, Json};
 use crate::management::api_keys::QUARANTINE_MS;
 use crate::management::validate;
 use crate::platform::clock::rfc3339;
 use crate::platform::ids;
+pub use statuspulse_api::v1::{CreateServiceAccount, ServiceAccount, UpdateServiceAccount};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -39,16 +38,6 @@ struct ServiceAccountRow {
     updated_at: i64,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ServiceAccount {
-    pub id: String,
-    pub workspace_id: String,
-    pub name: String,
-    pub description: String,
-    pub created_at: String,
-    pub updated_at: String,
-}
-
 impl From<ServiceAccountRow> for ServiceAccount {
     fn from(r: ServiceAccountRow) -> Self {
         Self {
@@ -60,21 +49,6 @@ impl From<ServiceAccountRow> for ServiceAccount {
             updated_at: rfc3339(r.updated_at),
         }
     }
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateServiceAccount {
-    pub name: String,
-    #[serde(default)]
-    pub description: String,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateServiceAccount {
-    pub name: Option<String>,
-    pub description: Option<String>,
 }
 
 const COLUMNS: &str = "id, workspace_id, name, description, created_at, updated_at";
@@ -160,9 +134,12 @@ pub async fn list_service_accounts(
     .bind(limit + 1)
     .fetch_all(state.db.pool())
     .await?;
-    Ok(axum::Json(
-        Page::from_rows(rows, limit, |r| r.id.clone()).map(Into::into),
-    ))
+    Ok(axum::Json(page_of(
+        rows,
+        limit,
+        |r| r.id.clone(),
+        Into::into,
+    )))
 }
 
 /// Rename or describe a service account.

@@ -6,9 +6,7 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
-use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -17,12 +15,14 @@ use crate::audit::{self, Actor, EventType, NewEvent};
 use crate::authn::token::PlainApiKey;
 use crate::authz::scopes::{Environment, Scope, Scopes};
 use crate::error::{ApiError, ApiResult};
-use crate::http::pagination::{Page, PageParams};
+use crate::http::pagination::{page_of, Page, PageParams};
 use crate::http::{Caller, Json};
 use crate::management::api_keys::{insert_key, CreatedApiKey, NewKey, MAX_LIFETIME_DAYS};
 use crate::management::validate;
 use crate::platform::clock::{rfc3339, DAY_MS};
 use crate::platform::ids;
+use statuspulse_api::v1::PlainKey;
+pub use statuspulse_api::v1::{CreateWorkspace, ProvisionedWorkspace, UpdateWorkspace, Workspace};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -41,19 +41,6 @@ struct WorkspaceRow {
     updated_at: i64,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Workspace {
-    pub id: String,
-    pub name: String,
-    /// Rate-limit tier of every key in the workspace (`standard` unless an operator changed it).
-    pub rate_limit_tier: String,
-    pub operator: bool,
-    /// Workspace policy: may service-account keys hold `admin:all`? (default false)
-    pub allow_admin_all_for_service_accounts: bool,
-    pub created_at: String,
-    pub updated_at: String,
-}
-
 impl From<WorkspaceRow> for Workspace {
     fn from(r: WorkspaceRow) -> Self {
         Self {
@@ -66,29 +53,6 @@ impl From<WorkspaceRow> for Workspace {
             updated_at: rfc3339(r.updated_at),
         }
     }
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateWorkspace {
-    pub name: String,
-    pub rate_limit_tier: Option<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateWorkspace {
-    pub name: Option<String>,
-    /// Operator only.
-    pub rate_limit_tier: Option<String>,
-    pub allow_admin_all_for_service_accounts: Option<bool>,
-}
-
-/// A new workspace and its first admin key (shown once).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ProvisionedWorkspace {
-    pub workspace: Workspace,
-    pub admin_key: CreatedApiKey,
 }
 
 const COLUMNS: &str = "id, name, rate_limit_tier, is_operator, allow_admin_all_for_service_accounts, created_at, updated_at";
@@ -200,7 +164,7 @@ pub async fn provision(
         workspace.into(),
         CreatedApiKey {
             api_key: key,
-            key: plain.expose().to_owned(),
+            key: PlainKey::new(plain.expose().to_owned()),
         },
     ))
 }
@@ -265,9 +229,12 @@ pub async fn list_workspaces(
         .fetch_all(state.db.pool())
         .await?
     };
-    Ok(axum::Json(
-        Page::from_rows(rows, limit, |r| r.id.clone()).map(Into::into),
-    ))
+    Ok(axum::Json(page_of(
+        rows,
+        limit,
+        |r| r.id.clone(),
+        Into::into,
+    )))
 }
 
 /// Read a workspace.

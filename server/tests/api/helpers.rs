@@ -192,7 +192,7 @@ impl TestApp {
         )
         .await
         .unwrap();
-        app.admin_key = key.key;
+        app.admin_key = key.key.expose().to_owned();
         app.workspace_id = workspace.id;
         (app, db)
     }

@@ -1,13 +1,11 @@
 //! What an API key looks like in storage and on the wire.
 
-use serde::Serialize;
-use utoipa::ToSchema;
-
 use crate::authz::scopes::{Environment, Scopes};
 pub use statuspulse_api::key::KeyStatus;
 
 use crate::error::ApiError;
 use crate::platform::clock::{rfc3339, DAY_MS};
+pub use statuspulse_api::v1::{ApiKeyView, CreatedApiKey};
 
 /// A stored key row. Holds the Argon2id hash, so it never leaves this module unconverted.
 #[derive(Debug, sqlx::FromRow)]
@@ -32,49 +30,6 @@ pub struct KeyRow {
     pub purge_after: Option<i64>,
     pub successor_id: Option<String>,
     pub environment_clusters: String,
-}
-
-/// The public view of a key: everything but the secret.
-#[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct ApiKeyView {
-    pub id: String,
-    /// Public key id embedded in the key; safe to log and show.
-    pub key_id: String,
-    pub workspace_id: String,
-    pub name: String,
-    /// `live` or `test`.
-    pub environment: String,
-    pub service_account_id: Option<String>,
-    pub scopes: Vec<String>,
-    pub check_group_ids: Vec<String>,
-    pub alert_route_ids: Vec<String>,
-    /// Clusters the key is narrowed to; empty means every cluster of its environment.
-    pub environment_clusters: Vec<String>,
-    pub rotation_days: i64,
-    pub status: KeyStatus,
-    pub created_at: String,
-    pub updated_at: String,
-    pub expires_at: String,
-    pub rotate_after: String,
-    /// True once `rotate_after` has passed on an active key: replace it.
-    pub rotation_due: bool,
-    /// Updated in the background, at most about a minute behind.
-    pub last_used_at: Option<String>,
-    pub revoked_at: Option<String>,
-    pub revocation_reason: Option<String>,
-    /// The key that replaced this one by rotation.
-    pub successor_id: Option<String>,
-    /// When the quarantined key will be deleted for good.
-    pub purge_after: Option<String>,
-}
-
-/// The answer to create and rotate: the only time the key itself is ever shown.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CreatedApiKey {
-    #[serde(flatten)]
-    pub api_key: ApiKeyView,
-    /// The API key. Store it now: it cannot be read again.
-    pub key: String,
 }
 
 impl KeyRow {

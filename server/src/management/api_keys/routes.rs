@@ -4,7 +4,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -18,11 +18,13 @@ use crate::authz::access::{AccessContext, ClusterDenial};
 use crate::authz::scopes::{Environment, Scope, Scopes};
 use crate::authz::{self, Grant, Grantee, KeyAuthority};
 use crate::error::{ApiError, ApiResult};
-use crate::http::pagination::{Page, PageParams};
+use crate::http::pagination::{page_of, Page, PageParams};
 use crate::http::{Caller, Json};
 use crate::management::validate;
 use crate::platform::clock::{DAY_MS, HOUR_MS};
 use crate::platform::ids;
+use statuspulse_api::v1::PlainKey;
+pub use statuspulse_api::v1::{CreateApiKey, RevokeApiKey, RotateApiKey, UpdateApiKey};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -30,51 +32,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(revoke_api_key))
         .routes(routes!(get_api_key, update_api_key))
         .routes(routes!(rotate_api_key))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateApiKey {
-    pub name: String,
-    /// `live` or `test`; decides the `sp_live_` / `sp_test_` prefix.
-    pub environment: String,
-    pub service_account_id: Option<String>,
-    pub scopes: Vec<String>,
-    #[serde(default)]
-    pub check_group_ids: Vec<String>,
-    #[serde(default)]
-    pub alert_route_ids: Vec<String>,
-    /// Narrows the key to these environment clusters of its environment (default: all).
-    #[serde(default)]
-    pub environment_clusters: Vec<String>,
-    /// Days until `rotation_due` (1 to 365, default 90).
-    pub rotation_days: Option<i64>,
-    /// Days until the key expires (1 to 365, default 365).
-    pub expires_in_days: Option<i64>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateApiKey {
-    pub name: Option<String>,
-    pub scopes: Option<Vec<String>>,
-    pub check_group_ids: Option<Vec<String>>,
-    pub alert_route_ids: Option<Vec<String>>,
-    pub environment_clusters: Option<Vec<String>>,
-}
-
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RotateApiKey {
-    /// Hours the old key keeps working (0 to 168, default 24).
-    pub grace_period_hours: Option<i64>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RevokeApiKey {
-    pub id: String,
-    pub reason: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -135,7 +92,7 @@ pub async fn create_api_key(
         StatusCode::CREATED,
         axum::Json(CreatedApiKey {
             api_key: row.view(state.clock.now_ms()),
-            key: plain.expose().to_owned(),
+            key: PlainKey::new(plain.expose().to_owned()),
         }),
     ))
 }
@@ -436,9 +393,12 @@ pub async fn list_api_keys(
         limit,
     )
     .await?;
-    Ok(axum::Json(
-        Page::from_rows(rows, limit, |r| r.id.clone()).map(|r| r.view(now)),
-    ))
+    Ok(axum::Json(page_of(
+        rows,
+        limit,
+        |r| r.id.clone(),
+        |r| r.view(now),
+    )))
 }
 
 /// Change a key's name, scopes or restrictions. Scope changes are audited with before and after.
@@ -622,7 +582,7 @@ pub async fn rotate_api_key(
         StatusCode::CREATED,
         axum::Json(CreatedApiKey {
             api_key: row.view(state.clock.now_ms()),
-            key: plain.expose().to_owned(),
+            key: PlainKey::new(plain.expose().to_owned()),
         }),
     ))
 }

@@ -1,0 +1,44 @@
+//! The v1 request and response bodies, one module per resource.
+//!
+//! The server serialises answers and deserialises requests with these types, and generates its
+//! OpenAPI document from them (feature `openapi`); the provider does the opposite with the same
+//! types. Requests refuse unknown fields (a misspelt attribute is an error, not a no-op);
+//! answers tolerate fields added later, so an older client keeps working against a newer server.
+//! Field rules (lengths, patterns) are in [`crate::validate`].
+
+pub mod api_keys;
+pub mod audit;
+pub mod effective_access;
+pub mod environment_clusters;
+pub mod role_bindings;
+pub mod scope_catalog;
+pub mod service_accounts;
+pub mod verify;
+pub mod workspaces;
+
+use serde::{Deserialize, Serialize};
+
+pub use api_keys::{
+    ApiKeyView, CreateApiKey, CreatedApiKey, PlainKey, RevokeApiKey, RotateApiKey, UpdateApiKey,
+};
+pub use audit::{AuditActor, AuditEvent, AuditTarget, ChainReport};
+pub use effective_access::{ClusterAccess, EffectiveAccess};
+pub use environment_clusters::{
+    CreateEnvironmentCluster, EnvironmentCluster, UpdateEnvironmentCluster,
+};
+pub use role_bindings::{CreateRoleBinding, RoleBinding, UpdateRoleBinding};
+pub use scope_catalog::{ScopeCatalog, ScopeInfo};
+pub use service_accounts::{CreateServiceAccount, ServiceAccount, UpdateServiceAccount};
+pub use verify::{Principal, VerifiedCredential};
+pub use workspaces::{CreateWorkspace, ProvisionedWorkspace, UpdateWorkspace, Workspace};
+
+/// A page of a list answer.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Page<T> {
+    /// The objects of this page, in creation order.
+    pub items: Vec<T>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    #[serde(default)]
+    pub next_cursor: Option<String>,
+}
