@@ -202,13 +202,26 @@ pub async fn delete_service_account(
     let row = find(&state, &caller, &id).await?;
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
-    let usable =
-        crate::management::api_keys::count_usable_for_service_account(&mut *tx.tx, &id, now)
-            .await?;
+    let (usable, named) =
+        crate::management::api_keys::usable_for_service_account(&mut tx.tx, &id, now).await?;
     if usable > 0 {
+        // Named, so that a key rotated outside Terraform (an unmanaged successor) is found.
+        let mut blockers: Vec<String> = named
+            .iter()
+            .map(|(key, name)| format!("`{name}` ({key})"))
+            .collect();
+        let unnamed = usable - i64::try_from(named.len()).unwrap_or(usable);
+        if unnamed > 0 {
+            blockers.push(format!("and {unnamed} more"));
+        }
+        let noun = if usable == 1 { "key" } else { "keys" };
         return Err(ApiError::conflict(
             "service_account_has_active_keys",
-            format!("revoke this service account's {usable} usable key(s) first"),
+            format!(
+                "the service account still has {usable} usable {noun}: {}; revoke them first \
+                 (GET /v1/api-keys?service_account_id={id} lists them)",
+                blockers.join(", ")
+            ),
         ));
     }
     // Its bindings go with it: nothing else can use them.

@@ -80,6 +80,13 @@ async fn service_accounts_are_created_read_listed_updated_and_deleted(backend: B
         (blocked.status, blocked.code()),
         (StatusCode::CONFLICT, "service_account_has_active_keys")
     );
+    // The refusal names the blocking key, so an unmanaged one (rotated outside Terraform) is
+    // found without a search.
+    let detail = blocked.body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("`k`") && detail.contains(key["id"].as_str().unwrap()),
+        "{detail}"
+    );
     app.post(
         "/v1/api-keys/revoke",
         &app.admin_key,

@@ -6,7 +6,7 @@ mod store;
 
 pub use model::{ApiKeyView, CreatedApiKey, KeyStatus};
 pub use routes::router;
-pub use store::{count_usable_for_service_account, insert_key, NewKey};
+pub use store::{insert_key, usable_for_service_account, NewKey};
 
 use crate::platform::clock::DAY_MS;
 

@@ -210,18 +210,28 @@ pub async fn transition(
     Ok(done.rows_affected() == 1)
 }
 
-/// Keys still able to authenticate that belong to a service account.
-pub async fn count_usable_for_service_account(
-    executor: impl sqlx::Executor<'_, Database = Any>,
+/// The usable keys (active, or rotating within their grace period) of a service account: how
+/// many, and the first [`NAMED_BLOCKERS`] by id and name, so a refusal can name them.
+pub async fn usable_for_service_account(
+    tx: &mut sqlx::Transaction<'static, Any>,
     service_account_id: &str,
     now: i64,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT COUNT(*) FROM api_keys WHERE service_account_id = $1 \
-         AND (revoked_at IS NULL OR revoked_at > $2) AND expires_at > $2",
-    )
-    .bind(service_account_id)
-    .bind(now)
-    .fetch_one(executor)
-    .await
+) -> Result<(i64, Vec<(String, String)>), sqlx::Error> {
+    const USABLE: &str = "FROM api_keys WHERE service_account_id = $1 \
+         AND (revoked_at IS NULL OR revoked_at > $2) AND expires_at > $2";
+    let count: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) {USABLE}"))
+        .bind(service_account_id)
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await?;
+    let named = sqlx::query_as(&format!("SELECT id, name {USABLE} ORDER BY id LIMIT $3"))
+        .bind(service_account_id)
+        .bind(now)
+        .bind(NAMED_BLOCKERS)
+        .fetch_all(&mut **tx)
+        .await?;
+    Ok((count, named))
 }
+
+/// How many blocking keys a refusal names; the rest are counted.
+pub const NAMED_BLOCKERS: i64 = 10;
