@@ -34,7 +34,34 @@ pub enum Grantee {
     Group(String),
 }
 
+/// The `principal_type` a role binding stores for a service account.
+pub const SERVICE_ACCOUNT: &str = "service_account";
+/// The `principal_type` a role binding stores for an SSO group.
+pub const GROUP: &str = "group";
+
 impl Grantee {
+    /// The subject of a stored role binding. A type this code does not know is corruption, and
+    /// fails closed rather than becoming some other principal.
+    pub fn of_binding(principal_type: &str, principal_id: &str) -> Result<Self, sqlx::Error> {
+        match principal_type {
+            SERVICE_ACCOUNT => Ok(Grantee::ServiceAccount(principal_id.to_owned())),
+            GROUP => Ok(Grantee::Group(principal_id.to_owned())),
+            other => Err(sqlx::Error::Decode(
+                format!("role binding principal type `{other}`").into(),
+            )),
+        }
+    }
+
+    /// How a role binding stores this subject: `(principal_type, principal_id)`. A workspace is
+    /// never the subject of a binding.
+    pub fn binding_columns(&self) -> Option<(&'static str, &str)> {
+        match self {
+            Grantee::ServiceAccount(id) => Some((SERVICE_ACCOUNT, id)),
+            Grantee::Group(name) => Some((GROUP, name)),
+            Grantee::Workspace => None,
+        }
+    }
+
     pub fn from_service_account(id: Option<&str>) -> Self {
         id.map_or(Grantee::Workspace, |sa| {
             Grantee::ServiceAccount(sa.to_owned())
@@ -546,6 +573,18 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(2000))]
 
         #[test]
+    fn a_stored_binding_subject_reads_back_or_fails_closed() {
+        for grantee in [Grantee::ServiceAccount("sa_a".into()), Grantee::Group("ops".into())] {
+            let (kind, id) = grantee.binding_columns().unwrap();
+            assert_eq!(Grantee::of_binding(kind, id).unwrap(), grantee);
+        }
+        assert!(Grantee::Workspace.binding_columns().is_none());
+        // Never read as some other principal (it used to become a group).
+        assert!(Grantee::of_binding("user", "u_1").is_err());
+        assert!(Grantee::of_binding("", "sa_a").is_err());
+    }
+
+    #[test]
         fn a_minted_key_can_never_do_what_its_minter_could_not(
             world in world(), caller in key(), minted in key(),
         ) {

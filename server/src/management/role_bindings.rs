@@ -15,7 +15,7 @@ use crate::app::AppState;
 use crate::audit::{self, EventType, NewEvent};
 use crate::authz::access::{self, Binding};
 use crate::authz::scopes::{Scope, Scopes};
-use crate::authz::{self, Grant, Grantee};
+use crate::authz::{self, grant, Grant, Grantee};
 use crate::error::{ApiError, ApiResult};
 use crate::http::pagination::{page_of, Page, PageParams};
 use crate::http::{Caller, Json};
@@ -46,10 +46,17 @@ struct BindingRow {
     updated_at: i64,
 }
 
+impl BindingRow {
+    /// Whom the binding grants to.
+    fn grantee(&self) -> Result<Grantee, sqlx::Error> {
+        Grantee::of_binding(&self.principal_type, &self.principal_id)
+    }
+}
+
 impl From<BindingRow> for RoleBinding {
     fn from(r: BindingRow) -> Self {
         let (service_account_id, group) = match r.principal_type.as_str() {
-            "service_account" => (Some(r.principal_id), None),
+            grant::SERVICE_ACCOUNT => (Some(r.principal_id), None),
             _ => (None, Some(r.principal_id)),
         };
         Self {
@@ -120,14 +127,6 @@ async fn check_binding(
     )
 }
 
-/// The principal a stored binding names.
-fn principal_of(row: &BindingRow) -> Grantee {
-    match row.principal_type.as_str() {
-        "service_account" => Grantee::ServiceAccount(row.principal_id.clone()),
-        _ => Grantee::Group(row.principal_id.clone()),
-    }
-}
-
 /// Bind scopes (optionally confined to clusters) to a service account or an SSO group.
 #[utoipa::path(post, path = "/v1/role-bindings", tag = "access", request_body = CreateRoleBinding,
     responses((status = 201, body = RoleBinding), (status = 422, body = crate::error::Problem)),
@@ -138,7 +137,7 @@ pub async fn create_role_binding(
     Json(body): Json<CreateRoleBinding>,
 ) -> ApiResult<(StatusCode, axum::Json<RoleBinding>)> {
     caller.require(Scope::AdminAccess)?;
-    let (principal_type, principal_id) = match (&body.service_account_id, &body.group) {
+    let principal = match (&body.service_account_id, &body.group) {
         (Some(sa), None) => {
             let exists: Option<(String,)> = sqlx::query_as(
                 "SELECT id FROM service_accounts WHERE workspace_id = $1 AND id = $2",
@@ -154,9 +153,9 @@ pub async fn create_role_binding(
                     "no such service account in this workspace",
                 ));
             }
-            ("service_account", sa.clone())
+            Grantee::ServiceAccount(sa.clone())
         }
-        (None, Some(group)) => ("group", validate::name("group", group)?),
+        (None, Some(group)) => Grantee::Group(validate::name("group", group)?),
         _ => {
             return Err(ApiError::invalid(
                 "service_account_id",
@@ -167,9 +166,10 @@ pub async fn create_role_binding(
     };
     let scopes = validate::scopes(&body.scopes)?;
     let clusters = validate::cluster_names(&body.environment_clusters)?;
-    let principal = match principal_type {
-        "service_account" => Grantee::ServiceAccount(principal_id.clone()),
-        _ => Grantee::Group(principal_id.clone()),
+    let Some((principal_type, principal_id)) = principal.binding_columns() else {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "a binding names a principal"
+        )));
     };
     let binding = Binding { scopes, clusters };
     check_binding(&state, &caller, &principal, &binding).await?;
@@ -209,9 +209,8 @@ pub async fn create_role_binding(
 
 /// Re-reads the keys a binding governs.
 async fn refresh_principal(state: &AppState, row: &BindingRow) -> ApiResult<()> {
-    if row.principal_type == "service_account" {
-        crate::authz::access::refresh_keys(state, &row.workspace_id, Some(&row.principal_id))
-            .await?;
+    if let Grantee::ServiceAccount(account) = row.grantee()? {
+        crate::authz::access::refresh_keys(state, &row.workspace_id, Some(&account)).await?;
     }
     Ok(())
 }
@@ -244,8 +243,8 @@ pub async fn list_role_bindings(
     };
     let limit = page.limit()?;
     let (principal_type, principal_id) = match (&query.service_account_id, &query.group) {
-        (Some(sa), _) => (Some("service_account"), Some(sa.as_str())),
-        (None, Some(group)) => (Some("group"), Some(group.as_str())),
+        (Some(sa), _) => (Some(grant::SERVICE_ACCOUNT), Some(sa.as_str())),
+        (None, Some(group)) => (Some(grant::GROUP), Some(group.as_str())),
         (None, None) => (None, None),
     };
     let rows: Vec<BindingRow> = sqlx::query_as(&format!(
@@ -291,7 +290,7 @@ pub async fn update_role_binding(
         None => before_view.environment_clusters.clone(),
     };
     let binding = Binding { scopes, clusters };
-    check_binding(&state, &caller, &principal_of(&before), &binding).await?;
+    check_binding(&state, &caller, &before.grantee()?, &binding).await?;
     let Binding { scopes, clusters } = binding;
     let mut tx = state.db.begin_write().await?;
     sqlx::query("UPDATE role_bindings SET scopes = $1, environment_clusters = $2, updated_at = $3 WHERE id = $4")
