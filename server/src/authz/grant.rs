@@ -573,18 +573,6 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(2000))]
 
         #[test]
-    fn a_stored_binding_subject_reads_back_or_fails_closed() {
-        for grantee in [Grantee::ServiceAccount("sa_a".into()), Grantee::Group("ops".into())] {
-            let (kind, id) = grantee.binding_columns().unwrap();
-            assert_eq!(Grantee::of_binding(kind, id).unwrap(), grantee);
-        }
-        assert!(Grantee::Workspace.binding_columns().is_none());
-        // Never read as some other principal (it used to become a group).
-        assert!(Grantee::of_binding("user", "u_1").is_err());
-        assert!(Grantee::of_binding("", "sa_a").is_err());
-    }
-
-    #[test]
         fn a_minted_key_can_never_do_what_its_minter_could_not(
             world in world(), caller in key(), minted in key(),
         ) {
@@ -769,5 +757,20 @@ mod tests {
             check(&caller, &grant).map_err(|d| d.code),
             Err("restriction_escalation")
         );
+    }
+
+    #[test]
+    fn a_stored_binding_subject_reads_back_or_fails_closed() {
+        for grantee in [
+            Grantee::ServiceAccount("sa_a".into()),
+            Grantee::Group("ops".into()),
+        ] {
+            let (kind, id) = grantee.binding_columns().unwrap();
+            assert_eq!(Grantee::of_binding(kind, id).unwrap(), grantee);
+        }
+        assert!(Grantee::Workspace.binding_columns().is_none());
+        // Never read as some other principal (it used to become a group).
+        assert!(Grantee::of_binding("user", "u_1").is_err());
+        assert!(Grantee::of_binding("", "sa_a").is_err());
     }
 }

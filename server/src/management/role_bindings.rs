@@ -184,7 +184,7 @@ pub async fn create_role_binding(
     .bind(&id)
     .bind(caller.workspace_id())
     .bind(principal_type)
-    .bind(&principal_id)
+    .bind(principal_id)
     .bind(scopes.to_storage())
     .bind(crate::platform::db::list_for_storage(&clusters))
     .bind(now)
