@@ -20,6 +20,7 @@ use crate::platform::config::Settings;
 use crate::platform::db::Db;
 use crate::platform::metrics::Metrics;
 use crate::platform::rate_limit::RateLimiter;
+use crate::platform::secrets::{self, MasterKeys};
 
 #[derive(Debug)]
 pub struct App {
@@ -33,6 +34,8 @@ pub struct App {
     pub audit: AuditWriter,
     pub metrics: Arc<Metrics>,
     pub fanout: Fanout,
+    /// Seals and opens secrets the server must read back; `None` without a master key.
+    pub master_keys: Option<Arc<MasterKeys>>,
     /// Bytes of request bodies that may be buffered at once, across all requests (one permit per
     /// byte), so many slow or large bodies cannot take the memory.
     pub body_budget: Arc<tokio::sync::Semaphore>,
@@ -52,6 +55,8 @@ impl Deref for AppState {
 pub async fn build_state(settings: Settings, clock: Clock) -> anyhow::Result<AppState> {
     let db = Db::connect(&settings.database_url).await?;
     db.migrate().await?;
+    let master_keys = secrets::load(&settings)?.map(Arc::new);
+    secrets::check_can_open_stored(db.pool(), master_keys.as_deref()).await?;
     let metrics = Arc::new(Metrics::default());
     let authenticator = Arc::new(Authenticator::new(
         db.clone(),
@@ -76,6 +81,7 @@ pub async fn build_state(settings: Settings, clock: Clock) -> anyhow::Result<App
     Ok(AppState(Arc::new(App {
         replica_id: uuid::Uuid::new_v4().simple().to_string(),
         body_budget,
+        master_keys,
         audit: AuditWriter::start(db.clone(), clock.clone()),
         rate_limiter,
         db,

@@ -113,6 +113,57 @@ pub struct ServeArgs {
         default_value = ""
     )]
     pub trusted_proxies: String,
+
+    /// The master key that seals secrets the server must read back (base64 of 32 random bytes).
+    /// Without it (and without a key file), the embedded SQLite default creates
+    /// `statuspulse-master.key` beside the database on first run.
+    #[arg(
+        long = "master-key",
+        env = "STATUSPULSE_MASTER_KEY",
+        hide_env_values = true
+    )]
+    pub master_key: Option<SecretArg>,
+
+    /// A file holding the master key (instead of `--master-key`).
+    #[arg(long = "master-key-file", env = "STATUSPULSE_MASTER_KEY_FILE")]
+    pub master_key_file: Option<std::path::PathBuf>,
+
+    /// Earlier master keys, comma separated, still needed to open values sealed before a
+    /// rotation.
+    #[arg(
+        long = "master-key-previous",
+        env = "STATUSPULSE_MASTER_KEY_PREVIOUS",
+        hide_env_values = true
+    )]
+    pub master_key_previous: Option<SecretArg>,
+}
+
+/// A secret given on the command line or in the environment: `Debug` never shows it.
+#[derive(Clone)]
+pub struct SecretArg(pub zeroize::Zeroizing<String>);
+
+impl std::str::FromStr for SecretArg {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(zeroize::Zeroizing::new(s.to_owned())))
+    }
+}
+
+impl std::fmt::Debug for SecretArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// Where the master key comes from.
+#[derive(Clone, Debug, Default)]
+pub enum MasterKeySource {
+    /// The embedded default: a key file beside the SQLite database, created on first run; none
+    /// for other databases.
+    #[default]
+    Default,
+    Value(SecretArg),
+    File(std::path::PathBuf),
 }
 
 /// Everything [`crate::Application::build`] needs, independent of how it was parsed.
@@ -149,6 +200,10 @@ pub struct Settings {
     pub trusted_proxies: TrustedProxies,
     /// Wrong secrets for an uncached key id, each an Argon2, before Argon2 is refused.
     pub failure_budgets: FailureBudgets,
+
+    /// The master key, and earlier ones still needed to open older values.
+    pub master_key: MasterKeySource,
+    pub master_key_previous: Vec<SecretArg>,
 }
 
 /// How many wrong secrets per minute an uncached key id may cost in Argon2: per client network
@@ -188,6 +243,8 @@ impl Settings {
             body_memory_budget: 64 * 1024 * 1024,
             trusted_proxies: TrustedProxies::default(),
             failure_budgets: FailureBudgets::default(),
+            master_key: MasterKeySource::Default,
+            master_key_previous: Vec::new(),
         }
     }
 
@@ -217,6 +274,24 @@ impl Settings {
                 .saturating_mul(1024 * 1024)
                 .max(crate::platform::config::MAX_BODY_BYTES),
             trusted_proxies: TrustedProxies::parse(&args.trusted_proxies)?,
+            master_key: match (args.master_key, args.master_key_file) {
+                (Some(_), Some(_)) => anyhow::bail!(
+                    "give the master key once: STATUSPULSE_MASTER_KEY or STATUSPULSE_MASTER_KEY_FILE"
+                ),
+                (Some(key), None) => MasterKeySource::Value(key),
+                (None, Some(file)) => MasterKeySource::File(file),
+                (None, None) => MasterKeySource::Default,
+            },
+            master_key_previous: args
+                .master_key_previous
+                .map(|list| {
+                    list.0
+                        .split(',')
+                        .filter(|k| !k.trim().is_empty())
+                        .map(|k| SecretArg(zeroize::Zeroizing::new(k.trim().to_owned())))
+                        .collect()
+                })
+                .unwrap_or_default(),
             ..Self::for_database(args.db.database_url)
         })
     }

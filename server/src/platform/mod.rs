@@ -8,3 +8,4 @@ pub mod ids;
 pub mod metrics;
 pub mod network;
 pub mod rate_limit;
+pub mod secrets;

@@ -17,5 +17,6 @@ mod isolation;
 mod jobs;
 mod negative;
 mod replicas;
+mod secrets;
 mod service_accounts;
 mod verify;
