@@ -290,7 +290,7 @@ impl ManagedResource for ApiKeyResource {
                 .unwrap_or(DEFAULT_ROTATION_DAYS),
         };
         let api = client
-            .post::<_, ApiKey>(TARGET.collection, &body)
+            .create::<_, ApiKey>(TARGET.collection, &body)
             .await
             .or_report(diags, "create the API key")?;
         Some(state_from_api(api, &planned))

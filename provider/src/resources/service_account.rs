@@ -112,7 +112,7 @@ impl ManagedResource for ServiceAccountResource {
     ) -> Option<ServiceAccountState> {
         let client = self.client.get(diags)?;
         let api = client
-            .post::<_, ServiceAccount>(TARGET.collection, &input(&planned))
+            .create::<_, ServiceAccount>(TARGET.collection, &input(&planned))
             .await
             .or_report(diags, "create the service account")?;
         Some(service_account_state(api, &planned.description))
