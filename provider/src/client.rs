@@ -4,6 +4,12 @@
 //! provider: 429 and 5xx are retried with exponential backoff, and a `Retry-After` from the server
 //! always wins over our own guess, so that a fleet of `terraform apply` runs backs off the way the
 //! server asks instead of hammering it.
+//!
+//! A create is retried safely: [`ApiClient::create`] sends one random `Idempotency-Key` and
+//! reuses it for every retry of that create, so a retry after an answer that was lost (a proxy's
+//! 502 after the server created, a reset, a timeout) gets the first answer back instead of
+//! creating a second object (a second API key nobody manages). While the first attempt is still
+//! running on the server, the retry's 409 `idempotency_key_in_progress` is waited out like a 429.
 
 use std::time::{Duration, Instant};
 
@@ -137,6 +143,21 @@ impl ApiClient {
         self.json(Method::POST, path, Some(body)).await
     }
 
+    /// POSTs a create with one `Idempotency-Key` (a UUIDv4) for this create, sent unchanged with
+    /// every retry: the server creates once however many attempts reach it.
+    pub async fn create<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ApiError> {
+        let key = uuid::Uuid::new_v4().to_string();
+        let body = serde_json::to_vec(body).map_err(|err| ApiError::Decode(err.to_string()))?;
+        let bytes = self
+            .send(Method::POST, path, Some(body), Some(&key))
+            .await?;
+        serde_json::from_slice(&bytes).map_err(|err| ApiError::Decode(err.to_string()))
+    }
+
     pub async fn patch<B: Serialize, T: DeserializeOwned>(
         &self,
         path: &str,
@@ -146,7 +167,9 @@ impl ApiClient {
     }
 
     pub async fn delete(&self, path: &str) -> Result<(), ApiError> {
-        self.send(Method::DELETE, path, None).await.map(|_| ())
+        self.send(Method::DELETE, path, None, None)
+            .await
+            .map(|_| ())
     }
 
     async fn json<B: Serialize, T: DeserializeOwned>(
@@ -159,16 +182,18 @@ impl ApiClient {
             .map(serde_json::to_vec)
             .transpose()
             .map_err(|err| ApiError::Decode(err.to_string()))?;
-        let bytes = self.send(method, path, body).await?;
+        let bytes = self.send(method, path, body, None).await?;
         serde_json::from_slice(&bytes).map_err(|err| ApiError::Decode(err.to_string()))
     }
 
-    /// Sends one logical request, retrying 429/5xx and connection failures.
+    /// Sends one logical request, retrying 429/5xx and connection failures; every attempt
+    /// carries the same `idempotency_key`, when there is one.
     async fn send(
         &self,
         method: Method,
         path: &str,
         body: Option<Vec<u8>>,
+        idempotency_key: Option<&str>,
     ) -> Result<Vec<u8>, ApiError> {
         let url = format!("{}{}", self.endpoint, path);
         let started = Instant::now();
@@ -179,6 +204,9 @@ impl ApiClient {
                 .http
                 .request(method.clone(), &url)
                 .headers(self.auth_headers());
+            if let Some(key) = idempotency_key {
+                request = request.header(IDEMPOTENCY_KEY, key);
+            }
             if let Some(body) = &body {
                 request = request
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -199,7 +227,7 @@ impl ApiClient {
                     let retry_after = parse_retry_after(response.headers());
                     let body = response.bytes().await.ok();
                     let error = problem_from(status, body.as_deref());
-                    if !is_retriable(status) {
+                    if !is_retriable(status) && !is_in_progress(&error) {
                         return Err(error);
                     }
                     (retry_after, error)
@@ -245,6 +273,15 @@ impl ApiClient {
 
 fn is_retriable(status: StatusCode) -> bool {
     status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
+}
+
+/// The header that makes a create safe to retry (CONTRACT "Idempotency").
+const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
+/// The server is still running an earlier attempt of this create: wait (its `Retry-After`) and
+/// ask again, which then answers with that attempt's result.
+fn is_in_progress(error: &ApiError) -> bool {
+    matches!(error, ApiError::Problem { status: 409, code, .. } if code == "idempotency_key_in_progress")
 }
 
 /// `Retry-After` in delta-seconds (what the server sends); an HTTP-date falls back to backoff.
@@ -402,6 +439,92 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         assert_eq!(server.await.unwrap(), 1);
+    }
+
+    /// Like [`scripted_server`], and returns the head of every request it received.
+    async fn recording_server(
+        answers: Vec<&'static str>,
+    ) -> (String, tokio::task::JoinHandle<Vec<String>>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let handle = tokio::spawn(async move {
+            let mut seen = Vec::new();
+            for answer in answers {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let mut buf = vec![0u8; 4096];
+                let n = socket.read(&mut buf).await.unwrap();
+                seen.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+                socket.write_all(answer.as_bytes()).await.unwrap();
+                socket.shutdown().await.unwrap();
+            }
+            seen
+        });
+        (url, handle)
+    }
+
+    fn idempotency_key_of(request: &str) -> Option<String> {
+        request.lines().find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("idempotency-key")
+                .then(|| value.trim().to_owned())
+        })
+    }
+
+    #[tokio::test]
+    async fn every_retry_of_a_create_sends_the_same_idempotency_key() {
+        let created = "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: 11\r\nConnection: close\r\n\r\n{\"ok\":true}";
+        let (url, server) = recording_server(vec![
+            // A gateway's 502 after the server may have created; then the server still running
+            // that first attempt; then its answer.
+            "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            "HTTP/1.1 409 Conflict\r\nRetry-After: 0\r\nContent-Type: application/problem+json\r\nContent-Length: 81\r\nConnection: close\r\n\r\n{\"type\":\"x\",\"title\":\"Conflict\",\"status\":409,\"code\":\"idempotency_key_in_progress\"}",
+            created,
+            // A second create: a key of its own.
+            created,
+        ])
+        .await;
+        let client = client(url);
+        let answer: serde_json::Value = client
+            .create("/v1/api-keys", &serde_json::json!({"name": "ci"}))
+            .await
+            .unwrap();
+        assert_eq!(answer["ok"], true);
+        let _: serde_json::Value = client
+            .create("/v1/api-keys", &serde_json::json!({"name": "cd"}))
+            .await
+            .unwrap();
+        let requests = server.await.unwrap();
+        assert_eq!(requests.len(), 4);
+        let keys: Vec<String> = requests
+            .iter()
+            .map(|r| idempotency_key_of(r).expect("every create attempt carries a key"))
+            .collect();
+        assert_eq!(keys[0], keys[1], "a retry reuses the key");
+        assert_eq!(keys[1], keys[2], "a retry reuses the key");
+        assert_ne!(keys[2], keys[3], "another create has another key");
+        assert_eq!(keys[0].len(), 36, "a UUID: {}", keys[0]);
+        assert_eq!(keys[0].as_bytes()[14], b'4', "version 4: {}", keys[0]);
+    }
+
+    #[tokio::test]
+    async fn other_requests_send_no_idempotency_key_and_other_conflicts_are_final() {
+        let conflict = "HTTP/1.1 409 Conflict\r\nContent-Type: application/problem+json\r\nContent-Length: 64\r\nConnection: close\r\n\r\n{\"type\":\"x\",\"title\":\"Conflict\",\"status\":409,\"code\":\"name_taken\"}";
+        let (url, server) = recording_server(vec![conflict, conflict]).await;
+        let client = client(url);
+        let err = client
+            .create::<_, serde_json::Value>("/v1/service-accounts", &serde_json::json!({}))
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), Some(409));
+        let err = client
+            .post::<_, serde_json::Value>("/v1/api-keys/revoke", &serde_json::json!({}))
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), Some(409));
+        let requests = server.await.unwrap();
+        assert!(idempotency_key_of(&requests[0]).is_some());
+        assert_eq!(idempotency_key_of(&requests[1]), None);
     }
 
     #[test]

@@ -157,8 +157,12 @@ impl Application {
     }
 }
 
-/// Periodic work: the quarantine purge (one replica, under a lease), and each replica's
-/// `last_used_at` write-back and pruning of in-memory limits.
+/// How often idempotency keys past their 24 hours are deleted: at most this much past it they
+/// take room (they are already ignored).
+const IDEMPOTENCY_PURGE_EVERY: Duration = Duration::from_secs(600);
+
+/// Periodic work: the quarantine purge and idempotency key expiry (one replica each, under a
+/// lease), and each replica's `last_used_at` write-back and pruning of in-memory limits.
 fn spawn_jobs(state: &AppState) -> Vec<JoinHandle<()>> {
     use crate::jobs::{self, Job, Scope};
     [
@@ -170,6 +174,18 @@ fn spawn_jobs(state: &AppState) -> Vec<JoinHandle<()>> {
                 Box::pin(async move {
                     if let Err(e) = jobs::purge::purge_quarantined(&s).await {
                         tracing::error!(error = format!("{e:#}"), "quarantine purge failed");
+                    }
+                })
+            },
+        },
+        Job {
+            name: "idempotency key expiry",
+            every: IDEMPOTENCY_PURGE_EVERY,
+            scope: Scope::OneReplica("idempotency_purge"),
+            run: |s| {
+                Box::pin(async move {
+                    if let Err(e) = jobs::idempotency::purge_expired(&s).await {
+                        tracing::error!(error = format!("{e:#}"), "idempotency key expiry failed");
                     }
                 })
             },

@@ -11,22 +11,53 @@ use crate::error::ApiError;
 /// handler's `#[utoipa::path]`): the router and the OpenAPI document cannot disagree.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(crate::openapi::base())
-        .merge(crate::ops::router())
-        .merge(crate::authn::router())
+        .merge(other_routes())
+        .merge(creating_routes())
+}
+
+/// The features whose `POST`s create: their routes pass the idempotency middleware.
+fn creating_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .merge(crate::management::workspaces::router())
         .merge(crate::management::service_accounts::router())
         .merge(crate::management::api_keys::router())
-        .merge(crate::audit::router())
         .merge(crate::management::environment_clusters::router())
         .merge(crate::management::role_bindings::router())
+}
+
+/// Everything else, the verification hot path among them: no idempotency middleware to pass.
+fn other_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(crate::ops::router())
+        .merge(crate::authn::router())
+        .merge(crate::audit::router())
         .merge(crate::management::effective_access::router())
         .merge(crate::management::scope_catalog::router())
 }
 
+/// The creates (`POST` route templates) that honour `Idempotency-Key` (CONTRACT "Idempotency"):
+/// each records its first answer in the transaction that creates (`http::Idempotency::record`).
+pub const IDEMPOTENT_CREATES: &[&str] = &[
+    "/v1/workspaces",
+    "/v1/service-accounts",
+    "/v1/api-keys",
+    "/v1/api-keys/{id}/rotate",
+    "/v1/environment-clusters",
+    "/v1/role-bindings",
+];
+
 /// The application: [`routes`] wrapped in the cross-cutting middleware.
 pub fn router(state: AppState) -> Router {
-    let (routes, _) = routes().split_for_parts();
-    routes
+    let (creating, _) = creating_routes().split_for_parts();
+    let (others, _) = other_routes().split_for_parts();
+    others
+        .merge(creating.route_layer(from_fn_with_state(
+            crate::http::idempotency::Layer {
+                state: state.clone(),
+                routes: IDEMPOTENT_CREATES,
+            },
+            crate::http::idempotency::layer,
+        )))
         .route_layer(from_fn_with_state(
             state.clone(),
             crate::http::middleware::record_request,

@@ -293,7 +293,7 @@ impl ManagedResource for ApiKeyResource {
             expires_in_days: None,
         };
         let created = client
-            .post::<_, CreatedApiKey>(TARGET.collection, &body)
+            .create::<_, CreatedApiKey>(TARGET.collection, &body)
             .await
             .or_report(diags, "create the API key")?;
         Some(state_from_api(created.api_key, Some(created.key), &planned))

@@ -120,7 +120,7 @@ impl ManagedResource for EnvironmentClusterResource {
             description: known(&planned.description).unwrap_or_default().to_owned(),
         };
         let api = client
-            .post::<_, EnvironmentCluster>(TARGET.collection, &body)
+            .create::<_, EnvironmentCluster>(TARGET.collection, &body)
             .await
             .or_report(diags, "create the environment cluster")?;
         Some(environment_cluster_state(api, &planned.description))

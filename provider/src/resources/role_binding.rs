@@ -135,7 +135,7 @@ impl ManagedResource for RoleBindingResource {
             environment_clusters: set_to_vec(&planned.environment_clusters),
         };
         let api = client
-            .post::<_, RoleBinding>(TARGET.collection, &body)
+            .create::<_, RoleBinding>(TARGET.collection, &body)
             .await
             .or_report(diags, "create the role binding")?;
         Some(role_binding_state(api, &planned))

@@ -121,7 +121,7 @@ impl ManagedResource for ServiceAccountResource {
     ) -> Option<ServiceAccountState> {
         let client = self.client.get(diags)?;
         let api = client
-            .post::<_, ServiceAccount>(TARGET.collection, &create_body(&planned))
+            .create::<_, ServiceAccount>(TARGET.collection, &create_body(&planned))
             .await
             .or_report(diags, "create the service account")?;
         Some(service_account_state(api, &planned.description))

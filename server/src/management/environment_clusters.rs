@@ -13,7 +13,7 @@ use crate::audit::{self, EventType, NewEvent};
 use crate::authz::scopes::Scope;
 use crate::error::{ApiError, ApiResult};
 use crate::http::pagination::{page_of, Page, PageParams};
-use crate::http::{Caller, Json};
+use crate::http::{Caller, Idempotency, Json};
 use crate::management::validate;
 use crate::platform::clock::rfc3339;
 use crate::platform::ids;
@@ -84,11 +84,13 @@ async fn find(state: &AppState, caller: &Caller, id: &str) -> ApiResult<ClusterR
 
 /// Declare an environment cluster.
 #[utoipa::path(post, path = "/v1/environment-clusters", tag = "access", request_body = CreateEnvironmentCluster,
+    params(("Idempotency-Key" = Option<String>, Header, description = crate::http::idempotency::HEADER_DOC)),
     responses((status = 201, body = EnvironmentCluster), (status = 409, body = crate::error::Problem)),
     security(("bearer" = ["admin:access"])))]
 pub async fn create_environment_cluster(
     State(state): State<AppState>,
     caller: Caller,
+    idempotency: Idempotency,
     Json(body): Json<CreateEnvironmentCluster>,
 ) -> ApiResult<(StatusCode, axum::Json<EnvironmentCluster>)> {
     caller.require(Scope::AdminAccess)?;
@@ -117,13 +119,23 @@ pub async fn create_environment_cluster(
     )
     .target("environment_cluster", &id)
     .details(json!({"name": name, "environment": environment}));
-    audit::commit_with(tx, &state.clock, &event).await?;
+    audit::append(&mut tx.tx, &state.clock, &event).await?;
+    let answer: EnvironmentCluster = crate::platform::db::find_in_tx::<ClusterRow>(
+        &mut tx,
+        "environment_clusters",
+        COLUMNS,
+        caller.workspace_id(),
+        &id,
+    )
+    .await?
+    .into();
+    idempotency
+        .record(&mut tx.tx, StatusCode::CREATED, &answer)
+        .await?;
+    tx.commit().await?;
     // Bindings without a cluster list now reach this cluster too.
     crate::authz::access::refresh_keys(&state, caller.workspace_id(), None).await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(find(&state, &caller, &id).await?.into()),
-    ))
+    Ok((StatusCode::CREATED, axum::Json(answer)))
 }
 
 /// Read an environment cluster.

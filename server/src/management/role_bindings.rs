@@ -18,7 +18,7 @@ use crate::authz::scopes::{Scope, Scopes};
 use crate::authz::{self, grant, Grant, Grantee};
 use crate::error::{ApiError, ApiResult};
 use crate::http::pagination::{page_of, Page, PageParams};
-use crate::http::{Caller, Json};
+use crate::http::{Caller, Idempotency, Json};
 use crate::management::validate;
 use crate::platform::clock::rfc3339;
 use crate::platform::ids;
@@ -129,11 +129,13 @@ async fn check_binding(
 
 /// Bind scopes (optionally confined to clusters) to a service account or an SSO group.
 #[utoipa::path(post, path = "/v1/role-bindings", tag = "access", request_body = CreateRoleBinding,
+    params(("Idempotency-Key" = Option<String>, Header, description = crate::http::idempotency::HEADER_DOC)),
     responses((status = 201, body = RoleBinding), (status = 422, body = crate::error::Problem)),
     security(("bearer" = ["admin:access"])))]
 pub async fn create_role_binding(
     State(state): State<AppState>,
     caller: Caller,
+    idempotency: Idempotency,
     Json(body): Json<CreateRoleBinding>,
 ) -> ApiResult<(StatusCode, axum::Json<RoleBinding>)> {
     caller.require(Scope::AdminAccess)?;
@@ -201,10 +203,22 @@ pub async fn create_role_binding(
         "before": null,
         "after": {"scopes": scopes, "environment_clusters": clusters},
     }));
-    audit::commit_with(tx, &state.clock, &event).await?;
-    let row = find(&state, &caller, &id).await?;
+    audit::append(&mut tx.tx, &state.clock, &event).await?;
+    let row: BindingRow = crate::platform::db::find_in_tx(
+        &mut tx,
+        "role_bindings",
+        COLUMNS,
+        caller.workspace_id(),
+        &id,
+    )
+    .await?;
+    let answer = RoleBinding::from(row.clone());
+    idempotency
+        .record(&mut tx.tx, StatusCode::CREATED, &answer)
+        .await?;
+    tx.commit().await?;
     refresh_principal(&state, &row).await?;
-    Ok((StatusCode::CREATED, axum::Json(row.into())))
+    Ok((StatusCode::CREATED, axum::Json(answer)))
 }
 
 /// Re-reads the keys a binding governs.

@@ -11,7 +11,7 @@ use crate::audit::{self, EventType, NewEvent};
 use crate::authz::scopes::Scope;
 use crate::error::{ApiError, ApiResult};
 use crate::http::pagination::{page_of, Page, PageParams};
-use crate::http::{Caller, Json};
+use crate::http::{Caller, Idempotency, Json};
 use crate::management::api_keys::QUARANTINE_MS;
 use crate::management::validate;
 use crate::platform::clock::rfc3339;
@@ -67,11 +67,13 @@ async fn find(state: &AppState, caller: &Caller, id: &str) -> ApiResult<ServiceA
 
 /// Create a service account.
 #[utoipa::path(post, path = "/v1/service-accounts", tag = "service-accounts", request_body = CreateServiceAccount,
+    params(("Idempotency-Key" = Option<String>, Header, description = crate::http::idempotency::HEADER_DOC)),
     responses((status = 201, body = ServiceAccount), (status = 409, body = crate::error::Problem)),
     security(("bearer" = ["admin:service_accounts"])))]
 pub async fn create_service_account(
     State(state): State<AppState>,
     caller: Caller,
+    idempotency: Idempotency,
     Json(body): Json<CreateServiceAccount>,
 ) -> ApiResult<(StatusCode, axum::Json<ServiceAccount>)> {
     caller.require(Scope::AdminServiceAccounts)?;
@@ -98,9 +100,21 @@ pub async fn create_service_account(
     )
     .target("service_account", &id)
     .details(json!({"name": name}));
-    audit::commit_with(tx, &state.clock, &event).await?;
-    let row = find(&state, &caller, &id).await?;
-    Ok((StatusCode::CREATED, axum::Json(row.into())))
+    audit::append(&mut tx.tx, &state.clock, &event).await?;
+    let answer: ServiceAccount = crate::platform::db::find_in_tx::<ServiceAccountRow>(
+        &mut tx,
+        "service_accounts",
+        COLUMNS,
+        caller.workspace_id(),
+        &id,
+    )
+    .await?
+    .into();
+    idempotency
+        .record(&mut tx.tx, StatusCode::CREATED, &answer)
+        .await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, axum::Json(answer)))
 }
 
 /// Read a service account.

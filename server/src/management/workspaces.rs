@@ -16,7 +16,7 @@ use crate::authn::token::PlainApiKey;
 use crate::authz::scopes::{Environment, Scope, Scopes};
 use crate::error::{ApiError, ApiResult};
 use crate::http::pagination::{page_of, Page, PageParams};
-use crate::http::{Caller, Json};
+use crate::http::{Caller, Idempotency, Json};
 use crate::management::api_keys::{insert_key, CreatedApiKey, NewKey, MAX_LIFETIME_DAYS};
 use crate::management::validate;
 use crate::platform::clock::{rfc3339, DAY_MS};
@@ -108,6 +108,22 @@ pub async fn provision(
     operator: bool,
     actor: Actor,
 ) -> anyhow::Result<(Workspace, CreatedApiKey)> {
+    let created = provision_recorded(app, name, tier, operator, actor, &Idempotency::default())
+        .await
+        .map_err(|e| anyhow::anyhow!("provisioning the workspace failed: {e:?}"))?;
+    Ok((created.workspace, created.admin_key))
+}
+
+/// Creates a workspace and its first admin key in one transaction, which also records the
+/// answer for an idempotent retry (the answer holds the key: it is never minted twice).
+async fn provision_recorded(
+    app: &App,
+    name: &str,
+    tier: &str,
+    operator: bool,
+    actor: Actor,
+    idempotency: &Idempotency,
+) -> ApiResult<ProvisionedWorkspace> {
     let (plain, secret_hash) = app
         .authenticator
         .hash_new_key(PlainApiKey::generate(Environment::Live))
@@ -155,27 +171,42 @@ pub async fn provision(
     let key_event = NewEvent::success(&workspace_id, EventType::ApiKeyCreated, actor)
         .target("api_key", &key_row_id)
         .details(json!({"key_id": plain.key_id().as_str(), "name": "workspace admin", "environment": "live", "scopes": scopes}));
-    audit::commit_with(tx, &app.clock, &key_event).await?;
-    let workspace = fetch(app, &workspace_id).await?.ok_or_else(|| {
-        anyhow::anyhow!("workspace {workspace_id} is missing right after its insert")
-    })?;
-    let key = crate::management::api_keys::fetch_view(app, &workspace_id, &key_row_id).await?;
-    Ok((
-        workspace.into(),
-        CreatedApiKey {
+    audit::append(&mut tx.tx, &app.clock, &key_event).await?;
+    let workspace: WorkspaceRow =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM workspaces WHERE id = $1"))
+            .bind(&workspace_id)
+            .fetch_one(&mut *tx.tx)
+            .await?;
+    let key = crate::management::api_keys::fetch_view_in(
+        &mut tx.tx,
+        &workspace_id,
+        &key_row_id,
+        app.clock.now_ms(),
+    )
+    .await?;
+    let answer = ProvisionedWorkspace {
+        workspace: workspace.into(),
+        admin_key: CreatedApiKey {
             api_key: key,
             key: PlainKey::new(plain.expose().to_owned()),
         },
-    ))
+    };
+    idempotency
+        .record(&mut tx.tx, StatusCode::CREATED, &answer)
+        .await?;
+    tx.commit().await?;
+    Ok(answer)
 }
 
 /// Create a workspace (operator only). The answer holds its first admin key, shown once.
 #[utoipa::path(post, path = "/v1/workspaces", tag = "workspaces", request_body = CreateWorkspace,
+    params(("Idempotency-Key" = Option<String>, Header, description = crate::http::idempotency::HEADER_DOC)),
     responses((status = 201, body = ProvisionedWorkspace), (status = 403, body = crate::error::Problem)),
     security(("bearer" = ["admin:workspaces"])))]
 pub async fn create_workspace(
     State(state): State<AppState>,
     caller: Caller,
+    idempotency: Idempotency,
     Json(body): Json<CreateWorkspace>,
 ) -> ApiResult<(StatusCode, axum::Json<ProvisionedWorkspace>)> {
     caller.require(Scope::AdminWorkspaces)?;
@@ -190,14 +221,9 @@ pub async fn create_workspace(
         .rate_limit_tier
         .unwrap_or_else(|| "standard".to_owned());
     check_tier(&state, &tier)?;
-    let (workspace, admin_key) = provision(&state, &name, &tier, false, caller.actor()).await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(ProvisionedWorkspace {
-            workspace,
-            admin_key,
-        }),
-    ))
+    let answer =
+        provision_recorded(&state, &name, &tier, false, caller.actor(), &idempotency).await?;
+    Ok((StatusCode::CREATED, axum::Json(answer)))
 }
 
 /// List workspaces: the caller's own, or every workspace for the operator.

@@ -132,6 +132,27 @@ where
     .ok_or_else(crate::error::ApiError::not_found)
 }
 
+/// Reads back, inside the transaction that wrote it, the row of `table` with this id in this
+/// workspace: a create's answer, recorded before the create commits (idempotent creates).
+pub async fn find_in_tx<T>(
+    tx: &mut WriteTx<'_>,
+    table: &str,
+    columns: &str,
+    workspace_id: &str,
+    id: &str,
+) -> Result<T, sqlx::Error>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+{
+    sqlx::query_as(&format!(
+        "SELECT {columns} FROM {table} WHERE workspace_id = $1 AND id = $2"
+    ))
+    .bind(workspace_id)
+    .bind(id)
+    .fetch_one(&mut *tx.tx)
+    .await
+}
+
 /// Reads back a JSON list column (restrictions, cluster names). Only the server writes these, so
 /// one that does not parse is corruption: an error, so the request fails closed, never an empty
 /// list, which for restrictions and bindings would mean "everywhere".

@@ -4,6 +4,7 @@
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod idempotency;
 pub mod ids;
 pub mod metrics;
 pub mod network;

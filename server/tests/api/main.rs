@@ -13,6 +13,7 @@ mod edge;
 mod failures;
 mod grants;
 mod hygiene;
+mod idempotency;
 mod isolation;
 mod jobs;
 mod negative;

@@ -17,7 +17,7 @@ pub use crate::management::validate::{
     DEFAULT_GRACE_HOURS, DEFAULT_ROTATION_DAYS, MAX_GRACE_HOURS, MAX_LIFETIME_DAYS,
 };
 
-/// The public view of one key, for callers outside this module (workspace provisioning).
+/// The public view of one key, for callers outside this module (effective access).
 pub async fn fetch_view(
     app: &crate::app::App,
     workspace_id: &str,
@@ -27,4 +27,17 @@ pub async fn fetch_view(
         .await?
         .ok_or_else(|| anyhow::anyhow!("key {id} not found"))?;
     Ok(row.view(app.clock.now_ms()))
+}
+
+/// The public view of a key inside the transaction creating it (workspace provisioning).
+pub async fn fetch_view_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    workspace_id: &str,
+    id: &str,
+    now: i64,
+) -> anyhow::Result<ApiKeyView> {
+    let row = store::fetch(&mut **tx, workspace_id, id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("key {id} not found"))?;
+    Ok(row.view(now))
 }

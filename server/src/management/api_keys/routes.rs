@@ -19,7 +19,7 @@ use crate::authz::scopes::{Environment, Scope, Scopes};
 use crate::authz::{self, Grant, Grantee, KeyAuthority};
 use crate::error::{ApiError, ApiResult};
 use crate::http::pagination::{page_of, Page, PageParams};
-use crate::http::{Caller, Json};
+use crate::http::{Caller, Idempotency, Json};
 use crate::management::validate;
 use crate::platform::clock::{DAY_MS, HOUR_MS};
 use crate::platform::ids;
@@ -48,11 +48,13 @@ pub struct ListApiKeys {
 
 /// Create an API key. The answer holds the key itself, shown this once.
 #[utoipa::path(post, path = "/v1/api-keys", request_body = CreateApiKey, tag = "api-keys",
+    params(("Idempotency-Key" = Option<String>, Header, description = crate::http::idempotency::HEADER_DOC)),
     responses((status = 201, body = CreatedApiKey), (status = 422, body = crate::error::Problem)),
     security(("bearer" = ["admin:keys"])))]
 pub async fn create_api_key(
     State(state): State<AppState>,
     caller: Caller,
+    idempotency: Idempotency,
     Json(body): Json<CreateApiKey>,
 ) -> ApiResult<(StatusCode, axum::Json<CreatedApiKey>)> {
     caller.require(Scope::AdminKeys)?;
@@ -82,19 +84,31 @@ pub async fn create_api_key(
         lifetime_days,
     };
     check_grant(&state, &caller, &plan, true).await?;
-    let (plain, tx) = mint(&state, &caller, &plan, None).await?;
-    let id = tx.id.clone();
-    tx.commit().await?;
-    let row = store::fetch(state.db.pool(), caller.workspace_id(), &id)
+    let (plain, mut minted) = mint(&state, &caller, &plan, None).await?;
+    // The answer is read and recorded in the minting transaction: a retry with the same
+    // Idempotency-Key gets this key back, never a second one.
+    let answer = created_answer(&state, &caller, &mut minted, &plain).await?;
+    idempotency
+        .record(&mut minted.tx.tx, StatusCode::CREATED, &answer)
+        .await?;
+    minted.commit().await?;
+    Ok((StatusCode::CREATED, axum::Json(answer)))
+}
+
+/// The answer to a mint (create or rotation), read inside its transaction.
+async fn created_answer(
+    state: &AppState,
+    caller: &Caller,
+    minted: &mut Minted<'_>,
+    plain: &PlainApiKey,
+) -> ApiResult<CreatedApiKey> {
+    let row = store::fetch(&mut *minted.tx.tx, caller.workspace_id(), &minted.id)
         .await?
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("created key vanished")))?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(CreatedApiKey {
-            api_key: row.view(state.clock.now_ms()),
-            key: PlainKey::new(plain.expose().to_owned()),
-        }),
-    ))
+    Ok(CreatedApiKey {
+        api_key: row.view(state.clock.now_ms()),
+        key: PlainKey::new(plain.expose().to_owned()),
+    })
 }
 
 /// What a new key (created or a rotation's successor) will be.
@@ -514,11 +528,14 @@ pub async fn update_api_key(
 /// Rotate a key: answers a successor key (shown once); the old key keeps working for the grace
 /// period and is then revoked.
 #[utoipa::path(post, path = "/v1/api-keys/{id}/rotate", tag = "api-keys", request_body = RotateApiKey,
-    params(("id" = String, Path)), responses((status = 201, body = CreatedApiKey), (status = 409, body = crate::error::Problem)),
+    params(("id" = String, Path),
+        ("Idempotency-Key" = Option<String>, Header, description = crate::http::idempotency::HEADER_DOC)),
+    responses((status = 201, body = CreatedApiKey), (status = 409, body = crate::error::Problem)),
     security(("bearer" = ["admin:keys"])))]
 pub async fn rotate_api_key(
     State(state): State<AppState>,
     caller: Caller,
+    idempotency: Idempotency,
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> ApiResult<(StatusCode, axum::Json<CreatedApiKey>)> {
@@ -571,20 +588,16 @@ pub async fn rotate_api_key(
         "grace_until": crate::platform::clock::rfc3339(grace_until),
     }));
     audit::append(&mut minted.tx.tx, &state.clock, &event).await?;
-    let successor_id = minted.id.clone();
+    let answer = created_answer(&state, &caller, &mut minted, &plain).await?;
+    idempotency
+        .record(&mut minted.tx.tx, StatusCode::CREATED, &answer)
+        .await?;
     minted.commit().await?;
     state
         .authenticator
         .invalidate(&KeyId::from_trusted(old.key_id.clone()));
     state.fanout.publish_key_change(&old.key_id).await;
-    let row = find(&state, &caller, &successor_id).await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(CreatedApiKey {
-            api_key: row.view(state.clock.now_ms()),
-            key: PlainKey::new(plain.expose().to_owned()),
-        }),
-    ))
+    Ok((StatusCode::CREATED, axum::Json(answer)))
 }
 
 /// Only an active key can be rotated: a rotating one already has a successor, and revoked or
