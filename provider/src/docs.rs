@@ -1,5 +1,6 @@
 //! Registry documentation generated from the provider's own schemas (`gen-docs`), in the layout
-//! the Terraform Registry reads: `docs/index.md`, `docs/resources/*.md`, `docs/data-sources/*.md`.
+//! the Terraform Registry reads: `docs/index.md`, `docs/resources/*.md`, `docs/data-sources/*.md`,
+//! `docs/ephemeral-resources/*.md`.
 //!
 //! Generating from the schemas served to Terraform is what keeps docs and behaviour from drifting;
 //! CI regenerates and fails on `git diff --exit-code docs/`. Output is sorted so it is stable.
@@ -21,6 +22,7 @@ use crate::{StatusPulseProvider, PROVIDER_NAME};
 enum Kind {
     Resource,
     DataSource,
+    EphemeralResource,
 }
 
 impl Kind {
@@ -28,18 +30,21 @@ impl Kind {
         match self {
             Kind::Resource => "Resource",
             Kind::DataSource => "Data Source",
+            Kind::EphemeralResource => "Ephemeral Resource",
         }
     }
     fn docs_dir(self) -> &'static str {
         match self {
             Kind::Resource => "resources",
             Kind::DataSource => "data-sources",
+            Kind::EphemeralResource => "ephemeral-resources",
         }
     }
     fn example_file(self) -> &'static str {
         match self {
             Kind::Resource => "resource.tf",
             Kind::DataSource => "data-source.tf",
+            Kind::EphemeralResource => "ephemeral-resource.tf",
         }
     }
 }
@@ -74,13 +79,22 @@ pub fn render_all(examples: &Path) -> io::Result<BTreeMap<String, String>> {
         let (path, page) = render_page(Kind::DataSource, &name, &schema, examples)?;
         pages.insert(path, page);
     }
+    let ephemeral_resources =
+        Provider::get_ephemeral_resources(&provider, &mut diags).unwrap_or_default();
+    for (name, resource) in ephemeral_resources {
+        let schema = resource
+            .schema(&mut diags)
+            .ok_or_else(|| io::Error::other(format!("ephemeral resource {name} has no schema")))?;
+        let (path, page) = render_page(Kind::EphemeralResource, &name, &schema, examples)?;
+        pages.insert(path, page);
+    }
     Ok(pages)
 }
 
 /// Writes every page under `docs`, replacing what was there; returns how many files it wrote.
 pub fn write_all(docs: &Path, examples: &Path) -> io::Result<usize> {
     let pages = render_all(examples)?;
-    for dir in ["resources", "data-sources"] {
+    for dir in ["resources", "data-sources", "ephemeral-resources"] {
         // Stale pages of removed resources must not survive a regeneration.
         if docs.join(dir).exists() {
             fs::remove_dir_all(docs.join(dir))?;

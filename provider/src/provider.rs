@@ -8,7 +8,10 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use tf_provider::value::Value;
-use tf_provider::{AttributePath, Diagnostics, DynamicDataSource, DynamicResource, Provider};
+use tf_provider::{
+    AttributePath, Diagnostics, DynamicDataSource, DynamicEphemeralResource, DynamicResource,
+    Provider,
+};
 
 use crate::client::{ApiClient, ApiError, ClientConfig, RetryPolicy};
 use crate::data_sources::{
@@ -16,6 +19,7 @@ use crate::data_sources::{
     RoleBindingDataSource, ScopesDataSource, ServiceAccountDataSource,
 };
 use crate::diag::DiagnosticsExt;
+use crate::ephemeral_resources::ApiKeyEphemeralResource;
 use crate::model::check_api_key_format;
 use crate::resources::{
     ApiKeyResource, EnvironmentClusterResource, Managed, RoleBindingResource,
@@ -285,5 +289,17 @@ impl Provider for StatusPulseProvider {
                 Box::new(RoleBindingDataSource::new(self.client.clone())),
             ),
         ]))
+    }
+
+    /// Ephemeral resources (Terraform 1.10+): never in plan or state.
+    fn get_ephemeral_resources(
+        &self,
+        _diags: &mut Diagnostics,
+    ) -> Option<HashMap<String, Box<dyn DynamicEphemeralResource>>> {
+        Some(HashMap::from([(
+            "api_key".to_owned(),
+            Box::new(ApiKeyEphemeralResource::new(self.client.clone()))
+                as Box<dyn DynamicEphemeralResource>,
+        )]))
     }
 }
