@@ -9,8 +9,8 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use tf_provider::value::Value;
 use tf_provider::{
-    AttributePath, Diagnostics, DynamicDataSource, DynamicEphemeralResource, DynamicResource,
-    Provider,
+    AttributePath, Diagnostics, DynamicDataSource, DynamicEphemeralResource, DynamicFunction,
+    DynamicResource, Provider,
 };
 
 use crate::client::{ApiClient, ApiError, ClientConfig, RetryPolicy};
@@ -20,6 +20,7 @@ use crate::data_sources::{
 };
 use crate::diag::DiagnosticsExt;
 use crate::ephemeral_resources::ApiKeyEphemeralResource;
+use crate::functions::KeyFunction;
 use crate::model::check_api_key_format;
 use crate::resources::{
     ApiKeyResource, EnvironmentClusterResource, Managed, RoleBindingResource,
@@ -301,5 +302,22 @@ impl Provider for StatusPulseProvider {
             Box::new(ApiKeyEphemeralResource::new(self.client.clone()))
                 as Box<dyn DynamicEphemeralResource>,
         )]))
+    }
+
+    /// Provider-defined functions (Terraform 1.8+): offline, no client needed.
+    fn get_functions(
+        &self,
+        _diags: &mut Diagnostics,
+    ) -> Option<HashMap<String, Box<dyn DynamicFunction>>> {
+        Some(HashMap::from([
+            (
+                "key_id".to_owned(),
+                Box::new(KeyFunction::key_id()) as Box<dyn DynamicFunction>,
+            ),
+            (
+                "key_environment".to_owned(),
+                Box::new(KeyFunction::key_environment()),
+            ),
+        ]))
     }
 }

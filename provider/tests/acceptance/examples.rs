@@ -92,6 +92,9 @@ pub fn apply_and_destroy_all(version: &'static str) {
         if name == "examples/least-privilege" {
             least_privilege_runner_is_confined(&tf, &server);
         }
+        if name.starts_with("examples/functions/") {
+            functions_agree_with_the_server(&tf, &name);
+        }
         import_as_documented(&tf, &dir);
         tf.ok(&["destroy", "-auto-approve", "-no-color"]);
         assert!(tf.resources().is_empty(), "{name}: destroy left resources");
@@ -106,6 +109,23 @@ pub fn apply_and_destroy_all(version: &'static str) {
         );
     } else {
         assert!(skipped.is_empty(), "skipped on {version}: {skipped:?}");
+    }
+}
+
+/// The provider functions' outputs (computed offline from the secret) match what the server says
+/// about the same key.
+fn functions_agree_with_the_server(tf: &Terraform, name: &str) {
+    let outputs = tf.outputs();
+    let resources = tf.resources();
+    match name {
+        "examples/functions/key_id" => assert_eq!(
+            outputs["deploy_key_id"], resources["statuspulse_api_key.deploy"]["key_id"],
+            "{outputs:?}"
+        ),
+        "examples/functions/key_environment" => {
+            assert_eq!(outputs["pipeline_key_environment"], "test", "{outputs:?}")
+        }
+        other => panic!("{other}: no check for this function example"),
     }
 }
 
