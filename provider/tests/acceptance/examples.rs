@@ -117,16 +117,15 @@ pub fn apply_and_destroy_all(version: &'static str) {
 fn functions_agree_with_the_server(tf: &Terraform, name: &str) {
     let outputs = tf.outputs();
     let resources = tf.resources();
-    match name {
-        "examples/functions/key_id" => assert_eq!(
-            outputs["deploy_key_id"], resources["statuspulse_api_key.deploy"]["key_id"],
-            "{outputs:?}"
+    let (output, expected) = match name {
+        "examples/functions/key_id" => (
+            "deploy_key_id",
+            resources["statuspulse_api_key.deploy"]["key_id"].clone(),
         ),
-        "examples/functions/key_environment" => {
-            assert_eq!(outputs["pipeline_key_environment"], "test", "{outputs:?}")
-        }
+        "examples/functions/key_environment" => ("pipeline_key_environment", "test".into()),
         other => panic!("{other}: no check for this function example"),
-    }
+    };
+    assert_eq!(outputs[output], expected, "{outputs:?}");
 }
 
 /// The least-privilege runner: its effective access is exactly `read:checks` and

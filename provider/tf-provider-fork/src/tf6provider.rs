@@ -908,3 +908,347 @@ impl Server {
         }
     }
 }
+
+/// StatusPulse fork: the protocol 6.10 additions seen through the gRPC service, as Terraform
+/// calls it.
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    use std::time::SystemTime;
+
+    use futures::executor::block_on;
+    use serde::{Deserialize, Serialize};
+    use tf::provider_server::Provider as _;
+
+    use super::*;
+    use crate::ephemeral_resource::DynamicEphemeralResource;
+    use crate::provider::DynamicProvider;
+    use crate::resource::DynamicResource;
+    use crate::schema::{Attribute, AttributeConstraint, AttributeType, Block, Schema};
+    use crate::value::Value;
+    use crate::AttributePath;
+
+    #[derive(Serialize, Deserialize, Debug, PartialEq, Default)]
+    struct Sso {
+        name: Value<String>,
+        client_secret: Value<String>,
+    }
+
+    fn schema() -> Schema {
+        let attr = |write_only| Attribute {
+            attr_type: AttributeType::String,
+            constraint: AttributeConstraint::Optional,
+            write_only,
+            ..Default::default()
+        };
+        Schema {
+            version: 1,
+            block: Block {
+                attributes: HashMap::from([
+                    ("name".to_owned(), attr(false)),
+                    ("client_secret".to_owned(), attr(true)),
+                ]),
+                ..Default::default()
+            },
+        }
+    }
+
+    /// A careless resource: it plans and applies the configuration as it is, secret included.
+    struct Careless;
+
+    #[async_trait::async_trait]
+    impl DynamicResource for Careless {
+        fn schema(&self, _: &mut Diagnostics) -> Option<Schema> {
+            Some(schema())
+        }
+        async fn read(
+            &self,
+            _: &mut Diagnostics,
+            state: RawValue,
+            private: Vec<u8>,
+            _: RawValue,
+        ) -> Option<(RawValue, Vec<u8>)> {
+            Some((state, private))
+        }
+        async fn plan_create(
+            &self,
+            _: &mut Diagnostics,
+            _: RawValue,
+            config: RawValue,
+            _: RawValue,
+        ) -> Option<(RawValue, Vec<u8>)> {
+            Some((config, vec![]))
+        }
+        async fn plan_update(
+            &self,
+            _: &mut Diagnostics,
+            _: RawValue,
+            _: RawValue,
+            config: RawValue,
+            _: Vec<u8>,
+            _: RawValue,
+        ) -> Option<(RawValue, Vec<u8>, Vec<AttributePath>)> {
+            Some((config, vec![], vec![]))
+        }
+        async fn plan_destroy(
+            &self,
+            _: &mut Diagnostics,
+            _: RawValue,
+            _: Vec<u8>,
+            _: RawValue,
+        ) -> Option<Vec<u8>> {
+            Some(vec![])
+        }
+        async fn create(
+            &self,
+            _: &mut Diagnostics,
+            _: RawValue,
+            config: RawValue,
+            _: Vec<u8>,
+            _: RawValue,
+        ) -> Option<(RawValue, Vec<u8>)> {
+            Some((config, vec![]))
+        }
+        async fn update(
+            &self,
+            _: &mut Diagnostics,
+            _: RawValue,
+            _: RawValue,
+            config: RawValue,
+            _: Vec<u8>,
+            _: RawValue,
+        ) -> Option<(RawValue, Vec<u8>)> {
+            Some((config, vec![]))
+        }
+        async fn destroy(
+            &self,
+            _: &mut Diagnostics,
+            _: RawValue,
+            _: Vec<u8>,
+            _: RawValue,
+        ) -> Option<()> {
+            Some(())
+        }
+    }
+
+    /// An ephemeral resource that records what close received.
+    struct Lease(Arc<Mutex<Vec<Vec<u8>>>>);
+
+    #[async_trait::async_trait]
+    impl DynamicEphemeralResource for Lease {
+        fn schema(&self, _: &mut Diagnostics) -> Option<Schema> {
+            Some(schema())
+        }
+        async fn open(
+            &self,
+            _: &mut Diagnostics,
+            config: RawValue,
+        ) -> Option<(RawValue, Vec<u8>, Option<SystemTime>)> {
+            Some((config, b"lease-42".to_vec(), Some(SystemTime::UNIX_EPOCH)))
+        }
+        async fn close(&self, _: &mut Diagnostics, private: Vec<u8>) -> Option<()> {
+            self.0.lock().unwrap().push(private);
+            Some(())
+        }
+    }
+
+    struct TestProvider(Arc<Mutex<Vec<Vec<u8>>>>);
+
+    #[async_trait::async_trait]
+    impl DynamicProvider for TestProvider {
+        fn schema(&self, _: &mut Diagnostics) -> Option<Schema> {
+            Some(Schema {
+                version: 1,
+                block: Block::default(),
+            })
+        }
+        fn get_resources(
+            &self,
+            _: &mut Diagnostics,
+        ) -> Option<HashMap<String, Box<dyn DynamicResource>>> {
+            Some(HashMap::from([(
+                "sso".to_owned(),
+                Box::new(Careless) as Box<dyn DynamicResource>,
+            )]))
+        }
+        fn get_ephemeral_resources(
+            &self,
+            _: &mut Diagnostics,
+        ) -> Option<HashMap<String, Box<dyn DynamicEphemeralResource>>> {
+            Some(HashMap::from([(
+                "lease".to_owned(),
+                Box::new(Lease(self.0.clone())) as Box<dyn DynamicEphemeralResource>,
+            )]))
+        }
+    }
+
+    fn server() -> (Arc<Server>, Arc<Mutex<Vec<Vec<u8>>>>) {
+        let closed = Arc::new(Mutex::new(vec![]));
+        let server = Server::new("test".to_owned(), Box::new(TestProvider(closed.clone())));
+        (Arc::new(server), closed)
+    }
+
+    fn value(secret: &str) -> tf::DynamicValue {
+        let mut diags = Diagnostics::default();
+        let sso = Sso {
+            name: Value::Value("okta".into()),
+            client_secret: Value::Value(secret.into()),
+        };
+        RawValue::serialize(&mut diags, &sso).unwrap().into()
+    }
+
+    fn decode(value: Option<tf::DynamicValue>) -> Sso {
+        let mut diags = Diagnostics::default();
+        RawValue::from(value.unwrap())
+            .deserialize(&mut diags)
+            .unwrap()
+    }
+
+    #[test]
+    fn schema_and_metadata_carry_write_only_and_ephemeral_resources() {
+        let (server, _) = server();
+        let schema = block_on(
+            server.get_provider_schema(tonic::Request::new(tf::get_provider_schema::Request {})),
+        )
+        .unwrap()
+        .into_inner();
+        let attrs = &schema.resource_schemas["test_sso"]
+            .block
+            .as_ref()
+            .unwrap()
+            .attributes;
+        let secret = attrs.iter().find(|a| a.name == "client_secret").unwrap();
+        assert!(secret.write_only);
+        assert!(schema.ephemeral_resource_schemas.contains_key("test_lease"));
+
+        let metadata =
+            block_on(server.get_metadata(tonic::Request::new(tf::get_metadata::Request {})))
+                .unwrap()
+                .into_inner();
+        assert_eq!(metadata.ephemeral_resources[0].type_name, "test_lease");
+        assert!(metadata.list_resources.is_empty() && metadata.actions.is_empty());
+    }
+
+    fn validate(capabilities: Option<tf::ClientCapabilities>) -> Vec<tf::Diagnostic> {
+        let (server, _) = server();
+        block_on(server.validate_resource_config(tonic::Request::new(
+            tf::validate_resource_config::Request {
+                type_name: "test_sso".to_owned(),
+                config: Some(value("s3cr3t")),
+                client_capabilities: capabilities,
+            },
+        )))
+        .unwrap()
+        .into_inner()
+        .diagnostics
+    }
+
+    #[test]
+    fn a_write_only_value_needs_the_client_capability() {
+        // Terraform 1.0 to 1.10: no capability, one error naming the attribute and the version.
+        let refused = validate(None);
+        assert_eq!(refused.len(), 1, "{refused:?}");
+        assert!(refused[0].detail.contains("Terraform 1.11 or later"));
+        assert!(refused[0].attribute.is_some());
+        let refused = validate(Some(tf::ClientCapabilities {
+            deferral_allowed: true,
+            write_only_attributes_allowed: false,
+        }));
+        assert_eq!(refused.len(), 1, "{refused:?}");
+        // Terraform 1.11+.
+        let accepted = validate(Some(tf::ClientCapabilities {
+            deferral_allowed: true,
+            write_only_attributes_allowed: true,
+        }));
+        assert!(accepted.is_empty(), "{accepted:?}");
+    }
+
+    #[test]
+    fn planned_and_applied_states_never_hold_a_write_only_value() {
+        let (server, _) = server();
+        let null: tf::DynamicValue = RawValue::default().into();
+        let planned = block_on(server.plan_resource_change(tonic::Request::new(
+            tf::plan_resource_change::Request {
+                type_name: "test_sso".to_owned(),
+                prior_state: Some(null.clone()),
+                proposed_new_state: Some(value("s3cr3t")),
+                config: Some(value("s3cr3t")),
+                prior_private: vec![],
+                provider_meta: Some(null.clone()),
+                client_capabilities: None,
+                prior_identity: None,
+            },
+        )))
+        .unwrap()
+        .into_inner();
+        assert!(planned.diagnostics.is_empty(), "{:?}", planned.diagnostics);
+        assert!(planned.deferred.is_none());
+        let planned_state = decode(planned.planned_state.clone());
+        assert_eq!(planned_state.client_secret, Value::Null);
+        assert_eq!(planned_state.name, Value::Value("okta".into()));
+
+        let applied = block_on(server.apply_resource_change(tonic::Request::new(
+            tf::apply_resource_change::Request {
+                type_name: "test_sso".to_owned(),
+                prior_state: Some(null.clone()),
+                planned_state: planned.planned_state,
+                config: Some(value("s3cr3t")),
+                planned_private: vec![],
+                provider_meta: Some(null),
+                planned_identity: None,
+            },
+        )))
+        .unwrap()
+        .into_inner();
+        assert_eq!(decode(applied.new_state).client_secret, Value::Null);
+    }
+
+    #[test]
+    fn an_ephemeral_resource_gets_its_private_state_back_at_close() {
+        let (server, closed) = server();
+        let opened = block_on(server.open_ephemeral_resource(tonic::Request::new(
+            tf::open_ephemeral_resource::Request {
+                type_name: "test_lease".to_owned(),
+                config: Some(value("x")),
+                client_capabilities: None,
+            },
+        )))
+        .unwrap()
+        .into_inner();
+        assert!(opened.diagnostics.is_empty(), "{:?}", opened.diagnostics);
+        assert_eq!(opened.renew_at.unwrap().seconds, 0);
+        assert_eq!(decode(opened.result).name, Value::Value("okta".into()));
+
+        let closed_answer = block_on(server.close_ephemeral_resource(tonic::Request::new(
+            tf::close_ephemeral_resource::Request {
+                type_name: "test_lease".to_owned(),
+                private: opened.private,
+            },
+        )))
+        .unwrap()
+        .into_inner();
+        assert!(closed_answer.diagnostics.is_empty());
+        assert_eq!(*closed.lock().unwrap(), [b"lease-42".to_vec()]);
+    }
+
+    #[test]
+    fn features_not_offered_are_explicit_errors() {
+        let (server, _) = server();
+        let answer = block_on(server.validate_action_config(tonic::Request::new(
+            tf::validate_action_config::Request {
+                action_type: "test_notify".to_owned(),
+                config: None,
+            },
+        )))
+        .unwrap()
+        .into_inner();
+        assert!(answer.diagnostics[0].summary.contains("not supported"));
+        let identities = block_on(server.get_resource_identity_schemas(tonic::Request::new(
+            tf::get_resource_identity_schemas::Request {},
+        )))
+        .unwrap()
+        .into_inner();
+        assert!(identities.identity_schemas.is_empty());
+    }
+}
