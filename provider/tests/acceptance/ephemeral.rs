@@ -111,3 +111,27 @@ pub fn key_lives_for_the_run(version: &'static str) {
     tf.ok(&["destroy", "-auto-approve", "-no-color"]);
     assert_all_closed(&server, after_apply, "after destroy");
 }
+
+/// Before 1.10 the language has no `ephemeral` block: Terraform itself refuses the configuration
+/// at parse time, naming the block, and the provider is never asked to mint a key.
+pub fn refused_by_terraform_without_ephemeral_blocks(version: &'static str) {
+    let _heavy = heavy_lock();
+    let server = Server::start();
+    let tf = Terraform::new(version, &server);
+    tf.write(
+        "main.tf",
+        &std::fs::read_to_string(repo_root().join(EXAMPLE)).unwrap(),
+    );
+    tf.write("versions.tf", REQUIRED_PROVIDERS);
+    let plan = tf.run(&["plan", "-no-color"]);
+    assert_ne!(plan.code, 0, "{}", plan.all());
+    assert!(
+        plan.stderr.contains("Unsupported block type")
+            && plan
+                .stderr
+                .contains(r#"Blocks of type "ephemeral" are not expected here"#),
+        "{}",
+        plan.all()
+    );
+    assert!(minted(&server).is_empty(), "a key was minted on {version}");
+}

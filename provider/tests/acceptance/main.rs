@@ -92,3 +92,8 @@ fn an_ephemeral_key_works_during_apply_and_is_revoked_after_on_terraform_1_11_4(
 fn an_ephemeral_key_works_during_apply_and_is_revoked_after_on_terraform_1_15_5() {
     ephemeral::key_lives_for_the_run("1.15.5");
 }
+
+#[test]
+fn an_ephemeral_block_is_refused_by_terraform_1_0_3_before_any_key_is_minted() {
+    ephemeral::refused_by_terraform_without_ephemeral_blocks("1.0.3");
+}
