@@ -6,6 +6,8 @@ pub mod client;
 pub mod data_sources;
 pub mod diag;
 pub mod docs;
+pub mod ephemeral_resources;
+pub mod functions;
 pub mod model;
 pub mod plan;
 pub mod provider;

@@ -8,7 +8,10 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use tf_provider::value::Value;
-use tf_provider::{AttributePath, Diagnostics, DynamicDataSource, DynamicResource, Provider};
+use tf_provider::{
+    AttributePath, Diagnostics, DynamicDataSource, DynamicEphemeralResource, DynamicFunction,
+    DynamicResource, Provider,
+};
 
 use crate::client::{ApiClient, ApiError, ClientConfig, RetryPolicy};
 use crate::data_sources::{
@@ -16,6 +19,8 @@ use crate::data_sources::{
     RoleBindingDataSource, ScopesDataSource, ServiceAccountDataSource,
 };
 use crate::diag::DiagnosticsExt;
+use crate::ephemeral_resources::ApiKeyEphemeralResource;
+use crate::functions::KeyFunction;
 use crate::model::check_api_key_format;
 use crate::resources::{
     ApiKeyResource, EnvironmentClusterResource, Managed, RoleBindingResource,
@@ -283,6 +288,35 @@ impl Provider for StatusPulseProvider {
             (
                 "role_binding".to_owned(),
                 Box::new(RoleBindingDataSource::new(self.client.clone())),
+            ),
+        ]))
+    }
+
+    /// Ephemeral resources (Terraform 1.10+): never in plan or state.
+    fn get_ephemeral_resources(
+        &self,
+        _diags: &mut Diagnostics,
+    ) -> Option<HashMap<String, Box<dyn DynamicEphemeralResource>>> {
+        Some(HashMap::from([(
+            "api_key".to_owned(),
+            Box::new(ApiKeyEphemeralResource::new(self.client.clone()))
+                as Box<dyn DynamicEphemeralResource>,
+        )]))
+    }
+
+    /// Provider-defined functions (Terraform 1.8+): offline, no client needed.
+    fn get_functions(
+        &self,
+        _diags: &mut Diagnostics,
+    ) -> Option<HashMap<String, Box<dyn DynamicFunction>>> {
+        Some(HashMap::from([
+            (
+                "key_id".to_owned(),
+                Box::new(KeyFunction::key_id()) as Box<dyn DynamicFunction>,
+            ),
+            (
+                "key_environment".to_owned(),
+                Box::new(KeyFunction::key_environment()),
             ),
         ]))
     }

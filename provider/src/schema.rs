@@ -26,6 +26,7 @@ fn attribute(attr_type: AttributeType, constraint: AttributeConstraint, doc: &st
         constraint,
         sensitive: false,
         deprecated: false,
+        write_only: false,
     }
 }
 

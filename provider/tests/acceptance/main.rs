@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod diagnostics;
+mod ephemeral;
 mod examples;
 mod harness;
 mod walkthrough;
@@ -80,4 +81,19 @@ fn a_test_key_bound_to_a_live_cluster_is_refused_at_plan_time() {
 #[test]
 fn effective_access_needs_exactly_one_principal_at_plan_time() {
     diagnostics::effective_access_needs_exactly_one_principal("1.0.3");
+}
+
+#[test]
+fn an_ephemeral_key_works_during_apply_and_is_revoked_after_on_terraform_1_11_4() {
+    ephemeral::key_lives_for_the_run("1.11.4");
+}
+
+#[test]
+fn an_ephemeral_key_works_during_apply_and_is_revoked_after_on_terraform_1_15_5() {
+    ephemeral::key_lives_for_the_run("1.15.5");
+}
+
+#[test]
+fn an_ephemeral_block_is_refused_by_terraform_1_0_3_before_any_key_is_minted() {
+    ephemeral::refused_by_terraform_without_ephemeral_blocks("1.0.3");
 }

@@ -20,12 +20,13 @@
 //!
 //! It enables to write your own TF provider that is supported by both Terraform and OpenTofu.
 //!
-//! Implementing a provider consists in implementing the [`Resource`], [`DataSource`], and/or [`Function`] traits,
+//! Implementing a provider consists in implementing the [`Resource`], [`DataSource`], [`EphemeralResource`] and/or [`Function`] traits,
 //! and implementing the [`Provider`] trait that references the resources, data sources and functions.
 
 mod attribute_path;
 mod data_source;
 mod diagnostics;
+mod ephemeral_resource;
 mod function;
 mod plugin;
 mod provider;
@@ -34,6 +35,7 @@ mod resource;
 mod server;
 mod tf6provider;
 mod utils;
+mod write_only;
 
 pub mod schema;
 pub mod value;
@@ -45,6 +47,7 @@ mod tfplugin6 {
 pub use attribute_path::{AttributePath, AttributePathStep};
 pub use data_source::{DataSource, DynamicDataSource};
 pub use diagnostics::{Diagnostic, Diagnostics};
+pub use ephemeral_resource::{DynamicEphemeralResource, EphemeralResource};
 pub use function::{DynamicFunction, Function};
 pub use provider::{DynamicProvider, Provider};
 pub use resource::{DynamicResource, Resource};

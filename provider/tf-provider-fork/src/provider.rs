@@ -20,6 +20,7 @@ use std::collections::HashMap;
 
 use crate::data_source::DynamicDataSource;
 use crate::diagnostics::Diagnostics;
+use crate::ephemeral_resource::DynamicEphemeralResource;
 use crate::function::DynamicFunction;
 use crate::raw::RawValue;
 use crate::resource::DynamicResource;
@@ -167,6 +168,24 @@ pub trait Provider: Send + Sync + 'static {
         _ = diags;
         Some(HashMap::new())
     }
+
+    /// Get the ephemeral resources of the provider (StatusPulse fork, protocol 6.7+; defaults to none)
+    ///
+    /// # Arguments
+    ///
+    /// * `diags` - Diagnostics to record warnings and errors that occured when getting back the ephemeral resources
+    ///
+    /// # Remarks
+    ///
+    /// The return is ignored if there is an error in diagnostics.
+    /// If the return is [`None`], an ad-hoc error is added to diagnostics.
+    fn get_ephemeral_resources(
+        &self,
+        diags: &mut Diagnostics,
+    ) -> Option<HashMap<String, Box<dyn DynamicEphemeralResource>>> {
+        _ = diags;
+        Some(HashMap::new())
+    }
 }
 
 /// Trait for implementing a provider *without* automatic serialization/deserialization
@@ -298,6 +317,24 @@ pub trait DynamicProvider: Send + Sync + 'static {
         _ = diags;
         Some(HashMap::new())
     }
+
+    /// Get the ephemeral resources of the provider (StatusPulse fork, protocol 6.7+; defaults to none)
+    ///
+    /// # Arguments
+    ///
+    /// * `diags` - Diagnostics to record warnings and errors that occured when getting back the ephemeral resources
+    ///
+    /// # Remarks
+    ///
+    /// The return is ignored if there is an error in diagnostics.
+    /// If the return is [`None`], an ad-hoc error is added to diagnostics.
+    fn get_ephemeral_resources(
+        &self,
+        diags: &mut Diagnostics,
+    ) -> Option<HashMap<String, Box<dyn DynamicEphemeralResource>>> {
+        _ = diags;
+        Some(HashMap::new())
+    }
 }
 
 #[async_trait]
@@ -351,6 +388,13 @@ impl<T: Provider> DynamicProvider for T {
         diags: &mut Diagnostics,
     ) -> Option<HashMap<String, Box<dyn DynamicFunction>>> {
         <T as Provider>::get_functions(self, diags)
+    }
+    /// Get the ephemeral resources of the provider
+    fn get_ephemeral_resources(
+        &self,
+        diags: &mut Diagnostics,
+    ) -> Option<HashMap<String, Box<dyn DynamicEphemeralResource>>> {
+        <T as Provider>::get_ephemeral_resources(self, diags)
     }
 }
 

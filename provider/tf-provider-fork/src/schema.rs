@@ -219,6 +219,8 @@ fn cvt_attributes_tf6(
                     StringKind::Markdown => tfplugin6::StringKind::Markdown,
                 } as i32,
                 deprecated: attr.deprecated,
+                // StatusPulse fork (FORK.md): protocol 6.8+ field.
+                write_only: attr.write_only,
             }
         })
         .collect()
@@ -352,6 +354,13 @@ pub struct Attribute {
     pub sensitive: bool,
     /// Is the attribute deprecated
     pub deprecated: bool,
+    /// Is the attribute write-only (StatusPulse fork, protocol 6.8+, Terraform 1.11+)
+    ///
+    /// Terraform reads the value from the configuration but never stores it in the plan or the
+    /// state. The server rejects a configured value when the client does not announce
+    /// `write_only_attributes_allowed`, and nulls the attribute in every planned and new state
+    /// it returns, so a resource implementation cannot leak it by accident.
+    pub write_only: bool,
 }
 
 impl Default for Attribute {
@@ -362,6 +371,7 @@ impl Default for Attribute {
             constraint: AttributeConstraint::OptionalComputed,
             sensitive: false,
             deprecated: false,
+            write_only: false,
         }
     }
 }

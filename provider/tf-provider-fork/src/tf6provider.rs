@@ -25,6 +25,7 @@ use crate::raw::RawValue;
 use crate::server::Server;
 use crate::tfplugin6 as tf;
 use crate::utils::{CollectDiagnostics, OptionExpand};
+use crate::write_only;
 
 #[tonic::async_trait]
 impl tf::provider_server::Provider for Arc<Server> {
@@ -51,6 +52,13 @@ impl tf::provider_server::Provider for Arc<Server> {
             .keys()
             .map(|name| tf::get_metadata::FunctionMetadata { name: name.clone() })
             .collect();
+        let ephemeral_resources = self
+            .ephemeral_resources
+            .keys()
+            .map(|name| tf::get_metadata::EphemeralResourceMetadata {
+                type_name: name.clone(),
+            })
+            .collect();
         Ok(tonic::Response::new(tf::get_metadata::Response {
             server_capabilities: Some(tf::ServerCapabilities {
                 plan_destroy: true,
@@ -61,6 +69,10 @@ impl tf::provider_server::Provider for Arc<Server> {
             data_sources,
             resources,
             functions,
+            ephemeral_resources,
+            // StatusPulse fork: list resources and actions (6.10) are not offered.
+            list_resources: vec![],
+            actions: vec![],
         }))
     }
     async fn get_provider_schema(
@@ -84,6 +96,11 @@ impl tf::provider_server::Provider for Arc<Server> {
             .iter()
             .map(|(name, (_, schema))| (name.clone(), schema.into()))
             .collect();
+        let ephemeral_resources = self
+            .ephemeral_resources
+            .iter()
+            .map(|(name, (_, schema))| (name.clone(), schema.into()))
+            .collect();
 
         Ok(tonic::Response::new(tf::get_provider_schema::Response {
             provider: schema,
@@ -97,6 +114,9 @@ impl tf::provider_server::Provider for Arc<Server> {
                 move_resource_state: false,
             }),
             functions,
+            ephemeral_resource_schemas: ephemeral_resources,
+            list_resource_schemas: Default::default(),
+            action_schemas: Default::default(),
         }))
     }
     async fn validate_provider_config(
@@ -130,7 +150,17 @@ impl tf::provider_server::Provider for Arc<Server> {
             self.get_resource(&mut diags, &request.type_name),
             request.config,
         ) {
-            resource.validate(&mut diags, config.into()).await
+            // StatusPulse fork: refuse write-only values a client cannot keep out of state.
+            let config = RawValue::from(config);
+            if let Some((_, schema)) = self.resources.get(&request.type_name) {
+                write_only::check_capabilities(
+                    &mut diags,
+                    &schema.block,
+                    &config,
+                    request.client_capabilities.as_ref(),
+                );
+            }
+            resource.validate(&mut diags, config).await
         } else {
             None
         }
@@ -189,7 +219,8 @@ impl tf::provider_server::Provider for Arc<Server> {
         } else {
             None
         }
-        .collect_diagnostics(&mut diags);
+        .collect_diagnostics(&mut diags)
+        .and_then(|state| self.scrub_write_only(&mut diags, &request.type_name, state));
 
         Ok(tonic::Response::new(tf::upgrade_resource_state::Response {
             diagnostics: diags.into(),
@@ -245,11 +276,16 @@ impl tf::provider_server::Provider for Arc<Server> {
                 None
             }
             .expand();
+        let state =
+            state.and_then(|state| self.scrub_write_only(&mut diags, &request.type_name, state));
 
         Ok(tonic::Response::new(tf::read_resource::Response {
             new_state: state.map(Into::into),
             diagnostics: diags.into(),
             private: private_state.unwrap_or_default(),
+            // StatusPulse fork: no deferral, no resource identity.
+            deferred: None,
+            new_identity: None,
         }))
     }
     async fn plan_resource_change(
@@ -331,6 +367,10 @@ impl tf::provider_server::Provider for Arc<Server> {
         } else {
             None
         }
+        .and_then(|(state, private_state, triggers)| {
+            let state = self.scrub_write_only(&mut diags, &request.type_name, state)?;
+            Some((state, private_state, triggers))
+        })
         .map(|(state, private_state, triggers)| {
             (
                 state.into(),
@@ -347,6 +387,8 @@ impl tf::provider_server::Provider for Arc<Server> {
             planned_private: private_state.unwrap_or_default(),
             diagnostics: diags.into(),
             legacy_type_system: false,
+            deferred: None,
+            planned_identity: None,
         }))
     }
     async fn apply_resource_change(
@@ -422,12 +464,15 @@ impl tf::provider_server::Provider for Arc<Server> {
         }
         .collect_diagnostics(&mut diags)
         .expand();
+        let state =
+            state.and_then(|state| self.scrub_write_only(&mut diags, &request.type_name, state));
 
         Ok(tonic::Response::new(tf::apply_resource_change::Response {
             new_state: state.map(Into::into),
             private: private_state.unwrap_or_default(),
             diagnostics: diags.into(),
             legacy_type_system: false,
+            new_identity: None,
         }))
     }
     async fn import_resource_state(
@@ -443,17 +488,23 @@ impl tf::provider_server::Provider for Arc<Server> {
             None
         }
         .collect_diagnostics(&mut diags)
+        .and_then(|(state, private_state)| {
+            let state = self.scrub_write_only(&mut diags, &request.type_name, state)?;
+            Some((state, private_state))
+        })
         .map(
             |(state, private_state)| tf::import_resource_state::ImportedResource {
                 type_name: request.type_name,
                 state: Some(state.into()),
                 private: private_state,
+                identity: None,
             },
         );
 
         Ok(tonic::Response::new(tf::import_resource_state::Response {
             imported_resources: imported.into_iter().collect(),
             diagnostics: diags.into(),
+            deferred: None,
         }))
     }
 
@@ -468,6 +519,7 @@ impl tf::provider_server::Provider for Arc<Server> {
             diagnostics: diags.into(),
             target_private: vec![],
             target_state: None,
+            target_identity: None,
         }))
     }
     async fn read_data_source(
@@ -493,6 +545,7 @@ impl tf::provider_server::Provider for Arc<Server> {
         Ok(tonic::Response::new(tf::read_data_source::Response {
             state: state.map(Into::into),
             diagnostics: diags.into(),
+            deferred: None,
         }))
     }
     async fn get_functions(
@@ -602,6 +655,219 @@ impl tf::provider_server::Provider for Arc<Server> {
             result: result.map(Into::into),
         }))
     }
+
+    //////// StatusPulse fork (FORK.md): RPCs of protocol 6.6 to 6.10
+
+    async fn get_resource_identity_schemas(
+        &self,
+        _request: tonic::Request<tf::get_resource_identity_schemas::Request>,
+    ) -> Result<tonic::Response<tf::get_resource_identity_schemas::Response>, tonic::Status> {
+        // No resource declares an identity: an empty map tells Terraform there is none.
+        Ok(tonic::Response::new(
+            tf::get_resource_identity_schemas::Response {
+                identity_schemas: Default::default(),
+                diagnostics: self.init_diags.clone().into(),
+            },
+        ))
+    }
+    async fn upgrade_resource_identity(
+        &self,
+        request: tonic::Request<tf::upgrade_resource_identity::Request>,
+    ) -> Result<tonic::Response<tf::upgrade_resource_identity::Response>, tonic::Status> {
+        let request = request.into_inner();
+        let mut diags = Diagnostics::default();
+        diags.root_error(
+            "Resource identity is not supported",
+            format!(
+                "The resource type `{}` has no identity schema, so there is no identity to upgrade.",
+                request.type_name
+            ),
+        );
+        Ok(tonic::Response::new(
+            tf::upgrade_resource_identity::Response {
+                upgraded_identity: None,
+                diagnostics: diags.into(),
+            },
+        ))
+    }
+    async fn validate_ephemeral_resource_config(
+        &self,
+        request: tonic::Request<tf::validate_ephemeral_resource_config::Request>,
+    ) -> Result<tonic::Response<tf::validate_ephemeral_resource_config::Response>, tonic::Status>
+    {
+        let request = request.into_inner();
+        let mut diags = Diagnostics::default();
+
+        _ = if let (Some(resource), Some(config)) = (
+            self.get_ephemeral_resource(&mut diags, &request.type_name),
+            request.config,
+        ) {
+            resource.validate(&mut diags, config.into()).await
+        } else {
+            None
+        }
+        .ok_or_else(|| diags.internal_error());
+
+        Ok(tonic::Response::new(
+            tf::validate_ephemeral_resource_config::Response {
+                diagnostics: diags.into(),
+            },
+        ))
+    }
+    async fn open_ephemeral_resource(
+        &self,
+        request: tonic::Request<tf::open_ephemeral_resource::Request>,
+    ) -> Result<tonic::Response<tf::open_ephemeral_resource::Response>, tonic::Status> {
+        let request = request.into_inner();
+        let mut diags = Diagnostics::default();
+
+        let (result, private_state, renew_at) = if let (Some(resource), Some(config)) = (
+            self.get_ephemeral_resource(&mut diags, &request.type_name),
+            request.config,
+        ) {
+            resource.open(&mut diags, config.into()).await
+        } else {
+            None
+        }
+        .collect_diagnostics(&mut diags)
+        .expand();
+
+        Ok(tonic::Response::new(
+            tf::open_ephemeral_resource::Response {
+                diagnostics: diags.into(),
+                renew_at: renew_at.flatten().map(Into::into),
+                result: result.map(Into::into),
+                private: private_state,
+                deferred: None,
+            },
+        ))
+    }
+    async fn renew_ephemeral_resource(
+        &self,
+        request: tonic::Request<tf::renew_ephemeral_resource::Request>,
+    ) -> Result<tonic::Response<tf::renew_ephemeral_resource::Response>, tonic::Status> {
+        let request = request.into_inner();
+        let mut diags = Diagnostics::default();
+
+        let (private_state, renew_at) =
+            if let Some(resource) = self.get_ephemeral_resource(&mut diags, &request.type_name) {
+                resource
+                    .renew(&mut diags, request.private.unwrap_or_default())
+                    .await
+            } else {
+                None
+            }
+            .collect_diagnostics(&mut diags)
+            .expand();
+
+        Ok(tonic::Response::new(
+            tf::renew_ephemeral_resource::Response {
+                diagnostics: diags.into(),
+                renew_at: renew_at.flatten().map(Into::into),
+                private: private_state,
+            },
+        ))
+    }
+    async fn close_ephemeral_resource(
+        &self,
+        request: tonic::Request<tf::close_ephemeral_resource::Request>,
+    ) -> Result<tonic::Response<tf::close_ephemeral_resource::Response>, tonic::Status> {
+        let request = request.into_inner();
+        let mut diags = Diagnostics::default();
+
+        _ = if let Some(resource) = self.get_ephemeral_resource(&mut diags, &request.type_name) {
+            resource
+                .close(&mut diags, request.private.unwrap_or_default())
+                .await
+        } else {
+            None
+        }
+        .ok_or_else(|| diags.internal_error());
+
+        Ok(tonic::Response::new(
+            tf::close_ephemeral_resource::Response {
+                diagnostics: diags.into(),
+            },
+        ))
+    }
+
+    type ListResourceStream = std::pin::Pin<
+        Box<
+            dyn futures::Stream<Item = Result<tf::list_resource::Event, tonic::Status>>
+                + Send
+                + 'static,
+        >,
+    >;
+    async fn list_resource(
+        &self,
+        request: tonic::Request<tf::list_resource::Request>,
+    ) -> Result<tonic::Response<Self::ListResourceStream>, tonic::Status> {
+        let request = request.into_inner();
+        let event = tf::list_resource::Event {
+            identity: None,
+            display_name: String::new(),
+            resource_object: None,
+            diagnostic: unsupported("List resource", &request.type_name).into(),
+        };
+        Ok(tonic::Response::new(Box::pin(futures::stream::iter([Ok(
+            event,
+        )]))))
+    }
+    async fn validate_list_resource_config(
+        &self,
+        request: tonic::Request<tf::validate_list_resource_config::Request>,
+    ) -> Result<tonic::Response<tf::validate_list_resource_config::Response>, tonic::Status> {
+        let request = request.into_inner();
+        Ok(tonic::Response::new(
+            tf::validate_list_resource_config::Response {
+                diagnostics: unsupported("List resource", &request.type_name).into(),
+            },
+        ))
+    }
+    async fn validate_action_config(
+        &self,
+        request: tonic::Request<tf::validate_action_config::Request>,
+    ) -> Result<tonic::Response<tf::validate_action_config::Response>, tonic::Status> {
+        let request = request.into_inner();
+        Ok(tonic::Response::new(tf::validate_action_config::Response {
+            diagnostics: unsupported("Action", &request.action_type).into(),
+        }))
+    }
+    async fn plan_action(
+        &self,
+        request: tonic::Request<tf::plan_action::Request>,
+    ) -> Result<tonic::Response<tf::plan_action::Response>, tonic::Status> {
+        let request = request.into_inner();
+        Ok(tonic::Response::new(tf::plan_action::Response {
+            diagnostics: unsupported("Action", &request.action_type).into(),
+            deferred: None,
+        }))
+    }
+
+    type InvokeActionStream = std::pin::Pin<
+        Box<
+            dyn futures::Stream<Item = Result<tf::invoke_action::Event, tonic::Status>>
+                + Send
+                + 'static,
+        >,
+    >;
+    async fn invoke_action(
+        &self,
+        request: tonic::Request<tf::invoke_action::Request>,
+    ) -> Result<tonic::Response<Self::InvokeActionStream>, tonic::Status> {
+        let request = request.into_inner();
+        let event = tf::invoke_action::Event {
+            r#type: Some(tf::invoke_action::event::Type::Completed(
+                tf::invoke_action::event::Completed {
+                    diagnostics: unsupported("Action", &request.action_type).into(),
+                },
+            )),
+        };
+        Ok(tonic::Response::new(Box::pin(futures::stream::iter([Ok(
+            event,
+        )]))))
+    }
+
     /// ////// Graceful Shutdown
     async fn stop_provider(
         &self,
@@ -612,5 +878,377 @@ impl tf::provider_server::Provider for Arc<Server> {
         Ok(tonic::Response::new(tf::stop_provider::Response {
             error: "".to_string(),
         }))
+    }
+}
+
+/// StatusPulse fork: the answer for a protocol feature this provider does not offer.
+fn unsupported(kind: &str, type_name: &str) -> Diagnostics {
+    let mut diags = Diagnostics::default();
+    diags.root_error(
+        format!("{kind} not supported"),
+        format!(
+            "This provider offers no {} `{type_name}`.",
+            kind.to_lowercase()
+        ),
+    );
+    diags
+}
+
+impl Server {
+    /// StatusPulse fork: null every write-only attribute of a state the provider returns.
+    fn scrub_write_only(
+        &self,
+        diags: &mut Diagnostics,
+        type_name: &str,
+        state: RawValue,
+    ) -> Option<RawValue> {
+        match self.resources.get(type_name) {
+            Some((_, schema)) => write_only::null_write_only(diags, &schema.block, state),
+            None => Some(state),
+        }
+    }
+}
+
+/// StatusPulse fork: the protocol 6.10 additions seen through the gRPC service, as Terraform
+/// calls it.
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    use std::time::SystemTime;
+
+    use futures::executor::block_on;
+    use serde::{Deserialize, Serialize};
+    use tf::provider_server::Provider as _;
+
+    use super::*;
+    use crate::ephemeral_resource::DynamicEphemeralResource;
+    use crate::provider::DynamicProvider;
+    use crate::resource::DynamicResource;
+    use crate::schema::{Attribute, AttributeConstraint, AttributeType, Block, Schema};
+    use crate::value::Value;
+    use crate::AttributePath;
+
+    #[derive(Serialize, Deserialize, Debug, PartialEq, Default)]
+    struct Sso {
+        name: Value<String>,
+        client_secret: Value<String>,
+    }
+
+    fn schema() -> Schema {
+        let attr = |write_only| Attribute {
+            attr_type: AttributeType::String,
+            constraint: AttributeConstraint::Optional,
+            write_only,
+            ..Default::default()
+        };
+        Schema {
+            version: 1,
+            block: Block {
+                attributes: HashMap::from([
+                    ("name".to_owned(), attr(false)),
+                    ("client_secret".to_owned(), attr(true)),
+                ]),
+                ..Default::default()
+            },
+        }
+    }
+
+    /// A careless resource: it plans and applies the configuration as it is, secret included.
+    struct Careless;
+
+    #[async_trait::async_trait]
+    impl DynamicResource for Careless {
+        fn schema(&self, _: &mut Diagnostics) -> Option<Schema> {
+            Some(schema())
+        }
+        async fn read(
+            &self,
+            _: &mut Diagnostics,
+            state: RawValue,
+            private: Vec<u8>,
+            _: RawValue,
+        ) -> Option<(RawValue, Vec<u8>)> {
+            Some((state, private))
+        }
+        async fn plan_create(
+            &self,
+            _: &mut Diagnostics,
+            _: RawValue,
+            config: RawValue,
+            _: RawValue,
+        ) -> Option<(RawValue, Vec<u8>)> {
+            Some((config, vec![]))
+        }
+        async fn plan_update(
+            &self,
+            _: &mut Diagnostics,
+            _: RawValue,
+            _: RawValue,
+            config: RawValue,
+            _: Vec<u8>,
+            _: RawValue,
+        ) -> Option<(RawValue, Vec<u8>, Vec<AttributePath>)> {
+            Some((config, vec![], vec![]))
+        }
+        async fn plan_destroy(
+            &self,
+            _: &mut Diagnostics,
+            _: RawValue,
+            _: Vec<u8>,
+            _: RawValue,
+        ) -> Option<Vec<u8>> {
+            Some(vec![])
+        }
+        async fn create(
+            &self,
+            _: &mut Diagnostics,
+            _: RawValue,
+            config: RawValue,
+            _: Vec<u8>,
+            _: RawValue,
+        ) -> Option<(RawValue, Vec<u8>)> {
+            Some((config, vec![]))
+        }
+        async fn update(
+            &self,
+            _: &mut Diagnostics,
+            _: RawValue,
+            _: RawValue,
+            config: RawValue,
+            _: Vec<u8>,
+            _: RawValue,
+        ) -> Option<(RawValue, Vec<u8>)> {
+            Some((config, vec![]))
+        }
+        async fn destroy(
+            &self,
+            _: &mut Diagnostics,
+            _: RawValue,
+            _: Vec<u8>,
+            _: RawValue,
+        ) -> Option<()> {
+            Some(())
+        }
+    }
+
+    /// An ephemeral resource that records what close received.
+    struct Lease(Arc<Mutex<Vec<Vec<u8>>>>);
+
+    #[async_trait::async_trait]
+    impl DynamicEphemeralResource for Lease {
+        fn schema(&self, _: &mut Diagnostics) -> Option<Schema> {
+            Some(schema())
+        }
+        async fn open(
+            &self,
+            _: &mut Diagnostics,
+            config: RawValue,
+        ) -> Option<(RawValue, Vec<u8>, Option<SystemTime>)> {
+            Some((config, b"lease-42".to_vec(), Some(SystemTime::UNIX_EPOCH)))
+        }
+        async fn close(&self, _: &mut Diagnostics, private: Vec<u8>) -> Option<()> {
+            self.0.lock().unwrap().push(private);
+            Some(())
+        }
+    }
+
+    struct TestProvider(Arc<Mutex<Vec<Vec<u8>>>>);
+
+    #[async_trait::async_trait]
+    impl DynamicProvider for TestProvider {
+        fn schema(&self, _: &mut Diagnostics) -> Option<Schema> {
+            Some(Schema {
+                version: 1,
+                block: Block::default(),
+            })
+        }
+        fn get_resources(
+            &self,
+            _: &mut Diagnostics,
+        ) -> Option<HashMap<String, Box<dyn DynamicResource>>> {
+            Some(HashMap::from([(
+                "sso".to_owned(),
+                Box::new(Careless) as Box<dyn DynamicResource>,
+            )]))
+        }
+        fn get_ephemeral_resources(
+            &self,
+            _: &mut Diagnostics,
+        ) -> Option<HashMap<String, Box<dyn DynamicEphemeralResource>>> {
+            Some(HashMap::from([(
+                "lease".to_owned(),
+                Box::new(Lease(self.0.clone())) as Box<dyn DynamicEphemeralResource>,
+            )]))
+        }
+    }
+
+    fn server() -> (Arc<Server>, Arc<Mutex<Vec<Vec<u8>>>>) {
+        let closed = Arc::new(Mutex::new(vec![]));
+        let server = Server::new("test".to_owned(), Box::new(TestProvider(closed.clone())));
+        (Arc::new(server), closed)
+    }
+
+    fn value(secret: &str) -> tf::DynamicValue {
+        let mut diags = Diagnostics::default();
+        let sso = Sso {
+            name: Value::Value("okta".into()),
+            client_secret: Value::Value(secret.into()),
+        };
+        RawValue::serialize(&mut diags, &sso).unwrap().into()
+    }
+
+    fn decode(value: Option<tf::DynamicValue>) -> Sso {
+        let mut diags = Diagnostics::default();
+        RawValue::from(value.unwrap())
+            .deserialize(&mut diags)
+            .unwrap()
+    }
+
+    #[test]
+    fn schema_and_metadata_carry_write_only_and_ephemeral_resources() {
+        let (server, _) = server();
+        let schema = block_on(
+            server.get_provider_schema(tonic::Request::new(tf::get_provider_schema::Request {})),
+        )
+        .unwrap()
+        .into_inner();
+        let attrs = &schema.resource_schemas["test_sso"]
+            .block
+            .as_ref()
+            .unwrap()
+            .attributes;
+        let secret = attrs.iter().find(|a| a.name == "client_secret").unwrap();
+        assert!(secret.write_only);
+        assert!(schema.ephemeral_resource_schemas.contains_key("test_lease"));
+
+        let metadata =
+            block_on(server.get_metadata(tonic::Request::new(tf::get_metadata::Request {})))
+                .unwrap()
+                .into_inner();
+        assert_eq!(metadata.ephemeral_resources[0].type_name, "test_lease");
+        assert!(metadata.list_resources.is_empty() && metadata.actions.is_empty());
+    }
+
+    fn validate(capabilities: Option<tf::ClientCapabilities>) -> Vec<tf::Diagnostic> {
+        let (server, _) = server();
+        block_on(server.validate_resource_config(tonic::Request::new(
+            tf::validate_resource_config::Request {
+                type_name: "test_sso".to_owned(),
+                config: Some(value("s3cr3t")),
+                client_capabilities: capabilities,
+            },
+        )))
+        .unwrap()
+        .into_inner()
+        .diagnostics
+    }
+
+    #[test]
+    fn a_write_only_value_needs_the_client_capability() {
+        // Terraform 1.0 to 1.10: no capability, one error naming the attribute and the version.
+        let refused = validate(None);
+        assert_eq!(refused.len(), 1, "{refused:?}");
+        assert!(refused[0].detail.contains("Terraform 1.11 or later"));
+        assert!(refused[0].attribute.is_some());
+        let refused = validate(Some(tf::ClientCapabilities {
+            deferral_allowed: true,
+            write_only_attributes_allowed: false,
+        }));
+        assert_eq!(refused.len(), 1, "{refused:?}");
+        // Terraform 1.11+.
+        let accepted = validate(Some(tf::ClientCapabilities {
+            deferral_allowed: true,
+            write_only_attributes_allowed: true,
+        }));
+        assert!(accepted.is_empty(), "{accepted:?}");
+    }
+
+    #[test]
+    fn planned_and_applied_states_never_hold_a_write_only_value() {
+        let (server, _) = server();
+        let null: tf::DynamicValue = RawValue::default().into();
+        let planned = block_on(server.plan_resource_change(tonic::Request::new(
+            tf::plan_resource_change::Request {
+                type_name: "test_sso".to_owned(),
+                prior_state: Some(null.clone()),
+                proposed_new_state: Some(value("s3cr3t")),
+                config: Some(value("s3cr3t")),
+                prior_private: vec![],
+                provider_meta: Some(null.clone()),
+                client_capabilities: None,
+                prior_identity: None,
+            },
+        )))
+        .unwrap()
+        .into_inner();
+        assert!(planned.diagnostics.is_empty(), "{:?}", planned.diagnostics);
+        assert!(planned.deferred.is_none());
+        let planned_state = decode(planned.planned_state.clone());
+        assert_eq!(planned_state.client_secret, Value::Null);
+        assert_eq!(planned_state.name, Value::Value("okta".into()));
+
+        let applied = block_on(server.apply_resource_change(tonic::Request::new(
+            tf::apply_resource_change::Request {
+                type_name: "test_sso".to_owned(),
+                prior_state: Some(null.clone()),
+                planned_state: planned.planned_state,
+                config: Some(value("s3cr3t")),
+                planned_private: vec![],
+                provider_meta: Some(null),
+                planned_identity: None,
+            },
+        )))
+        .unwrap()
+        .into_inner();
+        assert_eq!(decode(applied.new_state).client_secret, Value::Null);
+    }
+
+    #[test]
+    fn an_ephemeral_resource_gets_its_private_state_back_at_close() {
+        let (server, closed) = server();
+        let opened = block_on(server.open_ephemeral_resource(tonic::Request::new(
+            tf::open_ephemeral_resource::Request {
+                type_name: "test_lease".to_owned(),
+                config: Some(value("x")),
+                client_capabilities: None,
+            },
+        )))
+        .unwrap()
+        .into_inner();
+        assert!(opened.diagnostics.is_empty(), "{:?}", opened.diagnostics);
+        assert_eq!(opened.renew_at.unwrap().seconds, 0);
+        assert_eq!(decode(opened.result).name, Value::Value("okta".into()));
+
+        let closed_answer = block_on(server.close_ephemeral_resource(tonic::Request::new(
+            tf::close_ephemeral_resource::Request {
+                type_name: "test_lease".to_owned(),
+                private: opened.private,
+            },
+        )))
+        .unwrap()
+        .into_inner();
+        assert!(closed_answer.diagnostics.is_empty());
+        assert_eq!(*closed.lock().unwrap(), [b"lease-42".to_vec()]);
+    }
+
+    #[test]
+    fn features_not_offered_are_explicit_errors() {
+        let (server, _) = server();
+        let answer = block_on(server.validate_action_config(tonic::Request::new(
+            tf::validate_action_config::Request {
+                action_type: "test_notify".to_owned(),
+                config: None,
+            },
+        )))
+        .unwrap()
+        .into_inner();
+        assert!(answer.diagnostics[0].summary.contains("not supported"));
+        let identities = block_on(server.get_resource_identity_schemas(tonic::Request::new(
+            tf::get_resource_identity_schemas::Request {},
+        )))
+        .unwrap()
+        .into_inner();
+        assert!(identities.identity_schemas.is_empty());
     }
 }
