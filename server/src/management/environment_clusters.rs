@@ -64,7 +64,11 @@ impl From<ClusterRow> for EnvironmentCluster {
 pub struct ListClusters {
     /// Exact cluster name.
     pub name: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]{0,400}$")]
     pub cursor: Option<String>,
 }
 

@@ -527,3 +527,57 @@ fn the_default_cache_bounds_revocation_propagation_to_30_seconds() {
     assert!(settings.cache_max_age <= std::time::Duration::from_secs(30));
     assert!(settings.cache_refresh < settings.cache_max_age);
 }
+
+/// The document says what the server answers: every refusal an operation can meet in front of
+/// its handler is listed, and every refusal is `application/problem+json` with the `Problem`
+/// schema (issue 16; Schemathesis found 48 undocumented statuses and 16 wrong content types).
+#[test]
+fn every_operation_documents_its_refusals_as_problem_json() {
+    let document =
+        serde_json::to_value(statuspulse_server::openapi::document()).expect("serialises");
+    let mut checked = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let responses = operation["responses"].as_object().unwrap();
+            let authenticated = operation["security"]
+                .as_array()
+                .is_some_and(|s| !s.is_empty());
+            let mut expected = vec!["422"];
+            if authenticated {
+                expected.extend(["400", "401", "403", "429", "503"]);
+            }
+            if operation.get("requestBody").is_some() {
+                expected.extend(["408", "413", "415"]);
+            }
+            if path.contains('{') {
+                expected.push("404");
+            }
+            for status in expected {
+                assert!(
+                    responses.contains_key(status),
+                    "{method} {path} does not document {status}"
+                );
+            }
+            for (status, response) in responses {
+                if status.starts_with('2') {
+                    continue;
+                }
+                let content = response["content"].as_object().unwrap();
+                assert_eq!(
+                    content.keys().collect::<Vec<_>>(),
+                    ["application/problem+json"],
+                    "{method} {path} {status}"
+                );
+                assert_eq!(
+                    content["application/problem+json"]["schema"]["$ref"],
+                    "#/components/schemas/Problem"
+                );
+                if status == "429" {
+                    assert!(response["headers"].get("Retry-After").is_some());
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 25, "only {checked} operations");
+}
