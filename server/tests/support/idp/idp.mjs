@@ -337,10 +337,8 @@ function rotateKeys() {
   const fresh = newSigningKeys();
   privateKeys = [...fresh, ...privateKeys];
   const internal = instance(provider);
-  const old = [...internal.keystore.selectForVerify({ alg: 'RS256' }), ...internal.keystore.selectForVerify({ alg: 'ES256' }), ...internal.keystore.selectForVerify({ alg: 'EdDSA' })];
   internal.keystore.clear();
-  for (const key of fresh) internal.keystore.add(structuredClone(key));
-  for (const key of old) internal.keystore.add(key);
+  for (const key of privateKeys) internal.keystore.add(structuredClone(key));
   internal.jwks = {
     keys: privateKeys.map(({ kty, kid, alg, use, crv, e, n, x, y }) => ({ kty, kid, alg, use, crv, e, n, x, y })),
   };
