@@ -419,6 +419,50 @@ mod harness {
         (decode_part(parts[0]), decode_part(parts[1]))
     }
 
+    /// Whether `jwt` is signed by a key of `jwks` (the `kid` in its header, by its `alg`). The
+    /// server does this for real; here it proves the IdP publishes the keys it signs with.
+    fn signed_by(jwt: &str, jwks: &Value) -> bool {
+        use ring::signature;
+        let Some((input, sig)) = jwt.rsplit_once('.') else {
+            return false;
+        };
+        let Ok(sig) = URL_SAFE_NO_PAD.decode(sig) else {
+            return false;
+        };
+        let (header, _) = decode_jwt(jwt);
+        let Some(jwk) = jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["kid"] == header["kid"])
+        else {
+            return false;
+        };
+        let b = |name: &str| URL_SAFE_NO_PAD.decode(jwk[name].as_str().unwrap()).unwrap();
+        match header["alg"].as_str().unwrap() {
+            "RS256" => signature::RsaPublicKeyComponents {
+                n: b("n"),
+                e: b("e"),
+            }
+            .verify(
+                &signature::RSA_PKCS1_2048_8192_SHA256,
+                input.as_bytes(),
+                &sig,
+            )
+            .is_ok(),
+            "ES256" => {
+                let point = [vec![4u8], b("x"), b("y")].concat();
+                signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
+                    .verify(input.as_bytes(), &sig)
+                    .is_ok()
+            }
+            "EdDSA" => signature::UnparsedPublicKey::new(&signature::ED25519, b("x"))
+                .verify(input.as_bytes(), &sig)
+                .is_ok(),
+            _ => false,
+        }
+    }
+
     fn alice() -> Value {
         json!({
             "sub": "alice-0001",
@@ -502,7 +546,7 @@ mod harness {
         discovery: &Value,
         client: &IdpClient,
         scope: &str,
-    ) -> (Value, Value) {
+    ) -> (Value, Value, String) {
         let (url, flow) = authorize_url(discovery, &client.client_id, scope, &[]);
         let back = idp.complete_authorization(&url).await;
         assert!(back.as_str().starts_with(REDIRECT), "{back}");
@@ -521,7 +565,11 @@ mod harness {
         assert_eq!(claims["iss"], json!(idp.issuer));
         assert_eq!(claims["aud"], json!(client.client_id));
         assert_eq!(claims["nonce"], json!(flow.nonce));
-        (header, claims)
+        (
+            header,
+            claims,
+            tokens["id_token"].as_str().unwrap().to_owned(),
+        )
     }
 
     fn assert_alice(claims: &Value) {
@@ -584,7 +632,7 @@ mod harness {
         } else {
             "openid email profile groups"
         };
-        let (header, claims) = sign_in(&idp, &discovery, &client, scope).await;
+        let (header, claims, id_token) = sign_in(&idp, &discovery, &client, scope).await;
         assert_alice(&claims);
 
         // The signing key is published at the shape's jwks_uri.
@@ -596,6 +644,10 @@ mod harness {
                 .iter()
                 .any(|k| k["kid"] == header["kid"]),
             "{jwks}"
+        );
+        assert!(
+            signed_by(&id_token, &jwks),
+            "{id_token} not signed by {jwks}"
         );
         assert_eq!(idp.jwks_hits().await, 1);
         claims
@@ -682,7 +734,8 @@ mod harness {
             .discovery(&idp.azure_multi_tenant_discovery_url("common"))
             .await;
         idp.set_next_login(alice()).await;
-        let (_, claims) = sign_in(&idp, &discovery, &client, "openid email profile").await;
+        let (_, claims, id_token) =
+            sign_in(&idp, &discovery, &client, "openid email profile").await;
         assert_alice(&claims);
         let tid = claims["tid"].as_str().unwrap();
         assert_eq!(tid, TENANT);
@@ -690,6 +743,8 @@ mod harness {
             template.replace("{tenantid}", tid),
             claims["iss"].as_str().unwrap()
         );
+        let jwks = idp.discovery(discovery["jwks_uri"].as_str().unwrap()).await;
+        assert!(signed_by(&id_token, &jwks));
     }
 
     /// ES256 and EdDSA ID tokens for clients that ask for them; logins queue in order and fall
@@ -710,7 +765,7 @@ mod harness {
         )
         .await;
         idp.set_next_login(alice()).await;
-        let (header, bob) = sign_in(&idp, &discovery, &es, scope).await;
+        let (header, bob, es_token) = sign_in(&idp, &discovery, &es, scope).await;
         assert_eq!(header["alg"], "ES256");
         assert_eq!(bob["sub"], "bob");
         assert_eq!(bob["email_verified"], json!(false));
@@ -718,12 +773,19 @@ mod harness {
             bob.get("amr").is_none() && bob.get("acr").is_none(),
             "{bob}"
         );
-        let (header, claims) = sign_in(&idp, &discovery, &ed, scope).await;
+        let (header, claims, ed_token) = sign_in(&idp, &discovery, &ed, scope).await;
         assert_eq!(header["alg"], "EdDSA");
         assert_alice(&claims);
-        let (_, default) = sign_in(&idp, &discovery, &es, scope).await;
+        let (_, default, _) = sign_in(&idp, &discovery, &es, scope).await;
         assert_eq!(default["sub"], "user-1");
         assert_eq!(default["email"], "user@example.com");
+        let jwks = idp.discovery(discovery["jwks_uri"].as_str().unwrap()).await;
+        assert!(signed_by(&es_token, &jwks) && signed_by(&ed_token, &jwks));
+        // Alice's claims under Bob's signature: refused.
+        let es_parts: Vec<&str> = es_token.split('.').collect();
+        let ed_parts: Vec<&str> = ed_token.split('.').collect();
+        let spliced = format!("{}.{}.{}", es_parts[0], ed_parts[1], es_parts[2]);
+        assert!(!signed_by(&spliced, &jwks));
 
         let hint = URL_SAFE_NO_PAD.encode(json!({"sub": "carol", "amr": ["hwk"]}).to_string());
         let (url, flow) = authorize_url(&discovery, &ed.client_id, scope, &[("login_hint", &hint)]);
@@ -790,11 +852,11 @@ mod harness {
         let jwks_uri = discovery["jwks_uri"].as_str().unwrap().to_owned();
         assert_eq!(idp.jwks_hits().await, 0);
         let before = idp.discovery(&jwks_uri).await;
-        let (old, _) = sign_in(&idp, &discovery, &client, "openid").await;
+        let (old, _, old_token) = sign_in(&idp, &discovery, &client, "openid").await;
 
         let added = idp.rotate_keys().await;
         assert_eq!(added.len(), 3);
-        let (new, _) = sign_in(&idp, &discovery, &client, "openid").await;
+        let (new, _, new_token) = sign_in(&idp, &discovery, &client, "openid").await;
         assert_ne!(new["kid"], old["kid"]);
         assert!(added.contains(&new["kid"].as_str().unwrap().to_owned()));
         let kids = |jwks: &Value| -> Vec<Value> {
@@ -817,6 +879,9 @@ mod harness {
             "no private parts"
         );
         assert_eq!(idp.jwks_hits().await, 2);
+        // The old key still verifies the token it signed; the new one only with the new JWKS.
+        assert!(signed_by(&old_token, &before) && signed_by(&old_token, &after));
+        assert!(!signed_by(&new_token, &before) && signed_by(&new_token, &after));
     }
 
     /// The forgeries the server's negative matrix needs come out as asked.
@@ -846,6 +911,20 @@ mod harness {
         );
         assert_eq!(claims["aud"], "someone-else");
         assert!(claims.get("nonce").is_none());
+        let jwks = idp.discovery(discovery["jwks_uri"].as_str().unwrap()).await;
+        assert!(signed_by(&token, &jwks), "re-signed by the IdP's real key");
+
+        let token = id_token(json!({"header": {"alg": "ES256"}, "claims": {"exp": 1}})).await;
+        assert_eq!(decode_jwt(&token).1["exp"], 1);
+        assert!(signed_by(&token, &jwks), "ES256 by the IdP's real EC key");
+
+        let token = id_token(json!({"sign": "foreign", "header": {"kid": "rs256-1"}})).await;
+        assert!(
+            !signed_by(&token, &jwks),
+            "a published kid, an unpublished key"
+        );
+        let token = id_token(json!({"sign": "garbage"})).await;
+        assert!(!signed_by(&token, &jwks));
 
         let token = id_token(json!({"sign": "none"})).await;
         assert!(token.ends_with('.'));
