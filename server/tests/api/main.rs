@@ -1,5 +1,6 @@
 //! Integration tests: the real router on a real listener, over SQLite and PostgreSQL.
-//! Every test runs once per backend (`<test>::sqlite`, `<test>::postgres`).
+//! Every test runs once per backend (`<test>::sqlite`, `<test>::postgres`), except `idp::harness`,
+//! which tests the SSO tests' OpenID provider alone, without our server.
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -14,6 +15,7 @@ mod failures;
 mod grants;
 mod hygiene;
 mod idempotency;
+mod idp;
 mod isolation;
 mod jobs;
 mod negative;
