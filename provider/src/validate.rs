@@ -129,3 +129,31 @@ pub fn rotation_days(diags: &mut Diagnostics, value: &Value<i64>) {
         }
     }
 }
+
+/// The attributes of a key request, checked the same way wherever one is made (the managed and
+/// the ephemeral `statuspulse_api_key`).
+pub struct KeyRequest<'a> {
+    pub name: &'a Value<String>,
+    pub environment: &'a Value<String>,
+    pub service_account_id: &'a Value<String>,
+    pub scopes: &'a Value<StringSet>,
+    pub environment_clusters: &'a Value<StringSet>,
+    pub check_group_ids: &'a Value<StringSet>,
+    pub alert_route_ids: &'a Value<StringSet>,
+}
+
+/// Plan-time checks of a key request, on everything that is known.
+pub fn key_request(diags: &mut Diagnostics, key: &KeyRequest<'_>) {
+    name(diags, key.name, "name");
+    environment(diags, key.environment);
+    id(
+        diags,
+        IdKind::ServiceAccount,
+        key.service_account_id,
+        "service_account_id",
+    );
+    scopes(diags, key.scopes);
+    cluster_names(diags, key.environment_clusters);
+    restriction_ids(diags, key.check_group_ids, "check_group_ids");
+    restriction_ids(diags, key.alert_route_ids, "alert_route_ids");
+}

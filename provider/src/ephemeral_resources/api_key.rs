@@ -14,7 +14,7 @@ use tf_provider::value::Value;
 use tf_provider::{Diagnostics, EphemeralResource};
 
 use crate::diag::{DiagnosticsExt, OrReport};
-use crate::model::{CreateApiKey, CreatedApiKey, IdKind, RevokeApiKey};
+use crate::model::{CreateApiKey, CreatedApiKey, RevokeApiKey};
 use crate::provider::ClientSlot;
 use crate::resources::api_key_doc;
 use crate::schema::{computed, optional, required, schema, sensitive, set_of_strings, string};
@@ -80,18 +80,18 @@ impl ApiKeyEphemeralResource {
 
 /// Plan-time checks, the same as the managed `statuspulse_api_key` for the shared attributes.
 fn validate_config(diags: &mut Diagnostics, config: &EphemeralApiKeyState) {
-    validate::name(diags, &config.name, "name");
-    validate::environment(diags, &config.environment);
-    validate::id(
+    validate::key_request(
         diags,
-        IdKind::ServiceAccount,
-        &config.service_account_id,
-        "service_account_id",
+        &validate::KeyRequest {
+            name: &config.name,
+            environment: &config.environment,
+            service_account_id: &config.service_account_id,
+            scopes: &config.scopes,
+            environment_clusters: &config.environment_clusters,
+            check_group_ids: &config.check_group_ids,
+            alert_route_ids: &config.alert_route_ids,
+        },
     );
-    validate::scopes(diags, &config.scopes);
-    validate::cluster_names(diags, &config.environment_clusters);
-    validate::restriction_ids(diags, &config.check_group_ids, "check_group_ids");
-    validate::restriction_ids(diags, &config.alert_route_ids, "alert_route_ids");
 }
 
 fn create_body(config: &EphemeralApiKeyState) -> CreateApiKey {

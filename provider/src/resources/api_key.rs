@@ -122,19 +122,19 @@ pub fn api_key_doc(attribute: &str) -> &'static str {
 
 /// Plan-time checks on everything that is known; unknown values are checked at the next call.
 fn validate_config(diags: &mut Diagnostics, config: &ApiKeyState) {
-    validate::name(diags, &config.name, "name");
-    validate::environment(diags, &config.environment);
-    validate::id(
+    validate::key_request(
         diags,
-        IdKind::ServiceAccount,
-        &config.service_account_id,
-        "service_account_id",
+        &validate::KeyRequest {
+            name: &config.name,
+            environment: &config.environment,
+            service_account_id: &config.service_account_id,
+            scopes: &config.scopes,
+            environment_clusters: &config.environment_clusters,
+            check_group_ids: &config.check_group_ids,
+            alert_route_ids: &config.alert_route_ids,
+        },
     );
-    validate::scopes(diags, &config.scopes);
-    validate::cluster_names(diags, &config.environment_clusters);
     validate::rotation_days(diags, &config.rotation_days);
-    validate::restriction_ids(diags, &config.check_group_ids, "check_group_ids");
-    validate::restriction_ids(diags, &config.alert_route_ids, "alert_route_ids");
 }
 
 /// Builds state from the server's answer, keeping what only Terraform knows (`key`, `keepers`)
