@@ -253,6 +253,27 @@ pub fn rotation_days(value: i64) -> Result<i64, FieldError> {
     within("rotation_days", value, 1, MAX_LIFETIME_DAYS)
 }
 
+/// The field rules above as JSON Schema patterns (ECMA-262 syntax, which OpenAPI 3.1 uses), for
+/// the OpenAPI document: a client that follows the document sends what the server accepts, and
+/// the document already forbids what the server refuses. Each is tested against its rule.
+///
+/// Character classes spell the sets out: Rust's `char::is_whitespace` (Unicode `White_Space`),
+/// `char::is_control` (`Cc`) and [`is_invisible_char`]. They are written for regex engines that
+/// work on Unicode scalar values (Rust's `regex`, which validators such as `jsonschema-rs` use):
+/// lone surrogates are no string's characters there, so no class names them.
+pub mod patterns {
+    /// [`super::name`]: trimmed of white space, 1 to 200 characters, no control or invisible
+    /// character (white space inside is kept).
+    pub const NAME: &str = "^[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*[^\\x00-\\x20\\x7f-\\xa0\\xad\\u1680\\u2000-\\u200f\\u2028-\\u202f\\u205f-\\u2064\\u2066-\\u2069\\u3000\\ufeff](?:[^\\x00-\\x1f\\x7f-\\x9f\\xad\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\ufeff]{0,198}[^\\x00-\\x20\\x7f-\\xa0\\xad\\u1680\\u2000-\\u200f\\u2028-\\u202f\\u205f-\\u2064\\u2066-\\u2069\\u3000\\ufeff])?[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*$";
+    /// [`super::description`]: up to 2000 characters, no control character but tab and line
+    /// breaks.
+    pub const DESCRIPTION: &str = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]{0,2000}$";
+    /// [`super::cluster_name`].
+    pub const CLUSTER_NAME: &str = "^[a-z0-9][a-z0-9-]{0,62}$";
+    /// [`super::restriction_id`], and the shape of every object id in a path.
+    pub const ID: &str = "^[A-Za-z0-9_.:-]{1,128}$";
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -307,5 +328,83 @@ mod tests {
             restriction_ids("alert_route_ids", &many).unwrap_err().code,
             "too_many_ids"
         );
+    }
+
+    /// Each pattern accepts exactly what its rule accepts, on strings built from the characters
+    /// where the rules draw their lines (white space, controls, invisible characters, the
+    /// allowed punctuation) and anything else, at lengths around the limits.
+    mod patterns_match_rules {
+        use super::super::{cluster_name, description, name, patterns, restriction_id};
+        use proptest::prelude::*;
+
+        use std::collections::HashMap;
+        use std::sync::{LazyLock, Mutex};
+
+        /// The Rust regex of a pattern, compiled once.
+        fn compile(pattern: &'static str) -> regex::Regex {
+            static COMPILED: LazyLock<Mutex<HashMap<&'static str, regex::Regex>>> =
+                LazyLock::new(Mutex::default);
+            COMPILED
+                .lock()
+                .unwrap()
+                .entry(pattern)
+                .or_insert_with(|| regex::Regex::new(pattern).unwrap())
+                .clone()
+        }
+
+        fn text(max: usize) -> impl Strategy<Value = String> {
+            let interesting = prop::sample::select(vec![
+                '\t', '\n', '\u{b}', '\u{c}', '\r', ' ', '\u{0}', '\u{1f}', '\u{7f}', '\u{85}',
+                '\u{9f}', '\u{a0}', '\u{ad}', '\u{1680}', '\u{2000}', '\u{200a}', '\u{200b}',
+                '\u{200f}', '\u{2028}', '\u{202a}', '\u{202f}', '\u{205f}', '\u{2060}', '\u{2065}',
+                '\u{2066}', '\u{3000}', '\u{feff}', 'a', 'z', 'A', '0', '9', '-', '_', '.', ':',
+                'é', '日', '😀',
+            ]);
+            let c = prop_oneof![4 => interesting, 1 => any::<char>()];
+            prop::collection::vec(c, 0..max).prop_map(|v| v.into_iter().collect())
+        }
+
+        fn long(c: char, n: usize) -> String {
+            std::iter::repeat_n(c, n).collect()
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1500))]
+            #[test]
+            fn name_pattern(s in text(8)) {
+                prop_assert_eq!(compile(patterns::NAME).is_match(&s), name("n", &s).is_ok(), "{:?}", s);
+            }
+            #[test]
+            fn description_pattern(s in text(8)) {
+                prop_assert_eq!(compile(patterns::DESCRIPTION).is_match(&s), description("d", &s).is_ok(), "{:?}", s);
+            }
+            #[test]
+            fn cluster_name_pattern(s in text(6)) {
+                prop_assert_eq!(compile(patterns::CLUSTER_NAME).is_match(&s), cluster_name("c", &s).is_ok(), "{:?}", s);
+            }
+            #[test]
+            fn id_pattern(s in text(6)) {
+                prop_assert_eq!(compile(patterns::ID).is_match(&s), restriction_id("i", &s).is_ok(), "{:?}", s);
+            }
+        }
+
+        #[test]
+        fn the_patterns_hold_at_the_length_limits() {
+            let (n, d) = (compile(patterns::NAME), compile(patterns::DESCRIPTION));
+            for (s, ok) in [
+                (long('a', 200), true),
+                (long('a', 201), false),
+                (format!("  {}  ", long('a', 200)), true),
+                (format!("a{}a", long(' ', 198)), true),
+                (format!("a{}a", long(' ', 199)), false),
+            ] {
+                assert_eq!(n.is_match(&s), ok, "{}", s.len());
+                assert_eq!(name("n", &s).is_ok(), ok);
+            }
+            assert!(d.is_match(&long('x', 2000)) && !d.is_match(&long('x', 2001)));
+            let (c, i) = (compile(patterns::CLUSTER_NAME), compile(patterns::ID));
+            assert!(c.is_match(&long('a', 63)) && !c.is_match(&long('a', 64)));
+            assert!(i.is_match(&long('a', 128)) && !i.is_match(&long('a', 129)));
+        }
     }
 }

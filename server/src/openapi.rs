@@ -41,6 +41,7 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
     DOCUMENT.get_or_init(|| {
         let mut document = crate::router::routes().into_openapi();
         document_refusals(&mut document);
+        document_field_rules(&mut document);
         document
     })
 }
@@ -139,4 +140,195 @@ fn integer_schema() -> utoipa::openapi::Schema {
         .minimum(Some(0))
         .build()
         .into()
+}
+
+/// A field rule of `statuspulse_api::validate`, as the document states it.
+#[derive(Clone, Copy)]
+enum Rule {
+    Pattern(&'static str),
+    /// A string from a closed set.
+    OneOf(&'static [&'static str]),
+    /// Scope names from the catalog.
+    Scope,
+    /// A whole number within bounds.
+    Within(i64, i64),
+    /// A list whose items follow a rule, with at least and at most so many items.
+    List(&'static Rule, usize, Option<usize>),
+}
+
+const ENVIRONMENTS: &[&str] = &["live", "test"];
+const KEY_STATUSES: &[&str] = &["active", "rotating", "expired", "revoked"];
+/// No control character (`char::is_control`), as the request screen requires of every query
+/// parameter.
+const NO_CONTROL: &str = "^[^\\x00-\\x1f\\x7f-\\x9f]*$";
+
+/// The rules of the request bodies' fields, by schema and property: the same functions the
+/// handlers call (named beside each), so what the document allows the handler accepts. A string
+/// or list property of a request body that is not here is free text the server takes as it is;
+/// `hygiene::every_request_field_has_its_rule` keeps this table complete.
+fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
+    use statuspulse_api::validate::{
+        patterns, MAX_GRACE_HOURS, MAX_LIFETIME_DAYS, MAX_RESTRICTION_IDS,
+    };
+    const NAME: Rule = Rule::Pattern(patterns::NAME); // validate::name
+    const DESCRIPTION: Rule = Rule::Pattern(patterns::DESCRIPTION); // validate::description
+    const CLUSTER: Rule = Rule::Pattern(patterns::CLUSTER_NAME); // validate::cluster_name
+    const ID: Rule = Rule::Pattern(patterns::ID); // validate::restriction_id
+    const ENVIRONMENT: Rule = Rule::OneOf(ENVIRONMENTS); // validate::environment
+    static SCOPE: Rule = Rule::Scope;
+    static CLUSTER_ITEM: Rule = CLUSTER;
+    static ID_ITEM: Rule = ID;
+    let scopes = Rule::List(&SCOPE, 1, None); // validate::scopes
+    let clusters = Rule::List(&CLUSTER_ITEM, 0, None); // validate::cluster_names
+    let ids = Rule::List(&ID_ITEM, 0, Some(MAX_RESTRICTION_IDS)); // validate::restriction_ids
+    vec![
+        ("CreateServiceAccount", "name", NAME),
+        ("CreateServiceAccount", "description", DESCRIPTION),
+        ("UpdateServiceAccount", "name", NAME),
+        ("UpdateServiceAccount", "description", DESCRIPTION),
+        ("CreateApiKey", "name", NAME),
+        ("CreateApiKey", "environment", ENVIRONMENT),
+        ("CreateApiKey", "scopes", scopes),
+        ("CreateApiKey", "check_group_ids", ids),
+        ("CreateApiKey", "alert_route_ids", ids),
+        ("CreateApiKey", "environment_clusters", clusters),
+        (
+            "CreateApiKey",
+            "rotation_days",
+            Rule::Within(1, MAX_LIFETIME_DAYS),
+        ),
+        (
+            "CreateApiKey",
+            "expires_in_days",
+            Rule::Within(1, MAX_LIFETIME_DAYS),
+        ),
+        ("UpdateApiKey", "name", NAME),
+        ("UpdateApiKey", "scopes", scopes),
+        ("UpdateApiKey", "check_group_ids", ids),
+        ("UpdateApiKey", "alert_route_ids", ids),
+        ("UpdateApiKey", "environment_clusters", clusters),
+        (
+            "RotateApiKey",
+            "grace_period_hours",
+            Rule::Within(0, MAX_GRACE_HOURS),
+        ),
+        ("CreateRoleBinding", "group", NAME),
+        ("CreateRoleBinding", "scopes", scopes),
+        ("CreateRoleBinding", "environment_clusters", clusters),
+        ("UpdateRoleBinding", "scopes", scopes),
+        ("UpdateRoleBinding", "environment_clusters", clusters),
+        ("CreateEnvironmentCluster", "name", CLUSTER),
+        ("CreateEnvironmentCluster", "environment", ENVIRONMENT),
+        ("CreateEnvironmentCluster", "description", DESCRIPTION),
+        ("UpdateEnvironmentCluster", "description", DESCRIPTION),
+        ("CreateWorkspace", "name", NAME),
+        ("UpdateWorkspace", "name", NAME),
+    ]
+}
+
+/// Writes [`field_rules`] into the request schemas, and the id pattern into every path id.
+fn document_field_rules(document: &mut utoipa::openapi::OpenApi) {
+    use statuspulse_api::validate::patterns;
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::RefOr;
+    if let Some(components) = document.components.as_mut() {
+        for (schema, property, rule) in field_rules() {
+            let Some(RefOr::T(utoipa::openapi::Schema::Object(object))) =
+                components.schemas.get_mut(schema)
+            else {
+                continue;
+            };
+            if let Some(RefOr::T(target)) = object.properties.get_mut(property) {
+                apply(target, rule);
+            }
+        }
+    }
+    for item in document.paths.paths.values_mut() {
+        for operation in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            for parameter in operation.parameters.iter_mut().flatten() {
+                let rule = match (&parameter.parameter_in, parameter.name.as_str()) {
+                    (ParameterIn::Path, "id") => Rule::Pattern(patterns::ID),
+                    // `store::is_valid_key`: 1 to 255 visible ASCII characters.
+                    (ParameterIn::Header, "Idempotency-Key") => Rule::Pattern("^[!-~]{1,255}$"),
+                    (ParameterIn::Query, "status") => Rule::OneOf(KEY_STATUSES),
+                    (ParameterIn::Query, "outcome") => Rule::OneOf(&["success", "failure"]),
+                    (ParameterIn::Query, "environment") => Rule::OneOf(ENVIRONMENTS),
+                    (ParameterIn::Query, "scope") => Rule::Scope,
+                    // The request screen refuses a control character in any query parameter.
+                    (ParameterIn::Query, _) => Rule::Pattern(NO_CONTROL),
+                    _ => continue,
+                };
+                if let Some(RefOr::T(schema)) = parameter.schema.as_mut() {
+                    let utoipa::openapi::Schema::Object(object) = schema else {
+                        continue;
+                    };
+                    let free_text = object.pattern.is_none()
+                        && object.enum_values.is_none()
+                        && matches!(
+                            object.schema_type,
+                            utoipa::openapi::schema::SchemaType::Type(
+                                utoipa::openapi::schema::Type::String
+                            )
+                        );
+                    if free_text || !matches!(rule, Rule::Pattern(NO_CONTROL)) {
+                        apply(schema, rule);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Constrains one property's schema by `rule`. Nullable properties (`type: [string, null]`)
+/// keep their null.
+fn apply(schema: &mut utoipa::openapi::Schema, rule: Rule) {
+    use utoipa::openapi::schema::{ArrayItems, Schema};
+    use utoipa::openapi::RefOr;
+    match (schema, rule) {
+        (Schema::Object(object), Rule::Pattern(pattern)) => {
+            object.pattern = Some(pattern.to_owned());
+        }
+        (Schema::Object(object), Rule::OneOf(values)) => {
+            object.enum_values = Some(values.iter().map(|v| (*v).into()).collect());
+        }
+        (Schema::Object(object), Rule::Scope) => {
+            object.enum_values = Some(
+                statuspulse_api::Scope::ALL
+                    .iter()
+                    .map(|s| s.as_str().into())
+                    .collect(),
+            );
+        }
+        (Schema::Object(object), Rule::Within(min, max)) => {
+            object.minimum = Some(min.into());
+            object.maximum = Some(max.into());
+        }
+        (Schema::Array(array), Rule::List(item, min, max)) => {
+            array.min_items = Some(min);
+            array.max_items = max;
+            if let ArrayItems::RefOrSchema(items) = &mut array.items {
+                if let RefOr::T(items) = items.as_mut() {
+                    apply(items, *item);
+                }
+            }
+        }
+        // `Option<Vec<_>>` is `oneOf: [array, null]`.
+        (Schema::OneOf(one_of), rule) => {
+            for variant in &mut one_of.items {
+                if let RefOr::T(variant) = variant {
+                    apply(variant, rule);
+                }
+            }
+        }
+        _ => {}
+    }
 }

@@ -74,6 +74,18 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             });
         }
     }
+    // Every body is an object. serde would also build a struct from an array of its fields in
+    // order (`[null, null]` was an accepted PATCH), which no client means and no schema allows.
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{')
+        && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok()
+    {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "body_not_an_object",
+            "the body must be a JSON object",
+        ));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize::<_, T>(&mut de) {
         Ok(value) => {
@@ -232,6 +244,32 @@ mod tests {
     fn refusal(body: &str) -> Option<(&'static str, Option<String>)> {
         let error = parse::<serde_json::Value>(body.as_bytes()).err()?;
         Some((error.code(), error.field().map(str::to_owned)))
+    }
+
+    #[test]
+    fn a_body_is_an_object_never_an_array_of_fields() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Update {
+            name: Option<String>,
+            description: Option<String>,
+        }
+        for body in [
+            "[null, null]",
+            r#"["n", "d"]"#,
+            "null",
+            "1",
+            r#""x""#,
+            " [] ",
+        ] {
+            let error = parse::<Update>(body.as_bytes()).unwrap_err();
+            assert_eq!(error.code(), "body_not_an_object", "{body}");
+        }
+        assert!(parse::<Update>(br#" {"name": "n"}"#).is_ok());
+        assert_eq!(
+            parse::<Update>(br#"{"name":"#).unwrap_err().code(),
+            "invalid_json"
+        );
     }
 
     #[test]

@@ -15,11 +15,16 @@ pub struct PageParams {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
-    #[param(pattern = "^[A-Za-z0-9_-]{0,400}$")]
+    #[param(
+        pattern = "^(?:(?:[A-Za-z0-9_-]{4}){0,100}|(?:[A-Za-z0-9_-]{4}){0,99}(?:[A-Za-z0-9_-][AQgw]|[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048]))$"
+    )]
     pub cursor: Option<String>,
 }
 
 pub const MAX_PAGE: i64 = 200;
+
+/// The longest cursor accepted; issued cursors are under 100 characters.
+pub const MAX_CURSOR: usize = 400;
 
 impl PageParams {
     pub fn limit(&self) -> Result<i64, ApiError> {
@@ -39,10 +44,13 @@ impl PageParams {
         let Some(cursor) = &self.cursor else {
             return Ok(String::new());
         };
-        URL_SAFE_NO_PAD
-            .decode(cursor)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
+        // Exactly what `CURSOR_PATTERN` in the document allows: canonical unpadded base64url of at
+        // most 400 characters. Any such cursor is a position (bytes that are not UTF-8 become
+        // one that sorts somewhere), so a client that follows the document is never refused.
+        (cursor.len() <= MAX_CURSOR)
+            .then(|| URL_SAFE_NO_PAD.decode(cursor).ok())
+            .flatten()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
             .ok_or_else(|| {
                 ApiError::invalid(
                     "cursor",

@@ -581,3 +581,58 @@ fn every_operation_documents_its_refusals_as_problem_json() {
     }
     assert!(checked >= 25, "only {checked} operations");
 }
+
+/// Every string or list field of a request body states the rule the server applies to it
+/// (pattern, enumeration, bounds), so a client that follows the document is not refused; the
+/// few that are free text, or that only the database can judge (an id that must exist), are
+/// named here with the reason.
+#[test]
+fn every_request_field_has_its_rule() {
+    const FREE: &[(&str, &str)] = &[
+        // Must name an existing object: a lookup, not a shape.
+        ("CreateApiKey", "service_account_id"),
+        ("CreateRoleBinding", "service_account_id"),
+        ("RevokeApiKey", "id"),
+        // Kept as given (audit reason).
+        ("RevokeApiKey", "reason"),
+        // The tiers are the server's configuration.
+        ("CreateWorkspace", "rate_limit_tier"),
+        ("UpdateWorkspace", "rate_limit_tier"),
+    ];
+    let document =
+        serde_json::to_value(statuspulse_server::openapi::document()).expect("serialises");
+    let schemas = document["components"]["schemas"].as_object().unwrap();
+    let mut request_schemas = std::collections::BTreeSet::new();
+    for item in document["paths"].as_object().unwrap().values() {
+        for operation in item.as_object().unwrap().values() {
+            if let Some(reference) =
+                operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].as_str()
+            {
+                request_schemas.insert(reference.rsplit('/').next().unwrap().to_owned());
+            }
+        }
+    }
+    assert!(request_schemas.len() >= 10, "{request_schemas:?}");
+    let constrained = |v: &Value| {
+        ["pattern", "enum", "minimum"]
+            .iter()
+            .any(|k| v.get(*k).is_some())
+    };
+    for schema in &request_schemas {
+        let properties = schemas[schema]["properties"].as_object().unwrap();
+        for (name, property) in properties {
+            let types = property["type"].to_string();
+            if !(types.contains("string") || types.contains("array") || types.contains("integer"))
+                || FREE.contains(&(schema.as_str(), name.as_str()))
+            {
+                continue;
+            }
+            let ruled = if types.contains("array") {
+                constrained(&property["items"])
+            } else {
+                constrained(property)
+            };
+            assert!(ruled, "{schema}.{name} states no rule: {property}");
+        }
+    }
+}
