@@ -262,12 +262,17 @@ pub fn rotation_days(value: i64) -> Result<i64, FieldError> {
 /// work on Unicode scalar values (Rust's `regex`, which validators such as `jsonschema-rs` use):
 /// lone surrogates are no string's characters there, so no class names them.
 pub mod patterns {
-    /// [`super::name`]: trimmed of white space, 1 to 200 characters, no control or invisible
-    /// character (white space inside is kept).
-    pub const NAME: &str = "^[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*[^\\x00-\\x20\\x7f-\\xa0\\xad\\u1680\\u2000-\\u200f\\u2028-\\u202f\\u205f-\\u2064\\u2066-\\u2069\\u3000\\ufeff](?:[^\\x00-\\x1f\\x7f-\\x9f\\xad\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\ufeff]{0,198}[^\\x00-\\x20\\x7f-\\xa0\\xad\\u1680\\u2000-\\u200f\\u2028-\\u202f\\u205f-\\u2064\\u2066-\\u2069\\u3000\\ufeff])?[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*$";
+    /// [`super::name`] in a JSON body: trimmed of white space, 1 to 200 characters, no control
+    /// or invisible character (white space inside is kept). The body parser already refuses
+    /// every control character but tab and line breaks in any string, so the white space a name
+    /// may be trimmed of excludes the other control characters.
+    pub const NAME: &str = "^[\\t\\n\\r \\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*[^\\x00-\\x20\\x7f-\\xa0\\xad\\u1680\\u2000-\\u200f\\u2028-\\u202f\\u205f-\\u2064\\u2066-\\u2069\\u3000\\ufeff](?:[^\\x00-\\x1f\\x7f-\\x9f\\xad\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\ufeff]{0,198}[^\\x00-\\x20\\x7f-\\xa0\\xad\\u1680\\u2000-\\u200f\\u2028-\\u202f\\u205f-\\u2064\\u2066-\\u2069\\u3000\\ufeff])?[\\t\\n\\r \\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*$";
     /// [`super::description`]: up to 2000 characters, no control character but tab and line
-    /// breaks.
+    /// breaks. Without the length, [`TEXT`] is any string a body may carry.
     pub const DESCRIPTION: &str = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]{0,2000}$";
+    /// Any string in a JSON body: no control character but tab and line breaks
+    /// ([`super::is_refused_char`]).
+    pub const TEXT: &str = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$";
     /// [`super::cluster_name`].
     pub const CLUSTER_NAME: &str = "^[a-z0-9][a-z0-9-]{0,62}$";
     /// [`super::restriction_id`], and the shape of every object id in a path.
@@ -334,7 +339,9 @@ mod tests {
     /// where the rules draw their lines (white space, controls, invisible characters, the
     /// allowed punctuation) and anything else, at lengths around the limits.
     mod patterns_match_rules {
-        use super::super::{cluster_name, description, name, patterns, restriction_id};
+        use super::super::{
+            cluster_name, description, is_refused_char, name, patterns, restriction_id,
+        };
         use proptest::prelude::*;
 
         use std::collections::HashMap;
@@ -372,11 +379,17 @@ mod tests {
             #![proptest_config(ProptestConfig::with_cases(1500))]
             #[test]
             fn name_pattern(s in text(8)) {
-                prop_assert_eq!(compile(patterns::NAME).is_match(&s), name("n", &s).is_ok(), "{:?}", s);
+                // What a body may carry at all, then the name rule.
+                let accepted = !s.chars().any(is_refused_char) && name("n", &s).is_ok();
+                prop_assert_eq!(compile(patterns::NAME).is_match(&s), accepted, "{:?}", s);
             }
             #[test]
             fn description_pattern(s in text(8)) {
                 prop_assert_eq!(compile(patterns::DESCRIPTION).is_match(&s), description("d", &s).is_ok(), "{:?}", s);
+            }
+            #[test]
+            fn text_pattern(s in text(8)) {
+                prop_assert_eq!(compile(patterns::TEXT).is_match(&s), !s.chars().any(is_refused_char), "{:?}", s);
             }
             #[test]
             fn cluster_name_pattern(s in text(6)) {

@@ -92,6 +92,9 @@ fn document_refusals(document: &mut utoipa::openapi::OpenApi) {
             {
                 refusals.push(("409", "A name already taken, or a request with the same `Idempotency-Key` still in progress (retry after `Retry-After`)."));
             }
+            if method == HttpMethod::Delete {
+                refusals.push(("409", "The object cannot be deleted as it is (a service account with usable keys, the operator workspace); `detail` names what blocks it."));
+            }
             let responses = &mut operation.responses.responses;
             for (status, description) in refusals {
                 responses
@@ -231,7 +234,35 @@ fn document_field_rules(document: &mut utoipa::openapi::OpenApi) {
     use statuspulse_api::validate::patterns;
     use utoipa::openapi::path::ParameterIn;
     use utoipa::openapi::RefOr;
+    let request_schemas: Vec<String> = document
+        .paths
+        .paths
+        .values()
+        .flat_map(|item| [&item.post, &item.put, &item.patch])
+        .flatten()
+        .filter_map(|operation| operation.request_body.as_ref())
+        .flat_map(|body| body.content.values())
+        .filter_map(|content| match &content.schema {
+            Some(RefOr::Ref(reference)) => {
+                reference.ref_location.rsplit('/').next().map(str::to_owned)
+            }
+            _ => None,
+        })
+        .collect();
     if let Some(components) = document.components.as_mut() {
+        // The body parser's rule holds for every string of every body; the table below narrows
+        // the fields that have a rule of their own.
+        for name in &request_schemas {
+            if let Some(RefOr::T(utoipa::openapi::Schema::Object(object))) =
+                components.schemas.get_mut(name)
+            {
+                for property in object.properties.values_mut() {
+                    if let RefOr::T(property) = property {
+                        apply(property, Rule::Pattern(patterns::TEXT));
+                    }
+                }
+            }
+        }
         for (schema, property, rule) in field_rules() {
             let Some(RefOr::T(utoipa::openapi::Schema::Object(object))) =
                 components.schemas.get_mut(schema)
@@ -295,7 +326,17 @@ fn apply(schema: &mut utoipa::openapi::Schema, rule: Rule) {
     use utoipa::openapi::RefOr;
     match (schema, rule) {
         (Schema::Object(object), Rule::Pattern(pattern)) => {
-            object.pattern = Some(pattern.to_owned());
+            if is_string(object) {
+                object.pattern = Some(pattern.to_owned());
+            }
+        }
+        // A list of strings: the rule holds for each.
+        (Schema::Array(array), Rule::Pattern(pattern)) => {
+            if let ArrayItems::RefOrSchema(items) = &mut array.items {
+                if let RefOr::T(items) = items.as_mut() {
+                    apply(items, Rule::Pattern(pattern));
+                }
+            }
         }
         (Schema::Object(object), Rule::OneOf(values)) => {
             object.enum_values = Some(values.iter().map(|v| (*v).into()).collect());
@@ -330,5 +371,15 @@ fn apply(schema: &mut utoipa::openapi::Schema, rule: Rule) {
             }
         }
         _ => {}
+    }
+}
+
+/// Whether a schema is a string (or a nullable one).
+fn is_string(object: &utoipa::openapi::schema::Object) -> bool {
+    use utoipa::openapi::schema::{SchemaType, Type};
+    match &object.schema_type {
+        SchemaType::Type(t) => *t == Type::String,
+        SchemaType::Array(types) => types.contains(&Type::String),
+        SchemaType::AnyValue => false,
     }
 }
