@@ -325,10 +325,8 @@ fn apply(schema: &mut utoipa::openapi::Schema, rule: Rule) {
     use utoipa::openapi::schema::{ArrayItems, Schema};
     use utoipa::openapi::RefOr;
     match (schema, rule) {
-        (Schema::Object(object), Rule::Pattern(pattern)) => {
-            if is_string(object) {
-                object.pattern = Some(pattern.to_owned());
-            }
+        (Schema::Object(object), Rule::Pattern(pattern)) if is_string(object) => {
+            object.pattern = Some(pattern.to_owned());
         }
         // A list of strings: the rule holds for each.
         (Schema::Array(array), Rule::Pattern(pattern)) => {
