@@ -305,6 +305,7 @@ async fn every_management_route_needs_its_scope(backend: Backend) {
     let ws = &app.workspace_id;
     let ec = "ec_00000000000000000000000000000000";
     let rb = "rb_00000000000000000000000000000000";
+    let sso = "sso_00000000000000000000000000000000";
     let routes: Vec<(Method, String, Option<Value>)> = vec![
         (Method::GET, "/v1/service-accounts".into(), None),
         (
@@ -386,6 +387,21 @@ async fn every_management_route_needs_its_scope(backend: Backend) {
             Some(json!({"scopes": ["read:checks"]})),
         ),
         (Method::DELETE, format!("/v1/role-bindings/{rb}"), None),
+        (Method::GET, "/v1/sso-connections".into(), None),
+        (
+            Method::POST,
+            "/v1/sso-connections".into(),
+            Some(
+                json!({"name": "x", "kind": "oidc", "oidc": {"issuer": "https://idp.example.com"}, "client_id": "c"}),
+            ),
+        ),
+        (Method::GET, format!("/v1/sso-connections/{sso}"), None),
+        (
+            Method::PATCH,
+            format!("/v1/sso-connections/{sso}"),
+            Some(json!({"name": "x"})),
+        ),
+        (Method::DELETE, format!("/v1/sso-connections/{sso}"), None),
         (
             Method::GET,
             format!("/v1/effective-access?api_key_id={key}"),
