@@ -533,7 +533,8 @@ pub fn client_secret(value: &str) -> Result<(), FieldError> {
 }
 
 /// A PEM X.509 certificate: the PEM framing, base64 DER, and a DER structure that parses as a
-/// certificate (`rustls-webpki`). Returns the PEM trimmed of surrounding whitespace.
+/// certificate (`rustls-webpki`). Returns the value as given (a heredoc's final newline kept, so
+/// what Terraform configured reads back unchanged).
 pub fn pem_certificate(field: &str, value: &str) -> Result<String, FieldError> {
     use rustls_pki_types::pem::PemObject;
     use rustls_pki_types::CertificateDer;
@@ -567,7 +568,7 @@ pub fn pem_certificate(field: &str, value: &str) -> Result<String, FieldError> {
     if webpki::EndEntityCert::try_from(&der).is_err() {
         return bad("the decoded bytes are not an X.509 certificate");
     }
-    Ok(trimmed.to_owned())
+    Ok(value.to_owned())
 }
 
 fn field_not_for_kind(field: &str, kind: &str) -> FieldError {
