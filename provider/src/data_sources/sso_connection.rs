@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tf_provider::schema::{AttributeType, Schema};
-use tf_provider::value::{self, Value, ValueEmpty};
+use tf_provider::value::{Value, ValueEmpty};
 use tf_provider::{AttributePath, DataSource, Diagnostics};
 
 use crate::diag::DiagnosticsExt;
@@ -24,16 +24,11 @@ pub struct SsoConnectionData {
     pub id: Value<String>,
     pub name: Value<String>,
     pub kind: Value<String>,
-    #[serde(with = "value::serde_as_vec")]
-    pub okta: Value<OktaBlock>,
-    #[serde(with = "value::serde_as_vec")]
-    pub azure_ad: Value<AzureAdBlock>,
-    #[serde(with = "value::serde_as_vec")]
-    pub onelogin: Value<OneLoginBlock>,
-    #[serde(with = "value::serde_as_vec")]
-    pub oidc: Value<OidcBlock>,
-    #[serde(with = "value::serde_as_vec")]
-    pub saml: Value<SamlBlock>,
+    pub okta: Value<Vec<OktaBlock>>,
+    pub azure_ad: Value<Vec<AzureAdBlock>>,
+    pub onelogin: Value<Vec<OneLoginBlock>>,
+    pub oidc: Value<Vec<OidcBlock>>,
+    pub saml: Value<Vec<SamlBlock>>,
     pub endpoint_override: Value<String>,
     pub client_id: Value<String>,
     pub client_secret_set: Value<bool>,
@@ -48,6 +43,16 @@ pub struct SsoConnectionData {
     pub workspace_id: Value<String>,
     pub created_at: Value<String>,
     pub updated_at: Value<String>,
+}
+
+/// A kind's block as a computed list: one element for the connection's kind, none otherwise. (A
+/// computed attribute arrives null in the configuration, so it is a plain list here, not a
+/// nested block.)
+fn as_list<T>(block: Value<T>) -> Value<Vec<T>> {
+    match block {
+        Value::Value(b) => Value::Value(vec![b]),
+        _ => Value::Value(Vec::new()),
+    }
 }
 
 /// Empty lists, sets and maps are `[]`/`{}` here, not null: nothing was configured.
@@ -72,11 +77,11 @@ fn data_from_api(api: SsoConnection) -> SsoConnectionData {
         id: s.id,
         name: s.name,
         kind: s.kind,
-        okta: s.okta,
-        azure_ad: s.azure_ad,
-        onelogin: s.onelogin,
-        oidc: s.oidc,
-        saml: s.saml,
+        okta: as_list(s.okta),
+        azure_ad: as_list(s.azure_ad),
+        onelogin: as_list(s.onelogin),
+        oidc: as_list(s.oidc),
+        saml: as_list(s.saml),
         endpoint_override: s.endpoint_override,
         client_id: s.client_id,
         client_secret_set: Value::Value(secret_set),
