@@ -14,6 +14,7 @@ on_both_backends!(
     the_client_secret_is_sealed_and_never_shown,
     bad_input_is_refused_naming_the_attribute_and_changes_nothing,
     other_workspaces_get_404_and_keys_without_admin_sso_get_403,
+    a_retried_create_returns_the_first_answer_and_stores_no_trace_of_the_secret,
 );
 
 pub const CERTIFICATE: &str = "-----BEGIN CERTIFICATE-----
@@ -690,4 +691,48 @@ async fn without_a_master_key_a_client_secret_is_refused_with_master_key_require
         .await;
     assert_eq!(public.status, StatusCode::CREATED, "{}", public.body);
     assert_eq!(public.body["client_secret_set"], false);
+}
+
+async fn a_retried_create_returns_the_first_answer_and_stores_no_trace_of_the_secret(
+    backend: Backend,
+) {
+    use sha2::{Digest, Sha256};
+    let (app, _db) = spawn(backend).await;
+    let secret = "idempotent-Secret-55e1";
+    let body = json!({"name": "corp", "kind": "oidc", "oidc": {"issuer": "https://idp.example.net"},
+                      "client_id": "c", "client_secret": secret});
+    let send = |body: Value| {
+        app.http
+            .post(app.url("/v1/sso-connections"))
+            .bearer_auth(&app.admin_key)
+            .header("Idempotency-Key", "sso-create-1")
+            .json(&body)
+            .send()
+    };
+    let first = send(body.clone()).await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first: Value = first.json().await.unwrap();
+    let retry = send(body.clone()).await.unwrap();
+    assert_eq!(retry.status(), StatusCode::CREATED);
+    assert_eq!(
+        retry.json::<Value>().await.unwrap(),
+        first,
+        "the first answer"
+    );
+    let list = app.get("/v1/sso-connections", &app.admin_key).await;
+    assert_eq!(
+        list.body["items"].as_array().unwrap().len(),
+        1,
+        "created once"
+    );
+    let mut changed = body.clone();
+    changed["client_secret"] = json!("another-secret");
+    let reused = send(changed).await.unwrap();
+    assert_eq!(reused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // The stored request hash is keyed: it is not the plain SHA-256 of the body, which would let
+    // someone with the database test guesses of the secret.
+    let snapshot = format!("{:?}", app.database_snapshot().await);
+    assert!(!snapshot.contains(secret));
+    let plain = hex::encode(Sha256::digest(serde_json::to_vec(&body).unwrap()));
+    assert!(!snapshot.contains(&plain));
 }
