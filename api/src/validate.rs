@@ -803,4 +803,139 @@ mod tests {
             "too_many_ids"
         );
     }
+
+    const CERT: &str = "-----BEGIN CERTIFICATE-----
+MIIBiDCCAS+gAwIBAgIUVvWLuDGaj6njTy0ZKjGNdBD27dMwCgYIKoZIzj0EAwIw
+GjEYMBYGA1UEAwwPaWRwLmV4YW1wbGUuY29tMB4XDTI2MTEyOTIyMTkyM1oXDTM2
+MTEyNjIyMTkyM1owGjEYMBYGA1UEAwwPaWRwLmV4YW1wbGUuY29tMFkwEwYHKoZI
+zj0CAQYIKoZIzj0DAQcDQgAEi75AcJtZIY6hn+Jowf/+2k6r/5u2QtuDDV2QXmCq
+hbdFqPbKej5h2YWooBjiN80KXu6NOcgGEc1Byn2NnXni9KNTMFEwHQYDVR0OBBYE
+FOfIpZnEPU2C+LzSJRsBQKa/hiimMB8GA1UdIwQYMBaAFOfIpZnEPU2C+LzSJRsB
+QKa/hiimMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDRwAwRAIgfkxo7m4v
+ztfwBkNxod8Y6MbKj7/7YciDeWf7VKlKp/sCIHp3qabdhKVksZbjgACIVooqm/+K
+mAid9EdNwTAOhpr8
+-----END CERTIFICATE-----";
+
+    #[test]
+    fn urls_must_be_https_except_on_loopback() {
+        for ok in [
+            "https://idp.example.com",
+            "https://idp.example.com/realms/x",
+            "http://127.0.0.1:8080/",
+            "http://[::1]:9000",
+            "http://localhost:3000/oidc",
+        ] {
+            assert!(https_url("oidc.issuer", ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://idp.example.com",
+            "http://127.0.0.1.example.com",
+            "ftp://idp.example.com",
+            "https://user:pw@idp.example.com",
+            "https://idp.example.com/?x=1",
+            "https://idp.example.com/#f",
+            "idp.example.com",
+            "",
+        ] {
+            let err = https_url("oidc.issuer", bad).unwrap_err();
+            assert_eq!(
+                (err.field.as_str(), err.code),
+                ("oidc.issuer", "invalid_url"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn email_domains_are_lowercase_host_names_sorted_without_repeats() {
+        let domains = [
+            "b.example".to_owned(),
+            "a.example.com".to_owned(),
+            "b.example".to_owned(),
+        ];
+        assert_eq!(
+            email_domains(&domains).unwrap(),
+            ["a.example.com", "b.example"]
+        );
+        for bad in [
+            "Example.com",
+            "example",
+            "-a.example.com",
+            "a-.example.com",
+            "a..b",
+            "user@example.com",
+            "example.123",
+            "ex ample.com",
+        ] {
+            assert_eq!(
+                email_domain("email_domains", bad).unwrap_err().code,
+                "invalid_email_domain",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn certificates_must_parse_as_x509() {
+        assert_eq!(pem_certificate("c", CERT).unwrap(), CERT);
+        assert!(
+            pem_certificate("c", &format!("{CERT}\n")).is_ok(),
+            "a heredoc's newline"
+        );
+        for bad in [
+            "MIIB",
+            "-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----",
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----",
+            "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----",
+        ] {
+            assert_eq!(
+                pem_certificate("c", bad).unwrap_err().code,
+                "invalid_certificate",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_connection_has_exactly_the_block_of_its_kind() {
+        use crate::v1::{AzureAdSettings, CreateSsoConnection, OidcSettings, OktaSettings};
+        let oidc = CreateSsoConnection {
+            name: "corp".into(),
+            kind: "oidc".into(),
+            oidc: Some(OidcSettings {
+                issuer: "https://idp.example.com".into(),
+            }),
+            client_id: Some("c".into()),
+            ..CreateSsoConnection::default()
+        };
+        let stored = sso_connection(&oidc).unwrap();
+        assert_eq!(stored.scopes.unwrap(), ["email", "openid", "profile"]);
+        let mut both = oidc.clone();
+        both.okta = Some(OktaSettings {
+            domain: "x.okta.com".into(),
+            authorization_server_id: None,
+        });
+        let err = sso_connection(&both).unwrap_err();
+        assert_eq!(
+            (err.field.as_str(), err.code),
+            ("okta", "block_not_for_kind")
+        );
+        let azure = CreateSsoConnection {
+            kind: "azure_ad".into(),
+            oidc: None,
+            azure_ad: Some(AzureAdSettings {
+                tenant_id: "common".into(),
+                allowed_tenants: vec![],
+            }),
+            ..oidc.clone()
+        };
+        let err = sso_connection(&azure).unwrap_err();
+        assert_eq!(
+            (err.field.as_str(), err.code),
+            ("azure_ad.allowed_tenants", "allowed_tenants_required")
+        );
+        let mut saml_with_secret = oidc;
+        saml_with_secret.kind = "saml".into();
+        assert_eq!(sso_connection(&saml_with_secret).unwrap_err().field, "oidc");
+    }
 }

@@ -259,13 +259,13 @@ impl UpdateSsoConnection {
     /// The connection `current` (stored, without its secret) with this change applied, as a
     /// create body: the server validates the result as a whole, like a create.
     pub fn apply_to(&self, mut current: CreateSsoConnection) -> CreateSsoConnection {
-        fn set<T: Clone>(target: &mut T, value: &Option<T>) {
+        fn set<T: Clone>(target: &mut T, value: Option<&T>) {
             if let Some(v) = value {
                 *target = v.clone();
             }
         }
-        set(&mut current.name, &self.name);
-        set(&mut current.kind, &self.kind);
+        set(&mut current.name, self.name.as_ref());
+        set(&mut current.kind, self.kind.as_ref());
         if self.okta.is_some() {
             current.okta.clone_from(&self.okta);
         }
@@ -293,11 +293,11 @@ impl UpdateSsoConnection {
         if self.scopes.is_some() {
             current.scopes.clone_from(&self.scopes);
         }
-        set(&mut current.email_domains, &self.email_domains);
-        set(&mut current.require_mfa, &self.require_mfa);
-        set(&mut current.acr_values, &self.acr_values);
-        set(&mut current.allowed_groups, &self.allowed_groups);
-        set(&mut current.group_mappings, &self.group_mappings);
+        set(&mut current.email_domains, self.email_domains.as_ref());
+        set(&mut current.require_mfa, self.require_mfa.as_ref());
+        set(&mut current.acr_values, self.acr_values.as_ref());
+        set(&mut current.allowed_groups, self.allowed_groups.as_ref());
+        set(&mut current.group_mappings, self.group_mappings.as_ref());
         current
     }
 }

@@ -184,7 +184,7 @@ pub fn sso_connection_state(api: SsoConnection, prior: &SsoConnectionState) -> S
         client_id: opt_string(api.client_id),
         client_secret: prior.client_secret.clone(),
         client_secret_wo: Value::Null,
-        client_secret_wo_version: prior.client_secret_wo_version.clone(),
+        client_secret_wo_version: prior.client_secret_wo_version,
         scopes: set_from_api(api.scopes, &prior.scopes),
         email_domains: set_from_api(api.email_domains, &prior.email_domains),
         require_mfa: match (api.require_mfa, &prior.require_mfa) {
@@ -688,7 +688,7 @@ fn validate_config(diags: &mut Diagnostics, config: &SsoConnectionState) {
         let none_allowed = b.allowed_tenants.is_null()
             || b.allowed_tenants
                 .as_ref_option()
-                .is_some_and(|s| s.is_empty());
+                .is_some_and(std::collections::BTreeSet::is_empty);
         if multi && none_allowed {
             diags.add(
                 "allowed_tenants required",

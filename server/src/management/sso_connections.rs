@@ -94,28 +94,22 @@ impl ConnectionRow {
                 .map_err(|e| corrupt("group_mappings", e))?,
             ..CreateSsoConnection::default()
         };
-        let settings = |_: ()| corrupt("settings", format!("of kind {}", self.kind));
         match self.kind.as_str() {
-            "okta" => {
-                body.okta = Some(serde_json::from_str(&self.settings).map_err(|_| settings(()))?);
-            }
-            "azure_ad" => {
-                body.azure_ad =
-                    Some(serde_json::from_str(&self.settings).map_err(|_| settings(()))?);
-            }
-            "onelogin" => {
-                body.onelogin =
-                    Some(serde_json::from_str(&self.settings).map_err(|_| settings(()))?);
-            }
-            "oidc" => {
-                body.oidc = Some(serde_json::from_str(&self.settings).map_err(|_| settings(()))?);
-            }
-            "saml" => {
-                body.saml = Some(serde_json::from_str(&self.settings).map_err(|_| settings(()))?);
-            }
+            "okta" => body.okta = self.block()?,
+            "azure_ad" => body.azure_ad = self.block()?,
+            "onelogin" => body.onelogin = self.block()?,
+            "oidc" => body.oidc = self.block()?,
+            "saml" => body.saml = self.block()?,
             other => return Err(corrupt("kind", other)),
         }
         Ok(body)
+    }
+
+    /// The settings column as the block of the connection's kind.
+    fn block<T: serde::de::DeserializeOwned>(&self) -> Result<Option<T>, sqlx::Error> {
+        serde_json::from_str(&self.settings)
+            .map(Some)
+            .map_err(|_| corrupt("settings", format!("of kind {}", self.kind)))
     }
 
     fn view(&self, public_url: &str) -> Result<SsoConnection, sqlx::Error> {
