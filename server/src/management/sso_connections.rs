@@ -9,8 +9,10 @@
 //! master key (`platform::secrets`) for the context `sso_connection:<id>:client_secret`, and the
 //! key's id is recorded in the same transaction (`secrets::record_use`). It is never returned,
 //! never in an audit event (only `client_secret_changed: true`), never logged. A connection does
-//! not grant anything by itself: its group mappings name groups, and only role bindings (which go
-//! through `authz::require_grant`) give those groups scopes.
+//! not grant scopes by itself: its group mappings name groups, and role bindings (which go
+//! through `authz::require_grant`) give those groups scopes. Mapping IdP users into a group that
+//! already has bindings does hand them what the group holds, so a newly mapped group is checked
+//! by the same grant rule, as if the caller created the group's bindings ([`check_mappings`]).
 
 use std::collections::BTreeMap;
 
@@ -22,7 +24,9 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::audit::{self, EventType, NewEvent};
+use crate::authz::access;
 use crate::authz::scopes::Scope;
+use crate::authz::{self, Grant, Grantee};
 use crate::error::{ApiError, ApiResult};
 use crate::http::pagination::{page_of, Page, PageParams};
 use crate::http::{Caller, Idempotency, Json};
@@ -251,11 +255,54 @@ async fn claim_domains(
     Ok(())
 }
 
+/// Mapping IdP groups to a StatusPulse group makes their members members of it: they get what the
+/// group's role bindings grant. So each group newly mapped is a grant of those bindings, checked
+/// by the one grant rule against what the caller itself holds (403, `field: group_mappings`).
+async fn check_mappings(
+    state: &AppState,
+    caller: &Caller,
+    before: &BTreeMap<String, String>,
+    after: &BTreeMap<String, String>,
+) -> ApiResult<()> {
+    let newly: std::collections::BTreeSet<&String> = after
+        .values()
+        .filter(|group| !before.values().any(|b| b == *group))
+        .collect();
+    if newly.is_empty() {
+        return Ok(());
+    }
+    let pool = state.db.pool();
+    let workspace = access::load_context(pool, caller.workspace_id(), None).await?;
+    let holder = authz::caller_authority(state, &caller.principal).await?;
+    for group in newly {
+        let principal = Grantee::Group(group.clone());
+        for binding in access::group_bindings(pool, caller.workspace_id(), group).await? {
+            let grant = Grant::Binding {
+                principal: &principal,
+                binding: &binding,
+                clusters: &workspace.clusters,
+            };
+            authz::grant::check(&holder, &grant).map_err(|denial| {
+                ApiError::forbidden(
+                    denial.code,
+                    format!(
+                        "mapping IdP users to the group `{group}` hands them what its role \
+                         bindings grant, more than this credential holds: {}",
+                        denial.detail
+                    ),
+                )
+                .with_field("group_mappings")
+            })?;
+        }
+    }
+    Ok(())
+}
+
 /// Create an SSO connection. The client secret is sealed with the master key and never returned.
 #[utoipa::path(post, path = "/v1/sso-connections", tag = "sso", request_body = CreateSsoConnection,
     params(("Idempotency-Key" = Option<String>, Header, description = crate::http::idempotency::HEADER_DOC)),
-    responses((status = 201, body = SsoConnection), (status = 409, body = crate::error::Problem),
-        (status = 422, body = crate::error::Problem)),
+    responses((status = 201, body = SsoConnection), (status = 403, body = crate::error::Problem),
+        (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)),
     security(("bearer" = ["admin:sso"])))]
 pub async fn create_sso_connection(
     State(state): State<AppState>,
@@ -265,6 +312,13 @@ pub async fn create_sso_connection(
 ) -> ApiResult<(StatusCode, axum::Json<SsoConnection>)> {
     caller.require(Scope::AdminSso)?;
     let connection = statuspulse_api::validate::sso_connection(&body)?;
+    check_mappings(
+        &state,
+        &caller,
+        &BTreeMap::new(),
+        &connection.group_mappings,
+    )
+    .await?;
     let id = ids::new_id(ids::SSO_CONNECTION);
     let sealed = connection
         .client_secret
@@ -396,8 +450,8 @@ pub async fn list_sso_connections(
 /// a given one replaces it. The kind cannot change.
 #[utoipa::path(patch, path = "/v1/sso-connections/{id}", tag = "sso", params(("id" = String, Path)),
     request_body = UpdateSsoConnection,
-    responses((status = 200, body = SsoConnection), (status = 404, body = crate::error::Problem),
-        (status = 422, body = crate::error::Problem)),
+    responses((status = 200, body = SsoConnection), (status = 403, body = crate::error::Problem),
+        (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)),
     security(("bearer" = ["admin:sso"])))]
 pub async fn update_sso_connection(
     State(state): State<AppState>,
@@ -418,6 +472,13 @@ pub async fn update_sso_connection(
         }
     }
     let after = statuspulse_api::validate::sso_connection(&body.apply_to(before.clone()))?;
+    check_mappings(
+        &state,
+        &caller,
+        &before.group_mappings,
+        &after.group_mappings,
+    )
+    .await?;
     let sealed = after
         .client_secret
         .as_deref()

@@ -15,6 +15,7 @@ on_both_backends!(
     bad_input_is_refused_naming_the_attribute_and_changes_nothing,
     other_workspaces_get_404_and_keys_without_admin_sso_get_403,
     a_retried_create_returns_the_first_answer_and_stores_no_trace_of_the_secret,
+    mapping_idp_users_into_a_group_is_a_grant_of_what_the_group_holds,
 );
 
 pub const CERTIFICATE: &str = "-----BEGIN CERTIFICATE-----
@@ -735,4 +736,95 @@ async fn a_retried_create_returns_the_first_answer_and_stores_no_trace_of_the_se
     assert!(!snapshot.contains(secret));
     let plain = hex::encode(Sha256::digest(serde_json::to_vec(&body).unwrap()));
     assert!(!snapshot.contains(&plain));
+}
+
+async fn mapping_idp_users_into_a_group_is_a_grant_of_what_the_group_holds(backend: Backend) {
+    let (app, _db) = spawn(backend).await;
+    for (group, scopes) in [
+        ("readers", json!(["read:checks"])),
+        ("sre", json!(["write:alerts", "read:checks"])),
+    ] {
+        let binding = app
+            .post(
+                "/v1/role-bindings",
+                &app.admin_key,
+                json!({"group": group, "scopes": scopes}),
+            )
+            .await;
+        assert_eq!(binding.status, StatusCode::CREATED, "{}", binding.body);
+    }
+    let sso_admin = app
+        .create_key(
+            &app.admin_key,
+            json!({"name": "sso", "environment": "live", "scopes": ["admin:sso", "read:checks"]}),
+        )
+        .await;
+    let sso_admin = sso_admin["key"].as_str().unwrap();
+    let body = |mappings: Value| {
+        json!({"name": "corp", "kind": "onelogin", "onelogin": {"subdomain": "corp"}, "client_id": "c",
+               "group_mappings": mappings})
+    };
+    // Into a group bound to more than the caller holds: refused, naming the attribute.
+    let refused = app
+        .post(
+            "/v1/sso-connections",
+            sso_admin,
+            body(json!({"Admins": "sre"})),
+        )
+        .await;
+    assert_eq!(
+        (
+            refused.status,
+            refused.code(),
+            refused.body["field"].as_str()
+        ),
+        (
+            StatusCode::FORBIDDEN,
+            "scope_escalation",
+            Some("group_mappings")
+        ),
+        "{}",
+        refused.body
+    );
+    // Into groups within its reach, or with no bindings yet: fine.
+    let created = app
+        .post(
+            "/v1/sso-connections",
+            sso_admin,
+            body(json!({"Everyone": "readers", "New": "unbound"})),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap();
+    let widened = app
+        .call(
+            Method::PATCH,
+            &format!("/v1/sso-connections/{id}"),
+            Some(sso_admin),
+            Some(json!({"group_mappings": {"Everyone": "readers", "Admins": "sre"}})),
+        )
+        .await;
+    assert_eq!(
+        (widened.status, widened.body["field"].as_str()),
+        (StatusCode::FORBIDDEN, Some("group_mappings"))
+    );
+    // Mappings it did not add are not its to answer for: a rename passes.
+    let by_admin = app
+        .call(
+            Method::PATCH,
+            &format!("/v1/sso-connections/{id}"),
+            Some(&app.admin_key),
+            Some(json!({"group_mappings": {"Everyone": "readers", "Admins": "sre"}})),
+        )
+        .await;
+    assert_eq!(by_admin.status, StatusCode::OK, "{}", by_admin.body);
+    let renamed = app
+        .call(
+            Method::PATCH,
+            &format!("/v1/sso-connections/{id}"),
+            Some(sso_admin),
+            Some(json!({"name": "corp-2"})),
+        )
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.body);
 }
