@@ -127,14 +127,15 @@ fn opt_string(value: Option<String>) -> Value<String> {
     value.map_or(Value::Null, Value::Value)
 }
 
-/// The server stores the certificate trimmed; a heredoc's trailing newline is the same value, so
-/// the configured text is kept when it trims to what the server holds.
+/// The server stores the certificate as given; should it ever normalise surrounding whitespace
+/// (a heredoc's final newline), the configured text is kept when it trims to the same value, so
+/// no plan shows a whitespace-only diff.
 fn certificate_from_api(api: String, prior: &Value<SamlBlock>) -> Value<String> {
     match prior
         .as_ref_option()
         .and_then(|b| b.idp_certificate.as_ref_option())
     {
-        Some(configured) if configured.trim() == api => Value::Value(configured.clone()),
+        Some(configured) if configured.trim() == api.trim() => Value::Value(configured.clone()),
         _ => Value::Value(api),
     }
 }
