@@ -14,6 +14,8 @@ pub const EVENT: &str = "evt";
 pub const CLUSTER: &str = "ec";
 /// Role bindings, `rb_…`.
 pub const ROLE_BINDING: &str = "rb";
+/// SSO connections, `sso_…`.
+pub const SSO_CONNECTION: &str = "sso";
 
 /// Hex digits after the prefix of an id the server mints (a UUID in simple form).
 pub const MINTED_BODY_LEN: usize = 32;

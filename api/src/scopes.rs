@@ -62,6 +62,7 @@ scopes! {
     AdminKeys = "admin:keys", Management, "Create, rotate, change and revoke API keys.";
     AdminAudit = "admin:audit", Management, "Read and verify the audit log.";
     AdminAccess = "admin:access", Management, "Manage environment clusters and role bindings; read effective access.";
+    AdminSso = "admin:sso", Management, "Manage SSO connections (identity providers, their client secrets and group mappings).";
 }
 
 /// Whether a scope opens monitoring data or the management API.

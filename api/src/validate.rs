@@ -279,6 +279,501 @@ pub mod patterns {
     pub const ID: &str = "^[A-Za-z0-9_.:-]{1,128}$";
 }
 
+// ---------------------------------------------------------------------------------------------
+// SSO connections (`/v1/sso-connections`, the `statuspulse_sso_connection` resource).
+
+/// Most email domains on one connection.
+pub const MAX_EMAIL_DOMAINS: usize = 100;
+/// Most entries of `allowed_groups`, `group_mappings` or `allowed_tenants`.
+pub const MAX_GROUPS: usize = 500;
+/// Most `acr_values` or `scopes`.
+pub const MAX_SSO_TOKENS: usize = 32;
+/// Longest URL, in bytes.
+pub const MAX_URL: usize = 2048;
+/// Longest client secret, in bytes.
+pub const MAX_CLIENT_SECRET: usize = 4096;
+/// Longest IdP certificate (PEM), in bytes.
+pub const MAX_CERTIFICATE: usize = 16 * 1024;
+
+/// Whether `host` (as the `url` crate parsed it) is a loopback address or `localhost`.
+fn is_loopback(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Domain(d) => *d == "localhost",
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    }
+}
+
+/// An absolute URL the server will call or send browsers to: `https`, or `http` only on a
+/// loopback address (tests and local IdPs); no credentials, query or fragment.
+pub fn https_url(field: &str, value: &str) -> Result<String, FieldError> {
+    let bad = |detail: String| Err(FieldError::new(field, "invalid_url", detail));
+    if value.chars().any(char::is_control) {
+        return Err(control_characters(field));
+    }
+    if value.is_empty() || value.len() > MAX_URL {
+        return bad(format!("{field} must be a URL of 1 to {MAX_URL} bytes"));
+    }
+    let Ok(parsed) = url::Url::parse(value) else {
+        return bad(format!("{field} is not an absolute URL: `{value}`"));
+    };
+    let Some(host) = parsed.host() else {
+        return bad(format!("{field} must name a host"));
+    };
+    match parsed.scheme() {
+        "https" => {}
+        "http" if is_loopback(&host) => {}
+        "http" => {
+            return bad(format!(
+                "{field} must use https (plain http is allowed only on a loopback address)"
+            ))
+        }
+        other => return bad(format!("{field} must use https, not `{other}`")),
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return bad(format!("{field} must not carry credentials"));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return bad(format!("{field} must not have a query or a fragment"));
+    }
+    Ok(value.to_owned())
+}
+
+/// A DNS host name: lowercase labels of `a-z 0-9 -`, at least two, no label starting or ending
+/// with `-`, a top-level label that is not all digits.
+fn host_name(
+    field: &str,
+    value: &str,
+    code: &'static str,
+    what: &str,
+) -> Result<String, FieldError> {
+    let labels: Vec<&str> = value.split('.').collect();
+    let label_ok = |l: &&str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    let ok = value.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(label_ok)
+        && labels
+            .last()
+            .is_some_and(|tld| !tld.bytes().all(|b| b.is_ascii_digit()));
+    if ok {
+        Ok(value.to_owned())
+    } else if value.chars().any(char::is_control) {
+        Err(control_characters(field))
+    } else {
+        Err(FieldError::new(
+            field,
+            code,
+            format!(
+                "`{value}` is not {what}: use lowercase labels of a-z 0-9 - separated by dots, \
+                 like example.com"
+            ),
+        ))
+    }
+}
+
+/// An email domain (`example.com`): lowercase, well-formed.
+pub fn email_domain(field: &str, value: &str) -> Result<String, FieldError> {
+    host_name(field, value, "invalid_email_domain", "an email domain")
+}
+
+/// A connection's email domains: each an [`email_domain`], at most 100, sorted, no repeats.
+pub fn email_domains(values: &[String]) -> Result<Vec<String>, FieldError> {
+    if values.len() > MAX_EMAIL_DOMAINS {
+        return Err(FieldError::new(
+            "email_domains",
+            "too_many_email_domains",
+            format!("email_domains holds at most {MAX_EMAIL_DOMAINS} domains"),
+        ));
+    }
+    let mut domains = values
+        .iter()
+        .map(|v| email_domain("email_domains", v))
+        .collect::<Result<Vec<_>, _>>()?;
+    domains.sort();
+    domains.dedup();
+    Ok(domains)
+}
+
+/// A GUID in its lowercase 8-4-4-4-12 form (Azure AD tenant ids).
+pub fn guid(field: &str, value: &str) -> Result<String, FieldError> {
+    let groups: Vec<&str> = value.split('-').collect();
+    let ok = groups.len() == 5
+        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, len)| {
+            g.len() == len && g.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        });
+    if ok {
+        Ok(value.to_owned())
+    } else {
+        Err(FieldError::new(
+            field,
+            "invalid_tenant_id",
+            format!("`{value}` is not a tenant id: use the lowercase GUID form 00000000-0000-0000-0000-000000000000"),
+        ))
+    }
+}
+
+/// A short opaque value (client id, IdP entity id, attribute name): 1 to `max` bytes, no control
+/// characters, no leading or trailing whitespace.
+pub fn opaque(field: &str, value: &str, max: usize) -> Result<String, FieldError> {
+    if value.chars().any(char::is_control) {
+        return Err(control_characters(field));
+    }
+    if value.is_empty() || value.len() > max || value.trim() != value {
+        return Err(FieldError::new(
+            field,
+            "invalid_value",
+            format!("{field} must be 1 to {max} bytes without leading or trailing spaces"),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// An OAuth scope or `acr` value token (RFC 6749 §3.3: printable ASCII but space, `"` and `\`).
+fn scope_token(field: &str, value: &str) -> Result<String, FieldError> {
+    let ok = !value.is_empty()
+        && value.len() <= 256
+        && value
+            .bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b));
+    if ok {
+        Ok(value.to_owned())
+    } else if value.chars().any(char::is_control) {
+        Err(control_characters(field))
+    } else {
+        Err(FieldError::new(
+            field,
+            "invalid_token",
+            format!("`{value}` is not a valid {field} value: printable ASCII without spaces, quotes or backslashes"),
+        ))
+    }
+}
+
+/// The scopes asked of the IdP: tokens, at most 32, must include `openid`; sorted, no repeats.
+pub fn sso_scopes(values: &[String]) -> Result<Vec<String>, FieldError> {
+    if values.len() > MAX_SSO_TOKENS {
+        return Err(FieldError::new(
+            "scopes",
+            "too_many_scopes",
+            format!("scopes holds at most {MAX_SSO_TOKENS} values"),
+        ));
+    }
+    let mut scopes = values
+        .iter()
+        .map(|v| scope_token("scopes", v))
+        .collect::<Result<Vec<_>, _>>()?;
+    if !scopes.iter().any(|s| s == "openid") {
+        return Err(FieldError::new(
+            "scopes",
+            "openid_scope_required",
+            "scopes must include `openid`: sign-in needs an ID token",
+        ));
+    }
+    scopes.sort();
+    scopes.dedup();
+    Ok(scopes)
+}
+
+/// `acr` values, in order of preference (kept as given), at most 32.
+pub fn acr_values(values: &[String]) -> Result<Vec<String>, FieldError> {
+    if values.len() > MAX_SSO_TOKENS {
+        return Err(FieldError::new(
+            "acr_values",
+            "too_many_acr_values",
+            format!("acr_values holds at most {MAX_SSO_TOKENS} values"),
+        ));
+    }
+    values
+        .iter()
+        .map(|v| scope_token("acr_values", v))
+        .collect()
+}
+
+/// An IdP group name: 1 to 256 bytes, no control characters, no surrounding spaces.
+fn idp_group(field: &str, value: &str) -> Result<String, FieldError> {
+    opaque(field, value, 256)
+}
+
+/// `allowed_groups`: IdP group names, at most 500, sorted, no repeats.
+pub fn allowed_groups(values: &[String]) -> Result<Vec<String>, FieldError> {
+    if values.len() > MAX_GROUPS {
+        return Err(FieldError::new(
+            "allowed_groups",
+            "too_many_groups",
+            format!("allowed_groups holds at most {MAX_GROUPS} groups"),
+        ));
+    }
+    let mut groups = values
+        .iter()
+        .map(|v| idp_group("allowed_groups", v))
+        .collect::<Result<Vec<_>, _>>()?;
+    groups.sort();
+    groups.dedup();
+    Ok(groups)
+}
+
+/// `group_mappings`: IdP group → StatusPulse group, which must be a valid role binding `group`
+/// (a [`name`] stored as written).
+pub fn group_mappings(
+    values: &std::collections::BTreeMap<String, String>,
+) -> Result<std::collections::BTreeMap<String, String>, FieldError> {
+    if values.len() > MAX_GROUPS {
+        return Err(FieldError::new(
+            "group_mappings",
+            "too_many_groups",
+            format!("group_mappings holds at most {MAX_GROUPS} entries"),
+        ));
+    }
+    for (idp, ours) in values {
+        idp_group("group_mappings", idp)?;
+        if name("group_mappings", ours)? != *ours {
+            return Err(FieldError::new(
+                "group_mappings",
+                "invalid_name",
+                format!("the group `{ours}` has leading or trailing spaces"),
+            ));
+        }
+    }
+    Ok(values.clone())
+}
+
+/// A client secret: 1 to 4096 bytes, no control characters. The value is never echoed.
+pub fn client_secret(value: &str) -> Result<(), FieldError> {
+    if value.chars().any(char::is_control) {
+        return Err(control_characters("client_secret"));
+    }
+    if value.is_empty() || value.len() > MAX_CLIENT_SECRET {
+        return Err(FieldError::new(
+            "client_secret",
+            "invalid_client_secret",
+            format!("client_secret must be 1 to {MAX_CLIENT_SECRET} bytes"),
+        ));
+    }
+    Ok(())
+}
+
+/// A PEM X.509 certificate: the PEM framing, base64 DER, and a DER structure that parses as a
+/// certificate (`rustls-webpki`). Returns the value as given (a heredoc's final newline kept, so
+/// what Terraform configured reads back unchanged).
+pub fn pem_certificate(field: &str, value: &str) -> Result<String, FieldError> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::CertificateDer;
+    let bad = |detail: &str| {
+        Err(FieldError::new(
+            field,
+            "invalid_certificate",
+            format!("{field} is not a PEM X.509 certificate: {detail}"),
+        ))
+    };
+    let trimmed = value.trim();
+    if trimmed.len() > MAX_CERTIFICATE {
+        return bad("it is too long");
+    }
+    if value
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r'))
+    {
+        return Err(control_characters(field));
+    }
+    if !trimmed.starts_with("-----BEGIN CERTIFICATE-----")
+        || !trimmed.ends_with("-----END CERTIFICATE-----")
+    {
+        return bad(
+            "it must start with -----BEGIN CERTIFICATE----- and end with -----END CERTIFICATE-----",
+        );
+    }
+    let Ok(der) = CertificateDer::from_pem_slice(trimmed.as_bytes()) else {
+        return bad("the base64 between the markers does not decode");
+    };
+    if webpki::EndEntityCert::try_from(&der).is_err() {
+        return bad("the decoded bytes are not an X.509 certificate");
+    }
+    Ok(value.to_owned())
+}
+
+fn field_not_for_kind(field: &str, kind: &str) -> FieldError {
+    FieldError::new(
+        field,
+        "field_not_for_kind",
+        format!("{field} does not apply to a connection of kind `{kind}`"),
+    )
+}
+
+/// Checks a whole connection (a create, or a stored one with a change applied) and returns it as
+/// stored: lists sorted, defaults filled, the secret left as given. The first fault is reported,
+/// naming its attribute (`okta.domain`, `saml.idp_certificate`, ...).
+pub fn sso_connection(
+    body: &crate::v1::CreateSsoConnection,
+) -> Result<crate::v1::CreateSsoConnection, FieldError> {
+    use crate::v1::sso_connections::{DEFAULT_SCOPES, KINDS, NATIVE_KINDS};
+    let mut out = body.clone();
+    out.name = name("name", &body.name)?;
+    let kind = body.kind.as_str();
+    if !KINDS.contains(&kind) {
+        return Err(FieldError::new(
+            "kind",
+            "invalid_kind",
+            format!("kind must be one of {}", KINDS.join(", ")),
+        ));
+    }
+    // Exactly the block of the kind.
+    let blocks = [
+        ("okta", body.okta.is_some()),
+        ("azure_ad", body.azure_ad.is_some()),
+        ("onelogin", body.onelogin.is_some()),
+        ("oidc", body.oidc.is_some()),
+        ("saml", body.saml.is_some()),
+    ];
+    for (block, present) in blocks {
+        if present && block != kind {
+            return Err(FieldError::new(
+                block,
+                "block_not_for_kind",
+                format!("the {block} block does not apply to a connection of kind `{kind}`; give only the {kind} block"),
+            ));
+        }
+        if !present && block == kind {
+            return Err(FieldError::new(
+                block,
+                "block_required",
+                format!("a connection of kind `{kind}` needs its {kind} block"),
+            ));
+        }
+    }
+    if let Some(okta) = &mut out.okta {
+        okta.domain = host_name(
+            "okta.domain",
+            &okta.domain,
+            "invalid_domain",
+            "an Okta domain",
+        )?;
+        if let Some(server) = &okta.authorization_server_id {
+            let ok = !server.is_empty()
+                && server.len() <= 64
+                && server.bytes().all(|b| b.is_ascii_alphanumeric());
+            if !ok {
+                return Err(FieldError::new(
+                    "okta.authorization_server_id",
+                    "invalid_authorization_server_id",
+                    "okta.authorization_server_id must be 1 to 64 letters and digits (e.g. `default` or `aus1a2b3c4`)",
+                ));
+            }
+        }
+    }
+    if let Some(azure) = &mut out.azure_ad {
+        let multi = matches!(azure.tenant_id.as_str(), "common" | "organizations");
+        if !multi {
+            guid("azure_ad.tenant_id", &azure.tenant_id)?;
+        }
+        if azure.allowed_tenants.len() > MAX_GROUPS {
+            return Err(FieldError::new(
+                "azure_ad.allowed_tenants",
+                "too_many_tenants",
+                format!("azure_ad.allowed_tenants holds at most {MAX_GROUPS} tenants"),
+            ));
+        }
+        for t in &azure.allowed_tenants {
+            guid("azure_ad.allowed_tenants", t)?;
+        }
+        azure.allowed_tenants.sort();
+        azure.allowed_tenants.dedup();
+        if multi && azure.allowed_tenants.is_empty() {
+            return Err(FieldError::new(
+                "azure_ad.allowed_tenants",
+                "allowed_tenants_required",
+                format!("with tenant_id `{}` any Azure AD tenant could sign in: list the tenant GUIDs allowed in azure_ad.allowed_tenants", azure.tenant_id),
+            ));
+        }
+        if !multi && !azure.allowed_tenants.is_empty() {
+            return Err(FieldError::new(
+                "azure_ad.allowed_tenants",
+                "allowed_tenants_not_for_single_tenant",
+                "azure_ad.allowed_tenants applies only to tenant_id `common` or `organizations`",
+            ));
+        }
+    }
+    if let Some(onelogin) = &out.onelogin {
+        let s = onelogin.subdomain.as_str();
+        let ok = !s.is_empty()
+            && s.len() <= 63
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !s.starts_with('-')
+            && !s.ends_with('-');
+        if !ok {
+            return Err(FieldError::new(
+                "onelogin.subdomain",
+                "invalid_subdomain",
+                format!("`{s}` is not a OneLogin subdomain: use 1 to 63 of a-z 0-9 - (the `example` of example.onelogin.com)"),
+            ));
+        }
+    }
+    if let Some(oidc) = &out.oidc {
+        https_url("oidc.issuer", &oidc.issuer)?;
+    }
+    if let Some(saml) = &mut out.saml {
+        opaque("saml.idp_entity_id", &saml.idp_entity_id, 1024)?;
+        https_url("saml.idp_sso_url", &saml.idp_sso_url)?;
+        saml.idp_certificate = pem_certificate("saml.idp_certificate", &saml.idp_certificate)?;
+        if let Some(attribute) = &saml.groups_attribute {
+            opaque("saml.groups_attribute", attribute, 256)?;
+        }
+    }
+    if let Some(url) = &body.endpoint_override {
+        if !NATIVE_KINDS.contains(&kind) {
+            return Err(field_not_for_kind("endpoint_override", kind));
+        }
+        https_url("endpoint_override", url)?;
+    }
+    if kind == "saml" {
+        for (field, present) in [
+            ("client_id", body.client_id.is_some()),
+            ("client_secret", body.client_secret.is_some()),
+            ("scopes", body.scopes.is_some()),
+        ] {
+            if present {
+                return Err(field_not_for_kind(field, kind));
+            }
+        }
+    } else {
+        match &body.client_id {
+            Some(id) => {
+                opaque("client_id", id, 512)?;
+            }
+            None => {
+                return Err(FieldError::new(
+                    "client_id",
+                    "client_id_required",
+                    format!("a connection of kind `{kind}` needs the client_id registered at the identity provider"),
+                ))
+            }
+        }
+        if let Some(secret) = &body.client_secret {
+            client_secret(secret)?;
+        }
+        out.scopes = Some(match &body.scopes {
+            Some(scopes) => sso_scopes(scopes)?,
+            None => sso_scopes(
+                &DEFAULT_SCOPES
+                    .iter()
+                    .map(|s| (*s).to_owned())
+                    .collect::<Vec<_>>(),
+            )?,
+        });
+    }
+    out.email_domains = email_domains(&body.email_domains)?;
+    out.acr_values = acr_values(&body.acr_values)?;
+    out.allowed_groups = allowed_groups(&body.allowed_groups)?;
+    out.group_mappings = group_mappings(&body.group_mappings)?;
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -419,5 +914,139 @@ mod tests {
             assert!(c.is_match(&long('a', 63)) && !c.is_match(&long('a', 64)));
             assert!(i.is_match(&long('a', 128)) && !i.is_match(&long('a', 129)));
         }
+    }
+    const CERT: &str = "-----BEGIN CERTIFICATE-----
+MIIBiDCCAS+gAwIBAgIUVvWLuDGaj6njTy0ZKjGNdBD27dMwCgYIKoZIzj0EAwIw
+GjEYMBYGA1UEAwwPaWRwLmV4YW1wbGUuY29tMB4XDTI2MTEyOTIyMTkyM1oXDTM2
+MTEyNjIyMTkyM1owGjEYMBYGA1UEAwwPaWRwLmV4YW1wbGUuY29tMFkwEwYHKoZI
+zj0CAQYIKoZIzj0DAQcDQgAEi75AcJtZIY6hn+Jowf/+2k6r/5u2QtuDDV2QXmCq
+hbdFqPbKej5h2YWooBjiN80KXu6NOcgGEc1Byn2NnXni9KNTMFEwHQYDVR0OBBYE
+FOfIpZnEPU2C+LzSJRsBQKa/hiimMB8GA1UdIwQYMBaAFOfIpZnEPU2C+LzSJRsB
+QKa/hiimMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDRwAwRAIgfkxo7m4v
+ztfwBkNxod8Y6MbKj7/7YciDeWf7VKlKp/sCIHp3qabdhKVksZbjgACIVooqm/+K
+mAid9EdNwTAOhpr8
+-----END CERTIFICATE-----";
+
+    #[test]
+    fn urls_must_be_https_except_on_loopback() {
+        for ok in [
+            "https://idp.example.com",
+            "https://idp.example.com/realms/x",
+            "http://127.0.0.1:8080/",
+            "http://[::1]:9000",
+            "http://localhost:3000/oidc",
+        ] {
+            assert!(https_url("oidc.issuer", ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://idp.example.com",
+            "http://127.0.0.1.example.com",
+            "ftp://idp.example.com",
+            "https://user:pw@idp.example.com",
+            "https://idp.example.com/?x=1",
+            "https://idp.example.com/#f",
+            "idp.example.com",
+            "",
+        ] {
+            let err = https_url("oidc.issuer", bad).unwrap_err();
+            assert_eq!(
+                (err.field.as_str(), err.code),
+                ("oidc.issuer", "invalid_url"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn email_domains_are_lowercase_host_names_sorted_without_repeats() {
+        let domains = [
+            "b.example".to_owned(),
+            "a.example.com".to_owned(),
+            "b.example".to_owned(),
+        ];
+        assert_eq!(
+            email_domains(&domains).unwrap(),
+            ["a.example.com", "b.example"]
+        );
+        for bad in [
+            "Example.com",
+            "example",
+            "-a.example.com",
+            "a-.example.com",
+            "a..b",
+            "user@example.com",
+            "example.123",
+            "ex ample.com",
+        ] {
+            assert_eq!(
+                email_domain("email_domains", bad).unwrap_err().code,
+                "invalid_email_domain",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn certificates_must_parse_as_x509() {
+        assert_eq!(pem_certificate("c", CERT).unwrap(), CERT);
+        assert!(
+            pem_certificate("c", &format!("{CERT}\n")).is_ok(),
+            "a heredoc's newline"
+        );
+        for bad in [
+            "MIIB",
+            "-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----",
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----",
+            "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----",
+        ] {
+            assert_eq!(
+                pem_certificate("c", bad).unwrap_err().code,
+                "invalid_certificate",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_connection_has_exactly_the_block_of_its_kind() {
+        use crate::v1::{AzureAdSettings, CreateSsoConnection, OidcSettings, OktaSettings};
+        let oidc = CreateSsoConnection {
+            name: "corp".into(),
+            kind: "oidc".into(),
+            oidc: Some(OidcSettings {
+                issuer: "https://idp.example.com".into(),
+            }),
+            client_id: Some("c".into()),
+            ..CreateSsoConnection::default()
+        };
+        let stored = sso_connection(&oidc).unwrap();
+        assert_eq!(stored.scopes.unwrap(), ["email", "openid", "profile"]);
+        let mut both = oidc.clone();
+        both.okta = Some(OktaSettings {
+            domain: "x.okta.com".into(),
+            authorization_server_id: None,
+        });
+        let err = sso_connection(&both).unwrap_err();
+        assert_eq!(
+            (err.field.as_str(), err.code),
+            ("okta", "block_not_for_kind")
+        );
+        let azure = CreateSsoConnection {
+            kind: "azure_ad".into(),
+            oidc: None,
+            azure_ad: Some(AzureAdSettings {
+                tenant_id: "common".into(),
+                allowed_tenants: vec![],
+            }),
+            ..oidc.clone()
+        };
+        let err = sso_connection(&azure).unwrap_err();
+        assert_eq!(
+            (err.field.as_str(), err.code),
+            ("azure_ad.allowed_tenants", "allowed_tenants_required")
+        );
+        let mut saml_with_secret = oidc;
+        saml_with_secret.kind = "saml".into();
+        assert_eq!(sso_connection(&saml_with_secret).unwrap_err().field, "oidc");
     }
 }

@@ -12,6 +12,20 @@ use tf_provider::{AttributePath, Diagnostic, Diagnostics};
 
 use crate::client::ApiError;
 
+/// The attribute path of a field the server or a shared rule names: `name`, `email_domains[0]`
+/// (the attribute: sets have no index), or `oidc.issuer`, an attribute inside a nested block
+/// (blocks are lists of at most one element, so the block's element 0).
+pub fn field_path(field: &str) -> AttributePath {
+    let mut segments = field
+        .split('.')
+        .map(|s| s.split('[').next().unwrap_or(s).to_owned());
+    let mut path = AttributePath::new(segments.next().unwrap_or_default());
+    for segment in segments {
+        path = path.index(0).attribute(segment);
+    }
+    path
+}
+
 /// Short-hands for adding backtrace-free diagnostics.
 pub trait DiagnosticsExt {
     fn add(
@@ -81,7 +95,7 @@ fn describe(action: &str, err: &ApiError) -> (String, String, AttributePath) {
                 "The provider's API key may not do this".to_owned(),
                 format!(
                 "Could not {action}: the server answered 403 Forbidden{}. Give the provider's key \
-                 the management scope this needs (admin:service_accounts, admin:keys or admin:access).",
+                 the management scope this needs (admin:service_accounts, admin:keys, admin:access or admin:sso).",
                 detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()
             ),
                 AttributePath::root(),
@@ -97,7 +111,7 @@ fn describe(action: &str, err: &ApiError) -> (String, String, AttributePath) {
             let at = field
                 .as_deref()
                 .filter(|f| !f.is_empty())
-                .map(|f| AttributePath::new(f.to_owned()))
+                .map(field_path)
                 .unwrap_or_default();
             (
                 format!("Could not {action}: {title}"),

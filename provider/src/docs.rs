@@ -13,7 +13,8 @@ use std::path::Path;
 
 use statuspulse_api::{Scope, ScopeKind};
 use tf_provider::schema::{
-    Attribute, AttributeConstraint, AttributeType, FunctionSchema, Parameter, Schema, Type,
+    Attribute, AttributeConstraint, AttributeType, Block, FunctionSchema, NestedBlock, Parameter,
+    Schema, Type,
 };
 use tf_provider::{Diagnostics, Provider};
 
@@ -187,6 +188,17 @@ fn render_page(
     if let Some(example) = read_example(&example_dir.join(kind.example_file()))? {
         let _ = writeln!(out, "## Example Usage\n\n```terraform\n{example}\n```\n");
     }
+    // A second example for write-only attributes (Terraform 1.11+), kept in its own directory so
+    // the acceptance harness can skip it on older Terraform (examples/write-only/<type>/).
+    if matches!(kind, Kind::Resource) {
+        let write_only = examples.join("write-only").join(&type_name).join("main.tf");
+        if let Some(example) = read_example(&write_only)? {
+            let _ = writeln!(
+                out,
+                "## Example Usage: write-only secret (Terraform 1.11 and later)\n\n```terraform\n{example}\n```\n"
+            );
+        }
+    }
     render_schema(&mut out, schema);
     if matches!(kind, Kind::DataSource) && name == "scopes" {
         render_scope_catalog(&mut out);
@@ -311,10 +323,10 @@ fn render_schema(out: &mut String, schema: &Schema) {
         }
         let _ = writeln!(out, "### {title}\n");
         for (name, attribute) in in_section {
-            let sensitive = if attribute.sensitive {
-                ", Sensitive"
-            } else {
-                ""
+            let sensitive = match (attribute.sensitive, attribute.write_only) {
+                (_, true) => ", Sensitive, [Write-only](https://developer.hashicorp.com/terraform/language/resources/ephemeral#write-only-arguments)",
+                (true, false) => ", Sensitive",
+                _ => "",
             };
             let (type_text, object) = type_text(&attribute.attr_type);
             let see_below = if object.is_some() {
@@ -333,6 +345,7 @@ fn render_schema(out: &mut String, schema: &Schema) {
         }
         let _ = writeln!(out);
     }
+    render_blocks(out, &schema.block.blocks);
     for (name, fields) in nested {
         let _ = writeln!(
             out,
@@ -342,6 +355,65 @@ fn render_schema(out: &mut String, schema: &Schema) {
             let _ = writeln!(out, "- `{field}` ({})", type_text(&field_type).0);
         }
         let _ = writeln!(out);
+    }
+}
+
+/// Nested blocks (at most one of each, in this provider): a list, then each block's attributes.
+fn render_blocks(out: &mut String, blocks: &std::collections::HashMap<String, NestedBlock>) {
+    let blocks: BTreeMap<&String, &Block> = blocks
+        .iter()
+        .map(|(name, nested)| {
+            let block = match nested {
+                NestedBlock::Single(b)
+                | NestedBlock::List(b)
+                | NestedBlock::Set(b)
+                | NestedBlock::Map(b)
+                | NestedBlock::Group(b)
+                | NestedBlock::Optional(b) => b,
+            };
+            (name, block)
+        })
+        .collect();
+    if blocks.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "### Blocks\n");
+    for (name, block) in &blocks {
+        let _ = writeln!(
+            out,
+            "- `{name}` (Block, at most one) {} (see [below for nested schema](#nestedblock--{name}))",
+            block.description.content
+        );
+    }
+    let _ = writeln!(out);
+    for (name, block) in blocks {
+        let _ = writeln!(
+            out,
+            "<a id=\"nestedblock--{name}\"></a>\n### Nested Schema for `{name}`\n"
+        );
+        let attributes: BTreeMap<&String, &Attribute> = block.attributes.iter().collect();
+        for (title, constraint) in [
+            ("Required", AttributeConstraint::Required),
+            ("Optional", AttributeConstraint::Optional),
+        ] {
+            let in_section: Vec<_> = attributes
+                .iter()
+                .filter(|(_, a)| section_of(&a.constraint) == constraint)
+                .collect();
+            if in_section.is_empty() {
+                continue;
+            }
+            let _ = writeln!(out, "{title}:\n");
+            for (field, attribute) in in_section {
+                let _ = writeln!(
+                    out,
+                    "- `{field}` ({}) {}",
+                    type_text(&attribute.attr_type).0,
+                    attribute.description.content
+                );
+            }
+            let _ = writeln!(out);
+        }
     }
 }
 

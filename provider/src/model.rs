@@ -43,6 +43,7 @@ pub enum IdKind {
     ApiKey,
     RoleBinding,
     EnvironmentCluster,
+    SsoConnection,
 }
 
 impl IdKind {
@@ -52,6 +53,7 @@ impl IdKind {
             IdKind::ApiKey => ids::API_KEY,
             IdKind::RoleBinding => ids::ROLE_BINDING,
             IdKind::EnvironmentCluster => ids::CLUSTER,
+            IdKind::SsoConnection => ids::SSO_CONNECTION,
         }
     }
 
@@ -61,6 +63,7 @@ impl IdKind {
             IdKind::ApiKey => "API key",
             IdKind::RoleBinding => "role binding",
             IdKind::EnvironmentCluster => "environment cluster",
+            IdKind::SsoConnection => "SSO connection",
         }
     }
 }
@@ -119,6 +122,10 @@ pub use statuspulse_api::v1::{
     CreateServiceAccount, CreatedApiKey, EffectiveAccess, EnvironmentCluster, Page, PlainKey,
     RevokeApiKey, RoleBinding, ScopeCatalog, ScopeInfo, ServiceAccount, UpdateApiKey,
     UpdateEnvironmentCluster, UpdateRoleBinding, UpdateServiceAccount,
+};
+pub use statuspulse_api::v1::{
+    AzureAdSettings, CreateSsoConnection, OidcSettings, OktaSettings, OneLoginSettings,
+    SamlSettings, SsoConnection, UpdateSsoConnection,
 };
 
 #[cfg(test)]

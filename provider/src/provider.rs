@@ -16,7 +16,7 @@ use tf_provider::{
 use crate::client::{ApiClient, ApiError, ClientConfig, RetryPolicy};
 use crate::data_sources::{
     ApiKeyDataSource, EffectiveAccessDataSource, EnvironmentClusterDataSource,
-    RoleBindingDataSource, ScopesDataSource, ServiceAccountDataSource,
+    RoleBindingDataSource, ScopesDataSource, ServiceAccountDataSource, SsoConnectionDataSource,
 };
 use crate::diag::DiagnosticsExt;
 use crate::ephemeral_resources::ApiKeyEphemeralResource;
@@ -24,7 +24,7 @@ use crate::functions::KeyFunction;
 use crate::model::check_api_key_format;
 use crate::resources::{
     ApiKeyResource, EnvironmentClusterResource, Managed, RoleBindingResource,
-    ServiceAccountResource,
+    ServiceAccountResource, SsoConnectionResource,
 };
 use crate::schema::{optional, schema, sensitive, string};
 
@@ -257,6 +257,10 @@ impl Provider for StatusPulseProvider {
                     self.client.clone(),
                 ))),
             ),
+            (
+                "sso_connection".to_owned(),
+                Box::new(Managed(SsoConnectionResource::new(self.client.clone()))),
+            ),
         ]))
     }
 
@@ -288,6 +292,10 @@ impl Provider for StatusPulseProvider {
             (
                 "role_binding".to_owned(),
                 Box::new(RoleBindingDataSource::new(self.client.clone())),
+            ),
+            (
+                "sso_connection".to_owned(),
+                Box::new(SsoConnectionDataSource::new(self.client.clone())),
             ),
         ]))
     }

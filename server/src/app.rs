@@ -107,13 +107,16 @@ impl Application {
         Self::build_with_clock(settings, Clock::system()).await
     }
 
-    pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
+    pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(&settings.listen)
             .await
             .with_context(|| format!("binding {}", settings.listen))?;
         let local_addr = listener
             .local_addr()
             .with_context(|| format!("reading the address bound for {}", settings.listen))?;
+        if settings.public_url.is_none() {
+            settings.public_url = Some(format!("http://{local_addr}"));
+        }
         let state = build_state(settings, clock).await?;
         let jobs = spawn_jobs(&state);
         Ok(Self {

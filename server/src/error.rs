@@ -110,7 +110,7 @@ impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         // Constraint names from the migrations become conflicts the client can act on. SQLite
         // reports no constraint name, only the columns, so both are matched.
-        const UNIQUE: [(&str, &str, &str); 2] = [
+        const UNIQUE: [(&str, &str, &str); 3] = [
             (
                 "service_accounts_name_key",
                 "service_accounts.workspace_id, service_accounts.name",
@@ -120,6 +120,11 @@ impl From<sqlx::Error> for ApiError {
                 "environment_clusters_name_key",
                 "environment_clusters.workspace_id, environment_clusters.name",
                 "an environment cluster",
+            ),
+            (
+                "sso_connections_name_key",
+                "sso_connections.workspace_id, sso_connections.name",
+                "an SSO connection",
             ),
         ];
         if let Some(db) = e.as_database_error() {
@@ -134,6 +139,16 @@ impl From<sqlx::Error> for ApiError {
                     format!("{what} with this name already exists in the workspace"),
                 )
                 .with_field("name");
+            }
+            // Two connections claiming one email domain at once: the loser learns which field.
+            if constraint == "sso_email_domains_key"
+                || message.contains("sso_email_domains.workspace_id, sso_email_domains.domain")
+            {
+                return Self::conflict(
+                    "email_domain_taken",
+                    "another SSO connection of the workspace already has one of these email domains",
+                )
+                .with_field("email_domains");
             }
         }
         Self::internal(e)

@@ -224,6 +224,18 @@ fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
         ("CreateEnvironmentCluster", "environment", ENVIRONMENT),
         ("CreateEnvironmentCluster", "description", DESCRIPTION),
         ("UpdateEnvironmentCluster", "description", DESCRIPTION),
+        ("CreateSsoConnection", "name", NAME),
+        (
+            "CreateSsoConnection",
+            "kind",
+            Rule::OneOf(statuspulse_api::v1::sso_connections::KINDS),
+        ),
+        ("UpdateSsoConnection", "name", NAME),
+        (
+            "UpdateSsoConnection",
+            "kind",
+            Rule::OneOf(statuspulse_api::v1::sso_connections::KINDS),
+        ),
         ("CreateWorkspace", "name", NAME),
         ("UpdateWorkspace", "name", NAME),
     ]

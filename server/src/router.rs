@@ -23,6 +23,7 @@ fn creating_routes() -> OpenApiRouter<AppState> {
         .merge(crate::management::api_keys::router())
         .merge(crate::management::environment_clusters::router())
         .merge(crate::management::role_bindings::router())
+        .merge(crate::management::sso_connections::router())
 }
 
 /// Everything else, the verification hot path among them: no idempotency middleware to pass.
@@ -44,6 +45,7 @@ pub const IDEMPOTENT_CREATES: &[&str] = &[
     "/v1/api-keys/{id}/rotate",
     "/v1/environment-clusters",
     "/v1/role-bindings",
+    "/v1/sso-connections",
 ];
 
 /// The application: [`routes`] wrapped in the cross-cutting middleware.

@@ -13,6 +13,7 @@ pub mod environment_clusters;
 pub mod role_bindings;
 pub mod scope_catalog;
 pub mod service_accounts;
+pub mod sso_connections;
 pub mod verify;
 pub mod workspaces;
 
@@ -29,6 +30,10 @@ pub use environment_clusters::{
 pub use role_bindings::{CreateRoleBinding, RoleBinding, UpdateRoleBinding};
 pub use scope_catalog::{ScopeCatalog, ScopeInfo};
 pub use service_accounts::{CreateServiceAccount, ServiceAccount, UpdateServiceAccount};
+pub use sso_connections::{
+    AzureAdSettings, CreateSsoConnection, OidcSettings, OktaSettings, OneLoginSettings,
+    SamlSettings, SsoConnection, UpdateSsoConnection,
+};
 pub use verify::{Principal, VerifiedCredential};
 pub use workspaces::{CreateWorkspace, ProvisionedWorkspace, UpdateWorkspace, Workspace};
 

@@ -6,6 +6,7 @@ mod environment_cluster;
 mod role_binding;
 mod scopes;
 mod service_account;
+mod sso_connection;
 
 pub use api_key::ApiKeyDataSource;
 pub use effective_access::EffectiveAccessDataSource;
@@ -13,3 +14,4 @@ pub use environment_cluster::EnvironmentClusterDataSource;
 pub use role_binding::RoleBindingDataSource;
 pub use scopes::ScopesDataSource;
 pub use service_account::ServiceAccountDataSource;
+pub use sso_connection::SsoConnectionDataSource;

@@ -36,6 +36,11 @@ pub trait ManagedResource: Send + Sync {
     ) {
     }
 
+    /// Copies the write-only attributes of the configuration into the planned state before a
+    /// create or update: Terraform plans them as null, so only the configuration carries them.
+    /// The returned state must hold them as null again (the fork also enforces it).
+    fn write_only_from_config(_planned: &mut Self::State, _config: &Self::State) {}
+
     /// Refreshes the state; `None` without a diagnostic means the object was deleted outside
     /// Terraform.
     async fn read(&self, diags: &mut Diagnostics, state: Self::State) -> Option<Self::State>;
@@ -130,11 +135,12 @@ impl<R: ManagedResource> Resource for Managed<R> {
     async fn create<'a>(
         &self,
         diags: &mut Diagnostics,
-        planned_state: R::State,
-        _config_state: R::State,
+        mut planned_state: R::State,
+        config_state: R::State,
         _planned_private_state: ValueEmpty,
         _provider_meta_state: ValueEmpty,
     ) -> Option<(R::State, ValueEmpty)> {
+        R::write_only_from_config(&mut planned_state, &config_state);
         let state = self.0.create(diags, planned_state).await?;
         Some((state, ValueEmpty::Null))
     }
@@ -143,11 +149,12 @@ impl<R: ManagedResource> Resource for Managed<R> {
         &self,
         diags: &mut Diagnostics,
         prior_state: R::State,
-        planned_state: R::State,
-        _config_state: R::State,
+        mut planned_state: R::State,
+        config_state: R::State,
         _planned_private_state: ValueEmpty,
         _provider_meta_state: ValueEmpty,
     ) -> Option<(R::State, ValueEmpty)> {
+        R::write_only_from_config(&mut planned_state, &config_state);
         let state = self.0.update(diags, prior_state, planned_state).await?;
         Some((state, ValueEmpty::Null))
     }
@@ -183,6 +190,7 @@ mod tests {
     use crate::provider::ClientSlot;
     use crate::resources::{
         ApiKeyResource, EnvironmentClusterResource, RoleBindingResource, ServiceAccountResource,
+        SsoConnectionResource,
     };
 
     /// The attributes a create plan leaves unknown, read back through serde because the
@@ -240,6 +248,7 @@ mod tests {
         declarations_match_schema(&ServiceAccountResource::new(client.clone()));
         declarations_match_schema(&ApiKeyResource::new(client.clone()));
         declarations_match_schema(&RoleBindingResource::new(client.clone()));
-        declarations_match_schema(&EnvironmentClusterResource::new(client));
+        declarations_match_schema(&EnvironmentClusterResource::new(client.clone()));
+        declarations_match_schema(&SsoConnectionResource::new(client));
     }
 }

@@ -7,6 +7,7 @@ mod environment_cluster;
 mod managed;
 mod role_binding;
 mod service_account;
+mod sso_connection;
 
 pub use api_key::{api_key_doc, ApiKeyResource};
 pub use environment_cluster::{
@@ -15,3 +16,8 @@ pub use environment_cluster::{
 pub use managed::{Managed, ManagedResource};
 pub use role_binding::{role_binding_state, RoleBindingResource, RoleBindingState};
 pub use service_account::{service_account_state, ServiceAccountResource, ServiceAccountState};
+pub(crate) use sso_connection::find_by_name as find_sso_connection_by_name;
+pub use sso_connection::{
+    sso_connection_state, AzureAdBlock, OidcBlock, OktaBlock, OneLoginBlock, SamlBlock,
+    SsoConnectionResource, SsoConnectionState,
+};

@@ -11,6 +11,7 @@ mod diagnostics;
 mod ephemeral;
 mod examples;
 mod harness;
+mod sso;
 mod walkthrough;
 
 #[test]
@@ -96,4 +97,19 @@ fn an_ephemeral_key_works_during_apply_and_is_revoked_after_on_terraform_1_15_5(
 #[test]
 fn an_ephemeral_block_is_refused_by_terraform_1_0_3_before_any_key_is_minted() {
     ephemeral::refused_by_terraform_without_ephemeral_blocks("1.0.3");
+}
+
+#[test]
+fn sso_write_only_secret_stays_out_of_plan_and_state_on_terraform_1_11_4() {
+    sso::write_only_secret_stays_out_of_plan_and_state("1.11.4");
+}
+
+#[test]
+fn sso_write_only_secret_stays_out_of_plan_and_state_on_terraform_1_15_5() {
+    sso::write_only_secret_stays_out_of_plan_and_state("1.15.5");
+}
+
+#[test]
+fn sso_write_only_secret_is_refused_on_terraform_1_0_3() {
+    sso::write_only_secret_is_refused_before_1_11("1.0.3");
 }

@@ -83,6 +83,9 @@ pub enum EventType {
     RoleBindingCreated,
     RoleBindingUpdated,
     RoleBindingDeleted,
+    SsoConnectionCreated,
+    SsoConnectionUpdated,
+    SsoConnectionDeleted,
     AuthFailed,
 }
 
@@ -106,6 +109,9 @@ impl EventType {
         EventType::RoleBindingCreated,
         EventType::RoleBindingUpdated,
         EventType::RoleBindingDeleted,
+        EventType::SsoConnectionCreated,
+        EventType::SsoConnectionUpdated,
+        EventType::SsoConnectionDeleted,
         EventType::AuthFailed,
     ];
 
@@ -129,6 +135,9 @@ impl EventType {
             EventType::RoleBindingCreated => "role_binding.created",
             EventType::RoleBindingUpdated => "role_binding.updated",
             EventType::RoleBindingDeleted => "role_binding.deleted",
+            EventType::SsoConnectionCreated => "sso_connection.created",
+            EventType::SsoConnectionUpdated => "sso_connection.updated",
+            EventType::SsoConnectionDeleted => "sso_connection.deleted",
             EventType::AuthFailed => "auth.failed",
         }
     }

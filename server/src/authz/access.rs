@@ -178,6 +178,31 @@ pub async fn refresh_keys(
     Ok(())
 }
 
+/// The role bindings of an SSO group (the `group` principal): what each of its members is
+/// granted. Fails closed like [`load_context`].
+pub async fn group_bindings(
+    pool: &AnyPool,
+    workspace_id: &str,
+    group: &str,
+) -> Result<Vec<Binding>, sqlx::Error> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT scopes, environment_clusters FROM role_bindings \
+         WHERE workspace_id = $1 AND principal_type = 'group' AND principal_id = $2",
+    )
+    .bind(workspace_id)
+    .bind(group)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|(scopes, clusters)| {
+            Ok(Binding {
+                scopes: crate::platform::db::stored_scopes(&scopes)?,
+                clusters: crate::platform::db::stored_list("environment_clusters", &clusters)?,
+            })
+        })
+        .collect()
+}
+
 /// Loads the clusters of a workspace and, for a service account, its bindings.
 pub async fn load_context(
     pool: &AnyPool,

@@ -193,11 +193,11 @@ pub async fn layer(State(layer): State<Layer>, request: Request, next: Next) -> 
         .uri
         .path_and_query()
         .map_or(parts.uri.path(), |p| p.as_str());
-    let request_hash = store::request_hash(&credential.id, parts.method.as_str(), path, &bytes);
     let material = match KeyMaterial::derive(&value, &credential.workspace_id) {
         Ok(material) => material,
         Err(e) => return ApiError::internal(e).into_response(),
     };
+    let request_hash = material.request_hash(&credential.id, parts.method.as_str(), path, &bytes);
     let reservation = Reservation {
         workspace_id: credential.workspace_id.clone(),
         request_hash,

@@ -1,5 +1,5 @@
 //! The management API: the objects a workspace administers (API keys, service accounts,
-//! workspaces, environment clusters, role bindings) and the read-only views over them (effective
+//! workspaces, environment clusters, role bindings, SSO connections) and the read-only views over them (effective
 //! access, the scope catalog). Each module owns its routes, its SQL and its audit events.
 
 pub mod api_keys;
@@ -8,5 +8,6 @@ pub mod environment_clusters;
 pub mod role_bindings;
 pub(crate) mod scope_catalog;
 pub mod service_accounts;
+pub mod sso_connections;
 pub mod validate;
 pub mod workspaces;

@@ -365,6 +365,8 @@ pub async fn delete_workspace(
             .await?;
     let mut tx = state.db.begin_write().await?;
     for table in [
+        "sso_email_domains",
+        "sso_connections",
         "api_keys",
         "role_bindings",
         "environment_clusters",

@@ -136,6 +136,11 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub master_key_previous: Option<SecretArg>,
+
+    /// The base URL browsers and identity providers reach this server at (SAML entity id and
+    /// assertion consumer URL, OIDC redirect URI). Default: `http://<listen address>`.
+    #[arg(long = "public-url", env = "STATUSPULSE_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 /// A secret given on the command line or in the environment: `Debug` never shows it.
@@ -204,6 +209,10 @@ pub struct Settings {
     /// The master key, and earlier ones still needed to open older values.
     pub master_key: MasterKeySource,
     pub master_key_previous: Vec<SecretArg>,
+
+    /// The base URL the server is reached at, without a trailing `/`; `None` until the listener
+    /// is bound, then `http://<bound address>` unless configured.
+    pub public_url: Option<String>,
 }
 
 /// How many wrong secrets per minute an uncached key id may cost in Argon2: per client network
@@ -245,6 +254,7 @@ impl Settings {
             failure_budgets: FailureBudgets::default(),
             master_key: MasterKeySource::Default,
             master_key_previous: Vec::new(),
+            public_url: None,
         }
     }
 
@@ -292,9 +302,25 @@ impl Settings {
                         .collect()
                 })
                 .unwrap_or_default(),
+            public_url: match args.public_url {
+                Some(url) => Some(public_url(&url)?),
+                None => None,
+            },
             ..Self::for_database(args.db.database_url)
         })
     }
+}
+
+/// A configured public URL: `http(s)://host[:port][/path]`, stored without a trailing `/`.
+fn public_url(value: &str) -> anyhow::Result<String> {
+    let trimmed = value.trim().trim_end_matches('/');
+    anyhow::ensure!(
+        (trimmed.starts_with("https://") || trimmed.starts_with("http://"))
+            && !trimmed.contains(['?', '#'])
+            && !trimmed.chars().any(char::is_whitespace),
+        "STATUSPULSE_PUBLIC_URL must be an http(s) base URL without query or fragment, like https://auth.example.com"
+    );
+    Ok(trimmed.to_owned())
 }
 
 /// 4096, or fewer when the open-file limit is lower: a few hundred descriptors stay free for the

@@ -14,7 +14,6 @@ use base64::Engine as _;
 use ring::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305, NONCE_LEN};
 use ring::hkdf;
 use ring::rand::{SecureRandom, SystemRandom};
-use sha2::{Digest, Sha256};
 use sqlx::{Any, Transaction};
 
 use super::clock::DAY_MS;
@@ -42,6 +41,8 @@ pub fn is_valid_key(value: &[u8]) -> bool {
 pub struct KeyMaterial {
     pub key_hash: String,
     sealing: LessSafeKey,
+    /// Keys the request hash, so a stored hash cannot confirm a guess of a body's secret.
+    request: ring::hmac::Key,
 }
 
 impl std::fmt::Debug for KeyMaterial {
@@ -87,10 +88,38 @@ impl KeyMaterial {
         let info: [&[u8]; 2] = [b"answer\0", ws];
         let okm = prk.expand(&info, &CHACHA20_POLY1305)?;
         let sealing = LessSafeKey::new(UnboundKey::from(okm));
+        let mut request = [0u8; 32];
+        prk.expand(&[b"request\0", ws], Bytes32)?
+            .fill(&mut request)?;
         Ok(Self {
             key_hash: hex::encode(lookup),
             sealing,
+            request: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &request),
         })
+    }
+
+    /// What a request is, for "same request": who sends it (the key's row id), method, path with
+    /// query, and body, each length-prefixed; hex HMAC-SHA-256 under a key derived from the
+    /// idempotency key. Keyed because bodies can carry secrets (an SSO client secret): a plain
+    /// hash in the database would let anyone holding it test guesses of the secret offline.
+    pub fn request_hash(
+        &self,
+        principal_id: &str,
+        method: &str,
+        path: &str,
+        body: &[u8],
+    ) -> String {
+        let mut mac = ring::hmac::Context::with_key(&self.request);
+        for part in [
+            principal_id.as_bytes(),
+            method.as_bytes(),
+            path.as_bytes(),
+            body,
+        ] {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part);
+        }
+        hex::encode(mac.sign().as_ref())
     }
 
     fn aad(&self, workspace_id: &str, request_hash: &str, status: u16) -> Vec<u8> {
@@ -146,22 +175,6 @@ impl KeyMaterial {
             .map_err(|_| SealError::Open)?;
         Ok(plain.to_vec())
     }
-}
-
-/// What a request is, for "same request": who sends it (the key's row id), method, path with
-/// query, and body, each length-prefixed. Hex SHA-256.
-pub fn request_hash(principal_id: &str, method: &str, path: &str, body: &[u8]) -> String {
-    let mut digest = Sha256::new();
-    for part in [
-        principal_id.as_bytes(),
-        method.as_bytes(),
-        path.as_bytes(),
-        body,
-    ] {
-        digest.update((part.len() as u64).to_be_bytes());
-        digest.update(part);
-    }
-    hex::encode(digest.finalize())
 }
 
 /// A stored idempotency key.

@@ -5,7 +5,9 @@
 
 use crate::error::ApiError;
 
-pub use statuspulse_api::ids::{API_KEY, CLUSTER, EVENT, ROLE_BINDING, SERVICE_ACCOUNT, WORKSPACE};
+pub use statuspulse_api::ids::{
+    API_KEY, CLUSTER, EVENT, ROLE_BINDING, SERVICE_ACCOUNT, SSO_CONNECTION, WORKSPACE,
+};
 
 pub fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::now_v7().simple())

@@ -22,4 +22,5 @@ mod negative;
 mod replicas;
 mod secrets;
 mod service_accounts;
+mod sso_connections;
 mod verify;
