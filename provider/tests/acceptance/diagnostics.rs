@@ -97,6 +97,25 @@ pub fn validation(version: &'static str) {
         );
     }
     assert_eq!(errors(&text), 4, "{text}");
+
+    // A fraction for a whole number is named at its attribute, in words (it was serde's "data
+    // did not match any variant of untagged enum Value", at the block).
+    tf.write(
+        "main.tf",
+        &TWO_RESOURCES.replace(
+            "  environment = \"test\"",
+            "  environment = \"test\"\n  rotation_days = 1.5",
+        ),
+    );
+    let run = tf.run(&["plan", "-no-color"]);
+    assert_eq!(run.code, 1);
+    let text = run.all();
+    let at = text
+        .find("Error: Invalid value")
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(text[at..].contains("rotation_days = 1.5"), "{text}");
+    assert!(text.contains("whole number"), "{text}");
+    assert!(!text.contains("untagged enum"), "{text}");
 }
 
 pub fn bad_imports(version: &'static str) {

@@ -16,7 +16,7 @@
 
 //! [`RawValue`] module
 
-use crate::{diagnostics::Diagnostics, tfplugin6};
+use crate::{attribute_path::AttributePath, diagnostics::Diagnostics, tfplugin6};
 use serde::{Deserialize, Serialize};
 
 /// Encode a dynamic value with either Message Pack or JSON encoding
@@ -60,10 +60,11 @@ impl RawValue {
                 } else {
                     mp.as_slice()
                 };
-                match rmp_serde::from_slice::<T>(slice) {
+                let mut deserializer = rmp_serde::Deserializer::from_read_ref(slice);
+                match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
                     Ok(value) => Some(value),
                     Err(err) => {
-                        diags.root_error_short(err.to_string());
+                        report_decode_error(diags, err);
                         None
                     }
                 }
@@ -74,10 +75,11 @@ impl RawValue {
                 } else {
                     json.as_slice()
                 };
-                match serde_json::from_slice::<T>(slice) {
+                let mut deserializer = serde_json::Deserializer::from_slice(slice);
+                match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
                     Ok(value) => Some(value),
                     Err(err) => {
-                        diags.root_error_short(err.to_string());
+                        report_decode_error(diags, err);
                         None
                     }
                 }
@@ -154,5 +156,77 @@ impl From<RawValue> for tfplugin6::DynamicValue {
 impl Default for RawValue {
     fn default() -> Self {
         RawValue::MessagePack(NULL_MESSAGE_PACK.to_vec())
+    }
+}
+
+/// Reports a value that does not decode into the provider's type at the attribute it concerns,
+/// in words a Terraform user can act on (statuspulse divergence, see FORK.md). serde's own
+/// message for `Value<T>` ("data did not match any variant of untagged enum Value") names
+/// neither the attribute nor the problem.
+fn report_decode_error<E: std::fmt::Display>(
+    diags: &mut Diagnostics,
+    err: serde_path_to_error::Error<E>,
+) {
+    use serde_path_to_error::Segment;
+    let mut path: Option<AttributePath> = None;
+    for segment in err.path().iter() {
+        path = match (path, segment) {
+            (None, Segment::Map { key }) => Some(AttributePath::new(key.clone())),
+            (Some(p), Segment::Map { key }) => Some(p.attribute(key.clone())),
+            (Some(p), Segment::Seq { index }) => {
+                Some(p.index(i64::try_from(*index).unwrap_or(i64::MAX)))
+            }
+            (p, _) => p,
+        };
+    }
+    let message = err.into_inner().to_string();
+    let detail = if message.contains("did not match any variant of untagged enum Value") {
+        "This value is not of the kind the attribute takes: for example a fraction where a \
+         whole number is expected."
+            .to_owned()
+    } else {
+        message
+    };
+    match path {
+        Some(path) => diags.error("Invalid value", detail, path),
+        None => diags.root_error_short(detail),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::Value;
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Config {
+        name: Value<String>,
+        rotation_days: Value<i64>,
+    }
+
+    #[test]
+    fn a_fraction_for_a_whole_number_is_reported_at_its_attribute() {
+        #[derive(Serialize)]
+        struct Sent {
+            name: &'static str,
+            rotation_days: f64,
+        }
+        let sent = Sent {
+            name: "ci",
+            rotation_days: 1.5,
+        };
+        for raw in [
+            RawValue::MessagePack(rmp_serde::to_vec_named(&sent).unwrap()),
+            RawValue::Json(serde_json::to_vec(&sent).unwrap()),
+        ] {
+            let mut diags = Diagnostics::default();
+            assert!(raw.deserialize::<Config>(&mut diags).is_none());
+            assert_eq!(diags.errors.len(), 1);
+            let error = &diags.errors[0];
+            assert_eq!(error.attribute, AttributePath::new("rotation_days"));
+            assert!(error.detail.contains("whole number"), "{}", error.detail);
+            assert!(!error.detail.contains("untagged"), "{}", error.detail);
+        }
     }
 }
