@@ -115,6 +115,20 @@ pub fn restriction_ids(diags: &mut Diagnostics, value: &Value<StringSet>, attrib
 }
 
 /// A rotation period within the lifetime every key is held to.
+/// `expires_in_days`: 1 to 365 days.
+pub fn expires_in_days(diags: &mut Diagnostics, value: &Value<i64>) {
+    if let Value::Value(days) = *value {
+        let max = rules::MAX_LIFETIME_DAYS;
+        if rules::within("expires_in_days", days, 1, max).is_err() {
+            diags.add(
+                "expires_in_days out of range",
+                format!("expires_in_days is {days}; it must be between 1 and {max}."),
+                AttributePath::new("expires_in_days"),
+            );
+        }
+    }
+}
+
 pub fn rotation_days(diags: &mut Diagnostics, value: &Value<i64>) {
     if let Value::Value(days) = *value {
         if rules::rotation_days(days).is_err() {

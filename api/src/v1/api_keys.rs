@@ -37,6 +37,10 @@ pub struct ApiKeyView {
     pub environment_clusters: Vec<String>,
     /// Days from creation until `rotation_due`.
     pub rotation_days: i64,
+    /// Days from creation to `expires_at`, as created (`expires_in_days`; a rotation's
+    /// successor inherits it).
+    #[serde(default)]
+    pub expires_in_days: i64,
     /// Lifecycle state, derived from the stored times.
     pub status: KeyStatus,
     /// RFC 3339.

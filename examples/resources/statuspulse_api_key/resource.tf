@@ -15,6 +15,7 @@ resource "statuspulse_api_key" "ci" {
   service_account_id = statuspulse_service_account.ci.id
   scopes             = ["read:checks", "write:alerts"]
   rotation_days      = 90
+  expires_in_days    = 180 # stops working after 180 days even if never rotated
 
   # Change a keeper to rotate the key on demand.
   keepers = {

@@ -17,7 +17,7 @@ use tf_provider::value::Value;
 use tf_provider::{AttributePath, Diagnostics};
 
 use crate::diag::{DiagnosticsExt, OrReport};
-use statuspulse_api::validate::{cluster_name, DEFAULT_ROTATION_DAYS};
+use statuspulse_api::validate::{cluster_name, DEFAULT_ROTATION_DAYS, MAX_LIFETIME_DAYS};
 
 use crate::model::{
     ApiKeyView, CreateApiKey, CreatedApiKey, EnvironmentCluster, IdKind, Page, PlainKey,
@@ -47,6 +47,7 @@ pub struct ApiKeyState {
     pub alert_route_ids: Value<StringSet>,
     pub environment_clusters: Value<StringSet>,
     pub rotation_days: Value<i64>,
+    pub expires_in_days: Value<i64>,
     pub keepers: Value<BTreeMap<String, Value<String>>>,
     pub key: Value<String>,
     pub key_id: Value<String>,
@@ -135,6 +136,7 @@ fn validate_config(diags: &mut Diagnostics, config: &ApiKeyState) {
         },
     );
     validate::rotation_days(diags, &config.rotation_days);
+    validate::expires_in_days(diags, &config.expires_in_days);
 }
 
 /// Builds state from the server's answer, keeping what only Terraform knows (`key`, `keepers`)
@@ -150,6 +152,12 @@ fn state_from_api(api: ApiKeyView, shown: Option<PlainKey>, prior: &ApiKeyState)
         alert_route_ids: set_from_api(api.alert_route_ids, &prior.alert_route_ids),
         environment_clusters: set_from_api(api.environment_clusters, &prior.environment_clusters),
         rotation_days: Value::Value(api.rotation_days),
+        // Servers before this field answer 0: keep what the configuration said.
+        expires_in_days: if api.expires_in_days > 0 {
+            Value::Value(api.expires_in_days)
+        } else {
+            prior.expires_in_days.clone()
+        },
         keepers: match &prior.keepers {
             Value::Value(keepers) => Value::Value(keepers.clone()),
             _ => Value::Null,
@@ -176,6 +184,7 @@ impl PlanRules for ApiKeyState {
         "environment",
         "service_account_id",
         "rotation_days",
+        "expires_in_days",
         "keepers",
     ];
 
@@ -195,6 +204,9 @@ impl PlanRules for ApiKeyState {
     fn fill_defaults(&mut self) {
         if self.rotation_days.is_null() {
             self.rotation_days = Value::Value(DEFAULT_ROTATION_DAYS);
+        }
+        if self.expires_in_days.is_null() {
+            self.expires_in_days = Value::Value(MAX_LIFETIME_DAYS);
         }
     }
 
@@ -239,6 +251,7 @@ impl ManagedResource for ApiKeyResource {
                 ("alert_route_ids", optional(set_of_strings(), "Restricts the key to these alert routes. Updated in place.")),
                 ("environment_clusters", optional(set_of_strings(), "Confines the key to these environment clusters (names, e.g. `eu-prod-1`) of its environment; they must lie within the service account's role bindings. Updated in place.")),
                 ("rotation_days", optional_computed(AttributeType::Number, "Days after creation at which the key is due for rotation (1 to 365, default 90). Changing it replaces the key.")),
+                ("expires_in_days", optional_computed(AttributeType::Number, "Days after creation at which the key expires and stops working (1 to 365, default 365). Keep it above `rotation_days`, so that the key is replaced before it expires. Changing it replaces the key.")),
                 ("keepers", optional(map_of_strings(), "Arbitrary values that, when changed, force a new key (like `random_id` keepers). Use it to rotate on demand.")),
                 ("key", sensitive(computed(string(), "The secret API key. Known only in the state of the run that created it; null after import."))),
                 ("id", computed(string(), api_key_doc("id"))),
@@ -290,7 +303,7 @@ impl ManagedResource for ApiKeyResource {
                     .as_option()
                     .unwrap_or(DEFAULT_ROTATION_DAYS),
             ),
-            expires_in_days: None,
+            expires_in_days: planned.expires_in_days.as_option(),
         };
         let created = client
             .create::<_, CreatedApiKey>(TARGET.collection, &body)
@@ -390,6 +403,7 @@ mod tests {
         let mut bad = config();
         bad.environment = Value::Value("prod".into());
         bad.rotation_days = Value::Value(400);
+        bad.expires_in_days = Value::Value(0);
         bad.service_account_id = Value::Value("key_123".into());
         bad.scopes = Value::Value([Value::Value("read:everything".to_owned())].into());
         let mut at = errors_at(&bad);
@@ -398,6 +412,7 @@ mod tests {
             at,
             [
                 "environment",
+                "expires_in_days",
                 "rotation_days",
                 "scopes",
                 "service_account_id"

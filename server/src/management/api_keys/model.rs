@@ -76,6 +76,7 @@ impl KeyRow {
             alert_route_ids: list(&self.alert_route_ids),
             environment_clusters: list(&self.environment_clusters),
             rotation_days: self.rotation_days,
+            expires_in_days: self.lifetime_days(),
             status,
             created_at: rfc3339(self.created_at),
             updated_at: rfc3339(self.updated_at),
