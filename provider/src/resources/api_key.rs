@@ -156,7 +156,7 @@ fn state_from_api(api: ApiKeyView, shown: Option<PlainKey>, prior: &ApiKeyState)
         expires_in_days: if api.expires_in_days > 0 {
             Value::Value(api.expires_in_days)
         } else {
-            prior.expires_in_days.clone()
+            prior.expires_in_days
         },
         keepers: match &prior.keepers {
             Value::Value(keepers) => Value::Value(keepers.clone()),
