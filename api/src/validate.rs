@@ -385,20 +385,33 @@ pub fn email_domain(field: &str, value: &str) -> Result<String, FieldError> {
 
 /// A connection's email domains: each an [`email_domain`], at most 100, sorted, no repeats.
 pub fn email_domains(values: &[String]) -> Result<Vec<String>, FieldError> {
-    if values.len() > MAX_EMAIL_DOMAINS {
+    let list = (MAX_EMAIL_DOMAINS, "too_many_email_domains", "domains");
+    bounded_list("email_domains", values, list, email_domain).map(sorted_unique)
+}
+
+/// At most `max` values, each checked by `item`, in the order given; a longer list is refused
+/// whole with `too_many` ("`field` holds at most `max` `noun`").
+fn bounded_list(
+    field: &str,
+    values: &[String],
+    (max, too_many, noun): (usize, &'static str, &str),
+    item: impl Fn(&str, &str) -> Result<String, FieldError>,
+) -> Result<Vec<String>, FieldError> {
+    if values.len() > max {
         return Err(FieldError::new(
-            "email_domains",
-            "too_many_email_domains",
-            format!("email_domains holds at most {MAX_EMAIL_DOMAINS} domains"),
+            field,
+            too_many,
+            format!("{field} holds at most {max} {noun}"),
         ));
     }
-    let mut domains = values
-        .iter()
-        .map(|v| email_domain("email_domains", v))
-        .collect::<Result<Vec<_>, _>>()?;
-    domains.sort();
-    domains.dedup();
-    Ok(domains)
+    values.iter().map(|v| item(field, v)).collect()
+}
+
+/// Sorted without repeats, so that equal sets compare equal.
+fn sorted_unique(mut values: Vec<String>) -> Vec<String> {
+    values.sort();
+    values.dedup();
+    values
 }
 
 /// A GUID in its lowercase 8-4-4-4-12 form (Azure AD tenant ids).
@@ -457,17 +470,8 @@ fn scope_token(field: &str, value: &str) -> Result<String, FieldError> {
 
 /// The scopes asked of the IdP: tokens, at most 32, must include `openid`; sorted, no repeats.
 pub fn sso_scopes(values: &[String]) -> Result<Vec<String>, FieldError> {
-    if values.len() > MAX_SSO_TOKENS {
-        return Err(FieldError::new(
-            "scopes",
-            "too_many_scopes",
-            format!("scopes holds at most {MAX_SSO_TOKENS} values"),
-        ));
-    }
-    let mut scopes = values
-        .iter()
-        .map(|v| scope_token("scopes", v))
-        .collect::<Result<Vec<_>, _>>()?;
+    let list = (MAX_SSO_TOKENS, "too_many_scopes", "values");
+    let scopes = bounded_list("scopes", values, list, scope_token)?;
     if !scopes.iter().any(|s| s == "openid") {
         return Err(FieldError::new(
             "scopes",
@@ -475,24 +479,13 @@ pub fn sso_scopes(values: &[String]) -> Result<Vec<String>, FieldError> {
             "scopes must include `openid`: sign-in needs an ID token",
         ));
     }
-    scopes.sort();
-    scopes.dedup();
-    Ok(scopes)
+    Ok(sorted_unique(scopes))
 }
 
 /// `acr` values, in order of preference (kept as given), at most 32.
 pub fn acr_values(values: &[String]) -> Result<Vec<String>, FieldError> {
-    if values.len() > MAX_SSO_TOKENS {
-        return Err(FieldError::new(
-            "acr_values",
-            "too_many_acr_values",
-            format!("acr_values holds at most {MAX_SSO_TOKENS} values"),
-        ));
-    }
-    values
-        .iter()
-        .map(|v| scope_token("acr_values", v))
-        .collect()
+    let list = (MAX_SSO_TOKENS, "too_many_acr_values", "values");
+    bounded_list("acr_values", values, list, scope_token)
 }
 
 /// An IdP group name: 1 to 256 bytes, no control characters, no surrounding spaces.
@@ -502,20 +495,8 @@ fn idp_group(field: &str, value: &str) -> Result<String, FieldError> {
 
 /// `allowed_groups`: IdP group names, at most 500, sorted, no repeats.
 pub fn allowed_groups(values: &[String]) -> Result<Vec<String>, FieldError> {
-    if values.len() > MAX_GROUPS {
-        return Err(FieldError::new(
-            "allowed_groups",
-            "too_many_groups",
-            format!("allowed_groups holds at most {MAX_GROUPS} groups"),
-        ));
-    }
-    let mut groups = values
-        .iter()
-        .map(|v| idp_group("allowed_groups", v))
-        .collect::<Result<Vec<_>, _>>()?;
-    groups.sort();
-    groups.dedup();
-    Ok(groups)
+    let list = (MAX_GROUPS, "too_many_groups", "groups");
+    bounded_list("allowed_groups", values, list, idp_group).map(sorted_unique)
 }
 
 /// `group_mappings`: IdP group → StatusPulse group, which must be a valid role binding `group`
