@@ -6,7 +6,7 @@ use tf_provider::value::{Value, ValueEmpty};
 use tf_provider::{AttributePath, DataSource, Diagnostics};
 
 use crate::diag::DiagnosticsExt;
-use crate::model::{IdKind, ObjectId, Page, ServiceAccount};
+use crate::model::{IdKind, ObjectId, ServiceAccount};
 use crate::provider::ClientSlot;
 use crate::resources::{service_account_state, ServiceAccountState};
 use crate::schema::{computed, optional_computed, schema, string};
@@ -100,7 +100,12 @@ impl DataSource for ServiceAccountDataSource {
                 .map(Some)
         } else {
             let name = known(&config.name)?.to_owned();
-            find_by_name(&client, &name).await
+            crate::resources::crud::find_by_name::<ServiceAccount>(
+                &client,
+                "/v1/service-accounts",
+                &name,
+            )
+            .await
         };
         match found {
             Ok(Some(api)) => Some(service_account_state(api, &Value::Null)),
@@ -124,28 +129,6 @@ impl DataSource for ServiceAccountDataSource {
                 diags.api_error("read the service account", &err);
                 None
             }
-        }
-    }
-}
-
-/// Pages through the list until the name matches; names are not unique ids, so first match wins.
-async fn find_by_name(
-    client: &crate::client::ApiClient,
-    name: &str,
-) -> Result<Option<ServiceAccount>, crate::client::ApiError> {
-    let mut cursor: Option<String> = None;
-    loop {
-        let path = match &cursor {
-            Some(c) => format!("/v1/service-accounts?limit=200&cursor={c}"),
-            None => "/v1/service-accounts?limit=200".to_owned(),
-        };
-        let page: Page<ServiceAccount> = client.get(&path).await?;
-        if let Some(found) = page.items.into_iter().find(|sa| sa.name == name) {
-            return Ok(Some(found));
-        }
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => return Ok(None),
         }
     }
 }

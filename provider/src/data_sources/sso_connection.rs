@@ -11,7 +11,8 @@ use tf_provider::{AttributePath, DataSource, Diagnostics};
 use crate::diag::DiagnosticsExt;
 use crate::model::{IdKind, ObjectId, SsoConnection};
 use crate::provider::ClientSlot;
-use crate::resources::{find_sso_connection_by_name, sso_connection_state, SsoConnectionState};
+use crate::resources::crud::find_by_name;
+use crate::resources::{sso_connection_state, SsoConnectionState};
 use crate::resources::{AzureAdBlock, OidcBlock, OktaBlock, OneLoginBlock, SamlBlock};
 use crate::schema::{computed, map_of_strings, optional_computed, schema, set_of_strings, string};
 use crate::state::{known, StringSet};
@@ -189,7 +190,8 @@ impl DataSource for SsoConnectionDataSource {
                 .await
                 .map(Some)
         } else {
-            find_sso_connection_by_name(&client, known(&config.name)?).await
+            find_by_name::<SsoConnection>(&client, "/v1/sso-connections", known(&config.name)?)
+                .await
         };
         match found {
             Ok(Some(api)) => Some(data_from_api(api)),

@@ -6,7 +6,7 @@ use tf_provider::{AttributePath, Diagnostics};
 
 use crate::client::ApiClient;
 use crate::diag::DiagnosticsExt;
-use crate::model::{IdKind, ObjectId};
+use crate::model::{EnvironmentCluster, IdKind, ObjectId, Page, ServiceAccount, SsoConnection};
 
 /// Where a kind of object lives in the API and how its ids look.
 pub struct ImportTarget {
@@ -51,6 +51,83 @@ pub async fn read_or_gone<T: DeserializeOwned>(
         Err(err) if err.is_not_found() => None,
         Err(err) => {
             diags.api_error(&format!("read the {}", target.noun), &err);
+            None
+        }
+    }
+}
+
+/// Objects whose name is unique in a workspace, so import can find them by it.
+pub trait Named {
+    fn name(&self) -> &str;
+}
+
+impl Named for ServiceAccount {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Named for EnvironmentCluster {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Named for SsoConnection {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// Pages through `collection` until the name matches.
+pub async fn find_by_name<T: DeserializeOwned + Named>(
+    client: &ApiClient,
+    collection: &str,
+    name: &str,
+) -> Result<Option<T>, crate::client::ApiError> {
+    let mut cursor: Option<String> = None;
+    loop {
+        // Cursors are base64url: nothing to escape.
+        let path = match &cursor {
+            Some(c) => format!("{collection}?limit=200&cursor={c}"),
+            None => format!("{collection}?limit=200"),
+        };
+        let page: Page<T> = client.get(&path).await?;
+        if let Some(found) = page.items.into_iter().find(|o| o.name() == name) {
+            return Ok(Some(found));
+        }
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(None),
+        }
+    }
+}
+
+/// Imports by object id, or by name as `name:<name>` (names are unique in a workspace).
+pub async fn import_by_id_or_name<T: DeserializeOwned + Named>(
+    client: &ApiClient,
+    diags: &mut Diagnostics,
+    target: &ImportTarget,
+    id: &str,
+) -> Option<T> {
+    let Some(name) = id.strip_prefix("name:") else {
+        return import_by_id(client, diags, target, id).await;
+    };
+    match find_by_name(client, target.collection, name).await {
+        Ok(Some(found)) => Some(found),
+        Ok(None) => {
+            diags.add(
+                format!("Cannot import a missing {}", target.noun),
+                format!(
+                    "No {} named `{name}` exists in the provider key's workspace.",
+                    target.noun
+                ),
+                AttributePath::root(),
+            );
+            None
+        }
+        Err(err) => {
+            diags.api_error(&format!("import the {}", target.noun), &err);
             None
         }
     }

@@ -13,7 +13,7 @@ use crate::model::{
 };
 use crate::plan::{KnownAfterApply, PlanRules};
 use crate::provider::ClientSlot;
-use crate::resources::crud::{import_by_id, read_or_gone, ImportTarget};
+use crate::resources::crud::{import_by_id_or_name, read_or_gone, ImportTarget};
 use crate::resources::managed::ManagedResource;
 use crate::schema::{computed, optional, required, schema, string};
 use crate::state::{known, string_from_api};
@@ -84,7 +84,7 @@ impl ManagedResource for EnvironmentClusterResource {
                 ("name", required(string(), "Cluster name: 1 to 63 of `a-z 0-9 -`, e.g. `eu-prod-1`. Changing it replaces the cluster.")),
                 ("environment", required(string(), "`live` or `test`. Changing it replaces the cluster.")),
                 ("description", optional(string(), "What runs in the cluster. Updated in place.")),
-                ("id", computed(string(), "Id of the cluster (`ec_…`); also the import id.")),
+                ("id", computed(string(), "Id of the cluster (`ec_…`); import by it, or by name as `name:<name>`.")),
                 ("workspace_id", computed(string(), "Workspace (`ws_…`) of the cluster.")),
                 ("created_at", computed(string(), "Creation time (RFC 3339).")),
             ],
@@ -150,7 +150,7 @@ impl ManagedResource for EnvironmentClusterResource {
 
     async fn import(&self, diags: &mut Diagnostics, id: String) -> Option<EnvironmentClusterState> {
         let client = self.client.get(diags)?;
-        let api: EnvironmentCluster = import_by_id(&client, diags, &TARGET, &id).await?;
+        let api: EnvironmentCluster = import_by_id_or_name(&client, diags, &TARGET, &id).await?;
         Some(environment_cluster_state(api, &Value::Null))
     }
 }

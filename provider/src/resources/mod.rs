@@ -2,7 +2,7 @@
 //! their states declare (`crate::plan`); `crud` holds the API steps they all share.
 
 mod api_key;
-mod crud;
+pub(crate) mod crud;
 mod environment_cluster;
 mod managed;
 mod role_binding;
@@ -16,7 +16,6 @@ pub use environment_cluster::{
 pub use managed::{Managed, ManagedResource};
 pub use role_binding::{role_binding_state, RoleBindingResource, RoleBindingState};
 pub use service_account::{service_account_state, ServiceAccountResource, ServiceAccountState};
-pub(crate) use sso_connection::find_by_name as find_sso_connection_by_name;
 pub use sso_connection::{
     sso_connection_state, AzureAdBlock, OidcBlock, OktaBlock, OneLoginBlock, SamlBlock,
     SsoConnectionResource, SsoConnectionState,

@@ -10,7 +10,7 @@ use crate::diag::OrReport;
 use crate::model::{CreateServiceAccount, IdKind, ServiceAccount, UpdateServiceAccount};
 use crate::plan::{KnownAfterApply, PlanRules};
 use crate::provider::ClientSlot;
-use crate::resources::crud::{import_by_id, read_or_gone, ImportTarget};
+use crate::resources::crud::{import_by_id_or_name, read_or_gone, ImportTarget};
 use crate::resources::managed::ManagedResource;
 use crate::schema::{computed, optional, required, schema, string};
 use crate::state::{known, string_from_api};
@@ -92,7 +92,7 @@ impl ManagedResource for ServiceAccountResource {
             [
                 ("name", required(string(), "Name of the service account. Updated in place.")),
                 ("description", optional(string(), "What the service account is for. Updated in place.")),
-                ("id", computed(string(), "Id of the service account (`sa_…`); also the import id.")),
+                ("id", computed(string(), "Id of the service account (`sa_…`); import by it, or by name as `name:<name>`.")),
                 ("workspace_id", computed(string(), "Workspace (`ws_…`) the service account belongs to: the provider key's workspace.")),
                 ("created_at", computed(string(), "Creation time (RFC 3339).")),
             ],
@@ -148,7 +148,7 @@ impl ManagedResource for ServiceAccountResource {
 
     async fn import(&self, diags: &mut Diagnostics, id: String) -> Option<ServiceAccountState> {
         let client = self.client.get(diags)?;
-        let api: ServiceAccount = import_by_id(&client, diags, &TARGET, &id).await?;
+        let api: ServiceAccount = import_by_id_or_name(&client, diags, &TARGET, &id).await?;
         Some(service_account_state(api, &Value::Null))
     }
 }

@@ -499,48 +499,9 @@ impl ManagedResource for SsoConnectionResource {
     /// By id (`sso_…`), or by name as `name:<name>`.
     async fn import(&self, diags: &mut Diagnostics, id: String) -> Option<SsoConnectionState> {
         let client = self.client.get(diags)?;
-        let api = if let Some(name) = id.strip_prefix("name:") {
-            match find_by_name(&client, name).await {
-                Ok(Some(api)) => api,
-                Ok(None) => {
-                    diags.add(
-                        "Cannot import a missing SSO connection",
-                        format!("No SSO connection named `{name}` exists in the provider key's workspace."),
-                        AttributePath::root(),
-                    );
-                    return None;
-                }
-                Err(err) => {
-                    diags.api_error("import the SSO connection", &err);
-                    return None;
-                }
-            }
-        } else {
-            crate::resources::crud::import_by_id(&client, diags, &TARGET, &id).await?
-        };
+        let api =
+            crate::resources::crud::import_by_id_or_name(&client, diags, &TARGET, &id).await?;
         Some(sso_connection_state(api, &SsoConnectionState::default()))
-    }
-}
-
-/// Pages through the connections until the name matches (names are unique in a workspace).
-pub(crate) async fn find_by_name(
-    client: &crate::client::ApiClient,
-    name: &str,
-) -> Result<Option<SsoConnection>, crate::client::ApiError> {
-    let mut cursor: Option<String> = None;
-    loop {
-        let path = match &cursor {
-            Some(c) => format!("/v1/sso-connections?limit=200&cursor={c}"),
-            None => "/v1/sso-connections?limit=200".to_owned(),
-        };
-        let page: crate::model::Page<SsoConnection> = client.get(&path).await?;
-        if let Some(found) = page.items.into_iter().find(|c| c.name == name) {
-            return Ok(Some(found));
-        }
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => return Ok(None),
-        }
     }
 }
 

@@ -231,6 +231,7 @@ fn import_as_documented(tf: &Terraform, dir: &Path) {
         }
     }
     let mut imported = 0;
+    let mut seen: Vec<&str> = Vec::new();
     for line in script
         .lines()
         .filter(|l| l.starts_with("terraform import "))
@@ -242,6 +243,12 @@ fn import_as_documented(tf: &Terraform, dir: &Path) {
             Some(by_name) if by_name.starts_with("name:") => by_name,
             _ => resources[address]["id"].as_str().unwrap(),
         };
+        // A script may show both forms for one address: the second imports it afresh.
+        if seen.contains(&address) {
+            let run = tf.run_in(&import_dir, &["state", "rm", address]);
+            assert_eq!(run.code, 0, "state rm {address}:\n{}", run.all());
+        }
+        seen.push(address);
         let run = tf.run_in(&import_dir, &["import", "-no-color", address, id]);
         assert_eq!(run.code, 0, "{line}:\n{}", run.all());
         imported += 1;
