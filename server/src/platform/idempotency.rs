@@ -11,9 +11,8 @@
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
-use ring::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305, NONCE_LEN};
+use ring::aead::{LessSafeKey, UnboundKey, CHACHA20_POLY1305};
 use ring::hkdf;
-use ring::rand::{SecureRandom, SystemRandom};
 use sqlx::{Any, Transaction};
 
 use super::clock::DAY_MS;
@@ -138,17 +137,8 @@ impl KeyMaterial {
         status: u16,
         answer: &[u8],
     ) -> Result<String, SealError> {
-        let mut nonce = [0u8; NONCE_LEN];
-        SystemRandom::new().fill(&mut nonce)?;
-        let mut sealed = answer.to_vec();
-        self.sealing.seal_in_place_append_tag(
-            Nonce::assume_unique_for_key(nonce),
-            Aad::from(self.aad(workspace_id, request_hash, status)),
-            &mut sealed,
-        )?;
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&sealed);
-        Ok(B64.encode(out))
+        let aad = self.aad(workspace_id, request_hash, status);
+        Ok(B64.encode(super::aead::seal(&self.sealing, &aad, answer)?))
     }
 
     /// Opens what [`Self::seal`] sealed for the same workspace, request and status.
@@ -159,21 +149,11 @@ impl KeyMaterial {
         status: u16,
         stored: &str,
     ) -> Result<Vec<u8>, SealError> {
-        let mut bytes = B64.decode(stored).map_err(|_| SealError::Encoding)?;
-        if bytes.len() < NONCE_LEN + aead::CHACHA20_POLY1305.tag_len() {
-            return Err(SealError::Open);
-        }
-        let mut sealed = bytes.split_off(NONCE_LEN);
-        let nonce = Nonce::try_assume_unique_for_key(&bytes).map_err(|_| SealError::Open)?;
-        let plain = self
-            .sealing
-            .open_in_place(
-                nonce,
-                Aad::from(self.aad(workspace_id, request_hash, status)),
-                &mut sealed,
-            )
-            .map_err(|_| SealError::Open)?;
-        Ok(plain.to_vec())
+        let sealed = B64.decode(stored).map_err(|_| SealError::Encoding)?;
+        let aad = self.aad(workspace_id, request_hash, status);
+        super::aead::open(&self.sealing, &aad, &sealed)
+            .map(|plain| plain.to_vec())
+            .ok_or(SealError::Open)
     }
 }
 

@@ -1,6 +1,7 @@
 //! What every layer stands on: the database, the clock, settings, metrics, client networks
 //! behind trusted proxies, rate limits and object ids. Nothing here knows a feature.
 
+pub mod aead;
 pub mod clock;
 pub mod config;
 pub mod db;

@@ -21,9 +21,11 @@ use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305, NONCE_LEN};
+use ring::aead::{LessSafeKey, UnboundKey, CHACHA20_POLY1305};
 use ring::rand::{SecureRandom, SystemRandom};
 use sha2::{Digest, Sha256};
+
+use super::aead;
 
 const FORMAT: &str = "sp1";
 const KEY_LEN: usize = 32;
@@ -67,7 +69,6 @@ impl MasterKey {
 pub struct MasterKeys {
     current: MasterKey,
     previous: Vec<MasterKey>,
-    rng: SystemRandom,
 }
 
 impl fmt::Debug for MasterKeys {
@@ -104,11 +105,7 @@ impl MasterKeys {
             .filter(|p| !p.trim().is_empty())
             .map(|p| MasterKey::from_base64(p))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self {
-            current,
-            previous,
-            rng: SystemRandom::new(),
-        })
+        Ok(Self { current, previous })
     }
 
     /// Reads the current key from a file (its whole content, base64).
@@ -149,22 +146,8 @@ impl MasterKeys {
 
     /// Seals `plaintext` for `context` with the current key.
     pub fn seal(&self, plaintext: &[u8], context: &str) -> Result<String, SecretError> {
-        let mut nonce = [0u8; NONCE_LEN];
-        self.rng
-            .fill(&mut nonce)
+        let body = aead::seal(&self.current.key, context.as_bytes(), plaintext)
             .map_err(|_| SecretError::Corrupt)?;
-        let mut sealed = plaintext.to_vec();
-        self.current
-            .key
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(context.as_bytes()),
-                &mut sealed,
-            )
-            .map_err(|_| SecretError::Corrupt)?;
-        let mut body = Vec::with_capacity(NONCE_LEN + sealed.len());
-        body.extend_from_slice(&nonce);
-        body.extend_from_slice(&sealed);
         Ok(format!(
             "{FORMAT}.{}.{}",
             self.current.id,
@@ -183,19 +166,7 @@ impl MasterKeys {
             .chain(&self.previous)
             .find(|k| k.id == key_id)
             .ok_or_else(|| SecretError::UnknownKey(key_id.to_owned()))?;
-        if body.len() < NONCE_LEN {
-            return Err(SecretError::Corrupt);
-        }
-        let (nonce, ciphertext) = body.split_at(NONCE_LEN);
-        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| SecretError::Corrupt)?;
-        let mut buffer = zeroize::Zeroizing::new(ciphertext.to_vec());
-        let plain_len = key
-            .key
-            .open_in_place(nonce, Aad::from(context.as_bytes()), &mut buffer)
-            .map_err(|_| SecretError::Corrupt)?
-            .len();
-        buffer.truncate(plain_len);
-        Ok(buffer)
+        aead::open(&key.key, context.as_bytes(), &body).ok_or(SecretError::Corrupt)
     }
 
     /// Whether `sealed` was sealed with the current key (a re-sealing job skips it).
