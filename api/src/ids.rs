@@ -17,6 +17,11 @@ pub const ROLE_BINDING: &str = "rb";
 /// SSO connections, `sso_…`.
 pub const SSO_CONNECTION: &str = "sso";
 
+/// Users signed in through SSO, `usr_…`.
+pub const USER: &str = "usr";
+/// Their sessions, `ses_…`.
+pub const SESSION: &str = "ses";
+
 /// Hex digits after the prefix of an id the server mints (a UUID in simple form).
 pub const MINTED_BODY_LEN: usize = 32;
 /// Longest body a client accepts after the prefix (server/API.md: ids are opaque).

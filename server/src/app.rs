@@ -36,9 +36,22 @@ pub struct App {
     pub fanout: Fanout,
     /// Seals and opens secrets the server must read back; `None` without a master key.
     pub master_keys: Option<Arc<MasterKeys>>,
+    /// The OIDC relying party of sign-in: discovery and keys of the connections' issuers.
+    pub sign_in: crate::signin::oidc::RelyingParty,
     /// Bytes of request bodies that may be buffered at once, across all requests (one permit per
     /// byte), so many slow or large bodies cannot take the memory.
     pub body_budget: Arc<tokio::sync::Semaphore>,
+}
+
+impl App {
+    /// The base URL browsers and identity providers reach this server at, without a trailing
+    /// `/` (`--public-url`, else the bound address).
+    pub fn public_url(&self) -> String {
+        self.settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.settings.listen))
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -82,6 +95,7 @@ pub async fn build_state(settings: Settings, clock: Clock) -> anyhow::Result<App
         replica_id: uuid::Uuid::new_v4().simple().to_string(),
         body_budget,
         master_keys,
+        sign_in: crate::signin::oidc::RelyingParty::new(),
         audit: AuditWriter::start(db.clone(), clock.clone()),
         rate_limiter,
         db,

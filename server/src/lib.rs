@@ -1,4 +1,5 @@
-//! StatusPulse Auth server: API keys, service accounts, credential verification and audit.
+//! StatusPulse Auth server: API keys, service accounts, credential verification, SSO sign-in and
+//! audit.
 //!
 //! [`Application::build`] wires everything from [`Settings`] and binds the listener, so tests
 //! start the real server on port 0 exactly as `statuspulse-server serve` does. The layers, and
@@ -16,6 +17,7 @@ pub mod openapi;
 mod ops;
 pub mod platform;
 pub mod router;
+pub mod signin;
 
 pub use app::{bootstrap, build_state, Application};
 pub use platform::clock::Clock;

@@ -34,6 +34,7 @@ fn other_routes() -> OpenApiRouter<AppState> {
         .merge(crate::audit::router())
         .merge(crate::management::effective_access::router())
         .merge(crate::management::scope_catalog::router())
+        .merge(crate::signin::router())
 }
 
 /// The creates (`POST` route templates) that honour `Idempotency-Key` (CONTRACT "Idempotency"):

@@ -13,6 +13,7 @@ pub mod environment_clusters;
 pub mod role_bindings;
 pub mod scope_catalog;
 pub mod service_accounts;
+pub mod sessions;
 pub mod sso_connections;
 pub mod verify;
 pub mod workspaces;
@@ -30,6 +31,7 @@ pub use environment_clusters::{
 pub use role_bindings::{CreateRoleBinding, RoleBinding, UpdateRoleBinding};
 pub use scope_catalog::{ScopeCatalog, ScopeInfo};
 pub use service_accounts::{CreateServiceAccount, ServiceAccount, UpdateServiceAccount};
+pub use sessions::{Me, RevokeAllSessions, RevokedSessions, Session, User};
 pub use sso_connections::{
     AzureAdSettings, CreateSsoConnection, OidcSettings, OktaSettings, OneLoginSettings,
     SamlSettings, SsoConnection, UpdateSsoConnection,

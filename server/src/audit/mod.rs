@@ -34,6 +34,8 @@ const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000
 pub enum Actor {
     /// A request authenticated with this API key (public key id) of this key object.
     ApiKey { key_id: String },
+    /// A signed-in user (by id), through one of their sessions.
+    User { user_id: String },
     /// The server itself: background jobs and `bootstrap`.
     System,
     /// An unauthenticated request.
@@ -44,6 +46,7 @@ impl Actor {
     fn parts(&self) -> (&'static str, Option<&str>) {
         match self {
             Actor::ApiKey { key_id } => ("api_key", Some(key_id)),
+            Actor::User { user_id } => ("user", Some(user_id)),
             Actor::System => ("system", None),
             Actor::Anonymous => ("anonymous", None),
         }
@@ -56,6 +59,9 @@ impl From<&Principal> for Actor {
         match principal {
             Principal::ApiKey(key) => Actor::ApiKey {
                 key_id: key.key_id.to_string(),
+            },
+            Principal::Session(session) => Actor::User {
+                user_id: session.user_id.clone(),
             },
         }
     }
@@ -87,6 +93,11 @@ pub enum EventType {
     SsoConnectionUpdated,
     SsoConnectionDeleted,
     AuthFailed,
+    SsoLogin,
+    SsoLoginFailed,
+    SessionCreated,
+    SessionRevoked,
+    UserCreated,
 }
 
 impl EventType {
@@ -113,6 +124,11 @@ impl EventType {
         EventType::SsoConnectionUpdated,
         EventType::SsoConnectionDeleted,
         EventType::AuthFailed,
+        EventType::SsoLogin,
+        EventType::SsoLoginFailed,
+        EventType::SessionCreated,
+        EventType::SessionRevoked,
+        EventType::UserCreated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -139,6 +155,11 @@ impl EventType {
             EventType::SsoConnectionUpdated => "sso_connection.updated",
             EventType::SsoConnectionDeleted => "sso_connection.deleted",
             EventType::AuthFailed => "auth.failed",
+            EventType::SsoLogin => "sso.login",
+            EventType::SsoLoginFailed => "sso.login_failed",
+            EventType::SessionCreated => "session.created",
+            EventType::SessionRevoked => "session.revoked",
+            EventType::UserCreated => "user.created",
         }
     }
 }

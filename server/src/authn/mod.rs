@@ -6,6 +6,7 @@ pub mod fanout;
 mod per_thread;
 pub mod principal;
 pub(crate) mod routes;
+pub mod session;
 pub mod token;
 
 pub use authenticator::{AuthFailure, Authenticator, Credential, Verification};

@@ -1,12 +1,13 @@
 //! Who is acting: the one thing authorization and audit see of an authenticated request.
 //!
-//! Today a principal is an API key (acting for its service account when it has one). A user's
-//! session and an OAuth access token become further variants when sign-in and the authorization
-//! server land; code past the `Caller` extractor asks the principal, never the credential kind,
-//! so it does not change when they do.
+//! A principal is an API key (acting for its service account when it has one) or a signed-in
+//! user's session (holding what the user's groups are bound to). An OAuth access token becomes a
+//! further variant when the authorization server lands; code past the `Caller` extractor asks the
+//! principal, never the credential kind, so it does not change when it does.
 
 use std::sync::Arc;
 
+use super::session::SessionPrincipal;
 use super::Credential;
 use crate::authz::scopes::{Environment, Scope, Scopes};
 use crate::authz::Grantee;
@@ -15,6 +16,8 @@ use crate::authz::Grantee;
 pub enum Principal {
     /// A verified API key.
     ApiKey(Arc<Credential>),
+    /// A signed-in user's session (cookie).
+    Session(Arc<SessionPrincipal>),
 }
 
 impl Principal {
@@ -22,16 +25,27 @@ impl Principal {
     pub fn workspace_id(&self) -> &str {
         match self {
             Principal::ApiKey(key) => &key.workspace_id,
+            Principal::Session(session) => &session.workspace_id,
+        }
+    }
+
+    /// The object acting: the API key's id (`key_…`) or the signed-in user's (`usr_…`).
+    pub fn acting_id(&self) -> &str {
+        match self {
+            Principal::ApiKey(key) => &key.id,
+            Principal::Session(session) => &session.user_id,
         }
     }
 
     /// Whom this principal's grants are bound to: the workspace for an admin key, the service
-    /// account for its keys.
+    /// account for its keys. A user acts at workspace level, narrowed by their groups' bindings
+    /// (which [`crate::authz::caller_authority`] reads afresh).
     pub fn grantee(&self) -> Grantee {
         match self {
             Principal::ApiKey(key) => {
                 Grantee::from_service_account(key.service_account_id.as_deref())
             }
+            Principal::Session(_) => Grantee::Workspace,
         }
     }
 
@@ -39,6 +53,7 @@ impl Principal {
     pub fn grants(&self, scope: Scope) -> bool {
         match self {
             Principal::ApiKey(key) => key.effective_scopes.grants(scope),
+            Principal::Session(session) => session.grants(scope),
         }
     }
 
@@ -54,6 +69,16 @@ impl Principal {
                 check_group_ids: &key.check_group_ids,
                 alert_route_ids: &key.alert_route_ids,
                 service_account_id: key.service_account_id.as_deref(),
+            },
+            Principal::Session(session) => Holdings {
+                // A user is not confined to an environment; `live` with no cluster narrowing
+                // reaches `test` too, and the groups' bindings decide where each scope holds.
+                environment: Environment::Live,
+                scopes: &session.requested,
+                environment_clusters: &[],
+                check_group_ids: &[],
+                alert_route_ids: &[],
+                service_account_id: None,
             },
         }
     }

@@ -50,8 +50,15 @@ pub async fn verify_credential(
     query: Result<Query<VerifyQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Response> {
     let Query(query) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
-    // Verification is about an API key; other principals get their own check when they exist.
-    let crate::authn::Principal::ApiKey(c) = &caller.principal;
+    // Verification is about the request's Bearer credential; a session cookie is not one (a
+    // gateway forwarding a browser's cookies must not turn them into an answer here).
+    let crate::authn::Principal::ApiKey(c) = &caller.principal else {
+        return Err(ApiError::unauthenticated(
+            "missing_credential",
+            "verification checks the request's `Authorization: Bearer` credential; a session \
+             cookie is not one",
+        ));
+    };
     if let Some(environment) = &query.environment {
         let environment =
             validate::environment(environment).map_err(|e| e.with_field("environment"))?;

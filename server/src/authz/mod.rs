@@ -19,12 +19,25 @@ use access::AccessContext;
 /// key's cached copy may be up to 30 s old, and a grant must not outlive a narrowing).
 pub async fn caller_authority(state: &AppState, principal: &Principal) -> ApiResult<Authority> {
     let held = principal.holdings();
-    let access = access::load_context(
-        state.db.pool(),
-        principal.workspace_id(),
-        held.service_account_id,
-    )
-    .await?;
+    let access = match principal {
+        Principal::ApiKey(_) => {
+            access::load_context(
+                state.db.pool(),
+                principal.workspace_id(),
+                held.service_account_id,
+            )
+            .await?
+        }
+        // The user's groups as of this session, their bindings as of now.
+        Principal::Session(session) => {
+            crate::authn::session::load_access(
+                state.db.pool(),
+                &session.workspace_id,
+                &session.groups,
+            )
+            .await?
+        }
+    };
     Ok(KeyAuthority {
         principal: principal.grantee(),
         environment: held.environment,

@@ -12,12 +12,14 @@ use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
 use crate::audit::{Actor, Failure, SYSTEM_CHAIN};
+use crate::authn::session::{self, SessionFailure, SessionPrincipal};
 use crate::authn::{AuthFailure, Credential, Principal};
 use crate::authz::scopes::Scope;
 use crate::error::ApiError;
 use crate::platform::network::{parse_forwarded, parse_x_forwarded_for};
 use crate::platform::network::{ClientNetwork, TrustedProxies};
 use crate::platform::rate_limit::Decision;
+use statuspulse_api::key::KeyId;
 
 /// An authenticated, rate-limit-admitted request: who is acting, as authorization and audit
 /// see it.
@@ -55,10 +57,10 @@ tokio::task_local! {
     pub static RATE_LIMIT_DECISION: RefCell<Option<Decision>>;
 }
 
-/// A credential the request screen already verified (for a request with a body, before reading
-/// it), so the [`Caller`] extractor does not verify it twice.
+/// A principal the request screen already authenticated (for a request with a body, before
+/// reading it), so the [`Caller`] extractor does not authenticate it twice.
 #[derive(Clone, Debug)]
-pub struct Authenticated(pub Arc<Credential>);
+pub struct Authenticated(pub Principal);
 
 /// Why the `Authorization` header holds no usable Bearer credential, judged without I/O.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,9 +89,87 @@ pub fn bearer_credential(headers: &HeaderMap) -> Result<&str, HeaderProblem> {
         .ok_or(HeaderProblem::NotBearer)
 }
 
-/// Verifies the request's credential; a refusal is audited and counted, and is the answer to
-/// send. Rate limits are the [`Caller`] extractor's, after this.
-pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Arc<Credential>, Refused> {
+/// Authenticates the request: its `Authorization: Bearer` credential, or else its session
+/// cookie. A refusal is audited and counted, and is the answer to send. Rate limits are the
+/// [`Caller`] extractor's, after this.
+pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, Refused> {
+    match bearer_credential(&parts.headers) {
+        Err(HeaderProblem::Missing) => match authenticate_session(parts, state).await? {
+            Some(session) => Ok(Principal::Session(session)),
+            None => Err(ApiError::unauthenticated(
+                "missing_credential",
+                "send the API key as `Authorization: Bearer <key>`, or sign in",
+            )
+            .into()),
+        },
+        _ => authenticate_bearer(parts, state)
+            .await
+            .map(Principal::ApiKey),
+    }
+}
+
+/// Whether the request carries a session cookie (of either name), judged without I/O.
+pub fn has_session_cookie(headers: &HeaderMap) -> bool {
+    headers.get_all(header::COOKIE).iter().any(|v| {
+        v.to_str().is_ok_and(|v| {
+            v.contains(session::COOKIE) // also matches the `__Host-` name
+        })
+    })
+}
+
+/// The request's session, when it has a session cookie; refusals are audited.
+async fn authenticate_session(
+    parts: &Parts,
+    state: &AppState,
+) -> Result<Option<Arc<SessionPrincipal>>, Refused> {
+    let public_url = state.public_url();
+    let outcome = session::authenticate(
+        state.db.pool(),
+        &state.clock,
+        state.settings.session_lifetimes(),
+        &public_url,
+        &parts.method,
+        &parts.headers,
+    )
+    .await;
+    match outcome {
+        Ok(found) => Ok(found),
+        Err(failure) => {
+            record_failure(state, parts, SYSTEM_CHAIN, None, None, failure.reason()).await;
+            let answer = match failure {
+                SessionFailure::Duplicate => {
+                    ApiError::bad_request(failure.reason(), "send the session cookie once")
+                }
+                SessionFailure::CsrfRejected => ApiError::forbidden(
+                    failure.reason(),
+                    "a write made with the session cookie needs the `X-CSRF-Token` header \
+                     (from GET /v1/me) and, when it sends `Origin`, this server's origin",
+                ),
+                SessionFailure::Unavailable => ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    failure.reason(),
+                    "sessions cannot be checked right now; retry shortly",
+                ),
+                SessionFailure::Revoked => ApiError::unauthenticated(
+                    failure.reason(),
+                    "this session was signed out; sign in again",
+                ),
+                SessionFailure::Expired | SessionFailure::IdleTimeout => ApiError::unauthenticated(
+                    failure.reason(),
+                    "this session has expired; sign in again",
+                ),
+                SessionFailure::Malformed | SessionFailure::Unknown => ApiError::unauthenticated(
+                    failure.reason(),
+                    "the session is not valid; sign in again",
+                ),
+            };
+            Err(answer.into())
+        }
+    }
+}
+
+/// Verifies the request's Bearer credential.
+async fn authenticate_bearer(parts: &Parts, state: &AppState) -> Result<Arc<Credential>, Refused> {
     let presented = match bearer_credential(&parts.headers) {
         Ok(presented) => presented,
         Err(HeaderProblem::Missing) => {
@@ -150,9 +230,13 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = Refused;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Refused> {
-        let credential = match parts.extensions.remove::<Authenticated>() {
-            Some(Authenticated(credential)) => credential,
+        let principal = match parts.extensions.remove::<Authenticated>() {
+            Some(Authenticated(principal)) => principal,
             None => authenticate(parts, state).await?,
+        };
+        let credential = match principal {
+            Principal::ApiKey(credential) => credential,
+            Principal::Session(session) => return admit_session(parts, state, session).await,
         };
 
         let decision = state
@@ -190,6 +274,55 @@ impl FromRequestParts<AppState> for Caller {
         })
     }
 }
+
+/// A session's requests are limited like a key of the standard tier, per session.
+async fn admit_session(
+    parts: &Parts,
+    state: &AppState,
+    session: Arc<SessionPrincipal>,
+) -> Result<Caller, Refused> {
+    let principal = Principal::Session(session);
+    let decision = rate_limit(state, &principal).await;
+    let allowed = decision.allowed();
+    let retry_after = decision.retry_after_secs;
+    let _ = RATE_LIMIT_DECISION.try_with(|slot| *slot.borrow_mut() = Some(decision));
+    if !allowed {
+        let Principal::Session(session) = &principal else {
+            unreachable!("built above")
+        };
+        record_failure(
+            state,
+            parts,
+            &session.workspace_id,
+            None,
+            Some(("session", session.session_id.as_str())),
+            "rate_limited",
+        )
+        .await;
+        return Err(Refused::RateLimited(retry_after.unwrap_or(1)));
+    }
+    Ok(Caller { principal })
+}
+
+/// The rate-limit decision for one more request of `principal`: per key at its tier, per
+/// session at the standard tier.
+pub async fn rate_limit(state: &AppState, principal: &Principal) -> Decision {
+    match principal {
+        Principal::ApiKey(key) => {
+            state
+                .rate_limiter
+                .check(&key.rate_limit_tier, &key.key_id)
+                .await
+        }
+        Principal::Session(session) => {
+            let bucket = KeyId::from_trusted(format!("session:{}", session.session_id));
+            state.rate_limiter.check(SESSION_TIER, &bucket).await
+        }
+    }
+}
+
+/// The rate-limit tier of every session.
+const SESSION_TIER: &str = "standard";
 
 /// Why a request has no [`Caller`]: an answer ready to send.
 #[derive(Debug)]

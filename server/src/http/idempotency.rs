@@ -34,9 +34,9 @@ use serde::Serialize;
 use sqlx::{Any, Transaction};
 
 use crate::app::AppState;
-use crate::authn::Credential;
+use crate::authn::Principal;
 use crate::error::{ApiError, ApiResult};
-use crate::http::auth::{authenticate, Authenticated, Refused, RATE_LIMIT_DECISION};
+use crate::http::auth::{authenticate, rate_limit, Authenticated, Refused, RATE_LIMIT_DECISION};
 use crate::http::middleware::MAX_BODY_BYTES;
 use crate::platform::idempotency::{self as store, KeyMaterial, Record};
 
@@ -163,12 +163,12 @@ pub async fn layer(State(layer): State<Layer>, request: Request, next: Next) -> 
     let (mut parts, body) = request.into_parts();
     // Who is asking comes first: keys are the caller's workspace's, and an unauthenticated
     // request learns nothing of them. The `Caller` extractor then takes this verification.
-    let credential = match parts.extensions.get::<Authenticated>() {
-        Some(Authenticated(credential)) => credential.clone(),
+    let principal = match parts.extensions.get::<Authenticated>() {
+        Some(Authenticated(principal)) => principal.clone(),
         None => match authenticate(&parts, state).await {
-            Ok(credential) => {
-                parts.extensions.insert(Authenticated(credential.clone()));
-                credential
+            Ok(principal) => {
+                parts.extensions.insert(Authenticated(principal.clone()));
+                principal
             }
             Err(refused) => return refused.into_response(),
         },
@@ -193,19 +193,20 @@ pub async fn layer(State(layer): State<Layer>, request: Request, next: Next) -> 
         .uri
         .path_and_query()
         .map_or(parts.uri.path(), |p| p.as_str());
-    let material = match KeyMaterial::derive(&value, &credential.workspace_id) {
+    let material = match KeyMaterial::derive(&value, principal.workspace_id()) {
         Ok(material) => material,
         Err(e) => return ApiError::internal(e).into_response(),
     };
-    let request_hash = material.request_hash(&credential.id, parts.method.as_str(), path, &bytes);
+    let request_hash =
+        material.request_hash(principal.acting_id(), parts.method.as_str(), path, &bytes);
     let reservation = Reservation {
-        workspace_id: credential.workspace_id.clone(),
+        workspace_id: principal.workspace_id().to_owned(),
         request_hash,
         token: uuid::Uuid::new_v4().simple().to_string(),
         material,
         recorded: AtomicBool::new(false),
     };
-    match reserve_or_answer(state, &credential, &reservation).await {
+    match reserve_or_answer(state, &principal, &reservation).await {
         Ok(None) => {}
         Ok(Some(answer)) => return answer,
         Err(e) => return e.into_response(),
@@ -222,7 +223,7 @@ pub async fn layer(State(layer): State<Layer>, request: Request, next: Next) -> 
 /// first answer, 422 for a different request, 409 while the first runs.
 async fn reserve_or_answer(
     state: &AppState,
-    credential: &Credential,
+    principal: &Principal,
     r: &Reservation,
 ) -> ApiResult<Option<Response>> {
     let (workspace_id, key_hash) = (r.workspace_id.as_str(), r.material.key_hash.as_str());
@@ -237,7 +238,7 @@ async fn reserve_or_answer(
                 store::delete_expired(&state.db, workspace_id, key_hash, now).await?;
             }
             Some(record) if record.request_hash != r.request_hash => {
-                return admitted(state, credential, reused().into_response()).await;
+                return admitted(state, principal, reused().into_response()).await;
             }
             Some(Record {
                 status: Some(status),
@@ -245,10 +246,10 @@ async fn reserve_or_answer(
                 ..
             }) => {
                 let answer = replay(r, status, answer.as_deref().unwrap_or_default())?;
-                return admitted(state, credential, answer).await;
+                return admitted(state, principal, answer).await;
             }
             Some(record) if record.locked_until > now => {
-                return admitted(state, credential, in_progress().into_response()).await;
+                return admitted(state, principal, in_progress().into_response()).await;
             }
             Some(_) => {
                 if store::take_over(&state.db, workspace_id, key_hash, &r.token, now).await? {
@@ -269,7 +270,7 @@ async fn reserve_or_answer(
                         ),
                     )
                     .with_retry_after(60);
-                    return admitted(state, credential, full.into_response()).await;
+                    return admitted(state, principal, full.into_response()).await;
                 }
                 let reserved = store::reserve(
                     &state.db,
@@ -286,20 +287,17 @@ async fn reserve_or_answer(
             }
         }
     }
-    admitted(state, credential, in_progress().into_response()).await
+    admitted(state, principal, in_progress().into_response()).await
 }
 
 /// An answer given here instead of by the handler still counts against the key's rate limit,
 /// as the `Caller` extractor would have counted it.
 async fn admitted(
     state: &AppState,
-    credential: &Credential,
+    principal: &Principal,
     answer: Response,
 ) -> ApiResult<Option<Response>> {
-    let decision = state
-        .rate_limiter
-        .check(&credential.rate_limit_tier, &credential.key_id)
-        .await;
+    let decision = rate_limit(state, principal).await;
     let allowed = decision.allowed();
     let retry_after = decision.retry_after_secs;
     let _ = RATE_LIMIT_DECISION.try_with(|slot| *slot.borrow_mut() = Some(decision));

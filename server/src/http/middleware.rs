@@ -12,7 +12,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::auth::{
-    authenticate, bearer_credential, record_failure, Authenticated, RATE_LIMIT_DECISION,
+    authenticate, bearer_credential, has_session_cookie, record_failure, Authenticated,
+    RATE_LIMIT_DECISION,
 };
 use crate::app::AppState;
 use crate::audit::SYSTEM_CHAIN;
@@ -103,7 +104,10 @@ pub async fn screen_request(
         return without_reading_body(too_large());
     }
     let (mut parts, body) = request.into_parts();
-    let shaped = bearer_credential(&parts.headers).is_ok_and(|key| KeyRef::parse(key).is_ok());
+    // A key of the right shape, or a session cookie (checked with its CSRF token, before the
+    // body too).
+    let shaped = bearer_credential(&parts.headers).is_ok_and(|key| KeyRef::parse(key).is_ok())
+        || (bearer_credential(&parts.headers).is_err() && has_session_cookie(&parts.headers));
     let limit = if policy == BodyPolicy::CredentialProtocol {
         // The handler authenticates the client from the body it is about to read.
         OAUTH_BODY_LIMIT
@@ -114,8 +118,8 @@ pub async fn screen_request(
         // Verified in full before any of the body is read: a forged key of the right shape
         // and checksum gets no body buffered either.
         match authenticate(&parts, &state).await {
-            Ok(credential) => {
-                parts.extensions.insert(Authenticated(credential));
+            Ok(principal) => {
+                parts.extensions.insert(Authenticated(principal));
                 MAX_BODY_BYTES
             }
             Err(refused) => return without_reading_body(refused.into_response()),
@@ -299,12 +303,13 @@ fn too_large() -> Response {
 pub async fn errors_as_problem_details(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
-    let is_json = response
+    // JSON is already a problem document; HTML is a page made for a person (sign-in's).
+    let is_rendered = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        .is_some_and(|v| v.contains("json") || v.starts_with("text/html"));
+    if !(status.is_client_error() || status.is_server_error()) || is_rendered {
         return response;
     }
     let (parts, body) = response.into_parts();

@@ -175,14 +175,6 @@ pub fn secret_context(id: &str) -> String {
     format!("sso_connection:{id}:client_secret")
 }
 
-fn public_url(state: &AppState) -> String {
-    state
-        .settings
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{}", state.settings.listen))
-}
-
 /// Seals a client secret for connection `id`, or refuses when no master key is configured.
 fn seal(state: &AppState, id: &str, secret: &str) -> ApiResult<(String, String)> {
     let Some(keys) = &state.master_keys else {
@@ -383,7 +375,7 @@ pub async fn create_sso_connection(
         &id,
     )
     .await?;
-    let answer = row.view(&public_url(&state))?;
+    let answer = row.view(&state.public_url())?;
     idempotency
         .record(&mut tx.tx, StatusCode::CREATED, &answer)
         .await?;
@@ -412,7 +404,7 @@ pub async fn get_sso_connection(
 ) -> ApiResult<axum::Json<SsoConnection>> {
     caller.require(Scope::AdminSso)?;
     let row = find(&state, &caller, &id).await?;
-    Ok(axum::Json(row.view(&public_url(&state))?))
+    Ok(axum::Json(row.view(&state.public_url())?))
 }
 
 /// List SSO connections, oldest first.
@@ -433,7 +425,7 @@ pub async fn list_sso_connections(
     .bind(limit + 1)
     .fetch_all(state.db.pool())
     .await?;
-    let base = public_url(&state);
+    let base = state.public_url();
     let views = rows
         .iter()
         .map(|r| r.view(&base).map(|v| (r.id.clone(), v)))
@@ -490,7 +482,7 @@ pub async fn update_sso_connection(
         audited(&same) == audited(&before)
     };
     if unchanged && sealed.is_none() {
-        return Ok(axum::Json(before_row.view(&public_url(&state))?));
+        return Ok(axum::Json(before_row.view(&state.public_url())?));
     }
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
@@ -536,7 +528,7 @@ pub async fn update_sso_connection(
     }));
     audit::commit_with(tx, &state.clock, &event).await?;
     let row = find(&state, &caller, &id).await?;
-    Ok(axum::Json(row.view(&public_url(&state))?))
+    Ok(axum::Json(row.view(&state.public_url())?))
 }
 
 /// Delete an SSO connection; its email domains become free, its sealed secret goes with it.
@@ -609,7 +601,33 @@ pub async fn load_for_sign_in(
         }
     };
     Ok(SignInConnection {
-        connection: row.view(&public_url(state))?,
+        connection: row.view(&state.public_url())?,
         client_secret,
     })
+}
+
+/// The workspace of connection `id`, for sign-in links (`?connection=`), which name no
+/// workspace: connection ids are unique across workspaces.
+pub async fn workspace_of(state: &AppState, id: &str) -> Result<Option<String>, sqlx::Error> {
+    if !statuspulse_api::ids::is_minted(id, ids::SSO_CONNECTION) {
+        return Ok(None);
+    }
+    sqlx::query_scalar("SELECT workspace_id FROM sso_connections WHERE id = $1")
+        .bind(id)
+        .fetch_optional(state.db.pool())
+        .await
+}
+
+/// Every connection, of any workspace, that signs in people of `domain`: `(workspace, id)`.
+pub async fn by_email_domain(
+    state: &AppState,
+    domain: &str,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT workspace_id, connection_id FROM sso_email_domains WHERE domain = $1 \
+         ORDER BY workspace_id LIMIT 2",
+    )
+    .bind(domain)
+    .fetch_all(state.db.pool())
+    .await
 }

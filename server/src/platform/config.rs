@@ -141,6 +141,14 @@ pub struct ServeArgs {
     /// assertion consumer URL, OIDC redirect URI). Default: `http://<listen address>`.
     #[arg(long = "public-url", env = "STATUSPULSE_PUBLIC_URL")]
     pub public_url: Option<String>,
+
+    /// Seconds without a request after which a signed-in session ends.
+    #[arg(long, env = "STATUSPULSE_SESSION_IDLE_TIMEOUT_SECS", default_value_t = 12 * 3600)]
+    pub session_idle_timeout_secs: u64,
+
+    /// Seconds after sign-in at which a session ends in any case.
+    #[arg(long, env = "STATUSPULSE_SESSION_LIFETIME_SECS", default_value_t = 24 * 3600)]
+    pub session_lifetime_secs: u64,
 }
 
 /// A secret given on the command line or in the environment: `Debug` never shows it.
@@ -213,6 +221,22 @@ pub struct Settings {
     /// The base URL the server is reached at, without a trailing `/`; `None` until the listener
     /// is bound, then `http://<bound address>` unless configured.
     pub public_url: Option<String>,
+
+    /// A signed-in session ends after this long without a request.
+    pub session_idle_timeout: Duration,
+    /// And after this long in any case.
+    pub session_lifetime: Duration,
+}
+
+/// Defaults of the session timeouts (docs/CONTRACT.md, "Sign-in").
+pub const DEFAULT_SESSION_IDLE_TIMEOUT: Duration = Duration::from_secs(12 * 3600);
+pub const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
+/// How long a session lives, in milliseconds: without a request, and in any case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionLifetimes {
+    pub idle_ms: i64,
+    pub absolute_ms: i64,
 }
 
 /// How many wrong secrets per minute an uncached key id may cost in Argon2: per client network
@@ -255,6 +279,16 @@ impl Settings {
             master_key: MasterKeySource::Default,
             master_key_previous: Vec::new(),
             public_url: None,
+            session_idle_timeout: DEFAULT_SESSION_IDLE_TIMEOUT,
+            session_lifetime: DEFAULT_SESSION_LIFETIME,
+        }
+    }
+
+    /// The session timeouts, as session authentication applies them.
+    pub fn session_lifetimes(&self) -> SessionLifetimes {
+        SessionLifetimes {
+            idle_ms: i64::try_from(self.session_idle_timeout.as_millis()).unwrap_or(i64::MAX),
+            absolute_ms: i64::try_from(self.session_lifetime.as_millis()).unwrap_or(i64::MAX),
         }
     }
 
@@ -306,6 +340,8 @@ impl Settings {
                 Some(url) => Some(public_url(&url)?),
                 None => None,
             },
+            session_idle_timeout: Duration::from_secs(args.session_idle_timeout_secs.max(60)),
+            session_lifetime: Duration::from_secs(args.session_lifetime_secs.max(60)),
             ..Self::for_database(args.db.database_url)
         })
     }

@@ -22,5 +22,6 @@ mod negative;
 mod replicas;
 mod secrets;
 mod service_accounts;
+mod sign_in;
 mod sso_connections;
 mod verify;

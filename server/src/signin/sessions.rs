@@ -1,0 +1,384 @@
+//! Sessions: created at sign-in, listed and revoked here.
+//!
+//! A user sees and revokes their own sessions; a caller holding `admin:sso` (a signed-in
+//! administrator or an API key) every session of the workspace. Another workspace's session is a
+//! 404. Revocation is a row update that every replica reads on the session's next request (see
+//! `authn::session`): refused at once, everywhere.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::IntoParams;
+
+use crate::app::AppState;
+use crate::audit::{self, EventType, NewEvent};
+use crate::authn::Principal;
+use crate::authz::scopes::Scope;
+use crate::error::{ApiError, ApiResult};
+use crate::http::pagination::{page_of, Page, PageParams};
+use crate::http::{Caller, Json};
+use crate::platform::clock::rfc3339;
+use crate::platform::db::{list_for_storage, stored_list, WriteTx};
+use crate::platform::ids;
+pub use statuspulse_api::v1::{Me, RevokeAllSessions, RevokedSessions, Session, User};
+
+/// A session about to begin.
+pub struct NewSession<'a> {
+    pub workspace_id: &'a str,
+    pub user_id: &'a str,
+    pub connection_id: &'a str,
+    pub secret_hash: &'a str,
+    pub mfa: bool,
+    pub amr: &'a [String],
+    pub acr: Option<&'a str>,
+    pub source_ip: Option<String>,
+    pub user_agent: Option<&'a str>,
+    pub now: i64,
+    pub expires_at: i64,
+}
+
+/// Inserts a session in the sign-in's transaction; returns its id.
+pub async fn create(tx: &mut WriteTx<'_>, new: &NewSession<'_>) -> Result<String, sqlx::Error> {
+    let id = ids::new_id(ids::SESSION);
+    let amr: Vec<String> = new
+        .amr
+        .iter()
+        .take(20)
+        .map(|a| a.chars().take(64).collect())
+        .collect();
+    sqlx::query(
+        "INSERT INTO sessions (id, workspace_id, user_id, connection_id, secret_hash, mfa, amr, \
+         acr, source_ip, user_agent, created_at, last_seen_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)",
+    )
+    .bind(&id)
+    .bind(new.workspace_id)
+    .bind(new.user_id)
+    .bind(new.connection_id)
+    .bind(new.secret_hash)
+    .bind(i64::from(new.mfa))
+    .bind(list_for_storage(&amr))
+    .bind(new.acr.map(|a| a.chars().take(256).collect::<String>()))
+    .bind(&new.source_ip)
+    .bind(new.user_agent)
+    .bind(new.now)
+    .bind(new.expires_at)
+    .execute(&mut *tx.tx)
+    .await?;
+    Ok(id)
+}
+
+const SESSION_COLUMNS: &str = "id, workspace_id, user_id, connection_id, mfa, amr, acr, \
+    source_ip, user_agent, created_at, last_seen_at, expires_at, revoked_at";
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    id: String,
+    workspace_id: String,
+    user_id: String,
+    connection_id: String,
+    mfa: i64,
+    amr: String,
+    acr: Option<String>,
+    source_ip: Option<String>,
+    user_agent: Option<String>,
+    created_at: i64,
+    last_seen_at: i64,
+    expires_at: i64,
+    revoked_at: Option<i64>,
+}
+
+impl SessionRow {
+    fn view(self, now: i64, idle_ms: i64, current: Option<&str>) -> Result<Session, sqlx::Error> {
+        let status = if self.revoked_at.is_some() {
+            "revoked"
+        } else if now >= self.expires_at || now >= self.last_seen_at.saturating_add(idle_ms) {
+            "expired"
+        } else {
+            "active"
+        };
+        Ok(Session {
+            current: current == Some(self.id.as_str()),
+            amr: stored_list("amr", &self.amr)?,
+            id: self.id,
+            workspace_id: self.workspace_id,
+            user_id: self.user_id,
+            connection_id: self.connection_id,
+            status: status.to_owned(),
+            mfa: self.mfa != 0,
+            acr: self.acr,
+            source_ip: self.source_ip,
+            user_agent: self.user_agent,
+            created_at: rfc3339(self.created_at),
+            last_seen_at: rfc3339(self.last_seen_at),
+            expires_at: rfc3339(self.expires_at),
+            revoked_at: self.revoked_at.map(rfc3339),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: String,
+    workspace_id: String,
+    connection_id: String,
+    subject: String,
+    email: Option<String>,
+    name: Option<String>,
+    groups: String,
+    idp_groups: String,
+}
+
+impl UserRow {
+    fn view(self) -> Result<User, sqlx::Error> {
+        Ok(User {
+            groups: stored_list("groups", &self.groups)?,
+            idp_groups: stored_list("idp_groups", &self.idp_groups)?,
+            id: self.id,
+            workspace_id: self.workspace_id,
+            connection_id: self.connection_id,
+            subject: self.subject,
+            email: self.email,
+            name: self.name,
+        })
+    }
+}
+
+fn current_session_id(caller: &Caller) -> Option<&str> {
+    match &caller.principal {
+        Principal::Session(s) => Some(&s.session_id),
+        Principal::ApiKey(_) => None,
+    }
+}
+
+/// The signed-in user: who they are, their groups, what those are bound to, this session, and
+/// the CSRF token for writes made with the session cookie.
+#[utoipa::path(get, path = "/v1/me", tag = "sessions",
+    responses((status = 200, body = Me), (status = 401, body = crate::error::Problem),
+        (status = 403, body = crate::error::Problem)),
+    security(("session" = [])))]
+pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<Me>> {
+    let Principal::Session(session) = &caller.principal else {
+        return Err(ApiError::forbidden(
+            "not_signed_in",
+            "GET /v1/me describes a signed-in user; this request is authenticated with an API key",
+        ));
+    };
+    let user: UserRow = sqlx::query_as(
+        "SELECT id, workspace_id, connection_id, subject, email, name, groups, idp_groups \
+         FROM users WHERE id = $1",
+    )
+    .bind(&session.user_id)
+    .fetch_one(state.db.pool())
+    .await?;
+    let row: SessionRow = sqlx::query_as(&format!(
+        "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"
+    ))
+    .bind(&session.session_id)
+    .fetch_one(state.db.pool())
+    .await?;
+    let lifetimes = state.settings.session_lifetimes();
+    Ok(axum::Json(Me {
+        user: user.view()?,
+        effective_scopes: session
+            .effective
+            .iter()
+            .map(|s| s.as_str().to_owned())
+            .collect(),
+        session: row.view(
+            state.clock.now_ms(),
+            lifetimes.idle_ms,
+            Some(&session.session_id),
+        )?,
+        csrf_token: session.csrf_token.clone(),
+    }))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SessionFilter {
+    /// Only this user's sessions.
+    user_id: Option<String>,
+    /// `active` (default: every status).
+    status: Option<String>,
+}
+
+/// Sessions: a user's own, or with `admin:sso` every session of the workspace. Newest last.
+#[utoipa::path(get, path = "/v1/sessions", tag = "sessions", params(SessionFilter, PageParams),
+    responses((status = 200, body = Page<Session>), (status = 403, body = crate::error::Problem)),
+    security(("bearer" = ["admin:sso"]), ("session" = [])))]
+pub async fn list_sessions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(filter): Query<SessionFilter>,
+    Query(page): Query<PageParams>,
+) -> ApiResult<axum::Json<Page<Session>>> {
+    let limit = page.limit()?;
+    let only_user = match (&caller.principal, caller.principal.grants(Scope::AdminSso)) {
+        (_, true) => filter.user_id.clone(),
+        (Principal::Session(s), false) => {
+            if filter.user_id.as_ref().is_some_and(|u| *u != s.user_id) {
+                return Err(ApiError::forbidden(
+                    "insufficient_scope",
+                    "another user's sessions need the `admin:sso` scope",
+                ));
+            }
+            Some(s.user_id.clone())
+        }
+        (Principal::ApiKey(_), false) => {
+            return Err(ApiError::forbidden(
+                "insufficient_scope",
+                "this route needs the `admin:sso` scope",
+            ))
+        }
+    };
+    let active_only = match filter.status.as_deref() {
+        None => false,
+        Some("active") => true,
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "status",
+                "invalid_status",
+                "status filters by `active` only",
+            ))
+        }
+    };
+    let now = state.clock.now_ms();
+    let lifetimes = state.settings.session_lifetimes();
+    let rows: Vec<SessionRow> = sqlx::query_as(&format!(
+        "SELECT {SESSION_COLUMNS} FROM sessions WHERE workspace_id = $1 AND id > $2 \
+         AND ($3 IS NULL OR user_id = $3) \
+         AND ($4 = 0 OR (revoked_at IS NULL AND expires_at > $5 AND last_seen_at > $6)) \
+         ORDER BY id LIMIT $7"
+    ))
+    .bind(caller.workspace_id())
+    .bind(page.after()?)
+    .bind(&only_user)
+    .bind(i64::from(active_only))
+    .bind(now)
+    .bind(now - lifetimes.idle_ms)
+    .bind(limit + 1)
+    .fetch_all(state.db.pool())
+    .await?;
+    let current = current_session_id(&caller);
+    let views = rows
+        .into_iter()
+        .map(|r| r.view(now, lifetimes.idle_ms, current))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(axum::Json(page_of(views, limit, |s| s.id.clone(), |s| s)))
+}
+
+/// Revokes one session: the user's own, or with `admin:sso` any of the workspace. Refused at
+/// once on every replica. Revoking a revoked session changes nothing.
+#[utoipa::path(delete, path = "/v1/sessions/{id}", tag = "sessions", params(("id" = String, Path)),
+    responses((status = 204), (status = 403, body = crate::error::Problem),
+        (status = 404, body = crate::error::Problem)),
+    security(("bearer" = ["admin:sso"]), ("session" = [])))]
+pub async fn revoke_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    ids::expect_prefix(&id, ids::SESSION)?;
+    let owner: Option<(String,)> =
+        sqlx::query_as("SELECT user_id FROM sessions WHERE id = $1 AND workspace_id = $2")
+            .bind(&id)
+            .bind(caller.workspace_id())
+            .fetch_optional(state.db.pool())
+            .await?;
+    let (owner,) = owner.ok_or_else(ApiError::not_found)?;
+    require_self_or_admin(&caller, &owner)?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin_write().await?;
+    let changed = sqlx::query(
+        "UPDATE sessions SET revoked_at = $1, revoked_reason = 'revoked' \
+         WHERE id = $2 AND workspace_id = $3 AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(&id)
+    .bind(caller.workspace_id())
+    .execute(&mut *tx.tx)
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        return Ok(StatusCode::NO_CONTENT);
+    }
+    let event = NewEvent::success(
+        caller.workspace_id(),
+        EventType::SessionRevoked,
+        caller.actor(),
+    )
+    .target("session", &id)
+    .details(json!({"user_id": owner, "reason": "revoked"}));
+    audit::commit_with(tx, &state.clock, &event).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Signs a user out everywhere: every session of theirs is revoked. Your own user, or any user
+/// of the workspace with `admin:sso`.
+#[utoipa::path(post, path = "/v1/sessions/revoke-all", tag = "sessions",
+    request_body = RevokeAllSessions,
+    responses((status = 200, body = RevokedSessions), (status = 403, body = crate::error::Problem),
+        (status = 404, body = crate::error::Problem)),
+    security(("bearer" = ["admin:sso"]), ("session" = [])))]
+pub async fn revoke_all(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<RevokeAllSessions>,
+) -> ApiResult<axum::Json<RevokedSessions>> {
+    if !statuspulse_api::ids::is_minted(&body.user_id, ids::USER) {
+        return Err(ApiError::invalid(
+            "user_id",
+            "invalid_id",
+            "user_id must be a user id (usr_…)",
+        ));
+    }
+    let exists: Option<(String,)> =
+        sqlx::query_as("SELECT id FROM users WHERE id = $1 AND workspace_id = $2")
+            .bind(&body.user_id)
+            .bind(caller.workspace_id())
+            .fetch_optional(state.db.pool())
+            .await?;
+    if exists.is_none() {
+        return Err(ApiError::not_found());
+    }
+    require_self_or_admin(&caller, &body.user_id)?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin_write().await?;
+    let revoked: Vec<(String,)> = sqlx::query_as(
+        "UPDATE sessions SET revoked_at = $1, revoked_reason = 'revoke_all' \
+         WHERE user_id = $2 AND workspace_id = $3 AND revoked_at IS NULL RETURNING id",
+    )
+    .bind(now)
+    .bind(&body.user_id)
+    .bind(caller.workspace_id())
+    .fetch_all(&mut *tx.tx)
+    .await?;
+    let count = u64::try_from(revoked.len()).unwrap_or(u64::MAX);
+    let event = NewEvent::success(
+        caller.workspace_id(),
+        EventType::SessionRevoked,
+        caller.actor(),
+    )
+    .target("user", &body.user_id)
+    .details(json!({
+        "reason": "revoke_all",
+        "sessions": revoked.iter().map(|(id,)| id).collect::<Vec<_>>(),
+    }));
+    audit::commit_with(tx, &state.clock, &event).await?;
+    Ok(axum::Json(RevokedSessions { revoked: count }))
+}
+
+fn require_self_or_admin(caller: &Caller, user_id: &str) -> ApiResult<()> {
+    if caller.principal.grants(Scope::AdminSso) {
+        return Ok(());
+    }
+    match &caller.principal {
+        Principal::Session(s) if s.user_id == user_id => Ok(()),
+        _ => Err(ApiError::forbidden(
+            "insufficient_scope",
+            "another user's sessions need the `admin:sso` scope",
+        )),
+    }
+}
