@@ -1,13 +1,13 @@
 //! The OpenAPI document, assembled from the handlers' `#[utoipa::path]` annotations.
 
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 /// What the document says besides its paths, which [`crate::http::routes`] registers with the
 /// routes themselves.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "StatusPulse Auth", description = "API keys, service accounts, credential verification and audit."),
+    info(title = "StatusPulse Auth", description = "API keys, service accounts, credential verification, SSO sign-in, sessions and audit."),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerAuth)
 )]
@@ -26,6 +26,14 @@ impl Modify for BearerAuth {
                     .description(Some("An API key: `Authorization: Bearer sp_live_…`"))
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "statuspulse_session",
+                "A signed-in user's session cookie (`__Host-statuspulse_session` over HTTPS), set \
+                 by `GET /oauth2/callback`. Writes also need `X-CSRF-Token` (from `GET /v1/me`).",
+            ))),
         );
     }
 }
@@ -185,6 +193,7 @@ fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
     let clusters = Rule::List(&CLUSTER_ITEM, 0, None); // validate::cluster_names
     let ids = Rule::List(&ID_ITEM, 0, Some(MAX_RESTRICTION_IDS)); // validate::restriction_ids
     vec![
+        ("RevokeAllSessions", "user_id", ID),
         ("CreateServiceAccount", "name", NAME),
         ("CreateServiceAccount", "description", DESCRIPTION),
         ("UpdateServiceAccount", "name", NAME),

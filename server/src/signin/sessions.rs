@@ -200,8 +200,8 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<axum
 pub struct SessionFilter {
     /// Only this user's sessions.
     user_id: Option<String>,
-    /// `active` (default: every status).
-    status: Option<String>,
+    /// `true`: only sessions still usable (default: every session).
+    active: Option<bool>,
 }
 
 /// Sessions: a user's own, or with `admin:sso` every session of the workspace. Newest last.
@@ -233,17 +233,7 @@ pub async fn list_sessions(
             ))
         }
     };
-    let active_only = match filter.status.as_deref() {
-        None => false,
-        Some("active") => true,
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "status",
-                "invalid_status",
-                "status filters by `active` only",
-            ))
-        }
-    };
+    let active_only = filter.active.unwrap_or(false);
     let now = state.clock.now_ms();
     let lifetimes = state.settings.session_lifetimes();
     let rows: Vec<SessionRow> = sqlx::query_as(&format!(
