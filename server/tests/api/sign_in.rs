@@ -1043,3 +1043,121 @@ async fn email_sign_in_picks_the_connection_by_domain(backend: Backend) {
     let direct = browser.start(&app, &format!("connection={id}")).await;
     assert!(direct.starts_with(&idp.origin));
 }
+
+/// Each native connector against the IdP laid out like its vendor (paths, issuer, claims), with
+/// `endpoint_override` pointing the vendor's base URL at it. Connectors do not depend on the
+/// database, so this runs on SQLite only.
+#[tokio::test]
+async fn every_connector_shape_signs_in() {
+    let (app, _db) = spawn(Backend::Sqlite).await;
+    let admin = app.admin_key.clone();
+    let tenant = "9188040d-6c67-4c5b-b112-36a304b66dad";
+    let shapes: Vec<(&str, Shape, fn(&Idp, &str) -> Value)> = vec![
+        ("okta-org", Shape::OktaOrg, |idp, _| {
+            json!({"kind": "okta", "okta": {"domain": "acme.okta.com"}, "endpoint_override": idp.origin})
+        }),
+        ("okta-custom", Shape::okta_custom("aus1default"), |idp, _| {
+            json!({"kind": "okta", "okta": {"domain": "acme.okta.com", "authorization_server_id": "aus1default"},
+                   "endpoint_override": idp.origin})
+        }),
+        ("azure-tenant", Shape::azure(tenant), |idp, tenant| {
+            json!({"kind": "azure_ad", "azure_ad": {"tenant_id": tenant}, "endpoint_override": idp.origin})
+        }),
+        ("azure-common", Shape::azure(tenant), |idp, tenant| {
+            json!({"kind": "azure_ad", "azure_ad": {"tenant_id": "common", "allowed_tenants": [tenant]},
+                   "endpoint_override": idp.origin})
+        }),
+        ("onelogin", Shape::OneLogin, |idp, _| {
+            json!({"kind": "onelogin", "onelogin": {"subdomain": "acme"}, "endpoint_override": idp.origin})
+        }),
+    ];
+    for (name, shape, block) in shapes {
+        let idp = idp_for(&app, shape).await;
+        let id = connection(
+            &app,
+            &admin,
+            name,
+            block(&idp, tenant),
+            json!({"group_mappings": {"eng": "engineering"}, "require_mfa": true}),
+        )
+        .await;
+        idp.set_next_login(json!({"sub": format!("{name}-user"), "email": "u@example.com",
+            "email_verified": true, "groups": ["eng"], "amr": ["pwd", "mfa"]}))
+            .await;
+        let me = Browser::new().signed_in(&app, &idp, &format!("connection={id}")).await;
+        assert_eq!(me["user"]["subject"], format!("{name}-user"), "{name}");
+        assert_eq!(me["user"]["groups"], json!(["engineering"]), "{name}");
+        assert_eq!(me["session"]["mfa"], true, "{name}");
+    }
+
+    // Azure `common`: a tenant that is not allowed is refused, whatever the IdP signs.
+    let idp = idp_for(&app, Shape::azure(tenant)).await;
+    let id = connection(
+        &app,
+        &admin,
+        "azure-other-tenants",
+        json!({"kind": "azure_ad", "azure_ad": {"tenant_id": "organizations",
+               "allowed_tenants": ["3f2504e0-4f89-11d3-9a0c-0305e82c3301"]},
+               "endpoint_override": idp.origin}),
+        json!({}),
+    )
+    .await;
+    let answer = Browser::new()
+        .sign_in(&app, &idp, &format!("connection={id}"))
+        .await;
+    // The authorization response's `iss` (the tenant's issuer) already names a tenant we do
+    // not accept.
+    assert_eq!(problem(answer).await, (StatusCode::BAD_REQUEST, "issuer_mismatch".into()));
+    idp.tamper_next_id_token(json!({"claims": {"tid": "3f2504e0-4f89-11d3-9a0c-0305e82c3301"}}))
+        .await;
+    let browser = Browser::new();
+    let back = idp
+        .complete_authorization(&browser.start(&app, &format!("connection={id}")).await)
+        .await;
+    let mut url = back.clone();
+    let pairs: Vec<(String, String)> = back
+        .query_pairs()
+        .filter(|(k, _)| k != "iss")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .chain([("iss".to_owned(), format!("{}/3f2504e0-4f89-11d3-9a0c-0305e82c3301/v2.0", idp.origin))])
+        .collect();
+    url.query_pairs_mut().clear().extend_pairs(pairs);
+    // The token claims an allowed tenant but carries the real tenant's issuer: refused.
+    let answer = browser.get(url.as_str()).await;
+    assert_eq!(problem(answer).await, (StatusCode::UNAUTHORIZED, "id_token_wrong_issuer".into()));
+    assert_eq!(count(&app, "sessions").await, 5);
+}
+
+/// The IdP rotates its keys: the next sign-in makes us fetch the JWKS again, once. Tokens with
+/// made-up `kid`s are refused without making us fetch it more than once a minute.
+#[tokio::test]
+async fn keys_are_refetched_on_rotation_but_unknown_kids_cannot_make_us_hammer_the_idp() {
+    let (app, _db) = spawn(Backend::Sqlite).await;
+    let idp = idp_for(&app, Shape::Generic).await;
+    let id = connection(&app, &app.admin_key, "corp", generic(&idp), json!({})).await;
+    let q = format!("connection={id}");
+    Browser::new().signed_in(&app, &idp, &q).await;
+    assert_eq!(idp.jwks_hits().await, 1);
+    Browser::new().signed_in(&app, &idp, &q).await;
+    assert_eq!(idp.jwks_hits().await, 1, "keys are cached");
+
+    idp.rotate_keys().await;
+    Browser::new().signed_in(&app, &idp, &q).await;
+    assert_eq!(idp.jwks_hits().await, 2, "one fetch for the new key");
+
+    app.clock.advance(std::time::Duration::from_secs(61));
+    for n in 0..20 {
+        idp.tamper_next_id_token(json!({"sign": "foreign", "header": {"kid": format!("random-{n}")}}))
+            .await;
+        let answer = Browser::new().sign_in(&app, &idp, &q).await;
+        assert_eq!(problem(answer).await.1, "id_token_unknown_key");
+    }
+    assert_eq!(idp.jwks_hits().await, 3, "20 unknown kids cost one fetch");
+    // A minute later, one more is allowed.
+    app.clock.advance(std::time::Duration::from_secs(61));
+    idp.tamper_next_id_token(json!({"sign": "foreign", "header": {"kid": "random-x"}}))
+        .await;
+    let answer = Browser::new().sign_in(&app, &idp, &q).await;
+    assert_eq!(problem(answer).await.1, "id_token_unknown_key");
+    assert_eq!(idp.jwks_hits().await, 4);
+}
