@@ -178,6 +178,9 @@ impl Application {
 /// take room (they are already ignored).
 const IDEMPOTENCY_PURGE_EVERY: Duration = Duration::from_secs(600);
 
+/// How often expired sign-in states, replay-cache entries and long-ended sessions are deleted.
+const SIGN_IN_PURGE_EVERY: Duration = Duration::from_secs(300);
+
 /// Periodic work: the quarantine purge and idempotency key expiry (one replica each, under a
 /// lease), and each replica's `last_used_at` write-back and pruning of in-memory limits.
 fn spawn_jobs(state: &AppState) -> Vec<JoinHandle<()>> {
@@ -203,6 +206,18 @@ fn spawn_jobs(state: &AppState) -> Vec<JoinHandle<()>> {
                 Box::pin(async move {
                     if let Err(e) = jobs::idempotency::purge_expired(&s).await {
                         tracing::error!(error = format!("{e:#}"), "idempotency key expiry failed");
+                    }
+                })
+            },
+        },
+        Job {
+            name: "sign-in state expiry",
+            every: SIGN_IN_PURGE_EVERY,
+            scope: Scope::OneReplica("sign_in_purge"),
+            run: |s| {
+                Box::pin(async move {
+                    if let Err(e) = jobs::sign_in::purge_expired(&s).await {
+                        tracing::error!(error = format!("{e:#}"), "sign-in state expiry failed");
                     }
                 })
             },
