@@ -19,20 +19,23 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
             "authz",
             "audit",
             "jobs",
+            "signin",
         ],
     ),
     // Who is calling: below authorization, audit and every feature.
     (
         "authn",
-        &["app", "router", "http", "management", "audit", "jobs"],
+        &["app", "router", "http", "management", "audit", "jobs", "signin"],
     ),
     // What they may do.
-    ("authz", &["router", "http", "management", "audit", "jobs"]),
+    ("authz", &["router", "http", "management", "audit", "jobs", "signin"]),
     // The chain and its writer: records principals, decides nothing.
-    ("audit", &["router", "management", "authz", "jobs"]),
-    ("jobs", &["router", "http"]),
+    ("audit", &["router", "management", "authz", "jobs", "signin"]),
+    ("jobs", &["router", "http", "signin"]),
     // The edge: extractors and middleware, no feature.
-    ("http", &["router", "management", "jobs"]),
+    ("http", &["router", "management", "jobs", "signin"]),
+    // Features: management does not reach into sign-in (sign-in reads connections from it).
+    ("management", &["router", "signin"]),
 ];
 
 /// Route modules are features: they stand on the HTTP edge like `management/` does.
