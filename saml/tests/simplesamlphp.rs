@@ -1,6 +1,8 @@
 //! Sign-ins against a real SAML IdP (SimpleSAMLphp, `support/idp.rs`): our AuthnRequest goes
 //! in, its signed response comes back and verifies, with the identity its users carry.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "support/idp.rs"]
 mod idp;
 
@@ -31,7 +33,15 @@ async fn sign_in(idp: &SamlIdp, username: &str, password: &str) -> (String, Stri
         expected_request_id: Some(&request_id),
         now_unix: now(),
     };
-    let url = authn_request_redirect_url(&idp.settings(), &sp, &request_id, "/console/keys", &[], now()).unwrap();
+    let url = authn_request_redirect_url(
+        &idp.settings(),
+        &sp,
+        &request_id,
+        "/console/keys",
+        &[],
+        now(),
+    )
+    .unwrap();
     let (response, relay_state) = idp.login(&url, username, password).await;
     (request_id, response, relay_state)
 }
@@ -74,7 +84,9 @@ async fn a_multi_factor_sign_in_at_simplesamlphp_reports_its_mfa_context() {
         identity.authn_context_class.as_deref(),
         Some("urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract")
     );
-    assert!(is_mfa_context(identity.authn_context_class.as_deref().unwrap()));
+    assert!(is_mfa_context(
+        identity.authn_context_class.as_deref().unwrap()
+    ));
 }
 
 #[tokio::test]
@@ -88,22 +100,43 @@ async fn a_genuine_simplesamlphp_response_is_refused_in_the_wrong_context() {
 
     // Another sign-in's request, or none (IdP-initiated only).
     assert_eq!(code(&settings, &sp("_another")), "wrong_in_response_to");
-    assert_eq!(code(&settings, &SpContext { expected_request_id: None, ..sp(&request_id) }), "wrong_in_response_to");
+    assert_eq!(
+        code(
+            &settings,
+            &SpContext {
+                expected_request_id: None,
+                ..sp(&request_id)
+            }
+        ),
+        "wrong_in_response_to"
+    );
     // Another service provider replaying it.
-    let other = SpContext { entity_id: "https://other-sp.test", ..sp(&request_id) };
+    let other = SpContext {
+        entity_id: "https://other-sp.test",
+        ..sp(&request_id)
+    };
     assert_eq!(code(&settings, &other), "wrong_audience");
-    let other = SpContext { acs_url: "https://other-sp.test/acs", ..sp(&request_id) };
+    let other = SpContext {
+        acs_url: "https://other-sp.test/acs",
+        ..sp(&request_id)
+    };
     assert_eq!(code(&settings, &other), "wrong_destination");
     // Too late (SimpleSAMLphp gives assertions 5 minutes).
-    let later = SpContext { now_unix: now() + 10 * 60, ..sp(&request_id) };
+    let later = SpContext {
+        now_unix: now() + 10 * 60,
+        ..sp(&request_id)
+    };
     assert_eq!(code(&settings, &later), "expired");
     // A connection configured with another IdP's entity ID or certificate.
     let mut other_issuer = settings.clone();
     other_issuer.entity_id = "https://other-idp.test".into();
     assert_eq!(code(&other_issuer, &sp(&request_id)), "wrong_issuer");
     let mut other_certificate = settings.clone();
-    other_certificate.certificate_pem =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/keys/attacker.crt")).unwrap();
+    other_certificate.certificate_pem = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/support/keys/attacker.crt"
+    ))
+    .unwrap();
     assert_eq!(code(&other_certificate, &sp(&request_id)), "wrong_signer");
 }
 
@@ -124,11 +157,24 @@ async fn the_sp_metadata_is_accepted_by_simplesamlphps_parser() {
                 $sp['AssertionConsumerService'][0]['Binding'], "\n";
         }
     "#;
-    let out = std::process::Command::new("php").arg("-r").arg(script).arg(&path).output().unwrap();
+    let out = std::process::Command::new("php")
+        .arg("-r")
+        .arg(script)
+        .arg(&path)
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(
         stdout.lines().collect::<Vec<_>>(),
-        [SP_ENTITY_ID, ACS_URL, "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"]
+        [
+            SP_ENTITY_ID,
+            ACS_URL,
+            "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
+        ]
     );
 }

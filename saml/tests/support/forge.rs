@@ -1,7 +1,7 @@
 //! Runs `forge.py` (pysaml2 and the xmlsec1 binary, from the tools venv) to make SAML
 //! responses the tests expect to be refused. Panics naming `scripts/install-test-tools.sh` when
 //! the tools are missing.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -25,9 +25,10 @@ pub fn key(name: &str) -> String {
 }
 
 fn tools_python() -> PathBuf {
-    let tools = std::env::var_os("STATUSPULSE_TOOLS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools"));
+    let tools = std::env::var_os("STATUSPULSE_TOOLS_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools"),
+        PathBuf::from,
+    );
     tools.join("venv/bin/python")
 }
 
@@ -53,7 +54,7 @@ pub fn valid_spec() -> Value {
 }
 
 /// `valid_spec()` with the given keys replaced.
-pub fn spec_with(changes: Value) -> Value {
+pub fn spec_with(changes: &Value) -> Value {
     let mut spec = valid_spec();
     if let (Some(target), Some(changes)) = (spec.as_object_mut(), changes.as_object()) {
         for (k, v) in changes {

@@ -9,7 +9,7 @@
 //!
 //! When PHP or SimpleSAMLphp is missing it panics and names `scripts/install-test-tools.sh`:
 //! a test that cannot run fails, it never passes by skipping.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -21,7 +21,8 @@ use statuspulse_saml::IdpSettings;
 
 /// Where Debian's simplesamlphp package puts its web root.
 const SIMPLESAMLPHP_WWW: &str = "/usr/share/simplesamlphp/www";
-const INSTALL_HINT: &str = "run scripts/install-test-tools.sh (it installs Debian php-cli, php-xml, \
+const INSTALL_HINT: &str =
+    "run scripts/install-test-tools.sh (it installs Debian php-cli, php-xml, \
                             simplesamlphp and xmlsec1)";
 
 /// A running SimpleSAMLphp IdP; the PHP process is killed when this is dropped.
@@ -81,7 +82,11 @@ impl SamlIdp {
             .stderr(log)
             .spawn()
             .unwrap_or_else(|e| panic!("starting php -S failed ({e}): {INSTALL_HINT}"));
-        let mut idp = SamlIdp { child, base_url, state };
+        let mut idp = SamlIdp {
+            child,
+            base_url,
+            state,
+        };
         idp.wait_until_listening(port);
         idp
     }
@@ -93,7 +98,11 @@ impl SamlIdp {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("php -S exited ({status}) before listening:\n{}", self.log());
             }
-            assert!(Instant::now() < deadline, "php -S did not listen within 15 s:\n{}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "php -S did not listen within 15 s:\n{}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -113,7 +122,7 @@ impl SamlIdp {
     }
 
     /// Its signing certificate (PEM).
-    pub fn certificate_pem(&self) -> String {
+    pub fn certificate_pem() -> String {
         std::fs::read_to_string(support_dir().join("cert/idp.crt")).expect("the IdP certificate")
     }
 
@@ -122,7 +131,7 @@ impl SamlIdp {
         IdpSettings {
             entity_id: self.entity_id(),
             sso_url: format!("{}/saml2/idp/SSOService.php", self.base_url),
-            certificate_pem: self.certificate_pem(),
+            certificate_pem: Self::certificate_pem(),
             groups_attribute: Some("groups".into()),
         }
     }
@@ -130,14 +139,23 @@ impl SamlIdp {
     /// Plays the browser: follows `redirect_url` (an AuthnRequest) to the login form, signs in
     /// as `username`, and returns what the IdP's auto-submitting form would POST to the ACS:
     /// `(SAMLResponse, RelayState)`. Panics (with the page and the IdP log) if no form comes.
-    pub async fn login(&self, redirect_url: &str, username: &str, password: &str) -> (String, String) {
+    pub async fn login(
+        &self,
+        redirect_url: &str,
+        username: &str,
+        password: &str,
+    ) -> (String, String) {
         let client = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::limited(10))
             .timeout(Duration::from_secs(30))
             .build()
             .expect("an HTTP client");
-        let login_page = client.get(redirect_url).send().await.expect("GET the AuthnRequest URL");
+        let login_page = client
+            .get(redirect_url)
+            .send()
+            .await
+            .expect("GET the AuthnRequest URL");
         let mut form_url = login_page.url().clone();
         let page = login_page.text().await.expect("the login page");
         let auth_state = match hidden_input(&page, "AuthState") {
@@ -148,14 +166,24 @@ impl SamlIdp {
         form_url.set_query(None);
         let answer = client
             .post(form_url)
-            .form(&[("username", username), ("password", password), ("AuthState", &auth_state)])
+            .form(&[
+                ("username", username),
+                ("password", password),
+                ("AuthState", &auth_state),
+            ])
             .send()
             .await
             .expect("POST the login form");
         let page = answer.text().await.expect("the IdP's answer");
-        match (hidden_input(&page, "SAMLResponse"), hidden_input(&page, "RelayState")) {
+        match (
+            hidden_input(&page, "SAMLResponse"),
+            hidden_input(&page, "RelayState"),
+        ) {
             (Some(response), relay_state) => (response, relay_state.unwrap_or_default()),
-            _ => panic!("no SAMLResponse form after signing in as {username}:\n{page}\n{}", self.log()),
+            _ => panic!(
+                "no SAMLResponse form after signing in as {username}:\n{page}\n{}",
+                self.log()
+            ),
         }
     }
 }
