@@ -573,3 +573,184 @@ fn identity(
         session_not_on_or_after,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A response skeleton: `{sig}` marks where a signature template goes, `{body}` the rest.
+    fn response(response_sig: &str, body: &str) -> String {
+        format!(
+            r#"<samlp:Response xmlns:samlp="{SAMLP}" xmlns:saml="{SAML}" xmlns:ds="{DSIG}" ID="_r"><saml:Issuer>idp</saml:Issuer>{response_sig}<samlp:Status><samlp:StatusCode Value="{SUCCESS}"/></samlp:Status>{body}</samlp:Response>"#
+        )
+    }
+
+    fn signature(uri: &str, method: &str, digest: &str) -> String {
+        format!(
+            r#"<ds:Signature><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="{EXC_C14N}"/><ds:SignatureMethod Algorithm="{method}"/><ds:Reference URI="{uri}"><ds:Transforms><ds:Transform Algorithm="{ENVELOPED}"/><ds:Transform Algorithm="{EXC_C14N}"/></ds:Transforms><ds:DigestMethod Algorithm="{digest}"/><ds:DigestValue>AA==</ds:DigestValue></ds:Reference></ds:SignedInfo><ds:SignatureValue>AA==</ds:SignatureValue></ds:Signature>"#
+        )
+    }
+
+    const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
+    const SHA256: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
+
+    fn good_signature(uri: &str) -> String {
+        signature(uri, RSA_SHA256, SHA256)
+    }
+
+    fn assertion(id: &str, sig: &str) -> String {
+        format!(
+            r#"<saml:Assertion xmlns:saml="{SAML}" ID="{id}"><saml:Issuer>idp</saml:Issuer>{sig}<saml:Subject/></saml:Assertion>"#
+        )
+    }
+
+    fn shape(xml: &str) -> Result<String, Refusal> {
+        let doc = parse(xml).unwrap();
+        check_shape(doc.root_element(), &[0x30])
+    }
+
+    #[test]
+    fn a_signature_on_the_response_or_its_assertion_has_an_acceptable_shape() {
+        let signed_assertion = response("", &assertion("_a", &good_signature("#_a")));
+        assert_eq!(shape(&signed_assertion).unwrap(), "_a");
+        let signed_response = response(&good_signature("#_r"), &assertion("_a", ""));
+        assert_eq!(shape(&signed_response).unwrap(), "_a");
+    }
+
+    #[test]
+    fn a_signature_referencing_another_element_is_wrapping() {
+        // The assertion's signature pointing at the response, and one with two references.
+        let elsewhere = response("", &assertion("_a", &good_signature("#_r")));
+        assert_eq!(shape(&elsewhere).unwrap_err().code(), "wrapped");
+        let two = good_signature("#_a").replace(
+            "</ds:SignedInfo>",
+            r##"<ds:Reference URI="#_r"/></ds:SignedInfo>"##,
+        );
+        let two = response("", &assertion("_a", &two));
+        assert_eq!(shape(&two).unwrap_err().code(), "wrapped");
+        let whole_document = response("", &assertion("_a", &good_signature("")));
+        assert_eq!(shape(&whole_document).unwrap_err().code(), "wrapped");
+    }
+
+    #[test]
+    fn a_signature_outside_the_response_and_its_assertion_is_wrapping() {
+        let in_extensions = format!(
+            r#"<samlp:Extensions><saml:Thing ID="_x">{}</saml:Thing></samlp:Extensions>{}"#,
+            good_signature("#_x"),
+            assertion("_a", "")
+        );
+        assert_eq!(
+            shape(&response("", &in_extensions)).unwrap_err().code(),
+            "wrapped"
+        );
+    }
+
+    #[test]
+    fn an_id_repeated_even_in_another_namespace_is_wrapping() {
+        // libxml2 registers `x:ID` as an ID too (it ignores the namespace).
+        let body = format!(
+            r#"<samlp:Extensions xmlns:x="urn:x" x:ID="_a"/>{}"#,
+            assertion("_a", &good_signature("#_a"))
+        );
+        assert_eq!(shape(&response("", &body)).unwrap_err().code(), "wrapped");
+    }
+
+    #[test]
+    fn sha1_is_weak_and_inclusive_c14n_unsupported() {
+        let sha1 = signature("#_a", "http://www.w3.org/2000/09/xmldsig#rsa-sha1", SHA256);
+        assert_eq!(
+            shape(&response("", &assertion("_a", &sha1)))
+                .unwrap_err()
+                .code(),
+            "weak_algorithm"
+        );
+        let sha1_digest = signature("#_a", RSA_SHA256, "http://www.w3.org/2000/09/xmldsig#sha1");
+        assert_eq!(
+            shape(&response("", &assertion("_a", &sha1_digest)))
+                .unwrap_err()
+                .code(),
+            "weak_algorithm"
+        );
+        let inclusive = good_signature("#_a").replace(
+            &format!(r#"<ds:CanonicalizationMethod Algorithm="{EXC_C14N}"/>"#),
+            r#"<ds:CanonicalizationMethod Algorithm="http://www.w3.org/TR/2001/REC-xml-c14n-20010315"/>"#,
+        );
+        assert_eq!(
+            shape(&response("", &assertion("_a", &inclusive)))
+                .unwrap_err()
+                .code(),
+            "unsupported_algorithm"
+        );
+        let xslt =
+            good_signature("#_a").replace(ENVELOPED, "http://www.w3.org/TR/1999/REC-xslt-19991116");
+        assert_eq!(
+            shape(&response("", &assertion("_a", &xslt)))
+                .unwrap_err()
+                .code(),
+            "unsupported_algorithm"
+        );
+    }
+
+    #[test]
+    fn the_identity_is_read_from_the_signed_bytes_not_from_the_document() {
+        // Even if the document had slipped two assertions past check_shape, the assertion read is
+        // the one in the signed bytes, and a signed assertion with another ID is refused.
+        let document = response(
+            "",
+            &format!("{}{}", assertion("_evil", ""), assertion("_a", "")),
+        );
+        let document = parse(&document).unwrap();
+        let signed = assertion("_a", "");
+        let signed = parse(&signed).unwrap();
+        let (envelope, chosen) =
+            signed_assertion(signed.root_element(), document.root_element(), "_a").unwrap();
+        assert!(envelope.is_none());
+        assert_eq!(chosen.attribute("ID"), Some("_a"));
+        let err =
+            signed_assertion(signed.root_element(), document.root_element(), "_evil").unwrap_err();
+        assert_eq!(err.code(), "wrapped");
+    }
+
+    #[test]
+    fn a_signed_response_must_be_the_received_response_with_its_assertion() {
+        let received = response("", &assertion("_a", ""));
+        let received = parse(&received).unwrap();
+        let other_response =
+            response("", &assertion("_a", "")).replace(r#"ID="_r""#, r#"ID="_other""#);
+        let other_response = parse(&other_response).unwrap();
+        let err = signed_assertion(other_response.root_element(), received.root_element(), "_a")
+            .unwrap_err();
+        assert_eq!(err.code(), "wrapped");
+        let (envelope, chosen) =
+            signed_assertion(received.root_element(), received.root_element(), "_a").unwrap();
+        assert!(envelope.is_some());
+        assert_eq!(chosen.attribute("ID"), Some("_a"));
+    }
+
+    #[test]
+    fn the_certificate_is_accepted_as_pem_or_bare_base64() {
+        let pem = "-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n";
+        assert_eq!(certificate_der(pem).unwrap(), [0x30, 0]);
+        assert_eq!(certificate_der(" MAA= ").unwrap(), [0x30, 0]);
+        assert_eq!(
+            certificate_der("not a cert").unwrap_err().code(),
+            "invalid_settings"
+        );
+        assert_eq!(
+            certificate_der("-----BEGIN CERTIFICATE-----\nMAA=")
+                .unwrap_err()
+                .code(),
+            "invalid_settings"
+        );
+    }
+
+    #[test]
+    fn a_dtd_is_refused_before_parsing() {
+        let xxe = r#"<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>"#;
+        assert_eq!(parse(xxe).unwrap_err().code(), "dtd_forbidden");
+        assert_eq!(
+            parse("<r><!ENTITY x 'y'></r>").unwrap_err().code(),
+            "dtd_forbidden"
+        );
+    }
+}
