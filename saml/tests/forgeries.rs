@@ -176,6 +176,17 @@ fn a_response_for_another_audience_recipient_destination_request_or_issuer_is_re
         refusal_code(&json!({ "issuer": "https://evil-idp.test" })),
         "wrong_issuer"
     );
+    // The assertion's own fields are checked even when the response's are right.
+    let only_assertion =
+        json!({ "issuer": "https://evil-idp.test", "response_issuer": IDP_ENTITY_ID });
+    assert_eq!(refusal_code(&only_assertion), "wrong_issuer");
+    let only_assertion =
+        json!({ "in_response_to": "_another_request", "response_in_response_to": null });
+    assert_eq!(refusal_code(&only_assertion), "wrong_in_response_to");
+    // The response's Issuer is optional in SAML, and checked when present.
+    assert!(verify(&forge(&spec_with(&json!({ "response_issuer": null })))).is_ok());
+    let only_response = json!({ "response_issuer": "https://evil-idp.test" });
+    assert_eq!(refusal_code(&only_response), "wrong_issuer");
     // Destination is optional in SAML: absent is fine.
     assert!(verify(&forge(&spec_with(&json!({ "destination": null })))).is_ok());
 }

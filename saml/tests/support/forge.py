@@ -9,6 +9,7 @@ Spec keys (all optional except the ones the test cares about; times are Unix sec
   sign               "assertion" (default), "response", "both" or "none"
   algorithm          "rsa-sha256" (default), "rsa-sha1", "ecdsa-sha256"
   issuer, audience, recipient, destination, in_response_to   (null omits the attribute/element)
+  response_issuer, response_in_response_to   the Response's own, when they should differ
   now, not_before, not_on_or_after, subject_not_on_or_after, session_not_on_or_after
   status             StatusCode value (default Success)
   name_id, email, name, groups (list), authn_context_class (null omits the AuthnContext)
@@ -121,12 +122,14 @@ def assertion_xml(spec, ident, name_id, with_sig):
 
 
 def response_xml(spec, ident, inner, with_sig, extensions=""):
+    response_issuer = spec.get("response_issuer", spec["issuer"])
     return (
         f'<samlp:Response xmlns:samlp="{SAMLP}" xmlns:saml="{SAML}" ID="{ident}" Version="2.0"'
         f' IssueInstant="{iso(spec["now"])}"'
         + attr("Destination", spec.get("destination"))
-        + attr("InResponseTo", spec.get("in_response_to"))
-        + f"><saml:Issuer>{spec['issuer']}</saml:Issuer>"
+        + attr("InResponseTo", spec.get("response_in_response_to", spec.get("in_response_to")))
+        + ">"
+        + (f"<saml:Issuer>{response_issuer}</saml:Issuer>" if response_issuer else "")
         + (signature_template(ident, spec) if with_sig else "")
         + extensions
         + f'<samlp:Status><samlp:StatusCode Value="{spec.get("status", "urn:oasis:names:tc:SAML:2.0:status:Success")}"/></samlp:Status>'
