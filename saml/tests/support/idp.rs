@@ -1,9 +1,10 @@
 //! A real SAML identity provider for tests: Debian's SimpleSAMLphp served by `php -S` on a
 //! loopback port of its own, configured by the files in `simplesamlphp/` beside this file.
 //!
-//! Other crates' tests include it with
-//! `#[path = "../../saml/tests/support/idp.rs"] mod saml_idp;` (it needs `reqwest` with the
-//! `cookies` feature, `tempfile` and `statuspulse-saml`). Users (config/authsources.php):
+//! Other crates' tests include it with `#[path = ...] mod saml_idp;`, the path relative to the
+//! including file's directory (from `server/tests/x.rs`: `../../saml/tests/support/idp.rs`; from
+//! `server/tests/api/main.rs`: `../../../saml/tests/support/idp.rs`). It needs, as
+//! dev-dependencies, `reqwest` with the `cookies` feature, `tempfile` and `statuspulse-saml`. Users (config/authsources.php):
 //! `alice` / `alice-password` (groups engineering, statuspulse-admins; password only) and
 //! `bob` / `bob-password` (group support; AuthnContextClassRef MobileTwoFactorContract).
 //!
