@@ -140,3 +140,31 @@ else
 fi
 log "test IdP: node $("$IDP_DIR/node" --version), oidc-provider $("$IDP_DIR/node" -p \
   "require('$IDP_DIR/node_modules/oidc-provider/package.json').version")"
+
+# SAML (saml/, statuspulse-saml). Building it needs libxmlsec1/libxml2 headers and libclang
+# (samael's bindgen): saml/scripts/install-build-deps.sh, which the quickstart calls too.
+# Its tests need a real IdP, Debian's SimpleSAMLphp on PHP (saml/tests/support/idp.rs), and
+# forgeries made by PyPI pysaml2, pinned, which signs through the xmlsec1 binary
+# (saml/tests/support/forge.py).
+"$ROOT/saml/scripts/install-build-deps.sh"
+SAML_DEBS=(php-cli php-xml php-mbstring php-curl simplesamlphp xmlsec1)
+missing_debs=()
+for deb in "${SAML_DEBS[@]}"; do
+  dpkg-query -W -f='${Status}' "$deb" 2>/dev/null | grep -q "install ok installed" || missing_debs+=("$deb")
+done
+if [ "${#missing_debs[@]}" -gt 0 ]; then
+  log "installing ${missing_debs[*]} (Debian) for the SAML tests"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    "${missing_debs[@]}" >/dev/null
+fi
+PYSAML2_VERSION="7.5.5"
+if [ "$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("pysaml2"))' 2>/dev/null)" \
+  != "$PYSAML2_VERSION" ]; then
+  log "pip installing pysaml2==$PYSAML2_VERSION"
+  "$VENV/bin/pip" install -q "pysaml2==$PYSAML2_VERSION"
+fi
+log "SAML: $(php --version | head -1), simplesamlphp $(dpkg-query -W -f='${Version}' simplesamlphp)," \
+  "$(xmlsec1 --version), pysaml2 $PYSAML2_VERSION"
