@@ -14,6 +14,7 @@ Spec keys (all optional except the ones the test cares about; times are Unix sec
   status             StatusCode value (default Success)
   name_id, email, name, groups (list), authn_context_class (null omits the AuthnContext)
   attack             null, or one of ATTACKS below; evil_name_id is the identity it smuggles in
+  assertion_id       the assertion's ID (default: random)
 """
 
 import base64
@@ -158,7 +159,9 @@ def forge(spec):
     if attack is not None and attack not in ATTACKS:
         raise SystemExit(f"forge: unknown attack {attack}")
     mode = spec.get("sign", "assertion")
-    rid, aid = f"_r{uuid.uuid4().hex}", f"_a{uuid.uuid4().hex}"
+    rid = f"_r{uuid.uuid4().hex}"
+    # A fixed assertion id lets a test replay one assertion inside a second, valid response.
+    aid = spec.get("assertion_id") or f"_a{uuid.uuid4().hex}"
     evil_name = spec.get("evil_name_id", "mallory-admin@example.com")
     evil_aid = aid if attack == "duplicate_id" else f"_e{uuid.uuid4().hex}"
     if attack == "response_wrapping" or attack == "response_signature_moved":

@@ -43,7 +43,18 @@ enum BodyPolicy {
     /// `subject_token`), and the handler authenticates the client from the body. Such a body is
     /// read without a Bearer credential, but only up to [`OAUTH_BODY_LIMIT`].
     CredentialProtocol,
+    /// The SAML assertion consumer: the IdP's signed response arrives as a form POST from the
+    /// person's browser, which holds no credential of ours yet. Read up to
+    /// [`SAML_BODY_LIMIT`]; the handler verifies the signature before anything else.
+    SignInForm,
 }
+
+/// A base64 SAML response of at most 256 KiB decoded (statuspulse_saml::MAX_RESPONSE_BYTES),
+/// form-encoded, with its RelayState.
+const SAML_BODY_LIMIT: usize = 512 * 1024;
+
+/// Where SAML responses are posted (docs/CONTRACT.md, "Sign-in").
+pub const SAML_ACS_PATH: &str = "/v1/sso/saml/acs";
 
 /// An OAuth form body is a handful of short fields; a JWT subject token is the largest of them.
 const OAUTH_BODY_LIMIT: usize = 16 * 1024;
@@ -51,6 +62,8 @@ const OAUTH_BODY_LIMIT: usize = 16 * 1024;
 fn body_policy(path: &str) -> BodyPolicy {
     if path.starts_with("/oauth2/") {
         BodyPolicy::CredentialProtocol
+    } else if path == SAML_ACS_PATH {
+        BodyPolicy::SignInForm
     } else {
         BodyPolicy::BearerFirst
     }
@@ -103,6 +116,9 @@ pub async fn screen_request(
     if policy == BodyPolicy::CredentialProtocol && declared.is_some_and(|n| n > OAUTH_BODY_LIMIT) {
         return without_reading_body(too_large());
     }
+    if policy == BodyPolicy::SignInForm && declared.is_some_and(|n| n > SAML_BODY_LIMIT) {
+        return without_reading_body(too_large());
+    }
     let (mut parts, body) = request.into_parts();
     // A key of the right shape, or a session cookie (checked with its CSRF token, before the
     // body too).
@@ -111,6 +127,9 @@ pub async fn screen_request(
     let limit = if policy == BodyPolicy::CredentialProtocol {
         // The handler authenticates the client from the body it is about to read.
         OAUTH_BODY_LIMIT
+    } else if policy == BodyPolicy::SignInForm {
+        // The handler verifies the IdP's signature over what it reads.
+        SAML_BODY_LIMIT
     } else if !shaped && declared.is_some_and(|n| n <= KEYLESS_BODY_PEEK) {
         // Peeked for a pasted key; the `Caller` extractor refuses the request after that.
         KEYLESS_BODY_PEEK
@@ -169,7 +188,7 @@ pub async fn screen_request(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_ascii_lowercase();
-    let in_body = if policy == BodyPolicy::CredentialProtocol {
+    let in_body = if policy != BodyPolicy::BearerFirst {
         false
     } else if content_type.starts_with("application/x-www-form-urlencoded") {
         form_names(&bytes).any(|name| is_credential_name(&name))

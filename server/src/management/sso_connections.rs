@@ -47,7 +47,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Where the assertion consumer service is (docs/CONTRACT.md, "Sign-in": SAML POST binding).
-pub const SAML_ACS_PATH: &str = "/v1/sso/saml/acs";
+pub use crate::http::middleware::SAML_ACS_PATH;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 struct ConnectionRow {
@@ -138,13 +138,17 @@ impl ConnectionRow {
             acr_values: body.acr_values,
             allowed_groups: body.allowed_groups,
             group_mappings: body.group_mappings,
-            sp_entity_id: saml
-                .then(|| format!("{public_url}/v1/sso-connections/{}/saml/metadata", self.id)),
+            sp_entity_id: saml.then(|| saml_entity_id(public_url, &self.id)),
             acs_url: saml.then(|| format!("{public_url}{SAML_ACS_PATH}")),
             created_at: rfc3339(self.created_at),
             updated_at: rfc3339(self.updated_at),
         })
     }
+}
+
+/// Our SAML entity id for connection `id`: the URL of its SP metadata.
+pub fn saml_entity_id(public_url: &str, id: &str) -> String {
+    format!("{public_url}/v1/sso-connections/{id}/saml/metadata")
 }
 
 /// The block of the connection's kind, as stored in `settings`.

@@ -122,16 +122,6 @@ async fn start(
     };
     let signin = sso_connections::load_for_sign_in(state, &workspace_id, &connection_id).await?;
     let connection = &signin.connection;
-    let Some(connector) = Connector::of(connection) else {
-        return Err(Refusal::request(
-            "saml_not_available",
-            "this connection is a SAML connection; SAML sign-in is not served by this build",
-        ));
-    };
-    let provider = state
-        .sign_in
-        .provider(&provider_key(connection), &connector)
-        .await?;
 
     let pending: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM sso_login_states WHERE expires_at > $1")
@@ -152,10 +142,71 @@ async fn start(
         None => (random_token(BROWSER_PREFIX), true),
     };
     let state_value = random_token("");
-    let verifier = oidc::derive("pkce", &browser, &state_value);
-    let nonce = oidc::derive("nonce", &browser, &state_value);
-    let redirect_uri = format!("{public_url}{CALLBACK_PATH}");
-    let secret = opened_secret(&signin)?;
+    let (url, request_id) = match Connector::of(connection) {
+        Some(connector) => {
+            let url = oidc_request(
+                state,
+                &signin,
+                &connector,
+                &browser,
+                &state_value,
+                query.email.as_deref(),
+            )
+            .await?;
+            (url, None)
+        }
+        None => {
+            let request_id = super::saml::new_request_id();
+            let url = super::saml::request_url(state, connection, &request_id, &state_value)?;
+            (url, Some(request_id))
+        }
+    };
+
+    let now = state.clock.now_ms();
+    sqlx::query(
+        "INSERT INTO sso_login_states (state_hash, browser_hash, workspace_id, connection_id, \
+         return_to, request_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(sha256_hex(&state_value))
+    .bind(sha256_hex(&browser))
+    .bind(&workspace_id)
+    .bind(&connection.id)
+    .bind(&return_to)
+    .bind(&request_id)
+    .bind(now)
+    .bind(now + STATE_TTL_MS)
+    .execute(state.db.pool())
+    .await?;
+
+    let mut response = redirect(StatusCode::FOUND, &url);
+    if new_browser {
+        set_cookie(
+            &mut response,
+            &browser_cookie(&public_url, &browser, STATE_TTL_MS / 1000),
+        );
+    }
+    Ok(response)
+}
+
+/// The OIDC authorization request of a sign-in: its PKCE challenge and nonce derived from the
+/// browser's secret and the state.
+async fn oidc_request(
+    state: &AppState,
+    signin: &SignInConnection,
+    connector: &Connector,
+    browser: &str,
+    state_value: &str,
+    login_hint: Option<&str>,
+) -> Result<String, Refusal> {
+    let connection = &signin.connection;
+    let provider = state
+        .sign_in
+        .provider(&provider_key(connection), connector)
+        .await?;
+    let verifier = oidc::derive("pkce", browser, state_value);
+    let nonce = oidc::derive("nonce", browser, state_value);
+    let redirect_uri = format!("{}{CALLBACK_PATH}", state.public_url());
+    let secret = opened_secret(signin)?;
     let client = Client {
         client_id: connection.client_id.as_deref().unwrap_or_default(),
         secret: secret.as_deref(),
@@ -174,42 +225,18 @@ async fn start(
     } else {
         Vec::new()
     };
-    let url = RelyingParty::authorization_url(
+    RelyingParty::authorization_url(
         &provider,
         &client,
         &AuthorizationRequest {
-            state: &state_value,
+            state: state_value,
             nonce: &nonce,
             verifier: &verifier,
             scopes: &scopes,
             acr_values: &acr_values,
-            login_hint: query.email.as_deref(),
+            login_hint,
         },
-    )?;
-
-    let now = state.clock.now_ms();
-    sqlx::query(
-        "INSERT INTO sso_login_states (state_hash, browser_hash, workspace_id, connection_id, \
-         return_to, request_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, NULL, $6, $7)",
     )
-    .bind(sha256_hex(&state_value))
-    .bind(sha256_hex(&browser))
-    .bind(&workspace_id)
-    .bind(&connection.id)
-    .bind(&return_to)
-    .bind(now)
-    .bind(now + STATE_TTL_MS)
-    .execute(state.db.pool())
-    .await?;
-
-    let mut response = redirect(StatusCode::FOUND, &url);
-    if new_browser {
-        set_cookie(
-            &mut response,
-            &browser_cookie(&public_url, &browser, STATE_TTL_MS / 1000),
-        );
-    }
-    Ok(response)
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -245,7 +272,7 @@ pub async fn callback(
         record_failure(&state, &parts, SYSTEM_CHAIN, None, None, refusal.code).await;
         return refusal.answer(&parts.headers);
     };
-    let pending = match take_state(&state, &parts, &query).await {
+    let pending = match take_state(&state, &parts, query.state.as_deref()).await {
         Ok(pending) => pending,
         Err(refusal) => {
             record_failure(&state, &parts, SYSTEM_CHAIN, None, None, refusal.code).await;
@@ -263,10 +290,12 @@ pub async fn callback(
 
 /// A sign-in under way, as its state row holds it.
 #[derive(Debug, sqlx::FromRow)]
-struct Pending {
-    workspace_id: String,
-    connection_id: String,
-    return_to: String,
+pub struct Pending {
+    pub workspace_id: String,
+    pub connection_id: String,
+    pub return_to: String,
+    /// SAML: the AuthnRequest's ID.
+    pub request_id: Option<String>,
     expires_at: i64,
     /// Not stored: the browser's secret, from its cookie.
     #[sqlx(skip)]
@@ -276,16 +305,12 @@ struct Pending {
 }
 
 /// Reads and deletes the state (single use), checking it belongs to this browser.
-async fn take_state(
+pub async fn take_state(
     state: &AppState,
     parts: &Parts,
-    query: &CallbackQuery,
+    state_value: Option<&str>,
 ) -> Result<Pending, Refusal> {
-    let Some(state_value) = query
-        .state
-        .as_deref()
-        .filter(|s| !s.is_empty() && s.len() <= 128)
-    else {
+    let Some(state_value) = state_value.filter(|s| !s.is_empty() && s.len() <= 128) else {
         return Err(Refusal::request(
             "state_missing",
             "the identity provider's answer has no state; start the sign-in again",
@@ -299,7 +324,7 @@ async fn take_state(
     };
     let row: Option<Pending> = sqlx::query_as(
         "DELETE FROM sso_login_states WHERE state_hash = $1 AND browser_hash = $2 \
-         RETURNING workspace_id, connection_id, return_to, expires_at",
+         RETURNING workspace_id, connection_id, return_to, request_id, expires_at",
     )
     .bind(sha256_hex(state_value))
     .bind(sha256_hex(&browser))
@@ -388,7 +413,12 @@ async fn finish(
         .await?;
     drop(tokens);
 
-    let admitted = admit(connection, &identity)?;
+    let mfa = connectors::proves_mfa(
+        &identity.amr,
+        identity.acr.as_deref(),
+        &connection.acr_values,
+    );
+    let admitted = admit(connection, &identity, mfa)?;
     complete(state, parts, pending, &identity, &admitted).await
 }
 
@@ -404,7 +434,8 @@ pub struct Admitted {
 /// The connection's rules: email domain, MFA, allowed groups; then the group mappings.
 pub fn admit(
     connection: &statuspulse_api::v1::SsoConnection,
-    identity: &oidc::TokenIdentity,
+    identity: &super::Identity,
+    mfa: bool,
 ) -> Result<Admitted, Refusal> {
     if identity.groups.len() > MAX_GROUPS {
         return Err(Refusal::policy(
@@ -435,11 +466,6 @@ pub fn admit(
             ));
         }
     }
-    let mfa = connectors::proves_mfa(
-        &identity.amr,
-        identity.acr.as_deref(),
-        &connection.acr_values,
-    );
     if connection.require_mfa && !mfa {
         return Err(Refusal::policy(
             "mfa_required",
@@ -470,11 +496,11 @@ pub fn admit(
 
 /// The user is created or updated and a session begins, audited in one transaction; the answer
 /// sets the session cookie and sends the browser on.
-async fn complete(
+pub async fn complete(
     state: &AppState,
     parts: &Parts,
     pending: &Pending,
-    identity: &oidc::TokenIdentity,
+    identity: &super::Identity,
     admitted: &Admitted,
 ) -> Result<Response, Refusal> {
     let now = state.clock.now_ms();
@@ -564,7 +590,7 @@ async fn complete(
     Ok(response)
 }
 
-async fn audit_failure(state: &AppState, parts: &Parts, pending: &Pending, refusal: &Refusal) {
+pub async fn audit_failure(state: &AppState, parts: &Parts, pending: &Pending, refusal: &Refusal) {
     let source_ip = client_ip(parts, &state.settings.trusted_proxies);
     let event = NewEvent {
         outcome: Outcome::Failure,

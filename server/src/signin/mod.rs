@@ -4,6 +4,8 @@
 //!   /oauth2/callback` takes it back, and on success creates the user's session.
 //! - [`oidc`]: the OpenID Connect relying party (discovery, keys, code exchange, ID token
 //!   validation); [`connectors`]: what each vendor's tokens mean.
+//! - [`saml`]: SAML 2.0 sign-in (`kind = "saml"`): the AuthnRequest, the assertion consumer
+//!   `POST /v1/sso/saml/acs`, SP metadata; verification is the `statuspulse-saml` crate's.
 //! - [`sessions`]: `GET /v1/me`, `GET /v1/sessions`, `DELETE /v1/sessions/{id}`,
 //!   `POST /v1/sessions/revoke-all`.
 //! - [`users`]: a user is created or updated at each sign-in.
@@ -14,6 +16,7 @@ pub mod connectors;
 pub mod flow;
 pub mod oidc;
 mod pages;
+pub mod saml;
 pub mod sessions;
 pub mod users;
 
@@ -29,10 +32,27 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(flow::login))
         .routes(routes!(flow::callback))
+        .routes(routes!(saml::metadata))
+        .routes(routes!(saml::acs))
         .routes(routes!(sessions::me))
         .routes(routes!(sessions::list_sessions))
         .routes(routes!(sessions::revoke_session))
         .routes(routes!(sessions::revoke_all))
+}
+
+/// Who the identity provider says signed in, verified (an ID token's claims or a SAML
+/// assertion's subject and attributes).
+#[derive(Clone, Debug)]
+pub struct Identity {
+    pub subject: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub name: Option<String>,
+    pub groups: Vec<String>,
+    /// The ID token's `amr` (empty for SAML).
+    pub amr: Vec<String>,
+    /// The ID token's `acr`, or the SAML `AuthnContextClassRef`.
+    pub acr: Option<String>,
 }
 
 /// Why a sign-in did not happen. The code is stable (audit `reason`, the problem's `code`);

@@ -32,7 +32,7 @@ use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
 use super::connectors::{self, Connector};
-use super::Refusal;
+use super::{Identity, Refusal};
 use crate::platform::clock::Clock;
 
 /// The most of a response from an IdP we read.
@@ -112,18 +112,6 @@ impl Provider {
         self.discovery
             .authorization_response_iss_parameter_supported
     }
-}
-
-/// The verified identity an ID token asserts.
-#[derive(Clone, Debug)]
-pub struct TokenIdentity {
-    pub subject: String,
-    pub email: Option<String>,
-    pub email_verified: bool,
-    pub name: Option<String>,
-    pub groups: Vec<String>,
-    pub amr: Vec<String>,
-    pub acr: Option<String>,
 }
 
 /// Discovery, keys and HTTP for every OIDC connection of this replica.
@@ -347,7 +335,7 @@ impl RelyingParty {
         tokens: &TokenResponse,
         nonce: &str,
         clock: &Clock,
-    ) -> Result<TokenIdentity, Refusal> {
+    ) -> Result<Identity, Refusal> {
         let raw = tokens.id_token.as_deref().ok_or_else(|| {
             Refusal::token("id_token_missing", "the token response has no ID token")
         })?;
@@ -476,7 +464,7 @@ fn check_token(
     tokens: &TokenResponse,
     nonce: &str,
     clock: &Clock,
-) -> Result<TokenIdentity, TokenError> {
+) -> Result<Identity, TokenError> {
     let connector = &provider.connector;
     let now = clock.now_ms() / 1000;
     // Read the tenant before anything is trusted only to know which issuer to demand; the
@@ -572,7 +560,7 @@ fn check_token(
 
     let raw_extra = serde_json::to_value(extra).unwrap_or(Value::Null);
     let email = claims.email().map(|e| e.as_str().to_owned());
-    Ok(TokenIdentity {
+    Ok(Identity {
         subject: claims.subject().as_str().to_owned(),
         email_verified: email.is_some()
             && connectors::email_verified(connector.vendor, claims.email_verified(), &raw_extra),
