@@ -24,6 +24,10 @@ else
   TERRAFORM="$ROOT/.tools/bin/terraform-1.15.5"
 fi
 
+# SAML sign-in verifies XML signatures with xmlsec1 (samael): its headers and libclang are
+# needed to build the server (install-test-tools.sh runs this too; said here so it is not lost).
+bash "$ROOT/saml/scripts/install-build-deps.sh"
+
 say "Building statuspulse-server and terraform-provider-statuspulse"
 cargo build --manifest-path "$ROOT/Cargo.toml" -p statuspulse-server -p terraform-provider-statuspulse
 SERVER_BIN="$ROOT/target/debug/statuspulse-server"
