@@ -1045,6 +1045,9 @@ async fn email_sign_in_picks_the_connection_by_domain(backend: Backend) {
     assert!(direct.starts_with(&idp.origin));
 }
 
+/// A connection's kind block for an IdP and a tenant.
+type Block = fn(&Idp, &str) -> Value;
+
 /// Each native connector against the IdP laid out like its vendor (paths, issuer, claims), with
 /// `endpoint_override` pointing the vendor's base URL at it. Connectors do not depend on the
 /// database, so this runs on SQLite only.
@@ -1053,7 +1056,7 @@ async fn every_connector_shape_signs_in() {
     let (app, _db) = spawn(Backend::Sqlite).await;
     let admin = app.admin_key.clone();
     let tenant = "9188040d-6c67-4c5b-b112-36a304b66dad";
-    let shapes: Vec<(&str, Shape, fn(&Idp, &str) -> Value)> = vec![
+    let shapes: Vec<(&str, Shape, Block)> = vec![
         (
             "okta-org",
             Shape::OktaOrg,
