@@ -83,13 +83,24 @@ fn document_oauth_errors(item: &mut utoipa::openapi::PathItem) {
             ),
         );
     }
+    // The request screen's refusals, in front of the endpoint: problem documents.
     for (status, description) in [
         ("408", "The body did not arrive within the body timeout."),
         ("413", "The body is larger than 16 KiB."),
     ] {
-        responses
-            .entry(status.to_owned())
-            .or_insert_with(|| problem_response(description));
+        responses.insert(
+            status.to_owned(),
+            utoipa::openapi::ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/problem+json",
+                    utoipa::openapi::Content::new(Some(utoipa::openapi::Ref::from_schema_name(
+                        "Problem",
+                    ))),
+                )
+                .build()
+                .into(),
+        );
     }
 }
 
@@ -238,16 +249,16 @@ fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
     const ID: Rule = Rule::Pattern(patterns::ID); // validate::restriction_id
     const ENVIRONMENT: Rule = Rule::OneOf(ENVIRONMENTS); // validate::environment
     static SCOPE: Rule = Rule::Scope;
-    static CLUSTER_ITEM: Rule = CLUSTER;
-    static ID_ITEM: Rule = ID;
-    let scopes = Rule::List(&SCOPE, 1, None); // validate::scopes
-    let clusters = Rule::List(&CLUSTER_ITEM, 0, None); // validate::cluster_names
-    let ids = Rule::List(&ID_ITEM, 0, Some(MAX_RESTRICTION_IDS)); // validate::restriction_ids
     static OAUTH_SCOPE_ITEM: Rule = Rule::OneOf(OAUTH_SCOPE_NAMES);
     // validate::redirect_uris: https, or http on a loopback address; no fragment.
     static REDIRECT_ITEM: Rule = Rule::Pattern(
         "^(https://[^#\\s]+|http://(127(\\.[0-9]{1,3}){3}|\\[::1\\]|localhost)(:[0-9]+)?(/[^#\\s]*)?)$",
     );
+    static CLUSTER_ITEM: Rule = CLUSTER;
+    static ID_ITEM: Rule = ID;
+    let scopes = Rule::List(&SCOPE, 1, None); // validate::scopes
+    let clusters = Rule::List(&CLUSTER_ITEM, 0, None); // validate::cluster_names
+    let ids = Rule::List(&ID_ITEM, 0, Some(MAX_RESTRICTION_IDS)); // validate::restriction_ids
     let redirect_uris = Rule::List(
         &REDIRECT_ITEM,
         1,

@@ -3,7 +3,7 @@
 //! - [`discovery`]: `/.well-known/openid-configuration` (and RFC 8414's
 //!   `/.well-known/oauth-authorization-server`), `/.well-known/jwks.json`.
 //! - [`keys`]: the rotation job of the signing keys (`authn::signing` holds the keys and signs).
-//! - [`clients`]: `/v1/oauth-clients`.
+//! - [`clients`] serves `/v1/oauth-clients`.
 //! - [`authorize`]: `/oauth2/authorize`, standing on the sign-in sessions of `signin/`.
 //! - [`token`]: `/oauth2/token` (authorization code with PKCE S256, refresh with rotation and
 //!   reuse detection), `/oauth2/revoke` (RFC 7009), `/oauth2/introspect` (RFC 7662),

@@ -464,33 +464,43 @@ async fn live_session(
     session_id: &str,
     now: i64,
 ) -> Result<LiveSession, OAuthError> {
-    let row: Option<(
-        String,
-        i64,
-        i64,
-        Option<i64>,
-        Option<String>,
-        Option<String>,
-        String,
-    )> = sqlx::query_as(
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: String,
+        created_at: i64,
+        expires_at: i64,
+        revoked_at: Option<i64>,
+        email: Option<String>,
+        name: Option<String>,
+        groups: String,
+    }
+    let row: Option<Row> = sqlx::query_as(
         "SELECT s.id, s.created_at, s.expires_at, s.revoked_at, u.email, u.name, u.groups \
-             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1",
+         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1",
     )
     .bind(session_id)
     .fetch_optional(state.db.pool())
     .await?;
-    let Some((id, created_at, expires_at, revoked_at, email, name, groups)) = row else {
+    let Some(row) = row else {
         return Err(OAuthError::new(
             "invalid_grant",
             "the sign-in session is gone",
         ));
     };
-    if revoked_at.is_some() || now >= expires_at {
+    if row.revoked_at.is_some() || now >= row.expires_at {
         return Err(OAuthError::new(
             "invalid_grant",
             "the sign-in session has ended",
         ));
     }
+    let Row {
+        id,
+        created_at,
+        email,
+        name,
+        groups,
+        ..
+    } = row;
     Ok(LiveSession {
         id,
         created_at,

@@ -619,7 +619,9 @@ fn every_operation_documents_its_refusals_as_problem_json() {
                     );
                     continue;
                 }
-                let content = response["content"].as_object().unwrap();
+                let content = response["content"]
+                    .as_object()
+                    .unwrap_or_else(|| panic!("{method} {path} {status} has no content"));
                 assert_eq!(
                     content.keys().collect::<Vec<_>>(),
                     ["application/problem+json"],
