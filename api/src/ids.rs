@@ -22,6 +22,9 @@ pub const USER: &str = "usr";
 /// Their sessions, `ses_…`.
 pub const SESSION: &str = "ses";
 
+/// OAuth clients of StatusPulse's authorization server, `oc_…` (the `client_id`).
+pub const OAUTH_CLIENT: &str = "oc";
+
 /// Hex digits after the prefix of an id the server mints (a UUID in simple form).
 pub const MINTED_BODY_LEN: usize = 32;
 /// Longest body a client accepts after the prefix (server/API.md: ids are opaque).

@@ -223,3 +223,25 @@ mod tests {
         assert!(!reader.grants(Scope::WriteChecks));
     }
 }
+
+/// The scopes an OAuth client of StatusPulse asks for (docs/CONTRACT.md, "Credentials"), and the
+/// catalog scopes each stands for. `openid`, `profile` and `email` are about the user's identity
+/// and stand for none.
+pub const OAUTH_SCOPES: &[(&str, &[Scope])] = &[
+    ("openid", &[]),
+    ("profile", &[]),
+    ("email", &[]),
+    ("statuspulse:checks:read", &[Scope::ReadChecks]),
+    (
+        "statuspulse:alerts:manage",
+        &[Scope::ReadAlerts, Scope::WriteAlerts],
+    ),
+];
+
+/// The catalog scopes an OAuth scope stands for; `None` for a name that is not an OAuth scope.
+pub fn oauth_scope(name: &str) -> Option<&'static [Scope]> {
+    OAUTH_SCOPES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, scopes)| *scopes)
+}

@@ -36,6 +36,10 @@ pub struct App {
     pub fanout: Fanout,
     /// Seals and opens secrets the server must read back; `None` without a master key.
     pub master_keys: Option<Arc<MasterKeys>>,
+    /// Our own tokens' signing keys and the sessions revoked since their tokens were issued.
+    pub access_tokens: crate::authn::access_token::AccessTokens,
+    /// OAuth client secrets already checked.
+    pub oauth_secrets: crate::oauth::ClientSecrets,
     /// The OIDC relying party of sign-in: discovery and keys of the connections' issuers.
     pub sign_in: crate::signin::oidc::RelyingParty,
     /// Bytes of request bodies that may be buffered at once, across all requests (one permit per
@@ -96,6 +100,8 @@ pub async fn build_state(settings: Settings, clock: Clock) -> anyhow::Result<App
         body_budget,
         master_keys,
         sign_in: crate::signin::oidc::RelyingParty::new(),
+        access_tokens: crate::authn::access_token::AccessTokens::default(),
+        oauth_secrets: crate::oauth::ClientSecrets::default(),
         audit: AuditWriter::start(db.clone(), clock.clone()),
         rate_limiter,
         db,
@@ -178,6 +184,9 @@ impl Application {
 /// take room (they are already ignored).
 const IDEMPOTENCY_PURGE_EVERY: Duration = Duration::from_secs(600);
 
+/// How often the signing keys are checked (a rotation slot is hours; a minute is plenty).
+const SIGNING_KEY_CHECK_EVERY: Duration = Duration::from_secs(60);
+
 /// How often expired sign-in states, replay-cache entries and long-ended sessions are deleted.
 const SIGN_IN_PURGE_EVERY: Duration = Duration::from_secs(300);
 
@@ -218,6 +227,33 @@ fn spawn_jobs(state: &AppState) -> Vec<JoinHandle<()>> {
                 Box::pin(async move {
                     if let Err(e) = jobs::sign_in::purge_expired(&s).await {
                         tracing::error!(error = format!("{e:#}"), "sign-in state expiry failed");
+                    }
+                })
+            },
+        },
+        Job {
+            name: "signing key rotation",
+            every: SIGNING_KEY_CHECK_EVERY,
+            scope: Scope::OneReplica("signing_key_rotation"),
+            run: |s| {
+                Box::pin(async move {
+                    if let Err(e) = crate::oauth::keys::rotate(&s).await {
+                        tracing::error!(error = format!("{e:#}"), "signing key rotation failed");
+                    }
+                })
+            },
+        },
+        Job {
+            name: "revoked sessions poll",
+            every: Duration::from_millis(
+                u64::try_from(crate::authn::access_token::REVOCATION_POLL_MS).unwrap_or(5_000),
+            ),
+            scope: Scope::EachReplica,
+            run: |s| {
+                Box::pin(async move {
+                    let now = s.clock.now_ms();
+                    if let Err(e) = s.access_tokens.poll_revocations(s.db.pool(), now).await {
+                        tracing::warn!(error = %e, "reading revoked sessions failed");
                     }
                 })
             },

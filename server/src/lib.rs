@@ -13,6 +13,7 @@ pub mod error;
 pub mod http;
 pub mod jobs;
 pub mod management;
+pub mod oauth;
 pub mod openapi;
 mod ops;
 pub mod platform;

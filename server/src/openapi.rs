@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 #[derive(OpenApi)]
 #[openapi(
     info(title = "StatusPulse Auth", description = "API keys, service accounts, credential verification, SSO sign-in, sessions and audit."),
-    components(schemas(crate::error::Problem)),
+    components(schemas(crate::error::Problem, crate::oauth::OAuthErrorBody)),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;
@@ -54,6 +54,56 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
     })
 }
 
+/// The OAuth endpoints whose errors are RFC 6749's (`{error, error_description}` as
+/// `application/json`), as real OAuth clients expect, not problem documents.
+pub const OAUTH_PROTOCOL_PATHS: &[&str] =
+    &["/oauth2/token", "/oauth2/revoke", "/oauth2/introspect"];
+
+fn document_oauth_errors(item: &mut utoipa::openapi::PathItem) {
+    let Some(operation) = item.post.as_mut() else {
+        return;
+    };
+    let responses = &mut operation.responses.responses;
+    for (status, description) in [
+        ("400", "An RFC 6749 error: `invalid_request`, `invalid_grant`, `invalid_scope`, `unsupported_grant_type`."),
+        ("401", "`invalid_client`: the client is unknown or did not authenticate as its type requires."),
+    ] {
+        responses.insert(
+            status.to_owned(),
+            utoipa::openapi::RefOr::T(
+                utoipa::openapi::ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/json",
+                        utoipa::openapi::Content::new(Some(utoipa::openapi::Ref::from_schema_name(
+                            "OAuthErrorBody",
+                        ))),
+                    )
+                    .build(),
+            ),
+        );
+    }
+    // The request screen's refusals, in front of the endpoint: problem documents.
+    for (status, description) in [
+        ("408", "The body did not arrive within the body timeout."),
+        ("413", "The body is larger than 16 KiB."),
+    ] {
+        responses.insert(
+            status.to_owned(),
+            utoipa::openapi::ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/problem+json",
+                    utoipa::openapi::Content::new(Some(utoipa::openapi::Ref::from_schema_name(
+                        "Problem",
+                    ))),
+                )
+                .build()
+                .into(),
+        );
+    }
+}
+
 /// The refusals every operation can answer, whatever its handler says: they come from the
 /// layers in front of it (the request screen, the `Caller` extractor, the JSON extractor, the
 /// idempotency layer), so they are added here, once, from what the operation is (authenticated,
@@ -62,6 +112,10 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
 fn document_refusals(document: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::path::HttpMethod;
     for (path, item) in &mut document.paths.paths {
+        if OAUTH_PROTOCOL_PATHS.contains(&path.as_str()) {
+            document_oauth_errors(item);
+            continue;
+        }
         let methods = [
             (HttpMethod::Get, &mut item.get),
             (HttpMethod::Post, &mut item.post),
@@ -168,6 +222,14 @@ enum Rule {
 }
 
 const ENVIRONMENTS: &[&str] = &["live", "test"];
+/// `statuspulse_api::scopes::OAUTH_SCOPES`, by name (a test keeps the two equal).
+const OAUTH_SCOPE_NAMES: &[&str] = &[
+    "openid",
+    "profile",
+    "email",
+    "statuspulse:checks:read",
+    "statuspulse:alerts:manage",
+];
 const KEY_STATUSES: &[&str] = &["active", "rotating", "expired", "revoked"];
 /// No control character (`char::is_control`), as the request screen requires of every query
 /// parameter.
@@ -187,12 +249,34 @@ fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
     const ID: Rule = Rule::Pattern(patterns::ID); // validate::restriction_id
     const ENVIRONMENT: Rule = Rule::OneOf(ENVIRONMENTS); // validate::environment
     static SCOPE: Rule = Rule::Scope;
+    static OAUTH_SCOPE_ITEM: Rule = Rule::OneOf(OAUTH_SCOPE_NAMES);
+    // validate::redirect_uris: https, or http on a loopback address; no fragment.
+    static REDIRECT_ITEM: Rule = Rule::Pattern(
+        "^(https://[^#\\s]+|http://(127(\\.[0-9]{1,3}){3}|\\[::1\\]|localhost)(:[0-9]+)?(/[^#\\s]*)?)$",
+    );
     static CLUSTER_ITEM: Rule = CLUSTER;
     static ID_ITEM: Rule = ID;
     let scopes = Rule::List(&SCOPE, 1, None); // validate::scopes
     let clusters = Rule::List(&CLUSTER_ITEM, 0, None); // validate::cluster_names
     let ids = Rule::List(&ID_ITEM, 0, Some(MAX_RESTRICTION_IDS)); // validate::restriction_ids
+    let redirect_uris = Rule::List(
+        &REDIRECT_ITEM,
+        1,
+        Some(statuspulse_api::v1::oauth_clients::MAX_REDIRECT_URIS),
+    );
+    let oauth_scopes = Rule::List(&OAUTH_SCOPE_ITEM, 1, None);
     vec![
+        ("CreateOAuthClient", "name", NAME),
+        (
+            "CreateOAuthClient",
+            "client_type",
+            Rule::OneOf(statuspulse_api::v1::oauth_clients::CLIENT_TYPES),
+        ),
+        ("CreateOAuthClient", "redirect_uris", redirect_uris),
+        ("CreateOAuthClient", "allowed_scopes", oauth_scopes),
+        ("UpdateOAuthClient", "name", NAME),
+        ("UpdateOAuthClient", "redirect_uris", redirect_uris),
+        ("UpdateOAuthClient", "allowed_scopes", oauth_scopes),
         ("RevokeAllSessions", "user_id", ID),
         ("CreateServiceAccount", "name", NAME),
         ("CreateServiceAccount", "description", DESCRIPTION),
@@ -400,5 +484,17 @@ fn is_string(object: &utoipa::openapi::schema::Object) -> bool {
         SchemaType::Type(t) => *t == Type::String,
         SchemaType::Array(types) => types.contains(&Type::String),
         SchemaType::AnyValue => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_documented_oauth_scopes_are_the_server_s() {
+        let names: Vec<&str> = statuspulse_api::scopes::OAUTH_SCOPES
+            .iter()
+            .map(|(n, _)| *n)
+            .collect();
+        assert_eq!(names, super::OAUTH_SCOPE_NAMES);
     }
 }

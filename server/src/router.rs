@@ -24,6 +24,7 @@ fn creating_routes() -> OpenApiRouter<AppState> {
         .merge(crate::management::environment_clusters::router())
         .merge(crate::management::role_bindings::router())
         .merge(crate::management::sso_connections::router())
+        .merge(crate::oauth::creating_router())
 }
 
 /// Everything else, the verification hot path among them: no idempotency middleware to pass.
@@ -35,6 +36,7 @@ fn other_routes() -> OpenApiRouter<AppState> {
         .merge(crate::management::effective_access::router())
         .merge(crate::management::scope_catalog::router())
         .merge(crate::signin::router())
+        .merge(crate::oauth::router())
 }
 
 /// The creates (`POST` route templates) that honour `Idempotency-Key` (CONTRACT "Idempotency"):
@@ -47,6 +49,7 @@ pub const IDEMPOTENT_CREATES: &[&str] = &[
     "/v1/environment-clusters",
     "/v1/role-bindings",
     "/v1/sso-connections",
+    "/v1/oauth-clients",
 ];
 
 /// The application: [`routes`] wrapped in the cross-cutting middleware.

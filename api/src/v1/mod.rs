@@ -10,6 +10,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod effective_access;
 pub mod environment_clusters;
+pub mod oauth_clients;
 pub mod role_bindings;
 pub mod scope_catalog;
 pub mod service_accounts;
@@ -28,6 +29,7 @@ pub use effective_access::{ClusterAccess, EffectiveAccess};
 pub use environment_clusters::{
     CreateEnvironmentCluster, EnvironmentCluster, UpdateEnvironmentCluster,
 };
+pub use oauth_clients::{CreateOAuthClient, CreatedOAuthClient, OAuthClient, UpdateOAuthClient};
 pub use role_bindings::{CreateRoleBinding, RoleBinding, UpdateRoleBinding};
 pub use scope_catalog::{ScopeCatalog, ScopeInfo};
 pub use service_accounts::{CreateServiceAccount, ServiceAccount, UpdateServiceAccount};

@@ -63,6 +63,9 @@ impl From<&Principal> for Actor {
             Principal::Session(session) => Actor::User {
                 user_id: session.user_id.clone(),
             },
+            Principal::AccessToken(token) => Actor::User {
+                user_id: token.user_id.clone(),
+            },
         }
     }
 }
@@ -98,6 +101,14 @@ pub enum EventType {
     SessionCreated,
     SessionRevoked,
     UserCreated,
+    TokenIssued,
+    TokenRefreshed,
+    TokenReuseDetected,
+    TokenRevoked,
+    SigningKeyRotated,
+    OAuthClientCreated,
+    OAuthClientUpdated,
+    OAuthClientDeleted,
 }
 
 impl EventType {
@@ -129,6 +140,14 @@ impl EventType {
         EventType::SessionCreated,
         EventType::SessionRevoked,
         EventType::UserCreated,
+        EventType::TokenIssued,
+        EventType::TokenRefreshed,
+        EventType::TokenReuseDetected,
+        EventType::TokenRevoked,
+        EventType::SigningKeyRotated,
+        EventType::OAuthClientCreated,
+        EventType::OAuthClientUpdated,
+        EventType::OAuthClientDeleted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -160,6 +179,14 @@ impl EventType {
             EventType::SessionCreated => "session.created",
             EventType::SessionRevoked => "session.revoked",
             EventType::UserCreated => "user.created",
+            EventType::TokenIssued => "token.issued",
+            EventType::TokenRefreshed => "token.refreshed",
+            EventType::TokenReuseDetected => "token.reuse_detected",
+            EventType::TokenRevoked => "token.revoked",
+            EventType::SigningKeyRotated => "signing_key.rotated",
+            EventType::OAuthClientCreated => "oauth_client.created",
+            EventType::OAuthClientUpdated => "oauth_client.updated",
+            EventType::OAuthClientDeleted => "oauth_client.deleted",
         }
     }
 }

@@ -686,6 +686,31 @@ fn refused(key_id: KeyId, known: Option<Arc<Credential>>, failure: AuthFailure) 
 }
 
 impl Authenticator {
+    /// Hashes another secret held like a key (an OAuth client secret), in the same bounded pool.
+    pub async fn hash_secret(&self, secret: zeroize::Zeroizing<String>) -> anyhow::Result<String> {
+        let permit = self.argon2_slots.clone().acquire_owned().await;
+        let hasher = self.hasher.clone();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            hasher
+                .hash_secret(secret.as_bytes())
+                .map_err(|e| anyhow::anyhow!("hashing a secret: {e}"))
+        })
+        .await?
+    }
+
+    /// Checks a secret against its PHC string, in the same bounded pool.
+    pub async fn secret_matches(&self, phc: String, secret: zeroize::Zeroizing<String>) -> bool {
+        let permit = self.argon2_slots.clone().acquire_owned().await;
+        let hasher = self.hasher.clone();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            hasher.secret_matches(&phc, secret.as_bytes())
+        })
+        .await
+        .unwrap_or(false)
+    }
+
     /// Hashes a new key with Argon2id, sharing the bounded pool with verification.
     pub async fn hash_new_key(&self, key: PlainApiKey) -> anyhow::Result<(PlainApiKey, String)> {
         let permit = self.argon2_slots.clone().acquire_owned().await;

@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use super::access_token::TokenPrincipal;
 use super::session::SessionPrincipal;
 use super::Credential;
 use crate::authz::scopes::{Environment, Scope, Scopes};
@@ -18,6 +19,8 @@ pub enum Principal {
     ApiKey(Arc<Credential>),
     /// A signed-in user's session (cookie).
     Session(Arc<SessionPrincipal>),
+    /// An access token of StatusPulse's OAuth server: a user, through a client.
+    AccessToken(Arc<TokenPrincipal>),
 }
 
 impl Principal {
@@ -26,6 +29,7 @@ impl Principal {
         match self {
             Principal::ApiKey(key) => &key.workspace_id,
             Principal::Session(session) => &session.workspace_id,
+            Principal::AccessToken(token) => &token.workspace_id,
         }
     }
 
@@ -34,6 +38,7 @@ impl Principal {
         match self {
             Principal::ApiKey(key) => &key.id,
             Principal::Session(session) => &session.user_id,
+            Principal::AccessToken(token) => &token.user_id,
         }
     }
 
@@ -45,7 +50,7 @@ impl Principal {
             Principal::ApiKey(key) => {
                 Grantee::from_service_account(key.service_account_id.as_deref())
             }
-            Principal::Session(_) => Grantee::Workspace,
+            Principal::Session(_) | Principal::AccessToken(_) => Grantee::Workspace,
         }
     }
 
@@ -54,6 +59,7 @@ impl Principal {
         match self {
             Principal::ApiKey(key) => key.effective_scopes.grants(scope),
             Principal::Session(session) => session.grants(scope),
+            Principal::AccessToken(token) => token.grants(scope),
         }
     }
 
@@ -75,6 +81,16 @@ impl Principal {
                 // reaches `test` too, and the groups' bindings decide where each scope holds.
                 environment: Environment::Live,
                 scopes: &session.requested,
+                environment_clusters: &[],
+                check_group_ids: &[],
+                alert_route_ids: &[],
+                service_account_id: None,
+            },
+            // A token holds its scopes, none of which is a management scope; it grants nothing
+            // (its authority has no bindings: see `authz::caller_authority`).
+            Principal::AccessToken(token) => Holdings {
+                environment: Environment::Live,
+                scopes: &token.scopes,
                 environment_clusters: &[],
                 check_group_ids: &[],
                 alert_route_ids: &[],

@@ -52,12 +52,16 @@ pub async fn verify_credential(
     let Query(query) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     // Verification is about the request's Bearer credential; a session cookie is not one (a
     // gateway forwarding a browser's cookies must not turn them into an answer here).
-    let crate::authn::Principal::ApiKey(c) = &caller.principal else {
-        return Err(ApiError::unauthenticated(
-            "missing_credential",
-            "verification checks the request's `Authorization: Bearer` credential; a session \
-             cookie is not one",
-        ));
+    let c = match &caller.principal {
+        crate::authn::Principal::ApiKey(c) => c,
+        crate::authn::Principal::AccessToken(token) => return verify_token(token, &query),
+        crate::authn::Principal::Session(_) => {
+            return Err(ApiError::unauthenticated(
+                "missing_credential",
+                "verification checks the request's `Authorization: Bearer` credential; a \
+                 session cookie is not one",
+            ))
+        }
     };
     if let Some(environment) = &query.environment {
         let environment =
@@ -137,6 +141,74 @@ pub async fn verify_credential(
     Ok(response)
 }
 
+/// The answer for an access token: the same shape, principal `user`. A token carries its scopes
+/// but not the clusters its user's bindings reach, so a cluster question is refused (ask with
+/// an API key, or without `cluster`); a token is not confined to an environment or to check
+/// groups and alert routes beyond its scopes.
+fn verify_token(
+    token: &crate::authn::access_token::TokenPrincipal,
+    query: &VerifyQuery,
+) -> ApiResult<Response> {
+    if let Some(environment) = &query.environment {
+        validate::environment(environment).map_err(|e| e.with_field("environment"))?;
+    }
+    if query.cluster.is_some() {
+        return Err(ApiError::forbidden(
+            "cluster_not_allowed",
+            "an access token does not say which clusters its user's bindings reach",
+        ));
+    }
+    if let Some(scope) = &query.scope {
+        let scope: Scope = scope.parse().map_err(|_| {
+            ApiError::bad_request("unknown_scope", format!("unknown scope `{scope}`"))
+                .with_field("scope")
+        })?;
+        if !token.grants(scope) {
+            return Err(ApiError::forbidden(
+                "insufficient_scope",
+                format!("the token was not granted `{scope}`"),
+            ));
+        }
+    }
+    let answer = VerifiedCredential {
+        workspace_id: token.workspace_id.clone(),
+        environment: "live".to_owned(),
+        principal: Principal {
+            kind: "user".to_owned(),
+            id: token.user_id.clone(),
+        },
+        key_id: String::new(),
+        client_id: Some(token.client_id.clone()),
+        session_id: Some(token.session_id.clone()),
+        scopes: token.scopes.names(),
+        environment_clusters: Vec::new(),
+        check_group_ids: Vec::new(),
+        alert_route_ids: Vec::new(),
+        rotation_due: false,
+        expires_at: rfc3339(token.expires_at_secs.saturating_mul(1000)),
+    };
+    let mut response = Response::new(Body::from(
+        serde_json::to_vec(&answer).map_err(ApiError::internal)?,
+    ));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    let principal = format!("user:{}", token.user_id);
+    for (name, value) in [
+        ("x-statuspulse-workspace", answer.workspace_id.as_str()),
+        ("x-statuspulse-principal", principal.as_str()),
+        ("x-statuspulse-scopes", &answer.scopes.join(" ")),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            response
+                .headers_mut()
+                .insert(HeaderName::from_static(name), value);
+        }
+    }
+    Ok(response)
+}
+
 /// A verify answer ready to send: the JSON body, and the identity as headers for gateways that
 /// cannot read bodies (nginx `auth_request` passes them on with `auth_request_set`).
 #[derive(Clone, Debug)]
@@ -163,6 +235,8 @@ fn render(
             },
         },
         key_id: c.key_id.to_string(),
+        client_id: None,
+        session_id: None,
         scopes: c.effective_scopes.names(),
         environment_clusters: c.environment_clusters.clone(),
         check_group_ids: c.check_group_ids.clone(),

@@ -242,20 +242,7 @@ pub async fn authenticate(
         .await
         .map_err(|_| SessionFailure::Unavailable)?;
     let requested: Scopes = [Scope::AdminAll].into_iter().collect();
-    let effective = [Environment::Live, Environment::Test]
-        .into_iter()
-        .flat_map(|env| {
-            let mut everywhere = vec![access.effective(&requested, env, None)];
-            everywhere.extend(
-                access
-                    .reachable_clusters(&requested, env, &[])
-                    .into_iter()
-                    .map(|(_, scopes)| scopes),
-            );
-            everywhere
-        })
-        .flat_map(|scopes| scopes.iter().collect::<Vec<_>>())
-        .collect();
+    let effective = held_somewhere(&access);
     Ok(Some(Arc::new(SessionPrincipal {
         session_id: row.id,
         workspace_id: row.workspace_id,
@@ -273,6 +260,26 @@ pub async fn authenticate(
         access,
         effective,
     })))
+}
+
+/// What a user whose groups have `access` holds somewhere: in any environment, anywhere or in
+/// one of its clusters.
+pub fn held_somewhere(access: &AccessContext) -> Scopes {
+    let requested: Scopes = [Scope::AdminAll].into_iter().collect();
+    [Environment::Live, Environment::Test]
+        .into_iter()
+        .flat_map(|env| {
+            let mut everywhere = vec![access.effective(&requested, env, None)];
+            everywhere.extend(
+                access
+                    .reachable_clusters(&requested, env, &[])
+                    .into_iter()
+                    .map(|(_, scopes)| scopes),
+            );
+            everywhere
+        })
+        .flat_map(|scopes| scopes.iter().collect::<Vec<_>>())
+        .collect()
 }
 
 /// The clusters of the workspace and the bindings of every one of `groups`: what a user holds.

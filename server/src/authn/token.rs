@@ -134,6 +134,18 @@ impl KeyHasher {
     fn argon2(&self) -> Argon2<'static> {
         Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
     }
+
+    /// Argon2id PHC string of another secret held like a key (an OAuth client secret).
+    pub fn hash_secret(&self, secret: &[u8]) -> Result<String, argon2::password_hash::Error> {
+        let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        Ok(self.argon2().hash_password(secret, &salt)?.to_string())
+    }
+
+    /// Checks such a secret against its PHC string (constant-time).
+    pub fn secret_matches(&self, phc: &str, secret: &[u8]) -> bool {
+        PasswordHash::new(phc)
+            .is_ok_and(|parsed| self.argon2().verify_password(secret, &parsed).is_ok())
+    }
 }
 
 fn random_base64url(rng: &mut impl RngCore, chars: usize) -> String {

@@ -28,6 +28,13 @@ pub async fn caller_authority(state: &AppState, principal: &Principal) -> ApiRes
             )
             .await?
         }
+        // A token grants nothing: it stands for bindings it does not carry.
+        Principal::AccessToken(_) => {
+            let mut context =
+                access::load_context(state.db.pool(), principal.workspace_id(), None).await?;
+            context.bindings = Some(Vec::new());
+            context
+        }
         // The user's groups as of this session, their bindings as of now.
         Principal::Session(session) => {
             crate::authn::session::load_access(

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
 use crate::audit::{Actor, Failure, SYSTEM_CHAIN};
+use crate::authn::access_token::{self, AccessTokenFailure, TokenPrincipal};
 use crate::authn::session::{self, SessionFailure, SessionPrincipal};
 use crate::authn::{AuthFailure, Credential, Principal};
 use crate::authz::scopes::Scope;
@@ -102,10 +103,55 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, 
             )
             .into()),
         },
+        Ok(presented) if access_token::looks_like_jwt(presented) => {
+            authenticate_token(parts, state, presented)
+                .await
+                .map(Principal::AccessToken)
+        }
         _ => authenticate_bearer(parts, state)
             .await
             .map(Principal::ApiKey),
     }
+}
+
+/// Verifies an access token of our OAuth server (signature against the key ring in memory, its
+/// session not revoked); refusals are audited like a bad key's, never with the token.
+async fn authenticate_token(
+    parts: &Parts,
+    state: &AppState,
+    presented: &str,
+) -> Result<Arc<TokenPrincipal>, Refused> {
+    let verified = state
+        .access_tokens
+        .verify(
+            presented,
+            state.db.pool(),
+            state.master_keys.as_deref(),
+            &state.public_url(),
+            state.clock.now_ms(),
+        )
+        .await;
+    let failure = match verified {
+        Ok(principal) => return Ok(principal),
+        Err(failure) => failure,
+    };
+    let reason = failure.reason();
+    record_failure(state, parts, SYSTEM_CHAIN, None, None, reason).await;
+    let answer = match failure {
+        AccessTokenFailure::Unavailable => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            reason,
+            "tokens cannot be checked right now; retry shortly",
+        ),
+        AccessTokenFailure::SessionRevoked => ApiError::unauthenticated(
+            reason,
+            "the session this token was issued to has been signed out",
+        ),
+        AccessTokenFailure::Token(_) => {
+            ApiError::unauthenticated(reason, "the access token is not valid")
+        }
+    };
+    Err(answer.into())
 }
 
 /// Whether the request carries a session cookie (of either name), judged without I/O.
@@ -236,7 +282,9 @@ impl FromRequestParts<AppState> for Caller {
         };
         let credential = match principal {
             Principal::ApiKey(credential) => credential,
-            Principal::Session(session) => return admit_session(parts, state, session).await,
+            other @ (Principal::Session(_) | Principal::AccessToken(_)) => {
+                return admit_user(parts, state, other).await
+            }
         };
 
         let decision = state
@@ -275,27 +323,29 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// A session's requests are limited like a key of the standard tier, per session.
-async fn admit_session(
+/// A user's requests (by session cookie or access token) are limited like a key of the
+/// standard tier, per session.
+async fn admit_user(
     parts: &Parts,
     state: &AppState,
-    session: Arc<SessionPrincipal>,
+    principal: Principal,
 ) -> Result<Caller, Refused> {
-    let principal = Principal::Session(session);
     let decision = rate_limit(state, &principal).await;
     let allowed = decision.allowed();
     let retry_after = decision.retry_after_secs;
     let _ = RATE_LIMIT_DECISION.try_with(|slot| *slot.borrow_mut() = Some(decision));
     if !allowed {
-        let Principal::Session(session) = &principal else {
-            unreachable!("built above")
+        let session_id = match &principal {
+            Principal::Session(s) => s.session_id.as_str(),
+            Principal::AccessToken(t) => t.session_id.as_str(),
+            Principal::ApiKey(k) => k.id.as_str(),
         };
         record_failure(
             state,
             parts,
-            &session.workspace_id,
+            principal.workspace_id(),
             None,
-            Some(("session", session.session_id.as_str())),
+            Some(("session", session_id)),
             "rate_limited",
         )
         .await;
@@ -316,6 +366,10 @@ pub async fn rate_limit(state: &AppState, principal: &Principal) -> Decision {
         }
         Principal::Session(session) => {
             let bucket = KeyId::from_trusted(format!("session:{}", session.session_id));
+            state.rate_limiter.check(SESSION_TIER, &bucket).await
+        }
+        Principal::AccessToken(token) => {
+            let bucket = KeyId::from_trusted(format!("session:{}", token.session_id));
             state.rate_limiter.check(SESSION_TIER, &bucket).await
         }
     }

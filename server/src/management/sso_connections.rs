@@ -635,3 +635,14 @@ pub async fn by_email_domain(
     .fetch_all(state.db.pool())
     .await
 }
+
+/// The ids of a workspace's connections (at most two: enough to know whether one is the only).
+pub async fn ids_of_workspace(
+    state: &AppState,
+    workspace_id: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM sso_connections WHERE workspace_id = $1 ORDER BY id LIMIT 2")
+        .bind(workspace_id)
+        .fetch_all(state.db.pool())
+        .await
+}

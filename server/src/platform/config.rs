@@ -149,6 +149,10 @@ pub struct ServeArgs {
     /// Seconds after sign-in at which a session ends in any case.
     #[arg(long, env = "STATUSPULSE_SESSION_LIFETIME_SECS", default_value_t = 24 * 3600)]
     pub session_lifetime_secs: u64,
+
+    /// Seconds each key signing our own tokens is used before the next takes over.
+    #[arg(long, env = "STATUSPULSE_SIGNING_KEY_ROTATION_SECS", default_value_t = 6 * 3600)]
+    pub signing_key_rotation_secs: u64,
 }
 
 /// A secret given on the command line or in the environment: `Debug` never shows it.
@@ -226,6 +230,8 @@ pub struct Settings {
     pub session_idle_timeout: Duration,
     /// And after this long in any case.
     pub session_lifetime: Duration,
+    /// How long each signing key of our own tokens signs (its rotation slot).
+    pub signing_key_rotation: Duration,
 }
 
 /// Defaults of the session timeouts (docs/CONTRACT.md, "Sign-in").
@@ -281,6 +287,7 @@ impl Settings {
             public_url: None,
             session_idle_timeout: DEFAULT_SESSION_IDLE_TIMEOUT,
             session_lifetime: DEFAULT_SESSION_LIFETIME,
+            signing_key_rotation: Duration::from_secs(6 * 3600),
         }
     }
 
@@ -342,6 +349,8 @@ impl Settings {
             },
             session_idle_timeout: Duration::from_secs(args.session_idle_timeout_secs.max(60)),
             session_lifetime: Duration::from_secs(args.session_lifetime_secs.max(60)),
+            // At least an hour: a key is published a slot ahead, and a JWKS is cached 5 minutes.
+            signing_key_rotation: Duration::from_secs(args.signing_key_rotation_secs.max(3600)),
             ..Self::for_database(args.db.database_url)
         })
     }

@@ -665,7 +665,7 @@ pub fn return_to(value: Option<&str>) -> Result<String, Refusal> {
         )
     };
     if value.is_empty()
-        || value.len() > 512
+        || value.len() > 2048
         || !value.starts_with('/')
         || value.starts_with("//")
         || value.contains('\\')
@@ -775,7 +775,7 @@ mod tests {
             "javascript:alert(1)",
             "evil.example",
             "/ /evil",
-            &format!("/{}", "a".repeat(600)),
+            &format!("/{}", "a".repeat(2100)),
         ] {
             assert_eq!(
                 return_to(Some(bad)).unwrap_err().code,

@@ -148,6 +148,7 @@ impl UserRow {
 fn current_session_id(caller: &Caller) -> Option<&str> {
     match &caller.principal {
         Principal::Session(s) => Some(&s.session_id),
+        Principal::AccessToken(t) => Some(&t.session_id),
         Principal::ApiKey(_) => None,
     }
 }
@@ -226,7 +227,7 @@ pub async fn list_sessions(
             }
             Some(s.user_id.clone())
         }
-        (Principal::ApiKey(_), false) => {
+        (Principal::ApiKey(_) | Principal::AccessToken(_), false) => {
             return Err(ApiError::forbidden(
                 "insufficient_scope",
                 "this route needs the `admin:sso` scope",
@@ -294,6 +295,8 @@ pub async fn revoke_session(
     if changed == 0 {
         return Ok(StatusCode::NO_CONTENT);
     }
+    // Its access tokens are refused here at once, elsewhere within the revocation poll.
+    state.access_tokens.session_revoked(&id, now);
     let event = NewEvent::success(
         caller.workspace_id(),
         EventType::SessionRevoked,
@@ -345,6 +348,9 @@ pub async fn revoke_all(
     .bind(caller.workspace_id())
     .fetch_all(&mut *tx.tx)
     .await?;
+    for (id,) in &revoked {
+        state.access_tokens.session_revoked(id, now);
+    }
     let count = u64::try_from(revoked.len()).unwrap_or(u64::MAX);
     let event = NewEvent::success(
         caller.workspace_id(),

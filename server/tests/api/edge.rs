@@ -409,8 +409,8 @@ async fn a_body_without_a_credential_is_refused_from_the_headers_without_being_r
 }
 
 /// RFC 7009 revocation and RFC 7662 introspection send `token=` in the body by protocol, so the
-/// credential guard must not refuse it there; everywhere else it still does. Until the OAuth
-/// routes exist the answer is the 404 of an unknown route, not `credential_in_body`.
+/// credential guard must not refuse it there (the endpoint answers in OAuth's terms: the client
+/// is not identified); everywhere else it still does.
 async fn only_oauth_endpoints_take_credentials_in_their_bodies_and_only_small_ones(
     backend: Backend,
 ) {
@@ -425,9 +425,9 @@ async fn only_oauth_endpoints_take_credentials_in_their_bodies_and_only_small_on
     let revoke = form("/oauth2/revoke", format!("token={}", app.admin_key))
         .await
         .unwrap();
-    assert_eq!(revoke.status(), StatusCode::NOT_FOUND);
-    let problem: serde_json::Value = revoke.json().await.unwrap();
-    assert_eq!(problem["code"], "no_such_route");
+    assert_eq!(revoke.status(), StatusCode::UNAUTHORIZED);
+    let error: serde_json::Value = revoke.json().await.unwrap();
+    assert_eq!(error["error"], "invalid_client");
 
     let elsewhere = form("/v1/api-keys", format!("token={}", app.admin_key))
         .await

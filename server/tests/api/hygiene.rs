@@ -7,13 +7,20 @@ use serde_json::{json, Value};
 use crate::helpers::{Backend, TestApp};
 use crate::on_both_backends;
 
-/// Operations called without a credential of ours: sign-in starts and ends there, and IdPs fetch
-/// our SAML metadata.
+/// Operations called without a credential of ours: sign-in starts and ends there, OAuth clients
+/// discover us and authenticate themselves in the body, IdPs fetch our SAML metadata.
 const PUBLIC_OPERATIONS: &[&str] = &[
     "/v1/sso/login",
     "/oauth2/callback",
     "/v1/sso/saml/acs",
     "/v1/sso-connections/{id}/saml/metadata",
+    "/.well-known/openid-configuration",
+    "/.well-known/oauth-authorization-server",
+    "/.well-known/jwks.json",
+    "/oauth2/authorize",
+    "/oauth2/token",
+    "/oauth2/revoke",
+    "/oauth2/introspect",
 ];
 
 on_both_backends!(
@@ -495,7 +502,7 @@ async fn operations_endpoints_answer(backend: Backend) {
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let answer = app.call(method.clone(), &concrete, None, None).await;
             if PUBLIC_OPERATIONS.contains(&path.as_str()) {
-                // Answered (a refusal of the bare request, or no such object), never a 5xx, and
+                // Answered (a document, or a refusal of the bare request), never a 5xx, and
                 // never for want of a credential of ours.
                 assert!(
                     !answer.status.is_server_error() && answer.code() != "missing_credential",
@@ -579,10 +586,14 @@ fn every_operation_documents_its_refusals_as_problem_json() {
                 .as_array()
                 .is_some_and(|s| !s.is_empty());
             let mut expected = vec!["422"];
-            if authenticated {
+            if statuspulse_server::openapi::OAUTH_PROTOCOL_PATHS.contains(&path.as_str()) {
+                expected = vec!["400", "401", "408", "413"];
+            } else if authenticated {
                 expected.extend(["400", "401", "403", "429", "503"]);
             }
-            if operation.get("requestBody").is_some() {
+            if operation.get("requestBody").is_some()
+                && !statuspulse_server::openapi::OAUTH_PROTOCOL_PATHS.contains(&path.as_str())
+            {
                 expected.extend(["408", "413", "415"]);
             }
             if path.contains('{') {
@@ -598,7 +609,19 @@ fn every_operation_documents_its_refusals_as_problem_json() {
                 if status.starts_with('2') || status.starts_with('3') {
                     continue;
                 }
-                let content = response["content"].as_object().unwrap();
+                if statuspulse_server::openapi::OAUTH_PROTOCOL_PATHS.contains(&path.as_str())
+                    && (status == "400" || status == "401")
+                {
+                    // RFC 6749 errors, as OAuth clients expect them.
+                    assert_eq!(
+                        response["content"]["application/json"]["schema"]["$ref"],
+                        "#/components/schemas/OAuthErrorBody"
+                    );
+                    continue;
+                }
+                let content = response["content"]
+                    .as_object()
+                    .unwrap_or_else(|| panic!("{method} {path} {status} has no content"));
                 assert_eq!(
                     content.keys().collect::<Vec<_>>(),
                     ["application/problem+json"],
@@ -631,6 +654,22 @@ fn every_request_field_has_its_rule() {
         ("RevokeApiKey", "id"),
         // Kept as given (audit reason).
         ("RevokeApiKey", "reason"),
+        // Protocol forms (RFC 6749, 7009, 7662; the SAML POST binding): the endpoints check them
+        // and answer in their protocol's terms.
+        ("TokenForm", "grant_type"),
+        ("TokenForm", "code"),
+        ("TokenForm", "redirect_uri"),
+        ("TokenForm", "code_verifier"),
+        ("TokenForm", "refresh_token"),
+        ("TokenForm", "scope"),
+        ("TokenForm", "client_id"),
+        ("TokenForm", "client_secret"),
+        ("TokenQueryForm", "token"),
+        ("TokenQueryForm", "token_type_hint"),
+        ("TokenQueryForm", "client_id"),
+        ("TokenQueryForm", "client_secret"),
+        ("AcsForm", "SAMLResponse"),
+        ("AcsForm", "RelayState"),
         // The tiers are the server's configuration.
         ("CreateWorkspace", "rate_limit_tier"),
         ("UpdateWorkspace", "rate_limit_tier"),

@@ -20,6 +20,7 @@ mod idp;
 mod isolation;
 mod jobs;
 mod negative;
+mod oauth;
 mod replicas;
 mod secrets;
 mod service_accounts;

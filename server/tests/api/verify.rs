@@ -405,11 +405,13 @@ async fn every_failed_authentication_is_audited_with_its_reason(backend: Backend
         assert_eq!(event["details"]["key_id"], created["key_id"]);
         assert_eq!(event["target"]["id"], created["id"]);
     }
-    let system: Vec<(String,)> =
-        sqlx::query_as("SELECT reason FROM audit_events WHERE workspace_id = '' ORDER BY seq")
-            .fetch_all(app.state.db.pool())
-            .await
-            .unwrap();
+    let system: Vec<(String,)> = sqlx::query_as(
+        "SELECT reason FROM audit_events WHERE workspace_id = '' AND event_type = 'auth.failed' \
+             ORDER BY seq",
+    )
+    .fetch_all(app.state.db.pool())
+    .await
+    .unwrap();
     let system: Vec<String> = system.into_iter().map(|r| r.0).collect();
     assert_eq!(
         system,

@@ -1,0 +1,158 @@
+//! Access tokens of StatusPulse's own OAuth server, as `/v1/auth/verify` and every Bearer route
+//! see them: JWTs (RFC 9068, `typ: at+jwt`) checked against the key ring in memory, without a
+//! database round trip on the hot path.
+//!
+//! A token outlives nothing it stands on: revoking its session (or signing the user out
+//! everywhere) refuses it on this replica at once ([`AccessTokens::session_revoked`]) and on
+//! every other within the poll period ([`REVOCATION_POLL_MS`], a read of sessions revoked since
+//! the last poll). Entries are kept as long as a token of the session could still be valid.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use dashmap::DashMap;
+use serde_json::Value;
+use sqlx::AnyPool;
+
+use super::signing::{self, KeyRing, TokenFailure};
+use crate::authz::scopes::{Scope, Scopes};
+use crate::platform::secrets::MasterKeys;
+
+/// The JOSE `typ` of our access tokens.
+pub const TYP: &str = "at+jwt";
+/// How often each replica reads the sessions revoked elsewhere.
+pub const REVOCATION_POLL_MS: i64 = 5_000;
+
+/// A verified access token: who, for which client, with which scopes.
+#[derive(Clone, Debug)]
+pub struct TokenPrincipal {
+    pub user_id: String,
+    pub workspace_id: String,
+    pub session_id: String,
+    pub client_id: String,
+    /// The OAuth scopes granted (`scope` claim).
+    pub oauth_scopes: Vec<String>,
+    /// The catalog scopes they stand for.
+    pub scopes: Scopes,
+    pub jti: String,
+    pub expires_at_secs: i64,
+}
+
+impl TokenPrincipal {
+    pub fn grants(&self, scope: Scope) -> bool {
+        self.scopes.grants(scope)
+    }
+}
+
+/// Why a presented token is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccessTokenFailure {
+    Token(TokenFailure),
+    /// Its session was revoked (or the user signed out everywhere).
+    SessionRevoked,
+    /// Tokens cannot be checked (no signing keys readable).
+    Unavailable,
+}
+
+impl AccessTokenFailure {
+    pub fn reason(self) -> &'static str {
+        match self {
+            AccessTokenFailure::Token(t) => t.reason(),
+            AccessTokenFailure::SessionRevoked => "session_revoked",
+            AccessTokenFailure::Unavailable => "token_keys_unavailable",
+        }
+    }
+}
+
+/// Whether a Bearer credential is shaped like a JWT (three base64url parts, a JSON header).
+pub fn looks_like_jwt(presented: &str) -> bool {
+    presented.starts_with("eyJ") && presented.bytes().filter(|b| *b == b'.').count() == 2
+}
+
+/// The key ring and the revoked sessions of this replica.
+#[derive(Debug, Default)]
+pub struct AccessTokens {
+    pub ring: KeyRing,
+    /// Session id → when it was revoked (ms).
+    revoked: DashMap<String, i64>,
+    last_poll_ms: AtomicI64,
+}
+
+impl AccessTokens {
+    /// Verifies `presented` as an access token of `issuer`.
+    pub async fn verify(
+        &self,
+        presented: &str,
+        pool: &AnyPool,
+        master: Option<&MasterKeys>,
+        issuer: &str,
+        now_ms: i64,
+    ) -> Result<Arc<TokenPrincipal>, AccessTokenFailure> {
+        let kid = signing::header_kid(presented, TYP).map_err(AccessTokenFailure::Token)?;
+        let ring = self
+            .ring
+            .for_kid(&kid, pool, master, now_ms)
+            .await
+            .map_err(|_| AccessTokenFailure::Unavailable)?;
+        let claims = signing::verify(presented, TYP, &ring, issuer, now_ms / 1000)
+            .map_err(AccessTokenFailure::Token)?;
+        let principal =
+            principal_of(&claims).ok_or(AccessTokenFailure::Token(TokenFailure::Malformed))?;
+        if now_ms - self.last_poll_ms.load(Ordering::Relaxed) >= REVOCATION_POLL_MS {
+            // Best effort: a failed poll leaves the set as it was, and the next request retries.
+            let _ = self.poll_revocations(pool, now_ms).await;
+        }
+        if self.revoked.contains_key(&principal.session_id) {
+            return Err(AccessTokenFailure::SessionRevoked);
+        }
+        Ok(Arc::new(principal))
+    }
+
+    /// Records a revocation made on this replica (refused here at once).
+    pub fn session_revoked(&self, session_id: &str, now_ms: i64) {
+        self.revoked.insert(session_id.to_owned(), now_ms);
+    }
+
+    /// Reads the sessions revoked since the last poll (with a margin for clocks and slow
+    /// commits), and forgets those revoked long enough ago that no token of theirs is valid.
+    pub async fn poll_revocations(&self, pool: &AnyPool, now_ms: i64) -> Result<(), sqlx::Error> {
+        let since = self.last_poll_ms.swap(now_ms, Ordering::Relaxed);
+        let margin = 2 * REVOCATION_POLL_MS;
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT id, revoked_at FROM sessions WHERE revoked_at IS NOT NULL AND revoked_at >= $1",
+        )
+        .bind(if since == 0 { 0 } else { since - margin })
+        .fetch_all(pool)
+        .await?;
+        for (id, at) in rows {
+            self.revoked.insert(id, at);
+        }
+        let horizon = (signing::ACCESS_TOKEN_TTL_SECS + signing::SKEW_SECS) * 1000 + margin;
+        self.revoked.retain(|_, at| now_ms - *at < horizon);
+        Ok(())
+    }
+}
+
+fn principal_of(claims: &Value) -> Option<TokenPrincipal> {
+    let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
+    let oauth_scopes: Vec<String> = text("scope")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    let scopes = oauth_scopes
+        .iter()
+        .filter_map(|s| statuspulse_api::scopes::oauth_scope(s))
+        .flat_map(|s| s.iter().copied())
+        .collect();
+    Some(TokenPrincipal {
+        user_id: text("sub")?,
+        workspace_id: text("workspace_id")?,
+        session_id: text("sid")?,
+        client_id: text("client_id")?,
+        oauth_scopes,
+        scopes,
+        jti: text("jti")?,
+        expires_at_secs: claims.get("exp")?.as_i64()?,
+    })
+}

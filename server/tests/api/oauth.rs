@@ -1,0 +1,572 @@
+//! StatusPulse's own OAuth 2.0 / OIDC server, driven like a client application would: a person
+//! signs in through SSO (the test IdP), the client gets a code with PKCE S256, exchanges it,
+//! verifies and refreshes; and the RFC 9700 negative matrix is refused with the right error.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use reqwest::{StatusCode, Url};
+use serde_json::{json, Value};
+use sha2::{Digest as _, Sha256};
+
+use crate::helpers::{Backend, TestApp};
+use crate::idp::{Idp, Shape};
+use crate::on_both_backends;
+use crate::sign_in::{connection, generic, idp_for, location, spawn, Browser};
+
+on_both_backends!(
+    a_client_signs_a_person_in_and_its_tokens_verify_refresh_and_die_with_the_session,
+    the_rfc_9700_negative_matrix_is_refused_and_issues_nothing,
+);
+
+const REDIRECT: &str = "http://127.0.0.1:9/callback";
+
+struct Setup {
+    app: TestApp,
+    _db: crate::helpers::TestDb,
+    idp: Idp,
+    client_id: String,
+    client_secret: String,
+}
+
+async fn setup(backend: Backend) -> Setup {
+    let (app, db) = spawn(backend).await;
+    let idp = idp_for(&app, Shape::Generic).await;
+    let admin = app.admin_key.clone();
+    connection(
+        &app,
+        &admin,
+        "corp",
+        generic(&idp),
+        json!({"group_mappings": {"idp-ops": "ops"}}),
+    )
+    .await;
+    let binding = app
+        .post(
+            "/v1/role-bindings",
+            &admin,
+            json!({"group": "ops", "scopes": ["read:checks", "read:alerts"]}),
+        )
+        .await;
+    assert_eq!(binding.status, StatusCode::CREATED, "{}", binding.body);
+    let client = app
+        .post(
+            "/v1/oauth-clients",
+            &admin,
+            json!({"name": "dashboard", "client_type": "confidential", "redirect_uris": [REDIRECT],
+                   "allowed_scopes": ["openid", "email", "profile", "statuspulse:checks:read", "statuspulse:alerts:manage"]}),
+        )
+        .await;
+    assert_eq!(client.status, StatusCode::CREATED, "{}", client.body);
+    Setup {
+        client_id: client.body["id"].as_str().unwrap().to_owned(),
+        client_secret: client.body["client_secret"].as_str().unwrap().to_owned(),
+        app,
+        _db: db,
+        idp,
+    }
+}
+
+fn pkce() -> (String, String) {
+    let verifier = URL_SAFE_NO_PAD.encode(uuid::Uuid::new_v4().as_bytes().repeat(2));
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+fn authorize_url(s: &Setup, challenge: &str, scope: &str) -> String {
+    s.app.url(&format!(
+        "/oauth2/authorize?response_type=code&client_id={}&redirect_uri={}&scope={}&state=st-1&nonce=n-1&code_challenge={challenge}&code_challenge_method=S256",
+        s.client_id,
+        urlencode(REDIRECT),
+        urlencode(scope)
+    ))
+}
+
+fn urlencode(v: &str) -> String {
+    url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
+}
+
+/// The browser goes to `/oauth2/authorize`, signs in through SSO if it has to, and comes back to
+/// the client's redirect URI: its query (code, state, iss, or error).
+async fn authorize(s: &Setup, browser: &Browser, url: &str) -> Url {
+    let mut next = url.to_owned();
+    for _ in 0..6 {
+        let answer = browser.get(&next).await;
+        let status = answer.status();
+        let to = location(&answer);
+        assert!(
+            status.is_redirection(),
+            "{next}: {status} {}",
+            answer.text().await.unwrap()
+        );
+        if to.starts_with(REDIRECT) {
+            return Url::parse(&to).unwrap();
+        }
+        if to.starts_with(&s.idp.origin) {
+            next = s.idp.complete_authorization(&to).await.to_string();
+        } else {
+            next = Url::parse(&s.app.url("/"))
+                .unwrap()
+                .join(&to)
+                .unwrap()
+                .to_string();
+        }
+    }
+    panic!("no way back to the client from {url}");
+}
+
+fn param(url: &Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+async fn token(
+    s: &Setup,
+    form: &[(&str, &str)],
+    basic: Option<(&str, &str)>,
+) -> (StatusCode, Value) {
+    let mut request = s.app.http.post(s.app.url("/oauth2/token")).form(form);
+    if let Some((id, secret)) = basic {
+        request = request.basic_auth(id, Some(secret));
+    }
+    let answer = request.send().await.unwrap();
+    let status = answer.status();
+    (status, answer.json().await.unwrap())
+}
+
+async fn code_exchange(s: &Setup, code: &str, verifier: &str) -> (StatusCode, Value) {
+    token(
+        s,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", verifier),
+        ],
+        Some((&s.client_id, &s.client_secret)),
+    )
+    .await
+}
+
+async fn refresh(s: &Setup, refresh_token: &str) -> (StatusCode, Value) {
+    token(
+        s,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ],
+        Some((&s.client_id, &s.client_secret)),
+    )
+    .await
+}
+
+/// A fresh sign-in and token answer for the person queued at the IdP.
+async fn tokens(s: &Setup, browser: &Browser, scope: &str) -> Value {
+    s.idp
+        .set_next_login(
+            json!({"sub": "olive", "email": "olive@example.com", "email_verified": true,
+            "name": "Olive", "groups": ["idp-ops"]}),
+        )
+        .await;
+    let (verifier, challenge) = pkce();
+    let back = authorize(s, browser, &authorize_url(s, &challenge, scope)).await;
+    assert_eq!(param(&back, "state").as_deref(), Some("st-1"));
+    assert_eq!(param(&back, "iss").as_deref(), Some(s.app.url("").as_str()));
+    let code = param(&back, "code").unwrap_or_else(|| panic!("no code: {back}"));
+    let (status, answer) = code_exchange(s, &code, &verifier).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    answer
+}
+
+fn claims(jwt: &str) -> Value {
+    let payload = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+async fn verify(app: &TestApp, token: &str, query: &str) -> (StatusCode, Value) {
+    let answer = app.get(&format!("/v1/auth/verify{query}"), token).await;
+    (answer.status, answer.body)
+}
+
+async fn a_client_signs_a_person_in_and_its_tokens_verify_refresh_and_die_with_the_session(
+    backend: Backend,
+) {
+    let s = setup(backend).await;
+    let app = &s.app;
+    let browser = Browser::new();
+    let answer = tokens(
+        &s,
+        &browser,
+        "openid email profile statuspulse:checks:read statuspulse:alerts:manage",
+    )
+    .await;
+    // alerts:manage needs write:alerts, which the user's group is not bound to: not granted.
+    assert_eq!(
+        answer["scope"],
+        "email openid profile statuspulse:checks:read"
+    );
+    assert_eq!(answer["token_type"], "Bearer");
+    assert_eq!(answer["expires_in"], 900);
+    let access = answer["access_token"].as_str().unwrap();
+    let header: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(access.split('.').next().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header["typ"], "at+jwt");
+    assert_eq!(header["alg"], "ES256");
+    let at = claims(access);
+    assert_eq!(at["client_id"], s.client_id.as_str());
+    assert_eq!(
+        at["exp"].as_i64().unwrap() - at["iat"].as_i64().unwrap(),
+        900
+    );
+    let id = claims(answer["id_token"].as_str().unwrap());
+    assert_eq!(id["aud"], s.client_id.as_str());
+    assert_eq!(id["nonce"], "n-1");
+    assert_eq!(id["email"], "olive@example.com");
+
+    // The access token is a credential for /v1/auth/verify, beside API keys.
+    let (status, verified) = verify(app, access, "").await;
+    assert_eq!(status, StatusCode::OK, "{verified}");
+    assert_eq!(verified["principal"]["type"], "user");
+    assert_eq!(verified["scopes"], json!(["read:checks"]));
+    assert_eq!(
+        verify(app, access, "?scope=read:checks").await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        verify(app, access, "?scope=write:checks").await.0,
+        StatusCode::FORBIDDEN
+    );
+    // ...and for userinfo; it cannot manage anything.
+    let me = app.get("/oauth2/userinfo", access).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+    assert_eq!(me.body["email"], "olive@example.com");
+    assert_eq!(
+        app.get("/v1/api-keys", access).await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    // Discovery and JWKS name what a client needs.
+    let discovery = app.get("/.well-known/openid-configuration", "").await.body;
+    assert_eq!(discovery["issuer"], app.url(""));
+    assert_eq!(
+        discovery["code_challenge_methods_supported"],
+        json!(["S256"])
+    );
+    let jwks = app
+        .http
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap();
+    assert!(jwks.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("max-age=300"));
+    let jwks: Value = jwks.json().await.unwrap();
+    assert!(jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|k| k["kid"] == header["kid"]));
+
+    // Refresh rotates; the old one used again past the grace revokes everything.
+    let first_refresh = answer["refresh_token"].as_str().unwrap().to_owned();
+    let (status, refreshed) = refresh(&s, &first_refresh).await;
+    assert_eq!(status, StatusCode::OK, "{refreshed}");
+    assert_ne!(refreshed["refresh_token"], answer["refresh_token"]);
+    // Two tabs: the same token again within seconds gets a sibling, not a revocation.
+    let (status, sibling) = refresh(&s, &first_refresh).await;
+    assert_eq!(status, StatusCode::OK, "{sibling}");
+    app.clock.advance(std::time::Duration::from_secs(11));
+    let (status, reused) = refresh(&s, &first_refresh).await;
+    assert_eq!(
+        (status, reused["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    let (status, _) = refresh(&s, refreshed["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "the family is revoked");
+    let new_access = refreshed["access_token"].as_str().unwrap();
+    assert_eq!(
+        verify(app, new_access, "").await.0,
+        StatusCode::UNAUTHORIZED,
+        "the session is revoked"
+    );
+    assert_eq!(
+        browser.get(&app.url("/v1/me")).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.audit_count(&app.workspace_id, "token.reuse_detected")
+            .await,
+        1
+    );
+    assert_eq!(app.audit_count(&app.workspace_id, "token.issued").await, 1);
+    assert_eq!(
+        app.audit_count(&app.workspace_id, "token.refreshed").await,
+        2
+    );
+
+    // Revoking a session (here through the API) kills its tokens at once.
+    let browser = Browser::new();
+    let answer = tokens(&s, &browser, "openid statuspulse:checks:read").await;
+    let access = answer["access_token"].as_str().unwrap();
+    assert_eq!(verify(app, access, "").await.0, StatusCode::OK);
+    let session = claims(access)["sid"].as_str().unwrap().to_owned();
+    let revoked = app
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/v1/sessions/{session}"),
+            Some(&app.admin_key),
+            None,
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT);
+    assert_eq!(verify(app, access, "").await.0, StatusCode::UNAUTHORIZED);
+    let (status, _) = refresh(&s, answer["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+async fn the_rfc_9700_negative_matrix_is_refused_and_issues_nothing(backend: Backend) {
+    let s = setup(backend).await;
+    let app = &s.app;
+    let browser = Browser::new();
+    // Signed in once, so authorizations below come straight back.
+    let signed_in = tokens(&s, &browser, "openid").await;
+    let issued_before: i64 = count(app, "refresh_tokens").await;
+
+    let (verifier, challenge) = pkce();
+    let base = authorize_url(&s, &challenge, "openid statuspulse:checks:read");
+    let error_of = |url: Url| param(&url, "error").unwrap_or_default();
+    // No PKCE, plain PKCE: refused back to the client.
+    let no_pkce = base.replace(
+        &format!("&code_challenge={challenge}&code_challenge_method=S256"),
+        "",
+    );
+    assert_eq!(
+        error_of(authorize(&s, &browser, &no_pkce).await),
+        "invalid_request"
+    );
+    let plain = base.replace("code_challenge_method=S256", "code_challenge_method=plain");
+    assert_eq!(
+        error_of(authorize(&s, &browser, &plain).await),
+        "invalid_request"
+    );
+    // A redirect URI the client did not register: a page here, never a redirect there.
+    let elsewhere = base.replace(&urlencode(REDIRECT), &urlencode("http://127.0.0.1:9/evil"));
+    let answer = browser.get(&elsewhere).await;
+    assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(location(&answer), "");
+
+    // A code: wrong verifier, then the right one (too late: the code was used), then replay.
+    let back = authorize(&s, &browser, &base).await;
+    let code = param(&back, "code").unwrap();
+    let (wrong_verifier, _) = pkce();
+    let (status, answer) = code_exchange(&s, &code, &wrong_verifier).await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    let (status, _) = code_exchange(&s, &code, &verifier).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "a code is used once, even by a failed exchange"
+    );
+
+    // A code exchanged by another client.
+    let other = app
+        .post(
+            "/v1/oauth-clients",
+            &app.admin_key,
+            json!({"name": "other", "client_type": "confidential", "redirect_uris": [REDIRECT], "allowed_scopes": ["openid"]}),
+        )
+        .await;
+    let other_id = other.body["id"].as_str().unwrap();
+    let other_secret = other.body["client_secret"].as_str().unwrap();
+    let back = authorize(&s, &browser, &base).await;
+    let code = param(&back, "code").unwrap();
+    let (status, answer) = token(
+        &s,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", &verifier),
+        ],
+        Some((other_id, other_secret)),
+    )
+    .await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    // The wrong secret, and no secret, for a confidential client.
+    let (status, answer) = token(
+        &s,
+        &[("grant_type", "refresh_token"), ("refresh_token", "x")],
+        Some((&s.client_id, "spc_wrong")),
+    )
+    .await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_client"))
+    );
+    let (status, _) = token(
+        &s,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", "x"),
+            ("client_id", &s.client_id),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // A code replayed after a successful exchange revokes what it issued.
+    let back = authorize(&s, &browser, &base).await;
+    let code = param(&back, "code").unwrap();
+    let (status, good) = code_exchange(&s, &code, &verifier).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = code_exchange(&s, &code, &verifier).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = refresh(&s, good["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "the family of a replayed code is revoked"
+    );
+
+    // Refresh by another client; scope escalation at refresh; an expired code.
+    let live = signed_in["refresh_token"].as_str().unwrap();
+    let (status, _) = token(
+        &s,
+        &[("grant_type", "refresh_token"), ("refresh_token", live)],
+        Some((other_id, other_secret)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, answer) = token(
+        &s,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", live),
+            ("scope", "openid statuspulse:checks:read"),
+        ],
+        Some((&s.client_id, &s.client_secret)),
+    )
+    .await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_scope"))
+    );
+    let back = authorize(&s, &browser, &base).await;
+    app.clock.advance(std::time::Duration::from_secs(61));
+    let (status, _) = code_exchange(&s, &param(&back, "code").unwrap(), &verifier).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "codes live 60 s");
+
+    // Forged tokens at verify: alg none, HS256, a tampered signature.
+    let access = good["access_token"].as_str().unwrap();
+    let mut parts = access.split('.');
+    let (_, payload, signature) = (
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+    );
+    for alg in ["none", "HS256"] {
+        let header = URL_SAFE_NO_PAD
+            .encode(json!({"alg": alg, "typ": "at+jwt", "kid": claims(access)["jti"]}).to_string());
+        let forged = format!("{header}.{payload}.{signature}");
+        assert_eq!(
+            verify(app, &forged, "").await.0,
+            StatusCode::UNAUTHORIZED,
+            "{alg}"
+        );
+    }
+    let evil = URL_SAFE_NO_PAD.encode(
+        json!({"iss": app.url(""), "sub": "usr_x", "scope": "statuspulse:alerts:manage", "exp": 9_999_999_999_i64}).to_string(),
+    );
+    let header = access.split('.').next().unwrap();
+    assert_eq!(
+        verify(app, &format!("{header}.{evil}.{signature}"), "")
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Nothing issued by any refusal: one refresh token per successful exchange only.
+    assert_eq!(count(app, "refresh_tokens").await, issued_before + 1);
+}
+
+async fn count(app: &TestApp, table: &str) -> i64 {
+    sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap()
+}
+
+/// With the test clock: over 24 hours the key rotates four times, the JWKS always holds every
+/// key a live token needs, and a retired key leaves once its tokens have expired.
+#[tokio::test]
+async fn signing_keys_rotate_every_six_hours_and_the_jwks_always_has_what_live_tokens_need() {
+    let s = setup(Backend::Sqlite).await;
+    let app = &s.app;
+    let browser = Browser::new();
+    let mut kids_seen = Vec::new();
+    let mut live: Vec<(String, i64)> = Vec::new();
+    let hour = std::time::Duration::from_secs(3600);
+    // 24 hourly steps: the session signed in at the first lives 24 hours.
+    for step in 0..24 {
+        statuspulse_server::oauth::keys::rotate(&app.state)
+            .await
+            .unwrap();
+        let answer = tokens(&s, &browser, "openid").await;
+        let access = answer["access_token"].as_str().unwrap().to_owned();
+        let header: Value = serde_json::from_slice(
+            &URL_SAFE_NO_PAD
+                .decode(access.split('.').next().unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        let kid = header["kid"].as_str().unwrap().to_owned();
+        if kids_seen.last() != Some(&kid) {
+            kids_seen.push(kid.clone());
+        }
+        let jwks: Value = app
+            .http
+            .get(app.url("/.well-known/jwks.json"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let published: Vec<String> = jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect();
+        assert!(
+            published.contains(&kid),
+            "step {step}: signed by an unpublished key"
+        );
+        let now = app.clock.now().unix_timestamp();
+        live.retain(|(_, exp)| *exp > now);
+        for (k, _) in &live {
+            assert!(
+                published.contains(k),
+                "step {step}: a live token's key {k} left the JWKS"
+            );
+        }
+        assert!(published.len() <= 4, "step {step}: {published:?}");
+        live.push((kid, claims(&access)["exp"].as_i64().unwrap()));
+        app.clock.advance(hour);
+    }
+    assert!(kids_seen.len() >= 4, "{kids_seen:?}");
+    assert!(app.audit_count("", "signing_key.rotated").await >= 4);
+}
