@@ -37,7 +37,7 @@ pub struct App {
     /// Seals and opens secrets the server must read back; `None` without a master key.
     pub master_keys: Option<Arc<MasterKeys>>,
     /// Our own tokens' signing keys and the sessions revoked since their tokens were issued.
-    pub access_tokens: crate::authn::access_token::AccessTokens,
+    pub access_tokens: Arc<crate::authn::access_token::AccessTokens>,
     /// OAuth client secrets already checked.
     pub oauth_secrets: crate::oauth::ClientSecrets,
     /// The OIDC relying party of sign-in: discovery and keys of the connections' issuers.
@@ -48,6 +48,13 @@ pub struct App {
 }
 
 impl App {
+    /// A session was revoked: its access tokens are refused here at once, and on the other
+    /// replicas as soon as Redis says so (or their poll finds it).
+    pub async fn session_revoked(&self, session_id: &str, now_ms: i64) {
+        self.access_tokens.session_revoked(session_id, now_ms);
+        self.fanout.publish_session_revoked(session_id).await;
+    }
+
     /// The base URL browsers and identity providers reach this server at, without a trailing
     /// `/` (`--public-url`, else the bound address).
     pub fn public_url(&self) -> String {
@@ -81,10 +88,16 @@ pub async fn build_state(settings: Settings, clock: Clock) -> anyhow::Result<App
         metrics.clone(),
         &settings,
     ));
+    let access_tokens = Arc::new(crate::authn::access_token::AccessTokens::default());
     let fanout = match &settings.redis_url {
-        Some(url) => Fanout::connect(url, authenticator.clone())
-            .await
-            .context("connecting to redis")?,
+        Some(url) => Fanout::connect(
+            url,
+            authenticator.clone(),
+            access_tokens.clone(),
+            clock.clone(),
+        )
+        .await
+        .context("connecting to redis")?,
         None => Fanout::default(),
     };
     let mut rate_limiter = RateLimiter::new(&settings.rate_limit_tiers, clock.clone());
@@ -100,7 +113,7 @@ pub async fn build_state(settings: Settings, clock: Clock) -> anyhow::Result<App
         body_budget,
         master_keys,
         sign_in: crate::signin::oidc::RelyingParty::new(),
-        access_tokens: crate::authn::access_token::AccessTokens::default(),
+        access_tokens,
         oauth_secrets: crate::oauth::ClientSecrets::default(),
         audit: AuditWriter::start(db.clone(), clock.clone()),
         rate_limiter,

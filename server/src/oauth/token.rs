@@ -423,7 +423,7 @@ async fn reuse_detected(
     .bind(&row.session_id)
     .execute(state.db.pool())
     .await?;
-    state.access_tokens.session_revoked(&row.session_id, now);
+    state.session_revoked(&row.session_id, now).await;
     let event = NewEvent::success(
         &row.workspace_id,
         EventType::TokenReuseDetected,

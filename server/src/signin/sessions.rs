@@ -296,7 +296,7 @@ pub async fn revoke_session(
         return Ok(StatusCode::NO_CONTENT);
     }
     // Its access tokens are refused here at once, elsewhere within the revocation poll.
-    state.access_tokens.session_revoked(&id, now);
+    state.session_revoked(&id, now).await;
     let event = NewEvent::success(
         caller.workspace_id(),
         EventType::SessionRevoked,
@@ -349,7 +349,7 @@ pub async fn revoke_all(
     .fetch_all(&mut *tx.tx)
     .await?;
     for (id,) in &revoked {
-        state.access_tokens.session_revoked(id, now);
+        state.session_revoked(id, now).await;
     }
     let count = u64::try_from(revoked.len()).unwrap_or(u64::MAX);
     let event = NewEvent::success(

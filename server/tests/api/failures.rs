@@ -202,6 +202,7 @@ async fn floods_of_identical_failures_become_a_few_counted_events(backend: Backe
             tweak: |s| {
                 s.rate_limit_tiers = RateLimitTiers::parse("standard=5,enterprise=6000").unwrap();
             },
+            public_url: None,
         },
     )
     .await;
@@ -311,6 +312,7 @@ async fn a_distributed_guesser_meets_the_key_wide_ceiling_of_argon2() {
                     per_key_per_minute: 12,
                 };
             },
+            public_url: None,
         },
     )
     .await;

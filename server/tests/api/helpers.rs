@@ -163,6 +163,9 @@ pub struct TestApp {
 pub struct Options {
     pub clock: Clock,
     pub tweak: fn(&mut Settings),
+    /// The public URL, when it is not the bound address: replicas behind one name share it (it
+    /// is the issuer of our tokens).
+    pub public_url: Option<String>,
 }
 
 impl Default for Options {
@@ -170,6 +173,7 @@ impl Default for Options {
         Self {
             clock: Clock::controllable(),
             tweak: |_| {},
+            public_url: None,
         }
     }
 }
@@ -202,6 +206,9 @@ impl TestApp {
         log_buffer();
         let mut settings = Settings::for_database(url);
         (options.tweak)(&mut settings);
+        if let Some(public_url) = &options.public_url {
+            settings.public_url = Some(public_url.clone());
+        }
         let app = Application::build_with_clock(settings, options.clock.clone())
             .await
             .unwrap();

@@ -22,7 +22,7 @@ const REDIRECT: &str = "http://127.0.0.1:9/callback";
 
 struct Setup {
     app: TestApp,
-    _db: crate::helpers::TestDb,
+    db: crate::helpers::TestDb,
     idp: Idp,
     client_id: String,
     client_secret: String,
@@ -30,6 +30,11 @@ struct Setup {
 
 async fn setup(backend: Backend) -> Setup {
     let (app, db) = spawn(backend).await;
+    setup_on(app, db).await
+}
+
+/// The IdP, a connection, a group binding and a confidential client, on a running server.
+async fn setup_on(app: TestApp, db: crate::helpers::TestDb) -> Setup {
     let idp = idp_for(&app, Shape::Generic).await;
     let admin = app.admin_key.clone();
     connection(
@@ -61,7 +66,7 @@ async fn setup(backend: Backend) -> Setup {
         client_id: client.body["id"].as_str().unwrap().to_owned(),
         client_secret: client.body["client_secret"].as_str().unwrap().to_owned(),
         app,
-        _db: db,
+        db,
         idp,
     }
 }
@@ -569,4 +574,117 @@ async fn signing_keys_rotate_every_six_hours_and_the_jwks_always_has_what_live_t
     }
     assert!(kids_seen.len() >= 4, "{kids_seen:?}");
     assert!(app.audit_count("", "signing_key.rotated").await >= 4);
+}
+
+on_both_backends!(an_access_token_of_a_session_revoked_on_one_replica_is_refused_by_another);
+
+/// 100 trials on two replicas: a session signed in on A, its access token verified on B, the
+/// session revoked on A; how long until B refuses the token. Without Redis B learns it from its
+/// poll of revoked sessions (every 5 s), with Redis from the fan-out. Prints the figures.
+async fn trial_revocations(s: &Setup, b: &TestApp, label: &str) -> std::time::Duration {
+    let app = &s.app;
+    let mut live = Vec::new();
+    for _ in 0..100 {
+        let browser = Browser::new();
+        let answer = tokens(s, &browser, "openid statuspulse:checks:read").await;
+        let access = answer["access_token"].as_str().unwrap().to_owned();
+        assert_eq!(verify(b, &access, "").await.0, StatusCode::OK);
+        live.push(access);
+    }
+    let mut revoked_at = Vec::new();
+    for access in &live {
+        let session = claims(access)["sid"].as_str().unwrap().to_owned();
+        let answer = app
+            .call(
+                reqwest::Method::DELETE,
+                &format!("/v1/sessions/{session}"),
+                Some(&app.admin_key),
+                None,
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::NO_CONTENT);
+        revoked_at.push(std::time::Instant::now());
+    }
+    let mut delays = vec![None; live.len()];
+    let started = std::time::Instant::now();
+    while delays.iter().any(Option::is_none) {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "{label}: over 30 s"
+        );
+        for (i, access) in live.iter().enumerate() {
+            if delays[i].is_none() && verify(b, access, "").await.0 == StatusCode::UNAUTHORIZED {
+                delays[i] = Some(revoked_at[i].elapsed());
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let mut delays: Vec<std::time::Duration> = delays.into_iter().flatten().collect();
+    delays.sort();
+    let max = *delays.last().unwrap();
+    eprintln!(
+        "{label}: access token refused on the other replica after median {:?}, p99 {:?}, max {max:?} (100 trials)",
+        delays[50], delays[98]
+    );
+    max
+}
+
+fn with_redis(settings: &mut statuspulse_server::Settings) {
+    settings.master_key = statuspulse_server::platform::config::MasterKeySource::Value(
+        "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
+            .parse()
+            .unwrap(),
+    );
+    settings.redis_url = Some("redis://127.0.0.1:6379".into());
+}
+
+fn without_redis(settings: &mut statuspulse_server::Settings) {
+    settings.master_key = statuspulse_server::platform::config::MasterKeySource::Value(
+        "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
+            .parse()
+            .unwrap(),
+    );
+}
+
+async fn an_access_token_of_a_session_revoked_on_one_replica_is_refused_by_another(
+    backend: Backend,
+) {
+    let s = setup(backend).await;
+    let b = TestApp::start(
+        &s.db.url,
+        crate::helpers::Options {
+            tweak: without_redis,
+            public_url: Some(s.app.url("")),
+            ..crate::helpers::Options::default()
+        },
+    )
+    .await;
+    let max = trial_revocations(&s, &b, &format!("{backend:?} without Redis")).await;
+    assert!(max <= std::time::Duration::from_secs(30));
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_redis_an_access_token_of_a_revoked_session_is_refused_everywhere_within_a_second() {
+    let (app, db) = crate::helpers::TestApp::spawn_with(
+        Backend::Sqlite,
+        crate::helpers::Options {
+            tweak: with_redis,
+            ..crate::helpers::Options::default()
+        },
+    )
+    .await;
+    let s = setup_on(app, db).await;
+    let b = TestApp::start(
+        &s.db.url,
+        crate::helpers::Options {
+            tweak: with_redis,
+            public_url: Some(s.app.url("")),
+            ..crate::helpers::Options::default()
+        },
+    )
+    .await;
+    let max = trial_revocations(&s, &b, "with Redis").await;
+    assert!(max <= std::time::Duration::from_secs(1), "{max:?}");
+    b.stop().await;
 }

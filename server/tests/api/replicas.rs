@@ -109,6 +109,7 @@ async fn two_replicas_with_redis(clock: Clock) -> (TestApp, TestApp, TestDb, ser
     let options = || Options {
         clock: clock.clone(),
         tweak: |s| s.redis_url = Some(redis_url()),
+        public_url: None,
     };
     let (a, db) = TestApp::spawn_with(Backend::Postgres, options()).await;
     let b = TestApp::start(&db.url, options()).await;
