@@ -24,6 +24,7 @@ use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
 use super::connectors::{self, Connector};
+use super::egress::Reach;
 use super::oidc::{self, AuthorizationRequest, Client, RelyingParty};
 use super::{sessions, users, Refusal};
 use crate::app::AppState;
@@ -201,7 +202,11 @@ async fn oidc_request(
     let connection = &signin.connection;
     let provider = state
         .sign_in
-        .provider(&provider_key(connection), connector)
+        .provider(
+            &provider_key(connection),
+            connector,
+            Reach::of(&state.public_url()),
+        )
         .await?;
     let verifier = oidc::derive("pkce", browser, state_value);
     let nonce = oidc::derive("nonce", browser, state_value);
@@ -370,7 +375,10 @@ async fn finish(
         ));
     }
     let key = provider_key(connection);
-    let provider = state.sign_in.provider(&key, &connector).await?;
+    let provider = state
+        .sign_in
+        .provider(&key, &connector, Reach::of(&state.public_url()))
+        .await?;
     match query.iss.as_deref() {
         Some(iss) if !connector.accepts_issuer(iss) => {
             return Err(Refusal::request(
