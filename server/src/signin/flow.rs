@@ -48,6 +48,10 @@ const MAX_PENDING: i64 = 100_000;
 const BROWSER_COOKIE: &str = "statuspulse_signin";
 const HOST_BROWSER_COOKIE: &str = "__Host-statuspulse_signin";
 const BROWSER_PREFIX: &str = "spb_";
+/// The longest subject (`sub`, SAML NameID), email and group name a sign-in accepts, in bytes.
+const MAX_SUBJECT_BYTES: usize = 256;
+const MAX_EMAIL_BYTES: usize = 320;
+const MAX_GROUP_BYTES: usize = 256;
 /// Sign-ins started per minute from one client network (/24 or /64).
 const STARTS_TIER: &str = "standard";
 
@@ -450,6 +454,31 @@ pub fn admit(
             "too_many_groups",
             format!("your identity provider sent more than {MAX_GROUPS} groups"),
         ));
+    }
+    // What the IdP says is stored (users, audit events): bounded, and refused rather than cut,
+    // as a cut subject or email would be someone else's. OIDC limits `sub` to 255 ASCII
+    // characters and SAML a persistent NameID to 256; a group longer than any mapping may name
+    // cannot mean anything here.
+    for (claim, too_long) in [
+        ("subject", identity.subject.len() > MAX_SUBJECT_BYTES),
+        (
+            "email",
+            identity
+                .email
+                .as_ref()
+                .is_some_and(|e| e.len() > MAX_EMAIL_BYTES),
+        ),
+        (
+            "group",
+            identity.groups.iter().any(|g| g.len() > MAX_GROUP_BYTES),
+        ),
+    ] {
+        if too_long {
+            return Err(Refusal::token(
+                "claim_too_long",
+                format!("your identity provider sent a {claim} longer than this server accepts"),
+            ));
+        }
     }
     let email = identity
         .email
