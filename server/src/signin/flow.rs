@@ -715,7 +715,25 @@ pub fn return_to(value: Option<&str>) -> Result<String, Refusal> {
     if joined.host_str() != Some("statuspulse.invalid") || joined.scheme() != "http" {
         return Err(refuse());
     }
-    Ok(value.to_owned())
+    // A `Location` header is ASCII: a value with other characters was dropped from the answer
+    // (the browser was left on a 303 with no Location). Percent-encoding them adds no `/`, `\`
+    // or control, so what was checked above still holds.
+    Ok(percent_encode_non_ascii(value))
+}
+
+fn percent_encode_non_ascii(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    out
 }
 
 fn browser_secret(headers: &HeaderMap, public_url: &str) -> Option<String> {
@@ -802,6 +820,7 @@ mod tests {
             assert_eq!(return_to(Some(good)).unwrap(), good);
         }
         assert_eq!(return_to(None).unwrap(), DEFAULT_RETURN_TO);
+        assert_eq!(return_to(Some("/café?q=é")).unwrap(), "/caf%C3%A9?q=%C3%A9");
         for bad in [
             "",
             "https://evil.example/",
