@@ -25,6 +25,7 @@ on_both_backends!(
     sign_in_cookies_cannot_be_tossed_fixed_or_doubled,
     sign_in_a_session_of_one_workspace_finds_nothing_of_another,
     sign_in_users_cannot_escalate_beyond_their_groups_and_lose_removed_groups,
+    sign_in_a_removed_mapping_or_deleted_connection_takes_its_grant_from_live_sessions,
     sign_in_every_cookie_authenticated_write_needs_the_csrf_token_and_our_origin,
     sign_in_unauthenticated_floods_are_bounded_and_cheap,
     sign_in_oversized_claims_are_refused_and_leave_nothing_behind,
@@ -879,6 +880,92 @@ async fn sign_in_users_cannot_escalate_beyond_their_groups_and_lose_removed_grou
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+/// Attack (by waiting): an administrator removes the mapping that made someone an admin (or
+/// deletes the connection) after a falling-out; that person keeps using the session they
+/// already have, whose groups were frozen at sign-in, for up to a day.
+async fn sign_in_a_removed_mapping_or_deleted_connection_takes_its_grant_from_live_sessions(
+    backend: Backend,
+) {
+    let (app, _db) = spawn(backend).await;
+    let idp = idp_for(&app, Shape::Generic).await;
+    let admin = app.admin_key.clone();
+    let id = connection(
+        &app,
+        &admin,
+        "corp",
+        generic(&idp),
+        json!({"group_mappings": {"idp-admins": "admins", "idp-readers": "readers"}}),
+    )
+    .await;
+    for (group, scopes) in [
+        ("admins", json!(["admin:all"])),
+        ("readers", json!(["read:checks"])),
+    ] {
+        let bound = app
+            .post(
+                "/v1/role-bindings",
+                &admin,
+                json!({"group": group, "scopes": scopes}),
+            )
+            .await;
+        assert_eq!(bound.status, StatusCode::CREATED, "{}", bound.body);
+    }
+    let ex = sign_in_as(
+        &app,
+        &idp,
+        &id,
+        json!({"sub": "ex-admin", "groups": ["idp-admins", "idp-readers"]}),
+    )
+    .await;
+    assert!(ex.me["effective_scopes"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("admin:all")));
+    let me = || async {
+        let answer = with_cookie(&app, Method::GET, "/v1/me", &ex.cookie, None, None, None).await;
+        let status = answer.status();
+        let body: Value = answer.json().await.unwrap_or(Value::Null);
+        (status, body)
+    };
+
+    let unmapped = app
+        .call(
+            Method::PATCH,
+            &format!("/v1/sso-connections/{id}"),
+            Some(&admin),
+            Some(json!({"group_mappings": {"idp-readers": "readers"}})),
+        )
+        .await;
+    assert_eq!(unmapped.status, StatusCode::OK, "{}", unmapped.body);
+    let (status, now) = me().await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(now["user"]["groups"], json!(["readers"]), "{now}");
+    assert_eq!(now["effective_scopes"], json!(["read:checks"]), "{now}");
+    let denied = with_cookie(
+        &app,
+        Method::POST,
+        "/v1/service-accounts",
+        &ex.cookie,
+        Some(&ex.csrf()),
+        Some(&app.url("")),
+        Some(json!({"name": "backdoor"})),
+    )
+    .await;
+    assert_eq!(denied.status(), StatusCode::FORBIDDEN);
+
+    let deleted = app
+        .call(
+            Method::DELETE,
+            &format!("/v1/sso-connections/{id}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    let (status, body) = me().await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
 }
 
 // ---------------------------------------------------------------------------------------------
