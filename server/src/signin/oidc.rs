@@ -176,7 +176,22 @@ impl RelyingParty {
             if found.reach == reach {
                 return Ok(found);
             }
+            self.providers.invalidate(cache_key).await;
         }
+        // Concurrent sign-ins of one connection share one discovery: a flood of unauthenticated
+        // `GET /v1/sso/login` against a slow or unreachable IdP makes one call to it at a time,
+        // not one per request, each holding a task and a socket for up to 10 s.
+        self.providers
+            .try_get_with(cache_key.to_owned(), self.discover(connector, reach))
+            .await
+            .map_err(|e| Refusal::clone(&e))
+    }
+
+    async fn discover(
+        &self,
+        connector: &Connector,
+        reach: Reach,
+    ) -> Result<Arc<Provider>, Refusal> {
         let discovery: Discovery = self
             .get_json(&connector.discovery_url(), reach)
             .await
@@ -214,16 +229,12 @@ impl RelyingParty {
             })?;
         }
         let jwks = self.fetch_jwks(&discovery.jwks_uri, reach).await?;
-        let provider = Arc::new(Provider {
+        Ok(Arc::new(Provider {
             connector: connector.clone(),
             reach,
             discovery,
             jwks,
-        });
-        self.providers
-            .insert(cache_key.to_owned(), provider.clone())
-            .await;
-        Ok(provider)
+        }))
     }
 
     async fn fetch_jwks(&self, uri: &str, reach: Reach) -> Result<CoreJsonWebKeySet, Refusal> {

@@ -28,6 +28,7 @@ on_both_backends!(
     sign_in_a_removed_mapping_or_deleted_connection_takes_its_grant_from_live_sessions,
     sign_in_every_cookie_authenticated_write_needs_the_csrf_token_and_our_origin,
     sign_in_unauthenticated_floods_are_bounded_and_cheap,
+    sign_in_a_flood_against_a_slow_idp_makes_one_discovery_at_a_time,
     sign_in_oversized_claims_are_refused_and_leave_nothing_behind,
     sign_in_secrets_never_reach_logs_audit_events_or_answers,
     sign_in_bad_input_is_a_4xx_that_changes_nothing,
@@ -67,8 +68,12 @@ async fn canary() -> (u16, Arc<AtomicUsize>) {
     (port, hits)
 }
 
-/// A fake IdP: answers every GET with `body(origin, path)` as JSON (or 404 for `None`).
-async fn fake_idp(body: fn(&str, &str) -> Option<String>) -> (String, Arc<AtomicUsize>) {
+/// A fake IdP: answers every GET with `body(origin, path)` as JSON (or 404 for `None`), after
+/// `delay`.
+async fn fake_idp(
+    delay: std::time::Duration,
+    body: fn(&str, &str) -> Option<String>,
+) -> (String, Arc<AtomicUsize>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let origin = format!("http://{}", listener.local_addr().unwrap());
     let hits = Arc::new(AtomicUsize::new(0));
@@ -77,6 +82,7 @@ async fn fake_idp(body: fn(&str, &str) -> Option<String>) -> (String, Arc<Atomic
         let (o, h) = (o.clone(), h.clone());
         async move {
             h.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(delay).await;
             match body(&o, uri.path()) {
                 Some(text) => (
                     axum::http::StatusCode::OK,
@@ -292,7 +298,7 @@ async fn sign_in_ssrf_discovery_cannot_send_us_to_plain_http_or_oversized_docume
     backend: Backend,
 ) {
     let (app, _db) = spawn(backend).await;
-    let (evil, evil_hits) = fake_idp(|origin, path| {
+    let (evil, evil_hits) = fake_idp(std::time::Duration::ZERO, |origin, path| {
         (path == "/.well-known/openid-configuration").then(|| {
             json!({"issuer": origin, "authorization_endpoint": format!("{origin}/auth"),
                 "token_endpoint": "http://169.254.169.254/latest/meta-data/token",
@@ -301,7 +307,7 @@ async fn sign_in_ssrf_discovery_cannot_send_us_to_plain_http_or_oversized_docume
         })
     })
     .await;
-    let (huge, _) = fake_idp(|origin, path| {
+    let (huge, _) = fake_idp(std::time::Duration::ZERO, |origin, path| {
         (path == "/.well-known/openid-configuration").then(|| {
             json!({"issuer": origin, "authorization_endpoint": format!("{origin}/auth"),
                 "token_endpoint": format!("{origin}/token"), "jwks_uri": format!("{origin}/jwks"),
@@ -1261,6 +1267,46 @@ async fn sign_in_unauthenticated_floods_are_bounded_and_cheap(backend: Backend) 
         );
     }
     assert_eq!(app.database_snapshot().await, before);
+}
+
+/// Attack: many unauthenticated sign-in starts at once against a connection whose IdP is slow
+/// (or made slow by its owner): each would make its own discovery call and hold it open.
+async fn sign_in_a_flood_against_a_slow_idp_makes_one_discovery_at_a_time(backend: Backend) {
+    let (app, _db) = spawn(backend).await;
+    let (slow, hits) = fake_idp(
+        std::time::Duration::from_millis(500),
+        |origin, path| match path {
+            "/.well-known/openid-configuration" => Some(
+                json!({"issuer": origin, "authorization_endpoint": format!("{origin}/auth"),
+                    "token_endpoint": format!("{origin}/token"),
+                    "jwks_uri": format!("{origin}/jwks")})
+                .to_string(),
+            ),
+            "/jwks" => Some(json!({"keys": []}).to_string()),
+            _ => None,
+        },
+    )
+    .await;
+    let id = connection(
+        &app,
+        &app.admin_key,
+        "slow",
+        json!({"kind": "oidc", "oidc": {"issuer": slow}}),
+        json!({}),
+    )
+    .await;
+    let url = app.url(&format!("/v1/sso/login?connection={id}"));
+    let starts = (0..20).map(|_| {
+        let url = url.clone();
+        async move { raw().get(url).send().await.unwrap().status() }
+    });
+    let statuses = futures::future::join_all(starts).await;
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::FOUND),
+        "{statuses:?}"
+    );
+    // One discovery and one JWKS fetch for all twenty.
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
 }
 
 fn base64_xml(xml: &str) -> String {
