@@ -10,14 +10,16 @@
 //!
 //! So a production server ([`Reach::Public`]) calls only `https` URLs whose host is, and
 //! resolves to, a public address: IP literals are checked before the request, names in the
-//! resolver ([`PublicOnly`]), so the address checked is the address connected to (no DNS
+//! resolver ([`Resolver`]), so the address checked is the address connected to (no DNS
 //! rebinding between a check and the connection). Redirects are never followed (`oidc.rs`).
 //!
-//! Plain `http`, and loopback or private addresses, are for development and tests only: a server
-//! whose own public URL is plain `http` on a loopback address ([`Reach::of`]) cannot be signed
-//! into by anyone but its own machine, and may talk to IdPs on that machine. There, as the
-//! connection rules say (`statuspulse_api::validate::https_url`), plain `http` is allowed only
-//! on a loopback address, for discovered endpoints too.
+//! Plain `http` and loopback addresses are for development and tests only: a server whose own
+//! public URL is plain `http` on a loopback address ([`Reach::of`]) cannot be signed into by
+//! anyone but its own machine, and may talk to IdPs on that machine. There, as the connection
+//! rules say (`statuspulse_api::validate::https_url`), plain `http` is allowed only on a loopback
+//! address, for discovered endpoints too; private and link-local addresses stay refused (such a
+//! server may also be a production one whose operator forgot its public URL: it then exposes its
+//! own loopback, not the metadata endpoint or the private network).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -28,12 +30,17 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 pub enum Reach {
     /// Production: `https` to public addresses only.
     Public,
-    /// A development or test server (its public URL is plain `http` on loopback): `https`
-    /// anywhere and plain `http` on loopback.
+    /// A development or test server (its public URL is plain `http` on loopback): also
+    /// loopback addresses, there plain `http` too.
     Local,
 }
 
 impl Reach {
+    /// Whether a connection to `ip` is allowed.
+    pub fn allows(self, ip: IpAddr) -> bool {
+        is_public(ip) || (self == Reach::Local && ip.to_canonical().is_loopback())
+    }
+
     /// The reach of a server published at `public_url`: [`Reach::Local`] only for plain `http`
     /// on a loopback address (a server nobody else can sign in to), [`Reach::Public`] for
     /// everything else, `https` and any non-loopback `http` alike.
@@ -68,13 +75,12 @@ pub fn check(url: &str, reach: Reach) -> Result<reqwest::Url, String> {
         }
         _ => return Err(format!("`{url}` does not use https")),
     }
-    if reach == Reach::Public {
-        let host = parsed.host_str().unwrap_or_default();
-        let name = host.trim_end_matches('.').to_ascii_lowercase();
-        let local_name = name == "localhost" || name.ends_with(".localhost");
-        if local_name || ip_literal(&parsed).is_some_and(|ip| !is_public(ip)) {
-            return Err(not_public(url));
-        }
+    let host = parsed.host_str().unwrap_or_default();
+    let name = host.trim_end_matches('.').to_ascii_lowercase();
+    let local_name = name == "localhost" || name.ends_with(".localhost");
+    let refused_literal = ip_literal(&parsed).is_some_and(|ip| !reach.allows(ip));
+    if refused_literal || (local_name && reach == Reach::Public) {
+        return Err(not_public(url));
     }
     Ok(parsed)
 }
@@ -158,10 +164,11 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
     true
 }
 
-/// The resolver of the production client: a name resolves to its public addresses only, and to
-/// an error when it has none, so the connection is made to an address that was checked.
-#[derive(Debug, Default)]
-pub struct PublicOnly;
+/// The resolver of the IdP clients: a name resolves to the addresses its [`Reach`] allows (public
+/// ones; and loopback on a development server), and to an error when it has none, so the
+/// connection is made to an address that was checked.
+#[derive(Debug)]
+pub struct Resolver(pub Reach);
 
 /// The resolver's refusal, recognised in a reqwest error's sources ([`is_refusal`]).
 #[derive(Debug)]
@@ -175,13 +182,15 @@ impl std::fmt::Display for NotPublic {
 
 impl std::error::Error for NotPublic {}
 
-impl Resolve for PublicOnly {
+impl Resolve for Resolver {
     fn resolve(&self, name: Name) -> Resolving {
         let host = name.as_str().to_owned();
+        let reach = self.0;
         Box::pin(async move {
             let found: Vec<SocketAddr> =
                 tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let public: Vec<SocketAddr> = found.into_iter().filter(|a| is_public(a.ip())).collect();
+            let public: Vec<SocketAddr> =
+                found.into_iter().filter(|a| reach.allows(a.ip())).collect();
             if public.is_empty() {
                 return Err(Box::new(NotPublic(host)) as Box<dyn std::error::Error + Send + Sync>);
             }
@@ -272,13 +281,17 @@ mod tests {
         for ok in [
             "http://127.0.0.1:9000/jwks",
             "http://localhost:9000/",
-            "https://10.0.0.1/",
+            "https://[::1]:9000/",
+            "https://idp.example.com/",
         ] {
             assert!(check(ok, Reach::Local).is_ok(), "{ok}");
         }
         for bad in [
             "http://169.254.169.254/latest/meta-data/",
+            "https://169.254.169.254/latest/meta-data/",
             "http://10.0.0.1/",
+            "https://10.0.0.1/",
+            "https://[fd00::1]/",
             "http://idp.example.com/",
             "ftp://127.0.0.1/",
         ] {
@@ -288,11 +301,17 @@ mod tests {
 
     #[tokio::test]
     async fn names_resolve_to_public_addresses_only() {
-        let refused = PublicOnly
+        let refused = Resolver(Reach::Public)
             .resolve("localhost".parse().unwrap())
             .await
             .err()
             .unwrap();
         assert!(refused.is::<NotPublic>(), "{refused}");
+        let local: Vec<SocketAddr> = Resolver(Reach::Local)
+            .resolve("localhost".parse().unwrap())
+            .await
+            .unwrap()
+            .collect();
+        assert!(local.iter().all(|a| a.ip().is_loopback()) && !local.is_empty());
     }
 }

@@ -121,12 +121,12 @@ impl Provider {
 /// Discovery, keys and HTTP for every OIDC connection of this replica.
 #[derive(Debug)]
 pub struct RelyingParty {
-    /// For a production server: names resolve to public addresses only ([`egress::PublicOnly`]).
+    /// For a production server: names resolve to public addresses only ([`egress::Resolver`]).
     /// `None` if it could not be built: then nothing is called (never a client without the
     /// resolver in its place).
     http: Option<reqwest::Client>,
-    /// For a development server ([`Reach::Local`]): the system resolver.
-    local_http: reqwest::Client,
+    /// For a development server ([`Reach::Local`]): public and loopback addresses.
+    local_http: Option<reqwest::Client>,
     /// Keyed by connection id and its `updated_at`, so an edited connection is fetched afresh.
     providers: moka::future::Cache<String, Arc<Provider>>,
     /// Per connection: when the JWKS was last fetched because of an unknown key.
@@ -150,10 +150,13 @@ impl RelyingParty {
         };
         // No fallback to a default client: one without the resolver would call any address.
         let http = builder()
-            .dns_resolver(Arc::new(egress::PublicOnly))
+            .dns_resolver(Arc::new(egress::Resolver(Reach::Public)))
             .build()
             .ok();
-        let local_http = builder().build().unwrap_or_default();
+        let local_http = builder()
+            .dns_resolver(Arc::new(egress::Resolver(Reach::Local)))
+            .build()
+            .ok();
         Self {
             http,
             local_http,
@@ -301,11 +304,12 @@ impl RelyingParty {
     ) -> Result<(&reqwest::Client, reqwest::Url), FetchError> {
         let url = egress::check(url, reach).map_err(FetchError::Refused)?;
         let client = match reach {
-            Reach::Public => self.http.as_ref().ok_or_else(|| {
-                FetchError::Failed("the HTTP client for identity providers is unavailable".into())
-            })?,
-            Reach::Local => &self.local_http,
-        };
+            Reach::Public => self.http.as_ref(),
+            Reach::Local => self.local_http.as_ref(),
+        }
+        .ok_or_else(|| {
+            FetchError::Failed("the HTTP client for identity providers is unavailable".into())
+        })?;
         Ok((client, url))
     }
 

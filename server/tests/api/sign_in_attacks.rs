@@ -307,6 +307,16 @@ async fn sign_in_ssrf_discovery_cannot_send_us_to_plain_http_or_oversized_docume
         })
     })
     .await;
+    // Over https, but to the metadata endpoint and the private network.
+    let (internal, internal_hits) = fake_idp(std::time::Duration::ZERO, |origin, path| {
+        (path == "/.well-known/openid-configuration").then(|| {
+            json!({"issuer": origin, "authorization_endpoint": format!("{origin}/auth"),
+                "token_endpoint": format!("{origin}/token"),
+                "jwks_uri": "https://169.254.169.254/latest/meta-data/jwks"})
+            .to_string()
+        })
+    })
+    .await;
     let (huge, _) = fake_idp(std::time::Duration::ZERO, |origin, path| {
         (path == "/.well-known/openid-configuration").then(|| {
             json!({"issuer": origin, "authorization_endpoint": format!("{origin}/auth"),
@@ -316,15 +326,30 @@ async fn sign_in_ssrf_discovery_cannot_send_us_to_plain_http_or_oversized_docume
         })
     })
     .await;
-    for (issuer, expected) in [(&evil, "idp_url_refused"), (&huge, "discovery_failed")] {
+    // The issuer itself on the metadata endpoint or a private host, over https: a development
+    // server reaches loopback, not those.
+    let metadata = "https://169.254.169.254/latest".to_owned();
+    let private = "https://10.255.255.1".to_owned();
+    for (i, issuer, expected) in [
+        (&evil, "idp_url_refused"),
+        (&internal, "idp_url_refused"),
+        (&metadata, "idp_url_refused"),
+        (&private, "idp_url_refused"),
+        (&huge, "discovery_failed"),
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(i, (issuer, expected))| (i, issuer, expected))
+    {
         let id = connection(
             &app,
             &app.admin_key,
-            &format!("fake-{expected}"),
+            &format!("fake-{i}"),
             json!({"kind": "oidc", "oidc": {"issuer": issuer}}),
             json!({}),
         )
         .await;
+        let started = std::time::Instant::now();
         let answer = Browser::new()
             .get(&app.url(&format!("/v1/sso/login?connection={id}")))
             .await;
@@ -333,9 +358,15 @@ async fn sign_in_ssrf_discovery_cannot_send_us_to_plain_http_or_oversized_docume
             (StatusCode::BAD_GATEWAY, expected.to_owned()),
             "{issuer}"
         );
+        // Refused without trying (a blackholed address would take the 5 s connect timeout).
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(3),
+            "{issuer}"
+        );
     }
-    // Only discovery was fetched from the evil IdP: never its JWKS, never its token endpoint.
+    // Only discovery was fetched from the evil IdPs: never a JWKS, never a token endpoint.
     assert_eq!(evil_hits.load(Ordering::SeqCst), 1);
+    assert_eq!(internal_hits.load(Ordering::SeqCst), 1);
     assert_eq!(count(&app, "sso_login_states").await, 0);
 }
 
