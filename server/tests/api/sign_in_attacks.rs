@@ -22,6 +22,7 @@ on_both_backends!(
     sign_in_ssrf_discovery_cannot_send_us_to_plain_http_or_oversized_documents,
     sign_in_return_to_cannot_leave_our_origin_however_it_is_encoded,
     sign_in_state_is_bound_to_its_connection_and_used_once_even_when_raced,
+    sign_in_a_state_of_one_protocol_cannot_be_answered_in_the_other,
     sign_in_cookies_cannot_be_tossed_fixed_or_doubled,
     sign_in_a_session_of_one_workspace_finds_nothing_of_another,
     sign_in_users_cannot_escalate_beyond_their_groups_and_lose_removed_groups,
@@ -527,6 +528,62 @@ async fn sign_in_state_is_bound_to_its_connection_and_used_once_even_when_raced(
     );
     assert_eq!(count(&app, "sessions").await, 1);
     assert_eq!(count(&app, "users").await, 1);
+}
+
+/// Attack: protocol confusion. A SAML sign-in's state (its RelayState) answered at the OIDC
+/// callback with a code, and an OIDC sign-in's state answered at the SAML assertion consumer.
+async fn sign_in_a_state_of_one_protocol_cannot_be_answered_in_the_other(backend: Backend) {
+    let (app, _db) = spawn(backend).await;
+    let idp = idp_for(&app, Shape::Generic).await;
+    let oidc = connection(&app, &app.admin_key, "oidc", generic(&idp), json!({})).await;
+    let certificate = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../saml/tests/support/keys/idp.crt"),
+    )
+    .unwrap();
+    let saml = app
+        .post(
+            "/v1/sso-connections",
+            &app.admin_key,
+            json!({"name": "saml", "kind": "saml", "saml": {"idp_entity_id": "urn:idp",
+                "idp_sso_url": "http://127.0.0.1:9/sso", "idp_certificate": certificate}}),
+        )
+        .await;
+    assert_eq!(saml.status, StatusCode::CREATED, "{}", saml.body);
+    let saml = saml.body["id"].as_str().unwrap().to_owned();
+
+    let browser = Browser::new();
+    let to_idp = Url::parse(&browser.start(&app, &format!("connection={saml}")).await).unwrap();
+    let relay = param(&to_idp, "RelayState");
+    assert!(!relay.is_empty());
+    let confused = callback(&app, &relay, "a-code", &idp.issuer);
+    assert_eq!(
+        problem(browser.get(&confused).await).await,
+        (StatusCode::BAD_REQUEST, "wrong_protocol".into())
+    );
+    assert_eq!(
+        problem(browser.get(&confused).await).await,
+        (StatusCode::BAD_REQUEST, "state_invalid".into()),
+        "the state is used up by the attempt"
+    );
+
+    let to_idp = Url::parse(&browser.start(&app, &format!("connection={oidc}")).await).unwrap();
+    let answer = browser
+        .http
+        .post(app.url("/v1/sso/saml/acs"))
+        .header("accept", "application/json")
+        .form(&[
+            ("SAMLResponse", base64_xml("<samlp:Response/>").as_str()),
+            ("RelayState", param(&to_idp, "state").as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        problem(answer).await,
+        (StatusCode::BAD_REQUEST, "wrong_protocol".into())
+    );
+    assert_eq!(count(&app, "users").await, 0);
+    assert_eq!(count(&app, "sessions").await, 0);
 }
 
 // ---------------------------------------------------------------------------------------------
