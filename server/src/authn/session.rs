@@ -185,7 +185,9 @@ struct SessionRow {
     revoked_at: Option<i64>,
     email: Option<String>,
     name: Option<String>,
-    groups: String,
+    idp_groups: String,
+    /// The connection's group mappings as they are now (`None`: the connection is gone).
+    group_mappings: Option<String>,
 }
 
 /// Authenticates a request by its session cookie: `Ok(None)` when it has none. For a write
@@ -209,8 +211,10 @@ pub async fn authenticate(
     }
     let row: Option<SessionRow> = sqlx::query_as(
         "SELECT s.id, s.workspace_id, s.user_id, s.mfa, s.created_at, s.last_seen_at, \
-         s.expires_at, s.revoked_at, u.email, u.name, u.groups \
-         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.secret_hash = $1",
+         s.expires_at, s.revoked_at, u.email, u.name, u.idp_groups, c.group_mappings \
+         FROM sessions s JOIN users u ON u.id = s.user_id \
+         LEFT JOIN sso_connections c ON c.id = u.connection_id AND c.workspace_id = u.workspace_id \
+         WHERE s.secret_hash = $1",
     )
     .bind(secret_hash(value))
     .fetch_optional(pool)
@@ -237,7 +241,8 @@ pub async fn authenticate(
         .execute(pool)
         .await;
     }
-    let groups = stored_list("groups", &row.groups).map_err(|_| SessionFailure::Unavailable)?;
+    let groups = current_groups(&row.idp_groups, row.group_mappings.as_deref())
+        .map_err(|_| SessionFailure::Unavailable)?;
     let access = load_access(pool, &row.workspace_id, &groups)
         .await
         .map_err(|_| SessionFailure::Unavailable)?;
@@ -280,6 +285,30 @@ pub fn held_somewhere(access: &AccessContext) -> Scopes {
         })
         .flat_map(|scopes| scopes.iter().collect::<Vec<_>>())
         .collect()
+}
+
+/// The user's StatusPulse groups: the IdP groups of their last sign-in through the connection's
+/// mappings *as they are now*. An administrator who removes a mapping (or deletes the
+/// connection) takes the group from every session at once, as removing a role binding does;
+/// groups frozen at sign-in (`users.groups`) kept it until the session ended, up to a day.
+pub fn current_groups(
+    idp_groups: &str,
+    mappings: Option<&str>,
+) -> Result<Vec<String>, sqlx::Error> {
+    let Some(mappings) = mappings else {
+        return Ok(Vec::new());
+    };
+    let mappings: std::collections::BTreeMap<String, String> = serde_json::from_str(mappings)
+        .map_err(|e| {
+            sqlx::Error::Decode(format!("stored group_mappings is corrupt: {e}").into())
+        })?;
+    let mut groups: Vec<String> = stored_list("idp_groups", idp_groups)?
+        .iter()
+        .filter_map(|g| mappings.get(g).cloned())
+        .collect();
+    groups.sort();
+    groups.dedup();
+    Ok(groups)
 }
 
 /// The clusters of the workspace and the bindings of every one of `groups`: what a user holds.

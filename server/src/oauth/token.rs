@@ -472,11 +472,14 @@ async fn live_session(
         revoked_at: Option<i64>,
         email: Option<String>,
         name: Option<String>,
-        groups: String,
+        idp_groups: String,
+        group_mappings: Option<String>,
     }
+    // Groups through the connection's mappings as they are now, like the session cookie.
     let row: Option<Row> = sqlx::query_as(
-        "SELECT s.id, s.created_at, s.expires_at, s.revoked_at, u.email, u.name, u.groups \
-         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1",
+        "SELECT s.id, s.created_at, s.expires_at, s.revoked_at, u.email, u.name, u.idp_groups, \
+         c.group_mappings FROM sessions s JOIN users u ON u.id = s.user_id \
+         LEFT JOIN sso_connections c ON c.id = u.connection_id WHERE s.id = $1",
     )
     .bind(session_id)
     .fetch_optional(state.db.pool())
@@ -493,12 +496,12 @@ async fn live_session(
             "the sign-in session has ended",
         ));
     }
+    let groups = session::current_groups(&row.idp_groups, row.group_mappings.as_deref())?;
     let Row {
         id,
         created_at,
         email,
         name,
-        groups,
         ..
     } = row;
     Ok(LiveSession {
@@ -506,7 +509,7 @@ async fn live_session(
         created_at,
         email,
         name,
-        groups: stored_list("groups", &groups)?,
+        groups,
     })
 }
 

@@ -153,6 +153,11 @@ pub struct ServeArgs {
     /// Seconds each key signing our own tokens is used before the next takes over.
     #[arg(long, env = "STATUSPULSE_SIGNING_KEY_ROTATION_SECS", default_value_t = 6 * 3600)]
     pub signing_key_rotation_secs: u64,
+
+    /// Let SSO connections reach identity providers on loopback addresses over plain http: for
+    /// development and tests only. Without it, IdPs are called over https on public addresses.
+    #[arg(long, env = "STATUSPULSE_ALLOW_LOOPBACK_IDPS")]
+    pub allow_loopback_idps: bool,
 }
 
 /// A secret given on the command line or in the environment: `Debug` never shows it.
@@ -232,6 +237,9 @@ pub struct Settings {
     pub session_lifetime: Duration,
     /// How long each signing key of our own tokens signs (its rotation slot).
     pub signing_key_rotation: Duration,
+    /// Whether identity providers may be on loopback addresses and plain http (development and
+    /// tests only; off, the server calls IdPs over https on public addresses only).
+    pub allow_loopback_idps: bool,
 }
 
 /// Defaults of the session timeouts (docs/CONTRACT.md, "Sign-in").
@@ -288,6 +296,7 @@ impl Settings {
             session_idle_timeout: DEFAULT_SESSION_IDLE_TIMEOUT,
             session_lifetime: DEFAULT_SESSION_LIFETIME,
             signing_key_rotation: Duration::from_secs(6 * 3600),
+            allow_loopback_idps: false,
         }
     }
 
@@ -351,6 +360,7 @@ impl Settings {
             session_lifetime: Duration::from_secs(args.session_lifetime_secs.max(60)),
             // At least an hour: a key is published a slot ahead, and a JWKS is cached 5 minutes.
             signing_key_rotation: Duration::from_secs(args.signing_key_rotation_secs.max(3600)),
+            allow_loopback_idps: args.allow_loopback_idps,
             ..Self::for_database(args.db.database_url)
         })
     }

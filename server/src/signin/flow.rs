@@ -24,6 +24,7 @@ use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
 use super::connectors::{self, Connector};
+use super::egress::Reach;
 use super::oidc::{self, AuthorizationRequest, Client, RelyingParty};
 use super::{sessions, users, Refusal};
 use crate::app::AppState;
@@ -47,6 +48,10 @@ const MAX_PENDING: i64 = 100_000;
 const BROWSER_COOKIE: &str = "statuspulse_signin";
 const HOST_BROWSER_COOKIE: &str = "__Host-statuspulse_signin";
 const BROWSER_PREFIX: &str = "spb_";
+/// The longest subject (`sub`, SAML NameID), email and group name a sign-in accepts, in bytes.
+const MAX_SUBJECT_BYTES: usize = 256;
+const MAX_EMAIL_BYTES: usize = 320;
+const MAX_GROUP_BYTES: usize = 256;
 /// Sign-ins started per minute from one client network (/24 or /64).
 const STARTS_TIER: &str = "standard";
 
@@ -201,7 +206,11 @@ async fn oidc_request(
     let connection = &signin.connection;
     let provider = state
         .sign_in
-        .provider(&provider_key(connection), connector)
+        .provider(
+            &provider_key(connection),
+            connector,
+            Reach::of(&state.settings),
+        )
         .await?;
     let verifier = oidc::derive("pkce", browser, state_value);
     let nonce = oidc::derive("nonce", browser, state_value);
@@ -370,7 +379,10 @@ async fn finish(
         ));
     }
     let key = provider_key(connection);
-    let provider = state.sign_in.provider(&key, &connector).await?;
+    let provider = state
+        .sign_in
+        .provider(&key, &connector, Reach::of(&state.settings))
+        .await?;
     match query.iss.as_deref() {
         Some(iss) if !connector.accepts_issuer(iss) => {
             return Err(Refusal::request(
@@ -442,6 +454,31 @@ pub fn admit(
             "too_many_groups",
             format!("your identity provider sent more than {MAX_GROUPS} groups"),
         ));
+    }
+    // What the IdP says is stored (users, audit events): bounded, and refused rather than cut,
+    // as a cut subject or email would be someone else's. OIDC limits `sub` to 255 ASCII
+    // characters and SAML a persistent NameID to 256; a group longer than any mapping may name
+    // cannot mean anything here.
+    for (claim, too_long) in [
+        ("subject", identity.subject.len() > MAX_SUBJECT_BYTES),
+        (
+            "email",
+            identity
+                .email
+                .as_ref()
+                .is_some_and(|e| e.len() > MAX_EMAIL_BYTES),
+        ),
+        (
+            "group",
+            identity.groups.iter().any(|g| g.len() > MAX_GROUP_BYTES),
+        ),
+    ] {
+        if too_long {
+            return Err(Refusal::token(
+                "claim_too_long",
+                format!("your identity provider sent a {claim} longer than this server accepts"),
+            ));
+        }
     }
     let email = identity
         .email
@@ -678,7 +715,25 @@ pub fn return_to(value: Option<&str>) -> Result<String, Refusal> {
     if joined.host_str() != Some("statuspulse.invalid") || joined.scheme() != "http" {
         return Err(refuse());
     }
-    Ok(value.to_owned())
+    // A `Location` header is ASCII: a value with other characters was dropped from the answer
+    // (the browser was left on a 303 with no Location). Percent-encoding them adds no `/`, `\`
+    // or control, so what was checked above still holds.
+    Ok(percent_encode_non_ascii(value))
+}
+
+fn percent_encode_non_ascii(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    out
 }
 
 fn browser_secret(headers: &HeaderMap, public_url: &str) -> Option<String> {
@@ -713,14 +768,18 @@ fn cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -> String {
     )
 }
 
+/// The sign-in cookie. Over HTTPS it is `SameSite=None`: a SAML IdP returns the browser with a
+/// cross-site POST, which a `Lax` cookie would not accompany (the binding would then always
+/// fail). It holds only the browser's binding secret for 10 minutes, `__Host-`, `Secure` and
+/// HttpOnly; a cross-site request carrying it can at most start a sign-in of the victim's own.
 fn browser_cookie(public_url: &str, value: &str, max_age_secs: i64) -> String {
-    let secure = public_url.starts_with("https://");
-    let name = if secure {
-        HOST_BROWSER_COOKIE
+    if public_url.starts_with("https://") {
+        format!(
+            "{HOST_BROWSER_COOKIE}={value}; Path=/; Max-Age={max_age_secs}; HttpOnly; SameSite=None; Secure"
+        )
     } else {
-        BROWSER_COOKIE
-    };
-    cookie(name, value, max_age_secs, secure)
+        cookie(BROWSER_COOKIE, value, max_age_secs, false)
+    }
 }
 
 /// The session cookie: HttpOnly, SameSite=Lax, and `__Host-` with `Secure` over HTTPS.
@@ -765,6 +824,7 @@ mod tests {
             assert_eq!(return_to(Some(good)).unwrap(), good);
         }
         assert_eq!(return_to(None).unwrap(), DEFAULT_RETURN_TO);
+        assert_eq!(return_to(Some("/café?q=é")).unwrap(), "/caf%C3%A9?q=%C3%A9");
         for bad in [
             "",
             "https://evil.example/",

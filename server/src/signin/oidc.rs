@@ -7,8 +7,9 @@
 //! Azure AD's tenant. Only asymmetric algorithms are allowed, whatever the IdP announces: never
 //! `none`, never an HMAC (a public key used as an HMAC secret is the classic forgery).
 //!
-//! HTTP to the IdP goes through one client that follows no redirects, waits at most 10 s and
-//! reads at most 1 MiB. Discovery documents and keys are cached per connection; an ID token
+//! HTTP to the IdP goes through a client that follows no redirects, waits at most 10 s and
+//! reads at most 1 MiB, and calls only the URLs [`egress`] allows: on a production server,
+//! `https` to public addresses, for the issuer and for every endpoint its discovery names. Discovery documents and keys are cached per connection; an ID token
 //! signed with a key we do not know makes us fetch the JWKS again (the IdP rotated), at most
 //! once a minute per connection, so tokens with made-up `kid`s cannot make us hammer the IdP.
 
@@ -32,6 +33,7 @@ use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
 use super::connectors::{self, Connector};
+use super::egress::{self, Reach};
 use super::{Identity, Refusal};
 use crate::platform::clock::Clock;
 
@@ -101,6 +103,8 @@ struct Discovery {
 #[derive(Clone, Debug)]
 pub struct Provider {
     pub connector: Connector,
+    /// Where it was discovered from, and so where its endpoints may be.
+    reach: Reach,
     discovery: Discovery,
     jwks: CoreJsonWebKeySet,
 }
@@ -117,7 +121,12 @@ impl Provider {
 /// Discovery, keys and HTTP for every OIDC connection of this replica.
 #[derive(Debug)]
 pub struct RelyingParty {
-    http: reqwest::Client,
+    /// For a production server: names resolve to public addresses only ([`egress::Resolver`]).
+    /// `None` if it could not be built: then nothing is called (never a client without the
+    /// resolver in its place).
+    http: Option<reqwest::Client>,
+    /// For a development server ([`Reach::Local`]): public and loopback addresses.
+    local_http: Option<reqwest::Client>,
     /// Keyed by connection id and its `updated_at`, so an edited connection is fetched afresh.
     providers: moka::future::Cache<String, Arc<Provider>>,
     /// Per connection: when the JWKS was last fetched because of an unknown key.
@@ -132,15 +141,28 @@ impl Default for RelyingParty {
 
 impl RelyingParty {
     pub fn new() -> Self {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(10))
-            .connect_timeout(Duration::from_secs(5))
-            .user_agent(concat!("StatusPulse-Auth/", env!("CARGO_PKG_VERSION")))
+        let builder = || {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(10))
+                .connect_timeout(Duration::from_secs(5))
+                .user_agent(concat!("StatusPulse-Auth/", env!("CARGO_PKG_VERSION")))
+                // A proxy from the environment would resolve names itself, past the egress
+                // policy's resolver.
+                .no_proxy()
+        };
+        // No fallback to a default client: one without the resolver would call any address.
+        let http = builder()
+            .dns_resolver(Arc::new(egress::Resolver(Reach::Public)))
             .build()
-            .unwrap_or_default();
+            .ok();
+        let local_http = builder()
+            .dns_resolver(Arc::new(egress::Resolver(Reach::Local)))
+            .build()
+            .ok();
         Self {
             http,
+            local_http,
             providers: moka::future::Cache::builder()
                 .max_capacity(10_000)
                 .time_to_live(METADATA_TTL)
@@ -154,14 +176,32 @@ impl RelyingParty {
         &self,
         cache_key: &str,
         connector: &Connector,
+        reach: Reach,
     ) -> Result<Arc<Provider>, Refusal> {
         if let Some(found) = self.providers.get(cache_key).await {
-            return Ok(found);
+            if found.reach == reach {
+                return Ok(found);
+            }
+            self.providers.invalidate(cache_key).await;
         }
-        let discovery: Discovery = self
-            .get_json(&connector.discovery_url())
+        // Concurrent sign-ins of one connection share one discovery: a flood of unauthenticated
+        // `GET /v1/sso/login` against a slow or unreachable IdP makes one call to it at a time,
+        // not one per request, each holding a task and a socket for up to 10 s.
+        self.providers
+            .try_get_with(cache_key.to_owned(), self.discover(connector, reach))
             .await
-            .map_err(|detail| Refusal::idp("discovery_failed", detail))?;
+            .map_err(|e| Refusal::clone(&e))
+    }
+
+    async fn discover(
+        &self,
+        connector: &Connector,
+        reach: Reach,
+    ) -> Result<Arc<Provider>, Refusal> {
+        let discovery: Discovery = self
+            .get_json(&connector.discovery_url(), reach)
+            .await
+            .map_err(|e| e.refusal("discovery_failed"))?;
         if discovery.issuer != connector.issuer {
             return Err(Refusal::idp(
                 "discovery_issuer_mismatch",
@@ -180,23 +220,34 @@ impl RelyingParty {
                 ));
             }
         }
-        let jwks = self.fetch_jwks(&discovery.jwks_uri).await?;
-        let provider = Arc::new(Provider {
+        // Every endpoint discovery names is called (or shown to browsers) like the issuer: a
+        // discovery document must not point us at an internal host or at plain http.
+        for endpoint in [
+            &discovery.authorization_endpoint,
+            &discovery.token_endpoint,
+            &discovery.jwks_uri,
+        ] {
+            egress::check(endpoint, reach).map_err(|detail| {
+                Refusal::idp(
+                    egress::REFUSED_CODE,
+                    format!("the identity provider's discovery document names {detail}"),
+                )
+            })?;
+        }
+        let jwks = self.fetch_jwks(&discovery.jwks_uri, reach).await?;
+        Ok(Arc::new(Provider {
             connector: connector.clone(),
+            reach,
             discovery,
             jwks,
-        });
-        self.providers
-            .insert(cache_key.to_owned(), provider.clone())
-            .await;
-        Ok(provider)
+        }))
     }
 
-    async fn fetch_jwks(&self, uri: &str) -> Result<CoreJsonWebKeySet, Refusal> {
+    async fn fetch_jwks(&self, uri: &str, reach: Reach) -> Result<CoreJsonWebKeySet, Refusal> {
         let value: Value = self
-            .get_json(uri)
+            .get_json(uri, reach)
             .await
-            .map_err(|detail| Refusal::idp("jwks_failed", detail))?;
+            .map_err(|e| e.refusal("jwks_failed"))?;
         serde_json::from_value(value).map_err(|e| {
             Refusal::idp(
                 "jwks_failed",
@@ -228,9 +279,12 @@ impl RelyingParty {
             }
             refetched.insert(cache_key.to_owned(), now);
         }
-        let jwks = self.fetch_jwks(&provider.discovery.jwks_uri).await?;
+        let jwks = self
+            .fetch_jwks(&provider.discovery.jwks_uri, provider.reach)
+            .await?;
         let fresh = Arc::new(Provider {
             connector: provider.connector.clone(),
+            reach: provider.reach,
             discovery: provider.discovery.clone(),
             jwks,
         });
@@ -245,20 +299,42 @@ impl RelyingParty {
         self.providers.invalidate(cache_key).await;
     }
 
-    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, String> {
-        let response = self
-            .http
-            .get(url)
+    /// The client for `reach`, once `url` is one it may call.
+    fn client_for(
+        &self,
+        url: &str,
+        reach: Reach,
+    ) -> Result<(&reqwest::Client, reqwest::Url), FetchError> {
+        let url = egress::check(url, reach).map_err(FetchError::Refused)?;
+        let client = match reach {
+            Reach::Public => self.http.as_ref(),
+            Reach::Local => self.local_http.as_ref(),
+        }
+        .ok_or_else(|| {
+            FetchError::Failed("the HTTP client for identity providers is unavailable".into())
+        })?;
+        Ok((client, url))
+    }
+
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+        reach: Reach,
+    ) -> Result<T, FetchError> {
+        let (client, parsed) = self.client_for(url, reach)?;
+        let response = client
+            .get(parsed)
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await
-            .map_err(|e| format!("cannot reach {url}: {}", without_url(&e)))?;
+            .map_err(|e| FetchError::of(&e, url))?;
         let status = response.status();
         if !status.is_success() {
-            return Err(format!("{url} answered {status}"));
+            return Err(FetchError::Failed(format!("{url} answered {status}")));
         }
-        let body = read_bounded(response).await?;
-        serde_json::from_slice(&body).map_err(|e| format!("{url} did not answer JSON: {e}"))
+        let body = read_bounded(response).await.map_err(FetchError::Failed)?;
+        serde_json::from_slice(&body)
+            .map_err(|e| FetchError::Failed(format!("{url} did not answer JSON: {e}")))
     }
 
     /// The code exchange: the token endpoint with the code, our redirect URI and the PKCE
@@ -276,9 +352,12 @@ impl RelyingParty {
             ("redirect_uri", client.redirect_uri),
             ("code_verifier", verifier),
         ];
-        let mut request = self
-            .http
-            .post(&provider.discovery.token_endpoint)
+        // Checked at discovery too; again here, as this request carries the client secret.
+        let (http, token_endpoint) = self
+            .client_for(&provider.discovery.token_endpoint, provider.reach)
+            .map_err(|e| e.refusal("token_exchange_failed"))?;
+        let mut request = http
+            .post(token_endpoint)
             .header(reqwest::header::ACCEPT, "application/json");
         match client.secret {
             Some(secret) if provider.prefers_basic() => {
@@ -294,10 +373,14 @@ impl RelyingParty {
             None => form.push(("client_id", client.client_id)),
         }
         let response = request.form(&form).send().await.map_err(|e| {
-            Refusal::idp(
-                "token_exchange_failed",
-                format!("cannot reach the token endpoint: {}", without_url(&e)),
-            )
+            if egress::is_refusal(&e) {
+                FetchError::of(&e, "the token endpoint").refusal("token_exchange_failed")
+            } else {
+                Refusal::idp(
+                    "token_exchange_failed",
+                    format!("cannot reach the token endpoint: {}", without_url(&e)),
+                )
+            }
         })?;
         let status = response.status();
         let body = read_bounded(response)
@@ -655,6 +738,37 @@ fn url_escape(value: &str) -> String {
         }
     }
     out
+}
+
+/// Why a call to the IdP did not give an answer.
+#[derive(Debug)]
+enum FetchError {
+    /// [`egress`] does not let this server call the URL (or its host's addresses).
+    Refused(String),
+    Failed(String),
+}
+
+impl FetchError {
+    fn of(error: &reqwest::Error, url: &str) -> Self {
+        if egress::is_refusal(error) {
+            FetchError::Refused(format!(
+                "{url} resolves only to loopback, private, link-local or otherwise internal \
+                 addresses"
+            ))
+        } else {
+            FetchError::Failed(format!("cannot reach {url}: {}", without_url(error)))
+        }
+    }
+
+    fn refusal(self, failed_code: &'static str) -> Refusal {
+        match self {
+            FetchError::Refused(detail) => Refusal::idp(
+                egress::REFUSED_CODE,
+                format!("this server does not call the identity provider there: {detail}"),
+            ),
+            FetchError::Failed(detail) => Refusal::idp(failed_code, detail),
+        }
+    }
 }
 
 /// A reqwest error without the URL (which may carry a code or state).

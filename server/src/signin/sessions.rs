@@ -180,8 +180,12 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<axum
     .fetch_one(state.db.pool())
     .await?;
     let lifetimes = state.settings.session_lifetimes();
+    let mut user = user.view()?;
+    // The groups the session holds now (the connection's current mappings), not those
+    // stored at sign-in.
+    user.groups.clone_from(&session.groups);
     Ok(axum::Json(Me {
-        user: user.view()?,
+        user,
         effective_scopes: session
             .effective
             .iter()

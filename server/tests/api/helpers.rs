@@ -205,6 +205,8 @@ impl TestApp {
     pub async fn start(url: &str, options: Options) -> Self {
         log_buffer();
         let mut settings = Settings::for_database(url);
+        // The test IdPs run on loopback: the explicit development opt-in.
+        settings.allow_loopback_idps = true;
         (options.tweak)(&mut settings);
         if let Some(public_url) = &options.public_url {
             settings.public_url = Some(public_url.clone());

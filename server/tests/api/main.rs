@@ -25,6 +25,7 @@ mod replicas;
 mod secrets;
 mod service_accounts;
 mod sign_in;
+mod sign_in_attacks;
 mod sign_in_saml;
 mod sso_connections;
 mod verify;
