@@ -48,16 +48,15 @@ fn with_master_key() -> Options {
 
 /// An IdP of `shape` with our server's client registered.
 pub async fn idp_for(app: &TestApp, shape: Shape) -> Idp {
-    Idp::start(
-        shape,
-        vec![IdpClient::confidential(
-            CLIENT_ID,
-            CLIENT_SECRET,
-            &app.url("/oauth2/callback"),
-        )],
-    )
-    .await
+    let mut client =
+        IdpClient::confidential(CLIENT_ID, CLIENT_SECRET, &app.url("/oauth2/callback"));
+    // A second registered redirect URI, which is not ours: the redirect-mismatch case.
+    client.redirect_uris.push(OTHER_REDIRECT.to_owned());
+    Idp::start(shape, vec![client]).await
 }
+
+/// A redirect URI the IdP client also registered, where codes for it go.
+const OTHER_REDIRECT: &str = "http://127.0.0.1:9/elsewhere";
 
 /// Creates a connection of the operator workspace; `extra` is merged into the body.
 pub async fn connection(
@@ -611,6 +610,28 @@ async fn the_oidc_negative_matrix_refuses_each_case_and_leaves_nothing_behind(ba
             (StatusCode::BAD_GATEWAY, "token_exchange_failed"),
         );
     }
+
+    // Redirect mismatch: a code the IdP issued for another redirect URI, carried to our callback
+    // with a valid state, is refused at the exchange (we send our own redirect URI).
+    idp.set_next_login(good.clone()).await;
+    let authorize = browser.start(&app, &q).await;
+    let bent = authorize.replace(
+        &urlencode(&app.url("/oauth2/callback")),
+        &urlencode(OTHER_REDIRECT),
+    );
+    assert_ne!(bent, authorize);
+    let elsewhere = idp.complete_authorization(&bent).await;
+    assert!(
+        elsewhere.as_str().starts_with(OTHER_REDIRECT),
+        "{elsewhere}"
+    );
+    let mut ours = Url::parse(&app.url("/oauth2/callback")).unwrap();
+    ours.set_query(elsewhere.query());
+    check(
+        "redirect mismatch",
+        problem(browser.get(ours.as_str()).await).await,
+        (StatusCode::BAD_GATEWAY, "token_exchange_failed"),
+    );
 
     // Open redirect: refused before anything happens.
     for bad in [
