@@ -203,27 +203,6 @@ impl fmt::Display for Environment {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_scope_round_trips_through_its_name() {
-        for scope in Scope::ALL {
-            assert_eq!(scope.as_str().parse::<Scope>().unwrap(), *scope);
-        }
-    }
-
-    #[test]
-    fn admin_all_grants_every_scope_and_others_grant_only_themselves() {
-        let admin = Scopes::from_iter([Scope::AdminAll]);
-        let reader = Scopes::from_iter([Scope::ReadChecks]);
-        assert!(Scope::ALL.iter().all(|s| admin.grants(*s)));
-        assert!(reader.grants(Scope::ReadChecks));
-        assert!(!reader.grants(Scope::WriteChecks));
-    }
-}
-
 /// The scopes an OAuth client of StatusPulse asks for (docs/CONTRACT.md, "Credentials"), and the
 /// catalog scopes each stands for. `openid`, `profile` and `email` are about the user's identity
 /// and stand for none.
@@ -244,4 +223,25 @@ pub fn oauth_scope(name: &str) -> Option<&'static [Scope]> {
         .iter()
         .find(|(n, _)| *n == name)
         .map(|(_, scopes)| *scopes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_scope_round_trips_through_its_name() {
+        for scope in Scope::ALL {
+            assert_eq!(scope.as_str().parse::<Scope>().unwrap(), *scope);
+        }
+    }
+
+    #[test]
+    fn admin_all_grants_every_scope_and_others_grant_only_themselves() {
+        let admin = Scopes::from_iter([Scope::AdminAll]);
+        let reader = Scopes::from_iter([Scope::ReadChecks]);
+        assert!(Scope::ALL.iter().all(|s| admin.grants(*s)));
+        assert!(reader.grants(Scope::ReadChecks));
+        assert!(!reader.grants(Scope::WriteChecks));
+    }
 }

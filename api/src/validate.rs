@@ -755,6 +755,115 @@ pub fn sso_connection(
     Ok(out)
 }
 
+/// `POST /v1/oauth-clients`: the body with its name trimmed, or the first bad field.
+pub fn oauth_client(
+    body: &crate::v1::CreateOAuthClient,
+) -> Result<crate::v1::CreateOAuthClient, FieldError> {
+    use crate::v1::oauth_clients::CLIENT_TYPES;
+    if !CLIENT_TYPES.contains(&body.client_type.as_str()) {
+        return Err(FieldError::new(
+            "client_type",
+            "invalid_client_type",
+            "client_type must be `public` or `confidential`",
+        ));
+    }
+    Ok(crate::v1::CreateOAuthClient {
+        name: name("name", &body.name)?,
+        client_type: body.client_type.clone(),
+        redirect_uris: redirect_uris(&body.redirect_uris)?,
+        allowed_scopes: oauth_scopes("allowed_scopes", &body.allowed_scopes)?,
+    })
+}
+
+/// Redirect URIs of an OAuth client: 1 to 10, each `https` (or `http` on loopback, RFC 8252),
+/// absolute, without fragment or credentials, unique. Compared byte for byte at authorization.
+pub fn redirect_uris(uris: &[String]) -> Result<Vec<String>, FieldError> {
+    use crate::v1::oauth_clients::MAX_REDIRECT_URIS;
+    let field = "redirect_uris";
+    if uris.is_empty() || uris.len() > MAX_REDIRECT_URIS {
+        return Err(FieldError::new(
+            field,
+            "invalid_redirect_uris",
+            format!("{field} must list 1 to {MAX_REDIRECT_URIS} URIs"),
+        ));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(uris.len());
+    for uri in uris {
+        if uri.chars().any(char::is_control) {
+            return Err(control_characters(field));
+        }
+        let bad = |detail: String| FieldError::new(field, "invalid_redirect_uri", detail);
+        if uri.len() > MAX_URL {
+            return Err(bad(format!("a redirect URI is at most {MAX_URL} bytes")));
+        }
+        let parsed =
+            url::Url::parse(uri).map_err(|_| bad(format!("`{uri}` is not an absolute URI")))?;
+        let host = parsed
+            .host()
+            .ok_or_else(|| bad(format!("`{uri}` names no host")))?;
+        match parsed.scheme() {
+            "https" => {}
+            "http" if is_loopback(&host) => {}
+            _ => {
+                return Err(bad(format!(
+                    "`{uri}` must use https (http only on a loopback address)"
+                )))
+            }
+        }
+        if parsed.fragment().is_some()
+            || !parsed.username().is_empty()
+            || parsed.password().is_some()
+        {
+            return Err(bad(format!(
+                "`{uri}` must not have a fragment or credentials"
+            )));
+        }
+        if out.contains(uri) {
+            return Err(bad(format!("`{uri}` is listed twice")));
+        }
+        out.push(uri.clone());
+    }
+    Ok(out)
+}
+
+/// OAuth scopes a client may ask for: at least one, each known, no duplicates, sorted.
+pub fn oauth_scopes(field: &str, scopes: &[String]) -> Result<Vec<String>, FieldError> {
+    if scopes.is_empty() {
+        return Err(FieldError::new(
+            field,
+            "invalid_scopes",
+            format!("{field} must list at least one scope"),
+        ));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(scopes.len());
+    for scope in scopes {
+        if crate::scopes::oauth_scope(scope).is_none() {
+            return Err(FieldError::new(
+                field,
+                "unknown_scope",
+                format!(
+                    "`{}` is not an OAuth scope; use {}",
+                    scope
+                        .chars()
+                        .filter(|c| !c.is_control())
+                        .take(64)
+                        .collect::<String>(),
+                    crate::scopes::OAUTH_SCOPES
+                        .iter()
+                        .map(|(n, _)| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        if !out.contains(scope) {
+            out.push(scope.clone());
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1030,113 +1139,4 @@ mAid9EdNwTAOhpr8
         saml_with_secret.kind = "saml".into();
         assert_eq!(sso_connection(&saml_with_secret).unwrap_err().field, "oidc");
     }
-}
-
-/// `POST /v1/oauth-clients`: the body with its name trimmed, or the first bad field.
-pub fn oauth_client(
-    body: &crate::v1::CreateOAuthClient,
-) -> Result<crate::v1::CreateOAuthClient, FieldError> {
-    use crate::v1::oauth_clients::CLIENT_TYPES;
-    if !CLIENT_TYPES.contains(&body.client_type.as_str()) {
-        return Err(FieldError::new(
-            "client_type",
-            "invalid_client_type",
-            "client_type must be `public` or `confidential`",
-        ));
-    }
-    Ok(crate::v1::CreateOAuthClient {
-        name: name("name", &body.name)?,
-        client_type: body.client_type.clone(),
-        redirect_uris: redirect_uris(&body.redirect_uris)?,
-        allowed_scopes: oauth_scopes("allowed_scopes", &body.allowed_scopes)?,
-    })
-}
-
-/// Redirect URIs of an OAuth client: 1 to 10, each `https` (or `http` on loopback, RFC 8252),
-/// absolute, without fragment or credentials, unique. Compared byte for byte at authorization.
-pub fn redirect_uris(uris: &[String]) -> Result<Vec<String>, FieldError> {
-    use crate::v1::oauth_clients::MAX_REDIRECT_URIS;
-    let field = "redirect_uris";
-    if uris.is_empty() || uris.len() > MAX_REDIRECT_URIS {
-        return Err(FieldError::new(
-            field,
-            "invalid_redirect_uris",
-            format!("{field} must list 1 to {MAX_REDIRECT_URIS} URIs"),
-        ));
-    }
-    let mut out: Vec<String> = Vec::with_capacity(uris.len());
-    for uri in uris {
-        if uri.chars().any(char::is_control) {
-            return Err(control_characters(field));
-        }
-        let bad = |detail: String| FieldError::new(field, "invalid_redirect_uri", detail);
-        if uri.len() > MAX_URL {
-            return Err(bad(format!("a redirect URI is at most {MAX_URL} bytes")));
-        }
-        let parsed =
-            url::Url::parse(uri).map_err(|_| bad(format!("`{uri}` is not an absolute URI")))?;
-        let host = parsed
-            .host()
-            .ok_or_else(|| bad(format!("`{uri}` names no host")))?;
-        match parsed.scheme() {
-            "https" => {}
-            "http" if is_loopback(&host) => {}
-            _ => {
-                return Err(bad(format!(
-                    "`{uri}` must use https (http only on a loopback address)"
-                )))
-            }
-        }
-        if parsed.fragment().is_some()
-            || !parsed.username().is_empty()
-            || parsed.password().is_some()
-        {
-            return Err(bad(format!(
-                "`{uri}` must not have a fragment or credentials"
-            )));
-        }
-        if out.contains(uri) {
-            return Err(bad(format!("`{uri}` is listed twice")));
-        }
-        out.push(uri.clone());
-    }
-    Ok(out)
-}
-
-/// OAuth scopes a client may ask for: at least one, each known, no duplicates, sorted.
-pub fn oauth_scopes(field: &str, scopes: &[String]) -> Result<Vec<String>, FieldError> {
-    if scopes.is_empty() {
-        return Err(FieldError::new(
-            field,
-            "invalid_scopes",
-            format!("{field} must list at least one scope"),
-        ));
-    }
-    let mut out: Vec<String> = Vec::with_capacity(scopes.len());
-    for scope in scopes {
-        if crate::scopes::oauth_scope(scope).is_none() {
-            return Err(FieldError::new(
-                field,
-                "unknown_scope",
-                format!(
-                    "`{}` is not an OAuth scope; use {}",
-                    scope
-                        .chars()
-                        .filter(|c| !c.is_control())
-                        .take(64)
-                        .collect::<String>(),
-                    crate::scopes::OAUTH_SCOPES
-                        .iter()
-                        .map(|(n, _)| format!("`{n}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            ));
-        }
-        if !out.contains(scope) {
-            out.push(scope.clone());
-        }
-    }
-    out.sort();
-    Ok(out)
 }

@@ -657,9 +657,37 @@ fn is_unreserved(b: u8) -> bool {
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct TokenQueryForm {
     token: Option<String>,
+    /// Accepted and not needed (RFC 7009 §2.1): the token's shape says what it is.
+    #[allow(dead_code)]
     token_type_hint: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
+}
+
+/// The form of a revocation or introspection, its client authenticated: `(client, token)`.
+async fn token_request(
+    state: &AppState,
+    parts: &Parts,
+    form: Result<Form<TokenQueryForm>, FormRejection>,
+) -> Result<(ClientRow, String), OAuthError> {
+    let Ok(Form(form)) = form else {
+        return Err(OAuthError::new(
+            "invalid_request",
+            "send application/x-www-form-urlencoded",
+        ));
+    };
+    let client = authenticate_client(
+        state,
+        &parts.headers,
+        form.client_id.as_deref(),
+        form.client_secret.as_deref(),
+    )
+    .await?;
+    // `token_type_hint` is a hint (RFC 7009 §2.1): the token's shape says what it is.
+    let token = form
+        .token
+        .ok_or_else(|| OAuthError::new("invalid_request", "token is required"))?;
+    Ok((client, token))
 }
 
 /// RFC 7009: revokes a refresh token (and its whole family). Unknown tokens, and tokens of
@@ -673,25 +701,11 @@ pub async fn revoke(
     parts: Parts,
     form: Result<Form<TokenQueryForm>, FormRejection>,
 ) -> Response {
-    let Ok(Form(form)) = form else {
-        return OAuthError::new("invalid_request", "send application/x-www-form-urlencoded")
-            .into_response();
-    };
-    let client = match authenticate_client(
-        &state,
-        &parts.headers,
-        form.client_id.as_deref(),
-        form.client_secret.as_deref(),
-    )
-    .await
-    {
-        Ok(client) => client,
+    let (client, token) = match token_request(&state, &parts, form).await {
+        Ok(request) => request,
         Err(e) => return e.into_response(),
     };
-    let Some(token) = form.token.as_deref() else {
-        return OAuthError::new("invalid_request", "token is required").into_response();
-    };
-    let _ = &form.token_type_hint;
+    let token = token.as_str();
     let now = state.clock.now_ms();
     let found: Result<Option<(String, String, String)>, sqlx::Error> = sqlx::query_as(
         "SELECT family_id, workspace_id, session_id FROM refresh_tokens \
@@ -728,32 +742,19 @@ pub async fn introspect(
     parts: Parts,
     form: Result<Form<TokenQueryForm>, FormRejection>,
 ) -> Response {
-    let Ok(Form(form)) = form else {
-        return OAuthError::new("invalid_request", "send application/x-www-form-urlencoded")
-            .into_response();
-    };
-    let client = match authenticate_client(
-        &state,
-        &parts.headers,
-        form.client_id.as_deref(),
-        form.client_secret.as_deref(),
-    )
-    .await
-    {
-        Ok(client) if client.is_confidential() => client,
-        Ok(_) => {
+    let (client, token) = match token_request(&state, &parts, form).await {
+        Ok((client, _)) if !client.is_confidential() => {
             return OAuthError::invalid_client("introspection is for confidential clients")
                 .into_response()
         }
+        Ok(request) => request,
         Err(e) => return e.into_response(),
     };
+    let token = token.as_str();
     let inactive = || {
         let mut r = axum::Json(json!({"active": false})).into_response();
         super::no_store(&mut r);
         r
-    };
-    let Some(token) = form.token.as_deref() else {
-        return OAuthError::new("invalid_request", "token is required").into_response();
     };
     let now = state.clock.now_ms();
     let answer = if access_token::looks_like_jwt(token) {

@@ -688,3 +688,102 @@ async fn with_redis_an_access_token_of_a_revoked_session_is_refused_everywhere_w
     assert!(max <= std::time::Duration::from_secs(1), "{max:?}");
     b.stop().await;
 }
+
+on_both_backends!(tokens_are_introspected_for_their_workspace_and_revoked_per_rfc_7009);
+
+async fn introspect(s: &Setup, token: &str, client: (&str, &str)) -> (StatusCode, Value) {
+    let answer = s
+        .app
+        .http
+        .post(s.app.url("/oauth2/introspect"))
+        .basic_auth(client.0, Some(client.1))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status();
+    (status, answer.json().await.unwrap())
+}
+
+async fn tokens_are_introspected_for_their_workspace_and_revoked_per_rfc_7009(backend: Backend) {
+    let s = setup(backend).await;
+    let app = &s.app;
+    let answer = tokens(&s, &Browser::new(), "openid statuspulse:checks:read").await;
+    let (access, refresh_token) = (
+        answer["access_token"].as_str().unwrap(),
+        answer["refresh_token"].as_str().unwrap(),
+    );
+    let me = (s.client_id.as_str(), s.client_secret.as_str());
+    let (status, active) = introspect(&s, access, me).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(active["active"], true, "{active}");
+    assert_eq!(active["token_type"], "access_token");
+    assert_eq!(active["scope"], "openid statuspulse:checks:read");
+    assert_eq!(introspect(&s, refresh_token, me).await.1["active"], true);
+    assert_eq!(
+        introspect(&s, "made-up", me).await.1,
+        json!({"active": false})
+    );
+
+    // A confidential client of another workspace learns nothing; a public client may not ask.
+    let (_, other_key) = app.new_workspace("other").await;
+    let foreign = app
+        .post(
+            "/v1/oauth-clients",
+            &other_key,
+            json!({"name": "theirs", "client_type": "confidential", "redirect_uris": [REDIRECT], "allowed_scopes": ["openid"]}),
+        )
+        .await;
+    let foreign = (
+        foreign.body["id"].as_str().unwrap().to_owned(),
+        foreign.body["client_secret"].as_str().unwrap().to_owned(),
+    );
+    assert_eq!(
+        introspect(&s, access, (&foreign.0, &foreign.1)).await.1,
+        json!({"active": false})
+    );
+    let public = app
+        .post(
+            "/v1/oauth-clients",
+            &app.admin_key,
+            json!({"name": "cli", "client_type": "public", "redirect_uris": [REDIRECT], "allowed_scopes": ["openid"]}),
+        )
+        .await;
+    assert!(public.body.get("client_secret").is_none());
+    let answer = app
+        .http
+        .post(app.url("/oauth2/introspect"))
+        .form(&[
+            ("token", access),
+            ("client_id", public.body["id"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+
+    // RFC 7009: another client's revocation changes nothing; the owner's revokes the family.
+    let revoke = |client: (String, String), token: String| {
+        app.http
+            .post(app.url("/oauth2/revoke"))
+            .basic_auth(client.0, Some(client.1))
+            .form(&[("token", token)])
+            .send()
+    };
+    let by_foreign = revoke(foreign.clone(), refresh_token.to_owned())
+        .await
+        .unwrap();
+    assert_eq!(by_foreign.status(), StatusCode::OK);
+    assert_eq!(introspect(&s, refresh_token, me).await.1["active"], true);
+    let owner = (s.client_id.clone(), s.client_secret.clone());
+    let revoked = revoke(owner.clone(), refresh_token.to_owned())
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::OK);
+    assert_eq!(introspect(&s, refresh_token, me).await.1["active"], false);
+    let (status, _) = refresh(&s, refresh_token).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let unknown = revoke(owner, "spr_unknown".to_owned()).await.unwrap();
+    assert_eq!(unknown.status(), StatusCode::OK);
+    assert_eq!(app.audit_count(&app.workspace_id, "token.revoked").await, 1);
+}
