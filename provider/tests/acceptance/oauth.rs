@@ -80,6 +80,8 @@ pub fn lifecycle(version: &'static str) {
             .unwrap()
             .json()
             .unwrap();
+    // Read from the configured endpoint: this server's issuer is its own URL.
+    assert_eq!(data["issuer"], server.url.as_str());
     let document: Value = serde_json::from_str(data["document"].as_str().unwrap()).unwrap();
     assert_eq!(document, served);
     for member in [
