@@ -553,6 +553,30 @@ mod tests {
         assert_eq!(idempotency_key_of(&requests[1]), None);
     }
 
+    #[tokio::test]
+    async fn public_documents_are_fetched_as_served_without_the_key() {
+        let ok = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 15\r\nConnection: close\r\n\r\n{\"issuer\": \"x\"}";
+        let (url, server) = recording_server(vec![ok, ok]).await;
+        let client = client(url);
+        let text = client
+            .get_public_text("/.well-known/openid-configuration")
+            .await
+            .unwrap();
+        assert_eq!(text, "{\"issuer\": \"x\"}");
+        let _: serde_json::Value = client.get("/v1/scopes").await.unwrap();
+        let requests = server.await.unwrap();
+        let has_key = |request: &str| {
+            request
+                .to_ascii_lowercase()
+                .contains("authorization: bearer")
+        };
+        assert!(!has_key(&requests[0]), "{}", requests[0]);
+        assert!(
+            has_key(&requests[1]),
+            "the management API call lost its key"
+        );
+    }
+
     #[test]
     fn only_rate_limits_and_server_errors_are_retried() {
         assert!(is_retriable(StatusCode::TOO_MANY_REQUESTS));
