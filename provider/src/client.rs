@@ -135,6 +135,16 @@ impl ApiClient {
         self.json(Method::GET, path, None::<&()>).await
     }
 
+    /// A public document of the server (OpenID discovery), as served. It is fetched without the
+    /// provider's key: a public URL answers anyone, and a credential sent where none is needed
+    /// only adds places (caches, proxy logs) it could leak to.
+    pub async fn get_public_text(&self, path: &str) -> Result<String, ApiError> {
+        let bytes = self
+            .send(Method::GET, path, None, None, Credential::None)
+            .await?;
+        String::from_utf8(bytes).map_err(|err| ApiError::Decode(err.to_string()))
+    }
+
     pub async fn post<B: Serialize, T: DeserializeOwned>(
         &self,
         path: &str,
@@ -153,7 +163,13 @@ impl ApiClient {
         let key = uuid::Uuid::new_v4().to_string();
         let body = serde_json::to_vec(body).map_err(|err| ApiError::Decode(err.to_string()))?;
         let bytes = self
-            .send(Method::POST, path, Some(body), Some(&key))
+            .send(
+                Method::POST,
+                path,
+                Some(body),
+                Some(&key),
+                Credential::ApiKey,
+            )
             .await?;
         serde_json::from_slice(&bytes).map_err(|err| ApiError::Decode(err.to_string()))
     }
@@ -167,7 +183,7 @@ impl ApiClient {
     }
 
     pub async fn delete(&self, path: &str) -> Result<(), ApiError> {
-        self.send(Method::DELETE, path, None, None)
+        self.send(Method::DELETE, path, None, None, Credential::ApiKey)
             .await
             .map(|_| ())
     }
@@ -182,7 +198,9 @@ impl ApiClient {
             .map(serde_json::to_vec)
             .transpose()
             .map_err(|err| ApiError::Decode(err.to_string()))?;
-        let bytes = self.send(method, path, body, None).await?;
+        let bytes = self
+            .send(method, path, body, None, Credential::ApiKey)
+            .await?;
         serde_json::from_slice(&bytes).map_err(|err| ApiError::Decode(err.to_string()))
     }
 
@@ -194,16 +212,17 @@ impl ApiClient {
         path: &str,
         body: Option<Vec<u8>>,
         idempotency_key: Option<&str>,
+        credential: Credential,
     ) -> Result<Vec<u8>, ApiError> {
         let url = format!("{}{}", self.endpoint, path);
         let started = Instant::now();
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut request = self
-                .http
-                .request(method.clone(), &url)
-                .headers(self.auth_headers());
+            let mut request = self.http.request(method.clone(), &url);
+            if credential == Credential::ApiKey {
+                request = request.headers(self.auth_headers());
+            }
             if let Some(key) = idempotency_key {
                 request = request.header(IDEMPOTENCY_KEY, key);
             }
@@ -269,6 +288,13 @@ impl ApiClient {
             .saturating_mul(factor)
             .min(self.retry.max_backoff)
     }
+}
+
+/// Whether a request carries the provider's key.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Credential {
+    ApiKey,
+    None,
 }
 
 fn is_retriable(status: StatusCode) -> bool {
@@ -525,6 +551,30 @@ mod tests {
         let requests = server.await.unwrap();
         assert!(idempotency_key_of(&requests[0]).is_some());
         assert_eq!(idempotency_key_of(&requests[1]), None);
+    }
+
+    #[tokio::test]
+    async fn public_documents_are_fetched_as_served_without_the_key() {
+        let ok = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 15\r\nConnection: close\r\n\r\n{\"issuer\": \"x\"}";
+        let (url, server) = recording_server(vec![ok, ok]).await;
+        let client = client(url);
+        let text = client
+            .get_public_text("/.well-known/openid-configuration")
+            .await
+            .unwrap();
+        assert_eq!(text, "{\"issuer\": \"x\"}");
+        let _: serde_json::Value = client.get("/v1/scopes").await.unwrap();
+        let requests = server.await.unwrap();
+        let has_key = |request: &str| {
+            request
+                .to_ascii_lowercase()
+                .contains("authorization: bearer")
+        };
+        assert!(!has_key(&requests[0]), "{}", requests[0]);
+        assert!(
+            has_key(&requests[1]),
+            "the management API call lost its key"
+        );
     }
 
     #[test]

@@ -44,6 +44,7 @@ pub enum IdKind {
     RoleBinding,
     EnvironmentCluster,
     SsoConnection,
+    OAuthClient,
 }
 
 impl IdKind {
@@ -54,6 +55,7 @@ impl IdKind {
             IdKind::RoleBinding => ids::ROLE_BINDING,
             IdKind::EnvironmentCluster => ids::CLUSTER,
             IdKind::SsoConnection => ids::SSO_CONNECTION,
+            IdKind::OAuthClient => ids::OAUTH_CLIENT,
         }
     }
 
@@ -64,6 +66,7 @@ impl IdKind {
             IdKind::RoleBinding => "role binding",
             IdKind::EnvironmentCluster => "environment cluster",
             IdKind::SsoConnection => "SSO connection",
+            IdKind::OAuthClient => "OAuth client",
         }
     }
 }
@@ -126,6 +129,9 @@ pub use statuspulse_api::v1::{
 pub use statuspulse_api::v1::{
     AzureAdSettings, CreateSsoConnection, OidcSettings, OktaSettings, OneLoginSettings,
     SamlSettings, SsoConnection, UpdateSsoConnection,
+};
+pub use statuspulse_api::v1::{
+    CreateOAuthClient, CreatedOAuthClient, OAuthClient, UpdateOAuthClient,
 };
 
 #[cfg(test)]

@@ -16,14 +16,15 @@ use tf_provider::{
 use crate::client::{ApiClient, ApiError, ClientConfig, RetryPolicy};
 use crate::data_sources::{
     ApiKeyDataSource, EffectiveAccessDataSource, EnvironmentClusterDataSource,
-    RoleBindingDataSource, ScopesDataSource, ServiceAccountDataSource, SsoConnectionDataSource,
+    OidcMetadataDataSource, RoleBindingDataSource, ScopesDataSource, ServiceAccountDataSource,
+    SsoConnectionDataSource,
 };
 use crate::diag::DiagnosticsExt;
 use crate::ephemeral_resources::ApiKeyEphemeralResource;
 use crate::functions::KeyFunction;
 use crate::model::check_api_key_format;
 use crate::resources::{
-    ApiKeyResource, EnvironmentClusterResource, Managed, RoleBindingResource,
+    ApiKeyResource, EnvironmentClusterResource, Managed, OAuthClientResource, RoleBindingResource,
     ServiceAccountResource, SsoConnectionResource,
 };
 use crate::schema::{optional, schema, sensitive, string};
@@ -149,7 +150,8 @@ impl Provider for StatusPulseProvider {
                     sensitive(optional(
                         string(),
                         "API key the provider authenticates with (`sp_live_…` or `sp_test_…`), with \
-                         the `admin:service_accounts`, `admin:keys` and `admin:access` scopes (or `admin:all`). \
+                         the `admin:service_accounts`, `admin:keys` and `admin:access` scopes, and `admin:sso` for \
+                         SSO connections and OAuth clients (or `admin:all`). \
                          Defaults to the `STATUSPULSE_API_KEY` environment variable.",
                     )),
                 ),
@@ -261,6 +263,10 @@ impl Provider for StatusPulseProvider {
                 "sso_connection".to_owned(),
                 Box::new(Managed(SsoConnectionResource::new(self.client.clone()))),
             ),
+            (
+                "oauth_client".to_owned(),
+                Box::new(Managed(OAuthClientResource::new(self.client.clone()))),
+            ),
         ]))
     }
 
@@ -296,6 +302,10 @@ impl Provider for StatusPulseProvider {
             (
                 "sso_connection".to_owned(),
                 Box::new(SsoConnectionDataSource::new(self.client.clone())),
+            ),
+            (
+                "oidc_metadata".to_owned(),
+                Box::new(OidcMetadataDataSource::new(self.client.clone())),
             ),
         ]))
     }

@@ -7,6 +7,9 @@ use tf_provider::value::Value;
 /// A Terraform `set(string)`; elements may individually be unknown during plan.
 pub type StringSet = BTreeSet<Value<String>>;
 
+/// A Terraform `list(string)`, for values whose order matters; elements may be unknown too.
+pub type StringList = Vec<Value<String>>;
+
 /// The known strings of a set attribute (unknown or null elements are skipped: they are only
 /// possible at plan time, never when we call the API).
 pub fn set_to_vec(value: &Value<StringSet>) -> Vec<String> {
@@ -14,6 +17,18 @@ pub fn set_to_vec(value: &Value<StringSet>) -> Vec<String> {
         .as_ref_option()
         .map(|set| {
             set.iter()
+                .filter_map(|v| v.as_ref_option().cloned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The known strings of a list attribute, in order (same rule as [`set_to_vec`]).
+pub fn list_to_vec(value: &Value<StringList>) -> Vec<String> {
+    value
+        .as_ref_option()
+        .map(|list| {
+            list.iter()
                 .filter_map(|v| v.as_ref_option().cloned())
                 .collect()
         })

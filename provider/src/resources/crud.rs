@@ -6,7 +6,9 @@ use tf_provider::{AttributePath, Diagnostics};
 
 use crate::client::ApiClient;
 use crate::diag::DiagnosticsExt;
-use crate::model::{EnvironmentCluster, IdKind, ObjectId, Page, ServiceAccount, SsoConnection};
+use crate::model::{
+    EnvironmentCluster, IdKind, OAuthClient, ObjectId, Page, ServiceAccount, SsoConnection,
+};
 
 /// Where a kind of object lives in the API and how its ids look.
 pub struct ImportTarget {
@@ -74,6 +76,12 @@ impl Named for EnvironmentCluster {
 }
 
 impl Named for SsoConnection {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Named for OAuthClient {
     fn name(&self) -> &str {
         &self.name
     }

@@ -189,8 +189,8 @@ mod tests {
     use super::*;
     use crate::provider::ClientSlot;
     use crate::resources::{
-        ApiKeyResource, EnvironmentClusterResource, RoleBindingResource, ServiceAccountResource,
-        SsoConnectionResource,
+        ApiKeyResource, EnvironmentClusterResource, OAuthClientResource, RoleBindingResource,
+        ServiceAccountResource, SsoConnectionResource,
     };
 
     /// The attributes a create plan leaves unknown, read back through serde because the
@@ -249,6 +249,7 @@ mod tests {
         declarations_match_schema(&ApiKeyResource::new(client.clone()));
         declarations_match_schema(&RoleBindingResource::new(client.clone()));
         declarations_match_schema(&EnvironmentClusterResource::new(client.clone()));
-        declarations_match_schema(&SsoConnectionResource::new(client));
+        declarations_match_schema(&SsoConnectionResource::new(client.clone()));
+        declarations_match_schema(&OAuthClientResource::new(client));
     }
 }

@@ -5,6 +5,7 @@ mod api_key;
 pub(crate) mod crud;
 mod environment_cluster;
 mod managed;
+mod oauth_client;
 mod role_binding;
 mod service_account;
 mod sso_connection;
@@ -14,6 +15,7 @@ pub use environment_cluster::{
     environment_cluster_state, EnvironmentClusterResource, EnvironmentClusterState,
 };
 pub use managed::{Managed, ManagedResource};
+pub use oauth_client::{oauth_client_state, OAuthClientResource, OAuthClientState};
 pub use role_binding::{role_binding_state, RoleBindingResource, RoleBindingState};
 pub use service_account::{service_account_state, ServiceAccountResource, ServiceAccountState};
 pub use sso_connection::{

@@ -36,7 +36,7 @@ use crate::schema::{
     computed, map_of_strings, optional, optional_computed, required, sensitive, set_of_strings,
     string,
 };
-use crate::state::{known, set_from_api, set_to_vec, StringSet};
+use crate::state::{known, list_to_vec, set_from_api, set_to_vec, StringList, StringSet};
 use crate::validate;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -98,7 +98,7 @@ pub struct SsoConnectionState {
     pub scopes: Value<StringSet>,
     pub email_domains: Value<StringSet>,
     pub require_mfa: Value<bool>,
-    pub acr_values: Value<Vec<Value<String>>>,
+    pub acr_values: Value<StringList>,
     pub allowed_groups: Value<StringSet>,
     pub group_mappings: Value<BTreeMap<String, Value<String>>>,
     pub sp_entity_id: Value<String>,
@@ -215,17 +215,6 @@ pub fn sso_connection_state(api: SsoConnection, prior: &SsoConnectionState) -> S
     }
 }
 
-fn strings(value: &Value<Vec<Value<String>>>) -> Vec<String> {
-    value
-        .as_ref_option()
-        .map(|v| {
-            v.iter()
-                .filter_map(|s| s.as_ref_option().cloned())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 fn mappings(value: &Value<BTreeMap<String, Value<String>>>) -> BTreeMap<String, String> {
     value
         .as_ref_option()
@@ -277,7 +266,7 @@ fn create_body(state: &SsoConnectionState, secret: Option<String>) -> CreateSsoC
         scopes: (!saml && state.scopes.is_value()).then(|| set_to_vec(&state.scopes)),
         email_domains: set_to_vec(&state.email_domains),
         require_mfa: state.require_mfa.as_ref_option().copied().unwrap_or(false),
-        acr_values: strings(&state.acr_values),
+        acr_values: list_to_vec(&state.acr_values),
         allowed_groups: set_to_vec(&state.allowed_groups),
         group_mappings: mappings(&state.group_mappings),
     }
@@ -710,7 +699,7 @@ fn validate_config(diags: &mut Diagnostics, config: &SsoConnectionState) {
         .as_ref_option()
         .is_some_and(|v| v.iter().all(Value::is_value))
     {
-        if let Err(e) = rules::acr_values(&strings(&config.acr_values)) {
+        if let Err(e) = rules::acr_values(&list_to_vec(&config.acr_values)) {
             refuse(diags, "Invalid acr_values", e);
         }
     }

@@ -157,6 +157,9 @@ pub fn bad_imports(version: &'static str) {
 /// the server would trim are refused at plan time, where the trimmed name would not match the plan.
 pub fn plan_time_checks_refuse_what_the_server_refuses() {
     use serde_json::{json, Value as Json};
+    use terraform_provider_statuspulse::resources::{
+        ManagedResource, OAuthClientResource, OAuthClientState,
+    };
     use terraform_provider_statuspulse::state::StringSet;
     use terraform_provider_statuspulse::validate;
     use tf_provider::value::Value;
@@ -272,6 +275,77 @@ pub fn plan_time_checks_refuse_what_the_server_refuses() {
             "/v1/api-keys",
             key(json!({"rotation_days": days})),
             Box::new(move |d| validate::rotation_days(d, &value)),
+        ));
+    }
+
+    // OAuth clients: the server stops at the first bad field (type, name, redirect URIs,
+    // scopes), so each case has one.
+    let https = &["https://app.example.com/cb"][..];
+    let twice = &["https://app.example.com/cb", "https://app.example.com/cb"][..];
+    let eleven: Vec<String> = (0..11)
+        .map(|i| format!("https://app.example.com/{i}"))
+        .collect();
+    let eleven: Vec<&str> = eleven.iter().map(String::as_str).collect();
+    let oauth_cases: Vec<(&str, &str, &[&str], &[&str])> = vec![
+        ("ok", "confidential", https, &["openid", "email"]),
+        (
+            "ok",
+            "public",
+            &["http://127.0.0.1:8400/cb", "http://[::1]/cb"],
+            &["openid"],
+        ),
+        (
+            "ok",
+            "public",
+            https,
+            &["statuspulse:alerts:manage", "openid", "openid"],
+        ),
+        (" padded ", "public", https, &["openid"]),
+        ("type", "secret", https, &["openid"]),
+        ("type", "", https, &["openid"]),
+        ("", "public", https, &["openid"]),
+        ("uri", "public", &["http://app.example.com/cb"], &["openid"]),
+        (
+            "uri",
+            "public",
+            &["https://app.example.com/cb#top"],
+            &["openid"],
+        ),
+        (
+            "uri",
+            "public",
+            &["https://user:pw@app.example.com/cb"],
+            &["openid"],
+        ),
+        ("uri", "public", &["/relative/cb"], &["openid"]),
+        ("uri", "public", &["custom.scheme:/cb"], &["openid"]),
+        ("uri", "public", twice, &["openid"]),
+        ("uri", "public", &[], &["openid"]),
+        ("uri", "public", &eleven, &["openid"]),
+        ("scope", "public", https, &[]),
+        ("scope", "public", https, &["read:checks"]),
+        ("scope", "public", https, &["openid", "offline_access"]),
+    ];
+    for (n, (name, client_type, uris, scopes)) in oauth_cases.into_iter().enumerate() {
+        // Accepted names must not collide: the server keeps them unique per workspace.
+        let name = match name {
+            "ok" => format!("oauth-ok-{n}"),
+            other => other.to_owned(),
+        };
+        let state = OAuthClientState {
+            name: Value::Value(name.clone()),
+            client_type: Value::Value(client_type.to_owned()),
+            redirect_uris: Value::Value(
+                uris.iter().map(|u| Value::Value((*u).to_owned())).collect(),
+            ),
+            allowed_scopes: set(scopes),
+            ..Default::default()
+        };
+        cases.push((
+            format!("OAuth client {name:?} {client_type:?} {uris:?} {scopes:?}"),
+            "/v1/oauth-clients",
+            json!({"name": name, "client_type": client_type, "redirect_uris": uris, "allowed_scopes": scopes}),
+            Box::new(move |d| OAuthClientResource::validate(d, &state)),
         ));
     }
 

@@ -11,6 +11,7 @@ mod diagnostics;
 mod ephemeral;
 mod examples;
 mod harness;
+mod oauth;
 mod sso;
 mod walkthrough;
 
@@ -112,4 +113,24 @@ fn sso_write_only_secret_stays_out_of_plan_and_state_on_terraform_1_15_5() {
 #[test]
 fn sso_write_only_secret_is_refused_on_terraform_1_0_3() {
     sso::write_only_secret_is_refused_before_1_11("1.0.3");
+}
+
+#[test]
+fn oauth_client_lifecycle_on_terraform_1_0_3() {
+    oauth::lifecycle("1.0.3");
+}
+
+#[test]
+fn oauth_client_lifecycle_on_terraform_1_11_4() {
+    oauth::lifecycle("1.11.4");
+}
+
+#[test]
+fn oauth_client_lifecycle_on_terraform_1_15_5() {
+    oauth::lifecycle("1.15.5");
+}
+
+#[test]
+fn oauth_client_plan_time_validation_points_at_the_offending_attribute() {
+    oauth::plan_time_validation("1.0.3");
 }

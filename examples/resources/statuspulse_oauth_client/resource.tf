@@ -1,0 +1,25 @@
+# A server-side web app: PKCE and a client secret, shown once by the server and kept (sensitive)
+# in the state.
+resource "statuspulse_oauth_client" "dashboard" {
+  name           = "Status dashboard"
+  client_type    = "confidential"
+  redirect_uris  = ["https://status.example.com/oauth/callback"]
+  allowed_scopes = ["openid", "email", "profile", "statuspulse:checks:read"]
+}
+
+# A command-line tool: PKCE only, redirected to a port on the loopback address (RFC 8252).
+resource "statuspulse_oauth_client" "cli" {
+  name           = "statuspulse-cli"
+  client_type    = "public"
+  redirect_uris  = ["http://127.0.0.1:8400/callback"]
+  allowed_scopes = ["openid", "statuspulse:alerts:manage"]
+}
+
+output "dashboard_client_id" {
+  value = statuspulse_oauth_client.dashboard.client_id
+}
+
+output "dashboard_client_secret" {
+  value     = statuspulse_oauth_client.dashboard.client_secret
+  sensitive = true
+}
