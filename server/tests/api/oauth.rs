@@ -787,3 +787,48 @@ async fn tokens_are_introspected_for_their_workspace_and_revoked_per_rfc_7009(ba
     assert_eq!(unknown.status(), StatusCode::OK);
     assert_eq!(app.audit_count(&app.workspace_id, "token.revoked").await, 1);
 }
+
+/// Real clients written by others, unmodified: npm `openid-client` 6 exchanges the code (PKCE,
+/// ID token validation), refreshes, introspects, revokes and reads userinfo; npm `jose` checks
+/// the access token against our JWKS like a resource server.
+#[tokio::test]
+async fn openid_client_and_jose_work_against_us_unmodified() {
+    let s = setup(Backend::Sqlite).await;
+    let browser = Browser::new();
+    s.idp
+        .set_next_login(json!({"sub": "olive", "email": "olive@example.com", "email_verified": true,
+            "name": "Olive", "groups": ["idp-ops"]}))
+        .await;
+    let (verifier, challenge) = pkce();
+    let back = authorize(&s, &browser, &authorize_url(&s, &challenge, "openid email profile statuspulse:checks:read")).await;
+    let tools = crate::idp::tools_dir();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/support/idp/clients/openid_client.mjs");
+    let input = json!({
+        "issuer": s.app.url(""), "client_id": s.client_id, "client_secret": s.client_secret,
+        "callback_url": back.as_str(), "code_verifier": verifier, "state": "st-1", "nonce": "n-1",
+    });
+    let output = tokio::process::Command::new(tools.join("idp/node"))
+        .arg(&script)
+        .arg(input.to_string())
+        .env("STATUSPULSE_IDP_NODE_MODULES", tools.join("idp/node_modules"))
+        .output()
+        .await
+        .expect("node from scripts/install-test-tools.sh");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let out: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(out["code"]["token_type"], "bearer", "{out}");
+    assert_eq!(out["code"]["id_token_claims"]["email"], "olive@example.com", "{out}");
+    assert_eq!(out["code"]["id_token_claims"]["nonce"], "n-1");
+    assert_eq!(out["access_token_by_jose"]["protectedHeader"]["typ"], "at+jwt", "{out}");
+    assert_eq!(out["access_token_by_jose"]["payload"]["client_id"], s.client_id.as_str());
+    assert_eq!(out["userinfo"]["email"], "olive@example.com", "{out}");
+    assert!(out["refresh"]["access_token"].is_string(), "{out}");
+    assert_eq!(out["introspection"]["active"], true, "{out}");
+    assert_eq!(out["revocation"]["revoked"], true, "{out}");
+    assert_eq!(out["refresh_after_revocation"]["oauth"], "invalid_grant", "{out}");
+}
