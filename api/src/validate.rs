@@ -759,17 +759,9 @@ pub fn sso_connection(
 pub fn oauth_client(
     body: &crate::v1::CreateOAuthClient,
 ) -> Result<crate::v1::CreateOAuthClient, FieldError> {
-    use crate::v1::oauth_clients::CLIENT_TYPES;
-    if !CLIENT_TYPES.contains(&body.client_type.as_str()) {
-        return Err(FieldError::new(
-            "client_type",
-            "invalid_client_type",
-            "client_type must be `public` or `confidential`",
-        ));
-    }
     Ok(crate::v1::CreateOAuthClient {
         name: name("name", &body.name)?,
-        client_type: body.client_type.clone(),
+        public: body.public,
         redirect_uris: redirect_uris(&body.redirect_uris)?,
         allowed_scopes: oauth_scopes("allowed_scopes", &body.allowed_scopes)?,
     })

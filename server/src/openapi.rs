@@ -267,11 +267,6 @@ fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
     let oauth_scopes = Rule::List(&OAUTH_SCOPE_ITEM, 1, None);
     vec![
         ("CreateOAuthClient", "name", NAME),
-        (
-            "CreateOAuthClient",
-            "client_type",
-            Rule::OneOf(statuspulse_api::v1::oauth_clients::CLIENT_TYPES),
-        ),
         ("CreateOAuthClient", "redirect_uris", redirect_uris),
         ("CreateOAuthClient", "allowed_scopes", oauth_scopes),
         ("UpdateOAuthClient", "name", NAME),

@@ -3,10 +3,6 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The kinds of client: `public` (PKCE only: CLIs, single-page apps) or `confidential` (PKCE and a
-/// client secret: server-side apps).
-pub const CLIENT_TYPES: &[&str] = &["public", "confidential"];
-
 /// Redirect URIs a client may register, at most.
 pub const MAX_REDIRECT_URIS: usize = 10;
 
@@ -20,8 +16,9 @@ pub struct OAuthClient {
     pub workspace_id: String,
     /// Unique in the workspace.
     pub name: String,
-    /// `public` or `confidential`.
-    pub client_type: String,
+    /// A public client (CLIs, single-page and native apps) proves itself with PKCE only; a
+    /// confidential one (server-side apps) also with its secret.
+    pub public: bool,
     /// Exact redirect URIs (compared byte for byte).
     pub redirect_uris: Vec<String>,
     /// OAuth scopes the client may be granted (`openid`, `profile`, `email`,
@@ -40,8 +37,10 @@ pub struct OAuthClient {
 pub struct CreateOAuthClient {
     /// Unique in the workspace.
     pub name: String,
-    /// `public` or `confidential`.
-    pub client_type: String,
+    /// PKCE only, no secret (CLIs, single-page and native apps). Default false: a confidential
+    /// client, which gets a secret.
+    #[serde(default)]
+    pub public: bool,
     /// 1 to 10 absolute URIs: `https`, or `http` on a loopback address (native apps); no
     /// fragment.
     pub redirect_uris: Vec<String>,
@@ -49,7 +48,7 @@ pub struct CreateOAuthClient {
     pub allowed_scopes: Vec<String>,
 }
 
-/// `PATCH /v1/oauth-clients/{id}`: absent fields stay; the type cannot change.
+/// `PATCH /v1/oauth-clients/{id}`: absent fields stay; `public` cannot change.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]

@@ -2,7 +2,6 @@
 # in the state.
 resource "statuspulse_oauth_client" "dashboard" {
   name           = "Status dashboard"
-  client_type    = "confidential"
   redirect_uris  = ["https://status.example.com/oauth/callback"]
   allowed_scopes = ["openid", "email", "profile", "statuspulse:checks:read"]
 }
@@ -10,7 +9,7 @@ resource "statuspulse_oauth_client" "dashboard" {
 # A command-line tool: PKCE only, redirected to a port on the loopback address (RFC 8252).
 resource "statuspulse_oauth_client" "cli" {
   name           = "statuspulse-cli"
-  client_type    = "public"
+  public         = true
   redirect_uris  = ["http://127.0.0.1:8400/callback"]
   allowed_scopes = ["openid", "statuspulse:alerts:manage"]
 }

@@ -8,11 +8,11 @@
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use statuspulse_api::v1::oauth_clients::{CLIENT_TYPES, MAX_REDIRECT_URIS};
+use statuspulse_api::v1::oauth_clients::MAX_REDIRECT_URIS;
 use statuspulse_api::validate as rules;
 use tf_provider::schema::{AttributeType, Schema};
 use tf_provider::value::Value;
-use tf_provider::{AttributePath, Diagnostics};
+use tf_provider::Diagnostics;
 
 use crate::diag::{field_path, DiagnosticsExt, OrReport};
 use crate::model::{CreateOAuthClient, CreatedOAuthClient, IdKind, OAuthClient, UpdateOAuthClient};
@@ -20,7 +20,7 @@ use crate::plan::{KnownAfterApply, PlanRules};
 use crate::provider::ClientSlot;
 use crate::resources::crud::{import_by_id_or_name, read_or_gone, ImportTarget};
 use crate::resources::managed::ManagedResource;
-use crate::schema::{computed, required, schema, sensitive, set_of_strings, string};
+use crate::schema::{computed, optional, required, schema, sensitive, set_of_strings, string};
 use crate::state::{known, list_to_vec, set_to_vec, StringList, StringSet};
 use crate::validate;
 
@@ -30,7 +30,7 @@ pub struct OAuthClientState {
     pub id: Value<String>,
     pub client_id: Value<String>,
     pub name: Value<String>,
-    pub client_type: Value<String>,
+    pub public: Value<bool>,
     pub redirect_uris: Value<StringList>,
     pub allowed_scopes: Value<StringSet>,
     pub client_secret: Value<String>,
@@ -56,12 +56,20 @@ const TARGET: ImportTarget = ImportTarget {
 
 /// The state for an API object; `secret` is the one the create answered, or the one the state
 /// already holds (the server never returns it again).
-pub fn oauth_client_state(api: OAuthClient, secret: Value<String>) -> OAuthClientState {
+/// `public` stays null in the state while it is false and the configuration leaves it out.
+pub fn oauth_client_state(
+    api: OAuthClient,
+    secret: Value<String>,
+    prior_public: &Value<bool>,
+) -> OAuthClientState {
     OAuthClientState {
         client_id: Value::Value(api.id.clone()),
         id: Value::Value(api.id),
         name: Value::Value(api.name),
-        client_type: Value::Value(api.client_type),
+        public: match (api.public, prior_public) {
+            (false, Value::Null) => Value::Null,
+            (public, _) => Value::Value(public),
+        },
         // Kept in the order given: the server compares redirect URIs as listed, byte for byte.
         redirect_uris: Value::Value(api.redirect_uris.into_iter().map(Value::Value).collect()),
         allowed_scopes: Value::Value(api.allowed_scopes.into_iter().map(Value::Value).collect()),
@@ -74,7 +82,7 @@ pub fn oauth_client_state(api: OAuthClient, secret: Value<String>) -> OAuthClien
 impl PlanRules for OAuthClientState {
     // The server fixes a client's type: a public client has no secret to add later, and a
     // confidential one's secret cannot be taken back.
-    const REPLACE_ON_CHANGE: &'static [&'static str] = &["client_type"];
+    const REPLACE_ON_CHANGE: &'static [&'static str] = &["public"];
 
     // `updated_at` is left out of the state on purpose: it changes with every update, and an
     // update plan keeps server-assigned values as they were.
@@ -112,7 +120,7 @@ impl ManagedResource for OAuthClientResource {
             RESOURCE_DOC,
             [
                 ("name", required(string(), "Name of the client, unique in the workspace. Updated in place.")),
-                ("client_type", required(string(), "`public` (PKCE only, no secret) or `confidential` (PKCE and a client secret). Changing it replaces the client.")),
+                ("public", optional(AttributeType::Bool, "A public client (CLIs, single-page and native apps) proves itself with PKCE only and has no secret; otherwise (default false) a confidential client, which also authenticates with its secret. Changing it replaces the client.")),
                 ("redirect_uris", required(AttributeType::List(Box::new(AttributeType::String)), &format!("1 to {MAX_REDIRECT_URIS} redirect URIs, compared byte for byte at authorization: absolute, `https` (or `http` on a loopback address, for native apps), without fragment or credentials, no repeats. Updated in place."))),
                 ("allowed_scopes", required(set_of_strings(), &format!("OAuth scopes the client may be granted: {}. A person gets what the client asks ∩ these ∩ what their group bindings hold. Updated in place; tokens already issued keep their scopes until refreshed.", oauth_scope_list()))),
                 ("id", computed(string(), "Id of the client (`oc_…`), the same as `client_id`; import by it, or by name as `name:<name>`.")),
@@ -135,7 +143,7 @@ impl ManagedResource for OAuthClientResource {
     ) -> Option<OAuthClientState> {
         let client = self.client.get(diags)?;
         let api: OAuthClient = read_or_gone(&client, diags, &TARGET, known(&state.id)?).await?;
-        Some(oauth_client_state(api, state.client_secret))
+        Some(oauth_client_state(api, state.client_secret, &state.public))
     }
 
     async fn create(
@@ -146,7 +154,7 @@ impl ManagedResource for OAuthClientResource {
         let client = self.client.get(diags)?;
         let body = CreateOAuthClient {
             name: known(&planned.name).unwrap_or_default().to_owned(),
-            client_type: known(&planned.client_type).unwrap_or_default().to_owned(),
+            public: planned.public.as_ref_option().copied().unwrap_or(false),
             redirect_uris: list_to_vec(&planned.redirect_uris),
             allowed_scopes: set_to_vec(&planned.allowed_scopes),
         };
@@ -155,7 +163,7 @@ impl ManagedResource for OAuthClientResource {
             .await
             .or_report(diags, "create the OAuth client")?;
         let secret = created.client_secret.map_or(Value::Null, Value::Value);
-        Some(oauth_client_state(created.client, secret))
+        Some(oauth_client_state(created.client, secret, &planned.public))
     }
 
     /// Sends every updatable attribute: the configuration is the whole truth.
@@ -175,7 +183,11 @@ impl ManagedResource for OAuthClientResource {
             .patch::<_, OAuthClient>(&TARGET.path(known(&prior.id)?), &body)
             .await
             .or_report(diags, "update the OAuth client")?;
-        Some(oauth_client_state(api, prior.client_secret))
+        Some(oauth_client_state(
+            api,
+            prior.client_secret,
+            &planned.public,
+        ))
     }
 
     async fn destroy(&self, diags: &mut Diagnostics, prior: OAuthClientState) -> Option<()> {
@@ -187,7 +199,7 @@ impl ManagedResource for OAuthClientResource {
     async fn import(&self, diags: &mut Diagnostics, id: String) -> Option<OAuthClientState> {
         let client = self.client.get(diags)?;
         let api: OAuthClient = import_by_id_or_name(&client, diags, &TARGET, &id).await?;
-        Some(oauth_client_state(api, Value::Null))
+        Some(oauth_client_state(api, Value::Null, &Value::Null))
     }
 }
 
@@ -210,19 +222,6 @@ fn refuse(diags: &mut Diagnostics, summary: &'static str, err: rules::FieldError
 /// a list is checked once all its elements are known.
 fn validate_config(diags: &mut Diagnostics, config: &OAuthClientState) {
     validate::name(diags, &config.name, "name");
-    if let Some(client_type) = known(&config.client_type) {
-        if !CLIENT_TYPES.contains(&client_type) {
-            diags.add(
-                "Invalid client_type",
-                format!(
-                    "`{client_type}` is not a client type: use \"public\" (PKCE only, for CLIs and \
-                     single-page or native apps) or \"confidential\" (PKCE and a secret, for \
-                     server-side apps)."
-                ),
-                AttributePath::new("client_type"),
-            );
-        }
-    }
     if let Value::Value(uris) = &config.redirect_uris {
         if uris.iter().all(Value::is_value) {
             if let Err(e) = rules::redirect_uris(&list_to_vec(&config.redirect_uris)) {
@@ -243,12 +242,13 @@ fn validate_config(diags: &mut Diagnostics, config: &OAuthClientState) {
 
 #[cfg(test)]
 mod tests {
+    use tf_provider::AttributePath;
+
     use super::*;
 
     fn web_app() -> OAuthClientState {
         OAuthClientState {
             name: Value::Value("Status dashboard".into()),
-            client_type: Value::Value("confidential".into()),
             redirect_uris: Value::Value(vec![Value::Value(
                 "https://status.example.com/callback".into(),
             )]),
@@ -285,7 +285,7 @@ mod tests {
     fn a_good_client_passes_and_http_redirects_only_on_loopback() {
         assert!(errors(&web_app()).is_empty());
         let native = OAuthClientState {
-            client_type: Value::Value("public".into()),
+            public: Value::Value(true),
             redirect_uris: uris(&["http://127.0.0.1:8400/callback", "http://[::1]/cb"]),
             ..web_app()
         };
@@ -302,7 +302,6 @@ mod tests {
     #[test]
     fn each_refusal_is_on_its_attribute() {
         let bad = OAuthClientState {
-            client_type: Value::Value("secret".into()),
             redirect_uris: uris(&[]),
             allowed_scopes: Value::Value([Value::Value("read:checks".to_owned())].into()),
             ..web_app()
@@ -311,7 +310,6 @@ mod tests {
         assert_eq!(
             at,
             [
-                AttributePath::new("client_type"),
                 AttributePath::new("redirect_uris"),
                 AttributePath::new("allowed_scopes"),
             ]
@@ -329,7 +327,7 @@ mod tests {
     #[test]
     fn unknown_values_wait_for_the_plan_that_knows_them() {
         let pending = OAuthClientState {
-            client_type: Value::Unknown,
+            public: Value::Unknown,
             redirect_uris: Value::Value(vec![Value::Unknown, Value::Value("ftp://x".into())]),
             allowed_scopes: Value::Unknown,
             ..web_app()
@@ -340,13 +338,18 @@ mod tests {
     #[test]
     fn the_state_keeps_the_secret_it_is_given_and_the_redirect_order() {
         let api: OAuthClient = serde_json::from_value(serde_json::json!({
-            "id": "oc_1", "workspace_id": "ws_1", "name": "n", "client_type": "confidential",
+            "id": "oc_1", "workspace_id": "ws_1", "name": "n", "public": false,
             "redirect_uris": ["https://b.example/cb", "https://a.example/cb"],
             "allowed_scopes": ["openid"], "created_at": "t", "updated_at": "u"
         }))
         .unwrap();
-        let state = oauth_client_state(api, Value::Value("spc_x".into()));
+        let state = oauth_client_state(api, Value::Value("spc_x".into()), &Value::Null);
         assert_eq!(state.client_secret, Value::Value("spc_x".into()));
+        assert_eq!(
+            state.public,
+            Value::Null,
+            "false and not configured stays null"
+        );
         assert_eq!(state.client_id, state.id);
         assert_eq!(
             list_to_vec(&state.redirect_uris),

@@ -286,47 +286,45 @@ pub fn plan_time_checks_refuse_what_the_server_refuses() {
         .map(|i| format!("https://app.example.com/{i}"))
         .collect();
     let eleven: Vec<&str> = eleven.iter().map(String::as_str).collect();
-    let oauth_cases: Vec<(&str, &str, &[&str], &[&str])> = vec![
-        ("ok", "confidential", https, &["openid", "email"]),
+    let oauth_cases: Vec<(&str, bool, &[&str], &[&str])> = vec![
+        ("ok", false, https, &["openid", "email"]),
         (
             "ok",
-            "public",
+            true,
             &["http://127.0.0.1:8400/cb", "http://[::1]/cb"],
             &["openid"],
         ),
         (
             "ok",
-            "public",
+            true,
             https,
             &["statuspulse:alerts:manage", "openid", "openid"],
         ),
-        (" padded ", "public", https, &["openid"]),
-        ("type", "secret", https, &["openid"]),
-        ("type", "", https, &["openid"]),
-        ("", "public", https, &["openid"]),
-        ("uri", "public", &["http://app.example.com/cb"], &["openid"]),
+        (" padded ", true, https, &["openid"]),
+        ("", true, https, &["openid"]),
+        ("uri", true, &["http://app.example.com/cb"], &["openid"]),
         (
             "uri",
-            "public",
+            true,
             &["https://app.example.com/cb#top"],
             &["openid"],
         ),
         (
             "uri",
-            "public",
+            true,
             &["https://user:pw@app.example.com/cb"],
             &["openid"],
         ),
-        ("uri", "public", &["/relative/cb"], &["openid"]),
-        ("uri", "public", &["custom.scheme:/cb"], &["openid"]),
-        ("uri", "public", twice, &["openid"]),
-        ("uri", "public", &[], &["openid"]),
-        ("uri", "public", &eleven, &["openid"]),
-        ("scope", "public", https, &[]),
-        ("scope", "public", https, &["read:checks"]),
-        ("scope", "public", https, &["openid", "offline_access"]),
+        ("uri", true, &["/relative/cb"], &["openid"]),
+        ("uri", true, &["custom.scheme:/cb"], &["openid"]),
+        ("uri", true, twice, &["openid"]),
+        ("uri", true, &[], &["openid"]),
+        ("uri", true, &eleven, &["openid"]),
+        ("scope", true, https, &[]),
+        ("scope", true, https, &["read:checks"]),
+        ("scope", true, https, &["openid", "offline_access"]),
     ];
-    for (n, (name, client_type, uris, scopes)) in oauth_cases.into_iter().enumerate() {
+    for (n, (name, public, uris, scopes)) in oauth_cases.into_iter().enumerate() {
         // Accepted names must not collide: the server keeps them unique per workspace.
         let name = match name {
             "ok" => format!("oauth-ok-{n}"),
@@ -334,7 +332,7 @@ pub fn plan_time_checks_refuse_what_the_server_refuses() {
         };
         let state = OAuthClientState {
             name: Value::Value(name.clone()),
-            client_type: Value::Value(client_type.to_owned()),
+            public: Value::Value(public),
             redirect_uris: Value::Value(
                 uris.iter().map(|u| Value::Value((*u).to_owned())).collect(),
             ),
@@ -342,9 +340,9 @@ pub fn plan_time_checks_refuse_what_the_server_refuses() {
             ..Default::default()
         };
         cases.push((
-            format!("OAuth client {name:?} {client_type:?} {uris:?} {scopes:?}"),
+            format!("OAuth client {name:?} public={public} {uris:?} {scopes:?}"),
             "/v1/oauth-clients",
-            json!({"name": name, "client_type": client_type, "redirect_uris": uris, "allowed_scopes": scopes}),
+            json!({"name": name, "public": public, "redirect_uris": uris, "allowed_scopes": scopes}),
             Box::new(move |d| OAuthClientResource::validate(d, &state)),
         ));
     }

@@ -10,12 +10,12 @@ use serde_json::Value;
 use crate::examples::REQUIRED_PROVIDERS;
 use crate::harness::{heavy_lock, Server, Terraform};
 
-fn config(name: &str, client_type: &str, redirect_uris: &str, scopes: &str) -> String {
+fn config(name: &str, public: bool, redirect_uris: &str, scopes: &str) -> String {
     format!(
         r#"{REQUIRED_PROVIDERS}
 resource "statuspulse_oauth_client" "app" {{
   name           = "{name}"
-  client_type    = "{client_type}"
+  public         = {public}
   redirect_uris  = [{redirect_uris}]
   allowed_scopes = [{scopes}]
 }}
@@ -51,7 +51,7 @@ pub fn lifecycle(version: &'static str) {
     let web = r#""https://app.example.com/callback""#;
     tf.write(
         "main.tf",
-        &config("web", "confidential", web, r#""openid", "email""#),
+        &config("web", false, web, r#""openid", "email""#),
     );
     tf.apply();
     tf.assert_no_changes();
@@ -105,7 +105,7 @@ pub fn lifecycle(version: &'static str) {
         "main.tf",
         &config(
             "web renamed",
-            "confidential",
+            false,
             two,
             r#""openid", "statuspulse:checks:read""#,
         ),
@@ -135,10 +135,7 @@ pub fn lifecycle(version: &'static str) {
     assert_eq!(introspect_status(&server, &id, &secret), 200);
 
     // Another type is another client: replaced, and a public one has no secret.
-    tf.write(
-        "main.tf",
-        &config("web renamed", "public", two, r#""openid""#),
-    );
+    tf.write("main.tf", &config("web renamed", true, two, r#""openid""#));
     let plan = tf.plan();
     assert!(plan.stdout.contains("must be replaced"), "{}", plan.stdout);
     tf.apply();
@@ -163,7 +160,7 @@ pub fn lifecycle(version: &'static str) {
     assert_eq!(status, 404, "destroy left the client");
 }
 
-/// Bad scope, plain-http redirect URI, unknown client type, and empty lists: each one diagnostic
+/// Bad scope, plain-http redirect URI, and empty lists: each one diagnostic
 /// on its attribute, at plan time, and nothing created.
 pub fn plan_time_validation(version: &'static str) {
     let server = Server::start();
@@ -172,7 +169,7 @@ pub fn plan_time_validation(version: &'static str) {
         "main.tf",
         &config(
             "bad",
-            "secret",
+            false,
             r#""http://app.example.com/callback""#,
             r#""openid", "read:checks""#,
         ),
@@ -181,7 +178,6 @@ pub fn plan_time_validation(version: &'static str) {
     assert_eq!(run.code, 1, "{}", run.all());
     let text = run.all();
     for (summary, line) in [
-        ("Invalid client_type", "client_type    = \"secret\""),
         ("Invalid redirect_uris", "http://app.example.com/callback"),
         ("Invalid allowed_scopes", "read:checks"),
     ] {
@@ -194,9 +190,9 @@ pub fn plan_time_validation(version: &'static str) {
             "{summary} does not point at `{line}`:\n{quoted}"
         );
     }
-    assert_eq!(text.matches("Error: ").count(), 3, "{text}");
+    assert_eq!(text.matches("Error: ").count(), 2, "{text}");
 
-    tf.write("main.tf", &config("empty", "public", "", ""));
+    tf.write("main.tf", &config("empty", true, "", ""));
     let run = tf.run(&["plan", "-no-color"]);
     assert_eq!(run.code, 1, "{}", run.all());
     let text = run.all();

@@ -60,7 +60,7 @@ impl ClientRow {
             id: self.id.clone(),
             workspace_id: self.workspace_id.clone(),
             name: self.name.clone(),
-            client_type: self.client_type.clone(),
+            public: !self.is_confidential(),
             redirect_uris: stored_list("redirect_uris", &self.redirect_uris)?,
             allowed_scopes: stored_list("allowed_scopes", &self.allowed_scopes)?,
             created_at: rfc3339(self.created_at),
@@ -121,7 +121,7 @@ pub async fn create_oauth_client(
     caller.require(Scope::AdminSso)?;
     let body = statuspulse_api::validate::oauth_client(&body)?;
     let id = ids::new_id(ids::OAUTH_CLIENT);
-    let secret = (body.client_type == "confidential").then(new_secret);
+    let secret = (!body.public).then(new_secret);
     let secret_hash = match &secret {
         Some(secret) => Some(
             state
@@ -142,7 +142,12 @@ pub async fn create_oauth_client(
     .bind(&id)
     .bind(caller.workspace_id())
     .bind(&body.name)
-    .bind(&body.client_type)
+    // Stored as a type, so another kind of client can be added without a migration.
+    .bind(if body.public {
+        "public"
+    } else {
+        "confidential"
+    })
     .bind(&secret_hash)
     .bind(list_for_storage(&body.redirect_uris))
     .bind(list_for_storage(&body.allowed_scopes))
@@ -231,7 +236,7 @@ pub async fn update_oauth_client(
     let before_view = before.view()?;
     let merged = statuspulse_api::validate::oauth_client(&CreateOAuthClient {
         name: body.name.clone().unwrap_or_else(|| before.name.clone()),
-        client_type: before.client_type.clone(),
+        public: !before.is_confidential(),
         redirect_uris: body
             .redirect_uris
             .clone()

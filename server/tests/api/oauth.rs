@@ -57,7 +57,7 @@ async fn setup_on(app: TestApp, db: crate::helpers::TestDb) -> Setup {
         .post(
             "/v1/oauth-clients",
             &admin,
-            json!({"name": "dashboard", "client_type": "confidential", "redirect_uris": [REDIRECT],
+            json!({"name": "dashboard", "redirect_uris": [REDIRECT],
                    "allowed_scopes": ["openid", "email", "profile", "statuspulse:checks:read", "statuspulse:alerts:manage"]}),
         )
         .await;
@@ -387,7 +387,7 @@ async fn the_rfc_9700_negative_matrix_is_refused_and_issues_nothing(backend: Bac
         .post(
             "/v1/oauth-clients",
             &app.admin_key,
-            json!({"name": "other", "client_type": "confidential", "redirect_uris": [REDIRECT], "allowed_scopes": ["openid"]}),
+            json!({"name": "other", "redirect_uris": [REDIRECT], "allowed_scopes": ["openid"]}),
         )
         .await;
     let other_id = other.body["id"].as_str().unwrap();
@@ -731,7 +731,7 @@ async fn tokens_are_introspected_for_their_workspace_and_revoked_per_rfc_7009(ba
         .post(
             "/v1/oauth-clients",
             &other_key,
-            json!({"name": "theirs", "client_type": "confidential", "redirect_uris": [REDIRECT], "allowed_scopes": ["openid"]}),
+            json!({"name": "theirs", "redirect_uris": [REDIRECT], "allowed_scopes": ["openid"]}),
         )
         .await;
     let foreign = (
@@ -746,7 +746,7 @@ async fn tokens_are_introspected_for_their_workspace_and_revoked_per_rfc_7009(ba
         .post(
             "/v1/oauth-clients",
             &app.admin_key,
-            json!({"name": "cli", "client_type": "public", "redirect_uris": [REDIRECT], "allowed_scopes": ["openid"]}),
+            json!({"name": "cli", "public": true, "redirect_uris": [REDIRECT], "allowed_scopes": ["openid"]}),
         )
         .await;
     assert!(public.body.get("client_secret").is_none());
@@ -796,11 +796,22 @@ async fn openid_client_and_jose_work_against_us_unmodified() {
     let s = setup(Backend::Sqlite).await;
     let browser = Browser::new();
     s.idp
-        .set_next_login(json!({"sub": "olive", "email": "olive@example.com", "email_verified": true,
-            "name": "Olive", "groups": ["idp-ops"]}))
+        .set_next_login(
+            json!({"sub": "olive", "email": "olive@example.com", "email_verified": true,
+            "name": "Olive", "groups": ["idp-ops"]}),
+        )
         .await;
     let (verifier, challenge) = pkce();
-    let back = authorize(&s, &browser, &authorize_url(&s, &challenge, "openid email profile statuspulse:checks:read")).await;
+    let back = authorize(
+        &s,
+        &browser,
+        &authorize_url(
+            &s,
+            &challenge,
+            "openid email profile statuspulse:checks:read",
+        ),
+    )
+    .await;
     let tools = crate::idp::tools_dir();
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/support/idp/clients/openid_client.mjs");
@@ -811,7 +822,10 @@ async fn openid_client_and_jose_work_against_us_unmodified() {
     let output = tokio::process::Command::new(tools.join("idp/node"))
         .arg(&script)
         .arg(input.to_string())
-        .env("STATUSPULSE_IDP_NODE_MODULES", tools.join("idp/node_modules"))
+        .env(
+            "STATUSPULSE_IDP_NODE_MODULES",
+            tools.join("idp/node_modules"),
+        )
         .output()
         .await
         .expect("node from scripts/install-test-tools.sh");
@@ -822,13 +836,25 @@ async fn openid_client_and_jose_work_against_us_unmodified() {
     );
     let out: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(out["code"]["token_type"], "bearer", "{out}");
-    assert_eq!(out["code"]["id_token_claims"]["email"], "olive@example.com", "{out}");
+    assert_eq!(
+        out["code"]["id_token_claims"]["email"], "olive@example.com",
+        "{out}"
+    );
     assert_eq!(out["code"]["id_token_claims"]["nonce"], "n-1");
-    assert_eq!(out["access_token_by_jose"]["protectedHeader"]["typ"], "at+jwt", "{out}");
-    assert_eq!(out["access_token_by_jose"]["payload"]["client_id"], s.client_id.as_str());
+    assert_eq!(
+        out["access_token_by_jose"]["protectedHeader"]["typ"], "at+jwt",
+        "{out}"
+    );
+    assert_eq!(
+        out["access_token_by_jose"]["payload"]["client_id"],
+        s.client_id.as_str()
+    );
     assert_eq!(out["userinfo"]["email"], "olive@example.com", "{out}");
     assert!(out["refresh"]["access_token"].is_string(), "{out}");
     assert_eq!(out["introspection"]["active"], true, "{out}");
     assert_eq!(out["revocation"]["revoked"], true, "{out}");
-    assert_eq!(out["refresh_after_revocation"]["oauth"], "invalid_grant", "{out}");
+    assert_eq!(
+        out["refresh_after_revocation"]["oauth"], "invalid_grant",
+        "{out}"
+    );
 }
