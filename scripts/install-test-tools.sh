@@ -169,3 +169,14 @@ if [ "$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("
 fi
 log "SAML: $(php --version | head -1), simplesamlphp $(dpkg-query -W -f='${Version}' simplesamlphp)," \
   "$(xmlsec1 --version), pysaml2 $PYSAML2_VERSION"
+
+# A second real OAuth client of our server (server/tests/support/idp/clients/authlib_client.py):
+# PyPI Authlib's requests OAuth2Session, pinned.
+AUTHLIB_VERSION="1.9.10"
+REQUESTS_VERSION="2.34.2"
+if [ "$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("Authlib"))' 2>/dev/null)" \
+  != "$AUTHLIB_VERSION" ]; then
+  log "pip installing Authlib==$AUTHLIB_VERSION requests==$REQUESTS_VERSION"
+  "$VENV/bin/pip" install -q "Authlib==$AUTHLIB_VERSION" "requests==$REQUESTS_VERSION"
+fi
+log "OAuth clients: Authlib $AUTHLIB_VERSION (PyPI), openid-client and jose (npm, in $TOOLS/idp)"

@@ -14,6 +14,10 @@
 //! 4. valid-key p99 at a fixed rate while other clients flood wrong secrets for the same key id
 //!    and random well-formed unknown keys.
 //!
+//! `--tokens` (issue 11) measures `GET /v1/auth/verify` with an OAuth access token (an ES256 JWT
+//! checked against the key ring in memory) against `/healthz` and against an API key, in
+//! alternating rounds of the same run.
+//!
 //! `--floods` (issue 8) measures what a hostile client costs: audit rows and database bytes
 //! added by a 10 s flood (32 connections, closed loop) of each kind (a valid key over its
 //! limit, wrong secrets for a known key id, unknown keys, malformed keys, a 65,000-character
@@ -76,6 +80,9 @@ async fn run(server: &Server) {
     let admin_key = client.bench_tier(&server.admin_key).await;
     if std::env::args().any(|a| a == "--floods") {
         return floods(server, &client, &admin_key, &plan, quick).await;
+    }
+    if std::env::args().any(|a| a == "--tokens") {
+        return tokens(server, &client, &admin_key, &plan).await;
     }
 
     // A valid key, used once so that it is cached like a gateway's key in steady state.
@@ -289,6 +296,26 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// The release `statuspulse-server` binary, serving a fresh SQLite file on a free port.
+/// `--tokens`: verify with an access token, with an API key and `/healthz`, alternating.
+async fn tokens(server: &Server, client: &Client, admin_key: &str, plan: &Plan) {
+    let token = server.mint_access_token().await;
+    let (status, body) = client.request("/v1/auth/verify", Some(&token)).await;
+    assert_eq!(status, 200, "{body}");
+    let key = client.create_key(admin_key).await;
+    assert_eq!(client.request("/v1/auth/verify", Some(&key)).await.0, 200);
+    let (mut healthz, mut by_token, mut by_key) = (0.0, 0.0, 0.0);
+    for _ in 0..plan.rounds {
+        let n = plan.rounds as f64;
+        healthz += client.throughput("/healthz", None, plan).await / n;
+        by_token += client.throughput("/v1/auth/verify", Some(&token), plan).await / n;
+        by_key += client.throughput("/v1/auth/verify", Some(&key), plan).await / n;
+    }
+    println!("verify with an access token vs /healthz and an API key, {} connections, {} alternating rounds of {} s", plan.connections, plan.rounds, plan.throughput_secs);
+    println!("  /healthz                      {healthz:>10.0} req/s");
+    println!("  /v1/auth/verify, access token {by_token:>10.0} req/s  ({:.2}x healthz)", by_token / healthz);
+    println!("  /v1/auth/verify, API key      {by_key:>10.0} req/s  ({:.2}x healthz)", by_key / healthz);
+}
+
 struct Server {
     child: std::process::Child,
     addr: std::net::SocketAddr,
@@ -360,6 +387,40 @@ impl Server {
             database,
             admin_key,
         }
+    }
+}
+
+impl Server {
+    /// An access token as the OAuth server would issue it: signed by this database's current
+    /// key (made here, sealed with the SQLite default master key beside the database, as the
+    /// server does), for a session nobody revoked. The serving process finds the key in the
+    /// database when the token names it.
+    async fn mint_access_token(&self) -> String {
+        use statuspulse_server::authn::signing;
+        let settings = statuspulse_server::Settings::for_database(&self.database);
+        let state = statuspulse_server::build_state(settings, statuspulse_server::Clock::system())
+            .await
+            .unwrap();
+        let now = state.clock.now_ms();
+        let period = 6 * 3600 * 1000;
+        signing::rotate(state.db.pool(), state.master_keys.as_deref(), now, period)
+            .await
+            .unwrap();
+        let ring = state
+            .access_tokens
+            .ring
+            .reload(state.db.pool(), state.master_keys.as_deref(), now)
+            .await
+            .unwrap();
+        let key = ring.signer_at(now).unwrap();
+        let issuer = format!("http://{}", self.addr);
+        let iat = now / 1000;
+        let claims = serde_json::json!({
+            "iss": issuer, "aud": issuer, "sub": "usr_bench", "client_id": "oc_bench",
+            "scope": "openid statuspulse:checks:read", "sid": "ses_bench",
+            "workspace_id": "ws_bench", "jti": "bench", "iat": iat, "exp": iat + 3600,
+        });
+        signing::sign(key, &claims, "at+jwt").unwrap()
     }
 }
 

@@ -858,3 +858,40 @@ async fn openid_client_and_jose_work_against_us_unmodified() {
         "{out}"
     );
 }
+
+/// PyPI Authlib's `OAuth2Session`, unmodified: the code exchange with PKCE, a refresh, and
+/// revocation, after which the refresh token no longer works.
+#[tokio::test]
+async fn authlib_works_against_us_unmodified() {
+    let s = setup(Backend::Sqlite).await;
+    let browser = Browser::new();
+    s.idp
+        .set_next_login(json!({"sub": "pat", "groups": ["idp-ops"]}))
+        .await;
+    let (verifier, challenge) = pkce();
+    let scope = "openid statuspulse:checks:read";
+    let back = authorize(&s, &browser, &authorize_url(&s, &challenge, scope)).await;
+    let input = json!({
+        "client_id": s.client_id, "client_secret": s.client_secret, "redirect_uri": REDIRECT,
+        "scope": scope, "token_endpoint": s.app.url("/oauth2/token"),
+        "revocation_endpoint": s.app.url("/oauth2/revoke"), "callback_url": back.as_str(),
+        "code_verifier": verifier, "state": "st-1",
+    });
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/support/idp/clients/authlib_client.py");
+    let output = tokio::process::Command::new(crate::idp::tools_dir().join("venv/bin/python"))
+        .arg(&script)
+        .arg(input.to_string())
+        .output()
+        .await
+        .expect("the tools venv from scripts/install-test-tools.sh");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let out: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(out["code"]["scope"], scope, "{out}");
+    assert!(out["code"]["id_token"].is_string(), "{out}");
+    assert!(out["refresh"]["access_token"].is_string(), "{out}");
+    assert_eq!(out["revocation"]["status"], 200, "{out}");
+    assert_eq!(out["refresh_after_revocation"]["error"], "OAuthError", "{out}");
+    let (status, _) = verify(&s.app, out["refresh"]["access_token"].as_str().unwrap(), "").await;
+    assert_eq!(status, StatusCode::OK);
+}
