@@ -307,13 +307,22 @@ async fn tokens(server: &Server, client: &Client, admin_key: &str, plan: &Plan) 
     for _ in 0..plan.rounds {
         let n = plan.rounds as f64;
         healthz += client.throughput("/healthz", None, plan).await / n;
-        by_token += client.throughput("/v1/auth/verify", Some(&token), plan).await / n;
+        by_token += client
+            .throughput("/v1/auth/verify", Some(&token), plan)
+            .await
+            / n;
         by_key += client.throughput("/v1/auth/verify", Some(&key), plan).await / n;
     }
     println!("verify with an access token vs /healthz and an API key, {} connections, {} alternating rounds of {} s", plan.connections, plan.rounds, plan.throughput_secs);
     println!("  /healthz                      {healthz:>10.0} req/s");
-    println!("  /v1/auth/verify, access token {by_token:>10.0} req/s  ({:.2}x healthz)", by_token / healthz);
-    println!("  /v1/auth/verify, API key      {by_key:>10.0} req/s  ({:.2}x healthz)", by_key / healthz);
+    println!(
+        "  /v1/auth/verify, access token {by_token:>10.0} req/s  ({:.2}x healthz)",
+        by_token / healthz
+    );
+    println!(
+        "  /v1/auth/verify, API key      {by_key:>10.0} req/s  ({:.2}x healthz)",
+        by_key / healthz
+    );
 }
 
 struct Server {

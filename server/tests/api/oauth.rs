@@ -885,13 +885,20 @@ async fn authlib_works_against_us_unmodified() {
         .output()
         .await
         .expect("the tools venv from scripts/install-test-tools.sh");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let out: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(out["code"]["scope"], scope, "{out}");
     assert!(out["code"]["id_token"].is_string(), "{out}");
     assert!(out["refresh"]["access_token"].is_string(), "{out}");
     assert_eq!(out["revocation"]["status"], 200, "{out}");
-    assert_eq!(out["refresh_after_revocation"]["error"], "OAuthError", "{out}");
+    assert_eq!(
+        out["refresh_after_revocation"]["error"], "OAuthError",
+        "{out}"
+    );
     let (status, _) = verify(&s.app, out["refresh"]["access_token"].as_str().unwrap(), "").await;
     assert_eq!(status, StatusCode::OK);
 }
