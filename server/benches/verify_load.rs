@@ -14,6 +14,9 @@
 //! 4. valid-key p99 at a fixed rate while other clients flood wrong secrets for the same key id
 //!    and random well-formed unknown keys.
 //!
+//! `--refresh` (issue 11) measures refresh grants per second (each rotates a refresh token and
+//! signs an access token) on SQLite and PostgreSQL.
+//!
 //! `--tokens` (issue 11) measures `GET /v1/auth/verify` with an OAuth access token (an ES256 JWT
 //! checked against the key ring in memory) against `/healthz` and against an API key, in
 //! alternating rounds of the same run.
@@ -80,6 +83,9 @@ async fn run(server: &Server) {
     let admin_key = client.bench_tier(&server.admin_key).await;
     if std::env::args().any(|a| a == "--floods") {
         return floods(server, &client, &admin_key, &plan, quick).await;
+    }
+    if std::env::args().any(|a| a == "--refresh") {
+        return refreshes(&plan).await;
     }
     if std::env::args().any(|a| a == "--tokens") {
         return tokens(server, &client, &admin_key, &plan).await;
@@ -296,6 +302,103 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// The release `statuspulse-server` binary, serving a fresh SQLite file on a free port.
+/// `--refresh`: refresh grants per second, each a rotation (one refresh token used, its successor
+/// stored, an access token signed), on SQLite and on PostgreSQL, over 32 connections that each
+/// refresh their own grant.
+async fn refreshes(plan: &Plan) {
+    for backend in ["sqlite", "postgres"] {
+        let dir = tempfile::tempdir().unwrap();
+        let (database, cleanup) = match backend {
+            "sqlite" => (
+                format!("sqlite://{}/bench.db?mode=rwc", dir.path().display()),
+                None,
+            ),
+            _ => {
+                let name = format!("statuspulse_bench_{}", std::process::id());
+                let admin = "postgres://postgres@127.0.0.1:5432/postgres";
+                let pool = sqlx::PgPool::connect(admin).await.unwrap();
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+                (
+                    format!("postgres://postgres@127.0.0.1:5432/{name}"),
+                    Some((pool, name)),
+                )
+            }
+        };
+        let server = Server::start_on(&database);
+        let client = Client { addr: server.addr };
+        let admin_key = client.bench_tier(&server.admin_key).await;
+        let mut conn = client.connect().await;
+        let (status, body) = conn
+            .send_json(
+                "POST",
+                "/v1/oauth-clients",
+                &admin_key,
+                r#"{"name":"bench","redirect_uris":["https://app.example.com/cb"],"allowed_scopes":["openid"]}"#,
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let created: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let client_id = created["id"].as_str().unwrap().to_owned();
+        let secret = created["client_secret"].as_str().unwrap().to_owned();
+        let grants = server
+            .seed_refresh_tokens(&client_id, plan.connections)
+            .await;
+
+        let count = Arc::new(AtomicU64::new(0));
+        let deadline =
+            Instant::now() + Duration::from_secs(plan.throughput_secs * plan.rounds as u64);
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for mut refresh in grants {
+            let client = client.clone();
+            let count = count.clone();
+            let (client_id, secret) = (client_id.clone(), secret.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut conn = client.connect().await;
+                let basic = {
+                    use base64::Engine;
+                    base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}"))
+                };
+                while Instant::now() < deadline {
+                    let body = format!("grant_type=refresh_token&refresh_token={refresh}");
+                    let request = format!(
+                        "POST /oauth2/token HTTP/1.1\r\nHost: {}\r\nAuthorization: Basic {basic}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+                        conn.host,
+                        body.len()
+                    );
+                    let (status, answer) = conn.exchange(request.as_bytes()).await;
+                    assert_eq!(status, 200, "{answer}");
+                    let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+                    refresh = answer["refresh_token"].as_str().unwrap().to_owned();
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let per_second = count.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
+        println!(
+            "refresh grants on {backend}: {per_second:.0}/s ({} connections, {} s; each rotates a refresh token and signs an access token)",
+            plan.connections,
+            plan.throughput_secs * plan.rounds as u64
+        );
+        drop(server);
+        if let Some((pool, name)) = cleanup {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&pool)
+                .await;
+        }
+    }
+}
+
 /// `--tokens`: verify with an access token, with an API key and `/healthz`, alternating.
 async fn tokens(server: &Server, client: &Client, admin_key: &str, plan: &Plan) {
     let token = server.mint_access_token().await;
@@ -359,22 +462,41 @@ impl Server {
     }
 
     fn serve(database: String, admin_key: String, redis_url: Option<&str>) -> Self {
+        Self::serve_with(database, admin_key, redis_url, None)
+    }
+
+    fn serve_with(
+        database: String,
+        admin_key: String,
+        redis_url: Option<&str>,
+        master_key: Option<&str>,
+    ) -> Self {
         use std::io::BufRead;
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_statuspulse-server"));
+        // The benchmark measures verification, not the per-key limit: a tier with room. Users
+        // (access tokens, sessions) are limited at the standard tier, which `--tokens` and
+        // `--refresh` open likewise.
+        let users_measured = std::env::args().any(|a| a == "--tokens" || a == "--refresh");
         command
             .arg("serve")
             .env("STATUSPULSE_DATABASE_URL", &database)
             .env("STATUSPULSE_LISTEN", "127.0.0.1:0")
             .env("STATUSPULSE_LOG", "warn,statuspulse_server=info")
-            // The benchmark measures verification, not the per-key limit: a tier with room.
             .env(
                 "STATUSPULSE_RATE_LIMIT_TIERS",
-                "standard=1200,bench=1000000000",
+                if users_measured {
+                    "standard=1000000000,bench=1000000000"
+                } else {
+                    "standard=1200,bench=1000000000"
+                },
             )
             .env_remove("STATUSPULSE_REDIS_URL")
             .stderr(std::process::Stdio::piped());
         if let Some(url) = redis_url {
             command.env("STATUSPULSE_REDIS_URL", url);
+        }
+        if let Some(key) = master_key {
+            command.env("STATUSPULSE_MASTER_KEY", key);
         }
         let mut child = command.spawn().unwrap();
         let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
@@ -399,7 +521,99 @@ impl Server {
     }
 }
 
+/// The master key of `--refresh`'s servers (PostgreSQL has no default key file).
+const BENCH_MASTER_KEY: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+
 impl Server {
+    /// A fresh database at `database` (SQLite or PostgreSQL), bootstrapped, served with a master
+    /// key (PostgreSQL has no default one; the OAuth server needs one to sign).
+    fn start_on(database: &str) -> Self {
+        let bootstrap = std::process::Command::new(env!("CARGO_BIN_EXE_statuspulse-server"))
+            .arg("bootstrap")
+            .env("STATUSPULSE_DATABASE_URL", database)
+            .env("STATUSPULSE_MASTER_KEY", BENCH_MASTER_KEY)
+            .output()
+            .unwrap();
+        assert!(
+            bootstrap.status.success(),
+            "bootstrap failed: {}",
+            String::from_utf8_lossy(&bootstrap.stderr)
+        );
+        let admin_key = String::from_utf8(bootstrap.stdout)
+            .unwrap()
+            .trim()
+            .to_owned();
+        Self::serve_with(database.to_owned(), admin_key, None, Some(BENCH_MASTER_KEY))
+    }
+
+    /// `n` signed-in sessions with a refresh token each for `client_id`, written to the database
+    /// as sign-in and the code exchange would; returns the refresh tokens.
+    async fn seed_refresh_tokens(&self, client_id: &str, n: usize) -> Vec<String> {
+        use sha2::{Digest, Sha256};
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&self.database).await.unwrap();
+        let workspace: String = sqlx::query_scalar("SELECT id FROM workspaces ORDER BY id LIMIT 1")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        let far = 4_102_444_800_000_i64; // 2100
+        sqlx::query(
+            "INSERT INTO sso_connections (id, workspace_id, name, kind, settings, client_id, scopes, \
+             email_domains, require_mfa, acr_values, allowed_groups, group_mappings, created_at, updated_at) \
+             VALUES ('sso_bench', $1, 'bench', 'oidc', '{\"issuer\":\"https://idp.example.com\"}', 'c', \
+             '[]', '[]', 0, '[]', '[]', '{}', 0, 0)",
+        )
+        .bind(&workspace)
+        .execute(&pool)
+        .await
+        .unwrap();
+        let mut tokens = Vec::new();
+        for i in 0..n {
+            let (user, session, token) = (
+                format!("usr_bench{i}"),
+                format!("ses_bench{i}"),
+                format!("spr_bench_{i}_{}", std::process::id()),
+            );
+            sqlx::query(
+                "INSERT INTO users (id, workspace_id, connection_id, subject, idp_groups, groups, \
+                 created_at, updated_at, last_sign_in_at) VALUES ($1, $2, 'sso_bench', $1, '[]', '[]', 0, 0, 0)",
+            )
+            .bind(&user)
+            .bind(&workspace)
+            .execute(&pool)
+            .await
+            .unwrap();
+            sqlx::query(
+                "INSERT INTO sessions (id, workspace_id, user_id, connection_id, secret_hash, mfa, amr, \
+                 created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, 'sso_bench', $1, 0, '[]', $4, $4, $5)",
+            )
+            .bind(&session)
+            .bind(&workspace)
+            .bind(&user)
+            .bind(far - 3_600_000)
+            .bind(far)
+            .execute(&pool)
+            .await
+            .unwrap();
+            sqlx::query(
+                "INSERT INTO refresh_tokens (token_hash, family_id, workspace_id, client_id, session_id, \
+                 user_id, scope, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, 'openid', 0, $7)",
+            )
+            .bind(hex::encode(Sha256::digest(token.as_bytes())))
+            .bind(format!("fam_bench{i}"))
+            .bind(&workspace)
+            .bind(client_id)
+            .bind(&session)
+            .bind(&user)
+            .bind(far)
+            .execute(&pool)
+            .await
+            .unwrap();
+            tokens.push(token);
+        }
+        tokens
+    }
+
     /// An access token as the OAuth server would issue it: signed by this database's current
     /// key (made here, sealed with the SQLite default master key beside the database, as the
     /// server does), for a session nobody revoked. The serving process finds the key in the

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use dashmap::DashMap;
 use serde_json::Value;
+use sha2::{Digest as _, Sha256};
 use sqlx::AnyPool;
 
 use super::signing::{self, KeyRing, TokenFailure};
@@ -36,6 +37,9 @@ pub struct TokenPrincipal {
     pub scopes: Scopes,
     pub jti: String,
     pub expires_at_secs: i64,
+    /// The verify answer, rendered once per verified token (like a key's): a gateway asks again
+    /// and again for the same token.
+    pub rendered: std::sync::OnceLock<super::routes::RenderedAnswer>,
 }
 
 impl TokenPrincipal {
@@ -69,13 +73,38 @@ pub fn looks_like_jwt(presented: &str) -> bool {
     presented.starts_with("eyJ") && presented.bytes().filter(|b| *b == b'.').count() == 2
 }
 
-/// The key ring and the revoked sessions of this replica.
-#[derive(Debug, Default)]
+/// The key ring, the tokens already verified and the revoked sessions of this replica.
+#[derive(Debug)]
 pub struct AccessTokens {
     pub ring: KeyRing,
+    /// Tokens whose signature was checked, by the SHA-256 of the whole token: a gateway sends
+    /// the same token many times, and an ECDSA verification costs far more than a lookup. A
+    /// forged or altered token has another digest; expiry and revocation are checked on every
+    /// use all the same. Bounded in count, and no entry outlives a token's lifetime.
+    verified: moka::future::Cache<[u8; 32], Arc<TokenPrincipal>>,
     /// Session id → when it was revoked (ms).
     revoked: DashMap<String, i64>,
     last_poll_ms: AtomicI64,
+}
+
+/// Verified tokens remembered at most, per replica.
+const VERIFIED_CAPACITY: u64 = 50_000;
+
+impl Default for AccessTokens {
+    fn default() -> Self {
+        Self {
+            ring: KeyRing::default(),
+            verified: moka::future::Cache::builder()
+                .max_capacity(VERIFIED_CAPACITY)
+                .time_to_live(std::time::Duration::from_secs(
+                    u64::try_from(signing::ACCESS_TOKEN_TTL_SECS + signing::SKEW_SECS)
+                        .unwrap_or(960),
+                ))
+                .build(),
+            revoked: DashMap::new(),
+            last_poll_ms: AtomicI64::new(0),
+        }
+    }
 }
 
 impl AccessTokens {
@@ -88,6 +117,37 @@ impl AccessTokens {
         issuer: &str,
         now_ms: i64,
     ) -> Result<Arc<TokenPrincipal>, AccessTokenFailure> {
+        let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        let principal = match self.verified.get(&digest).await {
+            Some(known) => known,
+            None => {
+                let checked = Arc::new(self.check(presented, pool, master, issuer, now_ms).await?);
+                self.verified.insert(digest, checked.clone()).await;
+                checked
+            }
+        };
+        if now_ms / 1000 >= principal.expires_at_secs + signing::SKEW_SECS {
+            return Err(AccessTokenFailure::Token(TokenFailure::Expired));
+        }
+        if now_ms - self.last_poll_ms.load(Ordering::Relaxed) >= REVOCATION_POLL_MS {
+            // Best effort: a failed poll leaves the set as it was, and the next request retries.
+            let _ = self.poll_revocations(pool, now_ms).await;
+        }
+        if self.revoked.contains_key(&principal.session_id) {
+            return Err(AccessTokenFailure::SessionRevoked);
+        }
+        Ok(principal)
+    }
+
+    /// The signature and claims of a token not seen before.
+    async fn check(
+        &self,
+        presented: &str,
+        pool: &AnyPool,
+        master: Option<&MasterKeys>,
+        issuer: &str,
+        now_ms: i64,
+    ) -> Result<TokenPrincipal, AccessTokenFailure> {
         let kid = signing::header_kid(presented, TYP).map_err(AccessTokenFailure::Token)?;
         let ring = self
             .ring
@@ -96,16 +156,7 @@ impl AccessTokens {
             .map_err(|_| AccessTokenFailure::Unavailable)?;
         let claims = signing::verify(presented, TYP, &ring, issuer, now_ms / 1000)
             .map_err(AccessTokenFailure::Token)?;
-        let principal =
-            principal_of(&claims).ok_or(AccessTokenFailure::Token(TokenFailure::Malformed))?;
-        if now_ms - self.last_poll_ms.load(Ordering::Relaxed) >= REVOCATION_POLL_MS {
-            // Best effort: a failed poll leaves the set as it was, and the next request retries.
-            let _ = self.poll_revocations(pool, now_ms).await;
-        }
-        if self.revoked.contains_key(&principal.session_id) {
-            return Err(AccessTokenFailure::SessionRevoked);
-        }
-        Ok(Arc::new(principal))
+        principal_of(&claims).ok_or(AccessTokenFailure::Token(TokenFailure::Malformed))
     }
 
     /// Records a revocation made on this replica (refused here at once).
@@ -154,5 +205,6 @@ fn principal_of(claims: &Value) -> Option<TokenPrincipal> {
         scopes,
         jti: text("jti")?,
         expires_at_secs: claims.get("exp")?.as_i64()?,
+        rendered: std::sync::OnceLock::new(),
     })
 }

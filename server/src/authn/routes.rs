@@ -170,6 +170,22 @@ fn verify_token(
             ));
         }
     }
+    let answer = match token.rendered.get() {
+        Some(answer) => answer,
+        None => {
+            let rendered = render_token(token).map_err(ApiError::internal)?;
+            token.rendered.get_or_init(|| rendered)
+        }
+    };
+    let mut response = Response::new(Body::from(answer.body.clone()));
+    *response.headers_mut() = answer.headers.clone();
+    Ok(response)
+}
+
+/// The verify answer of an access token, with the identity headers gateways read.
+fn render_token(
+    token: &crate::authn::access_token::TokenPrincipal,
+) -> Result<RenderedAnswer, serde_json::Error> {
     let answer = VerifiedCredential {
         workspace_id: token.workspace_id.clone(),
         environment: "live".to_owned(),
@@ -187,10 +203,8 @@ fn verify_token(
         rotation_due: false,
         expires_at: rfc3339(token.expires_at_secs.saturating_mul(1000)),
     };
-    let mut response = Response::new(Body::from(
-        serde_json::to_vec(&answer).map_err(ApiError::internal)?,
-    ));
-    response.headers_mut().insert(
+    let mut headers = HeaderMap::with_capacity(8);
+    headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
@@ -201,12 +215,13 @@ fn verify_token(
         ("x-statuspulse-scopes", &answer.scopes.join(" ")),
     ] {
         if let Ok(value) = HeaderValue::from_str(value) {
-            response
-                .headers_mut()
-                .insert(HeaderName::from_static(name), value);
+            headers.insert(HeaderName::from_static(name), value);
         }
     }
-    Ok(response)
+    Ok(RenderedAnswer {
+        body: serde_json::to_vec(&answer)?.into(),
+        headers,
+    })
 }
 
 /// A verify answer ready to send: the JSON body, and the identity as headers for gateways that
