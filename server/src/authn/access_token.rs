@@ -129,10 +129,8 @@ impl AccessTokens {
         if now_ms / 1000 >= principal.expires_at_secs + signing::SKEW_SECS {
             return Err(AccessTokenFailure::Token(TokenFailure::Expired));
         }
-        if now_ms - self.last_poll_ms.load(Ordering::Relaxed) >= REVOCATION_POLL_MS {
-            // Best effort: a failed poll leaves the set as it was, and the next request retries.
-            let _ = self.poll_revocations(pool, now_ms).await;
-        }
+        // The set is kept by each replica's poll job (`REVOCATION_POLL_MS`) and the Redis
+        // fan-out; verification itself never waits for the database.
         if self.revoked.contains_key(&principal.session_id) {
             return Err(AccessTokenFailure::SessionRevoked);
         }

@@ -60,7 +60,9 @@ impl NewSecret {
     }
 }
 
-/// What the database stores of a session secret.
+/// What the database stores of a random bearer secret (a session cookie, a sign-in state, an
+/// authorization code, a refresh token): its SHA-256, in hex. A fast hash is enough, as such a
+/// secret has 256 random bits.
 pub fn secret_hash(cookie_value: &str) -> String {
     hex::encode(Sha256::digest(cookie_value.as_bytes()))
 }

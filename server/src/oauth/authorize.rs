@@ -14,7 +14,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use rand::RngCore as _;
 use serde::Deserialize;
-use sha2::{Digest as _, Sha256};
 
 use super::clients::{self, ClientRow};
 use crate::app::AppState;
@@ -169,7 +168,7 @@ pub async fn authorize(
          redirect_uri, code_challenge, scope, nonce, family_id, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
-    .bind(sha256_hex(&code))
+    .bind(session::secret_hash(&code))
     .bind(&client.workspace_id)
     .bind(&client.id)
     .bind(&session.session_id)
@@ -268,7 +267,7 @@ async fn to_sign_in(
         .map_or("/oauth2/authorize", |p| p.as_str());
     let location = format!(
         "/v1/sso/login?connection={connection}&return_to={}",
-        urlencode(here)
+        url::form_urlencoded::byte_serialize(here.as_bytes()).collect::<String>()
     );
     let mut response = StatusCode::FOUND.into_response();
     if let Ok(v) = HeaderValue::from_str(&location) {
@@ -305,20 +304,4 @@ fn is_challenge(challenge: &str) -> bool {
         && challenge
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
-pub fn sha256_hex(value: &str) -> String {
-    hex::encode(Sha256::digest(value.as_bytes()))
-}
-
-fn urlencode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() * 2);
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }

@@ -26,7 +26,6 @@ use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 
-use super::authorize::sha256_hex;
 use super::clients::{self, ClientRow};
 use super::OAuthError;
 use crate::app::AppState;
@@ -214,7 +213,7 @@ async fn code_grant(
         .as_deref()
         .ok_or_else(|| OAuthError::new("invalid_request", "code is required"))?;
     let now = state.clock.now_ms();
-    let hash = sha256_hex(code);
+    let hash = session::secret_hash(code);
     let row: Option<CodeRow> = sqlx::query_as(
         "UPDATE oauth_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL \
          RETURNING workspace_id, client_id, session_id, user_id, redirect_uri, code_challenge, \
@@ -320,7 +319,7 @@ async fn refresh_grant(
         .as_deref()
         .ok_or_else(|| OAuthError::new("invalid_request", "refresh_token is required"))?;
     let now = state.clock.now_ms();
-    let hash = sha256_hex(presented);
+    let hash = session::secret_hash(presented);
     let row: Option<RefreshRow> = sqlx::query_as(
         "SELECT family_id, workspace_id, client_id, session_id, user_id, scope, expires_at, \
          rotated_at, revoked_at FROM refresh_tokens WHERE token_hash = $1",
@@ -596,7 +595,7 @@ async fn issue(state: &AppState, grant: &Grant<'_>, now: i64) -> Result<Value, O
         "INSERT INTO refresh_tokens (token_hash, family_id, workspace_id, client_id, session_id, \
          user_id, scope, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
-    .bind(sha256_hex(&refresh))
+    .bind(session::secret_hash(&refresh))
     .bind(grant.family_id)
     .bind(grant.workspace_id)
     .bind(&grant.client.id)
@@ -711,7 +710,7 @@ pub async fn revoke(
         "SELECT family_id, workspace_id, session_id FROM refresh_tokens \
          WHERE token_hash = $1 AND client_id = $2",
     )
-    .bind(sha256_hex(token))
+    .bind(session::secret_hash(token))
     .bind(&client.id)
     .fetch_optional(state.db.pool())
     .await;
@@ -786,7 +785,7 @@ pub async fn introspect(
             "SELECT family_id, workspace_id, client_id, session_id, user_id, scope, expires_at, \
              rotated_at, revoked_at FROM refresh_tokens WHERE token_hash = $1",
         )
-        .bind(sha256_hex(token))
+        .bind(session::secret_hash(token))
         .fetch_optional(state.db.pool())
         .await;
         match row {

@@ -21,7 +21,6 @@ use base64::Engine as _;
 use rand::RngCore as _;
 use serde::Deserialize;
 use serde_json::json;
-use sha2::{Digest as _, Sha256};
 
 use super::connectors::{self, Connector};
 use super::egress::Reach;
@@ -172,8 +171,8 @@ async fn start(
         "INSERT INTO sso_login_states (state_hash, browser_hash, workspace_id, connection_id, \
          return_to, request_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
-    .bind(sha256_hex(&state_value))
-    .bind(sha256_hex(&browser))
+    .bind(session_auth::secret_hash(&state_value))
+    .bind(session_auth::secret_hash(&browser))
     .bind(&workspace_id)
     .bind(&connection.id)
     .bind(&return_to)
@@ -335,8 +334,8 @@ pub async fn take_state(
         "DELETE FROM sso_login_states WHERE state_hash = $1 AND browser_hash = $2 \
          RETURNING workspace_id, connection_id, return_to, request_id, expires_at",
     )
-    .bind(sha256_hex(state_value))
-    .bind(sha256_hex(&browser))
+    .bind(session_auth::secret_hash(state_value))
+    .bind(session_auth::secret_hash(&browser))
     .fetch_optional(state.db.pool())
     .await?;
     let Some(mut pending) = row else {
@@ -755,10 +754,6 @@ fn random_token(prefix: &str) -> String {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
-}
-
-fn sha256_hex(value: &str) -> String {
-    hex::encode(Sha256::digest(value.as_bytes()))
 }
 
 fn cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -> String {

@@ -721,23 +721,9 @@ pub fn safe_code(code: &str) -> String {
         .collect()
 }
 
+/// RFC 6749 §2.3.1: the client id and secret are form-encoded before Basic.
 fn form_urlencode(value: &str) -> String {
-    // RFC 6749 §2.3.1: the client id and secret are form-encoded before Basic.
-    url_escape(value)
-}
-
-fn url_escape(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'*') {
-            out.push(char::from(b));
-        } else if b == b' ' {
-            out.push('+');
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
 /// Why a call to the IdP did not give an answer.
