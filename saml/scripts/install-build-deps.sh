@@ -11,7 +11,11 @@ log() { echo "install-saml-build-deps: $*" >&2; }
 have_all() {
   command -v pkg-config >/dev/null 2>&1 &&
     pkg-config --exists xmlsec1 libxml-2.0 2>/dev/null &&
-    ls /usr/lib/llvm-*/lib/libclang*.so* /usr/lib/*/libclang*.so* >/dev/null 2>&1
+    # libclang itself (what bindgen loads), not libclang-cpp, which other packages bring.
+    compgen -G '/usr/lib/llvm-*/lib/libclang.so*' >/dev/null ||
+    compgen -G '/usr/lib/llvm-*/lib/libclang-[0-9]*.so*' >/dev/null ||
+    compgen -G '/usr/lib/*/libclang-[0-9]*.so*' >/dev/null ||
+    compgen -G '/usr/lib/*/libclang.so*' >/dev/null
 }
 
 if have_all; then
