@@ -25,6 +25,9 @@ pub const SESSION: &str = "ses";
 /// OAuth clients of StatusPulse's authorization server, `oc_…` (the `client_id`).
 pub const OAUTH_CLIENT: &str = "oc";
 
+/// Conditional access policies, `ap_…`.
+pub const ACCESS_POLICY: &str = "ap";
+
 /// Hex digits after the prefix of an id the server mints (a UUID in simple form).
 pub const MINTED_BODY_LEN: usize = 32;
 /// Longest body a client accepts after the prefix (server/API.md: ids are opaque).

@@ -856,6 +856,165 @@ pub fn oauth_scopes(field: &str, scopes: &[String]) -> Result<Vec<String>, Field
     Ok(out)
 }
 
+/// A conditional access policy: a name, at least one OAuth scope governed and at least one
+/// condition; every list bounded, sorted and without repeats (so that equal sets compare equal).
+pub fn access_policy(
+    body: &crate::v1::CreateAccessPolicy,
+) -> Result<crate::v1::CreateAccessPolicy, FieldError> {
+    use crate::v1::access_policies::MAX_CONDITION_ENTRIES as MAX;
+    let groups = bounded_list(
+        "groups",
+        &body.groups,
+        (MAX, "too_many_groups", "groups"),
+        |f, v| {
+            let group = name(f, v)?;
+            if group != v {
+                return Err(FieldError::new(
+                    f,
+                    "invalid_name",
+                    format!("the group `{group}` has leading or trailing spaces"),
+                ));
+            }
+            Ok(group)
+        },
+    )?;
+    let client_ids = bounded_list(
+        "client_ids",
+        &body.client_ids,
+        (MAX, "too_many_clients", "client ids"),
+        |f, v| {
+            if crate::ids::has_prefix(v, crate::ids::OAUTH_CLIENT) {
+                Ok(v.to_owned())
+            } else {
+                Err(FieldError::new(
+                    f,
+                    "invalid_client_id",
+                    format!(
+                        "`{}` is not an OAuth client id (`oc_…`)",
+                        v.chars()
+                            .filter(|c| !c.is_control())
+                            .take(64)
+                            .collect::<String>()
+                    ),
+                ))
+            }
+        },
+    )?;
+    let amr = bounded_list(
+        "amr",
+        &body.amr,
+        (MAX, "too_many_methods", "methods"),
+        |f, v| {
+            let ok = (1..=32).contains(&v.len())
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+            if ok {
+                Ok(v.to_owned())
+            } else {
+                Err(FieldError::new(
+                f,
+                "invalid_amr",
+                "an authentication method is 1 to 32 letters, digits, `-`, `_` or `.` (RFC 8176: `hwk`, `otp`, `mfa`, …)",
+            ))
+            }
+        },
+    )?;
+    let networks = bounded_list(
+        "networks",
+        &body.networks,
+        (MAX, "too_many_networks", "networks"),
+        cidr,
+    )?;
+    let regions = bounded_list(
+        "regions",
+        &body.regions,
+        (MAX, "too_many_regions", "regions"),
+        region,
+    )?;
+    let validated = crate::v1::CreateAccessPolicy {
+        name: name("name", &body.name)?,
+        description: description("description", &body.description)?,
+        enabled: body.enabled,
+        scopes: oauth_scopes("scopes", &body.scopes)?,
+        groups: sorted_unique(groups),
+        client_ids: sorted_unique(client_ids),
+        require_mfa: body.require_mfa,
+        amr: sorted_unique(amr),
+        networks: sorted_unique(networks),
+        regions: sorted_unique(regions),
+    };
+    if validated.conditions().is_empty() {
+        return Err(FieldError::new(
+            "groups",
+            "conditions_required",
+            "a policy needs at least one condition (groups, client_ids, require_mfa, amr, \
+             networks or regions): without one it restricts nothing",
+        ));
+    }
+    Ok(validated)
+}
+
+/// A CIDR block in canonical form, `10.0.0.0/8` or `2001:db8::/32`: the network address with
+/// no host bits, then the prefix length. A bare address or a block with host bits set is
+/// refused with the canonical form to write instead (stored as written, so state never drifts).
+pub fn cidr(field: &str, value: &str) -> Result<String, FieldError> {
+    use std::net::IpAddr;
+    let shown: String = value.chars().filter(|c| !c.is_control()).take(64).collect();
+    let bad = |detail: String| FieldError::new(field, "invalid_cidr", detail);
+    let (addr, prefix) = value
+        .split_once('/')
+        .ok_or_else(|| bad(format!("`{shown}` is not a CIDR block; a single address is `{shown}/32` (IPv4) or `{shown}/128` (IPv6)")))?;
+    let addr: IpAddr = addr.parse().map_err(|_| {
+        bad(format!(
+            "`{shown}` is not a CIDR block such as `10.0.0.0/8`"
+        ))
+    })?;
+    let bits: u8 = if addr.is_ipv4() { 32 } else { 128 };
+    let prefix: u8 = prefix
+        .parse()
+        .ok()
+        .filter(|p| {
+            *p <= bits && !prefix.starts_with('+') && (prefix == "0" || !prefix.starts_with('0'))
+        })
+        .ok_or_else(|| {
+            bad(format!(
+                "`{shown}` has an invalid prefix length (0 to {bits})"
+            ))
+        })?;
+    let network = match addr {
+        IpAddr::V4(v4) => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+            IpAddr::V4((u32::from(v4) & mask).into())
+        }
+        IpAddr::V6(v6) => {
+            let mask = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
+            IpAddr::V6((u128::from(v6) & mask).into())
+        }
+    };
+    let canonical = format!("{network}/{prefix}");
+    if canonical != value {
+        return Err(bad(format!("write `{shown}` as `{canonical}`")));
+    }
+    Ok(canonical)
+}
+
+/// A region name: 1 to 64 lowercase letters, digits, `-` or `_` (`eu-west-1`, `de`).
+pub fn region(field: &str, value: &str) -> Result<String, FieldError> {
+    let ok = (1..=64).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if ok {
+        Ok(value.to_owned())
+    } else {
+        Err(FieldError::new(
+            field,
+            "invalid_region",
+            "a region is 1 to 64 lowercase letters, digits, `-` or `_` (`eu-west-1`, `de`)",
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1130,5 +1289,54 @@ mAid9EdNwTAOhpr8
         let mut saml_with_secret = oidc;
         saml_with_secret.kind = "saml".into();
         assert_eq!(sso_connection(&saml_with_secret).unwrap_err().field, "oidc");
+    }
+    #[test]
+    fn cidr_blocks_must_be_canonical_and_say_what_to_write_instead() {
+        assert_eq!(cidr("networks", "10.0.0.0/8").unwrap(), "10.0.0.0/8");
+        assert_eq!(cidr("networks", "2001:db8::/32").unwrap(), "2001:db8::/32");
+        assert_eq!(cidr("networks", "0.0.0.0/0").unwrap(), "0.0.0.0/0");
+        let err = cidr("networks", "10.1.2.3/8").unwrap_err();
+        assert_eq!(err.code, "invalid_cidr");
+        assert!(err.detail.contains("`10.0.0.0/8`"), "{}", err.detail);
+        assert!(cidr("networks", "203.0.113.7")
+            .unwrap_err()
+            .detail
+            .contains("/32"));
+        for bad in [
+            "10.0.0.0/33",
+            "10.0.0.0/08",
+            "10.0.0.0/+8",
+            "x/8",
+            "2001:DB8::/32",
+            "::/129",
+        ] {
+            assert!(cidr("networks", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_access_policy_needs_a_condition_and_known_scopes() {
+        let policy = |v: serde_json::Value| access_policy(&serde_json::from_value(v).unwrap());
+        let ok = policy(
+            serde_json::json!({"name": "mfa", "scopes": ["statuspulse:alerts:manage"],
+            "require_mfa": true, "regions": ["eu-west-1", "de", "de"]}),
+        )
+        .unwrap();
+        assert!(ok.enabled);
+        assert_eq!(ok.regions, ["de", "eu-west-1"]);
+        let err = policy(serde_json::json!({"name": "none", "scopes": ["openid"]})).unwrap_err();
+        assert_eq!(err.code, "conditions_required");
+        let err = policy(
+            serde_json::json!({"name": "x", "scopes": ["read:checks"], "require_mfa": true}),
+        )
+        .unwrap_err();
+        assert_eq!((err.field.as_str(), err.code), ("scopes", "unknown_scope"));
+        let err = policy(serde_json::json!({"name": "x", "scopes": ["openid"], "regions": ["EU"]}))
+            .unwrap_err();
+        assert_eq!(err.code, "invalid_region");
+        let err =
+            policy(serde_json::json!({"name": "x", "scopes": ["openid"], "client_ids": ["sa_1"]}))
+                .unwrap_err();
+        assert_eq!(err.code, "invalid_client_id");
     }
 }

@@ -110,7 +110,7 @@ impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         // Constraint names from the migrations become conflicts the client can act on. SQLite
         // reports no constraint name, only the columns, so both are matched.
-        const UNIQUE: [(&str, &str, &str); 3] = [
+        const UNIQUE: [(&str, &str, &str); 5] = [
             (
                 "service_accounts_name_key",
                 "service_accounts.workspace_id, service_accounts.name",
@@ -125,6 +125,16 @@ impl From<sqlx::Error> for ApiError {
                 "sso_connections_name_key",
                 "sso_connections.workspace_id, sso_connections.name",
                 "an SSO connection",
+            ),
+            (
+                "oauth_clients_name_key",
+                "oauth_clients.workspace_id, oauth_clients.name",
+                "an OAuth client",
+            ),
+            (
+                "access_policies_name_key",
+                "access_policies.workspace_id, access_policies.name",
+                "an access policy",
             ),
         ];
         if let Some(db) = e.as_database_error() {

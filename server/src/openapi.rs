@@ -256,6 +256,14 @@ fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
     );
     static CLUSTER_ITEM: Rule = CLUSTER;
     static ID_ITEM: Rule = ID;
+    // validate::access_policy: each condition list bounded; items as below.
+    static GROUP_ITEM: Rule = NAME;
+    static CLIENT_ID_ITEM: Rule = Rule::Pattern("^oc_[A-Za-z0-9_-]{1,128}$");
+    static AMR_ITEM: Rule = Rule::Pattern("^[A-Za-z0-9._-]{1,32}$");
+    // validate::cidr also wants the canonical form (no host bits), which a pattern cannot say.
+    static CIDR_ITEM: Rule =
+        Rule::Pattern("^([0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}|[0-9a-f:.]{2,45}/[0-9]{1,3})$");
+    static REGION_ITEM: Rule = Rule::Pattern("^[a-z0-9_-]{1,64}$"); // validate::region
     let scopes = Rule::List(&SCOPE, 1, None); // validate::scopes
     let clusters = Rule::List(&CLUSTER_ITEM, 0, None); // validate::cluster_names
     let ids = Rule::List(&ID_ITEM, 0, Some(MAX_RESTRICTION_IDS)); // validate::restriction_ids
@@ -265,7 +273,21 @@ fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
         Some(statuspulse_api::v1::oauth_clients::MAX_REDIRECT_URIS),
     );
     let oauth_scopes = Rule::List(&OAUTH_SCOPE_ITEM, 1, None);
-    vec![
+    let max = Some(statuspulse_api::v1::access_policies::MAX_CONDITION_ENTRIES);
+    let mut policy_rules = vec![];
+    for schema in ["CreateAccessPolicy", "UpdateAccessPolicy"] {
+        policy_rules.extend([
+            (schema, "name", NAME),
+            (schema, "description", DESCRIPTION),
+            (schema, "scopes", oauth_scopes),
+            (schema, "groups", Rule::List(&GROUP_ITEM, 0, max)),
+            (schema, "client_ids", Rule::List(&CLIENT_ID_ITEM, 0, max)),
+            (schema, "amr", Rule::List(&AMR_ITEM, 0, max)),
+            (schema, "networks", Rule::List(&CIDR_ITEM, 0, max)),
+            (schema, "regions", Rule::List(&REGION_ITEM, 0, max)),
+        ]);
+    }
+    policy_rules.extend(vec![
         ("CreateOAuthClient", "name", NAME),
         ("CreateOAuthClient", "redirect_uris", redirect_uris),
         ("CreateOAuthClient", "allowed_scopes", oauth_scopes),
@@ -326,7 +348,8 @@ fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
         ),
         ("CreateWorkspace", "name", NAME),
         ("UpdateWorkspace", "name", NAME),
-    ]
+    ]);
+    policy_rules
 }
 
 /// Writes [`field_rules`] into the request schemas, and the id pattern into every path id.

@@ -20,6 +20,7 @@ fn creating_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(crate::management::workspaces::router())
         .merge(crate::management::service_accounts::router())
+        .merge(crate::management::access_policies::router())
         .merge(crate::management::api_keys::router())
         .merge(crate::management::environment_clusters::router())
         .merge(crate::management::role_bindings::router())
@@ -50,6 +51,7 @@ pub const IDEMPOTENT_CREATES: &[&str] = &[
     "/v1/role-bindings",
     "/v1/sso-connections",
     "/v1/oauth-clients",
+    "/v1/access-policies",
 ];
 
 /// The application: [`routes`] wrapped in the cross-cutting middleware.

@@ -18,12 +18,12 @@ pub struct ClusterAccess {
     pub scopes: Vec<String>,
 }
 
-/// What a key or a service account can actually reach once role bindings, clusters and the
-/// key's own restrictions are applied.
+/// What a key, a service account, a person or a group can actually reach once role bindings,
+/// clusters, the key's own restrictions and (for people and groups) conditional access apply.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EffectiveAccess {
-    /// `service_account` or `api_key` (a key of no service account).
+    /// `service_account`, `api_key` (a key of no service account), `user` or `group`.
     pub principal_type: String,
     /// The service account's id, or the key object's for a workspace key.
     pub principal_id: String,
@@ -51,4 +51,16 @@ pub struct EffectiveAccess {
     /// Every cluster reachable, with the scopes effective there.
     #[serde(default)]
     pub environment_clusters: Vec<ClusterAccess>,
+    /// For a person, their StatusPulse groups (after the SSO connection's group mappings); for a
+    /// group, itself.
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// For a person or a group: the OAuth scopes StatusPulse's authorization server would issue
+    /// (to the client asked about, or to a client allowed every scope), after role bindings and
+    /// conditional access in the circumstances asked about.
+    #[serde(default)]
+    pub oauth_scopes: Vec<String>,
+    /// OAuth scopes the bindings allow but conditional access withholds, and why.
+    #[serde(default)]
+    pub withheld_oauth_scopes: Vec<crate::v1::PolicyWithholding>,
 }

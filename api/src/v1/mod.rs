@@ -6,6 +6,7 @@
 //! answers tolerate fields added later, so an older client keeps working against a newer server.
 //! Field rules (lengths, patterns) are in [`crate::validate`].
 
+pub mod access_policies;
 pub mod api_keys;
 pub mod audit;
 pub mod effective_access;
@@ -21,6 +22,9 @@ pub mod workspaces;
 
 use serde::{Deserialize, Serialize};
 
+pub use access_policies::{
+    AccessConditions, AccessPolicy, CreateAccessPolicy, PolicyWithholding, UpdateAccessPolicy,
+};
 pub use api_keys::{
     ApiKeyView, CreateApiKey, CreatedApiKey, PlainKey, RevokeApiKey, RotateApiKey, UpdateApiKey,
 };

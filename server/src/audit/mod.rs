@@ -109,6 +109,9 @@ pub enum EventType {
     OAuthClientCreated,
     OAuthClientUpdated,
     OAuthClientDeleted,
+    AccessPolicyCreated,
+    AccessPolicyUpdated,
+    AccessPolicyDeleted,
 }
 
 impl EventType {
@@ -148,6 +151,9 @@ impl EventType {
         EventType::OAuthClientCreated,
         EventType::OAuthClientUpdated,
         EventType::OAuthClientDeleted,
+        EventType::AccessPolicyCreated,
+        EventType::AccessPolicyUpdated,
+        EventType::AccessPolicyDeleted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -187,6 +193,9 @@ impl EventType {
             EventType::OAuthClientCreated => "oauth_client.created",
             EventType::OAuthClientUpdated => "oauth_client.updated",
             EventType::OAuthClientDeleted => "oauth_client.deleted",
+            EventType::AccessPolicyCreated => "access_policy.created",
+            EventType::AccessPolicyUpdated => "access_policy.updated",
+            EventType::AccessPolicyDeleted => "access_policy.deleted",
         }
     }
 }

@@ -157,6 +157,8 @@ pub struct SessionPrincipal {
     /// StatusPulse groups (mapped from the IdP's at sign-in).
     pub groups: Vec<String>,
     pub mfa: bool,
+    /// How the sign-in proved who they are (the ID token's `amr`).
+    pub amr: Vec<String>,
     /// The token writes made with this session's cookie must carry ([`csrf_token`]).
     pub csrf_token: String,
     pub created_at: i64,
@@ -181,6 +183,7 @@ struct SessionRow {
     workspace_id: String,
     user_id: String,
     mfa: i64,
+    amr: String,
     created_at: i64,
     last_seen_at: i64,
     expires_at: i64,
@@ -212,7 +215,7 @@ pub async fn authenticate(
         check_csrf(value, public_url, headers)?;
     }
     let row: Option<SessionRow> = sqlx::query_as(
-        "SELECT s.id, s.workspace_id, s.user_id, s.mfa, s.created_at, s.last_seen_at, \
+        "SELECT s.id, s.workspace_id, s.user_id, s.mfa, s.amr, s.created_at, s.last_seen_at, \
          s.expires_at, s.revoked_at, u.email, u.name, u.idp_groups, c.group_mappings \
          FROM sessions s JOIN users u ON u.id = s.user_id \
          LEFT JOIN sso_connections c ON c.id = u.connection_id AND c.workspace_id = u.workspace_id \
@@ -258,6 +261,8 @@ pub async fn authenticate(
         name: row.name,
         groups,
         mfa: row.mfa != 0,
+        amr: crate::platform::db::stored_list("amr", &row.amr)
+            .map_err(|_| SessionFailure::Unavailable)?,
         csrf_token: csrf_token(value),
         created_at: row.created_at,
         expires_at: row

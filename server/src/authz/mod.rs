@@ -4,6 +4,7 @@
 //! module loads the facts it needs and turns a refusal into the API's answer.
 
 pub mod access;
+pub mod conditional;
 pub mod grant;
 pub mod scopes;
 

@@ -508,6 +508,59 @@ fn client_network(parts: &Parts, trusted: &TrustedProxies) -> ClientNetwork {
     client_ip(parts, trusted).map_or(ClientNetwork::UNKNOWN, ClientNetwork::of)
 }
 
+/// Where a request comes from, as conditional access and token audit events see it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Whereabouts {
+    pub ip: Option<IpAddr>,
+    pub region: Option<String>,
+}
+
+impl Whereabouts {
+    pub fn of(parts: &Parts, settings: &crate::platform::config::Settings) -> Self {
+        let ip = client_ip(parts, &settings.trusted_proxies);
+        Self {
+            ip,
+            region: client_region(parts, settings, ip),
+        }
+    }
+
+    /// `source_ip` and `region`, for an audit event's details.
+    pub fn details(&self) -> serde_json::Value {
+        serde_json::json!({
+            "source_ip": self.ip.map(|ip| ip.to_string()),
+            "region": self.region,
+        })
+    }
+}
+
+/// The client's region: what a trusted proxy says in the region header, else the region map's
+/// answer for the client's address. A header value that is not a region name is ignored.
+fn client_region(
+    parts: &Parts,
+    settings: &crate::platform::config::Settings,
+    ip: Option<IpAddr>,
+) -> Option<String> {
+    if let Some(name) = &settings.region_header {
+        let from_proxy = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .is_some_and(|peer| settings.trusted_proxies.contains(peer.0.ip()));
+        if from_proxy {
+            let said = parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.trim().to_ascii_lowercase())
+                .and_then(|v| statuspulse_api::validate::region("region", &v).ok());
+            if said.is_some() {
+                return said;
+            }
+        }
+    }
+    ip.and_then(|ip| settings.network_regions.region_of(ip))
+        .map(str::to_owned)
+}
+
 /// The client's address: the TCP peer, or, when the peer is a trusted proxy, the first address
 /// in its forwarding headers (`Forwarded`, else `X-Forwarded-For`) that is not a trusted proxy.
 pub fn client_ip(parts: &Parts, trusted: &TrustedProxies) -> Option<IpAddr> {

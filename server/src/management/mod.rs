@@ -1,7 +1,8 @@
 //! The management API: the objects a workspace administers (API keys, service accounts,
-//! workspaces, environment clusters, role bindings, SSO connections) and the read-only views over them (effective
+//! workspaces, environment clusters, role bindings, SSO connections, conditional access policies) and the read-only views over them (effective
 //! access, the scope catalog). Each module owns its routes, its SQL and its audit events.
 
+pub mod access_policies;
 pub mod api_keys;
 pub mod effective_access;
 pub mod environment_clusters;

@@ -5,6 +5,11 @@
 //! `iss` (RFC 9207). A person without a session of the client's workspace is sent through SSO
 //! sign-in and comes back here. The code is single use, valid 60 s, bound to the client, the
 //! redirect URI, the PKCE challenge and the session; only its hash is stored.
+//!
+//! The scopes in the code are negotiated (`super::negotiate`), then narrowed by conditional
+//! access (`authz::conditional`) in the circumstances of this request: the person's groups and
+//! MFA, the client, the browser's network and region. When policies withhold every scope left,
+//! the client gets `access_denied` saying which policy and why.
 
 use axum::extract::{Query, State};
 use axum::http::request::Parts;
@@ -18,6 +23,9 @@ use serde::Deserialize;
 use super::clients::{self, ClientRow};
 use crate::app::AppState;
 use crate::authn::session;
+use crate::authz::conditional::Circumstances;
+use crate::http::auth::Whereabouts;
+use crate::management::access_policies;
 use crate::management::sso_connections;
 use crate::platform::db::stored_list;
 use crate::signin::Refusal;
@@ -158,15 +166,33 @@ pub async fn authorize(
         Ok(allowed) => allowed,
         Err(e) => return Refusal::internal(format!("client scopes: {e}")).answer(&parts.headers),
     };
-    let granted = super::negotiate(&asked, &allowed, &session.effective);
+    let negotiated = super::negotiate(&asked, &allowed, &session.effective);
+    let whereabouts = Whereabouts::of(&parts, &state.settings);
+    let circumstances = Circumstances {
+        groups: &session.groups,
+        client_id: Some(&client.id),
+        mfa: session.mfa,
+        amr: &session.amr,
+        ip: whereabouts.ip,
+        region: whereabouts.region.as_deref(),
+    };
+    let (granted, withheld) = match access_policies::enabled(state.db.pool(), &client.workspace_id)
+        .await
+    {
+        Ok(policies) => policies.evaluate(&negotiated, &circumstances),
+        Err(e) => return Refusal::internal(format!("access policies: {e}")).answer(&parts.headers),
+    };
+    if granted.is_empty() && !withheld.is_empty() {
+        return back("access_denied", &super::withheld_description(&withheld));
+    }
     let mut code_bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut code_bytes);
     let code = URL_SAFE_NO_PAD.encode(code_bytes);
     let now = state.clock.now_ms();
     let stored = sqlx::query(
         "INSERT INTO oauth_codes (code_hash, workspace_id, client_id, session_id, user_id, \
-         redirect_uri, code_challenge, scope, nonce, family_id, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+         redirect_uri, code_challenge, scope, nonce, family_id, created_at, expires_at, \
+         policy_withheld) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(session::secret_hash(&code))
     .bind(&client.workspace_id)
@@ -180,6 +206,7 @@ pub async fn authorize(
     .bind(format!("fam_{}", uuid::Uuid::now_v7().simple()))
     .bind(now)
     .bind(now + CODE_TTL_MS)
+    .bind((!withheld.is_empty()).then(|| super::withheld_for_audit(&withheld).to_string()))
     .execute(state.db.pool())
     .await;
     if let Err(e) = stored {

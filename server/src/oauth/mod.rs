@@ -11,7 +11,9 @@
 //!
 //! Access tokens are JWTs (RFC 9068) that `/v1/auth/verify` and every Bearer route accept beside
 //! API keys (`authn::access_token`). Scopes are negotiated: what the client asked ∩ what it may
-//! have ∩ what the user's group bindings grant, and the token answer says which were granted.
+//! have ∩ what the user's group bindings grant, narrowed by conditional access
+//! (`authz::conditional`, at authorization and at every refresh), and the token answer says which
+//! were granted.
 
 pub mod authorize;
 pub mod clients;
@@ -27,6 +29,7 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::authz::scopes::Scopes;
+use statuspulse_api::v1::PolicyWithholding;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -183,6 +186,32 @@ mod tests {
         );
         assert!(negotiate(&s(&["made:up"]), &s(&["made:up"]), &admin).is_empty());
     }
+}
+
+/// An OAuth `error_description` for scopes conditional access withheld: the first reason, and
+/// how many more. Safe to show the client: it names the policy and the condition, and what it
+/// says of the request (its address, its region) is the requester's own.
+pub fn withheld_description(withheld: &[PolicyWithholding]) -> String {
+    let Some(first) = withheld.first() else {
+        return String::new();
+    };
+    let mut text = format!(
+        "conditional access policy `{}` withholds `{}`: {}",
+        first.policy_name, first.scope, first.detail
+    );
+    if withheld.len() > 1 {
+        text.push_str(&format!(" (and {} more)", withheld.len() - 1));
+    }
+    text
+}
+
+/// Withheld scopes for an audit event: scope, policy and condition (the detail is left out: it
+/// repeats the event's own source address and region).
+pub fn withheld_for_audit(withheld: &[PolicyWithholding]) -> serde_json::Value {
+    withheld
+        .iter()
+        .map(|w| json!({"scope": w.scope, "policy_id": w.policy_id, "policy_name": w.policy_name, "condition": w.condition}))
+        .collect()
 }
 
 /// Confidential clients' secrets already checked with Argon2, by client: the SHA-256 of the

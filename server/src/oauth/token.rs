@@ -33,8 +33,10 @@ use crate::audit::{Actor, EventType, NewEvent};
 use crate::authn::access_token::{self, AccessTokenFailure, TYP};
 use crate::authn::session;
 use crate::authn::signing::{self, ACCESS_TOKEN_TTL_SECS};
-use crate::http::auth::client_ip;
+use crate::authz::conditional::Circumstances;
+use crate::http::auth::Whereabouts;
 use crate::http::Caller;
+use crate::management::access_policies;
 use crate::platform::db::stored_list;
 
 /// A rotated refresh token used again within this long gets a sibling instead of revoking.
@@ -200,6 +202,7 @@ struct CodeRow {
     nonce: Option<String>,
     family_id: String,
     expires_at: i64,
+    policy_withheld: Option<String>,
 }
 
 async fn code_grant(
@@ -217,7 +220,7 @@ async fn code_grant(
     let row: Option<CodeRow> = sqlx::query_as(
         "UPDATE oauth_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL \
          RETURNING workspace_id, client_id, session_id, user_id, redirect_uri, code_challenge, \
-         scope, nonce, family_id, expires_at",
+         scope, nonce, family_id, expires_at, policy_withheld",
     )
     .bind(now)
     .bind(&hash)
@@ -233,10 +236,14 @@ async fn code_grant(
         .await?;
         if let Some((family, workspace, client_id)) = family {
             revoke_family(state, &family, now).await?;
-            let event = NewEvent::success(&workspace, EventType::TokenReuseDetected, Actor::Anonymous)
-                .target("oauth_client", &client_id)
-                .details(json!({"kind": "authorization_code", "family_id": family,
-                    "source_ip": client_ip(parts, &state.settings.trusted_proxies).map(|ip| ip.to_string())}));
+            let event =
+                NewEvent::success(&workspace, EventType::TokenReuseDetected, Actor::Anonymous)
+                    .target("oauth_client", &client_id)
+                    .details(located(
+                        json!({"kind": "authorization_code", "family_id": family}),
+                        parts,
+                        state,
+                    ));
             state.audit.store_durably(event).await;
         }
         return Err(OAuthError::new(
@@ -284,12 +291,17 @@ async fn code_grant(
         refresh_expires_at: session.created_at + REFRESH_LIFETIME_MS,
     };
     let answer = issue(state, &grant, now).await?;
+    let withheld = row
+        .policy_withheld
+        .as_deref()
+        .and_then(|w| serde_json::from_str(w).ok())
+        .unwrap_or_else(|| json!([]));
     audit_issue(
         state,
         parts,
         &grant,
         EventType::TokenIssued,
-        "authorization_code",
+        ("authorization_code", withheld),
     )
     .await;
     Ok(answer)
@@ -383,7 +395,29 @@ async fn refresh_grant(
     // What the client and the user's bindings allow now: a narrowed binding narrows the tokens.
     let allowed = stored_list("allowed_scopes", &client.allowed_scopes)?;
     let held = user_holds(state, &row.workspace_id, &session.groups).await?;
-    let scopes = super::negotiate(&asked, &allowed, &held);
+    let negotiated = super::negotiate(&asked, &allowed, &held);
+    // Conditional access as the policies are now, in this request's circumstances: a tightened
+    // policy narrows the family from here on (a refresh never widens it again).
+    let whereabouts = Whereabouts::of(parts, &state.settings);
+    let policies = access_policies::enabled(state.db.pool(), &row.workspace_id).await?;
+    let (scopes, withheld) = policies.evaluate(
+        &negotiated,
+        &Circumstances {
+            groups: &session.groups,
+            client_id: Some(&client.id),
+            mfa: session.mfa,
+            amr: &session.amr,
+            ip: whereabouts.ip,
+            region: whereabouts.region.as_deref(),
+        },
+    );
+    if scopes.is_empty() && !withheld.is_empty() {
+        revoke_family(state, &row.family_id, now).await?;
+        return Err(OAuthError::new(
+            "invalid_grant",
+            super::withheld_description(&withheld),
+        ));
+    }
     let grant = Grant {
         workspace_id: &row.workspace_id,
         client,
@@ -400,7 +434,7 @@ async fn refresh_grant(
         parts,
         &grant,
         EventType::TokenRefreshed,
-        "refresh_token",
+        ("refresh_token", super::withheld_for_audit(&withheld)),
     )
     .await;
     Ok(answer)
@@ -429,11 +463,14 @@ async fn reuse_detected(
         Actor::Anonymous,
     )
     .target("session", &row.session_id)
-    .details(json!({
-        "kind": "refresh_token", "client_id": row.client_id, "family_id": row.family_id,
-        "user_id": row.user_id,
-        "source_ip": client_ip(parts, &state.settings.trusted_proxies).map(|ip| ip.to_string()),
-    }));
+    .details(located(
+        json!({
+            "kind": "refresh_token", "client_id": row.client_id, "family_id": row.family_id,
+            "user_id": row.user_id,
+        }),
+        parts,
+        state,
+    ));
     state.audit.store_durably(event).await;
     Ok(())
 }
@@ -453,6 +490,8 @@ async fn revoke_family(state: &AppState, family_id: &str, now: i64) -> Result<()
 struct LiveSession {
     id: String,
     created_at: i64,
+    mfa: bool,
+    amr: Vec<String>,
     email: Option<String>,
     name: Option<String>,
     groups: Vec<String>,
@@ -469,6 +508,8 @@ async fn live_session(
         created_at: i64,
         expires_at: i64,
         revoked_at: Option<i64>,
+        mfa: i64,
+        amr: String,
         email: Option<String>,
         name: Option<String>,
         idp_groups: String,
@@ -476,7 +517,7 @@ async fn live_session(
     }
     // Groups through the connection's mappings as they are now, like the session cookie.
     let row: Option<Row> = sqlx::query_as(
-        "SELECT s.id, s.created_at, s.expires_at, s.revoked_at, u.email, u.name, u.idp_groups, \
+        "SELECT s.id, s.created_at, s.expires_at, s.revoked_at, s.mfa, s.amr, u.email, u.name, u.idp_groups, \
          c.group_mappings FROM sessions s JOIN users u ON u.id = s.user_id \
          LEFT JOIN sso_connections c ON c.id = u.connection_id WHERE s.id = $1",
     )
@@ -496,9 +537,11 @@ async fn live_session(
         ));
     }
     let groups = session::current_groups(&row.idp_groups, row.group_mappings.as_deref())?;
+    let amr = stored_list("amr", &row.amr)?;
     let Row {
         id,
         created_at,
+        mfa,
         email,
         name,
         ..
@@ -506,6 +549,8 @@ async fn live_session(
     Ok(LiveSession {
         id,
         created_at,
+        mfa: mfa != 0,
+        amr,
         email,
         name,
         groups,
@@ -625,12 +670,15 @@ fn add_profile(claims: &mut Value, scopes: &[String], session: &LiveSession) {
     }
 }
 
+/// `token.issued` or `token.refreshed`: the client (target), the session, the scope granted and
+/// what conditional access withheld, and where the request came from (address and region: the
+/// anomaly rules compare regions across a family's exchanges).
 async fn audit_issue(
     state: &AppState,
     parts: &Parts,
     grant: &Grant<'_>,
     kind: EventType,
-    how: &str,
+    (how, withheld): (&str, Value),
 ) {
     let event = NewEvent::success(
         grant.workspace_id,
@@ -640,12 +688,26 @@ async fn audit_issue(
         },
     )
     .target("oauth_client", &grant.client.id)
-    .details(json!({
-        "grant_type": how, "session_id": grant.session.id, "family_id": grant.family_id,
-        "scope": grant.scopes.join(" "),
-        "source_ip": client_ip(parts, &state.settings.trusted_proxies).map(|ip| ip.to_string()),
-    }));
+    .details(located(
+        json!({
+            "grant_type": how, "session_id": grant.session.id, "family_id": grant.family_id,
+            "scope": grant.scopes.join(" "), "withheld_by_policy": withheld,
+        }),
+        parts,
+        state,
+    ));
     state.audit.store_durably(event).await;
+}
+
+/// `details` with the request's `source_ip` and `region`.
+fn located(mut details: Value, parts: &Parts, state: &AppState) -> Value {
+    if let (Value::Object(into), Value::Object(place)) = (
+        &mut details,
+        Whereabouts::of(parts, &state.settings).details(),
+    ) {
+        into.extend(place);
+    }
+    details
 }
 
 fn is_unreserved(b: u8) -> bool {
@@ -721,7 +783,11 @@ pub async fn revoke(
             }
             let event = NewEvent::success(&workspace, EventType::TokenRevoked, Actor::Anonymous)
                 .target("oauth_client", &client.id)
-                .details(json!({"family_id": family, "session_id": session}));
+                .details(located(
+                    json!({"family_id": family, "session_id": session}),
+                    &parts,
+                    &state,
+                ));
             state.audit.store_durably(event).await;
         }
         Ok(None) => {}

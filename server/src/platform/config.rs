@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::platform::network::TrustedProxies;
+use crate::platform::network::{RegionMap, TrustedProxies};
 
 /// Bodies larger than this are refused with 413 (docs/CONTRACT.md, "HTTP API").
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -113,6 +113,22 @@ pub struct ServeArgs {
         default_value = ""
     )]
     pub trusted_proxies: String,
+
+    /// Regions of client networks, for conditional access by region and the region of token
+    /// audit events: comma-separated `CIDR=region` pairs (`10.20.0.0/16=eu-west-1`); the most
+    /// specific block wins.
+    #[arg(
+        long = "network-regions",
+        env = "STATUSPULSE_NETWORK_REGIONS",
+        default_value = ""
+    )]
+    pub network_regions: String,
+
+    /// A header in which a trusted proxy (`--trusted-proxies`) names the client's region, such
+    /// as `CloudFront-Viewer-Country`; believed only from a trusted proxy, and preferred to
+    /// `--network-regions`.
+    #[arg(long = "region-header", env = "STATUSPULSE_REGION_HEADER")]
+    pub region_header: Option<String>,
 
     /// The master key that seals secrets the server must read back (base64 of 32 random bytes).
     /// Without it (and without a key file), the embedded SQLite default creates
@@ -220,6 +236,9 @@ pub struct Settings {
     /// Proxies believed about the client's address; failure budgets and audit aggregation
     /// count by the client's network.
     pub trusted_proxies: TrustedProxies,
+    /// Where client addresses are (regions), and the header a trusted proxy names it in.
+    pub network_regions: RegionMap,
+    pub region_header: Option<axum::http::HeaderName>,
     /// Wrong secrets for an uncached key id, each an Argon2, before Argon2 is refused.
     pub failure_budgets: FailureBudgets,
 
@@ -289,6 +308,8 @@ impl Settings {
             max_connections: default_max_connections(),
             body_memory_budget: 64 * 1024 * 1024,
             trusted_proxies: TrustedProxies::default(),
+            network_regions: RegionMap::default(),
+            region_header: None,
             failure_budgets: FailureBudgets::default(),
             master_key: MasterKeySource::Default,
             master_key_previous: Vec::new(),
@@ -334,6 +355,16 @@ impl Settings {
                 .saturating_mul(1024 * 1024)
                 .max(crate::platform::config::MAX_BODY_BYTES),
             trusted_proxies: TrustedProxies::parse(&args.trusted_proxies)?,
+            network_regions: RegionMap::parse(&args.network_regions)?,
+            region_header: args
+                .region_header
+                .as_deref()
+                .map(|name| {
+                    axum::http::HeaderName::try_from(name.trim()).map_err(|_| {
+                        anyhow::anyhow!("--region-header `{name}` is not a header name")
+                    })
+                })
+                .transpose()?,
             master_key: match (args.master_key, args.master_key_file) {
                 (Some(_), Some(_)) => anyhow::bail!(
                     "give the master key once: STATUSPULSE_MASTER_KEY or STATUSPULSE_MASTER_KEY_FILE"

@@ -6,8 +6,8 @@
 use crate::error::ApiError;
 
 pub use statuspulse_api::ids::{
-    API_KEY, CLUSTER, EVENT, OAUTH_CLIENT, ROLE_BINDING, SERVICE_ACCOUNT, SESSION, SSO_CONNECTION,
-    USER, WORKSPACE,
+    ACCESS_POLICY, API_KEY, CLUSTER, EVENT, OAUTH_CLIENT, ROLE_BINDING, SERVICE_ACCOUNT, SESSION,
+    SSO_CONNECTION, USER, WORKSPACE,
 };
 
 pub fn new_id(prefix: &str) -> String {

@@ -128,6 +128,42 @@ impl TrustedProxies {
     }
 }
 
+/// Where client addresses are, for conditional access by region and for the region in token
+/// audit events: CIDR blocks, each named by a region (`10.20.0.0/16=eu-west-1`). The most
+/// specific block containing an address names its region.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RegionMap(Vec<(Cidr, String)>);
+
+impl RegionMap {
+    /// Comma-separated `CIDR=region` pairs; empty maps nothing. Regions are lowercase letters,
+    /// digits, `-` and `_`, as access policies name them.
+    pub fn parse(spec: &str) -> anyhow::Result<Self> {
+        let mut entries = spec
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|entry| {
+                let (block, region) = entry.split_once('=').ok_or_else(|| {
+                    anyhow::anyhow!("`{entry}` is not `CIDR=region` (`10.20.0.0/16=eu-west-1`)")
+                })?;
+                let region = statuspulse_api::validate::region("network regions", region.trim())
+                    .map_err(|e| anyhow::anyhow!("`{entry}`: {}", e.detail))?;
+                Ok((Cidr::parse(block.trim())?, region))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        // Most specific first, so the first match is the longest prefix.
+        entries.sort_by_key(|(block, _)| std::cmp::Reverse(block.prefix));
+        Ok(Self(entries))
+    }
+
+    pub fn region_of(&self, ip: IpAddr) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(block, _)| block.contains(ip))
+            .map(|(_, region)| region.as_str())
+    }
+}
+
 /// Appends the entries of one `X-Forwarded-For` value.
 pub fn parse_x_forwarded_for(value: &str, into: &mut Vec<Option<IpAddr>>) {
     into.extend(value.split(',').map(|entry| parse_node(entry.trim())));
@@ -238,5 +274,22 @@ mod tests {
                 None
             ]
         );
+    }
+
+    #[test]
+    fn the_most_specific_block_names_the_region() {
+        let map = RegionMap::parse(
+            "10.0.0.0/8=eu-west-1, 10.20.0.0/16=us-east-1,2001:db8::/32=ap-south-1",
+        )
+        .unwrap();
+        let at = |ip: &str| map.region_of(ip.parse().unwrap());
+        assert_eq!(at("10.20.1.1"), Some("us-east-1"));
+        assert_eq!(at("10.21.1.1"), Some("eu-west-1"));
+        assert_eq!(at("::ffff:10.21.1.1"), Some("eu-west-1"));
+        assert_eq!(at("2001:db8::1"), Some("ap-south-1"));
+        assert_eq!(at("192.0.2.1"), None);
+        assert!(RegionMap::parse("10.0.0.0/8").is_err());
+        assert!(RegionMap::parse("10.0.0.0/8=EU").is_err());
+        assert_eq!(RegionMap::parse("").unwrap(), RegionMap::default());
     }
 }

@@ -34,6 +34,15 @@ async fn every_management_route_answers_404_to_another_workspace_credential(back
     let binding_id = bindings["items"][0]["id"].as_str().unwrap().to_owned();
     let key = app.create_key(&admin_a, json!({"name": "k", "environment": "live", "service_account_id": sa_id, "scopes": ["read:checks"], "environment_clusters": ["eu-prod-1"]})).await;
     let key_id = key["id"].as_str().unwrap();
+    let policy = app
+        .post(
+            "/v1/access-policies",
+            &admin_a,
+            json!({"name": "mfa", "scopes": ["openid"], "require_mfa": true}),
+        )
+        .await
+        .body;
+    let policy_id = policy["id"].as_str().unwrap();
     let routes: Vec<(Method, String, Option<Value>)> = vec![
         (Method::GET, format!("/v1/service-accounts/{sa_id}"), None),
         (
@@ -105,6 +114,21 @@ async fn every_management_route_answers_404_to_another_workspace_credential(back
             format!("/v1/effective-access?service_account_id={sa_id}"),
             None,
         ),
+        (
+            Method::GET,
+            format!("/v1/access-policies/{policy_id}"),
+            None,
+        ),
+        (
+            Method::PATCH,
+            format!("/v1/access-policies/{policy_id}"),
+            Some(json!({"enabled": false})),
+        ),
+        (
+            Method::DELETE,
+            format!("/v1/access-policies/{policy_id}"),
+            None,
+        ),
     ];
     for (method, path, body) in routes {
         let answer = app.call(method.clone(), &path, Some(&admin_b), body).await;
@@ -139,13 +163,15 @@ async fn every_management_route_answers_404_to_another_workspace_credential(back
         "/v1/workspaces",
         "/v1/environment-clusters",
         "/v1/role-bindings",
+        "/v1/access-policies",
     ] {
         let body = app.get(list, &admin_b).await.body.to_string();
         assert!(
             !body.contains(sa_id.as_str())
                 && !body.contains(key_id)
                 && !body.contains(&ws_a)
-                && !body.contains(cluster_id),
+                && !body.contains(cluster_id)
+                && !body.contains(policy_id),
             "{list} leaks A's objects"
         );
     }

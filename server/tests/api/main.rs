@@ -8,6 +8,7 @@
 mod helpers;
 
 mod access;
+mod access_policies;
 mod api_keys;
 mod audit;
 mod browser;

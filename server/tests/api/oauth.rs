@@ -18,14 +18,14 @@ on_both_backends!(
     the_rfc_9700_negative_matrix_is_refused_and_issues_nothing,
 );
 
-const REDIRECT: &str = "http://127.0.0.1:9/callback";
+pub(crate) const REDIRECT: &str = "http://127.0.0.1:9/callback";
 
-struct Setup {
-    app: TestApp,
-    db: crate::helpers::TestDb,
-    idp: Idp,
-    client_id: String,
-    client_secret: String,
+pub(crate) struct Setup {
+    pub app: TestApp,
+    pub db: crate::helpers::TestDb,
+    pub idp: Idp,
+    pub client_id: String,
+    pub client_secret: String,
 }
 
 async fn setup(backend: Backend) -> Setup {
@@ -34,7 +34,7 @@ async fn setup(backend: Backend) -> Setup {
 }
 
 /// The IdP, a connection, a group binding and a confidential client, on a running server.
-async fn setup_on(app: TestApp, db: crate::helpers::TestDb) -> Setup {
+pub(crate) async fn setup_on(app: TestApp, db: crate::helpers::TestDb) -> Setup {
     let idp = idp_for(&app, Shape::Generic).await;
     let admin = app.admin_key.clone();
     connection(
@@ -71,13 +71,13 @@ async fn setup_on(app: TestApp, db: crate::helpers::TestDb) -> Setup {
     }
 }
 
-fn pkce() -> (String, String) {
+pub(crate) fn pkce() -> (String, String) {
     let verifier = URL_SAFE_NO_PAD.encode(uuid::Uuid::new_v4().as_bytes().repeat(2));
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
     (verifier, challenge)
 }
 
-fn authorize_url(s: &Setup, challenge: &str, scope: &str) -> String {
+pub(crate) fn authorize_url(s: &Setup, challenge: &str, scope: &str) -> String {
     s.app.url(&format!(
         "/oauth2/authorize?response_type=code&client_id={}&redirect_uri={}&scope={}&state=st-1&nonce=n-1&code_challenge={challenge}&code_challenge_method=S256",
         s.client_id,
@@ -92,7 +92,7 @@ fn urlencode(v: &str) -> String {
 
 /// The browser goes to `/oauth2/authorize`, signs in through SSO if it has to, and comes back to
 /// the client's redirect URI: its query (code, state, iss, or error).
-async fn authorize(s: &Setup, browser: &Browser, url: &str) -> Url {
+pub(crate) async fn authorize(s: &Setup, browser: &Browser, url: &str) -> Url {
     let mut next = url.to_owned();
     for _ in 0..6 {
         let answer = browser.get(&next).await;
@@ -119,13 +119,13 @@ async fn authorize(s: &Setup, browser: &Browser, url: &str) -> Url {
     panic!("no way back to the client from {url}");
 }
 
-fn param(url: &Url, name: &str) -> Option<String> {
+pub(crate) fn param(url: &Url, name: &str) -> Option<String> {
     url.query_pairs()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
 }
 
-async fn token(
+pub(crate) async fn token(
     s: &Setup,
     form: &[(&str, &str)],
     basic: Option<(&str, &str)>,
@@ -139,7 +139,7 @@ async fn token(
     (status, answer.json().await.unwrap())
 }
 
-async fn code_exchange(s: &Setup, code: &str, verifier: &str) -> (StatusCode, Value) {
+pub(crate) async fn code_exchange(s: &Setup, code: &str, verifier: &str) -> (StatusCode, Value) {
     token(
         s,
         &[
@@ -153,7 +153,7 @@ async fn code_exchange(s: &Setup, code: &str, verifier: &str) -> (StatusCode, Va
     .await
 }
 
-async fn refresh(s: &Setup, refresh_token: &str) -> (StatusCode, Value) {
+pub(crate) async fn refresh(s: &Setup, refresh_token: &str) -> (StatusCode, Value) {
     token(
         s,
         &[
@@ -183,12 +183,12 @@ async fn tokens(s: &Setup, browser: &Browser, scope: &str) -> Value {
     answer
 }
 
-fn claims(jwt: &str) -> Value {
+pub(crate) fn claims(jwt: &str) -> Value {
     let payload = jwt.split('.').nth(1).unwrap();
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
 
-async fn verify(app: &TestApp, token: &str, query: &str) -> (StatusCode, Value) {
+pub(crate) async fn verify(app: &TestApp, token: &str, query: &str) -> (StatusCode, Value) {
     let answer = app.get(&format!("/v1/auth/verify{query}"), token).await;
     (answer.status, answer.body)
 }

@@ -91,6 +91,9 @@ pub fn generic(idp: &Idp) -> Value {
 /// A browser: its own cookies, redirects followed by hand.
 pub struct Browser {
     pub http: reqwest::Client,
+    /// Headers a proxy in front of the server adds to what this browser sends
+    /// (`X-Forwarded-For`, a region header): where the browser appears to be.
+    pub behind_proxy: std::sync::Mutex<Vec<(&'static str, String)>>,
 }
 
 impl Browser {
@@ -101,16 +104,24 @@ impl Browser {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
+            behind_proxy: std::sync::Mutex::default(),
         }
     }
 
+    /// From now on the browser appears (through a trusted proxy) to be at these addresses.
+    pub fn appear_as(&self, headers: &[(&'static str, &str)]) {
+        *self.behind_proxy.lock().unwrap() = headers
+            .iter()
+            .map(|(name, value)| (*name, (*value).to_owned()))
+            .collect();
+    }
+
     pub async fn get(&self, url: &str) -> reqwest::Response {
-        self.http
-            .get(url)
-            .header("accept", "application/json")
-            .send()
-            .await
-            .unwrap()
+        let mut request = self.http.get(url).header("accept", "application/json");
+        for (name, value) in self.behind_proxy.lock().unwrap().iter() {
+            request = request.header(*name, value);
+        }
+        request.send().await.unwrap()
     }
 
     /// `GET /v1/sso/login?{query}`: the IdP's authorization URL (the test fails otherwise).
