@@ -45,6 +45,7 @@ pub enum IdKind {
     EnvironmentCluster,
     SsoConnection,
     OAuthClient,
+    AccessPolicy,
 }
 
 impl IdKind {
@@ -56,6 +57,7 @@ impl IdKind {
             IdKind::EnvironmentCluster => ids::CLUSTER,
             IdKind::SsoConnection => ids::SSO_CONNECTION,
             IdKind::OAuthClient => ids::OAUTH_CLIENT,
+            IdKind::AccessPolicy => ids::ACCESS_POLICY,
         }
     }
 
@@ -67,6 +69,7 @@ impl IdKind {
             IdKind::EnvironmentCluster => "environment cluster",
             IdKind::SsoConnection => "SSO connection",
             IdKind::OAuthClient => "OAuth client",
+            IdKind::AccessPolicy => "access policy",
         }
     }
 }
@@ -120,6 +123,9 @@ pub fn check_api_key_format(key: &str) -> Result<(), String> {
 
 // The request and answer bodies are the shared contract's (`statuspulse_api::v1`), the same
 // types the server serialises: a field renamed there is a compile error here.
+pub use statuspulse_api::v1::{
+    AccessPolicy, CreateAccessPolicy, PolicyWithholding, UpdateAccessPolicy,
+};
 pub use statuspulse_api::v1::{
     ApiKeyView, ClusterAccess, CreateApiKey, CreateEnvironmentCluster, CreateRoleBinding,
     CreateServiceAccount, CreatedApiKey, EffectiveAccess, EnvironmentCluster, Page, PlainKey,

@@ -24,8 +24,8 @@ use crate::ephemeral_resources::ApiKeyEphemeralResource;
 use crate::functions::KeyFunction;
 use crate::model::check_api_key_format;
 use crate::resources::{
-    ApiKeyResource, EnvironmentClusterResource, Managed, OAuthClientResource, RoleBindingResource,
-    ServiceAccountResource, SsoConnectionResource,
+    AccessPolicyResource, ApiKeyResource, EnvironmentClusterResource, Managed, OAuthClientResource,
+    RoleBindingResource, ServiceAccountResource, SsoConnectionResource,
 };
 use crate::schema::{optional, schema, sensitive, string};
 
@@ -266,6 +266,10 @@ impl Provider for StatusPulseProvider {
             (
                 "oauth_client".to_owned(),
                 Box::new(Managed(OAuthClientResource::new(self.client.clone()))),
+            ),
+            (
+                "access_policy".to_owned(),
+                Box::new(Managed(AccessPolicyResource::new(self.client.clone()))),
             ),
         ]))
     }

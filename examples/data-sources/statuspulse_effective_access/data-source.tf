@@ -36,3 +36,18 @@ output "alerting_scopes" {
 output "alerting_clusters" {
   value = [for c in data.statuspulse_effective_access.alerting.environment_clusters : c.name]
 }
+
+# What the on-call group's members would get from StatusPulse's OAuth server signing in with a
+# hardware key from the office, after their bindings and any `statuspulse_access_policy`;
+# `withheld_oauth_scopes` names the policy and the unmet condition for each scope held back.
+# (`user_id = "usr_…"` asks about one person, with their groups as their sessions see them.)
+data "statuspulse_effective_access" "on_call_at_the_office" {
+  group = "on-call"
+  mfa   = true
+  amr   = ["hwk"]
+  ip    = "10.20.30.40"
+}
+
+output "on_call_oauth_scopes" {
+  value = data.statuspulse_effective_access.on_call_at_the_office.oauth_scopes
+}

@@ -1,6 +1,6 @@
-//! `statuspulse_effective_access`: what an API key or a service account can actually reach once
-//! role bindings, environment clusters and the key's own restrictions apply
-//! (`GET /v1/effective-access`). It turns the least-privilege model into something a
+//! `statuspulse_effective_access`: what an API key, a service account, a person or a group can
+//! actually reach once role bindings, environment clusters, the key's own restrictions and (for
+//! people and groups) conditional access apply (`GET /v1/effective-access`). It turns the least-privilege model into something a
 //! configuration can output, check in a `postcondition`, or review in a plan.
 
 use std::collections::{BTreeSet, HashMap};
@@ -12,10 +12,10 @@ use tf_provider::value::{Value, ValueEmpty};
 use tf_provider::{AttributePath, DataSource, Diagnostics};
 
 use crate::diag::DiagnosticsExt;
-use crate::model::{ClusterAccess, EffectiveAccess, IdKind, ObjectId};
+use crate::model::{ClusterAccess, EffectiveAccess, IdKind, PolicyWithholding};
 use crate::provider::ClientSlot;
-use crate::schema::{computed, optional_computed, schema, set_of_strings, string};
-use crate::state::{known, StringSet};
+use crate::schema::{computed, optional, optional_computed, schema, set_of_strings, string};
+use crate::state::{known, set_to_vec, StringSet};
 use crate::validate;
 
 /// One reachable cluster. Plain fields: the whole list is computed, so Terraform never sends an
@@ -42,6 +42,14 @@ impl From<ClusterAccess> for ClusterAccessObject {
 pub struct EffectiveAccessState {
     pub api_key_id: Value<String>,
     pub service_account_id: Value<String>,
+    pub user_id: Value<String>,
+    pub group: Value<String>,
+    // The circumstances conditional access is evaluated in (people and groups only).
+    pub client_id: Value<String>,
+    pub mfa: Value<bool>,
+    pub amr: Value<StringSet>,
+    pub ip: Value<String>,
+    pub region: Value<String>,
     pub principal_type: Value<String>,
     pub principal_id: Value<String>,
     pub key_id: Value<String>,
@@ -51,6 +59,31 @@ pub struct EffectiveAccessState {
     pub scopes: Value<StringSet>,
     pub withheld_scopes: Value<StringSet>,
     pub environment_clusters: Value<Vec<ClusterAccessObject>>,
+    pub groups: Value<StringSet>,
+    pub oauth_scopes: Value<StringSet>,
+    pub withheld_oauth_scopes: Value<Vec<WithheldObject>>,
+}
+
+/// One OAuth scope conditional access withholds, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WithheldObject {
+    pub scope: String,
+    pub policy_id: String,
+    pub policy_name: String,
+    pub condition: String,
+    pub detail: String,
+}
+
+impl From<PolicyWithholding> for WithheldObject {
+    fn from(api: PolicyWithholding) -> Self {
+        Self {
+            scope: api.scope,
+            policy_id: api.policy_id,
+            policy_name: api.policy_name,
+            condition: api.condition,
+            detail: api.detail,
+        }
+    }
 }
 
 fn set(items: Vec<String>) -> Value<StringSet> {
@@ -78,6 +111,21 @@ fn state_from_api(api: EffectiveAccess, config: &EffectiveAccessState) -> Effect
             _ => api.api_key_id.into(),
         },
         service_account_id,
+        user_id: config.user_id.clone(),
+        group: config.group.clone(),
+        client_id: config.client_id.clone(),
+        mfa: config.mfa,
+        amr: config.amr.clone(),
+        ip: config.ip.clone(),
+        region: config.region.clone(),
+        groups: set(api.groups),
+        oauth_scopes: set(api.oauth_scopes),
+        withheld_oauth_scopes: Value::Value(
+            api.withheld_oauth_scopes
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+        ),
         principal_type: Value::Value(api.principal_type),
         principal_id: Value::Value(api.principal_id),
         key_id: api.key_id.into(),
@@ -90,24 +138,41 @@ fn state_from_api(api: EffectiveAccess, config: &EffectiveAccessState) -> Effect
     }
 }
 
-/// Exactly one of `api_key_id` and `service_account_id`, each of the right shape. An unknown
-/// value may still turn out null, so only known values count.
+/// The four principals one may ask about, by attribute.
+const PRINCIPALS: [&str; 4] = ["api_key_id", "service_account_id", "user_id", "group"];
+
+/// Exactly one principal, each id of the right shape; the circumstances (`client_id`, `mfa`,
+/// `amr`, `ip`, `region`) only for a person or a group. An unknown value may still turn out null,
+/// so only known values count.
 fn validate_config(diags: &mut Diagnostics, config: &EffectiveAccessState) {
-    let arguments = [&config.api_key_id, &config.service_account_id];
-    let given = arguments.iter().filter(|a| a.is_value()).count();
+    let arguments = [
+        &config.api_key_id,
+        &config.service_account_id,
+        &config.user_id,
+        &config.group,
+    ];
+    let given: Vec<&str> = arguments
+        .iter()
+        .zip(PRINCIPALS)
+        .filter(|(a, _)| a.is_value())
+        .map(|(_, name)| name)
+        .collect();
     let unknown = arguments.iter().filter(|a| a.is_unknown()).count();
-    if given == 2 {
+    if given.len() > 1 {
         diags.add(
-            "Set exactly one of api_key_id and service_account_id",
-            "Ask either about an API key (`api_key_id`) or about a service account \
-             (`service_account_id`), not both. A key's answer already names its service account.",
-            AttributePath::new("service_account_id"),
+            "Set exactly one of api_key_id, service_account_id, user_id and group",
+            format!(
+                "Ask about one principal, not {}. A key's answer already names its service account.",
+                given.join(" and ")
+            ),
+            AttributePath::new(given[1]),
         );
-    } else if given == 0 && unknown == 0 {
+    } else if given.is_empty() && unknown == 0 {
         diags.add(
-            "Set exactly one of api_key_id and service_account_id",
-            "Ask either about an API key (`api_key_id = \"key_…\"`) or about a service account \
-             (`service_account_id = \"sa_…\"`).",
+            "Set exactly one of api_key_id, service_account_id, user_id and group",
+            "Ask about an API key (`api_key_id = \"key_…\"`), a service account \
+             (`service_account_id = \"sa_…\"`), a person signed in through SSO \
+             (`user_id = \"usr_…\"`) or a group (`group = \"ops\"`).",
             AttributePath::new("api_key_id"),
         );
     }
@@ -118,6 +183,74 @@ fn validate_config(diags: &mut Diagnostics, config: &EffectiveAccessState) {
         &config.service_account_id,
         "service_account_id",
     );
+    if let Some(user) = known(&config.user_id) {
+        if !statuspulse_api::ids::has_prefix(user, statuspulse_api::ids::USER) {
+            diags.add(
+                "Invalid id",
+                format!("`{user}` is not a user id: it must look like `usr_…`."),
+                AttributePath::new("user_id"),
+            );
+        }
+    }
+    validate::name(diags, &config.group, "group");
+    validate::id(diags, IdKind::OAuthClient, &config.client_id, "client_id");
+    if let Some(ip) = known(&config.ip) {
+        if ip.parse::<std::net::IpAddr>().is_err() {
+            diags.add(
+                "Invalid ip",
+                format!("`{ip}` is not an IPv4 or IPv6 address."),
+                AttributePath::new("ip"),
+            );
+        }
+    }
+    if let Some(region) = known(&config.region) {
+        if let Err(e) = statuspulse_api::validate::region("region", region) {
+            diags.add("Invalid region", e.detail, AttributePath::new("region"));
+        }
+    }
+    let about_keys = config.api_key_id.is_value() || config.service_account_id.is_value();
+    let circumstances: [(&str, bool); 5] = [
+        ("client_id", config.client_id.is_value()),
+        ("mfa", config.mfa.is_value()),
+        ("amr", config.amr.is_value()),
+        ("ip", config.ip.is_value()),
+        ("region", config.region.is_value()),
+    ];
+    if about_keys {
+        if let Some((attribute, _)) = circumstances.iter().find(|(_, set)| *set) {
+            diags.add(
+                "Circumstances are for people and groups",
+                "client_id, mfa, amr, ip and region describe a sign-in, which conditional access \
+                 evaluates: ask about a user_id or a group to use them.",
+                AttributePath::new(*attribute),
+            );
+        }
+    }
+}
+
+/// The query string for a validated configuration.
+fn query(config: &EffectiveAccessState) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in [
+        ("api_key_id", &config.api_key_id),
+        ("service_account_id", &config.service_account_id),
+        ("user_id", &config.user_id),
+        ("group", &config.group),
+        ("client_id", &config.client_id),
+        ("ip", &config.ip),
+        ("region", &config.region),
+    ] {
+        if let Some(value) = known(value) {
+            query.append_pair(name, value);
+        }
+    }
+    if let Some(mfa) = config.mfa.as_ref_option() {
+        query.append_pair("mfa", if *mfa { "true" } else { "false" });
+    }
+    if config.amr.is_value() {
+        query.append_pair("amr", &set_to_vec(&config.amr).join(","));
+    }
+    query.finish()
 }
 
 pub struct EffectiveAccessDataSource {
@@ -141,14 +274,25 @@ impl DataSource for EffectiveAccessDataSource {
             ("environment".to_owned(), AttributeType::String),
             ("scopes".to_owned(), set_of_strings()),
         ]));
+        let withheld = AttributeType::Object(HashMap::from(
+            ["scope", "policy_id", "policy_name", "condition", "detail"]
+                .map(|name| (name.to_owned(), AttributeType::String)),
+        ));
         Some(schema(
-            "What an API key or a service account can actually reach, after role bindings and \
-             environment clusters (`GET /v1/effective-access`; the provider's key needs \
-             `admin:access`). Set exactly one of `api_key_id` and `service_account_id`.\n\n\
+            "What an API key, a service account, a person or a group can actually reach, after \
+             role bindings, environment clusters and conditional access (`GET \
+             /v1/effective-access`; the provider's key needs `admin:access`). Set exactly one of \
+             `api_key_id`, `service_account_id`, `user_id` and `group`.\n\n\
              A service account's key holds only the scopes its bindings grant, and only in the \
              clusters they name: `scopes` is what is effective, `withheld_scopes` what the key asks \
              for but no binding grants (for example after a binding was narrowed), and \
-             `environment_clusters` where each scope applies.",
+             `environment_clusters` where each scope applies.\n\n\
+             For a person (`user_id`) or a group, `oauth_scopes` is what StatusPulse's OAuth server \
+             would issue after their group bindings and `statuspulse_access_policy` rules, in the \
+             circumstances given by `client_id`, `mfa`, `amr`, `ip` and `region`; \
+             `withheld_oauth_scopes` says which policy withholds what, and why. A circumstance left \
+             out counts as not met, so without them the answer is the floor: what is issued \
+             wherever and however the person signs in.",
             [
                 (
                     "api_key_id",
@@ -167,11 +311,65 @@ impl DataSource for EffectiveAccessDataSource {
                     ),
                 ),
                 (
+                    "user_id",
+                    optional(
+                        string(),
+                        "Id of a person signed in through SSO (`usr_…`): their groups as their \
+                         sessions see them now, and what the OAuth server would issue them.",
+                    ),
+                ),
+                (
+                    "group",
+                    optional(
+                        string(),
+                        "A StatusPulse group (a role binding `group`): what its members hold \
+                         through it, and what the OAuth server would issue them.",
+                    ),
+                ),
+                (
+                    "client_id",
+                    optional(
+                        string(),
+                        "People and groups: the OAuth client the tokens would go to (`oc_…`); \
+                         without it, a client allowed every scope, and policies naming clients \
+                         count as unmet.",
+                    ),
+                ),
+                (
+                    "mfa",
+                    optional(
+                        AttributeType::Bool,
+                        "People and groups: whether the sign-in proved multi-factor \
+                         authentication (default false).",
+                    ),
+                ),
+                (
+                    "amr",
+                    optional(
+                        set_of_strings(),
+                        "People and groups: the sign-in's authentication methods (`pwd`, `hwk`, …).",
+                    ),
+                ),
+                (
+                    "ip",
+                    optional(
+                        string(),
+                        "People and groups: the client's address, for `networks` conditions.",
+                    ),
+                ),
+                (
+                    "region",
+                    optional(
+                        string(),
+                        "People and groups: the client's region, for `regions` conditions.",
+                    ),
+                ),
+                (
                     "principal_type",
                     computed(
                         string(),
-                        "`service_account`, or `api_key` for a key of no service account (its \
-                         scopes are then not limited by bindings).",
+                        "`service_account`, `api_key` for a key of no service account (its \
+                         scopes are then not limited by bindings), `user` or `group`.",
                     ),
                 ),
                 (
@@ -228,6 +426,32 @@ impl DataSource for EffectiveAccessDataSource {
                          `environment` and the `scopes` effective there.",
                     ),
                 ),
+                (
+                    "groups",
+                    computed(
+                        set_of_strings(),
+                        "A person's StatusPulse groups (after the SSO connection's group \
+                         mappings); a group's own name. Empty for keys and service accounts.",
+                    ),
+                ),
+                (
+                    "oauth_scopes",
+                    computed(
+                        set_of_strings(),
+                        "People and groups: the OAuth scopes the authorization server would \
+                         issue in the circumstances given.",
+                    ),
+                ),
+                (
+                    "withheld_oauth_scopes",
+                    computed(
+                        AttributeType::List(Box::new(withheld)),
+                        "People and groups: each OAuth scope the bindings allow but an access \
+                         policy withholds: `scope`, `policy_id`, `policy_name`, the first unmet \
+                         `condition` (`groups`, `client_ids`, `require_mfa`, `amr`, `networks`, \
+                         `regions`) and a `detail` for people.",
+                    ),
+                ),
             ],
         ))
     }
@@ -252,32 +476,16 @@ impl DataSource for EffectiveAccessDataSource {
             return None;
         }
         let client = self.client.get(diags)?;
-        // Validated above: the ids are of `[A-Za-z0-9_-]`, so they need no URL encoding.
-        let (attribute, noun, query) =
-            match (known(&config.api_key_id), known(&config.service_account_id)) {
-                (Some(id), None) => (
-                    "api_key_id",
-                    "API key",
-                    format!("api_key_id={}", ObjectId::parse(IdKind::ApiKey, id).ok()?),
-                ),
-                (None, Some(id)) => (
-                    "service_account_id",
-                    "service account",
-                    format!(
-                        "service_account_id={}",
-                        ObjectId::parse(IdKind::ServiceAccount, id).ok()?
-                    ),
-                ),
-                _ => {
-                    diags.add(
-                        "Set exactly one of api_key_id and service_account_id",
-                        "Ask either about an API key (`api_key_id`) or about a service account \
-                     (`service_account_id`).",
-                        AttributePath::new("api_key_id"),
-                    );
-                    return None;
-                }
-            };
+        let (attribute, noun) = if config.api_key_id.is_value() {
+            ("api_key_id", "API key")
+        } else if config.user_id.is_value() {
+            ("user_id", "user")
+        } else if config.group.is_value() {
+            ("group", "group")
+        } else {
+            ("service_account_id", "service account")
+        };
+        let query = query(&config);
         match client
             .get::<EffectiveAccess>(&format!("/v1/effective-access?{query}"))
             .await
@@ -347,6 +555,41 @@ mod tests {
             ..Default::default()
         };
         assert!(errors_at(&later).is_empty());
+    }
+
+    #[test]
+    fn circumstances_are_for_people_and_groups_and_reach_the_query_encoded() {
+        let key_with_mfa = EffectiveAccessState {
+            api_key_id: Value::Value("key_1".into()),
+            mfa: Value::Value(true),
+            ..Default::default()
+        };
+        assert_eq!(errors_at(&key_with_mfa), vec![at("mfa")]);
+        let group = EffectiveAccessState {
+            group: Value::Value("on call".into()),
+            mfa: Value::Value(true),
+            amr: Value::Value(
+                ["pwd", "hwk"]
+                    .into_iter()
+                    .map(|s| Value::Value(s.to_owned()))
+                    .collect(),
+            ),
+            ip: Value::Value("2001:db8::1".into()),
+            region: Value::Value("eu-west-1".into()),
+            ..Default::default()
+        };
+        assert!(errors_at(&group).is_empty());
+        assert_eq!(
+            query(&group),
+            "group=on+call&ip=2001%3Adb8%3A%3A1&region=eu-west-1&mfa=true&amr=hwk%2Cpwd"
+        );
+        let bad = EffectiveAccessState {
+            user_id: Value::Value("sa_1".into()),
+            ip: Value::Value("10.1".into()),
+            region: Value::Value("EU".into()),
+            ..Default::default()
+        };
+        assert_eq!(errors_at(&bad), vec![at("user_id"), at("ip"), at("region")]);
     }
 
     #[test]

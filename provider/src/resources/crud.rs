@@ -7,7 +7,8 @@ use tf_provider::{AttributePath, Diagnostics};
 use crate::client::ApiClient;
 use crate::diag::DiagnosticsExt;
 use crate::model::{
-    EnvironmentCluster, IdKind, OAuthClient, ObjectId, Page, ServiceAccount, SsoConnection,
+    AccessPolicy, EnvironmentCluster, IdKind, OAuthClient, ObjectId, Page, ServiceAccount,
+    SsoConnection,
 };
 
 /// Where a kind of object lives in the API and how its ids look.
@@ -82,6 +83,12 @@ impl Named for SsoConnection {
 }
 
 impl Named for OAuthClient {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Named for AccessPolicy {
     fn name(&self) -> &str {
         &self.name
     }

@@ -1,6 +1,7 @@
 //! Managed resources, one module each. `managed` serves them to Terraform and plans them from what
 //! their states declare (`crate::plan`); `crud` holds the API steps they all share.
 
+mod access_policy;
 mod api_key;
 pub(crate) mod crud;
 mod environment_cluster;
@@ -10,6 +11,7 @@ mod role_binding;
 mod service_account;
 mod sso_connection;
 
+pub use access_policy::{access_policy_state, AccessPolicyResource, AccessPolicyState};
 pub use api_key::{api_key_doc, ApiKeyResource};
 pub use environment_cluster::{
     environment_cluster_state, EnvironmentClusterResource, EnvironmentClusterState,

@@ -7,6 +7,7 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod access_policy;
 mod diagnostics;
 mod ephemeral;
 mod examples;
@@ -133,4 +134,24 @@ fn oauth_client_lifecycle_on_terraform_1_15_5() {
 #[test]
 fn oauth_client_plan_time_validation_points_at_the_offending_attribute() {
     oauth::plan_time_validation("1.0.3");
+}
+
+#[test]
+fn access_policy_lifecycle_on_terraform_1_0_3() {
+    access_policy::lifecycle("1.0.3");
+}
+
+#[test]
+fn access_policy_lifecycle_on_terraform_1_11_4() {
+    access_policy::lifecycle("1.11.4");
+}
+
+#[test]
+fn access_policy_lifecycle_on_terraform_1_15_5() {
+    access_policy::lifecycle("1.15.5");
+}
+
+#[test]
+fn access_policy_plan_time_validation_points_at_the_offending_attribute() {
+    access_policy::plan_time_validation("1.11.4");
 }
