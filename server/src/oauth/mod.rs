@@ -188,16 +188,17 @@ mod tests {
     }
 }
 
-/// An OAuth `error_description` for scopes conditional access withheld: the first reason, and
-/// how many more. Safe to show the client: it names the policy and the condition, and what it
-/// says of the request (its address, its region) is the requester's own.
+/// An OAuth `error_description` for scopes conditional access withheld: the first policy and
+/// the kind of condition it found unmet, and how many more. Not the condition's values: a client
+/// application (and whoever holds the browser) must not learn the workspace's networks, groups or
+/// clients from a refusal; `/v1/effective-access` and the audit log tell an administrator.
 pub fn withheld_description(withheld: &[PolicyWithholding]) -> String {
     let Some(first) = withheld.first() else {
         return String::new();
     };
     let mut text = format!(
-        "conditional access policy `{}` withholds `{}`: {}",
-        first.policy_name, first.scope, first.detail
+        "conditional access policy `{}` withholds `{}` (unmet condition: {})",
+        first.policy_name, first.scope, first.condition
     );
     if withheld.len() > 1 {
         text.push_str(&format!(" (and {} more)", withheld.len() - 1));

@@ -406,8 +406,14 @@ async fn scopes_are_narrowed_by_mfa_group_and_client_at_authorization(backend: B
     assert_eq!(oauth::param(&back, "state").as_deref(), Some("st-1"));
     let description = oauth::param(&back, "error_description").unwrap();
     assert!(
-        description.contains("`sre only`") && description.contains("(and 1 more)"),
+        description.contains("`sre only`")
+            && description.contains("unmet condition: groups")
+            && description.contains("(and 1 more)"),
         "{description}"
+    );
+    assert!(
+        !description.contains("`sre`"),
+        "the policy's values stay private: {description}"
     );
     assert!(oauth::param(&back, "code").is_none());
     assert_eq!(count(app, "oauth_codes").await, codes_before);
