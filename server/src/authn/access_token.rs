@@ -25,7 +25,7 @@ pub const TYP: &str = "at+jwt";
 pub const REVOCATION_POLL_MS: i64 = 5_000;
 
 /// A verified access token: who, for which client, with which scopes.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct TokenPrincipal {
     pub user_id: String,
     pub workspace_id: String,
@@ -37,9 +37,10 @@ pub struct TokenPrincipal {
     pub scopes: Scopes,
     pub jti: String,
     pub expires_at_secs: i64,
-    /// The verify answer, rendered once per verified token (like a key's): a gateway asks again
-    /// and again for the same token.
-    pub rendered: std::sync::OnceLock<super::routes::RenderedAnswer>,
+    /// The verify answer, rendered once per verified token and thread (like a key's): a gateway
+    /// asks again and again for the same token, and per-thread copies keep the reference counts
+    /// of its bytes on the core that serves them.
+    pub rendered: super::per_thread::PerThread<super::routes::RenderedAnswer>,
 }
 
 impl TokenPrincipal {
@@ -80,27 +81,24 @@ pub struct AccessTokens {
     /// Tokens whose signature was checked, by the SHA-256 of the whole token: a gateway sends
     /// the same token many times, and an ECDSA verification costs far more than a lookup. A
     /// forged or altered token has another digest; expiry and revocation are checked on every
-    /// use all the same. Bounded in count, and no entry outlives a token's lifetime.
-    verified: moka::future::Cache<[u8; 32], Arc<TokenPrincipal>>,
+    /// use all the same. A plain concurrent map (a lookup is a shard read, as for keys), bounded
+    /// in count ([`VERIFIED_CAPACITY`]); expired entries leave at each revocation poll.
+    verified: DashMap<[u8; 32], Arc<TokenPrincipal>, foldhash::fast::RandomState>,
     /// Session id → when it was revoked (ms).
     revoked: DashMap<String, i64>,
     last_poll_ms: AtomicI64,
 }
 
-/// Verified tokens remembered at most, per replica.
-const VERIFIED_CAPACITY: u64 = 50_000;
+/// Verified tokens remembered at most, per replica. Only tokens whose signature checked out get
+/// in, so filling it takes that many genuine tokens; when full, the expired ones leave, and if
+/// none has, everything does (the next use of each verifies it again).
+const VERIFIED_CAPACITY: usize = 50_000;
 
 impl Default for AccessTokens {
     fn default() -> Self {
         Self {
             ring: KeyRing::default(),
-            verified: moka::future::Cache::builder()
-                .max_capacity(VERIFIED_CAPACITY)
-                .time_to_live(std::time::Duration::from_secs(
-                    u64::try_from(signing::ACCESS_TOKEN_TTL_SECS + signing::SKEW_SECS)
-                        .unwrap_or(960),
-                ))
-                .build(),
+            verified: DashMap::with_hasher(foldhash::fast::RandomState::default()),
             revoked: DashMap::new(),
             last_poll_ms: AtomicI64::new(0),
         }
@@ -118,11 +116,21 @@ impl AccessTokens {
         now_ms: i64,
     ) -> Result<Arc<TokenPrincipal>, AccessTokenFailure> {
         let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
-        let principal = match self.verified.get(&digest).await {
+        let known = self
+            .verified
+            .get(&digest)
+            .map(|entry| entry.value().clone());
+        let principal = match known {
             Some(known) => known,
             None => {
                 let checked = Arc::new(self.check(presented, pool, master, issuer, now_ms).await?);
-                self.verified.insert(digest, checked.clone()).await;
+                if self.verified.len() >= VERIFIED_CAPACITY {
+                    self.forget_expired(now_ms);
+                    if self.verified.len() >= VERIFIED_CAPACITY {
+                        self.verified.clear();
+                    }
+                }
+                self.verified.insert(digest, checked.clone());
                 checked
             }
         };
@@ -178,7 +186,14 @@ impl AccessTokens {
         }
         let horizon = (signing::ACCESS_TOKEN_TTL_SECS + signing::SKEW_SECS) * 1000 + margin;
         self.revoked.retain(|_, at| now_ms - *at < horizon);
+        self.forget_expired(now_ms);
         Ok(())
+    }
+
+    /// Drops verified tokens that can no longer be used.
+    fn forget_expired(&self, now_ms: i64) {
+        self.verified
+            .retain(|_, p| now_ms / 1000 < p.expires_at_secs + signing::SKEW_SECS);
     }
 }
 
@@ -203,6 +218,6 @@ fn principal_of(claims: &Value) -> Option<TokenPrincipal> {
         scopes,
         jti: text("jti")?,
         expires_at_secs: claims.get("exp")?.as_i64()?,
-        rendered: std::sync::OnceLock::new(),
+        rendered: super::per_thread::PerThread::new(),
     })
 }

@@ -170,13 +170,10 @@ fn verify_token(
             ));
         }
     }
-    let answer = match token.rendered.get() {
-        Some(answer) => answer,
-        None => {
-            let rendered = render_token(token).map_err(ApiError::internal)?;
-            token.rendered.get_or_init(|| rendered)
-        }
-    };
+    let answer = token
+        .rendered
+        .get_or_try_init(|| render_token(token))
+        .map_err(ApiError::internal)?;
     let mut response = Response::new(Body::from(answer.body.clone()));
     *response.headers_mut() = answer.headers.clone();
     Ok(response)

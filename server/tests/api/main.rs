@@ -20,6 +20,7 @@ mod idempotency;
 mod idp;
 mod isolation;
 mod jobs;
+mod jwks_rotation;
 mod negative;
 mod oauth;
 mod replicas;

@@ -28,7 +28,7 @@ pub(crate) struct Setup {
     pub client_secret: String,
 }
 
-async fn setup(backend: Backend) -> Setup {
+pub(crate) async fn setup(backend: Backend) -> Setup {
     let (app, db) = spawn(backend).await;
     setup_on(app, db).await
 }
@@ -166,7 +166,7 @@ pub(crate) async fn refresh(s: &Setup, refresh_token: &str) -> (StatusCode, Valu
 }
 
 /// A fresh sign-in and token answer for the person queued at the IdP.
-async fn tokens(s: &Setup, browser: &Browser, scope: &str) -> Value {
+pub(crate) async fn tokens(s: &Setup, browser: &Browser, scope: &str) -> Value {
     s.idp
         .set_next_login(
             json!({"sub": "olive", "email": "olive@example.com", "email_verified": true,
