@@ -656,7 +656,7 @@ impl Server {
             .reload(state.db.pool(), state.master_keys.as_deref(), now)
             .await
             .unwrap();
-        let key = ring.signer_at(alg, now).unwrap();
+        let key = ring.signer_at(alg, now, period).unwrap();
         let issuer = format!("http://{}", self.addr);
         let iat = now / 1000;
         let claims = serde_json::json!({

@@ -233,12 +233,17 @@ pub struct Loaded {
 }
 
 impl Loaded {
-    /// The key that signs `alg` tokens at `now`: the last one of `alg` activated.
-    pub fn signer_at(&self, alg: SigningAlg, now_ms: i64) -> Option<&RingKey> {
-        self.keys
-            .iter()
-            .rev()
-            .find(|k| k.alg == alg && k.activates_at <= now_ms && k.signer.is_some())
+    /// The key that signs `alg` tokens at `now`: the one whose slot (of `period_ms`) holds it.
+    /// A key past its slot never signs, even when its successor is missing (the job did not
+    /// run, or nothing made keys of `alg` for a while): it is deleted a grace after its slot
+    /// ends, and could leave the JWKS before a token it signed late.
+    pub fn signer_at(&self, alg: SigningAlg, now_ms: i64, period_ms: i64) -> Option<&RingKey> {
+        self.keys.iter().rev().find(|k| {
+            k.alg == alg
+                && k.activates_at <= now_ms
+                && now_ms < k.activates_at.saturating_add(period_ms)
+                && k.signer.is_some()
+        })
     }
 
     pub fn by_kid(&self, kid: &str) -> Option<&RingKey> {
@@ -573,7 +578,7 @@ mod tests {
     fn a_signed_token_verifies_and_any_change_or_other_algorithm_is_refused() {
         for alg in SigningAlg::ALL {
             let ring = ring(vec![key(alg, "k1", 0)]);
-            let key = ring.signer_at(alg, 10).unwrap();
+            let key = ring.signer_at(alg, 10, 100).unwrap();
             let claims = json!({"iss": "https://a", "exp": 2000, "iat": 1000, "sub": "u"});
             let token = sign(key, &claims, "at+jwt").unwrap();
             let header: Value = serde_json::from_slice(
@@ -645,7 +650,7 @@ mod tests {
         ]);
         let claims = json!({"iss": "https://a", "exp": 2000, "iat": 1000, "sub": "u"});
         for (signer, other_kid) in [(SigningAlg::Rs256, "ec"), (SigningAlg::Es256, "rsa")] {
-            let key = ring.signer_at(signer, 10).unwrap();
+            let key = ring.signer_at(signer, 10, 100).unwrap();
             let token = sign(key, &claims, "at+jwt").unwrap();
             assert!(verify(&token, "at+jwt", &ring, "https://a", 1500).is_ok());
             // The header keeps its algorithm and names the other algorithm's key.
@@ -662,16 +667,21 @@ mod tests {
     }
 
     #[test]
-    fn the_signer_of_each_algorithm_is_its_last_activated_key() {
+    fn the_signer_of_each_algorithm_is_the_key_of_its_slot_and_no_older_one() {
+        let period = 100;
         let mut ring = ring(vec![key(SigningAlg::Es256, "k1", 100)]);
-        assert!(ring.signer_at(SigningAlg::Es256, 99).is_none());
-        assert_eq!(ring.signer_at(SigningAlg::Es256, 100).unwrap().kid, "k1");
-        assert!(ring.signer_at(SigningAlg::Rs256, 100).is_none());
-        ring.keys.push(key(SigningAlg::Rs256, "r1", 150));
+        let signer =
+            |ring: &Loaded, alg, now| ring.signer_at(alg, now, period).map(|k| k.kid.clone());
+        assert_eq!(signer(&ring, SigningAlg::Es256, 99), None);
+        assert_eq!(signer(&ring, SigningAlg::Es256, 100).as_deref(), Some("k1"));
+        assert_eq!(signer(&ring, SigningAlg::Rs256, 100), None);
+        ring.keys.push(key(SigningAlg::Rs256, "r1", 100));
         ring.keys.push(key(SigningAlg::Es256, "k2", 200));
-        assert_eq!(ring.signer_at(SigningAlg::Es256, 199).unwrap().kid, "k1");
-        assert_eq!(ring.signer_at(SigningAlg::Es256, 200).unwrap().kid, "k2");
-        assert_eq!(ring.signer_at(SigningAlg::Rs256, 250).unwrap().kid, "r1");
+        assert_eq!(signer(&ring, SigningAlg::Es256, 199).as_deref(), Some("k1"));
+        assert_eq!(signer(&ring, SigningAlg::Es256, 200).as_deref(), Some("k2"));
+        assert_eq!(signer(&ring, SigningAlg::Rs256, 199).as_deref(), Some("r1"));
+        // r1's slot is over and no RS256 key has the next one: nothing signs RS256.
+        assert_eq!(signer(&ring, SigningAlg::Rs256, 200), None);
     }
 
     #[test]

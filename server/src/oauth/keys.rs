@@ -42,10 +42,15 @@ pub async fn ensure(app: &App, alg: SigningAlg) -> Result<Arc<Loaded>, SigningEr
     create(app, &[alg]).await
 }
 
+/// The rotation period (a slot), in milliseconds.
+pub fn period_ms(app: &App) -> i64 {
+    i64::try_from(app.settings.signing_key_rotation.as_millis()).unwrap_or(i64::MAX)
+}
+
 /// The keys of `algs` made (each recorded in the audit trail), then the ring reloaded.
 async fn create(app: &App, algs: &[SigningAlg]) -> Result<Arc<Loaded>, SigningError> {
     let now = app.clock.now_ms();
-    let period = i64::try_from(app.settings.signing_key_rotation.as_millis()).unwrap_or(i64::MAX);
+    let period = period_ms(app);
     let ring = &app.access_tokens.ring;
     let master = app.master_keys.as_deref();
     let created = ring

@@ -581,7 +581,7 @@ struct Grant<'a> {
 /// Signs the access token (and the ID token for `openid`) with the client's algorithm and
 /// stores a new refresh token.
 async fn issue(state: &AppState, grant: &Grant<'_>, now: i64) -> Result<Value, OAuthError> {
-    let alg = grant.client.signing_alg()?;
+    let (alg, period) = (grant.client.signing_alg()?, super::keys::period_ms(state));
     let keys_failed = |e: signing::SigningError| OAuthError::server(format!("signing keys: {e}"));
     let ring = state
         .access_tokens
@@ -589,15 +589,15 @@ async fn issue(state: &AppState, grant: &Grant<'_>, now: i64) -> Result<Value, O
         .fresh(state.db.pool(), state.master_keys.as_deref(), now)
         .await
         .map_err(keys_failed)?;
-    let ring = if ring.signer_at(alg, now).is_some() {
+    let ring = if ring.signer_at(alg, now, period).is_some() {
         ring
     } else {
-        // No key of this algorithm for now yet (a first token, or a client switched before the
-        // job ran): make the slot's keys (idempotent across replicas).
+        // No key of this algorithm for this slot yet (a first token, a client switched before
+        // the job ran, or the job stopped): make the slot's keys (idempotent across replicas).
         super::keys::ensure(state, alg).await.map_err(keys_failed)?
     };
     let key = ring
-        .signer_at(alg, now)
+        .signer_at(alg, now, period)
         .ok_or_else(|| OAuthError::server("no signing key is active"))?;
     let issuer = super::issuer(state);
     let iat = now / 1000;
