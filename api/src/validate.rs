@@ -764,6 +764,31 @@ pub fn oauth_client(
         public: body.public,
         redirect_uris: redirect_uris(&body.redirect_uris)?,
         allowed_scopes: oauth_scopes("allowed_scopes", &body.allowed_scopes)?,
+        signing_alg: Some(
+            signing_alg(body.signing_alg.as_deref())?
+                .as_str()
+                .to_owned(),
+        ),
+    })
+}
+
+/// The `signing_alg` of an OAuth client: exactly `ES256` or `RS256`; absent means `ES256`.
+/// Anything else (`none`, `HS256`, `es256`) is refused rather than guessed at.
+pub fn signing_alg(value: Option<&str>) -> Result<crate::v1::SigningAlg, FieldError> {
+    let Some(value) = value else {
+        return Ok(crate::v1::SigningAlg::default());
+    };
+    value.parse().map_err(|()| {
+        FieldError::new(
+            "signing_alg",
+            "invalid_signing_alg",
+            format!(
+                "signing_alg must be one of {}",
+                crate::v1::SigningAlg::ALL
+                    .map(|a| format!("`{a}`"))
+                    .join(", ")
+            ),
+        )
     })
 }
 
@@ -1018,6 +1043,22 @@ pub fn region(field: &str, value: &str) -> Result<String, FieldError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_signing_alg_is_es256_or_rs256_exactly_and_absent_means_es256() {
+        use crate::v1::SigningAlg;
+        assert_eq!(signing_alg(None).unwrap(), SigningAlg::Es256);
+        assert_eq!(signing_alg(Some("ES256")).unwrap(), SigningAlg::Es256);
+        assert_eq!(signing_alg(Some("RS256")).unwrap(), SigningAlg::Rs256);
+        for bad in ["rs256", "none", "HS256", "PS256", "", " RS256"] {
+            let err = signing_alg(Some(bad)).unwrap_err();
+            assert_eq!(
+                (err.field.as_str(), err.code),
+                ("signing_alg", "invalid_signing_alg"),
+                "{bad}"
+            );
+        }
+    }
 
     #[test]
     fn names_are_trimmed_and_refuse_controls_and_invisible_characters() {

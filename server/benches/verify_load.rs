@@ -17,9 +17,9 @@
 //! `--refresh` (issue 11) measures refresh grants per second (each rotates a refresh token and
 //! signs an access token) on SQLite and PostgreSQL.
 //!
-//! `--tokens` (issue 11) measures `GET /v1/auth/verify` with an OAuth access token (an ES256 JWT
-//! checked against the key ring in memory) against `/healthz` and against an API key, in
-//! alternating rounds of the same run.
+//! `--tokens` (issue 11) measures `GET /v1/auth/verify` with an OAuth access token (an ES256 JWT,
+//! and an RS256 one, checked against the key ring in memory) against `/healthz` and against an
+//! API key, in alternating rounds of the same run.
 //!
 //! `--floods` (issue 8) measures what a hostile client costs: audit rows and database bytes
 //! added by a 10 s flood (32 connections, closed loop) of each kind (a valid key over its
@@ -34,6 +34,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use statuspulse_server::authn::signing;
 use statuspulse_server::authn::token::PlainApiKey;
 use statuspulse_server::authz::scopes::Environment;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -399,19 +400,27 @@ async fn refreshes(plan: &Plan) {
     }
 }
 
-/// `--tokens`: verify with an access token, with an API key and `/healthz`, alternating.
+/// `--tokens`: verify with an access token (ES256, then RS256), with an API key and `/healthz`,
+/// alternating.
 async fn tokens(server: &Server, client: &Client, admin_key: &str, plan: &Plan) {
-    let token = server.mint_access_token().await;
-    let (status, body) = client.request("/v1/auth/verify", Some(&token)).await;
-    assert_eq!(status, 200, "{body}");
+    let token = server.mint_access_token(signing::SigningAlg::Es256).await;
+    let rs256 = server.mint_access_token(signing::SigningAlg::Rs256).await;
+    for token in [&token, &rs256] {
+        let (status, body) = client.request("/v1/auth/verify", Some(token)).await;
+        assert_eq!(status, 200, "{body}");
+    }
     let key = client.create_key(admin_key).await;
     assert_eq!(client.request("/v1/auth/verify", Some(&key)).await.0, 200);
-    let (mut healthz, mut by_token, mut by_key) = (0.0, 0.0, 0.0);
+    let (mut healthz, mut by_token, mut by_rs256, mut by_key) = (0.0, 0.0, 0.0, 0.0);
     for _ in 0..plan.rounds {
         let n = plan.rounds as f64;
         healthz += client.throughput("/healthz", None, plan).await / n;
         by_token += client
             .throughput("/v1/auth/verify", Some(&token), plan)
+            .await
+            / n;
+        by_rs256 += client
+            .throughput("/v1/auth/verify", Some(&rs256), plan)
             .await
             / n;
         by_key += client.throughput("/v1/auth/verify", Some(&key), plan).await / n;
@@ -421,6 +430,10 @@ async fn tokens(server: &Server, client: &Client, admin_key: &str, plan: &Plan) 
     println!(
         "  /v1/auth/verify, access token {by_token:>10.0} req/s  ({:.2}x healthz)",
         by_token / healthz
+    );
+    println!(
+        "  /v1/auth/verify, RS256 token  {by_rs256:>10.0} req/s  ({:.2}x healthz)",
+        by_rs256 / healthz
     );
     println!(
         "  /v1/auth/verify, API key      {by_key:>10.0} req/s  ({:.2}x healthz)",
@@ -618,15 +631,23 @@ impl Server {
     /// key (made here, sealed with the SQLite default master key beside the database, as the
     /// server does), for a session nobody revoked. The serving process finds the key in the
     /// database when the token names it.
-    async fn mint_access_token(&self) -> String {
-        use statuspulse_server::authn::signing;
+    async fn mint_access_token(&self, alg: signing::SigningAlg) -> String {
         let settings = statuspulse_server::Settings::for_database(&self.database);
         let state = statuspulse_server::build_state(settings, statuspulse_server::Clock::system())
             .await
             .unwrap();
         let now = state.clock.now_ms();
         let period = 6 * 3600 * 1000;
-        signing::rotate(state.db.pool(), state.master_keys.as_deref(), now, period)
+        state
+            .access_tokens
+            .ring
+            .rotate(
+                state.db.pool(),
+                state.master_keys.as_deref(),
+                now,
+                period,
+                &[alg],
+            )
             .await
             .unwrap();
         let ring = state
@@ -635,7 +656,7 @@ impl Server {
             .reload(state.db.pool(), state.master_keys.as_deref(), now)
             .await
             .unwrap();
-        let key = ring.signer_at(now).unwrap();
+        let key = ring.signer_at(alg, now, period).unwrap();
         let issuer = format!("http://{}", self.addr);
         let iat = now / 1000;
         let claims = serde_json::json!({

@@ -248,6 +248,7 @@ fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
     const CLUSTER: Rule = Rule::Pattern(patterns::CLUSTER_NAME); // validate::cluster_name
     const ID: Rule = Rule::Pattern(patterns::ID); // validate::restriction_id
     const ENVIRONMENT: Rule = Rule::OneOf(ENVIRONMENTS); // validate::environment
+    const SIGNING_ALG: Rule = Rule::OneOf(statuspulse_api::v1::SigningAlg::NAMES); // validate::signing_alg
     static SCOPE: Rule = Rule::Scope;
     static OAUTH_SCOPE_ITEM: Rule = Rule::OneOf(OAUTH_SCOPE_NAMES);
     // validate::redirect_uris: https, or http on a loopback address; no fragment.
@@ -291,9 +292,11 @@ fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
         ("CreateOAuthClient", "name", NAME),
         ("CreateOAuthClient", "redirect_uris", redirect_uris),
         ("CreateOAuthClient", "allowed_scopes", oauth_scopes),
+        ("CreateOAuthClient", "signing_alg", SIGNING_ALG),
         ("UpdateOAuthClient", "name", NAME),
         ("UpdateOAuthClient", "redirect_uris", redirect_uris),
         ("UpdateOAuthClient", "allowed_scopes", oauth_scopes),
+        ("UpdateOAuthClient", "signing_alg", SIGNING_ALG),
         ("RevokeAllSessions", "user_id", ID),
         ("CreateServiceAccount", "name", NAME),
         ("CreateServiceAccount", "description", DESCRIPTION),

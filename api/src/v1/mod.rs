@@ -33,7 +33,9 @@ pub use effective_access::{ClusterAccess, EffectiveAccess};
 pub use environment_clusters::{
     CreateEnvironmentCluster, EnvironmentCluster, UpdateEnvironmentCluster,
 };
-pub use oauth_clients::{CreateOAuthClient, CreatedOAuthClient, OAuthClient, UpdateOAuthClient};
+pub use oauth_clients::{
+    CreateOAuthClient, CreatedOAuthClient, OAuthClient, SigningAlg, UpdateOAuthClient,
+};
 pub use role_bindings::{CreateRoleBinding, RoleBinding, UpdateRoleBinding};
 pub use scope_catalog::{ScopeCatalog, ScopeInfo};
 pub use service_accounts::{CreateServiceAccount, ServiceAccount, UpdateServiceAccount};

@@ -14,6 +14,15 @@ resource "statuspulse_oauth_client" "cli" {
   allowed_scopes = ["openid", "statuspulse:alerts:manage"]
 }
 
+# A reporting tool whose OpenID Connect library verifies RSA signatures only: its access and ID
+# tokens are signed RS256 (the default is ES256).
+resource "statuspulse_oauth_client" "reports" {
+  name           = "legacy-reports"
+  redirect_uris  = ["https://reports.example.com/oidc/callback"]
+  allowed_scopes = ["openid", "email", "statuspulse:checks:read"]
+  signing_alg    = "RS256"
+}
+
 output "dashboard_client_id" {
   value = statuspulse_oauth_client.dashboard.client_id
 }

@@ -9,6 +9,7 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use statuspulse_api::v1::oauth_clients::MAX_REDIRECT_URIS;
+use statuspulse_api::v1::SigningAlg;
 use statuspulse_api::validate as rules;
 use tf_provider::schema::{AttributeType, Schema};
 use tf_provider::value::Value;
@@ -20,7 +21,9 @@ use crate::plan::{KnownAfterApply, PlanRules};
 use crate::provider::ClientSlot;
 use crate::resources::crud::{import_by_id_or_name, read_or_gone, ImportTarget};
 use crate::resources::managed::ManagedResource;
-use crate::schema::{computed, optional, required, schema, sensitive, set_of_strings, string};
+use crate::schema::{
+    computed, optional, optional_computed, required, schema, sensitive, set_of_strings, string,
+};
 use crate::state::{known, list_to_vec, set_to_vec, StringList, StringSet};
 use crate::validate;
 
@@ -33,6 +36,7 @@ pub struct OAuthClientState {
     pub public: Value<bool>,
     pub redirect_uris: Value<StringList>,
     pub allowed_scopes: Value<StringSet>,
+    pub signing_alg: Value<String>,
     pub client_secret: Value<String>,
     pub workspace_id: Value<String>,
     pub created_at: Value<String>,
@@ -73,6 +77,7 @@ pub fn oauth_client_state(
         // Kept in the order given: the server compares redirect URIs as listed, byte for byte.
         redirect_uris: Value::Value(api.redirect_uris.into_iter().map(Value::Value).collect()),
         allowed_scopes: Value::Value(api.allowed_scopes.into_iter().map(Value::Value).collect()),
+        signing_alg: Value::Value(api.signing_alg),
         client_secret: secret,
         workspace_id: Value::Value(api.workspace_id),
         created_at: Value::Value(api.created_at),
@@ -94,6 +99,12 @@ impl PlanRules for OAuthClientState {
             &mut self.workspace_id,
             &mut self.created_at,
         ]
+    }
+
+    fn fill_defaults(&mut self) {
+        if self.signing_alg.is_null() {
+            self.signing_alg = Value::Value(SigningAlg::default().as_str().to_owned());
+        }
     }
 }
 
@@ -123,6 +134,7 @@ impl ManagedResource for OAuthClientResource {
                 ("public", optional(AttributeType::Bool, "A public client (CLIs, single-page and native apps) proves itself with PKCE only and has no secret; otherwise (default false) a confidential client, which also authenticates with its secret. Changing it replaces the client.")),
                 ("redirect_uris", required(AttributeType::List(Box::new(AttributeType::String)), &format!("1 to {MAX_REDIRECT_URIS} redirect URIs, compared byte for byte at authorization: absolute, `https` (or `http` on a loopback address, for native apps), without fragment or credentials, no repeats. Updated in place."))),
                 ("allowed_scopes", required(set_of_strings(), &format!("OAuth scopes the client may be granted: {}. A person gets what the client asks ∩ these ∩ what their group bindings hold. Updated in place; tokens already issued keep their scopes until refreshed.", oauth_scope_list()))),
+                ("signing_alg", optional_computed(string(), &format!("The algorithm that signs the client's access and ID tokens: {}. `ES256` (the default) suits most clients; `RS256` is for those that verify RSA signatures only. Both are listed in discovery's `id_token_signing_alg_values_supported`, and every token's key is in the JWKS. Left out, a new client gets `ES256` and an existing one keeps its algorithm. Updated in place: tokens issued from then on use the new algorithm; those already issued stay valid until they expire.", signing_alg_list()))),
                 ("id", computed(string(), "Id of the client (`oc_…`), the same as `client_id`; import by it, or by name as `name:<name>`.")),
                 ("client_id", computed(string(), "The OAuth `client_id` the application sends (`oc_…`).")),
                 ("client_secret", sensitive(computed(string(), "Confidential clients: the client secret (`spc_…`), from the create answer (the server never shows it again); kept in the state. Null for public clients and after an import."))),
@@ -157,6 +169,7 @@ impl ManagedResource for OAuthClientResource {
             public: planned.public.as_ref_option().copied().unwrap_or(false),
             redirect_uris: list_to_vec(&planned.redirect_uris),
             allowed_scopes: set_to_vec(&planned.allowed_scopes),
+            signing_alg: known(&planned.signing_alg).map(str::to_owned),
         };
         let created = client
             .create::<_, CreatedOAuthClient>(TARGET.collection, &body)
@@ -178,6 +191,7 @@ impl ManagedResource for OAuthClientResource {
             name: known(&planned.name).map(str::to_owned),
             redirect_uris: Some(list_to_vec(&planned.redirect_uris)),
             allowed_scopes: Some(set_to_vec(&planned.allowed_scopes)),
+            signing_alg: known(&planned.signing_alg).map(str::to_owned),
         };
         let api = client
             .patch::<_, OAuthClient>(&TARGET.path(known(&prior.id)?), &body)
@@ -212,6 +226,11 @@ fn oauth_scope_list() -> String {
         .join(", ")
 }
 
+/// The signing algorithms there are, for the docs.
+fn signing_alg_list() -> String {
+    SigningAlg::ALL.map(|a| format!("`{a}`")).join(" or ")
+}
+
 /// Reports a refused field on its attribute.
 fn refuse(diags: &mut Diagnostics, summary: &'static str, err: rules::FieldError) {
     let at = field_path(&err.field);
@@ -227,6 +246,11 @@ fn validate_config(diags: &mut Diagnostics, config: &OAuthClientState) {
             if let Err(e) = rules::redirect_uris(&list_to_vec(&config.redirect_uris)) {
                 refuse(diags, "Invalid redirect_uris", e);
             }
+        }
+    }
+    if let Some(alg) = known(&config.signing_alg) {
+        if let Err(e) = rules::signing_alg(Some(alg)) {
+            refuse(diags, "Invalid signing_alg", e);
         }
     }
     if let Value::Value(scopes) = &config.allowed_scopes {
@@ -325,11 +349,39 @@ mod tests {
     }
 
     #[test]
+    fn a_signing_alg_is_es256_or_rs256_and_planned_as_es256_when_left_out() {
+        for alg in ["ES256", "RS256"] {
+            let config = OAuthClientState {
+                signing_alg: Value::Value(alg.into()),
+                ..web_app()
+            };
+            assert!(errors(&config).is_empty(), "{alg}");
+        }
+        for bad in ["HS256", "none", "rs256"] {
+            let config = OAuthClientState {
+                signing_alg: Value::Value(bad.into()),
+                ..web_app()
+            };
+            assert_eq!(
+                errors(&config),
+                [(
+                    "Invalid signing_alg".to_owned(),
+                    AttributePath::new("signing_alg")
+                )],
+                "{bad}"
+            );
+        }
+        let planned = crate::plan::plan_create(web_app());
+        assert_eq!(planned.signing_alg, Value::Value("ES256".into()));
+    }
+
+    #[test]
     fn unknown_values_wait_for_the_plan_that_knows_them() {
         let pending = OAuthClientState {
             public: Value::Unknown,
             redirect_uris: Value::Value(vec![Value::Unknown, Value::Value("ftp://x".into())]),
             allowed_scopes: Value::Unknown,
+            signing_alg: Value::Unknown,
             ..web_app()
         };
         assert!(errors(&pending).is_empty());
@@ -340,7 +392,7 @@ mod tests {
         let api: OAuthClient = serde_json::from_value(serde_json::json!({
             "id": "oc_1", "workspace_id": "ws_1", "name": "n", "public": false,
             "redirect_uris": ["https://b.example/cb", "https://a.example/cb"],
-            "allowed_scopes": ["openid"], "created_at": "t", "updated_at": "u"
+            "allowed_scopes": ["openid"], "signing_alg": "RS256", "created_at": "t", "updated_at": "u"
         }))
         .unwrap();
         let state = oauth_client_state(api, Value::Value("spc_x".into()), &Value::Null);
@@ -351,6 +403,7 @@ mod tests {
             "false and not configured stays null"
         );
         assert_eq!(state.client_id, state.id);
+        assert_eq!(state.signing_alg, Value::Value("RS256".into()));
         assert_eq!(
             list_to_vec(&state.redirect_uris),
             ["https://b.example/cb", "https://a.example/cb"]

@@ -11,6 +11,11 @@ use crate::examples::REQUIRED_PROVIDERS;
 use crate::harness::{heavy_lock, Server, Terraform};
 
 fn config(name: &str, public: bool, redirect_uris: &str, scopes: &str) -> String {
+    config_with(name, public, redirect_uris, scopes, "")
+}
+
+/// [`config`] with more attribute lines (`extra`) in the resource block.
+fn config_with(name: &str, public: bool, redirect_uris: &str, scopes: &str, extra: &str) -> String {
     format!(
         r#"{REQUIRED_PROVIDERS}
 resource "statuspulse_oauth_client" "app" {{
@@ -18,6 +23,7 @@ resource "statuspulse_oauth_client" "app" {{
   public         = {public}
   redirect_uris  = [{redirect_uris}]
   allowed_scopes = [{scopes}]
+  {extra}
 }}
 
 data "statuspulse_oidc_metadata" "this" {{}}
@@ -62,6 +68,7 @@ pub fn lifecycle(version: &'static str) {
     assert_eq!(created["client_id"], created["id"]);
     let secret = created["client_secret"].as_str().unwrap().to_owned();
     assert!(secret.starts_with("spc_"), "{created}");
+    assert_eq!(created["signing_alg"], "ES256", "the default, planned");
     assert_eq!(introspect_status(&server, &id, &secret), 200);
     assert_eq!(introspect_status(&server, &id, "spc_wrong"), 401);
 
@@ -99,15 +106,17 @@ pub fn lifecycle(version: &'static str) {
         assert_eq!(data[member], served[member], "{member}");
     }
 
-    // Name, redirect URIs (in their order) and scopes change in place; the secret stays.
+    // Name, redirect URIs (in their order), scopes and the signing algorithm change in place;
+    // the secret stays.
     let two = r#""https://app.example.com/b", "http://127.0.0.1:8400/a""#;
     tf.write(
         "main.tf",
-        &config(
+        &config_with(
             "web renamed",
             false,
             two,
             r#""openid", "statuspulse:checks:read""#,
+            r#"signing_alg = "RS256""#,
         ),
     );
     let plan = tf.plan();
@@ -132,6 +141,8 @@ pub fn lifecycle(version: &'static str) {
         on_server["allowed_scopes"],
         serde_json::json!(["openid", "statuspulse:checks:read"])
     );
+    assert_eq!(on_server["signing_alg"], "RS256");
+    assert_eq!(updated["signing_alg"], "RS256");
     assert_eq!(introspect_status(&server, &id, &secret), 200);
 
     // Another type is another client: replaced, and a public one has no secret.
@@ -160,18 +171,19 @@ pub fn lifecycle(version: &'static str) {
     assert_eq!(status, 404, "destroy left the client");
 }
 
-/// Bad scope, plain-http redirect URI, and empty lists: each one diagnostic
-/// on its attribute, at plan time, and nothing created.
+/// Bad scope, plain-http redirect URI, unknown signing algorithm, and empty lists: each one
+/// diagnostic on its attribute, at plan time, and nothing created.
 pub fn plan_time_validation(version: &'static str) {
     let server = Server::start();
     let tf = Terraform::new(version, &server);
     tf.write(
         "main.tf",
-        &config(
+        &config_with(
             "bad",
             false,
             r#""http://app.example.com/callback""#,
             r#""openid", "read:checks""#,
+            r#"signing_alg = "HS256""#,
         ),
     );
     let run = tf.run(&["plan", "-no-color"]);
@@ -180,6 +192,7 @@ pub fn plan_time_validation(version: &'static str) {
     for (summary, line) in [
         ("Invalid redirect_uris", "http://app.example.com/callback"),
         ("Invalid allowed_scopes", "read:checks"),
+        ("Invalid signing_alg", "HS256"),
     ] {
         let at = text
             .find(&format!("Error: {summary}"))
@@ -190,7 +203,7 @@ pub fn plan_time_validation(version: &'static str) {
             "{summary} does not point at `{line}`:\n{quoted}"
         );
     }
-    assert_eq!(text.matches("Error: ").count(), 2, "{text}");
+    assert_eq!(text.matches("Error: ").count(), 3, "{text}");
 
     tf.write("main.tf", &config("empty", true, "", ""));
     let run = tf.run(&["plan", "-no-color"]);

@@ -22,7 +22,7 @@ use crate::platform::clock::rfc3339;
 use crate::platform::db::{list_for_storage, stored_list};
 use crate::platform::ids;
 pub use statuspulse_api::v1::{
-    CreateOAuthClient, CreatedOAuthClient, OAuthClient, UpdateOAuthClient,
+    CreateOAuthClient, CreatedOAuthClient, OAuthClient, SigningAlg, UpdateOAuthClient,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -47,12 +47,14 @@ pub struct ClientRow {
     pub secret_hash: Option<String>,
     pub redirect_uris: String,
     pub allowed_scopes: String,
+    /// `ES256` or `RS256`, as the API validated it (see [`ClientRow::signing_alg`]).
+    pub signing_alg: String,
     pub created_at: i64,
     pub updated_at: i64,
 }
 
 pub const COLUMNS: &str = "id, workspace_id, name, client_type, secret_hash, redirect_uris, \
-    allowed_scopes, created_at, updated_at";
+    allowed_scopes, signing_alg, created_at, updated_at";
 
 impl ClientRow {
     pub fn view(&self) -> Result<OAuthClient, sqlx::Error> {
@@ -63,6 +65,7 @@ impl ClientRow {
             public: !self.is_confidential(),
             redirect_uris: stored_list("redirect_uris", &self.redirect_uris)?,
             allowed_scopes: stored_list("allowed_scopes", &self.allowed_scopes)?,
+            signing_alg: self.signing_alg()?.as_str().to_owned(),
             created_at: rfc3339(self.created_at),
             updated_at: rfc3339(self.updated_at),
         })
@@ -70,6 +73,16 @@ impl ClientRow {
 
     pub fn is_confidential(&self) -> bool {
         self.client_type == "confidential"
+    }
+
+    /// The algorithm of the client's tokens. Only the API writes the column, so another value
+    /// is corruption, refused rather than read as the default.
+    pub fn signing_alg(&self) -> Result<SigningAlg, sqlx::Error> {
+        self.signing_alg.parse().map_err(|()| {
+            sqlx::Error::Decode(
+                format!("stored signing_alg `{}` is corrupt", self.signing_alg).into(),
+            )
+        })
     }
 }
 
@@ -120,6 +133,7 @@ pub async fn create_oauth_client(
 ) -> ApiResult<(StatusCode, axum::Json<CreatedOAuthClient>)> {
     caller.require(Scope::AdminSso)?;
     let body = statuspulse_api::validate::oauth_client(&body)?;
+    let signing_alg = statuspulse_api::validate::signing_alg(body.signing_alg.as_deref())?;
     let id = ids::new_id(ids::OAUTH_CLIENT);
     let secret = (!body.public).then(new_secret);
     let secret_hash = match &secret {
@@ -136,8 +150,8 @@ pub async fn create_oauth_client(
     let mut tx = state.db.begin_write().await?;
     sqlx::query(
         "INSERT INTO oauth_clients (id, workspace_id, name, client_type, secret_hash, \
-         redirect_uris, allowed_scopes, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+         redirect_uris, allowed_scopes, signing_alg, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
     )
     .bind(&id)
     .bind(caller.workspace_id())
@@ -151,6 +165,7 @@ pub async fn create_oauth_client(
     .bind(&secret_hash)
     .bind(list_for_storage(&body.redirect_uris))
     .bind(list_for_storage(&body.allowed_scopes))
+    .bind(signing_alg.as_str())
     .bind(now)
     .execute(&mut *tx.tx)
     .await?;
@@ -178,6 +193,7 @@ pub async fn create_oauth_client(
         .record(&mut tx.tx, StatusCode::CREATED, &answer)
         .await?;
     tx.commit().await?;
+    keys_for(&state, signing_alg).await;
     Ok((StatusCode::CREATED, axum::Json(answer)))
 }
 
@@ -219,7 +235,7 @@ pub async fn list_oauth_clients(
     Ok(axum::Json(page_of(views, limit, |c| c.id.clone(), |c| c)))
 }
 
-/// Change an OAuth client's name, redirect URIs or allowed scopes.
+/// Change an OAuth client's name, redirect URIs, allowed scopes or signing algorithm.
 #[utoipa::path(patch, path = "/v1/oauth-clients/{id}", tag = "oauth", params(("id" = String, Path)),
     request_body = UpdateOAuthClient,
     responses((status = 200, body = OAuthClient), (status = 404, body = crate::error::Problem),
@@ -245,16 +261,23 @@ pub async fn update_oauth_client(
             .allowed_scopes
             .clone()
             .unwrap_or_else(|| before_view.allowed_scopes.clone()),
+        signing_alg: Some(
+            body.signing_alg
+                .clone()
+                .unwrap_or_else(|| before_view.signing_alg.clone()),
+        ),
     })?;
+    let signing_alg = statuspulse_api::validate::signing_alg(merged.signing_alg.as_deref())?;
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
     sqlx::query(
         "UPDATE oauth_clients SET name = $1, redirect_uris = $2, allowed_scopes = $3, \
-         updated_at = $4 WHERE id = $5 AND workspace_id = $6",
+         signing_alg = $4, updated_at = $5 WHERE id = $6 AND workspace_id = $7",
     )
     .bind(&merged.name)
     .bind(list_for_storage(&merged.redirect_uris))
     .bind(list_for_storage(&merged.allowed_scopes))
+    .bind(signing_alg.as_str())
     .bind(now)
     .bind(&id)
     .bind(caller.workspace_id())
@@ -277,7 +300,21 @@ pub async fn update_oauth_client(
     .target("oauth_client", &id)
     .details(json!({"before": before_view, "after": after}));
     audit::commit_with(tx, &state.clock, &event).await?;
+    keys_for(&state, signing_alg).await;
     Ok(axum::Json(after))
+}
+
+/// Makes the keys of a client's algorithm now, so they are published before its first token
+/// (`oauth::keys`: RS256 keys exist only while a client uses them). The client is saved
+/// whatever happens: without keys, its first token makes them or fails then.
+async fn keys_for(state: &AppState, alg: SigningAlg) {
+    if alg == SigningAlg::Es256 {
+        return;
+    }
+    match crate::oauth::keys::ensure(state, alg).await {
+        Ok(_) | Err(crate::authn::signing::SigningError::NoMasterKey) => {}
+        Err(e) => tracing::error!(error = %e, alg = alg.as_str(), "could not make signing keys"),
+    }
 }
 
 /// Delete an OAuth client: its refresh tokens and codes go with it, and its access tokens can no

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
 use crate::app::AppState;
-use crate::authn::signing::{self, JWKS_MAX_AGE_SECS};
+use crate::authn::signing::{SigningAlg, JWKS_MAX_AGE_SECS};
 use crate::error::ApiError;
 
 fn metadata(state: &AppState) -> Value {
@@ -27,7 +27,8 @@ fn metadata(state: &AppState) -> Value {
         "scopes_supported": statuspulse_api::scopes::OAUTH_SCOPES.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "email", "name", "groups", "workspace_id"],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": [signing::ALG],
+        // Each client's tokens are signed with its `signing_alg`; both are always verifiable.
+        "id_token_signing_alg_values_supported": SigningAlg::ALL.map(SigningAlg::as_str),
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],

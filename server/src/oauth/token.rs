@@ -578,32 +578,26 @@ struct Grant<'a> {
     refresh_expires_at: i64,
 }
 
-/// Signs the access token (and the ID token for `openid`) and stores a new refresh token.
+/// Signs the access token (and the ID token for `openid`) with the client's algorithm and
+/// stores a new refresh token.
 async fn issue(state: &AppState, grant: &Grant<'_>, now: i64) -> Result<Value, OAuthError> {
+    let (alg, period) = (grant.client.signing_alg()?, super::keys::period_ms(state));
+    let keys_failed = |e: signing::SigningError| OAuthError::server(format!("signing keys: {e}"));
     let ring = state
         .access_tokens
         .ring
         .fresh(state.db.pool(), state.master_keys.as_deref(), now)
         .await
-        .map_err(|e| OAuthError::server(format!("signing keys: {e}")))?;
-    let ring = if ring.signer_at(now).is_some() {
+        .map_err(keys_failed)?;
+    let ring = if ring.signer_at(alg, now, period).is_some() {
         ring
     } else {
-        // First use: no key yet. Make the slot's keys now (idempotent across replicas).
-        let period =
-            i64::try_from(state.settings.signing_key_rotation.as_millis()).unwrap_or(i64::MAX);
-        signing::rotate(state.db.pool(), state.master_keys.as_deref(), now, period)
-            .await
-            .map_err(|e| OAuthError::server(format!("signing keys: {e}")))?;
-        state
-            .access_tokens
-            .ring
-            .reload(state.db.pool(), state.master_keys.as_deref(), now)
-            .await
-            .map_err(|e| OAuthError::server(format!("signing keys: {e}")))?
+        // No key of this algorithm for this slot yet (a first token, a client switched before
+        // the job ran, or the job stopped): make the slot's keys (idempotent across replicas).
+        super::keys::ensure(state, alg).await.map_err(keys_failed)?
     };
     let key = ring
-        .signer_at(now)
+        .signer_at(alg, now, period)
         .ok_or_else(|| OAuthError::server("no signing key is active"))?;
     let issuer = super::issuer(state);
     let iat = now / 1000;

@@ -188,6 +188,60 @@ pub(crate) fn claims(jwt: &str) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
 
+fn jose_header(jwt: &str) -> Value {
+    let header = jwt.split('.').next().unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap()
+}
+
+/// The keys of the JWKS, by kid.
+async fn jwks(app: &TestApp) -> std::collections::BTreeMap<String, Value> {
+    let jwks: Value = app
+        .http
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| (k["kid"].as_str().unwrap().to_owned(), k.clone()))
+        .collect()
+}
+
+impl Setup {
+    /// Registers another confidential client like the dashboard, signing with `signing_alg`:
+    /// its `(client_id, client_secret)`.
+    async fn client(&self, name: &str, signing_alg: &str) -> (String, String) {
+        let client = self
+            .app
+            .post(
+                "/v1/oauth-clients",
+                &self.app.admin_key,
+                json!({"name": name, "redirect_uris": [REDIRECT], "signing_alg": signing_alg,
+                       "allowed_scopes": ["openid", "email", "statuspulse:checks:read"]}),
+            )
+            .await;
+        assert_eq!(client.status, StatusCode::CREATED, "{}", client.body);
+        assert_eq!(client.body["signing_alg"], signing_alg);
+        (
+            client.body["id"].as_str().unwrap().to_owned(),
+            client.body["client_secret"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// From now on the flows of this setup are those of `client`; returns the one it replaces.
+    fn act_as(&mut self, client: (String, String)) -> (String, String) {
+        (
+            std::mem::replace(&mut self.client_id, client.0),
+            std::mem::replace(&mut self.client_secret, client.1),
+        )
+    }
+}
+
 pub(crate) async fn verify(app: &TestApp, token: &str, query: &str) -> (StatusCode, Value) {
     let answer = app.get(&format!("/v1/auth/verify{query}"), token).await;
     (answer.status, answer.body)
@@ -514,66 +568,298 @@ async fn count(app: &TestApp, table: &str) -> i64 {
         .unwrap()
 }
 
-/// With the test clock: over 24 hours the key rotates four times, the JWKS always holds every
-/// key a live token needs, and a retired key leaves once its tokens have expired.
+on_both_backends!(an_rs256_client_gets_rs256_tokens_that_verify_beside_an_es256_clients);
+
+/// A client that verifies RSA only gets RS256 access and ID tokens, signed by a key published
+/// before its first token; they verify, introspect and answer userinfo like the ES256 tokens of
+/// the client beside it. A header that names the other algorithm's key is refused, and the
+/// setting changes in place, audited, with bad values refused on the field.
+async fn an_rs256_client_gets_rs256_tokens_that_verify_beside_an_es256_clients(backend: Backend) {
+    let mut s = setup(backend).await;
+    let admin = s.app.admin_key.clone();
+    let discovery = s
+        .app
+        .get("/.well-known/openid-configuration", "")
+        .await
+        .body;
+    assert_eq!(
+        discovery["id_token_signing_alg_values_supported"],
+        json!(["ES256", "RS256"])
+    );
+    let before = jwks(&s.app).await;
+    assert!(
+        before.values().all(|k| k["alg"] == "ES256"),
+        "no RSA key while no client uses RS256: {before:?}"
+    );
+
+    let reports = s.client("reports", "RS256").await;
+    // Its keys are made as it is registered: the slot's and the next two, already published.
+    let published = jwks(&s.app).await;
+    let rsa: Vec<&Value> = published.values().filter(|k| k["alg"] == "RS256").collect();
+    assert_eq!(rsa.len(), 3, "{published:?}");
+    for key in &rsa {
+        assert_eq!(
+            (&key["kty"], &key["use"], &key["e"]),
+            (&json!("RSA"), &json!("sig"), &json!("AQAB"))
+        );
+        let n = URL_SAFE_NO_PAD.decode(key["n"].as_str().unwrap()).unwrap();
+        assert_eq!(n.len(), 256, "RSA 2048");
+        assert!(key.get("d").is_none(), "a private member in the JWKS");
+    }
+    assert_eq!(
+        app_get(&s, &format!("/v1/oauth-clients/{}", reports.0)).await["signing_alg"],
+        "RS256"
+    );
+    let listed = app_get(&s, "/v1/oauth-clients").await;
+    let algs: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["signing_alg"].as_str().unwrap())
+        .collect();
+    assert_eq!(algs, ["ES256", "RS256"], "{listed}");
+
+    let browser = Browser::new();
+    let scope = "openid email statuspulse:checks:read";
+    let es = tokens(&s, &browser, scope).await;
+    let dashboard = s.act_as(reports);
+    let rs = tokens(&s, &browser, scope).await;
+    let published = jwks(&s.app).await;
+    for (answer, alg, client) in [(&es, "ES256", &dashboard.0), (&rs, "RS256", &s.client_id)] {
+        let access = answer["access_token"].as_str().unwrap();
+        let id_token = answer["id_token"].as_str().unwrap();
+        for token in [access, id_token] {
+            let header = jose_header(token);
+            assert_eq!(header["alg"], alg, "{header}");
+            let key = &published[header["kid"].as_str().unwrap()];
+            assert_eq!(
+                key["alg"], alg,
+                "signed by a published key of its algorithm"
+            );
+        }
+        assert_eq!(claims(id_token)["aud"], client.as_str());
+        let (status, verified) = verify(&s.app, access, "?scope=read:checks").await;
+        assert_eq!(status, StatusCode::OK, "{alg}: {verified}");
+        assert_eq!(verified["principal"]["type"], "user");
+        let me = s.app.get("/oauth2/userinfo", access).await;
+        assert_eq!(me.status, StatusCode::OK, "{alg}: {}", me.body);
+        assert_eq!(me.body["email"], "olive@example.com");
+        let (status, active) = introspect(&s, access, (&s.client_id, &s.client_secret)).await;
+        assert_eq!(
+            (status, &active["active"]),
+            (StatusCode::OK, &json!(true)),
+            "{alg}: {active}"
+        );
+        assert_eq!(active["client_id"], client.as_str());
+    }
+
+    // Algorithm confusion: the RS256 token's payload and signature under a header that names
+    // the ES256 key with RS256, or the RSA key with ES256; and `none` or HS256 over the RSA key.
+    let rs_access = rs["access_token"].as_str().unwrap();
+    let es_kid = jose_header(es["access_token"].as_str().unwrap())["kid"].clone();
+    let rs_kid = jose_header(rs_access)["kid"].clone();
+    let (_, rest) = rs_access.split_once('.').unwrap();
+    for (alg, kid) in [
+        ("RS256", &es_kid),
+        ("ES256", &rs_kid),
+        ("none", &rs_kid),
+        ("HS256", &rs_kid),
+    ] {
+        let header =
+            URL_SAFE_NO_PAD.encode(json!({"alg": alg, "typ": "at+jwt", "kid": kid}).to_string());
+        let forged = format!("{header}.{rest}");
+        assert_eq!(
+            verify(&s.app, &forged, "").await.0,
+            StatusCode::UNAUTHORIZED,
+            "{alg} over {kid}"
+        );
+        let (_, active) = introspect(&s, &forged, (&s.client_id, &s.client_secret)).await;
+        assert_eq!(active, json!({"active": false}), "{alg} over {kid}");
+    }
+
+    // Back to ES256, in place: the next tokens are ES256, those issued before still verify.
+    let patched = s
+        .app
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/v1/oauth-clients/{}", s.client_id),
+            Some(&admin),
+            Some(json!({"signing_alg": "ES256"})),
+        )
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+    assert_eq!(patched.body["signing_alg"], "ES256");
+    let (status, refreshed) = refresh(&s, rs["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{refreshed}");
+    assert_eq!(
+        jose_header(refreshed["access_token"].as_str().unwrap())["alg"],
+        "ES256"
+    );
+    assert_eq!(verify(&s.app, rs_access, "").await.0, StatusCode::OK);
+    s.app.flush_audit().await;
+    let created = app_get(&s, "/v1/audit-events?event_type=oauth_client.created").await;
+    let created: Vec<&Value> = created["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["details"]["after"]["signing_alg"])
+        .collect();
+    assert_eq!(created, [&json!("ES256"), &json!("RS256")]);
+    let updated = app_get(&s, "/v1/audit-events?event_type=oauth_client.updated").await;
+    let details = &updated["items"][0]["details"];
+    assert_eq!(
+        (
+            &details["before"]["signing_alg"],
+            &details["after"]["signing_alg"]
+        ),
+        (&json!("RS256"), &json!("ES256")),
+        "{updated}"
+    );
+
+    // Anything but ES256 or RS256 is refused on the field, and changes nothing.
+    let clients_before = app_get(&s, "/v1/oauth-clients").await;
+    for bad in [
+        json!("HS256"),
+        json!("none"),
+        json!("rs256"),
+        json!(""),
+        json!(256),
+    ] {
+        let created = s
+            .app
+            .post(
+                "/v1/oauth-clients",
+                &admin,
+                json!({"name": "bad", "redirect_uris": [REDIRECT], "allowed_scopes": ["openid"],
+                       "signing_alg": bad}),
+            )
+            .await;
+        let patched = s
+            .app
+            .call(
+                reqwest::Method::PATCH,
+                &format!("/v1/oauth-clients/{}", dashboard.0),
+                Some(&admin),
+                Some(json!({"signing_alg": bad})),
+            )
+            .await;
+        for answer in [created, patched] {
+            assert_eq!(
+                answer.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{bad}: {}",
+                answer.body
+            );
+            assert_eq!(
+                answer.body["field"], "signing_alg",
+                "{bad}: {}",
+                answer.body
+            );
+        }
+    }
+    let clients_after = app_get(&s, "/v1/oauth-clients").await;
+    assert_eq!(clients_after, clients_before);
+
+    // While a client uses RS256, the rotation job keeps its keys two slots ahead like ES256 ones.
+    let switched = s
+        .app
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/v1/oauth-clients/{}", s.client_id),
+            Some(&admin),
+            Some(json!({"signing_alg": "RS256"})),
+        )
+        .await;
+    assert_eq!(switched.status, StatusCode::OK, "{}", switched.body);
+    let before_job = jwks(&s.app).await;
+    s.app
+        .clock
+        .advance(std::time::Duration::from_secs(6 * 3600));
+    statuspulse_server::oauth::keys::rotate(&s.app.state)
+        .await
+        .unwrap();
+    let after_job = jwks(&s.app).await;
+    for alg in ["ES256", "RS256"] {
+        let made = after_job
+            .iter()
+            .filter(|(kid, k)| k["alg"] == alg && !before_job.contains_key(*kid))
+            .count();
+        assert_eq!(made, 1, "{alg}: {after_job:?}");
+    }
+}
+
+async fn app_get(s: &Setup, path: &str) -> Value {
+    let answer = s.app.get(path, &s.app.admin_key).await;
+    assert_eq!(answer.status, StatusCode::OK, "{path}: {}", answer.body);
+    answer.body
+}
+
+/// With the test clock, for an ES256 client and an RS256 one side by side, in steps shorter than
+/// a token's life: over 24 hours each algorithm's key rotates four times, no token is signed by
+/// a key that was not already published, the JWKS always holds every key a live token needs, and
+/// a retired key leaves once its tokens have expired.
 #[tokio::test]
 async fn signing_keys_rotate_every_six_hours_and_the_jwks_always_has_what_live_tokens_need() {
-    let s = setup(Backend::Sqlite).await;
-    let app = &s.app;
+    let mut s = setup(Backend::Sqlite).await;
     let browser = Browser::new();
-    let mut kids_seen = Vec::new();
+    let mut other_client = s.client("reports", "RS256").await;
+    let mut kids_seen: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     let mut live: Vec<(String, i64)> = Vec::new();
-    let hour = std::time::Duration::from_secs(3600);
-    // 24 hourly steps: the session signed in at the first lives 24 hours.
-    for step in 0..24 {
-        statuspulse_server::oauth::keys::rotate(&app.state)
+    let step_length = std::time::Duration::from_secs(12 * 60);
+    // Steps of 12 minutes for 24 hours: the session signed in at the first lives 24 hours.
+    for step in 0..120 {
+        // The job, as every minute; then what a verifier holds before this step's tokens.
+        statuspulse_server::oauth::keys::rotate(&s.app.state)
             .await
             .unwrap();
-        let answer = tokens(&s, &browser, "openid").await;
-        let access = answer["access_token"].as_str().unwrap().to_owned();
-        let header: Value = serde_json::from_slice(
-            &URL_SAFE_NO_PAD
-                .decode(access.split('.').next().unwrap())
-                .unwrap(),
-        )
-        .unwrap();
-        let kid = header["kid"].as_str().unwrap().to_owned();
-        if kids_seen.last() != Some(&kid) {
-            kids_seen.push(kid.clone());
-        }
-        let jwks: Value = app
-            .http
-            .get(app.url("/.well-known/jwks.json"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let published: Vec<String> = jwks["keys"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|k| k["kid"].as_str().unwrap().to_owned())
-            .collect();
-        assert!(
-            published.contains(&kid),
-            "step {step}: signed by an unpublished key"
-        );
-        let now = app.clock.now().unix_timestamp();
+        let published = jwks(&s.app).await;
+        let now = s.app.clock.now().unix_timestamp();
         live.retain(|(_, exp)| *exp > now);
         for (k, _) in &live {
             assert!(
-                published.contains(k),
+                published.contains_key(k),
                 "step {step}: a live token's key {k} left the JWKS"
             );
         }
-        assert!(published.len() <= 4, "step {step}: {published:?}");
-        live.push((kid, claims(&access)["exp"].as_i64().unwrap()));
-        app.clock.advance(hour);
+        for (alg, seen) in &kids_seen {
+            // Every key before the last two has served its slot and its grace.
+            for retired in seen.iter().rev().skip(2) {
+                assert!(
+                    !published.contains_key(retired),
+                    "step {step}: {alg} key {retired} was not retired"
+                );
+            }
+            let of_alg = published.values().filter(|k| &k["alg"] == alg).count();
+            assert!(of_alg <= 4, "step {step}: {alg}: {published:?}");
+        }
+        // A token of each client.
+        for _ in 0..2 {
+            let answer = tokens(&s, &browser, "openid").await;
+            let access = answer["access_token"].as_str().unwrap().to_owned();
+            let header = jose_header(&access);
+            let (alg, kid) = (
+                header["alg"].as_str().unwrap().to_owned(),
+                header["kid"].as_str().unwrap().to_owned(),
+            );
+            assert_eq!(
+                published.get(&kid).map(|k| &k["alg"]),
+                Some(&json!(alg)),
+                "step {step}: signed by a key not yet published"
+            );
+            let seen = kids_seen.entry(alg).or_default();
+            if seen.last() != Some(&kid) {
+                seen.push(kid.clone());
+            }
+            live.push((kid, claims(&access)["exp"].as_i64().unwrap()));
+            other_client = s.act_as(other_client);
+        }
+        s.app.clock.advance(step_length);
     }
-    assert!(kids_seen.len() >= 4, "{kids_seen:?}");
-    assert!(app.audit_count("", "signing_key.rotated").await >= 4);
+    for alg in ["ES256", "RS256"] {
+        let seen = &kids_seen[alg];
+        assert!(seen.len() >= 4, "{alg}: {seen:?}");
+    }
+    assert!(s.app.audit_count("", "signing_key.rotated").await >= 8);
 }
 
 on_both_backends!(an_access_token_of_a_session_revoked_on_one_replica_is_refused_by_another);
@@ -793,7 +1079,22 @@ async fn tokens_are_introspected_for_their_workspace_and_revoked_per_rfc_7009(ba
 /// the access token against our JWKS like a resource server.
 #[tokio::test]
 async fn openid_client_and_jose_work_against_us_unmodified() {
-    let s = setup(Backend::Sqlite).await;
+    openid_client_and_jose_with("ES256").await;
+}
+
+/// The same with a client set to RS256: openid-client expects RS256 ID tokens, and jose finds
+/// the RSA key in our JWKS and accepts RS256 only.
+#[tokio::test]
+async fn openid_client_and_jose_accept_our_rs256_tokens_unmodified() {
+    openid_client_and_jose_with("RS256").await;
+}
+
+async fn openid_client_and_jose_with(alg: &str) {
+    let mut s = setup(Backend::Sqlite).await;
+    if alg != "ES256" {
+        let client = s.client("rsa-only", alg).await;
+        s.act_as(client);
+    }
     let browser = Browser::new();
     s.idp
         .set_next_login(
@@ -818,6 +1119,7 @@ async fn openid_client_and_jose_work_against_us_unmodified() {
     let input = json!({
         "issuer": s.app.url(""), "client_id": s.client_id, "client_secret": s.client_secret,
         "callback_url": back.as_str(), "code_verifier": verifier, "state": "st-1", "nonce": "n-1",
+        "alg": alg,
     });
     let output = tokio::process::Command::new(tools.join("idp/node"))
         .arg(&script)
@@ -845,6 +1147,7 @@ async fn openid_client_and_jose_work_against_us_unmodified() {
         out["access_token_by_jose"]["protectedHeader"]["typ"], "at+jwt",
         "{out}"
     );
+    assert_eq!(out["access_token_by_jose"]["protectedHeader"]["alg"], alg);
     assert_eq!(
         out["access_token_by_jose"]["payload"]["client_id"],
         s.client_id.as_str()

@@ -4,7 +4,8 @@
 //
 // The Rust test (server/tests/api/oauth.rs) plays the browser up to the redirect back to the
 // client; this script is the client from there. Input, one JSON argument:
-//   {issuer, client_id, client_secret, callback_url, code_verifier, state, nonce}
+//   {issuer, client_id, client_secret, callback_url, code_verifier, state, nonce, alg}
+// where `alg` is the client's signing_alg (ES256 or RS256): the only one either library accepts.
 // Output, one JSON line: what each step returned (or the error it raised).
 
 import path from 'node:path';
@@ -17,6 +18,7 @@ const client = await load('openid-client', 'build/index.js');
 const jose = await load('jose', 'dist/webapi/index.js');
 
 const input = JSON.parse(process.argv[2]);
+const alg = input.alg || 'ES256';
 const out = {};
 const attempt = async (name, step) => {
   try {
@@ -30,7 +32,7 @@ const attempt = async (name, step) => {
 const config = await client.discovery(
   new URL(input.issuer),
   input.client_id,
-  { client_secret: input.client_secret, id_token_signed_response_alg: 'ES256' },
+  { client_secret: input.client_secret, id_token_signed_response_alg: alg },
   client.ClientSecretBasic(input.client_secret),
   // Our test server speaks plain http on loopback.
   { execute: [client.allowInsecureRequests] },
@@ -53,7 +55,7 @@ if (!tokens.error) {
       issuer: input.issuer,
       audience: input.issuer,
       typ: 'at+jwt',
-      algorithms: ['ES256'],
+      algorithms: [alg],
     });
     return { payload, protectedHeader };
   });
