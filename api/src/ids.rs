@@ -28,6 +28,9 @@ pub const OAUTH_CLIENT: &str = "oc";
 /// Conditional access policies, `ap_…`.
 pub const ACCESS_POLICY: &str = "ap";
 
+/// Workload identity trust policies, `wi_…`.
+pub const WORKLOAD_IDENTITY: &str = "wi";
+
 /// Hex digits after the prefix of an id the server mints (a UUID in simple form).
 pub const MINTED_BODY_LEN: usize = 32;
 /// Longest body a client accepts after the prefix (server/API.md: ids are opaque).

@@ -979,6 +979,159 @@ pub fn access_policy(
     Ok(validated)
 }
 
+/// Issuers whose tokens anyone can obtain (any repository, any project), and the claims of which
+/// a trust policy for them must condition on at least one, or every tenant of that platform could
+/// exchange its tokens for this workspace's.
+pub const SHARED_ISSUERS: &[(&str, &[&str])] = &[
+    (
+        "https://token.actions.githubusercontent.com",
+        &[
+            "repository",
+            "repository_id",
+            "repository_owner",
+            "repository_owner_id",
+            "sub",
+        ],
+    ),
+    (
+        "https://gitlab.com",
+        &[
+            "project_path",
+            "project_id",
+            "namespace_path",
+            "namespace_id",
+            "sub",
+        ],
+    ),
+    (
+        "https://oidc.circleci.com/org",
+        &["aud", "sub", "oidc.circleci.com/project-id"],
+    ),
+    ("https://agent.buildkite.com", &["organization_slug", "sub"]),
+];
+
+/// A workload identity trust policy: the issuer a URL, at least one condition (each a claim name
+/// and an exact value or a glob other than a bare `*`), catalog scopes without `admin:all`, a
+/// lifetime within bounds. Conditions on a shared issuer (GitHub, GitLab.com, …) must pin the
+/// tenant ([`SHARED_ISSUERS`]).
+pub fn workload_identity(
+    body: &crate::v1::CreateWorkloadIdentity,
+) -> Result<crate::v1::CreateWorkloadIdentity, FieldError> {
+    use crate::v1::workload_identities::{
+        MAX_CONDITIONS, MAX_TOKEN_LIFETIME_SECONDS, MIN_TOKEN_LIFETIME_SECONDS,
+    };
+    let issuer = https_url("issuer", body.issuer.trim_end_matches('/'))?;
+    let audience = opaque("audience", &body.audience, 512)?;
+    if body.conditions.is_empty() || body.conditions.len() > MAX_CONDITIONS {
+        return Err(FieldError::new(
+            "conditions",
+            "invalid_conditions",
+            format!(
+                "conditions must name 1 to {MAX_CONDITIONS} claims: without one, every token \
+                 of the issuer with this audience could be exchanged"
+            ),
+        ));
+    }
+    for (claim, pattern) in &body.conditions {
+        let claim_ok = (1..=128).contains(&claim.len())
+            && claim
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_.:/-".contains(&b));
+        if !claim_ok {
+            return Err(FieldError::new(
+                "conditions",
+                "invalid_claim_name",
+                "a condition's claim name is 1 to 128 letters, digits, `_`, `.`, `:`, `/` or `-`",
+            ));
+        }
+        opaque("conditions", pattern, 1024)?;
+        if pattern.chars().all(|c| c == '*') {
+            return Err(FieldError::new(
+                "conditions",
+                "condition_matches_anything",
+                format!("the condition on `{claim}` matches any value: name what it must be"),
+            ));
+        }
+    }
+    if let Some((_, pinning)) = SHARED_ISSUERS.iter().find(|(i, _)| *i == issuer) {
+        let pinned = pinning.iter().any(|claim| {
+            body.conditions
+                .get(*claim)
+                .is_some_and(|p| !p.starts_with('*'))
+        });
+        if !pinned {
+            return Err(FieldError::new(
+                "conditions",
+                "tenant_not_pinned",
+                format!(
+                    "anyone can get a token from `{issuer}`: condition on one of {} (without a \
+                     leading `*`) so that only your own repositories or projects can exchange",
+                    pinning
+                        .iter()
+                        .map(|c| format!("`{c}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+    }
+    if !crate::ids::has_prefix(&body.service_account_id, crate::ids::SERVICE_ACCOUNT) {
+        return Err(FieldError::new(
+            "service_account_id",
+            "invalid_id",
+            "service_account_id must be a service account id (`sa_…`)",
+        ));
+    }
+    let parsed = scopes(&body.scopes)?;
+    if parsed.contains(crate::scopes::Scope::AdminAll) {
+        return Err(FieldError::new(
+            "scopes",
+            "admin_all_refused",
+            "`admin:all` is never given to a workload: name the scopes it needs",
+        ));
+    }
+    let token_lifetime_seconds = within(
+        "token_lifetime_seconds",
+        body.token_lifetime_seconds,
+        MIN_TOKEN_LIFETIME_SECONDS,
+        MAX_TOKEN_LIFETIME_SECONDS,
+    )?;
+    Ok(crate::v1::CreateWorkloadIdentity {
+        name: name("name", &body.name)?,
+        issuer,
+        audience,
+        conditions: body.conditions.clone(),
+        service_account_id: body.service_account_id.clone(),
+        scopes: parsed.names(),
+        token_lifetime_seconds,
+    })
+}
+
+/// Whether `value` matches a condition: exactly, or as a glob where `*` matches any run of
+/// characters (including none) and every other character itself.
+pub fn glob_matches(pattern: &str, value: &str) -> bool {
+    let (p, v) = (pattern.as_bytes(), value.as_bytes());
+    // Iterative matching with one backtrack point: linear in practice, never exponential.
+    let (mut pi, mut vi) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while vi < v.len() {
+        if pi < p.len() && p[pi] == b'*' {
+            star = Some((pi, vi));
+            pi += 1;
+        } else if pi < p.len() && p[pi] == v[vi] {
+            pi += 1;
+            vi += 1;
+        } else if let Some((sp, sv)) = star {
+            pi = sp + 1;
+            vi = sv + 1;
+            star = Some((sp, sv + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|b| *b == b'*')
+}
+
 /// A CIDR block in canonical form, `10.0.0.0/8` or `2001:db8::/32`: the network address with
 /// no host bits, then the prefix length. A bare address or a block with host bits set is
 /// refused with the canonical form to write instead (stored as written, so state never drifts).
@@ -1379,5 +1532,59 @@ mAid9EdNwTAOhpr8
             policy(serde_json::json!({"name": "x", "scopes": ["openid"], "client_ids": ["sa_1"]}))
                 .unwrap_err();
         assert_eq!(err.code, "invalid_client_id");
+    }
+    #[test]
+    fn globs_match_runs_of_characters_and_nothing_else() {
+        assert!(glob_matches(
+            "repo:acme/infra:ref:refs/heads/*",
+            "repo:acme/infra:ref:refs/heads/main"
+        ));
+        assert!(glob_matches("a*c*e", "abcde"));
+        assert!(glob_matches("exact", "exact"));
+        assert!(!glob_matches("exact", "exactly"));
+        assert!(!glob_matches("acme/*", "acme-evil/x"));
+        assert!(glob_matches("*", ""));
+        assert!(!glob_matches("a*b", "a"));
+        // No exponential blow-up on adversarial input.
+        let long = "a".repeat(10_000);
+        assert!(!glob_matches(&format!("{}b", "*a".repeat(50)), &long));
+    }
+
+    #[test]
+    fn a_github_trust_policy_must_pin_the_repository_or_owner() {
+        let policy = |conditions: serde_json::Value| {
+            workload_identity(
+                &serde_json::from_value(serde_json::json!({
+                "name": "ci", "issuer": "https://token.actions.githubusercontent.com",
+                "audience": "statuspulse", "conditions": conditions,
+                "service_account_id": "sa_1", "scopes": ["read:checks"]}))
+                .unwrap(),
+            )
+        };
+        assert_eq!(
+            policy(serde_json::json!({"ref": "refs/heads/main"}))
+                .unwrap_err()
+                .code,
+            "tenant_not_pinned"
+        );
+        assert_eq!(
+            policy(serde_json::json!({"repository": "*/infra"}))
+                .unwrap_err()
+                .code,
+            "tenant_not_pinned"
+        );
+        assert_eq!(
+            policy(serde_json::json!({"repository": "*"}))
+                .unwrap_err()
+                .code,
+            "condition_matches_anything"
+        );
+        assert_eq!(
+            policy(serde_json::json!({})).unwrap_err().code,
+            "invalid_conditions"
+        );
+        let ok =
+            policy(serde_json::json!({"repository": "acme/infra", "ref": "refs/heads/*"})).unwrap();
+        assert_eq!(ok.token_lifetime_seconds, 900);
     }
 }

@@ -18,6 +18,7 @@ pub mod service_accounts;
 pub mod sessions;
 pub mod sso_connections;
 pub mod verify;
+pub mod workload_identities;
 pub mod workspaces;
 
 use serde::{Deserialize, Serialize};
@@ -45,6 +46,9 @@ pub use sso_connections::{
     SamlSettings, SsoConnection, UpdateSsoConnection,
 };
 pub use verify::{Principal, VerifiedCredential};
+pub use workload_identities::{
+    CreateWorkloadIdentity, ExchangedToken, UpdateWorkloadIdentity, WorkloadIdentity,
+};
 pub use workspaces::{CreateWorkspace, ProvisionedWorkspace, UpdateWorkspace, Workspace};
 
 /// A page of a list answer.
