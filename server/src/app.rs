@@ -42,6 +42,8 @@ pub struct App {
     pub oauth_secrets: crate::oauth::ClientSecrets,
     /// The OIDC relying party of sign-in: discovery and keys of the connections' issuers.
     pub sign_in: crate::signin::oidc::RelyingParty,
+    /// Keys of the workload platforms whose tokens are exchanged (`oauth::exchange`).
+    pub workload_issuers: crate::oauth::exchange::WorkloadIssuers,
     /// Bytes of request bodies that may be buffered at once, across all requests (one permit per
     /// byte), so many slow or large bodies cannot take the memory.
     pub body_budget: Arc<tokio::sync::Semaphore>,
@@ -113,6 +115,7 @@ pub async fn build_state(settings: Settings, clock: Clock) -> anyhow::Result<App
         body_budget,
         master_keys,
         sign_in: crate::signin::oidc::RelyingParty::new(),
+        workload_issuers: crate::oauth::exchange::WorkloadIssuers::default(),
         access_tokens,
         oauth_secrets: crate::oauth::ClientSecrets::default(),
         audit: AuditWriter::start(db.clone(), clock.clone()),

@@ -110,7 +110,7 @@ impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         // Constraint names from the migrations become conflicts the client can act on. SQLite
         // reports no constraint name, only the columns, so both are matched.
-        const UNIQUE: [(&str, &str, &str); 5] = [
+        const UNIQUE: [(&str, &str, &str); 6] = [
             (
                 "service_accounts_name_key",
                 "service_accounts.workspace_id, service_accounts.name",
@@ -135,6 +135,11 @@ impl From<sqlx::Error> for ApiError {
                 "access_policies_name_key",
                 "access_policies.workspace_id, access_policies.name",
                 "an access policy",
+            ),
+            (
+                "workload_identities_name_key",
+                "workload_identities.workspace_id, workload_identities.name",
+                "a workload identity",
             ),
         ];
         if let Some(db) = e.as_database_error() {

@@ -36,6 +36,8 @@ pub enum Actor {
     ApiKey { key_id: String },
     /// A signed-in user (by id), through one of their sessions.
     User { user_id: String },
+    /// A workload acting as a service account through an exchanged token.
+    ServiceAccount { service_account_id: String },
     /// The server itself: background jobs and `bootstrap`.
     System,
     /// An unauthenticated request.
@@ -47,6 +49,9 @@ impl Actor {
         match self {
             Actor::ApiKey { key_id } => ("api_key", Some(key_id)),
             Actor::User { user_id } => ("user", Some(user_id)),
+            Actor::ServiceAccount { service_account_id } => {
+                ("service_account", Some(service_account_id))
+            }
             Actor::System => ("system", None),
             Actor::Anonymous => ("anonymous", None),
         }
@@ -63,8 +68,13 @@ impl From<&Principal> for Actor {
             Principal::Session(session) => Actor::User {
                 user_id: session.user_id.clone(),
             },
-            Principal::AccessToken(token) => Actor::User {
-                user_id: token.user_id.clone(),
+            Principal::AccessToken(token) => match &token.service_account_id {
+                Some(sa) => Actor::ServiceAccount {
+                    service_account_id: sa.clone(),
+                },
+                None => Actor::User {
+                    user_id: token.subject.clone(),
+                },
             },
         }
     }
@@ -112,6 +122,11 @@ pub enum EventType {
     AccessPolicyCreated,
     AccessPolicyUpdated,
     AccessPolicyDeleted,
+    WorkloadIdentityCreated,
+    WorkloadIdentityUpdated,
+    WorkloadIdentityDeleted,
+    TokenExchanged,
+    TokenExchangeRefused,
 }
 
 impl EventType {
@@ -154,6 +169,11 @@ impl EventType {
         EventType::AccessPolicyCreated,
         EventType::AccessPolicyUpdated,
         EventType::AccessPolicyDeleted,
+        EventType::WorkloadIdentityCreated,
+        EventType::WorkloadIdentityUpdated,
+        EventType::WorkloadIdentityDeleted,
+        EventType::TokenExchanged,
+        EventType::TokenExchangeRefused,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -196,6 +216,11 @@ impl EventType {
             EventType::AccessPolicyCreated => "access_policy.created",
             EventType::AccessPolicyUpdated => "access_policy.updated",
             EventType::AccessPolicyDeleted => "access_policy.deleted",
+            EventType::WorkloadIdentityCreated => "workload_identity.created",
+            EventType::WorkloadIdentityUpdated => "workload_identity.updated",
+            EventType::WorkloadIdentityDeleted => "workload_identity.deleted",
+            EventType::TokenExchanged => "token.exchanged",
+            EventType::TokenExchangeRefused => "token.exchange_refused",
         }
     }
 }

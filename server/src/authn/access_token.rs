@@ -24,14 +24,22 @@ pub const TYP: &str = "at+jwt";
 /// How often each replica reads the sessions revoked elsewhere.
 pub const REVOCATION_POLL_MS: i64 = 5_000;
 
-/// A verified access token: who, for which client, with which scopes.
+/// A verified access token: who, for which client, with which scopes. Either a person's, issued
+/// through an OAuth client on a sign-in session, or a workload's, exchanged for the token its
+/// platform gave it (RFC 8693) and acting as a service account.
 #[derive(Debug)]
 pub struct TokenPrincipal {
-    pub user_id: String,
+    /// `sub`: the user (`usr_…`), or the service account (`sa_…`) of an exchanged token.
+    pub subject: String,
     pub workspace_id: String,
-    pub session_id: String,
+    /// The sign-in session (`sid`); none for an exchanged token.
+    pub session_id: Option<String>,
+    /// The service account an exchanged token acts as.
+    pub service_account_id: Option<String>,
+    /// The OAuth client (`oc_…`), or the trust policy (`wi_…`) of an exchanged token.
     pub client_id: String,
-    /// The OAuth scopes granted (`scope` claim).
+    /// The OAuth scopes granted (`scope` claim); none for an exchanged token, whose `scope` names
+    /// catalog scopes.
     pub oauth_scopes: Vec<String>,
     /// The catalog scopes they stand for.
     pub scopes: Scopes,
@@ -139,8 +147,10 @@ impl AccessTokens {
         }
         // The set is kept by each replica's poll job (`REVOCATION_POLL_MS`) and the Redis
         // fan-out; verification itself never waits for the database.
-        if self.revoked.contains_key(&principal.session_id) {
-            return Err(AccessTokenFailure::SessionRevoked);
+        if let Some(session) = &principal.session_id {
+            if self.revoked.contains_key(session) {
+                return Err(AccessTokenFailure::SessionRevoked);
+            }
         }
         Ok(principal)
     }
@@ -199,20 +209,34 @@ impl AccessTokens {
 
 fn principal_of(claims: &Value) -> Option<TokenPrincipal> {
     let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
-    let oauth_scopes: Vec<String> = text("scope")
-        .unwrap_or_default()
-        .split_whitespace()
-        .map(str::to_owned)
-        .collect();
-    let scopes = oauth_scopes
-        .iter()
-        .filter_map(|s| statuspulse_api::scopes::oauth_scope(s))
-        .flat_map(|s| s.iter().copied())
-        .collect();
+    let scope = text("scope").unwrap_or_default();
+    let subject = text("sub")?;
+    let session_id = text("sid");
+    // A token with no session is a workload's (`act` names who exchanged it): its scopes are
+    // catalog scopes of the service account it acts as. Only we sign tokens, so the shape is ours.
+    let exchanged = session_id.is_none();
+    let (oauth_scopes, scopes, service_account_id) = if exchanged {
+        if !statuspulse_api::ids::is_minted(&subject, statuspulse_api::ids::SERVICE_ACCOUNT)
+            || claims.get("act").is_none()
+        {
+            return None;
+        }
+        let scopes = Scopes::parse(scope.split_whitespace()).ok()?;
+        (Vec::new(), scopes, Some(subject.clone()))
+    } else {
+        let oauth_scopes: Vec<String> = scope.split_whitespace().map(str::to_owned).collect();
+        let scopes = oauth_scopes
+            .iter()
+            .filter_map(|s| statuspulse_api::scopes::oauth_scope(s))
+            .flat_map(|s| s.iter().copied())
+            .collect();
+        (oauth_scopes, scopes, None)
+    };
     Some(TokenPrincipal {
-        user_id: text("sub")?,
+        subject,
         workspace_id: text("workspace_id")?,
-        session_id: text("sid")?,
+        session_id,
+        service_account_id,
         client_id: text("client_id")?,
         oauth_scopes,
         scopes,

@@ -38,7 +38,7 @@ impl Principal {
         match self {
             Principal::ApiKey(key) => &key.id,
             Principal::Session(session) => &session.user_id,
-            Principal::AccessToken(token) => &token.user_id,
+            Principal::AccessToken(token) => &token.subject,
         }
     }
 
@@ -49,6 +49,10 @@ impl Principal {
         match self {
             Principal::ApiKey(key) => {
                 Grantee::from_service_account(key.service_account_id.as_deref())
+            }
+            // A workload's token acts as its service account, like that account's keys.
+            Principal::AccessToken(token) if token.service_account_id.is_some() => {
+                Grantee::from_service_account(token.service_account_id.as_deref())
             }
             Principal::Session(_) | Principal::AccessToken(_) => Grantee::Workspace,
         }
@@ -86,15 +90,17 @@ impl Principal {
                 alert_route_ids: &[],
                 service_account_id: None,
             },
-            // A token holds its scopes, none of which is a management scope; it grants nothing
-            // (its authority has no bindings: see `authz::caller_authority`).
+            // A person's token holds its scopes, none of which is a management scope, and grants
+            // nothing (its authority has no bindings: see `authz::caller_authority`). A
+            // workload's holds what its trust policy gave, within its service account's bindings
+            // (read afresh for a grant, like a key's).
             Principal::AccessToken(token) => Holdings {
                 environment: Environment::Live,
                 scopes: &token.scopes,
                 environment_clusters: &[],
                 check_group_ids: &[],
                 alert_route_ids: &[],
-                service_account_id: None,
+                service_account_id: token.service_account_id.as_deref(),
             },
         }
     }

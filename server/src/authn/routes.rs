@@ -183,16 +183,21 @@ fn verify_token(
 fn render_token(
     token: &crate::authn::access_token::TokenPrincipal,
 ) -> Result<RenderedAnswer, serde_json::Error> {
+    let kind = if token.service_account_id.is_some() {
+        "service_account"
+    } else {
+        "user"
+    };
     let answer = VerifiedCredential {
         workspace_id: token.workspace_id.clone(),
         environment: "live".to_owned(),
         principal: Principal {
-            kind: "user".to_owned(),
-            id: token.user_id.clone(),
+            kind: kind.to_owned(),
+            id: token.subject.clone(),
         },
         key_id: String::new(),
         client_id: Some(token.client_id.clone()),
-        session_id: Some(token.session_id.clone()),
+        session_id: token.session_id.clone(),
         scopes: token.scopes.names(),
         environment_clusters: Vec::new(),
         check_group_ids: Vec::new(),
@@ -205,7 +210,7 @@ fn render_token(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    let principal = format!("user:{}", token.user_id);
+    let principal = format!("{kind}:{}", token.subject);
     for (name, value) in [
         ("x-statuspulse-workspace", answer.workspace_id.as_str()),
         ("x-statuspulse-principal", principal.as_str()),

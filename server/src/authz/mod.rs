@@ -29,7 +29,16 @@ pub async fn caller_authority(state: &AppState, principal: &Principal) -> ApiRes
             )
             .await?
         }
-        // A token grants nothing: it stands for bindings it does not carry.
+        // A workload's token stands for its service account: that account's bindings, as now.
+        Principal::AccessToken(token) if token.service_account_id.is_some() => {
+            access::load_context(
+                state.db.pool(),
+                principal.workspace_id(),
+                held.service_account_id,
+            )
+            .await?
+        }
+        // A person's token grants nothing: it stands for bindings it does not carry.
         Principal::AccessToken(_) => {
             let mut context =
                 access::load_context(state.db.pool(), principal.workspace_id(), None).await?;

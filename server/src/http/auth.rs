@@ -337,7 +337,7 @@ async fn admit_user(
     if !allowed {
         let session_id = match &principal {
             Principal::Session(s) => s.session_id.as_str(),
-            Principal::AccessToken(t) => t.session_id.as_str(),
+            Principal::AccessToken(t) => t.session_id.as_deref().unwrap_or(&t.subject),
             Principal::ApiKey(k) => k.id.as_str(),
         };
         record_failure(
@@ -369,7 +369,11 @@ pub async fn rate_limit(state: &AppState, principal: &Principal) -> Decision {
             state.rate_limiter.check(SESSION_TIER, &bucket).await
         }
         Principal::AccessToken(token) => {
-            let bucket = KeyId::from_trusted(format!("session:{}", token.session_id));
+            // A person's token shares its session's budget; a workload's, its service account's.
+            let bucket = KeyId::from_trusted(match &token.session_id {
+                Some(session) => format!("session:{session}"),
+                None => format!("workload:{}", token.subject),
+            });
             state.rate_limiter.check(SESSION_TIER, &bucket).await
         }
     }

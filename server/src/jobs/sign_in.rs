@@ -1,5 +1,6 @@
 //! Sign-in leaves short-lived rows behind: states of sign-ins never finished (10 minutes), SAML
-//! assertion ids kept against replay (until the assertion expires), and sessions long over.
+//! assertion ids and exchanged workload tokens kept against replay (until they expire), and
+//! sessions long over.
 //! Requests already ignore every expired one, so this job bounds storage, not correctness.
 
 use crate::app::App;
@@ -22,6 +23,12 @@ pub async fn purge_expired(app: &App) -> anyhow::Result<u64> {
         .execute(pool)
         .await?
         .rows_affected();
+    let assertions = assertions
+        + sqlx::query("DELETE FROM workload_tokens_seen WHERE expires_at <= $1")
+            .bind(now)
+            .execute(pool)
+            .await?
+            .rows_affected();
     let cutoff = now - ENDED_SESSIONS_KEPT_MS;
     let idle_cutoff = cutoff - app.settings.session_lifetimes().idle_ms;
     let sessions = sqlx::query(

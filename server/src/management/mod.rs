@@ -11,4 +11,5 @@ pub(crate) mod scope_catalog;
 pub mod service_accounts;
 pub mod sso_connections;
 pub mod validate;
+pub mod workload_identities;
 pub mod workspaces;

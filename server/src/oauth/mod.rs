@@ -18,6 +18,7 @@
 pub mod authorize;
 pub mod clients;
 pub mod discovery;
+pub mod exchange;
 pub mod keys;
 pub mod token;
 

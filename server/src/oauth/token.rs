@@ -38,6 +38,8 @@ use crate::http::auth::Whereabouts;
 use crate::http::Caller;
 use crate::management::access_policies;
 use crate::platform::db::stored_list;
+use statuspulse_api::v1::workload_identities::TOKEN_EXCHANGE_GRANT;
+use std::sync::Arc;
 
 /// A rotated refresh token used again within this long gets a sibling instead of revoking.
 pub const REUSE_GRACE_MS: i64 = 10_000;
@@ -56,6 +58,10 @@ pub struct TokenForm {
     scope: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
+    /// Token exchange (RFC 8693): the workload's JWT.
+    subject_token: Option<String>,
+    /// `urn:ietf:params:oauth:token-type:jwt`.
+    subject_token_type: Option<String>,
 }
 
 /// Issues tokens: `authorization_code` (with the PKCE verifier) or `refresh_token`.
@@ -90,6 +96,20 @@ async fn token_grant(
     parts: &Parts,
     form: TokenForm,
 ) -> Result<Value, OAuthError> {
+    // A workload authenticates with its platform's token, not as a client.
+    if form.grant_type.as_deref() == Some(TOKEN_EXCHANGE_GRANT) {
+        return super::exchange::exchange_grant(
+            state,
+            parts,
+            super::exchange::ExchangeRequest {
+                subject_token: form.subject_token.as_deref(),
+                subject_token_type: form.subject_token_type.as_deref(),
+                scope: form.scope.as_deref(),
+                client_id: form.client_id.as_deref(),
+            },
+        )
+        .await;
+    }
     let client = authenticate_client(
         state,
         &parts.headers,
@@ -102,7 +122,8 @@ async fn token_grant(
         Some("refresh_token") => refresh_grant(state, parts, &client, &form).await,
         Some(_) => Err(OAuthError::new(
             "unsupported_grant_type",
-            "grant_type must be authorization_code or refresh_token",
+            "grant_type must be authorization_code, refresh_token or \
+             urn:ietf:params:oauth:grant-type:token-exchange",
         )),
         None => Err(OAuthError::new("invalid_request", "grant_type is required")),
     }
@@ -580,8 +601,13 @@ struct Grant<'a> {
 
 /// Signs the access token (and the ID token for `openid`) with the client's algorithm and
 /// stores a new refresh token.
-async fn issue(state: &AppState, grant: &Grant<'_>, now: i64) -> Result<Value, OAuthError> {
-    let (alg, period) = (grant.client.signing_alg()?, super::keys::period_ms(state));
+/// The key ring, with a key of `alg` that signs at `now`.
+pub(super) async fn signing_ring(
+    state: &AppState,
+    alg: signing::SigningAlg,
+    now: i64,
+) -> Result<Arc<signing::Loaded>, OAuthError> {
+    let period = super::keys::period_ms(state);
     let keys_failed = |e: signing::SigningError| OAuthError::server(format!("signing keys: {e}"));
     let ring = state
         .access_tokens
@@ -589,13 +615,18 @@ async fn issue(state: &AppState, grant: &Grant<'_>, now: i64) -> Result<Value, O
         .fresh(state.db.pool(), state.master_keys.as_deref(), now)
         .await
         .map_err(keys_failed)?;
-    let ring = if ring.signer_at(alg, now, period).is_some() {
-        ring
-    } else {
-        // No key of this algorithm for this slot yet (a first token, a client switched before
-        // the job ran, or the job stopped): make the slot's keys (idempotent across replicas).
-        super::keys::ensure(state, alg).await.map_err(keys_failed)?
-    };
+    if ring.signer_at(alg, now, period).is_some() {
+        return Ok(ring);
+    }
+    // No key of this algorithm for this slot yet (a first token, a client switched before the
+    // job ran, or the job stopped): make the slot's keys (idempotent across replicas).
+    super::keys::ensure(state, alg).await.map_err(keys_failed)
+}
+
+/// Signs the access token (and the ID token for `openid`) and stores a new refresh token.
+async fn issue(state: &AppState, grant: &Grant<'_>, now: i64) -> Result<Value, OAuthError> {
+    let (alg, period) = (grant.client.signing_alg()?, super::keys::period_ms(state));
+    let ring = signing_ring(state, alg, now).await?;
     let key = ring
         .signer_at(alg, now, period)
         .ok_or_else(|| OAuthError::server("no signing key is active"))?;
@@ -828,11 +859,18 @@ pub async fn introspect(
             )
             .await
         {
-            Ok(t) if t.workspace_id == client.workspace_id => json!({
-                "active": true, "token_type": "access_token", "scope": t.oauth_scopes.join(" "),
-                "client_id": t.client_id, "sub": t.user_id, "exp": t.expires_at_secs,
-                "iss": super::issuer(&state), "sid": t.session_id, "jti": t.jti,
-            }),
+            Ok(t) if t.workspace_id == client.workspace_id => {
+                let scope = if t.service_account_id.is_some() {
+                    t.scopes.names().join(" ")
+                } else {
+                    t.oauth_scopes.join(" ")
+                };
+                json!({
+                    "active": true, "token_type": "access_token", "scope": scope,
+                    "client_id": t.client_id, "sub": t.subject, "exp": t.expires_at_secs,
+                    "iss": super::issuer(&state), "sid": t.session_id, "jti": t.jti,
+                })
+            }
             Ok(_) | Err(AccessTokenFailure::Token(_) | AccessTokenFailure::SessionRevoked) => {
                 return inactive()
             }
@@ -889,11 +927,18 @@ pub async fn userinfo(State(state): State<AppState>, caller: Caller) -> Response
         )
         .into_response();
     }
-    let session = match live_session(&state, &token.session_id, state.clock.now_ms()).await {
+    let Some(session_id) = &token.session_id else {
+        return crate::error::ApiError::forbidden(
+            "insufficient_scope",
+            "userinfo answers for a person's token, not a workload's",
+        )
+        .into_response();
+    };
+    let session = match live_session(&state, session_id, state.clock.now_ms()).await {
         Ok(session) => session,
         Err(e) => return e.into_response(),
     };
-    let mut claims = json!({"sub": token.user_id, "workspace_id": token.workspace_id});
+    let mut claims = json!({"sub": token.subject, "workspace_id": token.workspace_id});
     add_profile(&mut claims, &token.oauth_scopes, &session);
     let mut response = axum::Json(claims).into_response();
     super::no_store(&mut response);

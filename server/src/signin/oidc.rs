@@ -49,7 +49,7 @@ const SKEW_SECS: i64 = 60;
 const MAX_TOKEN_AGE_SECS: i64 = 600;
 
 /// The only signature algorithms an ID token may use.
-const ASYMMETRIC_ALGS: &[CoreJwsSigningAlgorithm] = &[
+pub(crate) const ASYMMETRIC_ALGS: &[CoreJwsSigningAlgorithm] = &[
     CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
     CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha384,
     CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha512,
@@ -314,6 +314,19 @@ impl RelyingParty {
             FetchError::Failed("the HTTP client for identity providers is unavailable".into())
         })?;
         Ok((client, url))
+    }
+
+    /// GET a JSON document from an identity provider (or another issuer, such as a workload
+    /// platform's), through the egress policy of `reach`, the answer bounded in size.
+    pub async fn fetch_json<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+        reach: Reach,
+        failed_code: &'static str,
+    ) -> Result<T, Refusal> {
+        self.get_json(url, reach)
+            .await
+            .map_err(|e| e.refusal(failed_code))
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(

@@ -148,7 +148,7 @@ impl UserRow {
 fn current_session_id(caller: &Caller) -> Option<&str> {
     match &caller.principal {
         Principal::Session(s) => Some(&s.session_id),
-        Principal::AccessToken(t) => Some(&t.session_id),
+        Principal::AccessToken(t) => t.session_id.as_deref(),
         Principal::ApiKey(_) => None,
     }
 }
