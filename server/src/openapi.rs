@@ -265,6 +265,13 @@ fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
     static CIDR_ITEM: Rule =
         Rule::Pattern("^([0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}|[0-9a-f:.]{2,45}/[0-9]{1,3})$");
     static REGION_ITEM: Rule = Rule::Pattern("^[a-z0-9_-]{1,64}$"); // validate::region
+                                                                    // validate::https_url (the issuer: https, or http on loopback; no query or fragment).
+    const ISSUER: &str = "^(https://[^?#\\s]+|http://(127(\\.[0-9]{1,3}){3}|\\[::1\\]|localhost)(:[0-9]+)?(/[^?#\\s]*)?)$";
+    // validate::opaque: 1 to 512 characters, no control characters.
+    const OPAQUE: &str = "^[^\\x00-\\x1f\\x7f-\\x9f]{1,512}$";
+    use statuspulse_api::v1::workload_identities::{
+        MAX_TOKEN_LIFETIME_SECONDS, MIN_TOKEN_LIFETIME_SECONDS,
+    };
     let scopes = Rule::List(&SCOPE, 1, None); // validate::scopes
     let clusters = Rule::List(&CLUSTER_ITEM, 0, None); // validate::cluster_names
     let ids = Rule::List(&ID_ITEM, 0, Some(MAX_RESTRICTION_IDS)); // validate::restriction_ids
@@ -351,6 +358,23 @@ fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
         ),
         ("CreateWorkspace", "name", NAME),
         ("UpdateWorkspace", "name", NAME),
+        ("CreateWorkloadIdentity", "name", NAME),
+        ("CreateWorkloadIdentity", "issuer", Rule::Pattern(ISSUER)),
+        ("CreateWorkloadIdentity", "audience", Rule::Pattern(OPAQUE)),
+        ("CreateWorkloadIdentity", "scopes", scopes),
+        (
+            "CreateWorkloadIdentity",
+            "token_lifetime_seconds",
+            Rule::Within(MIN_TOKEN_LIFETIME_SECONDS, MAX_TOKEN_LIFETIME_SECONDS),
+        ),
+        ("UpdateWorkloadIdentity", "name", NAME),
+        ("UpdateWorkloadIdentity", "audience", Rule::Pattern(OPAQUE)),
+        ("UpdateWorkloadIdentity", "scopes", scopes),
+        (
+            "UpdateWorkloadIdentity",
+            "token_lifetime_seconds",
+            Rule::Within(MIN_TOKEN_LIFETIME_SECONDS, MAX_TOKEN_LIFETIME_SECONDS),
+        ),
     ]);
     policy_rules
 }

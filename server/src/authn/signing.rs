@@ -5,7 +5,8 @@
 //! of a slot signs during that slot only; it is created two slots ahead, so it is in the JWKS a
 //! whole period before it signs anything (clients cache the JWKS for [`JWKS_MAX_AGE_SECS`]), and
 //! it stays published until every token it signed has expired: the end of its slot plus the
-//! access token lifetime, the JWKS cache lifetime and the clock skew ([`retirement_grace_ms`]).
+//! longest token lifetime (an exchanged workload token's, at most an hour), the JWKS cache
+//! lifetime and the clock skew ([`retirement_grace_ms`]).
 //! Which key signs at a given instant follows from the clock alone, so every replica signs with
 //! the same key; `(alg, activates_at)` is unique, so replicas racing to create a slot's key
 //! insert one row. The rotation job ([`KeyRing::rotate`]) runs under a lease anyway.
@@ -54,8 +55,19 @@ pub const RSA_BITS: u32 = 2048;
 /// How long a key stays published after its slot ends: every token it signed has expired, and
 /// every cached JWKS that a verifier could still hold was fetched after those tokens.
 pub fn retirement_grace_ms() -> i64 {
-    (ACCESS_TOKEN_TTL_SECS + JWKS_MAX_AGE_SECS + SKEW_SECS) * 1000
+    (LONGEST_TOKEN_SECS + JWKS_MAX_AGE_SECS + SKEW_SECS) * 1000
 }
+
+/// The longest any token we sign lives: a person's access token lives [`ACCESS_TOKEN_TTL_SECS`],
+/// a workload's exchanged token up to an hour.
+pub const LONGEST_TOKEN_SECS: i64 = {
+    let workload = statuspulse_api::v1::workload_identities::MAX_TOKEN_LIFETIME_SECONDS;
+    if workload > ACCESS_TOKEN_TTL_SECS {
+        workload
+    } else {
+        ACCESS_TOKEN_TTL_SECS
+    }
+};
 
 fn context(kid: &str) -> String {
     format!("signing_key:{kid}")

@@ -22,10 +22,8 @@ use crate::http::{Caller, Idempotency, Json};
 use crate::platform::clock::rfc3339;
 use crate::platform::db::{list_for_storage, stored_list};
 use crate::platform::ids;
+pub use statuspulse_api::v1::{CreateWorkloadIdentity, UpdateWorkloadIdentity, WorkloadIdentity};
 use statuspulse_api::validate::FieldError;
-pub use statuspulse_api::v1::{
-    CreateWorkloadIdentity, UpdateWorkloadIdentity, WorkloadIdentity,
-};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -73,9 +71,8 @@ impl IdentityRow {
     }
 
     pub fn conditions(&self) -> Result<BTreeMap<String, String>, sqlx::Error> {
-        serde_json::from_str(&self.conditions).map_err(|e| {
-            sqlx::Error::Decode(format!("stored conditions are corrupt: {e}").into())
-        })
+        serde_json::from_str(&self.conditions)
+            .map_err(|e| sqlx::Error::Decode(format!("stored conditions are corrupt: {e}").into()))
     }
 }
 

@@ -297,6 +297,38 @@ fn unmet_condition<'a>(
         .map(|(claim, _)| claim.as_str())
 }
 
+/// The subject token's times against `now` (Unix seconds): not expired, `nbf` and `iat` not in
+/// the future (each with [`SKEW_SECS`]), valid for at most [`MAX_SUBJECT_LIFETIME_SECS`].
+/// Returns `exp`.
+fn check_times(claims: &serde_json::Map<String, Value>, now: i64) -> Result<i64, Refused> {
+    let time = |name: &str| claims.get(name).and_then(Value::as_i64);
+    let exp =
+        time("exp").ok_or_else(|| Refused::new("malformed_token", "subject_token has no `exp`"))?;
+    if now >= exp + SKEW_SECS {
+        return Err(Refused::new("token_expired", "subject_token has expired"));
+    }
+    if time("nbf").is_some_and(|nbf| nbf > now + SKEW_SECS) {
+        return Err(Refused::new(
+            "token_not_yet_valid",
+            "subject_token is not valid yet (`nbf`)",
+        ));
+    }
+    let iat = time("iat");
+    if iat.is_some_and(|iat| iat > now + SKEW_SECS) {
+        return Err(Refused::new(
+            "issued_in_the_future",
+            "subject_token's `iat` is in the future",
+        ));
+    }
+    if exp - iat.unwrap_or(now).min(now) > MAX_SUBJECT_LIFETIME_SECS {
+        return Err(Refused::new(
+            "token_lifetime_too_long",
+            "subject_token is valid for more than a day; use a short-lived token",
+        ));
+    }
+    Ok(exp)
+}
+
 /// What an exchange found out, for its audit event.
 #[derive(Default)]
 struct Findings {
@@ -344,9 +376,12 @@ pub async fn exchange_grant(
         Err(refused) => {
             details["reason"] = json!(refused.reason);
             details["detail"] = json!(refused.detail);
-            let mut event =
-                NewEvent::success(&workspace, EventType::TokenExchangeRefused, Actor::Anonymous)
-                    .details(details);
+            let mut event = NewEvent::success(
+                &workspace,
+                EventType::TokenExchangeRefused,
+                Actor::Anonymous,
+            )
+            .details(details);
             if let Some(id) = &findings.identity_id {
                 event = event.target("workload_identity", id);
             }
@@ -447,26 +482,8 @@ async fn exchange(
         ));
     }
 
-    // Its times.
     let now = now_ms / 1000;
-    let time = |name: &str| token.claims.get(name).and_then(Value::as_i64);
-    let exp = time("exp").ok_or_else(|| Refused::new("malformed_token", "subject_token has no `exp`"))?;
-    if now >= exp + SKEW_SECS {
-        return Err(Refused::new("token_expired", "subject_token has expired"));
-    }
-    if time("nbf").is_some_and(|nbf| nbf > now + SKEW_SECS) {
-        return Err(Refused::new("token_not_yet_valid", "subject_token is not valid yet (`nbf`)"));
-    }
-    let iat = time("iat");
-    if iat.is_some_and(|iat| iat > now + SKEW_SECS) {
-        return Err(Refused::new("issued_in_the_future", "subject_token's `iat` is in the future"));
-    }
-    if exp - iat.unwrap_or(now).min(now) > MAX_SUBJECT_LIFETIME_SECS {
-        return Err(Refused::new(
-            "token_lifetime_too_long",
-            "subject_token is valid for more than a day; use a short-lived token",
-        ));
-    }
+    let exp = check_times(&token.claims, now)?;
 
     // The trust policies whose audience and conditions it meets.
     let audiences = audiences(&token.claims);
@@ -478,7 +495,12 @@ async fn exchange(
                 first_unmet.get_or_insert_with(|| "aud".to_owned());
                 return false;
             }
-            match c.conditions().ok().as_ref().map(|cond| unmet_condition(cond, &token.claims)) {
+            match c
+                .conditions()
+                .ok()
+                .as_ref()
+                .map(|cond| unmet_condition(cond, &token.claims))
+            {
                 Some(None) => true,
                 Some(Some(claim)) => {
                     first_unmet.get_or_insert_with(|| claim.to_owned());
@@ -494,8 +516,12 @@ async fn exchange(
             return Err(Refused::new(
                 "conditions_not_met",
                 match (&first_unmet, candidates.len()) {
-                    (Some(claim), 1) => format!("the token's `{claim}` does not meet the trust policy"),
-                    _ => "no workload identity's audience and conditions match the token".to_owned(),
+                    (Some(claim), 1) => {
+                        format!("the token's `{claim}` does not meet the trust policy")
+                    }
+                    _ => {
+                        "no workload identity's audience and conditions match the token".to_owned()
+                    }
                 },
             ))
         }
@@ -523,9 +549,13 @@ async fn exchange(
             "the service account of this workload identity no longer exists",
         ));
     }
-    let policy_scopes =
-        Scopes::parse(stored_list("scopes", &identity.scopes).map_err(|e| server(&e))?.iter().map(String::as_str))
-            .map_err(|_| Refused::new("corrupt_policy", "the trust policy's scopes are unreadable"))?;
+    let policy_scopes = Scopes::parse(
+        stored_list("scopes", &identity.scopes)
+            .map_err(|e| server(&e))?
+            .iter()
+            .map(String::as_str),
+    )
+    .map_err(|_| Refused::new("corrupt_policy", "the trust policy's scopes are unreadable"))?;
     let asked = match request.scope {
         Some(scope) => {
             let asked = Scopes::parse(scope.split_whitespace()).map_err(|_| {
@@ -541,9 +571,10 @@ async fn exchange(
         }
         None => policy_scopes.clone(),
     };
-    let bound = workload_identities::held_by(state, &identity.workspace_id, &identity.service_account_id)
-        .await
-        .map_err(|e| server(&e))?;
+    let bound =
+        workload_identities::held_by(state, &identity.workspace_id, &identity.service_account_id)
+            .await
+            .map_err(|e| server(&e))?;
     let held: Scopes = asked.iter().filter(|s| bound.grants(*s)).collect();
     // Conditional access: a policy governing an OAuth scope governs the catalog scopes it stands
     // for; a workload has no groups and no MFA, and is where its request comes from.
@@ -571,7 +602,10 @@ async fn exchange(
         .filter_map(|w| statuspulse_api::scopes::oauth_scope(&w.scope))
         .flat_map(|s| s.iter().copied())
         .collect();
-    let granted: Scopes = held.iter().filter(|s| !withheld_catalog.contains(*s)).collect();
+    let granted: Scopes = held
+        .iter()
+        .filter(|s| !withheld_catalog.contains(*s))
+        .collect();
     if granted.is_empty() {
         return Err(Refused::scope(
             "nothing_to_grant",
@@ -659,12 +693,34 @@ mod tests {
         }))
         .unwrap();
         let cond = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
-            pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
         };
-        assert_eq!(unmet_condition(&cond(&[("repository", "acme/*"), ("ref_protected", "true"), ("run_number", "7")]), &claims), None);
-        assert_eq!(unmet_condition(&cond(&[("ref_protected", "false")]), &claims), Some("ref_protected"));
-        assert_eq!(unmet_condition(&cond(&[("groups", "a")]), &claims), Some("groups"));
-        assert_eq!(unmet_condition(&cond(&[("environment", "*prod*")]), &claims), Some("environment"));
+        assert_eq!(
+            unmet_condition(
+                &cond(&[
+                    ("repository", "acme/*"),
+                    ("ref_protected", "true"),
+                    ("run_number", "7")
+                ]),
+                &claims
+            ),
+            None
+        );
+        assert_eq!(
+            unmet_condition(&cond(&[("ref_protected", "false")]), &claims),
+            Some("ref_protected")
+        );
+        assert_eq!(
+            unmet_condition(&cond(&[("groups", "a")]), &claims),
+            Some("groups")
+        );
+        assert_eq!(
+            unmet_condition(&cond(&[("environment", "*prod*")]), &claims),
+            Some("environment")
+        );
     }
 
     #[test]
@@ -682,5 +738,36 @@ mod tests {
         }
         assert!(parse(&token("RS256")).is_ok());
         assert_eq!(parse("a.b").err().unwrap().reason, "malformed_token");
+    }
+
+    #[test]
+    fn times_refuse_expired_early_future_and_day_long_tokens() {
+        let at = |v: Value| -> Result<i64, &'static str> {
+            let claims: serde_json::Map<String, Value> = serde_json::from_value(v).unwrap();
+            check_times(&claims, 10_000).map_err(|r| r.reason)
+        };
+        assert_eq!(
+            at(json!({"exp": 10_300, "iat": 10_000, "nbf": 10_000})),
+            Ok(10_300)
+        );
+        // Within the skew either way.
+        assert_eq!(
+            at(json!({"exp": 9_950, "nbf": 10_050, "iat": 10_050})),
+            Ok(9_950)
+        );
+        assert_eq!(at(json!({"exp": 9_900})), Err("token_expired"));
+        assert_eq!(
+            at(json!({"exp": 10_300, "nbf": 10_100})),
+            Err("token_not_yet_valid")
+        );
+        assert_eq!(
+            at(json!({"exp": 10_300, "iat": 10_100})),
+            Err("issued_in_the_future")
+        );
+        assert_eq!(
+            at(json!({"exp": 10_000 + 2 * 86_400, "iat": 10_000})),
+            Err("token_lifetime_too_long")
+        );
+        assert_eq!(at(json!({"iat": 10_000})), Err("malformed_token"));
     }
 }

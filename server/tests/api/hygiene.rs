@@ -664,6 +664,10 @@ fn every_request_field_has_its_rule() {
         ("TokenForm", "scope"),
         ("TokenForm", "client_id"),
         ("TokenForm", "client_secret"),
+        ("TokenForm", "subject_token"),
+        ("TokenForm", "subject_token_type"),
+        // Must name an existing service account: a lookup, not a shape.
+        ("CreateWorkloadIdentity", "service_account_id"),
         ("TokenQueryForm", "token"),
         ("TokenQueryForm", "token_type_hint"),
         ("TokenQueryForm", "client_id"),

@@ -110,10 +110,14 @@ async fn jose_verifies_our_tokens_before_during_and_after_a_key_rotation() {
         "{overlap}"
     );
 
-    // After retirement (every token of the old key has expired, plus the JWKS cache lifetime
-    // and the skew): the old key has left, so even at its tokens' own instant jose finds no key
-    // for them; the new key's token still verifies.
-    app.clock.advance(std::time::Duration::from_secs(30 * 60));
+    // After retirement (every token the old key could have signed has expired: an exchanged
+    // workload token lives up to an hour; plus the JWKS cache lifetime and the skew): the old key
+    // has left, so even at its tokens' own instant jose finds no key for them; the new key's
+    // token still verifies.
+    let grace = statuspulse_server::authn::signing::retirement_grace_ms() / 1000;
+    app.clock.advance(std::time::Duration::from_secs(
+        u64::try_from(grace).unwrap(),
+    ));
     rotate().await.unwrap();
     let after = jose(&s, Value::from(both)).await;
     assert!(
