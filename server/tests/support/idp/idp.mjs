@@ -10,7 +10,11 @@
 // Logins are finished by the interaction middleware below, not by a person: the account and the
 // claims (acr/amr included, which oidc-provider's dev interactions cannot set) are the ones a test
 // queued with POST /__test/next-login, or a JSON login_hint, or else the default account.
-// See README.md beside this file for the test endpoints.
+//
+// Workload tokens: a client registered with the client_credentials grant gets, for
+// `resource=<audience>`, a JWT access token signed by this IdP's keys and shaped like a CI
+// platform's OIDC token (GitHub Actions, GitLab CI): the claims a test queued with
+// POST /__test/next-workload-token. See README.md beside this file for the test endpoints.
 
 import crypto from 'node:crypto';
 import http from 'node:http';
@@ -157,8 +161,16 @@ let privateKeys = newSigningKeys();
 
 const accounts = new Map(); // sub -> claims other than sub
 const nextLogins = [];
-const stats = { jwks_hits: 0, discovery_hits: 0, authorization_hits: 0, token_hits: 0, logins: 0 };
+const stats = {
+  jwks_hits: 0,
+  discovery_hits: 0,
+  authorization_hits: 0,
+  token_hits: 0,
+  logins: 0,
+  workload_tokens: 0,
+};
 const tamperQueue = [];
+const workloadQueue = [];
 
 function parseLoginHint(hint) {
   if (typeof hint !== 'string' || !hint) return undefined;
@@ -186,6 +198,53 @@ function validLogin(login) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Workload tokens: what a CI platform (GitHub Actions, GitLab CI) issues a job, made by
+// oidc-provider's client-credentials grant with a resource indicator and the JWT access token
+// format. The test queues the next token's claims, lifetime, `alg` and `typ`; each
+// client-credentials token request takes the next queued spec (whether it succeeds or not).
+
+const DEFAULT_WORKLOAD_TTL = 300;
+const MAX_WORKLOAD_TTL = 86400;
+// Claims oidc-provider sets itself: a queued spec may not replace them (`aud` is the resource
+// the token request names, the times come from `ttl` and the IdP's clock).
+const IDP_SET_CLAIMS = ['iss', 'aud', 'iat', 'nbf', 'exp', 'jti'];
+const WORKLOAD_ALGS = ['RS256', 'ES256', 'EdDSA'];
+// An audience that is not an absolute URI (GitHub's `audience` input is often a bare word) cannot
+// be a resource indicator: the Rust harness sends it as this URN with the audience in base64url.
+const OPAQUE_AUDIENCE_PREFIX = 'urn:statuspulse:test:audience:';
+
+function validWorkloadSpec(spec) {
+  if (!spec || typeof spec !== 'object' || Array.isArray(spec)) return 'a JSON object';
+  const { claims = {}, ttl, alg, typ, ...rest } = spec;
+  const unknown = Object.keys(rest);
+  if (unknown.length) return `{claims, ttl, alg, typ} (not ${unknown.join(', ')})`;
+  if (!claims || typeof claims !== 'object' || Array.isArray(claims)) return 'claims: a JSON object';
+  const reserved = IDP_SET_CLAIMS.filter((name) => name in claims);
+  if (reserved.length) return `claims without ${reserved.join(', ')}: the IdP sets those`;
+  if (claims.sub !== undefined && (typeof claims.sub !== 'string' || !claims.sub)) return 'sub: a non-empty string';
+  if (ttl !== undefined && !(Number.isSafeInteger(ttl) && ttl > 0 && ttl <= MAX_WORKLOAD_TTL)) {
+    return `ttl: whole seconds, 1 to ${MAX_WORKLOAD_TTL}`;
+  }
+  if (alg !== undefined && !WORKLOAD_ALGS.includes(alg)) return `alg: one of ${WORKLOAD_ALGS.join(', ')}`;
+  if (typ !== undefined && (typeof typ !== 'string' || !typ)) return 'typ: a non-empty string';
+  return undefined;
+}
+
+// The spec of this client-credentials token request: taken from the queue at the first hook that
+// asks, once per request. Other requests (a resource indicator on an authorization request, say)
+// leave the queue alone.
+function workloadSpec(ctx) {
+  if (ctx.oidc?.params?.grant_type !== 'client_credentials') return {};
+  if (!ctx.statuspulseWorkload) ctx.statuspulseWorkload = workloadQueue.shift() || {};
+  return ctx.statuspulseWorkload;
+}
+
+function audienceOf(resource) {
+  if (!resource.startsWith(OPAQUE_AUDIENCE_PREFIX)) return resource;
+  return Buffer.from(resource.slice(OPAQUE_AUDIENCE_PREFIX.length), 'base64url').toString('utf8');
+}
+
+// ---------------------------------------------------------------------------------------------
 // The provider
 
 let layout;
@@ -203,6 +262,8 @@ function buildProvider(origin) {
   };
   if (shape !== 'azure') claims.groups = ['groups'];
 
+  // A workload client (the Rust IdpClient::workload) sends grant_types [client_credentials],
+  // response_types [] and no redirect_uris.
   const clients = (config.clients || []).map((client) => ({
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
@@ -235,6 +296,44 @@ function buildProvider(origin) {
       // oidc-provider 9 always sends RFC 9207 `iss` in the authorization response and
       // advertises authorization_response_iss_parameter_supported.
       rpInitiatedLogout: { enabled: false },
+      clientCredentials: { enabled: true },
+      // Any resource indicator is a resource server whose tokens are JWTs with that audience:
+      // the workload tokens.
+      resourceIndicators: {
+        enabled: true,
+        getResourceServerInfo: async (ctx, resource) => {
+          const spec = workloadSpec(ctx);
+          return {
+            scope: '',
+            audience: audienceOf(resource),
+            accessTokenFormat: 'jwt',
+            accessTokenTTL: spec.ttl || DEFAULT_WORKLOAD_TTL,
+            jwt: { sign: { alg: spec.alg || 'RS256' } },
+          };
+        },
+      },
+    },
+    // The queued claims of a workload token (stored with it, and in the JWT by the customizer).
+    extraTokenClaims: async (ctx, token) => {
+      if (token.kind !== 'ClientCredentials') return undefined;
+      const { sub: _sub, ...claims } = workloadSpec(ctx).claims || {};
+      return claims;
+    },
+    formats: {
+      customizers: {
+        // What oidc-provider's JWT access token format cannot take from extraTokenClaims: a `sub`
+        // other than the client_id, `nbf`, no `client_id` (a CI platform's token has none), and
+        // another `typ` than its RFC 9068 `at+jwt` (GitHub and GitLab send `JWT`).
+        jwt: async (ctx, token, jwt) => {
+          if (token.kind !== 'ClientCredentials') return;
+          const spec = workloadSpec(ctx);
+          const { payload } = jwt;
+          delete payload.client_id;
+          if (spec.claims?.sub) payload.sub = spec.claims.sub;
+          payload.nbf = payload.iat;
+          if (spec.typ) jwt.header = { ...jwt.header, typ: spec.typ };
+        },
+      },
     },
     conformIdTokenClaims: false,
     // No remembered grant: every authorization request goes through the interaction, so the login
@@ -261,7 +360,15 @@ function buildProvider(origin) {
       ctx.type = 'json';
       ctx.body = out;
     },
-    ttl: { Session: 3600, Interaction: 600, Grant: 3600, AuthorizationCode: 60, IdToken: 3600, AccessToken: 3600 },
+    ttl: {
+      Session: 3600,
+      Interaction: 600,
+      Grant: 3600,
+      AuthorizationCode: 60,
+      IdToken: 3600,
+      AccessToken: 3600,
+      ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL || DEFAULT_WORKLOAD_TTL,
+    },
   });
 
   p.on('server_error', (_ctx, error) => process.stderr.write(`idp: server_error ${error.stack}\n`));
@@ -280,6 +387,12 @@ function buildProvider(origin) {
     if (route === 'authorization') stats.authorization_hits += 1;
     if (route === 'token') {
       stats.token_hits += 1;
+      // A client-credentials request that failed before any hook took its queued spec uses it
+      // up all the same, so that the next request gets the spec queued for it.
+      if (ctx.oidc.params?.grant_type === 'client_credentials') {
+        workloadSpec(ctx);
+        if (ctx.status === 200) stats.workload_tokens += 1;
+      }
       if (ctx.status === 200 && ctx.body?.id_token && tamperQueue.length) {
         ctx.body = { ...ctx.body, id_token: tamper(ctx.body.id_token, tamperQueue.shift()) };
       }
@@ -416,6 +529,13 @@ async function testEndpoint(req, res, pathname) {
       if (problem) return send(res, 400, { error: `next-login must be ${problem}` });
       nextLogins.push(login);
       return send(res, 200, { queued: nextLogins.length });
+    }
+    case 'POST /__test/next-workload-token': {
+      const spec = await readJson(req);
+      const problem = validWorkloadSpec(spec);
+      if (problem) return send(res, 400, { error: `next-workload-token must be ${problem}` });
+      workloadQueue.push(spec);
+      return send(res, 200, { queued: workloadQueue.length });
     }
     case 'POST /__test/rotate-keys':
       return send(res, 200, { added: rotateKeys() });
