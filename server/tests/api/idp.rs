@@ -5,9 +5,18 @@
 //! A test picks the vendor layout ([`Shape`]) and the clients, queues who logs in next and how
 //! ([`Idp::set_next_login`]: `sub`, `email`, `email_verified`, `name`, `groups`, `amr`, `acr`),
 //! and sends a browser (or [`Idp::complete_authorization`]) to the authorization endpoint; the
-//! IdP's interaction middleware finishes login and consent with those claims. The tests at the
-//! end of this file prove the harness itself: discovery per shape, the authorization-code + PKCE
-//! flow, the claims in the ID token, key rotation and the JWKS hit counter.
+//! IdP's interaction middleware finishes login and consent with those claims.
+//!
+//! It also stands in for a CI platform's OIDC issuer (GitHub Actions, GitLab CI) for workload
+//! identity federation: a client registered with [`IdpClient::workload`] gets from
+//! [`Idp::workload_token`] a JWT that oidc-provider itself issues (client-credentials grant, the
+//! audience as RFC 8707 resource indicator, JWT access token format) and signs with the keys its
+//! `jwks_uri` publishes, carrying the CI claims the test asks for (`repository`, `ref`,
+//! `project_path`, a `sub` such as `repo:acme/infra:ref:refs/heads/main`, …).
+//!
+//! The tests at the end of this file prove the harness itself: discovery per shape, the
+//! authorization-code + PKCE flow, the claims in the ID token, key rotation, the JWKS hit counter
+//! and the workload tokens.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,6 +24,8 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use reqwest::{StatusCode, Url};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
@@ -22,6 +33,11 @@ use tokio::process::{Child, Command};
 
 /// How long the IdP may take to print its ready line (Node start, key generation).
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A workload token's audience that is not an absolute URI (GitHub's `audience` input is often a
+/// bare word such as `statuspulse`) cannot be an RFC 8707 resource indicator: it is sent as this
+/// URN followed by the audience in base64url, which `idp.mjs` turns back into the `aud`.
+const OPAQUE_AUDIENCE_PREFIX: &str = "urn:statuspulse:test:audience:";
 
 /// The vendor whose paths and issuer the IdP imitates.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,6 +97,10 @@ pub struct IdpClient {
     pub token_endpoint_auth_method: String,
     /// `RS256` (default), `ES256` or `EdDSA`.
     pub id_token_signed_response_alg: String,
+    /// `authorization_code` and `refresh_token`, or only `client_credentials` for a workload.
+    pub grant_types: Vec<String>,
+    /// `code`, or none for a workload.
+    pub response_types: Vec<String>,
 }
 
 impl IdpClient {
@@ -92,6 +112,22 @@ impl IdpClient {
             redirect_uris: vec![redirect_uri.to_owned()],
             token_endpoint_auth_method: "client_secret_basic".to_owned(),
             id_token_signed_response_alg: "RS256".to_owned(),
+            grant_types: vec!["authorization_code".to_owned(), "refresh_token".to_owned()],
+            response_types: vec!["code".to_owned()],
+        }
+    }
+
+    /// A CI platform's stand-in for a job: a client allowed only the client-credentials grant,
+    /// authenticating with HTTP Basic, no redirect URI. [`Idp::workload_token`] gets its tokens.
+    pub fn workload(client_id: &str, client_secret: &str) -> Self {
+        IdpClient {
+            client_id: client_id.to_owned(),
+            client_secret: Some(client_secret.to_owned()),
+            redirect_uris: vec![],
+            token_endpoint_auth_method: "client_secret_basic".to_owned(),
+            id_token_signed_response_alg: "RS256".to_owned(),
+            grant_types: vec!["client_credentials".to_owned()],
+            response_types: vec![],
         }
     }
 
@@ -111,12 +147,29 @@ impl IdpClient {
             "redirect_uris": self.redirect_uris,
             "token_endpoint_auth_method": self.token_endpoint_auth_method,
             "id_token_signed_response_alg": self.id_token_signed_response_alg,
+            "grant_types": self.grant_types,
+            "response_types": self.response_types,
         });
         if let Some(secret) = &self.client_secret {
             client["client_secret"] = json!(secret);
         }
         client
     }
+}
+
+/// How a workload token is made, beyond its claims ([`Idp::workload_token_with`]).
+#[derive(Clone, Debug, Default)]
+pub struct WorkloadTokenOptions {
+    /// Lifetime in seconds, 1 to 86400: `exp` is `iat` plus this on the IdP's (real) clock.
+    /// Default 300, as GitHub's. oidc-provider cannot issue an already expired token: an expiry
+    /// test moves the server's clock instead.
+    pub ttl_seconds: Option<u64>,
+    /// `RS256` (default, as GitHub and GitLab), `ES256` or `EdDSA`: signed by the IdP's current
+    /// key of that kind.
+    pub alg: Option<String>,
+    /// The JWS `typ` header: oidc-provider writes `at+jwt` (RFC 9068) unless this says otherwise;
+    /// GitHub Actions and GitLab CI send `JWT`.
+    pub typ: Option<String>,
 }
 
 /// A running IdP process. Dropping it kills the process.
@@ -283,7 +336,8 @@ impl Idp {
         self.stats().await["jwks_hits"].as_u64().unwrap()
     }
 
-    /// Every counter: `jwks_hits`, `discovery_hits`, `authorization_hits`, `token_hits`, `logins`.
+    /// Every counter: `jwks_hits`, `discovery_hits`, `authorization_hits`, `token_hits`, `logins`,
+    /// `workload_tokens` (client-credentials tokens issued).
     pub async fn stats(&self) -> Value {
         let url = format!("{}/__test/stats", self.origin);
         self.http
@@ -303,6 +357,98 @@ impl Idp {
     /// `hs256-public-key` (HMAC keyed with the IdP's public RSA key) or `garbage` (bad signature).
     pub async fn tamper_next_id_token(&self, spec: Value) {
         self.post_test("tamper-next-id-token", spec).await;
+    }
+
+    /// The token endpoint of this shape (what discovery names), worked out without fetching
+    /// discovery, so that getting a workload token leaves `discovery_hits` alone.
+    pub fn token_endpoint(&self) -> String {
+        match &self.shape {
+            Shape::OktaOrg => format!("{}/oauth2/v1/token", self.origin),
+            Shape::OktaCustom { .. } => format!("{}/v1/token", self.issuer),
+            Shape::Azure { tenant } => format!("{}/{tenant}/oauth2/v2.0/token", self.origin),
+            Shape::Generic | Shape::OneLogin => format!("{}/token", self.issuer),
+        }
+    }
+
+    /// A CI job's OIDC token, issued and signed by the IdP for the workload client `client_id`
+    /// ([`IdpClient::workload`]): a JWT whose header is `{"alg": "RS256", "typ": "at+jwt", "kid"}`
+    /// (the `kid` of the IdP's current RSA key, published at its `jwks_uri`) and whose claims are
+    /// `iss` (the IdP's issuer), `aud` (`audience`, any string), `sub`, `iat`, `nbf` (= `iat`),
+    /// `exp` (`iat` + 300 s), `jti` (unique), and every member of `claims`, a JSON object such as
+    /// `{"sub": "repo:acme/infra:ref:refs/heads/main", "repository": "acme/infra", …}`. `sub` is
+    /// the client id unless `claims` names one; `claims` may not name `iss`, `aud`, `iat`, `nbf`,
+    /// `exp` or `jti` (the IdP sets those). Counts in `token_hits` and `workload_tokens`.
+    pub async fn workload_token(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        audience: &str,
+        claims: Value,
+    ) -> String {
+        self.workload_token_with(
+            client_id,
+            client_secret,
+            audience,
+            claims,
+            &WorkloadTokenOptions::default(),
+        )
+        .await
+    }
+
+    /// [`Idp::workload_token`] with another lifetime, algorithm or `typ`.
+    ///
+    /// It queues the token's spec (`POST /__test/next-workload-token`), then asks the token
+    /// endpoint for `grant_type=client_credentials&resource=<audience>` with HTTP Basic client
+    /// authentication; the next client-credentials request takes the spec. Panics, with the IdP's
+    /// answer, if the token is refused.
+    pub async fn workload_token_with(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        audience: &str,
+        claims: Value,
+        options: &WorkloadTokenOptions,
+    ) -> String {
+        let mut spec = json!({ "claims": claims });
+        if let Some(ttl) = options.ttl_seconds {
+            spec["ttl"] = json!(ttl);
+        }
+        if let Some(alg) = &options.alg {
+            spec["alg"] = json!(alg);
+        }
+        if let Some(typ) = &options.typ {
+            spec["typ"] = json!(typ);
+        }
+        self.post_test("next-workload-token", spec).await;
+
+        // RFC 6749 §2.3.1: the id and secret are form-encoded before they go into Basic.
+        let encode =
+            |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let url = self.token_endpoint();
+        let response = self
+            .http
+            .post(&url)
+            .basic_auth(encode(client_id), Some(encode(client_secret)))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("resource", &resource_indicator(audience)),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let answer: Value = response.json().await.unwrap();
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "POST {url} (client_credentials for {client_id}, audience {audience}): {answer}\nIdP \
+             stderr: {}",
+            self.stderr()
+        );
+        answer["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no access_token in {answer}"))
+            .to_owned()
     }
 
     /// What the IdP wrote on stderr so far (for a failing test's message).
@@ -377,6 +523,20 @@ impl Drop for Idp {
     }
 }
 
+/// The RFC 8707 resource indicator that makes the IdP issue a token with `aud` = `audience`: the
+/// audience itself when it is an absolute URI without fragment, as oidc-provider requires, else
+/// the audience wrapped in [`OPAQUE_AUDIENCE_PREFIX`].
+fn resource_indicator(audience: &str) -> String {
+    if Url::parse(audience).is_ok() && !audience.contains('#') {
+        audience.to_owned()
+    } else {
+        format!(
+            "{OPAQUE_AUDIENCE_PREFIX}{}",
+            URL_SAFE_NO_PAD.encode(audience.as_bytes())
+        )
+    }
+}
+
 /// `.tools/` of this checkout, or `$STATUSPULSE_TOOLS_DIR`.
 pub fn tools_dir() -> PathBuf {
     std::env::var_os("STATUSPULSE_TOOLS_DIR").map_or_else(
@@ -392,8 +552,6 @@ fn script_path() -> PathBuf {
 /// Tests of the harness itself: no StatusPulse server is involved, only a client doing what the
 /// server's SSO code will do.
 mod harness {
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use base64::Engine as _;
     use rand::RngCore as _;
     use sha2::{Digest as _, Sha256};
 
@@ -607,6 +765,7 @@ mod harness {
             json!(format!("{base}{authorize}"))
         );
         assert_eq!(discovery["token_endpoint"], json!(format!("{base}{token}")));
+        assert_eq!(discovery["token_endpoint"], json!(idp.token_endpoint()));
         assert_eq!(discovery["jwks_uri"], json!(format!("{base}{jwks}")));
         assert_eq!(
             discovery["code_challenge_methods_supported"],
@@ -935,6 +1094,262 @@ mod harness {
 
         let token = id_token(json!({"sign": "foreign", "header": {"kid": "unknown-kid"}})).await;
         assert_eq!(decode_jwt(&token).0["kid"], "unknown-kid");
+    }
+
+    const GITHUB_SUB: &str = "repo:acme/infra:ref:refs/heads/main";
+
+    fn github_claims() -> Value {
+        json!({
+            "sub": GITHUB_SUB,
+            "repository": "acme/infra",
+            "repository_owner": "acme",
+            "ref": "refs/heads/main",
+            "environment": "production",
+            "job_workflow_ref": "acme/infra/.github/workflows/deploy.yml@refs/heads/main",
+        })
+    }
+
+    fn gitlab_claims() -> Value {
+        json!({
+            "sub": "project_path:acme/infra:ref_type:branch:ref:main",
+            "project_path": "acme/infra",
+            "namespace_path": "acme",
+            "ref_protected": "true",
+        })
+    }
+
+    /// Checks what every workload token carries: a signature by a key the IdP's `jwks_uri`
+    /// publishes under the header's `kid`, `iss` as discovery says, the asked-for `aud` and
+    /// lifetime, `nbf` = `iat`, a `jti`, no `client_id`, and `expected` claim for claim (nothing
+    /// else). Returns the header and the claims.
+    async fn assert_workload_token(
+        idp: &Idp,
+        token: &str,
+        audience: &str,
+        ttl: i64,
+        expected: &Value,
+    ) -> (Value, Value) {
+        let discovery = idp.discovery(&idp.discovery_url()).await;
+        let jwks = idp.discovery(discovery["jwks_uri"].as_str().unwrap()).await;
+        let (header, claims) = decode_jwt(token);
+        assert!(
+            jwks["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|k| k["kid"] == header["kid"] && k["alg"] == header["alg"]),
+            "kid {} in {jwks}",
+            header["kid"]
+        );
+        assert!(signed_by(token, &jwks), "{token} not signed by {jwks}");
+        assert_eq!(claims["iss"], discovery["issuer"]);
+        assert_eq!(claims["aud"], json!(audience));
+        let iat = claims["iat"].as_i64().unwrap();
+        let now = i64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs(),
+        )
+        .unwrap();
+        assert!((iat - now).abs() <= 5, "iat {iat}, now {now}");
+        assert_eq!(claims["nbf"], json!(iat));
+        assert_eq!(claims["exp"], json!(iat + ttl));
+        assert!(
+            claims["jti"].as_str().is_some_and(|j| j.len() >= 20),
+            "{claims}"
+        );
+        let mut names: Vec<&str> = claims
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        names.sort_unstable();
+        let mut want: Vec<&str> = ["iss", "aud", "sub", "iat", "nbf", "exp", "jti"]
+            .into_iter()
+            .chain(expected.as_object().unwrap().keys().map(String::as_str))
+            .collect();
+        want.sort_unstable();
+        want.dedup();
+        assert_eq!(names, want, "{claims}");
+        for (name, value) in expected.as_object().unwrap() {
+            assert_eq!(&claims[name], value, "claim {name} in {claims}");
+        }
+        (header, claims)
+    }
+
+    /// A GitHub Actions-shaped token, issued by oidc-provider's client-credentials grant and
+    /// signed RS256 by a published key, with the queued claims; each token has its own `jti`;
+    /// a bare-word audience works as well as a URL; lifetime and `typ` as asked.
+    #[tokio::test]
+    async fn idp_workload_tokens_github_shaped() {
+        let idp = Idp::start(
+            Shape::Generic,
+            vec![IdpClient::workload("gha", "gha-secret-gha-secret")],
+        )
+        .await;
+        let audience = "https://github.com/acme";
+        let first = idp
+            .workload_token("gha", "gha-secret-gha-secret", audience, github_claims())
+            .await;
+        let (header, claims) =
+            assert_workload_token(&idp, &first, audience, 300, &github_claims()).await;
+        assert_eq!(
+            (header["alg"].as_str(), header["typ"].as_str()),
+            (Some("RS256"), Some("at+jwt")),
+            "{header}"
+        );
+        assert_eq!(claims["sub"], GITHUB_SUB);
+
+        let second = idp
+            .workload_token("gha", "gha-secret-gha-secret", audience, github_claims())
+            .await;
+        let (_, again) =
+            assert_workload_token(&idp, &second, audience, 300, &github_claims()).await;
+        assert_ne!(claims["jti"], again["jti"]);
+
+        // GitHub's `audience` input is often a bare word; `typ` and lifetime per token. Without a
+        // `sub` in the claims, it is the client id.
+        let options = WorkloadTokenOptions {
+            ttl_seconds: Some(60),
+            typ: Some("JWT".to_owned()),
+            ..WorkloadTokenOptions::default()
+        };
+        let token = idp
+            .workload_token_with(
+                "gha",
+                "gha-secret-gha-secret",
+                "statuspulse",
+                json!({"repository": "acme/infra"}),
+                &options,
+            )
+            .await;
+        let (header, claims) = assert_workload_token(
+            &idp,
+            &token,
+            "statuspulse",
+            60,
+            &json!({"repository": "acme/infra"}),
+        )
+        .await;
+        assert_eq!(header["typ"], "JWT");
+        assert_eq!(claims["sub"], "gha");
+        let stats = idp.stats().await;
+        assert_eq!(
+            (
+                stats["workload_tokens"].as_u64(),
+                stats["token_hits"].as_u64()
+            ),
+            (Some(3), Some(3)),
+            "{stats}"
+        );
+    }
+
+    /// A GitLab CI-shaped token from a shape whose token endpoint is not oidc-provider's own path;
+    /// after a key rotation the next token carries a new `kid` that only the refetched JWKS
+    /// publishes (the server's "unknown kid, refetch once" path), while the old token still
+    /// verifies; ES256 when asked.
+    #[tokio::test]
+    async fn idp_workload_tokens_gitlab_shaped_and_key_rotation() {
+        let idp = Idp::start(
+            Shape::okta_custom("ausci"),
+            vec![IdpClient::workload("gitlab", "gl-secret-gl-secret")],
+        )
+        .await;
+        let discovery = idp.discovery(&idp.discovery_url()).await;
+        let jwks_uri = discovery["jwks_uri"].as_str().unwrap().to_owned();
+        let audience = "https://statuspulse.example";
+        let before = idp.discovery(&jwks_uri).await;
+        let old = idp
+            .workload_token("gitlab", "gl-secret-gl-secret", audience, gitlab_claims())
+            .await;
+        let (old_header, claims) =
+            assert_workload_token(&idp, &old, audience, 300, &gitlab_claims()).await;
+        assert_eq!(claims["ref_protected"], json!("true"));
+        assert!(claims["iss"].as_str().unwrap().ends_with("/oauth2/ausci"));
+
+        let added = idp.rotate_keys().await;
+        let new = idp
+            .workload_token("gitlab", "gl-secret-gl-secret", audience, gitlab_claims())
+            .await;
+        let (new_header, _) =
+            assert_workload_token(&idp, &new, audience, 300, &gitlab_claims()).await;
+        assert_ne!(new_header["kid"], old_header["kid"]);
+        assert!(added.contains(&new_header["kid"].as_str().unwrap().to_owned()));
+        assert!(
+            !signed_by(&new, &before),
+            "the new kid is not in the old JWKS"
+        );
+        let after = idp.discovery(&jwks_uri).await;
+        assert!(signed_by(&new, &after) && signed_by(&old, &after));
+
+        let es = idp
+            .workload_token_with(
+                "gitlab",
+                "gl-secret-gl-secret",
+                audience,
+                gitlab_claims(),
+                &WorkloadTokenOptions {
+                    alg: Some("ES256".to_owned()),
+                    ..WorkloadTokenOptions::default()
+                },
+            )
+            .await;
+        let (header, _) = assert_workload_token(&idp, &es, audience, 300, &gitlab_claims()).await;
+        assert_eq!(header["alg"], "ES256");
+        assert!(added.contains(&header["kid"].as_str().unwrap().to_owned()));
+    }
+
+    /// The IdP refuses claims it sets itself, and a client-credentials request that fails uses
+    /// up the spec queued for it, so the next token does not inherit it.
+    #[tokio::test]
+    async fn idp_workload_token_refusals() {
+        let idp = Idp::start(
+            Shape::Generic,
+            vec![IdpClient::workload("gha", "gha-secret-gha-secret")],
+        )
+        .await;
+        let http = reqwest::Client::new();
+        let queue = format!("{}/__test/next-workload-token", idp.origin);
+        for claims in [json!({"aud": "x"}), json!({"iss": "x"}), json!({"exp": 1})] {
+            let response = http
+                .post(&queue)
+                .json(&json!({ "claims": claims }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{claims}");
+        }
+
+        let response = http
+            .post(&queue)
+            .json(&json!({"claims": {"repository": "evil/repo"}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let response = http
+            .post(idp.token_endpoint())
+            .basic_auth("gha", Some("wrong-secret"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("resource", "https://statuspulse.example"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let token = idp
+            .workload_token(
+                "gha",
+                "gha-secret-gha-secret",
+                "https://statuspulse.example",
+                json!({"repository": "acme/infra"}),
+            )
+            .await;
+        assert_eq!(decode_jwt(&token).1["repository"], "acme/infra");
+        assert_eq!(idp.stats().await["workload_tokens"], json!(1));
     }
 
     /// Without the installed tools the harness fails loudly, naming the install script.
