@@ -196,7 +196,9 @@ impl Refused {
 struct SubjectToken<'a> {
     signed: &'a str,
     signature: Vec<u8>,
-    alg: CoreJwsSigningAlgorithm,
+    /// The header's `alg`, as written: judged once the token's issuer is known, so that a forged
+    /// `none` or HMAC token is audited in the workspace whose trust policy it aimed at.
+    alg_name: String,
     kid: Option<String>,
     claims: serde_json::Map<String, Value>,
 }
@@ -211,8 +213,23 @@ fn parse(token: &str) -> Result<SubjectToken<'_>, Refused> {
     let Value::Object(claims) = claims else {
         return Err(malformed());
     };
-    let alg_name = header.get("alg").and_then(Value::as_str).unwrap_or("none");
-    let alg: CoreJwsSigningAlgorithm = serde_json::from_value(json!(alg_name))
+    Ok(SubjectToken {
+        signed,
+        signature: decode(signature)?,
+        alg_name: header
+            .get("alg")
+            .and_then(Value::as_str)
+            .unwrap_or("none")
+            .to_owned(),
+        kid: header.get("kid").and_then(Value::as_str).map(str::to_owned),
+        claims,
+    })
+}
+
+/// The token's algorithm, if it is one of the asymmetric ones accepted (never `none` or HMAC,
+/// whose "key" would be public).
+fn algorithm(token: &SubjectToken<'_>) -> Result<CoreJwsSigningAlgorithm, Refused> {
+    serde_json::from_value::<CoreJwsSigningAlgorithm>(json!(token.alg_name))
         .ok()
         .filter(|a| crate::signin::oidc::ASYMMETRIC_ALGS.contains(a))
         .ok_or_else(|| {
@@ -221,22 +238,19 @@ fn parse(token: &str) -> Result<SubjectToken<'_>, Refused> {
                 format!(
                     "subject_token is signed with `{}`; only asymmetric algorithms (RS*, PS*, \
                      ES256, ES384, EdDSA) are accepted",
-                    alg_name.chars().take(16).collect::<String>()
+                    token.alg_name.chars().take(16).collect::<String>()
                 ),
             )
-        })?;
-    Ok(SubjectToken {
-        signed,
-        signature: decode(signature)?,
-        alg,
-        kid: header.get("kid").and_then(Value::as_str).map(str::to_owned),
-        claims,
-    })
+        })
 }
 
 /// Whether one of the issuer's keys (the `kid`'s, or any signing key when there is no `kid`)
 /// verifies the signature. `Err(())`: no key with that `kid`.
-fn verified_by(keys: &CoreJsonWebKeySet, token: &SubjectToken<'_>) -> Result<bool, ()> {
+fn verified_by(
+    keys: &CoreJsonWebKeySet,
+    token: &SubjectToken<'_>,
+    alg: &CoreJwsSigningAlgorithm,
+) -> Result<bool, ()> {
     let candidates: Vec<&CoreJsonWebKey> = keys
         .keys()
         .iter()
@@ -253,7 +267,7 @@ fn verified_by(keys: &CoreJsonWebKeySet, token: &SubjectToken<'_>) -> Result<boo
         return Err(());
     }
     Ok(candidates.iter().any(|k| {
-        k.verify_signature(&token.alg, token.signed.as_bytes(), &token.signature)
+        k.verify_signature(alg, token.signed.as_bytes(), &token.signature)
             .is_ok()
     }))
 }
@@ -461,17 +475,18 @@ async fn exchange(
     }
 
     // The signature, with the issuer's keys (fetched again once for an unknown key).
+    let alg = algorithm(&token)?;
     let reach = Reach::of(&state.settings);
     let keys = state.workload_issuers.keys(state, &issuer, reach).await?;
     let now_ms = state.clock.now_ms();
-    let verified = match verified_by(&keys, &token) {
+    let verified = match verified_by(&keys, &token, &alg) {
         Ok(verified) => verified,
         Err(()) => match state
             .workload_issuers
             .refetch(state, &issuer, reach, now_ms)
             .await?
         {
-            Some(fresh) => verified_by(&fresh, &token).unwrap_or(false),
+            Some(fresh) => verified_by(&fresh, &token, &alg).unwrap_or(false),
             None => false,
         },
     };
@@ -733,10 +748,10 @@ mod tests {
             )
         };
         for alg in ["none", "HS256", "HS512", "nonsense"] {
-            let refused = parse(&token(alg)).err().unwrap();
+            let refused = algorithm(&parse(&token(alg)).unwrap()).err().unwrap();
             assert_eq!(refused.reason, "algorithm_refused", "{alg}");
         }
-        assert!(parse(&token("RS256")).is_ok());
+        assert!(algorithm(&parse(&token("RS256")).unwrap()).is_ok());
         assert_eq!(parse("a.b").err().unwrap().reason, "malformed_token");
     }
 

@@ -31,3 +31,4 @@ mod sign_in_attacks;
 mod sign_in_saml;
 mod sso_connections;
 mod verify;
+mod workload_identity;
