@@ -21,6 +21,11 @@
 //! and an RS256 one, checked against the key ring in memory) against `/healthz` and against an
 //! API key, in alternating rounds of the same run.
 //!
+//! `--exchange` (issue 15) measures RFC 8693 token exchanges per second on SQLite and
+//! PostgreSQL: a workload's JWT (ES256, from an issuer served on loopback by the benchmark, its
+//! keys cached by the server after the first exchange) checked, matched against a trust policy,
+//! remembered against replay, and an access token signed.
+//!
 //! `--floods` (issue 8) measures what a hostile client costs: audit rows and database bytes
 //! added by a 10 s flood (32 connections, closed loop) of each kind (a valid key over its
 //! limit, wrong secrets for a known key id, unknown keys, malformed keys, a 65,000-character
@@ -87,6 +92,9 @@ async fn run(server: &Server) {
     }
     if std::env::args().any(|a| a == "--refresh") {
         return refreshes(&plan).await;
+    }
+    if std::env::args().any(|a| a == "--exchange") {
+        return exchanges(&plan).await;
     }
     if std::env::args().any(|a| a == "--tokens") {
         return tokens(server, &client, &admin_key, &plan).await;
@@ -309,29 +317,7 @@ fn ms(d: Duration) -> f64 {
 async fn refreshes(plan: &Plan) {
     for backend in ["sqlite", "postgres"] {
         let dir = tempfile::tempdir().unwrap();
-        let (database, cleanup) = match backend {
-            "sqlite" => (
-                format!("sqlite://{}/bench.db?mode=rwc", dir.path().display()),
-                None,
-            ),
-            _ => {
-                let name = format!("statuspulse_bench_{}", std::process::id());
-                let admin = "postgres://postgres@127.0.0.1:5432/postgres";
-                let pool = sqlx::PgPool::connect(admin).await.unwrap();
-                sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
-                    .execute(&pool)
-                    .await
-                    .unwrap();
-                sqlx::query(&format!("CREATE DATABASE {name}"))
-                    .execute(&pool)
-                    .await
-                    .unwrap();
-                (
-                    format!("postgres://postgres@127.0.0.1:5432/{name}"),
-                    Some((pool, name)),
-                )
-            }
-        };
+        let (database, cleanup) = bench_database(backend, dir.path()).await;
         let server = Server::start_on(&database);
         let client = Client { addr: server.addr };
         let admin_key = client.bench_tier(&server.admin_key).await;
@@ -392,11 +378,208 @@ async fn refreshes(plan: &Plan) {
             plan.throughput_secs * plan.rounds as u64
         );
         drop(server);
-        if let Some((pool, name)) = cleanup {
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&pool)
-                .await;
+        drop_bench_database(cleanup).await;
+    }
+}
+
+/// A workload platform's issuer on loopback: OpenID discovery and a JWKS with one ES256 key, and
+/// that key to sign job tokens with.
+struct BenchIssuer {
+    url: String,
+    key: ring::signature::EcdsaKeyPair,
+}
+
+impl BenchIssuer {
+    async fn start() -> Self {
+        use base64::Engine as _;
+        use ring::signature::KeyPair as _;
+        let rng = ring::rand::SystemRandom::new();
+        let alg = &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING;
+        let pkcs8 = ring::signature::EcdsaKeyPair::generate_pkcs8(alg, &rng).unwrap();
+        let key = ring::signature::EcdsaKeyPair::from_pkcs8(alg, pkcs8.as_ref(), &rng).unwrap();
+        let point = key.public_key().as_ref().to_vec();
+        let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+        let jwks = serde_json::json!({"keys": [{"kty": "EC", "crv": "P-256", "alg": "ES256",
+            "use": "sig", "kid": "bench-1", "x": b64(&point[1..33]), "y": b64(&point[33..65])}]});
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let discovery = serde_json::json!({"issuer": url, "jwks_uri": format!("{url}/jwks"),
+            "response_types_supported": ["id_token"], "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["ES256"]});
+        let app = axum::Router::new()
+            .route(
+                "/.well-known/openid-configuration",
+                axum::routing::get(move || {
+                    let d = discovery.clone();
+                    async move { axum::Json(d) }
+                }),
+            )
+            .route(
+                "/jwks",
+                axum::routing::get(move || {
+                    let k = jwks.clone();
+                    async move { axum::Json(k) }
+                }),
+            );
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self { url, key }
+    }
+
+    /// A job's token, as GitHub Actions would issue it, valid ten minutes.
+    fn token(&self, i: usize) -> String {
+        use base64::Engine as _;
+        let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let header = b64(br#"{"alg":"ES256","kid":"bench-1","typ":"JWT"}"#);
+        let claims = serde_json::json!({"iss": self.url, "aud": "statuspulse",
+            "sub": "repo:acme/infra:ref:refs/heads/main", "repository": "acme/infra",
+            "ref": "refs/heads/main", "jti": format!("bench-{i}"), "iat": now, "nbf": now,
+            "exp": now + 600});
+        let input = format!("{header}.{}", b64(claims.to_string().as_bytes()));
+        let signature = self
+            .key
+            .sign(&ring::rand::SystemRandom::new(), input.as_bytes())
+            .unwrap();
+        format!("{input}.{}", b64(signature.as_ref()))
+    }
+}
+
+/// `--exchange`: token exchanges per second on SQLite and PostgreSQL, 32 connections, each
+/// exchange a fresh job token (a token is exchanged once).
+async fn exchanges(plan: &Plan) {
+    let issuer = BenchIssuer::start().await;
+    let seconds = plan.throughput_secs * plan.rounds as u64;
+    for backend in ["sqlite", "postgres"] {
+        let dir = tempfile::tempdir().unwrap();
+        let (database, cleanup) = bench_database(backend, dir.path()).await;
+        let server = Server::start_on(&database);
+        let client = Client { addr: server.addr };
+        let admin_key = client.bench_tier(&server.admin_key).await;
+        let mut conn = client.connect().await;
+        let (status, body) = conn
+            .send_json(
+                "POST",
+                "/v1/service-accounts",
+                &admin_key,
+                r#"{"name":"deployer"}"#,
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let account: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let account = account["id"].as_str().unwrap().to_owned();
+        let (status, body) = conn
+            .send_json(
+                "POST",
+                "/v1/role-bindings",
+                &admin_key,
+                &format!(r#"{{"service_account_id":"{account}","scopes":["read:checks"]}}"#),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let policy = serde_json::json!({"name": "bench", "issuer": issuer.url, "audience": "statuspulse",
+            "conditions": {"repository": "acme/infra", "ref": "refs/heads/*"},
+            "service_account_id": account, "scopes": ["read:checks"]});
+        let (status, body) = conn
+            .send_json(
+                "POST",
+                "/v1/workload-identities",
+                &admin_key,
+                &policy.to_string(),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+
+        // Enough fresh tokens for the run, signed beforehand so the client measures the server.
+        let count = 3_000 * seconds as usize;
+        let tokens: Arc<Vec<String>> = Arc::new((0..count).map(|i| issuer.token(i)).collect());
+        let next = Arc::new(AtomicU64::new(0));
+        let exchange = |token: &str, host: &str| {
+            let body = format!(
+                "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange&subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Ajwt&subject_token={token}"
+            );
+            format!(
+                "POST /oauth2/token HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+        };
+        // The first exchange fetches the issuer's keys; the run measures with them cached.
+        let first = next.fetch_add(1, Ordering::Relaxed) as usize;
+        let (status, answer) = conn
+            .exchange(exchange(&tokens[first], &conn.host.clone()).as_bytes())
+            .await;
+        assert_eq!(status, 200, "{answer}");
+
+        let done = Arc::new(AtomicU64::new(0));
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..plan.connections {
+            let (client, tokens, next, done) =
+                (client.clone(), tokens.clone(), next.clone(), done.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut conn = client.connect().await;
+                let host = conn.host.clone();
+                while Instant::now() < deadline {
+                    let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                    let Some(token) = tokens.get(i) else { break };
+                    let (status, answer) = conn.exchange(exchange(token, &host).as_bytes()).await;
+                    assert_eq!(status, 200, "{answer}");
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            }));
         }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let per_second = done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
+        println!(
+            "token exchanges on {backend}: {per_second:.0}/s ({} connections, {seconds} s; each checks an ES256 job token against the cached JWKS, matches the trust policy, records the jti and signs an access token)",
+            plan.connections
+        );
+        drop(server);
+        drop_bench_database(cleanup).await;
+    }
+}
+
+/// A fresh database of `backend` for one run: a SQLite file in `dir`, or a PostgreSQL database
+/// dropped by [`drop_bench_database`].
+async fn bench_database(
+    backend: &str,
+    dir: &std::path::Path,
+) -> (String, Option<(sqlx::PgPool, String)>) {
+    match backend {
+        "sqlite" => (
+            format!("sqlite://{}/bench.db?mode=rwc", dir.display()),
+            None,
+        ),
+        _ => {
+            let name = format!("statuspulse_bench_{}", std::process::id());
+            let admin = "postgres://postgres@127.0.0.1:5432/postgres";
+            let pool = sqlx::PgPool::connect(admin).await.unwrap();
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+                .execute(&pool)
+                .await
+                .unwrap();
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&pool)
+                .await
+                .unwrap();
+            (
+                format!("postgres://postgres@127.0.0.1:5432/{name}"),
+                Some((pool, name)),
+            )
+        }
+    }
+}
+
+async fn drop_bench_database(cleanup: Option<(sqlx::PgPool, String)>) {
+    if let Some((pool, name)) = cleanup {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&pool)
+            .await;
     }
 }
 
@@ -498,7 +681,8 @@ impl Server {
         // The benchmark measures verification, not the per-key limit: a tier with room. Users
         // (access tokens, sessions) are limited at the standard tier, which `--tokens` and
         // `--refresh` open likewise.
-        let users_measured = std::env::args().any(|a| a == "--tokens" || a == "--refresh");
+        let users_measured =
+            std::env::args().any(|a| a == "--tokens" || a == "--refresh" || a == "--exchange");
         command
             .arg("serve")
             .env("STATUSPULSE_DATABASE_URL", &database)
@@ -519,6 +703,10 @@ impl Server {
         }
         if let Some(key) = master_key {
             command.env("STATUSPULSE_MASTER_KEY", key);
+        }
+        // `--exchange`'s issuer is served on loopback by the benchmark.
+        if std::env::args().any(|a| a == "--exchange") {
+            command.env("STATUSPULSE_ALLOW_LOOPBACK_IDPS", "true");
         }
         let mut child = command.spawn().unwrap();
         let stderr = std::io::BufReader::new(child.stderr.take().unwrap());

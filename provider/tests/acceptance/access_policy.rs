@@ -162,14 +162,7 @@ resource "statuspulse_access_policy" "empty" {{
         ("Invalid regions", "EU"),
         ("Access policy without a condition", "openid"),
     ] {
-        let at = text
-            .find(&format!("Error: {summary}"))
-            .unwrap_or_else(|| panic!("{summary}:\n{text}"));
-        let quoted = &text[at..text[at..].find("\n\n\n").map_or(text.len(), |e| at + e)];
-        assert!(
-            quoted.contains(line),
-            "{summary} does not point at `{line}`:\n{quoted}"
-        );
+        crate::harness::assert_diagnostic_at(&text, summary, line);
     }
     assert!(
         text.contains("write `10.1.2.3/8` as `10.0.0.0/8`"),

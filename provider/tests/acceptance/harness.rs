@@ -460,3 +460,16 @@ pub fn heavy_lock() -> std::sync::MutexGuard<'static, ()> {
     LOCK.lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
+
+/// Asserts that Terraform's output has the diagnostic `summary` and that the configuration it
+/// quotes contains `line` (the offending attribute's line).
+pub fn assert_diagnostic_at(text: &str, summary: &str, line: &str) {
+    let at = text
+        .find(&format!("Error: {summary}"))
+        .unwrap_or_else(|| panic!("{summary}:\n{text}"));
+    let quoted = &text[at..text[at..].find("\n\n\n").map_or(text.len(), |e| at + e)];
+    assert!(
+        quoted.contains(line),
+        "{summary} does not point at `{line}`:\n{quoted}"
+    );
+}

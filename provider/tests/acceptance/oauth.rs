@@ -194,14 +194,7 @@ pub fn plan_time_validation(version: &'static str) {
         ("Invalid allowed_scopes", "read:checks"),
         ("Invalid signing_alg", "HS256"),
     ] {
-        let at = text
-            .find(&format!("Error: {summary}"))
-            .unwrap_or_else(|| panic!("{summary}:\n{text}"));
-        let quoted = &text[at..text[at..].find("\n\n\n").map_or(text.len(), |e| at + e)];
-        assert!(
-            quoted.contains(line),
-            "{summary} does not point at `{line}`:\n{quoted}"
-        );
+        crate::harness::assert_diagnostic_at(&text, summary, line);
     }
     assert_eq!(text.matches("Error: ").count(), 3, "{text}");
 
