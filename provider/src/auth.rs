@@ -76,6 +76,23 @@ impl TokenSource {
         }
     }
 
+    /// What makes a new token appear, for the error of an unrefreshed one.
+    pub fn refresh_advice(&self) -> &'static str {
+        match self {
+            TokenSource::Static(_) => {
+                "a token given as a value cannot be refreshed: raise the trust policy's \
+                 `token_lifetime_seconds` to cover the whole run, or give the token as \
+                 `oidc_token_file`, which the platform refreshes"
+            }
+            TokenSource::File(_) => {
+                "the platform must write a new token to the file before the access token \
+                 expires (a Kubernetes projected token with `expirationSeconds: 600` is renewed \
+                 every 8 minutes), or raise the trust policy's `token_lifetime_seconds`"
+            }
+            TokenSource::GitHubActions { .. } => "ask GitHub Actions for a new token",
+        }
+    }
+
     /// The provider block attribute a diagnostic about it points at, if any.
     pub fn attribute(&self) -> Option<&'static str> {
         match self {

@@ -133,18 +133,12 @@ fn describe(action: &str, err: &ApiError) -> (String, String, AttributePath) {
         ),
         // Mid-apply, when the provider exchanges its OIDC token again (crate::exchange); at
         // configure time `provider.rs` says more, on the attribute holding the token.
-        ApiError::Exchange { error, .. } => (
+        ApiError::Exchange { .. } => (
             format!("Could not {action}: StatusPulse refused the provider's OIDC token"),
             format!(
                 "{err}. The provider exchanges its OIDC token again before the access token \
-                 expires; {}",
-                if error == "invalid_grant" {
-                    "the new token no longer matches the workload identity trust policy, or it \
-                     expired (an `oidc_token` given as a value is never refreshed: use \
-                     `oidc_token_file`)."
-                } else {
-                    "check the trust policy and the provider's `workload_identity`."
-                }
+                 expires: the new token no longer matches the workload identity trust policy, \
+                 or the policy changed meanwhile."
             ),
             AttributePath::root(),
         ),

@@ -9,6 +9,12 @@
 //! cache sits behind one async mutex, so the calls that find the token due wait for a single
 //! exchange and share its result instead of each exchanging (no stampede on the server).
 //!
+//! The server exchanges an OIDC token once (a replay is refused). So when the token read again
+//! is the one already exchanged (the platform has not refreshed it yet, or it was given as a
+//! value), the provider keeps the access token it has until it actually expires, reading the
+//! source again on each call meanwhile, and only then fails, saying why, instead of sending a
+//! replay the server would refuse and audit.
+//!
 //! Both tokens are secrets: they live in `SecretString`s, go out only in a request body or a
 //! sensitive header, and no error message carries them (a JSON error from the exchange answer is
 //! reported without serde's text, which may quote a value).
@@ -52,14 +58,21 @@ struct AccessToken {
 /// The provider's OIDC credential and the access token last exchanged for it.
 pub struct Exchanger {
     credential: OidcCredential,
-    cache: Mutex<Option<AccessToken>>,
+    cache: Mutex<Cache>,
+}
+
+#[derive(Default)]
+struct Cache {
+    access: Option<AccessToken>,
+    /// The OIDC token of the last successful exchange: the server would refuse it again.
+    exchanged: Option<SecretString>,
 }
 
 impl Exchanger {
     pub fn new(credential: OidcCredential) -> Self {
         Self {
             credential,
-            cache: Mutex::new(None),
+            cache: Mutex::new(Cache::default()),
         }
     }
 
@@ -76,12 +89,28 @@ impl Exchanger {
         retry: &RetryPolicy,
     ) -> Result<SecretString, ApiError> {
         let mut cache = self.cache.lock().await;
-        if let Some(current) = cache.as_ref() {
-            if !refresh_due(Instant::now(), current.expires_at, current.lifetime) {
+        let now = Instant::now();
+        if let Some(current) = &cache.access {
+            if !refresh_due(now, current.expires_at, current.lifetime) {
                 return Ok(current.token.clone());
             }
         }
         let subject = subject_token(&self.credential.source, http).await?;
+        let unchanged = cache
+            .exchanged
+            .as_ref()
+            .is_some_and(|last| last.expose_secret() == subject.expose_secret());
+        if unchanged {
+            if let Some(current) = cache.access.as_ref().filter(|c| now < c.expires_at) {
+                return Ok(current.token.clone());
+            }
+            return Err(ApiError::OidcToken(format!(
+                "{} has not changed since the provider exchanged it, and StatusPulse exchanges \
+                 an OIDC token only once; {}",
+                self.credential.source.describe(),
+                self.credential.source.refresh_advice()
+            )));
+        }
         let fresh = exchange(
             http,
             endpoint,
@@ -91,7 +120,8 @@ impl Exchanger {
         )
         .await?;
         let token = fresh.token.clone();
-        *cache = Some(fresh);
+        cache.access = Some(fresh);
+        cache.exchanged = Some(subject);
         Ok(token)
     }
 
@@ -100,17 +130,18 @@ impl Exchanger {
     pub async fn invalidate(&self, used: &SecretString) {
         let mut cache = self.cache.lock().await;
         if cache
+            .access
             .as_ref()
             .is_some_and(|c| c.token.expose_secret() == used.expose_secret())
         {
-            *cache = None;
+            cache.access = None;
         }
     }
 
     /// Tests: pretend the cached token expires in `remaining`.
     #[cfg(test)]
     pub async fn expire_in(&self, remaining: Duration) {
-        if let Some(current) = self.cache.lock().await.as_mut() {
+        if let Some(current) = self.cache.lock().await.access.as_mut() {
             current.expires_at = Instant::now() + remaining;
         }
     }
@@ -394,7 +425,7 @@ mod client_tests {
             if form_value(body, "subject_token").as_deref() == Some("jwt-of-a-feature-branch") {
                 return answer(
                     "400 Bad Request",
-                    r#"{"error":"invalid_grant","error_description":"condition `ref` of trust policy wi_1 wants `refs/heads/main`; the token has `refs/heads/feature`"}"#,
+                    r#"{"error":"invalid_request","error_description":"the token's `ref` does not meet the trust policy"}"#,
                 );
             }
             return answer(
@@ -407,7 +438,8 @@ mod client_tests {
         if line.starts_with("GET /github-id-token?") {
             let auth = header(head, "authorization").unwrap_or_default();
             seen.lock().unwrap().github.push(format!("{line} {auth}"));
-            return answer("200 OK", r#"{"value":"jwt-from-github"}"#);
+            let n = seen.lock().unwrap().github.len();
+            return answer("200 OK", &format!(r#"{{"value":"jwt-from-github-{n}"}}"#));
         }
         let bearer = header(head, "authorization").unwrap_or_default().to_owned();
         let mut seen = seen.lock().unwrap();
@@ -531,11 +563,10 @@ mod client_tests {
     #[tokio::test]
     async fn concurrent_calls_with_a_due_token_wait_for_one_exchange() {
         let (url, seen) = peer().await;
-        let client = Arc::new(client(
-            url,
-            TokenSource::Static(SecretString::from("jwt-static".to_owned())),
-            None,
-        ));
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("token");
+        std::fs::write(&file, "jwt-1").unwrap();
+        let client = Arc::new(client(url, TokenSource::File(file.clone()), None));
         let mut calls = tokio::task::JoinSet::new();
         for _ in 0..8 {
             let client = client.clone();
@@ -544,6 +575,7 @@ mod client_tests {
         while let Some(done) = calls.join_next().await {
             done.unwrap().unwrap();
         }
+        std::fs::write(&file, "jwt-2").unwrap();
         client.exchanger().unwrap().expire_in(Duration::ZERO).await;
         for _ in 0..8 {
             let client = client.clone();
@@ -579,12 +611,15 @@ mod client_tests {
         else {
             panic!("not an exchange refusal: {err}")
         };
-        assert_eq!((status, error.as_str()), (400, "invalid_grant"));
-        assert!(description.as_deref().unwrap().contains("condition `ref`"));
+        assert_eq!((status, error.as_str()), (400, "invalid_request"));
+        assert!(description
+            .as_deref()
+            .unwrap()
+            .contains("`ref` does not meet"));
         let mut diags = tf_provider::Diagnostics::default();
         crate::diag::DiagnosticsExt::api_error(&mut diags, "read the API key", &err);
         let shown = format!("{} {}", diags.errors[0].summary, diags.errors[0].detail);
-        assert!(shown.contains("condition `ref`"), "{shown}");
+        assert!(shown.contains("`ref` does not meet"), "{shown}");
         assert!(!shown.contains("jwt-of-a-feature-branch"), "{shown}");
     }
 
@@ -593,14 +628,52 @@ mod client_tests {
         let (url, seen) = peer().await;
         seen.lock().unwrap().refused.push("at-1".into());
         let client = client(
-            url,
-            TokenSource::Static(SecretString::from("jwt".to_owned())),
+            url.clone(),
+            TokenSource::GitHubActions {
+                request_url: format!("{url}/github-id-token?api-version=2.0"),
+                request_token: SecretString::from("gh-request-token".to_owned()),
+                audience: "statuspulse".into(),
+            },
             None,
         );
         let _: serde_json::Value = client.get("/v1/scopes").await.unwrap();
         let seen = seen.lock().unwrap();
         assert_eq!(seen.exchanges.len(), 2);
         assert_eq!(seen.bearers, ["Bearer at-1", "Bearer at-2"]);
+        assert_eq!(
+            seen.github.len(),
+            2,
+            "a fresh ID token for the new exchange"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unrefreshed_token_is_never_replayed_the_access_token_lasts_then_the_error_says_why()
+    {
+        let (url, seen) = peer().await;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("token");
+        std::fs::write(&file, "jwt-1").unwrap();
+        let client = client(url, TokenSource::File(file.clone()), None);
+        client.authenticate().await.unwrap();
+        let exchanger = client.exchanger().unwrap();
+        exchanger.expire_in(Duration::from_secs(30)).await;
+        let _: serde_json::Value = client.get("/v1/scopes").await.unwrap();
+        assert_eq!(seen.lock().unwrap().exchanges.len(), 1, "no replay sent");
+        assert_eq!(seen.lock().unwrap().bearers, ["Bearer at-1"]);
+        exchanger.expire_in(Duration::ZERO).await;
+        let err = client
+            .get::<serde_json::Value>("/v1/scopes")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ApiError::OidcToken(_)), "{err}");
+        assert!(err.to_string().contains("only once"), "{err}");
+        assert!(!err.to_string().contains("jwt-1"), "{err}");
+        assert_eq!(seen.lock().unwrap().exchanges.len(), 1);
+        // Once the platform writes a new token, the provider recovers by itself.
+        std::fs::write(&file, "jwt-2").unwrap();
+        let _: serde_json::Value = client.get("/v1/scopes").await.unwrap();
+        assert_eq!(seen.lock().unwrap().exchanges.len(), 2);
     }
 
     #[tokio::test]
@@ -623,7 +696,7 @@ mod client_tests {
         );
         assert_eq!(
             form_value(&seen.exchanges[0], "subject_token").unwrap(),
-            "jwt-from-github"
+            "jwt-from-github-1"
         );
     }
 

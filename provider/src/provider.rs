@@ -165,29 +165,21 @@ fn report_exchange_failure(diags: &mut Diagnostics, client: &ApiClient, err: &Ap
         ApiError::Exchange {
             error, description, ..
         } => {
-            let hint = match error.as_str() {
-                "invalid_grant" => {
-                    "The token's issuer, audience or claims match no \
-                    `statuspulse_workload_identity` trust policy (the reason above names the \
-                    condition that failed), or the token expired. Compare the policy's `issuer`, \
-                    `audience` and `conditions` with the token's claims."
-                }
-                "invalid_request" => {
-                    "When several trust policies match the token, name one \
-                    with `workload_identity` (STATUSPULSE_WORKLOAD_IDENTITY); check that it is a \
-                    `wi_…` id of this server."
-                }
-                "invalid_scope" => {
-                    "The trust policy's scopes or the service account's role \
-                    bindings do not allow what was asked."
-                }
-                _ => "",
+            // The server says why in the description (RFC 8693 answers `invalid_request` for
+            // any unacceptable token): the hint only says where to look.
+            let hint = if error == "invalid_scope" {
+                "The trust policy's `scopes` or the service account's role bindings do not give \
+                 what was asked."
+            } else {
+                "Compare the `statuspulse_workload_identity` trust policy's `issuer`, `audience` \
+                 and `conditions` with the token's claims; when several policies match the \
+                 token, name one with `workload_identity` (STATUSPULSE_WORKLOAD_IDENTITY)."
             };
             (
                 "StatusPulse refused the provider's OIDC token",
                 format!(
-                    "{} answered `{error}` when the provider exchanged {} at {}/oauth2/token{}. {hint}",
-                    client.endpoint(),
+                    "StatusPulse answered `{error}` when the provider exchanged {} at \
+                     {}/oauth2/token{}. {hint}",
                     source.describe(),
                     client.endpoint(),
                     description
@@ -244,9 +236,10 @@ impl Provider for StatusPulseProvider {
                         string(),
                         "An OIDC token (JWT) from the platform the provider runs on, exchanged at \
                          the server's `/oauth2/token` for a short-lived access token under a \
-                         `statuspulse_workload_identity` trust policy, instead of an API key. A \
-                         token given as a value cannot be refreshed: prefer `oidc_token_file` \
-                         for applies longer than the token's own lifetime. Defaults to the \
+                         `statuspulse_workload_identity` trust policy, instead of an API key. The \
+                         server exchanges a token once, so a token given as a value lasts one \
+                         access token (the policy's `token_lifetime_seconds`): prefer \
+                         `oidc_token_file` for longer runs. Defaults to the \
                          `STATUSPULSE_OIDC_TOKEN` environment variable. Conflicts with `api_key` \
                          and `oidc_token_file`.",
                     )),
@@ -256,8 +249,10 @@ impl Provider for StatusPulseProvider {
                     optional(
                         string(),
                         "Path of a file holding the OIDC token to exchange (as `oidc_token`), read \
-                         again before each exchange because platforms refresh it (a Kubernetes \
-                         projected service account token, a token a CI step writes). Defaults to \
+                         again when the access token is about to expire, because platforms refresh it \
+                         (a Kubernetes projected service account token, a token a CI step writes); \
+                         until the file holds a new token, the current access token is used to its \
+                         end. Defaults to \
                          the `STATUSPULSE_OIDC_TOKEN_FILE` environment variable. Conflicts with \
                          `api_key` and `oidc_token`.",
                     ),
