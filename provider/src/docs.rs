@@ -169,8 +169,10 @@ fn render_index(schema: &Schema, examples: &Path) -> io::Result<String> {
          audience `oidc_audience` (default `statuspulse`) by itself. `workload_identity` \
          (`STATUSPULSE_WORKLOAD_IDENTITY`) names the trust policy when several match. The access \
          token is exchanged again, re-reading the OIDC token, when less than a minute of it \
-         remains, so an apply may outlast it as long as the platform refreshes its token (the \
-         server exchanges each OIDC token once). See the \
+         remains, so an apply may outlast it as long as the platform refreshes its token. The \
+         server exchanges each OIDC token once and Terraform starts the provider once per \
+         command phase (`terraform apply` plans, then applies), so outside GitHub Actions give \
+         each start its own token: `terraform plan -out=tfplan`, then `terraform apply tfplan`. See the \
          [workload identity guide](guides/workload-identity.md).\n\n\
          The provider block wins over the environment, which wins over GitHub Actions; two \
          credentials in the same place (say `api_key` and `oidc_token_file`, or \

@@ -167,9 +167,19 @@ fn report_exchange_failure(diags: &mut Diagnostics, client: &ApiClient, err: &Ap
         } => {
             // The server says why in the description (RFC 8693 answers `invalid_request` for
             // any unacceptable token): the hint only says where to look.
+            let replayed = description
+                .as_deref()
+                .is_some_and(|d| d.contains("already exchanged"));
             let hint = if error == "invalid_scope" {
                 "The trust policy's `scopes` or the service account's role bindings do not give \
                  what was asked."
+            } else if replayed {
+                "StatusPulse exchanges each OIDC token once, and Terraform starts the provider \
+                 afresh for each command and for each phase of one (`terraform apply` plans, \
+                 then applies): give every start a new token. A GitHub Actions job does so by \
+                 itself (leave `oidc_token` and `oidc_token_file` unset); otherwise plan and \
+                 apply separately (`terraform plan -out=tfplan`, then `terraform apply tfplan`) \
+                 with a fresh token for each."
             } else {
                 "Compare the `statuspulse_workload_identity` trust policy's `issuer`, `audience` \
                  and `conditions` with the token's claims; when several policies match the \
@@ -237,9 +247,9 @@ impl Provider for StatusPulseProvider {
                         "An OIDC token (JWT) from the platform the provider runs on, exchanged at \
                          the server's `/oauth2/token` for a short-lived access token under a \
                          `statuspulse_workload_identity` trust policy, instead of an API key. The \
-                         server exchanges a token once, so a token given as a value lasts one \
-                         access token (the policy's `token_lifetime_seconds`): prefer \
-                         `oidc_token_file` for longer runs. Defaults to the \
+                         server exchanges a token once, and Terraform starts the provider once \
+                         per command phase: give each `terraform plan -out` and `terraform apply \
+                         tfplan` its own token. Defaults to the \
                          `STATUSPULSE_OIDC_TOKEN` environment variable. Conflicts with `api_key` \
                          and `oidc_token_file`.",
                     )),

@@ -26,7 +26,8 @@ resource "statuspulse_workload_identity" "github" {
 }
 
 # GitLab CI on gitlab.com: any protected branch or tag of acme/infra. The job declares
-# `id_tokens: STATUSPULSE_OIDC_TOKEN: aud: https://auth.statuspulse.example`.
+# `id_tokens` with `aud: https://auth.statuspulse.example`, one per Terraform command (a token
+# is exchanged once; see the workload identity guide), passed as STATUSPULSE_OIDC_TOKEN.
 resource "statuspulse_workload_identity" "gitlab" {
   name     = "gitlab-acme-infra-protected"
   issuer   = "https://gitlab.com"
@@ -41,7 +42,7 @@ resource "statuspulse_workload_identity" "gitlab" {
 }
 
 # Kubernetes: pods running as the `statuspulse-sync` service account of the `monitoring`
-# namespace, with a projected service account token (audience `statuspulse`) read through
+# namespace, with a service account token for the audience `statuspulse` read through
 # `oidc_token_file`. The issuer is the cluster's service account issuer (here EKS).
 resource "statuspulse_service_account" "status_sync" {
   name = "status-sync"
