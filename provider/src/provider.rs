@@ -136,6 +136,7 @@ fn check_endpoint_setting(diags: &mut Diagnostics, endpoint: &Value<String>) {
     }
 }
 
+/// A refused credential configuration, on the attribute at fault.
 fn report(diags: &mut Diagnostics, refusal: Refusal) {
     diags.add(
         refusal.summary,
