@@ -10,6 +10,10 @@
 //! 502 after the server created, a reset, a timeout) gets the first answer back instead of
 //! creating a second object (a second API key nobody manages). While the first attempt is still
 //! running on the server, the retry's 409 `idempotency_key_in_progress` is waited out like a 429.
+//!
+//! The credential is an API key, or an OIDC token exchanged for short-lived access tokens
+//! (`crate::exchange`); each attempt asks for the current one, so a retry or a long apply picks up
+//! a token exchanged in the meantime, and a 401 answered to an exchanged token exchanges once more.
 
 use std::time::{Duration, Instant};
 
@@ -19,6 +23,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use statuspulse_api::Problem;
+
+use crate::auth::Credentials;
+use crate::exchange::Exchanger;
 
 /// An API failure, already classified for the diagnostics a user will read.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +46,18 @@ pub enum ApiError {
     /// The server answered 2xx with a body we do not understand (version skew).
     #[error("unexpected answer from StatusPulse: {0}")]
     Decode(String),
+    /// The token exchange at `/oauth2/token` was refused (an RFC 6749 §5.2 error answer).
+    #[error("StatusPulse refused the token exchange (HTTP {status}, `{error}`){}", description.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
+    Exchange {
+        status: u16,
+        /// `invalid_grant`, `invalid_request`, `invalid_scope`, …
+        error: String,
+        /// The server's explanation, such as the trust policy condition that failed.
+        description: Option<String>,
+    },
+    /// The workload's OIDC token could not be obtained (never carries the token).
+    #[error("cannot obtain the OIDC token: {0}")]
+    OidcToken(String),
 }
 
 impl ApiError {
@@ -80,7 +99,7 @@ impl Default for RetryPolicy {
 /// Connection settings resolved from the provider block and the environment.
 pub struct ClientConfig {
     pub endpoint: String,
-    pub api_key: SecretString,
+    pub credentials: Credentials,
     pub terraform_version: String,
     pub retry: RetryPolicy,
     pub timeout: Duration,
@@ -90,8 +109,14 @@ pub struct ClientConfig {
 pub struct ApiClient {
     http: reqwest::Client,
     endpoint: String,
-    api_key: SecretString,
+    auth: Auth,
     retry: RetryPolicy,
+}
+
+/// How requests are authenticated. No `Debug`: it holds secrets.
+enum Auth {
+    ApiKey(SecretString),
+    Exchanged(Exchanger),
 }
 
 /// The User-Agent names both versions so that server operators can tell which provider and
@@ -122,13 +147,42 @@ impl ApiClient {
         Ok(Self {
             http,
             endpoint: config.endpoint.trim_end_matches('/').to_owned(),
-            api_key: config.api_key,
+            auth: match config.credentials {
+                Credentials::ApiKey(key) => Auth::ApiKey(key),
+                Credentials::Oidc(oidc) => Auth::Exchanged(Exchanger::new(oidc)),
+            },
             retry: config.retry,
         })
     }
 
     pub fn endpoint(&self) -> &str {
         &self.endpoint
+    }
+
+    /// The exchanger, when the provider authenticates with an OIDC token.
+    pub fn exchanger(&self) -> Option<&Exchanger> {
+        match &self.auth {
+            Auth::Exchanged(exchanger) => Some(exchanger),
+            Auth::ApiKey(_) => None,
+        }
+    }
+
+    /// Makes sure there is a credential to send: with an OIDC token, exchanges it now, so that a
+    /// refused exchange is one diagnostic at configure time.
+    pub async fn authenticate(&self) -> Result<(), ApiError> {
+        self.bearer().await.map(|_| ())
+    }
+
+    /// The secret to send as `Bearer`: the API key, or the current exchanged access token.
+    async fn bearer(&self) -> Result<SecretString, ApiError> {
+        match &self.auth {
+            Auth::ApiKey(key) => Ok(key.clone()),
+            Auth::Exchanged(exchanger) => {
+                exchanger
+                    .access_token(&self.http, &self.endpoint, &self.retry)
+                    .await
+            }
+        }
     }
 
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
@@ -168,7 +222,7 @@ impl ApiClient {
                 path,
                 Some(body),
                 Some(&key),
-                Credential::ApiKey,
+                Credential::Bearer,
             )
             .await?;
         serde_json::from_slice(&bytes).map_err(|err| ApiError::Decode(err.to_string()))
@@ -183,7 +237,7 @@ impl ApiClient {
     }
 
     pub async fn delete(&self, path: &str) -> Result<(), ApiError> {
-        self.send(Method::DELETE, path, None, None, Credential::ApiKey)
+        self.send(Method::DELETE, path, None, None, Credential::Bearer)
             .await
             .map(|_| ())
     }
@@ -199,7 +253,7 @@ impl ApiClient {
             .transpose()
             .map_err(|err| ApiError::Decode(err.to_string()))?;
         let bytes = self
-            .send(method, path, body, None, Credential::ApiKey)
+            .send(method, path, body, None, Credential::Bearer)
             .await?;
         serde_json::from_slice(&bytes).map_err(|err| ApiError::Decode(err.to_string()))
     }
@@ -217,11 +271,16 @@ impl ApiClient {
         let url = format!("{}{}", self.endpoint, path);
         let started = Instant::now();
         let mut attempt = 0;
+        let mut reauthenticated = false;
         loop {
             attempt += 1;
             let mut request = self.http.request(method.clone(), &url);
-            if credential == Credential::ApiKey {
-                request = request.headers(self.auth_headers());
+            let bearer = match credential {
+                Credential::Bearer => Some(self.bearer().await?),
+                Credential::None => None,
+            };
+            if let Some(bearer) = &bearer {
+                request = request.headers(auth_headers(bearer));
             }
             if let Some(key) = idempotency_key {
                 request = request.header(IDEMPOTENCY_KEY, key);
@@ -243,6 +302,17 @@ impl ApiClient {
                             }
                         });
                     }
+                    if let (StatusCode::UNAUTHORIZED, Auth::Exchanged(exchanger), Some(used)) =
+                        (status, &self.auth, &bearer)
+                    {
+                        // The exchanged token was refused before its expiry (its trust policy
+                        // changed, the server restarted its token store): exchange once more.
+                        if !reauthenticated {
+                            reauthenticated = true;
+                            exchanger.invalidate(used).await;
+                            continue;
+                        }
+                    }
                     let retry_after = parse_retry_after(response.headers());
                     let body = response.bytes().await.ok();
                     let error = problem_from(status, body.as_deref());
@@ -259,45 +329,44 @@ impl ApiClient {
                     },
                 ),
             };
-            let delay = retry_after.unwrap_or_else(|| self.backoff(attempt));
+            let delay = retry_after.unwrap_or_else(|| backoff_delay(&self.retry, attempt));
             if attempt >= self.retry.max_attempts || started.elapsed() + delay > self.retry.budget {
                 return Err(error);
             }
             tokio::time::sleep(delay).await;
         }
     }
-
-    fn auth_headers(&self) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        // A key that is not a valid header value was already refused by validation; sending no
-        // header then yields the server's clear 401 instead of a panic here.
-        if let Ok(mut value) =
-            HeaderValue::from_str(&format!("Bearer {}", self.api_key.expose_secret()))
-        {
-            // Keeps the secret out of reqwest's debug output and HTTP/2 header compression tables.
-            value.set_sensitive(true);
-            headers.insert(AUTHORIZATION, value);
-        }
-        headers
-    }
-
-    fn backoff(&self, attempt: u32) -> Duration {
-        let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
-        self.retry
-            .initial_backoff
-            .saturating_mul(factor)
-            .min(self.retry.max_backoff)
-    }
 }
 
-/// Whether a request carries the provider's key.
+fn auth_headers(bearer: &SecretString) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    // A key that is not a valid header value was already refused by validation; sending no
+    // header then yields the server's clear 401 instead of a panic here.
+    if let Ok(mut value) = HeaderValue::from_str(&format!("Bearer {}", bearer.expose_secret())) {
+        // Keeps the secret out of reqwest's debug output and HTTP/2 header compression tables.
+        value.set_sensitive(true);
+        headers.insert(AUTHORIZATION, value);
+    }
+    headers
+}
+
+/// The exponential backoff before retry `attempt` (1-based) when the server names no delay.
+pub(crate) fn backoff_delay(retry: &RetryPolicy, attempt: u32) -> Duration {
+    let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
+    retry
+        .initial_backoff
+        .saturating_mul(factor)
+        .min(retry.max_backoff)
+}
+
+/// Whether a request carries the provider's credential.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Credential {
-    ApiKey,
+    Bearer,
     None,
 }
 
-fn is_retriable(status: StatusCode) -> bool {
+pub(crate) fn is_retriable(status: StatusCode) -> bool {
     status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
 }
 
@@ -311,12 +380,12 @@ fn is_in_progress(error: &ApiError) -> bool {
 }
 
 /// `Retry-After` in delta-seconds (what the server sends); an HTTP-date falls back to backoff.
-fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
+pub(crate) fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
     value.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
-fn problem_from(status: StatusCode, body: Option<&[u8]>) -> ApiError {
+pub(crate) fn problem_from(status: StatusCode, body: Option<&[u8]>) -> ApiError {
     let problem = body.and_then(|bytes| serde_json::from_slice::<Problem>(bytes).ok());
     let reason = status.canonical_reason().unwrap_or("HTTP error").to_owned();
     // Missing members parse as empty (a proxy's error, not the server's): fall back on the status.
@@ -341,7 +410,7 @@ fn problem_from(status: StatusCode, body: Option<&[u8]>) -> ApiError {
 }
 
 /// reqwest's Display for errors omits the cause ("error sending request"); the chain says why.
-fn describe_transport_error(err: &reqwest::Error) -> String {
+pub(crate) fn describe_transport_error(err: &reqwest::Error) -> String {
     let mut message = if err.is_timeout() {
         "the request timed out".to_owned()
     } else if err.is_connect() {
@@ -406,7 +475,10 @@ mod tests {
     fn client(endpoint: String) -> ApiClient {
         ApiClient::new(ClientConfig {
             endpoint,
-            api_key: SecretString::from(format!("sp_test_{}", "a".repeat(64))),
+            credentials: Credentials::ApiKey(SecretString::from(format!(
+                "sp_test_{}",
+                "a".repeat(64)
+            ))),
             terraform_version: "1.11.4".into(),
             retry: RetryPolicy {
                 initial_backoff: Duration::from_millis(10),

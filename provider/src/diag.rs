@@ -82,7 +82,8 @@ fn describe(action: &str, err: &ApiError) -> (String, String, AttributePath) {
             format!(
                 "Could not {action}: the server answered 401 Unauthorized. Check `api_key` in the \
                  provider block or the STATUSPULSE_API_KEY environment variable: the key may be \
-                 revoked, expired, or for another StatusPulse endpoint."
+                 revoked, expired, or for another StatusPulse endpoint. With an OIDC token, the \
+                 workload identity trust policy or its service account may have been deleted."
             ),
             AttributePath::root(),
         ),
@@ -95,7 +96,7 @@ fn describe(action: &str, err: &ApiError) -> (String, String, AttributePath) {
                 "The provider's API key may not do this".to_owned(),
                 format!(
                 "Could not {action}: the server answered 403 Forbidden{}. Give the provider's key \
-                 the management scope this needs (admin:service_accounts, admin:keys, admin:access or admin:sso).",
+                 (or its workload identity trust policy's `scopes`) the management scope this needs (admin:service_accounts, admin:keys, admin:access or admin:sso).",
                 detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()
             ),
                 AttributePath::root(),
@@ -128,6 +129,22 @@ fn describe(action: &str, err: &ApiError) -> (String, String, AttributePath) {
         ApiError::Transport { .. } => (
             format!("Could not {action}: StatusPulse is unreachable"),
             format!("{err}. Check `endpoint` in the provider block or STATUSPULSE_ENDPOINT."),
+            AttributePath::root(),
+        ),
+        // Mid-apply, when the provider exchanges its OIDC token again (crate::exchange); at
+        // configure time `provider.rs` says more, on the attribute holding the token.
+        ApiError::Exchange { .. } => (
+            format!("Could not {action}: StatusPulse refused the provider's OIDC token"),
+            format!(
+                "{err}. The provider exchanges its OIDC token again before the access token \
+                 expires: the new token no longer matches the workload identity trust policy, \
+                 or the policy changed meanwhile."
+            ),
+            AttributePath::root(),
+        ),
+        ApiError::OidcToken(_) => (
+            format!("Could not {action}: the provider's OIDC token is unavailable"),
+            format!("{err}."),
             AttributePath::root(),
         ),
         ApiError::Decode(_) => (

@@ -156,11 +156,33 @@ fn render_index(schema: &Schema, examples: &Path) -> io::Result<String> {
     }
     let _ = writeln!(
         out,
-        "## Authentication\n\nThe provider authenticates with a StatusPulse API key sent as \
-         `Authorization: Bearer`. Prefer the `STATUSPULSE_API_KEY` environment variable (from a \
-         vault) to writing the key in HCL. A missing, malformed or refused key is reported once, \
-         when the provider is configured.\n\nRequests that StatusPulse rate-limits (429) or that \
-         fail with a 5xx are retried with exponential backoff, honouring `Retry-After`.\n"
+        "## Authentication\n\nThe provider authenticates with one of:\n\n\
+         - **An API key**, sent as `Authorization: Bearer`: `api_key` or, better, the \
+         `STATUSPULSE_API_KEY` environment variable (from a vault).\n\
+         - **An OIDC token, without a stored key** (workload identity): the JWT that the platform \
+         the provider runs on issues (GitHub Actions, GitLab CI, a Kubernetes pod), exchanged at \
+         the server's `/oauth2/token` (RFC 8693) for a short-lived access token acting as a \
+         service account, under a `statuspulse_workload_identity` trust policy. Give it as \
+         `oidc_token_file` (`STATUSPULSE_OIDC_TOKEN_FILE`), re-read before each exchange, or \
+         `oidc_token` (`STATUSPULSE_OIDC_TOKEN`); in a GitHub Actions job with `permissions: \
+         id-token: write` and no other credential, the provider asks GitHub for a token with the \
+         audience `oidc_audience` (default `statuspulse`) by itself. `workload_identity` \
+         (`STATUSPULSE_WORKLOAD_IDENTITY`) names the trust policy when several match. The access \
+         token is exchanged again, re-reading the OIDC token, when less than a minute of it \
+         remains, so an apply may outlast it as long as the platform refreshes its token. The \
+         server exchanges each OIDC token once and Terraform starts the provider once per \
+         command phase (`terraform apply` plans, then applies), so outside GitHub Actions give \
+         each start its own token: `terraform plan -out=tfplan`, then `terraform apply tfplan`. See the \
+         [workload identity guide](guides/workload-identity.md).\n\n\
+         The provider block wins over the environment, which wins over GitHub Actions; two \
+         credentials in the same place (say `api_key` and `oidc_token_file`, or \
+         `STATUSPULSE_API_KEY` and `STATUSPULSE_OIDC_TOKEN`) are an error, as are \
+         `workload_identity` or `oidc_audience` next to an API key. A missing, malformed or \
+         refused credential, or a refused exchange (with the server's reason, such as the trust \
+         policy condition that failed), is reported once, when the provider is configured. \
+         Neither token ever appears in a diagnostic or log.\n\n\
+         Requests that StatusPulse rate-limits (429) or that fail with a 5xx are retried with \
+         exponential backoff, honouring `Retry-After`.\n"
     );
     render_schema(&mut out, schema);
     Ok(out)

@@ -2,11 +2,13 @@
 //! `tf-provider`. The binary serves it to Terraform; `gen-docs` renders the registry docs from the
 //! same schemas.
 
+pub mod auth;
 pub mod client;
 pub mod data_sources;
 pub mod diag;
 pub mod docs;
 pub mod ephemeral_resources;
+pub mod exchange;
 pub mod functions;
 pub mod model;
 pub mod plan;

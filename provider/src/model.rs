@@ -46,6 +46,7 @@ pub enum IdKind {
     SsoConnection,
     OAuthClient,
     AccessPolicy,
+    WorkloadIdentity,
 }
 
 impl IdKind {
@@ -58,6 +59,7 @@ impl IdKind {
             IdKind::SsoConnection => ids::SSO_CONNECTION,
             IdKind::OAuthClient => ids::OAUTH_CLIENT,
             IdKind::AccessPolicy => ids::ACCESS_POLICY,
+            IdKind::WorkloadIdentity => ids::WORKLOAD_IDENTITY,
         }
     }
 
@@ -70,6 +72,7 @@ impl IdKind {
             IdKind::SsoConnection => "SSO connection",
             IdKind::OAuthClient => "OAuth client",
             IdKind::AccessPolicy => "access policy",
+            IdKind::WorkloadIdentity => "workload identity",
         }
     }
 }
@@ -138,6 +141,9 @@ pub use statuspulse_api::v1::{
 };
 pub use statuspulse_api::v1::{
     CreateOAuthClient, CreatedOAuthClient, OAuthClient, UpdateOAuthClient,
+};
+pub use statuspulse_api::v1::{
+    CreateWorkloadIdentity, ExchangedToken, UpdateWorkloadIdentity, WorkloadIdentity,
 };
 
 #[cfg(test)]

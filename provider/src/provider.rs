@@ -1,11 +1,11 @@
-//! The `statuspulse` provider block: where the server is and which key manages it.
+//! The `statuspulse` provider block: where the server is and which credential manages it (an
+//! API key, or an OIDC token exchanged for short-lived access tokens: `crate::auth`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use tf_provider::value::Value;
 use tf_provider::{
@@ -13,6 +13,10 @@ use tf_provider::{
     DynamicResource, Provider,
 };
 
+use crate::auth::{
+    self, CredentialSettings, Credentials, Refusal, Resolution, API_KEY_ENV, DEFAULT_OIDC_AUDIENCE,
+    OIDC_AUDIENCE_ENV, OIDC_TOKEN_ENV, OIDC_TOKEN_FILE_ENV,
+};
 use crate::client::{ApiClient, ApiError, ClientConfig, RetryPolicy};
 use crate::data_sources::{
     ApiKeyDataSource, EffectiveAccessDataSource, EnvironmentClusterDataSource,
@@ -22,10 +26,9 @@ use crate::data_sources::{
 use crate::diag::DiagnosticsExt;
 use crate::ephemeral_resources::ApiKeyEphemeralResource;
 use crate::functions::KeyFunction;
-use crate::model::check_api_key_format;
 use crate::resources::{
     AccessPolicyResource, ApiKeyResource, EnvironmentClusterResource, Managed, OAuthClientResource,
-    RoleBindingResource, ServiceAccountResource, SsoConnectionResource,
+    RoleBindingResource, ServiceAccountResource, SsoConnectionResource, WorkloadIdentityResource,
 };
 use crate::schema::{optional, schema, sensitive, string};
 
@@ -33,7 +36,6 @@ use crate::schema::{optional, schema, sensitive, string};
 /// default listen address, so a local quickstart needs no configuration.
 pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:8080";
 pub const ENDPOINT_ENV: &str = "STATUSPULSE_ENDPOINT";
-pub const API_KEY_ENV: &str = "STATUSPULSE_API_KEY";
 
 /// The configured client, shared by the provider and every resource and data source.
 ///
@@ -49,7 +51,7 @@ impl ClientSlot {
         if client.is_none() {
             diags.add(
                 "The StatusPulse provider is not configured",
-                "The provider block's `endpoint` or `api_key` is not known yet (it depends on a \
+                "The provider block's `endpoint` or credential is not known yet (it depends on a \
                  resource that is not created), or configuring the provider failed above.",
                 AttributePath::root(),
             );
@@ -64,12 +66,28 @@ impl ClientSlot {
     }
 }
 
-/// The provider block as Terraform sends it. No `Debug`: it holds the API key.
+/// The provider block as Terraform sends it. No `Debug`: it holds the credentials.
 #[derive(Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ProviderConfig {
     pub endpoint: Value<String>,
     pub api_key: Value<String>,
+    pub oidc_token: Value<String>,
+    pub oidc_token_file: Value<String>,
+    pub workload_identity: Value<String>,
+    pub oidc_audience: Value<String>,
+}
+
+impl ProviderConfig {
+    fn credential_settings(&self) -> CredentialSettings<'_> {
+        CredentialSettings {
+            api_key: Some(&self.api_key),
+            oidc_token: Some(&self.oidc_token),
+            oidc_token_file: Some(&self.oidc_token_file),
+            workload_identity: Some(&self.workload_identity),
+            oidc_audience: Some(&self.oidc_audience),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -106,7 +124,7 @@ fn check_endpoint(endpoint: &str) -> Result<(), String> {
 }
 
 /// Validation shared by `validate` (HCL only) and `configure` (HCL and environment).
-fn check_config(diags: &mut Diagnostics, endpoint: &Value<String>, api_key: &Value<String>) {
+fn check_endpoint_setting(diags: &mut Diagnostics, endpoint: &Value<String>) {
     if let Value::Value(endpoint) = endpoint {
         if let Err(detail) = check_endpoint(endpoint) {
             diags.add(
@@ -116,15 +134,82 @@ fn check_config(diags: &mut Diagnostics, endpoint: &Value<String>, api_key: &Val
             );
         }
     }
-    if let Value::Value(key) = api_key {
-        if let Err(detail) = check_api_key_format(key) {
-            diags.add(
-                "Malformed StatusPulse API key",
-                detail,
-                AttributePath::new("api_key"),
-            );
+}
+
+/// A refused credential configuration, on the attribute at fault.
+fn report(diags: &mut Diagnostics, refusal: Refusal) {
+    diags.add(
+        refusal.summary,
+        refusal.detail,
+        refusal
+            .attribute
+            .map_or_else(AttributePath::root, AttributePath::new),
+    );
+}
+
+/// The process environment, as `auth::resolve` reads it.
+fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// A failed exchange at configure time, on the attribute that holds the OIDC token.
+fn report_exchange_failure(diags: &mut Diagnostics, client: &ApiClient, err: &ApiError) {
+    let Some(exchanger) = client.exchanger() else {
+        diags.api_error("authenticate the provider", err);
+        return;
+    };
+    let source = exchanger.source();
+    let at = source
+        .attribute()
+        .map_or_else(AttributePath::root, AttributePath::new);
+    let (summary, detail) = match err {
+        ApiError::Exchange {
+            error, description, ..
+        } => {
+            // The server says why in the description (RFC 8693 answers `invalid_request` for
+            // any unacceptable token): the hint only says where to look.
+            let replayed = description
+                .as_deref()
+                .is_some_and(|d| d.contains("already exchanged"));
+            let hint = if error == "invalid_scope" {
+                "The trust policy's `scopes` or the service account's role bindings do not give \
+                 what was asked."
+            } else if replayed {
+                "StatusPulse exchanges each OIDC token once, and Terraform starts the provider \
+                 afresh for each command and for each phase of one (`terraform apply` plans, \
+                 then applies): give every start a new token. A GitHub Actions job does so by \
+                 itself (leave `oidc_token` and `oidc_token_file` unset); otherwise plan and \
+                 apply separately (`terraform plan -out=tfplan`, then `terraform apply tfplan`) \
+                 with a fresh token for each."
+            } else {
+                "Compare the `statuspulse_workload_identity` trust policy's `issuer`, `audience` \
+                 and `conditions` with the token's claims; when several policies match the \
+                 token, name one with `workload_identity` (STATUSPULSE_WORKLOAD_IDENTITY)."
+            };
+            (
+                "StatusPulse refused the provider's OIDC token",
+                format!(
+                    "StatusPulse answered `{error}` when the provider exchanged {} at \
+                     {}/oauth2/token{}. {hint}",
+                    source.describe(),
+                    client.endpoint(),
+                    description
+                        .as_deref()
+                        .map(|d| format!(": {d}"))
+                        .unwrap_or_default(),
+                ),
+            )
         }
-    }
+        ApiError::OidcToken(why) => (
+            "Cannot obtain the provider's OIDC token",
+            format!("Reading {}: {why}.", source.describe()),
+        ),
+        other => {
+            diags.api_error("exchange the provider's OIDC token", other);
+            return;
+        }
+    };
+    diags.add(summary, detail, at);
 }
 
 #[async_trait]
@@ -152,15 +237,70 @@ impl Provider for StatusPulseProvider {
                         "API key the provider authenticates with (`sp_live_…` or `sp_test_…`), with \
                          the `admin:service_accounts`, `admin:keys` and `admin:access` scopes, and `admin:sso` for \
                          SSO connections and OAuth clients (or `admin:all`). \
-                         Defaults to the `STATUSPULSE_API_KEY` environment variable.",
+                         Defaults to the `STATUSPULSE_API_KEY` environment variable. Conflicts \
+                         with `oidc_token` and `oidc_token_file`.",
                     )),
+                ),
+                (
+                    "oidc_token",
+                    sensitive(optional(
+                        string(),
+                        "An OIDC token (JWT) from the platform the provider runs on, exchanged at \
+                         the server's `/oauth2/token` for a short-lived access token under a \
+                         `statuspulse_workload_identity` trust policy, instead of an API key. The \
+                         server exchanges a token once, and Terraform starts the provider once \
+                         per command phase: give each `terraform plan -out` and `terraform apply \
+                         tfplan` its own token. Defaults to the \
+                         `STATUSPULSE_OIDC_TOKEN` environment variable. Conflicts with `api_key` \
+                         and `oidc_token_file`.",
+                    )),
+                ),
+                (
+                    "oidc_token_file",
+                    optional(
+                        string(),
+                        "Path of a file holding the OIDC token to exchange (as `oidc_token`), read \
+                         again when the access token is about to expire, because platforms refresh it \
+                         (a Kubernetes projected service account token, a token a CI step writes); \
+                         until the file holds a new token, the current access token is used to its \
+                         end. Defaults to \
+                         the `STATUSPULSE_OIDC_TOKEN_FILE` environment variable. Conflicts with \
+                         `api_key` and `oidc_token`.",
+                    ),
+                ),
+                (
+                    "workload_identity",
+                    optional(
+                        string(),
+                        "Id (`wi_…`) of the trust policy to exchange the OIDC token under, sent as \
+                         `client_id`; needed only when several policies match the token. \
+                         Defaults to the `STATUSPULSE_WORKLOAD_IDENTITY` environment variable.",
+                    ),
+                ),
+                (
+                    "oidc_audience",
+                    optional(
+                        string(),
+                        &format!(
+                            "The audience the provider asks GitHub Actions' ID token endpoint for, \
+                             when no `api_key`, `oidc_token` or `oidc_token_file` is set anywhere \
+                             and the job has `permissions: id-token: write` \
+                             (`ACTIONS_ID_TOKEN_REQUEST_URL`): the trust policy's `audience`. \
+                             Defaults to the `{OIDC_AUDIENCE_ENV}` environment variable, then \
+                             `{DEFAULT_OIDC_AUDIENCE}`."
+                        ),
+                    ),
                 ),
             ],
         ))
     }
 
     async fn validate<'a>(&self, diags: &mut Diagnostics, config: ProviderConfig) -> Option<()> {
-        check_config(diags, &config.endpoint, &config.api_key);
+        check_endpoint_setting(diags, &config.endpoint);
+        // The provider block alone: conflicts and malformed values are errors wherever it runs.
+        if let Err(refusal) = auth::resolve(&config.credential_settings(), &|_| None) {
+            report(diags, refusal);
+        }
         Some(())
     }
 
@@ -171,35 +311,42 @@ impl Provider for StatusPulseProvider {
         config: ProviderConfig,
     ) -> Option<()> {
         let endpoint = resolve(&config.endpoint, ENDPOINT_ENV);
-        let api_key = resolve(&config.api_key, API_KEY_ENV);
-        check_config(diags, &endpoint, &api_key);
+        check_endpoint_setting(diags, &endpoint);
         if !diags.errors.is_empty() {
             return None;
         }
-        let (endpoint, api_key) = match (endpoint, api_key) {
-            (Value::Unknown, _) | (_, Value::Unknown) => return Some(()),
-            (_, Value::Null) => {
+        let credentials = match auth::resolve(&config.credential_settings(), &process_env) {
+            Err(refusal) => {
+                report(diags, refusal);
+                return None;
+            }
+            Ok(Resolution::Unknown) => return Some(()),
+            Ok(Resolution::Missing) => {
                 diags.add(
-                    "Missing StatusPulse API key",
+                    "Missing StatusPulse API key or OIDC token",
                     format!(
                         "Set `api_key` in the provider \"statuspulse\" block or the {API_KEY_ENV} \
                          environment variable to a key with the admin:service_accounts, admin:keys \
-                         and admin:access scopes."
+                         and admin:access scopes; or, in a pipeline, authenticate without a stored \
+                         key through a workload identity trust policy: `oidc_token_file` \
+                         ({OIDC_TOKEN_FILE_ENV}) or `oidc_token` ({OIDC_TOKEN_ENV}), or nothing at \
+                         all in a GitHub Actions job with `permissions: id-token: write`."
                     ),
                     AttributePath::new("api_key"),
                 );
                 return None;
             }
-            (endpoint, Value::Value(key)) => (
-                endpoint
-                    .as_option()
-                    .unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned()),
-                key,
-            ),
+            Ok(Resolution::Found(credentials)) => credentials,
         };
+        if matches!(endpoint, Value::Unknown) {
+            return Some(());
+        }
+        let oidc = matches!(credentials, Credentials::Oidc(_));
         let client = match ApiClient::new(ClientConfig {
-            endpoint,
-            api_key: SecretString::from(api_key),
+            endpoint: endpoint
+                .as_option()
+                .unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned()),
+            credentials,
             terraform_version,
             retry: RetryPolicy::default(),
             timeout: Duration::from_secs(60),
@@ -210,11 +357,15 @@ impl Provider for StatusPulseProvider {
                 return None;
             }
         };
-        // One verify call up front turns a wrong key into a single clear diagnostic here, instead
-        // of one 401 per resource later in the plan.
+        if let Err(err) = client.authenticate().await {
+            report_exchange_failure(diags, &client, &err);
+            return None;
+        }
+        // One verify call up front turns a wrong credential into a single clear diagnostic
+        // here, instead of one 401 per resource later in the plan.
         match client.get::<serde_json::Value>("/v1/auth/verify").await {
             Ok(_) => {}
-            Err(ApiError::Problem { status: 401, .. }) => {
+            Err(ApiError::Problem { status: 401, .. }) if !oidc => {
                 diags.add(
                     "StatusPulse rejected the provider's API key",
                     format!(
@@ -226,8 +377,21 @@ impl Provider for StatusPulseProvider {
                 );
                 return None;
             }
+            Err(ApiError::Problem { status: 401, .. }) => {
+                diags.add(
+                    "StatusPulse rejected the provider's exchanged access token",
+                    format!(
+                        "{} issued an access token for the provider's OIDC token but then \
+                         answered 401 Unauthorized to it: the trust policy or its service account \
+                         may have been deleted meanwhile.",
+                        client.endpoint()
+                    ),
+                    AttributePath::root(),
+                );
+                return None;
+            }
             Err(err) => {
-                diags.api_error("check the provider's API key", &err);
+                diags.api_error("check the provider's credential", &err);
                 return None;
             }
         }
@@ -270,6 +434,10 @@ impl Provider for StatusPulseProvider {
             (
                 "access_policy".to_owned(),
                 Box::new(Managed(AccessPolicyResource::new(self.client.clone()))),
+            ),
+            (
+                "workload_identity".to_owned(),
+                Box::new(Managed(WorkloadIdentityResource::new(self.client.clone()))),
             ),
         ]))
     }

@@ -8,7 +8,7 @@ use crate::client::ApiClient;
 use crate::diag::DiagnosticsExt;
 use crate::model::{
     AccessPolicy, EnvironmentCluster, IdKind, OAuthClient, ObjectId, Page, ServiceAccount,
-    SsoConnection,
+    SsoConnection, WorkloadIdentity,
 };
 
 /// Where a kind of object lives in the API and how its ids look.
@@ -89,6 +89,12 @@ impl Named for OAuthClient {
 }
 
 impl Named for AccessPolicy {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Named for WorkloadIdentity {
     fn name(&self) -> &str {
         &self.name
     }

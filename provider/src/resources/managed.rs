@@ -190,7 +190,7 @@ mod tests {
     use crate::provider::ClientSlot;
     use crate::resources::{
         ApiKeyResource, EnvironmentClusterResource, OAuthClientResource, RoleBindingResource,
-        ServiceAccountResource, SsoConnectionResource,
+        ServiceAccountResource, SsoConnectionResource, WorkloadIdentityResource,
     };
 
     /// The attributes a create plan leaves unknown, read back through serde because the
@@ -250,6 +250,7 @@ mod tests {
         declarations_match_schema(&RoleBindingResource::new(client.clone()));
         declarations_match_schema(&EnvironmentClusterResource::new(client.clone()));
         declarations_match_schema(&SsoConnectionResource::new(client.clone()));
-        declarations_match_schema(&OAuthClientResource::new(client));
+        declarations_match_schema(&OAuthClientResource::new(client.clone()));
+        declarations_match_schema(&WorkloadIdentityResource::new(client));
     }
 }

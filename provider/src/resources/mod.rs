@@ -10,6 +10,7 @@ mod oauth_client;
 mod role_binding;
 mod service_account;
 mod sso_connection;
+mod workload_identity;
 
 pub use access_policy::{access_policy_state, AccessPolicyResource, AccessPolicyState};
 pub use api_key::{api_key_doc, ApiKeyResource};
@@ -23,4 +24,7 @@ pub use service_account::{service_account_state, ServiceAccountResource, Service
 pub use sso_connection::{
     sso_connection_state, AzureAdBlock, OidcBlock, OktaBlock, OneLoginBlock, SamlBlock,
     SsoConnectionResource, SsoConnectionState,
+};
+pub use workload_identity::{
+    workload_identity_state, WorkloadIdentityResource, WorkloadIdentityState,
 };

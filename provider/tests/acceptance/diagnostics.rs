@@ -421,7 +421,9 @@ pub fn effective_access_needs_exactly_one_principal(version: &'static str) {
     assert_eq!(run.code, 1, "{}", run.all());
     let text = run.all();
     assert!(
-        text.contains("Error: Set exactly one of api_key_id and service_account_id"),
+        text.contains(
+            "Error: Set exactly one of api_key_id, service_account_id, user_id and group"
+        ),
         "{text}"
     );
     assert!(

@@ -81,7 +81,8 @@ fn sweep_stale_copies() {
     }
 }
 
-/// Installs the Terraform versions once per test binary (idempotent script).
+/// Installs the Terraform versions once per test binary (idempotent script), into
+/// `$STATUSPULSE_TOOLS_DIR` or the repository's `.tools/`.
 pub fn tools_dir() -> PathBuf {
     static TOOLS: OnceLock<PathBuf> = OnceLock::new();
     TOOLS
@@ -91,7 +92,9 @@ pub fn tools_dir() -> PathBuf {
                 .status()
                 .expect("run scripts/install-test-tools.sh");
             assert!(status.success(), "installing the test tools failed");
-            repo_root().join(".tools")
+            // Where the script installed them: a worktree may share another checkout's tools.
+            std::env::var_os("STATUSPULSE_TOOLS_DIR")
+                .map_or_else(|| repo_root().join(".tools"), PathBuf::from)
         })
         .clone()
 }
@@ -126,6 +129,11 @@ pub struct Server {
 
 impl Server {
     pub fn start() -> Server {
+        Server::start_with(&[])
+    }
+
+    /// A server with more settings in its environment, e.g. `STATUSPULSE_ALLOW_LOOPBACK_IDPS`.
+    pub fn start_with(env: &[(&str, &str)]) -> Server {
         let binary = server_binary();
         let dir = TempDir::new().unwrap();
         let database = format!("sqlite://{}?mode=rwc", dir.path().join("auth.db").display());
@@ -149,6 +157,7 @@ impl Server {
             .env("STATUSPULSE_DATABASE_URL", &database)
             .env("STATUSPULSE_LISTEN", "127.0.0.1:0")
             .env("NO_COLOR", "1")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod access_policy;
+mod ci_issuer;
 mod diagnostics;
 mod ephemeral;
 mod examples;
@@ -15,6 +16,7 @@ mod harness;
 mod oauth;
 mod sso;
 mod walkthrough;
+mod workload_identity;
 
 #[test]
 fn lifecycle_on_terraform_1_0_3() {
@@ -154,4 +156,49 @@ fn access_policy_lifecycle_on_terraform_1_15_5() {
 #[test]
 fn access_policy_plan_time_validation_points_at_the_offending_attribute() {
     access_policy::plan_time_validation("1.11.4");
+}
+
+#[test]
+fn workload_identity_lifecycle_on_terraform_1_0_3() {
+    workload_identity::lifecycle("1.0.3");
+}
+
+#[test]
+fn workload_identity_lifecycle_on_terraform_1_11_4() {
+    workload_identity::lifecycle("1.11.4");
+}
+
+#[test]
+fn workload_identity_lifecycle_on_terraform_1_15_5() {
+    workload_identity::lifecycle("1.15.5");
+}
+
+#[test]
+fn a_pipeline_authenticates_with_an_oidc_token_file_on_terraform_1_0_3() {
+    workload_identity::token_file_and_token_value("1.0.3");
+}
+
+#[test]
+fn a_pipeline_authenticates_with_an_oidc_token_file_on_terraform_1_11_4() {
+    workload_identity::token_file_and_token_value("1.11.4");
+}
+
+#[test]
+fn a_pipeline_authenticates_with_an_oidc_token_file_on_terraform_1_15_5() {
+    workload_identity::token_file_and_token_value("1.15.5");
+}
+
+#[test]
+fn a_github_actions_job_applies_with_no_configuration_on_terraform_1_0_3() {
+    workload_identity::github_actions_job_needs_no_configuration("1.0.3");
+}
+
+#[test]
+fn a_github_actions_job_applies_with_no_configuration_on_terraform_1_15_5() {
+    workload_identity::github_actions_job_needs_no_configuration("1.15.5");
+}
+
+#[test]
+fn an_api_key_and_an_oidc_token_in_the_provider_block_are_refused() {
+    workload_identity::conflicting_credentials_are_refused("1.0.3");
 }
