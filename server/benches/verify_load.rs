@@ -493,9 +493,9 @@ async fn exchanges(plan: &Plan) {
         assert_eq!(status, 201, "{body}");
 
         // Enough fresh tokens for the run, signed beforehand so the client measures the server.
-        let count = 3_000 * seconds as usize;
+        let count = 3_000 * usize::try_from(seconds).unwrap();
         let tokens: Arc<Vec<String>> = Arc::new((0..count).map(|i| issuer.token(i)).collect());
-        let next = Arc::new(AtomicU64::new(0));
+        let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let exchange = |token: &str, host: &str| {
             let body = format!(
                 "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange&subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Ajwt&subject_token={token}"
@@ -506,7 +506,7 @@ async fn exchanges(plan: &Plan) {
             )
         };
         // The first exchange fetches the issuer's keys; the run measures with them cached.
-        let first = next.fetch_add(1, Ordering::Relaxed) as usize;
+        let first = next.fetch_add(1, Ordering::Relaxed);
         let (status, answer) = conn
             .exchange(exchange(&tokens[first], &conn.host.clone()).as_bytes())
             .await;
@@ -523,7 +523,7 @@ async fn exchanges(plan: &Plan) {
                 let mut conn = client.connect().await;
                 let host = conn.host.clone();
                 while Instant::now() < deadline {
-                    let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                    let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(token) = tokens.get(i) else { break };
                     let (status, answer) = conn.exchange(exchange(token, &host).as_bytes()).await;
                     assert_eq!(status, 200, "{answer}");
