@@ -14,7 +14,8 @@
 //! given are what was asked (default: the policy's) ∩ the policy's ∩ the service account's
 //! bindings, narrowed by conditional access in this request's circumstances. Every outcome is
 //! audited: `token.exchanged` with issuer, subject and the matched claims, or
-//! `token.exchange_refused` with the reason, never the token.
+//! `token.exchange_refused` with the reason (aggregated like failed authentication: the first of
+//! a kind per client network, then counted), never the token.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -29,7 +30,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::OAuthError;
 use crate::app::AppState;
-use crate::audit::{Actor, EventType, NewEvent};
+use crate::audit::{Actor, EventType, Failure, NewEvent};
 use crate::authn::signing::{self, SigningAlg};
 use crate::authz::conditional::Circumstances;
 use crate::authz::scopes::Scopes;
@@ -37,6 +38,7 @@ use crate::http::auth::Whereabouts;
 use crate::management::access_policies;
 use crate::management::workload_identities::{self, IdentityRow};
 use crate::platform::db::stored_list;
+use crate::platform::network::ClientNetwork;
 use crate::signin::egress::{self, Reach};
 use statuspulse_api::v1::workload_identities::{ACCESS_TOKEN_TYPE, JWT_TOKEN_TYPE};
 
@@ -388,18 +390,43 @@ pub async fn exchange_grant(
             Ok(answer)
         }
         Err(refused) => {
-            details["reason"] = json!(refused.reason);
-            details["detail"] = json!(refused.detail);
-            let mut event = NewEvent::success(
-                &workspace,
-                EventType::TokenExchangeRefused,
-                Actor::Anonymous,
-            )
-            .details(details);
-            if let Some(id) = &findings.identity_id {
-                event = event.target("workload_identity", id);
+            // The endpoint is open to anyone: refusals go through the failure aggregation, so a
+            // flood costs a few audit events. The first of a kind (workspace, reason, client
+            // network) is this event; repeats are counted into the aggregation's summary events.
+            let first = state.audit.count_failure(&Failure {
+                workspace_id: &workspace,
+                key_id: None,
+                target: findings
+                    .identity_id
+                    .as_deref()
+                    .map(|id| ("workload_identity", id)),
+                reason: refused.reason,
+                network: whereabouts
+                    .ip
+                    .map_or(ClientNetwork::UNKNOWN, ClientNetwork::of),
+                source_ip: whereabouts.ip,
+                method: parts.method.as_str(),
+                route: "/oauth2/token",
+                path: parts.uri.path(),
+                user_agent: parts
+                    .headers
+                    .get(axum::http::header::USER_AGENT)
+                    .and_then(|v| v.to_str().ok()),
+            });
+            if first.is_some() {
+                details["reason"] = json!(refused.reason);
+                details["detail"] = json!(refused.detail);
+                let mut event = NewEvent::success(
+                    &workspace,
+                    EventType::TokenExchangeRefused,
+                    Actor::Anonymous,
+                )
+                .details(details);
+                if let Some(id) = &findings.identity_id {
+                    event = event.target("workload_identity", id);
+                }
+                state.audit.store_durably(event).await;
             }
-            state.audit.store_durably(event).await;
             Err(OAuthError::new(refused.error, refused.detail))
         }
     }

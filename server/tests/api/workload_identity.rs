@@ -469,12 +469,25 @@ async fn the_exchange_negative_matrix_is_refused_audited_and_issues_nothing(back
         "refusals audited in the workspace: {}",
         after_events - before_events
     );
-    // All but "not a JWT" (no issuer, so no workspace: the system chain; forged `none` and HMAC
-    // tokens are audited where they aimed), and the scope, replay, expiry, unknown key and
-    // deleted account refusals.
+    // One event per kind of refusal from this network while its window is open (repeats are
+    // counted, not stored one by one): conditions, algorithm, signature, scope, replay, expiry,
+    // the signature again (its window closed when the clock moved 3 minutes), deleted account.
+    // "Not a JWT" names no issuer, so no workspace: it went to the system chain.
+    assert_eq!(after_events - before_events, 8);
+
+    // A flood of one kind costs one event.
+    let flood = forged(&s, "none", "x", &real_claims);
+    for _ in 0..200 {
+        exchange_token(app, &flood).await;
+    }
+    app.flush_audit().await;
+    let flooded = app
+        .audit_count(&app.workspace_id, "token.exchange_refused")
+        .await;
     assert_eq!(
-        after_events - before_events,
-        i64::try_from(cases.len()).unwrap() - 1 + 5
+        flooded,
+        after_events + 1,
+        "200 refusals of one kind are one event"
     );
 
     // No policy for an issuer at all.
