@@ -261,17 +261,16 @@ async fn a_ci_job_exchanges_its_token_and_acts_as_the_service_account(backend: B
     );
 }
 
-/// An HS256 token "signed" with the issuer's public RSA modulus (the classic algorithm
-/// confusion), an `alg: none` token, and a token naming a key the issuer never had.
-fn forged(s: &Setup, alg: &str, kid: &str, claims: &Value) -> String {
+/// An `alg: none` token, or an HMAC one "signed" with `secret`: for the classic algorithm
+/// confusion, the issuer's public key, which anyone can fetch.
+fn forged(secret: &[u8], alg: &str, kid: &str, claims: &Value) -> String {
     let header = URL_SAFE_NO_PAD.encode(json!({"alg": alg, "kid": kid, "typ": "JWT"}).to_string());
     let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
     let signature = match alg {
         "none" => String::new(),
         _ => {
             use hmac::Mac as _;
-            let mut mac =
-                hmac::Hmac::<sha2::Sha256>::new_from_slice(s.idp.issuer.as_bytes()).unwrap();
+            let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret).unwrap();
             mac.update(format!("{header}.{payload}").as_bytes());
             URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
         }
@@ -293,6 +292,25 @@ async fn the_exchange_negative_matrix_is_refused_audited_and_issues_nothing(back
     };
     let valid = ci_token(&s, "statuspulse", good.clone()).await;
     let real_claims = claims_of(&valid);
+    // The issuer's public key, as published: the "secret" of the algorithm-confusion forgery.
+    let discovery = s.idp.discovery(&s.idp.discovery_url()).await;
+    let jwks: Value = s
+        .app
+        .http
+        .get(discovery["jwks_uri"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let public = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kty"] == "RSA")
+        .unwrap()
+        .to_string();
     let mut cases: Vec<(&str, String, &str, &str)> = vec![
         (
             "wrong audience",
@@ -314,13 +332,13 @@ async fn the_exchange_negative_matrix_is_refused_audited_and_issues_nothing(back
         ),
         (
             "alg none",
-            forged(&s, "none", "x", &real_claims),
+            forged(&[], "none", "x", &real_claims),
             "invalid_request",
             "algorithm_refused",
         ),
         (
             "HS256 with a public value as secret",
-            forged(&s, "HS256", "x", &real_claims),
+            forged(public.as_bytes(), "HS256", "x", &real_claims),
             "invalid_request",
             "algorithm_refused",
         ),
@@ -476,7 +494,7 @@ async fn the_exchange_negative_matrix_is_refused_audited_and_issues_nothing(back
     assert_eq!(after_events - before_events, 8);
 
     // A flood of one kind costs one event.
-    let flood = forged(&s, "none", "x", &real_claims);
+    let flood = forged(&[], "none", "x", &real_claims);
     for _ in 0..200 {
         exchange_token(app, &flood).await;
     }
@@ -494,7 +512,7 @@ async fn the_exchange_negative_matrix_is_refused_audited_and_issues_nothing(back
     let (_, answer) = exchange_token(
         app,
         &forged(
-            &s,
+            &[],
             "RS256",
             "k",
             &json!({"iss": "https://ci.example.org", "exp": 4_102_444_800_i64}),
