@@ -19,7 +19,7 @@ use crate::auth::{
 };
 use crate::client::{ApiClient, ApiError, ClientConfig, RetryPolicy};
 use crate::data_sources::{
-    ApiKeyDataSource, EffectiveAccessDataSource, EnvironmentClusterDataSource,
+    ApiKeyDataSource, ApiKeysDataSource, EffectiveAccessDataSource, EnvironmentClusterDataSource,
     OidcMetadataDataSource, RoleBindingDataSource, ScopesDataSource, ServiceAccountDataSource,
     SsoConnectionDataSource,
 };
@@ -458,6 +458,10 @@ impl Provider for StatusPulseProvider {
             (
                 "api_key".to_owned(),
                 Box::new(ApiKeyDataSource::new(self.client.clone())),
+            ),
+            (
+                "api_keys".to_owned(),
+                Box::new(ApiKeysDataSource::new(self.client.clone())),
             ),
             (
                 "effective_access".to_owned(),

@@ -1,6 +1,7 @@
 //! Data sources, one module each.
 
 mod api_key;
+mod api_keys;
 mod effective_access;
 mod environment_cluster;
 mod oidc_metadata;
@@ -10,6 +11,7 @@ mod service_account;
 mod sso_connection;
 
 pub use api_key::ApiKeyDataSource;
+pub use api_keys::ApiKeysDataSource;
 pub use effective_access::EffectiveAccessDataSource;
 pub use environment_cluster::EnvironmentClusterDataSource;
 pub use oidc_metadata::OidcMetadataDataSource;

@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod access_policy;
+mod api_keys;
 mod ci_issuer;
 mod diagnostics;
 mod ephemeral;
@@ -201,4 +202,14 @@ fn a_github_actions_job_applies_with_no_configuration_on_terraform_1_15_5() {
 #[test]
 fn an_api_key_and_an_oidc_token_in_the_provider_block_are_refused() {
     workload_identity::conflicting_credentials_are_refused("1.0.3");
+}
+
+#[test]
+fn api_keys_data_source_finds_unmanaged_keys_on_terraform_1_0_3() {
+    api_keys::unmanaged_keys_are_found("1.0.3");
+}
+
+#[test]
+fn api_keys_data_source_finds_unmanaged_keys_on_terraform_1_15_5() {
+    api_keys::unmanaged_keys_are_found("1.15.5");
 }
