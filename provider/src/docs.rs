@@ -225,11 +225,20 @@ fn render_page(
     if matches!(kind, Kind::DataSource) && name == "scopes" {
         render_scope_catalog(&mut out);
     }
-    if let Some(import) = read_example(&example_dir.join("import.sh"))? {
+    let import_block = read_example(&example_dir.join("import-by-string-id.tf"))?;
+    if let Some(block) = &import_block {
         let _ = writeln!(
             out,
-            "## Import\n\nImport is supported using the following syntax:\n\n```shell\n{import}\n```"
+            "## Import\n\nIn Terraform 1.5 and later, use an `import` block:\n\n```terraform\n{block}\n```\n"
         );
+    }
+    if let Some(import) = read_example(&example_dir.join("import.sh"))? {
+        let heading = if import_block.is_some() {
+            "The `terraform import` command works on every version"
+        } else {
+            "## Import\n\nImport is supported using the following syntax"
+        };
+        let _ = writeln!(out, "{heading}:\n\n```shell\n{import}\n```");
     }
     let path = format!("{}/{name}.md", kind.docs_dir());
     Ok((path, out.trim_end().to_owned() + "\n"))

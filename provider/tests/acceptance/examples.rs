@@ -92,6 +92,10 @@ pub fn apply_and_destroy_all(version: &'static str) {
         eprintln!("example {name} on Terraform {version}");
         let mut has_required_providers = false;
         for file in std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()) {
+            // The import block is the import's documentation, run by `import_as_documented`.
+            if file.ends_with(IMPORT_BLOCK) {
+                continue;
+            }
             if file.extension().is_some_and(|e| e == "tf") {
                 let text = std::fs::read_to_string(&file).unwrap();
                 has_required_providers |= text.contains("required_providers");
@@ -111,6 +115,7 @@ pub fn apply_and_destroy_all(version: &'static str) {
             functions_agree_with_the_server(&tf, &name);
         }
         import_as_documented(&tf, &dir);
+        import_block_as_documented(&tf, &dir, version);
         assert_example_secrets_not_in_state(&tf, &name);
         tf.ok(&["destroy", "-auto-approve", "-no-color"]);
         assert!(tf.resources().is_empty(), "{name}: destroy left resources");
@@ -212,6 +217,62 @@ fn assert_example_secrets_not_in_state(tf: &Terraform, name: &str) {
             "{name}: the state holds a write-only secret"
         );
     }
+}
+
+/// The `import` block a resource's documentation shows (Terraform 1.5 and later).
+const IMPORT_BLOCK: &str = "import-by-string-id.tf";
+
+/// Plans the example's `import` block (its placeholder id swapped for the applied resource's;
+/// a `name:` id as written) against a fresh state: Terraform must plan to import it.
+fn import_block_as_documented(tf: &Terraform, dir: &Path, version: &str) {
+    let Ok(block) = std::fs::read_to_string(dir.join(IMPORT_BLOCK)) else {
+        assert!(
+            !dir.to_string_lossy().contains("examples/resources/"),
+            "{} documents no import block",
+            dir.display()
+        );
+        return;
+    };
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    if (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) < (1, 5) {
+        return;
+    }
+    let field = |name: &str| {
+        let rest = block
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(name))
+            .unwrap_or_else(|| panic!("{}: no `{name}` in the import block", dir.display()));
+        rest.trim()
+            .trim_start_matches('=')
+            .trim()
+            .trim_matches('"')
+            .to_owned()
+    };
+    let (address, id) = (field("to"), field("id"));
+    let actual = if id.starts_with("name:") {
+        id.clone()
+    } else {
+        tf.resources()[&address]["id"].as_str().unwrap().to_owned()
+    };
+    let import_dir = tf.sibling("import-block");
+    for file in std::fs::read_dir(tf.work())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+    {
+        if file.extension().is_some_and(|e| e == "tf") {
+            std::fs::copy(&file, import_dir.join(file.file_name().unwrap())).unwrap();
+        }
+    }
+    std::fs::write(import_dir.join(IMPORT_BLOCK), block.replace(&id, &actual)).unwrap();
+    let run = tf.run_in(&import_dir, &["plan", "-no-color"]);
+    assert_eq!(run.code, 0, "{}:\n{}", dir.display(), run.all());
+    assert!(
+        run.stdout.contains("1 to import"),
+        "{}: the import block does not import:\n{}",
+        dir.display(),
+        run.stdout
+    );
+    std::fs::remove_dir_all(&import_dir).unwrap();
 }
 
 /// Runs the example's import.sh against a fresh state, with the placeholder id swapped for the
