@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use tf_provider::schema::AttributeType;
 use tf_provider::value::Value;
 use tf_provider::{
     AttributePath, Diagnostics, DynamicDataSource, DynamicEphemeralResource, DynamicFunction,
@@ -36,6 +37,12 @@ use crate::schema::{optional, schema, sensitive, string};
 /// default listen address, so a local quickstart needs no configuration.
 pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:8080";
 pub const ENDPOINT_ENV: &str = "STATUSPULSE_ENDPOINT";
+pub const REQUEST_TIMEOUT_ENV: &str = "STATUSPULSE_REQUEST_TIMEOUT";
+pub const MAX_RETRIES_ENV: &str = "STATUSPULSE_MAX_RETRIES";
+/// Seconds one request may take, by default and at most.
+const REQUEST_TIMEOUT: (i64, std::ops::RangeInclusive<i64>) = (60, 1..=600);
+/// Retries of a request that may be retried, by default and at most.
+const MAX_RETRIES: (i64, std::ops::RangeInclusive<i64>) = (7, 0..=20);
 
 /// The configured client, shared by the provider and every resource and data source.
 ///
@@ -76,6 +83,8 @@ pub struct ProviderConfig {
     pub oidc_token_file: Value<String>,
     pub workload_identity: Value<String>,
     pub oidc_audience: Value<String>,
+    pub request_timeout: Value<i64>,
+    pub max_retries: Value<i64>,
 }
 
 impl ProviderConfig {
@@ -99,6 +108,75 @@ impl StatusPulseProvider {
     pub fn new() -> Self {
         Self::default()
     }
+}
+
+/// Resolves a whole-number setting: the HCL value, else the environment variable, else the
+/// default; either must be within `range`. `Ok(None)` while the HCL value is unknown.
+fn resolve_number(
+    value: &Value<i64>,
+    env: Option<String>,
+    (default, range): (i64, std::ops::RangeInclusive<i64>),
+    what: &str,
+) -> Result<Option<i64>, String> {
+    let (number, from) = match value {
+        Value::Unknown => return Ok(None),
+        Value::Value(n) => (*n, "the provider block"),
+        Value::Null => match env.filter(|v| !v.trim().is_empty()) {
+            Some(text) => (
+                text.trim().parse::<i64>().map_err(|_| {
+                    format!("{what} from the environment is `{text}`, not a whole number")
+                })?,
+                "the environment",
+            ),
+            None => (default, "the default"),
+        },
+    };
+    if range.contains(&number) {
+        Ok(Some(number))
+    } else {
+        Err(format!(
+            "{what} is {number} (from {from}); it must be {} to {}",
+            range.start(),
+            range.end()
+        ))
+    }
+}
+
+/// The request timeout and retry count, from the provider block and the environment.
+fn network_settings(
+    diags: &mut Diagnostics,
+    config: &ProviderConfig,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Option<(Duration, u32)> {
+    let mut refused = |attribute: &'static str, detail: String| {
+        diags.add(
+            format!("Invalid {attribute}"),
+            detail,
+            AttributePath::new(attribute),
+        );
+        None
+    };
+    let timeout = match resolve_number(
+        &config.request_timeout,
+        env(REQUEST_TIMEOUT_ENV),
+        REQUEST_TIMEOUT,
+        "request_timeout",
+    ) {
+        Ok(t) => t,
+        Err(detail) => return refused("request_timeout", detail),
+    };
+    let retries = match resolve_number(
+        &config.max_retries,
+        env(MAX_RETRIES_ENV),
+        MAX_RETRIES,
+        "max_retries",
+    ) {
+        Ok(r) => r,
+        Err(detail) => return refused("max_retries", detail),
+    };
+    let timeout = Duration::from_secs(u64::try_from(timeout.unwrap_or(REQUEST_TIMEOUT.0)).ok()?);
+    let retries = u32::try_from(retries.unwrap_or(MAX_RETRIES.0)).ok()?;
+    Some((timeout, retries))
 }
 
 /// Resolves one setting: the HCL value wins, then the environment variable.
@@ -223,6 +301,37 @@ impl Provider for StatusPulseProvider {
              accounts and scoped API keys, rotated by resource replacement.",
             [
                 (
+                    "request_timeout",
+                    optional(
+                        AttributeType::Number,
+                        &format!(
+                            "Seconds one request to the server may take before it is abandoned \
+                             (and retried if it may be), {} to {}; default {}, or the \
+                             `{REQUEST_TIMEOUT_ENV}` environment variable. A hung server then \
+                             costs this long per attempt, not a stalled plan.",
+                            REQUEST_TIMEOUT.1.start(),
+                            REQUEST_TIMEOUT.1.end(),
+                            REQUEST_TIMEOUT.0
+                        ),
+                    ),
+                ),
+                (
+                    "max_retries",
+                    optional(
+                        AttributeType::Number,
+                        &format!(
+                            "Retries of a request after 429, 5xx or a connection failure (reads, \
+                             and creates, which carry an `Idempotency-Key` so a retry never makes \
+                             a second object), with backoff and `Retry-After`, within 5 minutes; \
+                             {} to {}, default {}, or the `{MAX_RETRIES_ENV}` environment \
+                             variable. 0 fails at the first error.",
+                            MAX_RETRIES.1.start(),
+                            MAX_RETRIES.1.end(),
+                            MAX_RETRIES.0
+                        ),
+                    ),
+                ),
+                (
                     "endpoint",
                     optional(
                         string(),
@@ -297,6 +406,7 @@ impl Provider for StatusPulseProvider {
 
     async fn validate<'a>(&self, diags: &mut Diagnostics, config: ProviderConfig) -> Option<()> {
         check_endpoint_setting(diags, &config.endpoint);
+        network_settings(diags, &config, &|_| None);
         // The provider block alone: conflicts and malformed values are errors wherever it runs.
         if let Err(refusal) = auth::resolve(&config.credential_settings(), &|_| None) {
             report(diags, refusal);
@@ -312,9 +422,11 @@ impl Provider for StatusPulseProvider {
     ) -> Option<()> {
         let endpoint = resolve(&config.endpoint, ENDPOINT_ENV);
         check_endpoint_setting(diags, &endpoint);
+        let network = network_settings(diags, &config, &process_env);
         if !diags.errors.is_empty() {
             return None;
         }
+        let (timeout, retries) = network?;
         let credentials = match auth::resolve(&config.credential_settings(), &process_env) {
             Err(refusal) => {
                 report(diags, refusal);
@@ -348,8 +460,11 @@ impl Provider for StatusPulseProvider {
                 .unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned()),
             credentials,
             terraform_version,
-            retry: RetryPolicy::default(),
-            timeout: Duration::from_secs(60),
+            retry: RetryPolicy {
+                max_attempts: retries + 1,
+                ..RetryPolicy::default()
+            },
+            timeout,
         }) {
             Ok(client) => client,
             Err(err) => {
@@ -513,5 +628,43 @@ impl Provider for StatusPulseProvider {
                 Box::new(KeyFunction::key_environment()),
             ),
         ]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_and_retries_come_from_the_block_then_the_environment_then_the_default() {
+        let from = |value: Value<i64>, env: Option<&str>| {
+            resolve_number(&value, env.map(str::to_owned), MAX_RETRIES, "max_retries")
+        };
+        assert_eq!(from(Value::Null, None), Ok(Some(7)));
+        assert_eq!(from(Value::Null, Some("0")), Ok(Some(0)));
+        assert_eq!(from(Value::Value(3), Some("9")), Ok(Some(3)));
+        assert_eq!(from(Value::Unknown, Some("9")), Ok(None));
+        let err = from(Value::Null, Some("lots")).unwrap_err();
+        assert!(err.contains("not a whole number"), "{err}");
+        let err = from(Value::Value(50), None).unwrap_err();
+        assert!(
+            err.contains("0 to 20") && err.contains("provider block"),
+            "{err}"
+        );
+
+        let mut diags = Diagnostics::default();
+        let config = ProviderConfig {
+            request_timeout: Value::Value(0),
+            ..ProviderConfig::default()
+        };
+        assert_eq!(network_settings(&mut diags, &config, &|_| None), None);
+        assert_eq!(
+            diags.errors[0].attribute,
+            AttributePath::new("request_timeout")
+        );
+        let mut diags = Diagnostics::default();
+        let env = |name: &str| (name == REQUEST_TIMEOUT_ENV).then(|| "5".to_owned());
+        let settings = network_settings(&mut diags, &ProviderConfig::default(), &env);
+        assert_eq!(settings, Some((Duration::from_secs(5), 7)));
     }
 }

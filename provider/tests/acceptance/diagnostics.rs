@@ -48,6 +48,53 @@ pub fn wrong_credential(version: &'static str) {
     );
 }
 
+/// A server that accepts connections and never answers: with `request_timeout = 1` and
+/// `max_retries = 1` (from the environment) the plan fails in seconds, saying so, instead of
+/// stalling for minutes.
+pub fn a_hung_server_costs_the_configured_timeout(version: &'static str) {
+    let server = Server::start();
+    let mut tf = Terraform::new(version, &server);
+    let hung = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = hung.local_addr().unwrap();
+    // Accepted and held open, never answered.
+    let held = std::thread::spawn(move || {
+        let mut open = Vec::new();
+        for stream in hung.incoming().take(4) {
+            open.push(stream);
+        }
+        std::thread::sleep(std::time::Duration::from_secs(30));
+    });
+    tf.write("main.tf", TWO_RESOURCES);
+    tf.set_env("STATUSPULSE_ENDPOINT", &format!("http://{address}"));
+    tf.set_env("STATUSPULSE_REQUEST_TIMEOUT", "1");
+    tf.set_env("STATUSPULSE_MAX_RETRIES", "1");
+    let started = std::time::Instant::now();
+    let run = tf.run(&["plan", "-no-color"]);
+    let took = started.elapsed();
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        took < std::time::Duration::from_secs(20),
+        "took {took:?}:\n{}",
+        run.all()
+    );
+    assert_eq!(errors(&run.all()), 1, "{}", run.all());
+    assert!(run.all().contains("timed out"), "{}", run.all());
+    crate::harness::assert_no_backtrace(&run.all());
+    drop(held);
+    // Out of range, from the provider block: refused on its attribute.
+    tf.write(
+        "main.tf",
+        &TWO_RESOURCES.replace(
+            "provider \"statuspulse\" {}",
+            "provider \"statuspulse\" {\n  max_retries = 99\n}",
+        ),
+    );
+    let run = tf.run(&["plan", "-no-color"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.all().contains("Invalid max_retries"), "{}", run.all());
+    assert!(run.all().contains("0 to 20"), "{}", run.all());
+}
+
 pub fn missing_credential(version: &'static str) {
     let server = Server::start();
     let mut tf = Terraform::new(version, &server);

@@ -213,3 +213,8 @@ fn api_keys_data_source_finds_unmanaged_keys_on_terraform_1_0_3() {
 fn api_keys_data_source_finds_unmanaged_keys_on_terraform_1_15_5() {
     api_keys::unmanaged_keys_are_found("1.15.5");
 }
+
+#[test]
+fn a_hung_server_costs_the_configured_timeout_on_terraform_1_11_4() {
+    diagnostics::a_hung_server_costs_the_configured_timeout("1.11.4");
+}
