@@ -192,13 +192,20 @@ fn resolve(value: &Value<String>, env: &str) -> Value<String> {
 }
 
 fn check_endpoint(endpoint: &str) -> Result<(), String> {
-    if endpoint.starts_with("http://") || endpoint.starts_with("https://") {
-        Ok(())
-    } else {
-        Err(format!(
+    if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+        return Err(format!(
             "`{endpoint}` is not a URL: use the server's base URL, like https://auth.statuspulse.example"
-        ))
+        ));
     }
+    // The provider adds `/v1/…` itself; a base URL ending in it would give `/v1/v1/…` and 404s.
+    let path = endpoint.trim_end_matches('/');
+    if path.ends_with("/v1") || path.contains("/v1/") {
+        return Err(format!(
+            "`{endpoint}` names an API path: use the server's base URL without `/v1`, like `{}`",
+            &path[..path.rfind("/v1").unwrap_or(path.len())]
+        ));
+    }
+    Ok(())
 }
 
 /// Validation shared by `validate` (HCL only) and `configure` (HCL and environment).
@@ -453,6 +460,16 @@ impl Provider for StatusPulseProvider {
         if matches!(endpoint, Value::Unknown) {
             return Some(());
         }
+        if endpoint.is_null() {
+            diags.root_warning(
+                "No StatusPulse endpoint configured",
+                format!(
+                    "Neither `endpoint` in the provider block nor {ENDPOINT_ENV} is set, so the \
+                     provider talks to {DEFAULT_ENDPOINT}, the local quickstart server. Set one \
+                     of them to manage another server."
+                ),
+            );
+        }
         let oidc = matches!(credentials, Credentials::Oidc(_));
         let client = match ApiClient::new(ClientConfig {
             endpoint: endpoint
@@ -634,6 +651,17 @@ impl Provider for StatusPulseProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_endpoint_is_a_base_url_without_the_api_path() {
+        assert!(check_endpoint("https://auth.example.com").is_ok());
+        assert!(check_endpoint("http://127.0.0.1:8080/").is_ok());
+        assert!(check_endpoint("https://example.com/statuspulse").is_ok());
+        let err = check_endpoint("https://auth.example.com/v1").unwrap_err();
+        assert!(err.contains("`https://auth.example.com`"), "{err}");
+        assert!(check_endpoint("https://auth.example.com/v1/").is_err());
+        assert!(check_endpoint("auth.example.com").is_err());
+    }
 
     #[test]
     fn timeouts_and_retries_come_from_the_block_then_the_environment_then_the_default() {
