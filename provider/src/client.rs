@@ -331,7 +331,7 @@ impl ApiClient {
             };
             let delay = retry_after.unwrap_or_else(|| backoff_delay(&self.retry, attempt));
             if attempt >= self.retry.max_attempts || started.elapsed() + delay > self.retry.budget {
-                return Err(error);
+                return Err(gave_up(error, attempt, started.elapsed()));
             }
             tokio::time::sleep(delay).await;
         }
@@ -348,6 +348,42 @@ fn auth_headers(bearer: &SecretString) -> HeaderMap {
         headers.insert(AUTHORIZATION, value);
     }
     headers
+}
+
+/// The last error of a request that was retried, saying how hard it was tried: a user waiting on
+/// a plan must see that it was retried, not only the last answer.
+fn gave_up(error: ApiError, attempts: u32, elapsed: Duration) -> ApiError {
+    if attempts <= 1 {
+        return error;
+    }
+    let tried = format!(
+        "gave up after {attempts} attempts over {:.1} s (the provider's `max_retries` and \
+         `request_timeout` set how hard it tries)",
+        elapsed.as_secs_f64()
+    );
+    match error {
+        ApiError::Transport { endpoint, message } => ApiError::Transport {
+            endpoint,
+            message: format!("{message}; {tried}"),
+        },
+        ApiError::Problem {
+            status,
+            code,
+            title,
+            detail,
+            field,
+        } => ApiError::Problem {
+            status,
+            code,
+            title,
+            detail: Some(match detail {
+                Some(detail) => format!("{detail}; {tried}"),
+                None => tried,
+            }),
+            field,
+        },
+        other => other,
+    }
 }
 
 /// The exponential backoff before retry `attempt` (1-based) when the server names no delay.
@@ -504,6 +540,23 @@ mod tests {
             started.elapsed() >= Duration::from_secs(1),
             "Retry-After was not honoured"
         );
+        assert_eq!(server.await.unwrap(), 3);
+    }
+
+    #[tokio::test]
+    async fn giving_up_says_how_many_attempts_over_how_long() {
+        let unavailable =
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        let (url, server) = scripted_server(vec![unavailable; 3]).await;
+        let mut client = client(url);
+        client.retry.max_attempts = 3;
+        let err = client
+            .get::<serde_json::Value>("/v1/scopes")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("gave up after 3 attempts over"), "{err}");
+        assert!(err.contains("max_retries"), "{err}");
         assert_eq!(server.await.unwrap(), 3);
     }
 
