@@ -164,7 +164,16 @@ pub async fn import_by_id<T: DeserializeOwned>(
     let id = match ObjectId::parse(target.kind, id) {
         Ok(id) => id,
         Err(detail) => {
-            diags.add("Invalid import id", detail, AttributePath::root());
+            diags.add(
+                "Invalid import id",
+                format!(
+                    "{detail} Find the id with `GET {}` (or, for API keys, the \
+                     `statuspulse_api_keys` data source); objects with unique names also import \
+                     as `name:<name>`.",
+                    target.collection
+                ),
+                AttributePath::root(),
+            );
             return None;
         }
     };
