@@ -1,11 +1,14 @@
-//! `statuspulse-server`: serve, migrate, bootstrap.
+//! `statuspulse-server`: serve, migrate, bootstrap, audit verify.
 
 // glibc malloc serialises on its arena locks when one worker frees what another allocated, which
 // the verify hot path does on every request; mimalloc keeps that off the profile.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
 use statuspulse_server::platform::config::{DatabaseArgs, ServeArgs};
 use statuspulse_server::{Application, Clock, Settings};
 use tracing_subscriber::EnvFilter;
@@ -43,19 +46,41 @@ enum Command {
         #[arg(long, default_value = "operator")]
         workspace_name: String,
     },
+    /// Audit log tools.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Prove audit chains complete: every workspace's chain in the database, or an export file
+    /// (`GET /v1/audit-events/export`) offline. Exits 1 when any chain is broken.
+    Verify(VerifyArgs),
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// An export (JSON Lines) to verify offline, without a database.
+    #[arg(long)]
+    file: Option<PathBuf>,
+    /// Only this workspace's chain (`ws_…`).
+    #[arg(long)]
+    workspace: Option<String>,
+    #[command(flatten)]
+    db: DatabaseArgs,
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     init_logging(&cli.log_format);
     match cli.command {
-        Command::Serve(args) => serve(*args).await,
+        Command::Audit(AuditCommand::Verify(args)) => return verify_audit(args).await,
+        Command::Serve(args) => serve(*args).await?,
         Command::Migrate(db) => {
             let db = statuspulse_server::platform::db::Db::connect(&db.database_url).await?;
             db.migrate().await?;
             eprintln!("database is up to date");
-            Ok(())
         }
         Command::Bootstrap { db, workspace_name } => {
             let (workspace, key) = statuspulse_server::bootstrap(
@@ -68,9 +93,36 @@ async fn main() -> anyhow::Result<()> {
                 workspace.name, workspace.id, key.api_key.key_id
             );
             println!("{}", key.key.expose());
-            Ok(())
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints one line per chain on stdout; success only when every chain verifies.
+async fn verify_audit(args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    use statuspulse_server::audit::verify;
+    let chains = match &args.file {
+        Some(path) => {
+            let file = std::fs::File::open(path)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+            verify::verify_export(std::io::BufReader::new(file), args.workspace.as_deref())?
+        }
+        None => {
+            let db = statuspulse_server::platform::db::Db::connect(&args.db.database_url).await?;
+            verify::verify_database(db.pool(), args.workspace.as_deref()).await?
+        }
+    };
+    for chain in &chains {
+        println!("{}", chain.summary());
+    }
+    if chains.is_empty() {
+        println!("no audit events to verify");
+    }
+    Ok(if chains.iter().all(verify::ChainVerifier::is_intact) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {

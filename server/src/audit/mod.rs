@@ -1,17 +1,20 @@
 //! The audit log: append-only, hash-chained per workspace.
 //!
 //! Each event's `hash` is SHA-256 over the previous event's hash and the event's own canonical
-//! JSON, so removing, reordering or editing any stored event breaks [`verify_chain`]. Appends that
+//! JSON, so removing, reordering or editing any stored event breaks the chain ([`verify`]: one
+//! [`ChainVerifier`] for the server's `/verify`, the export and `statuspulse-server audit verify`). Appends that
 //! change an object happen in the same transaction as the change ([`append`]); failed
 //! authentications, which can arrive in floods, are aggregated ([`failures`]) and go through
 //! the batching [`AuditWriter`].
 
 pub mod failures;
 pub(crate) mod routes;
+pub mod verify;
 mod writer;
 
 pub use failures::Failure;
 pub use routes::router;
+pub use verify::{verify_chain, Break, ChainVerifier};
 pub use writer::{AuditWriter, DURABLE_WAIT, FLUSH_INTERVAL};
 
 use serde::Serialize;
@@ -27,7 +30,8 @@ pub use statuspulse_api::v1::ChainReport;
 
 /// Chain id of events that belong to no known workspace (for example an unknown key).
 pub const SYSTEM_CHAIN: &str = "";
-const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+/// The `prev_hash` of every chain's first event.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Who did it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -429,60 +433,6 @@ impl StoredEvent {
             },
         )
     }
-}
-
-/// Recomputes every hash of a workspace's chain, in pages, and checks the links and the head.
-pub async fn verify_chain(
-    pool: &sqlx::AnyPool,
-    workspace_id: &str,
-) -> Result<ChainReport, sqlx::Error> {
-    const PAGE: i64 = 1000;
-    let mut expected_prev = GENESIS_HASH.to_owned();
-    let mut expected_seq = 1;
-    let mut checked = 0;
-    let mut first_broken = None;
-    loop {
-        let page: Vec<StoredEvent> = sqlx::query_as(
-            "SELECT * FROM audit_events WHERE workspace_id = $1 AND seq >= $2 ORDER BY seq LIMIT $3",
-        )
-        .bind(workspace_id)
-        .bind(expected_seq)
-        .bind(PAGE)
-        .fetch_all(pool)
-        .await?;
-        let done = i64::try_from(page.len()).is_ok_and(|n| n < PAGE);
-        for event in page {
-            checked += 1;
-            let intact = event.seq == expected_seq
-                && event.prev_hash == expected_prev
-                && event.recomputed_hash()? == event.hash;
-            if !intact && first_broken.is_none() {
-                first_broken = Some(expected_seq);
-            }
-            expected_seq = event.seq + 1;
-            expected_prev = event.hash;
-        }
-        if done || first_broken.is_some() {
-            break;
-        }
-    }
-    let head: Option<(i64, String)> =
-        sqlx::query_as("SELECT seq, hash FROM audit_chain_heads WHERE workspace_id = $1")
-            .bind(workspace_id)
-            .fetch_optional(pool)
-            .await?;
-    let (head_seq, head_hash) = head.unwrap_or((0, GENESIS_HASH.to_owned()));
-    if first_broken.is_none() && (head_seq != expected_seq - 1 || head_hash != expected_prev) {
-        // Events were removed from the end: the head remembers more than the table holds.
-        first_broken = Some(expected_seq);
-    }
-    Ok(ChainReport {
-        valid: first_broken.is_none(),
-        events_checked: checked,
-        head_seq,
-        head_hash,
-        first_broken_seq: first_broken,
-    })
 }
 
 #[cfg(test)]

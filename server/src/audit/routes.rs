@@ -1,6 +1,9 @@
-//! `/v1/audit-events`: read, filter and verify the caller's workspace chain.
+//! `/v1/audit-events`: read, filter, export and verify the caller's workspace chain.
 
+use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -19,6 +22,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_audit_events))
         .routes(routes!(verify_audit_chain))
+        .routes(routes!(export_audit_events))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -156,4 +160,101 @@ pub async fn verify_audit_chain(
     Ok(axum::Json(
         verify_chain(state.db.pool(), caller.workspace_id()).await?,
     ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ExportRange {
+    /// First chain position to export (default 1). Its line's `prev_hash` is where an offline
+    /// check starts.
+    #[param(minimum = 1)]
+    pub from_seq: Option<i64>,
+    /// Last chain position to export (default: the chain's head when the export starts).
+    #[param(minimum = 1)]
+    pub to_seq: Option<i64>,
+}
+
+/// Events read from the database per query while exporting: bounds the memory an export holds.
+const EXPORT_BATCH: i64 = 1000;
+
+/// Stream the workspace's chain (or a `from_seq`..`to_seq` part of it) as JSON Lines, one event a
+/// line in `seq` order, with everything an offline check needs (`statuspulse-server audit verify
+/// --file`).
+#[utoipa::path(get, path = "/v1/audit-events/export", tag = "audit", params(ExportRange),
+    responses((status = 200, content_type = "application/x-ndjson", body = AuditEvent,
+        description = "One event per line, in seq order.")),
+    security(("bearer" = ["admin:audit"])))]
+pub async fn export_audit_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<ExportRange>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Response> {
+    caller.require(Scope::AdminAudit)?;
+    let Query(range) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    for (field, value) in [("from_seq", range.from_seq), ("to_seq", range.to_seq)] {
+        if value.is_some_and(|v| v < 1) {
+            return Err(ApiError::invalid(
+                field,
+                "invalid_seq",
+                format!("{field} must be at least 1"),
+            ));
+        }
+    }
+    let from = range.from_seq.unwrap_or(1);
+    // Fixing the end now makes the export a snapshot: appends during a long download do not
+    // keep it open forever.
+    let to = match range.to_seq {
+        Some(to) if to < from => {
+            return Err(ApiError::invalid(
+                "to_seq",
+                "invalid_seq",
+                "to_seq must not be before from_seq",
+            ))
+        }
+        Some(to) => to,
+        None => sqlx::query_scalar::<_, i64>(
+            "SELECT seq FROM audit_chain_heads WHERE workspace_id = $1",
+        )
+        .bind(caller.workspace_id())
+        .fetch_optional(state.db.pool())
+        .await?
+        .unwrap_or(0),
+    };
+    let pool = state.db.pool().clone();
+    let workspace_id = caller.workspace_id().to_owned();
+    let batches = futures::stream::try_unfold(Some(from), move |next| {
+        let (pool, workspace_id) = (pool.clone(), workspace_id.clone());
+        async move {
+            let Some(next) = next.filter(|next| *next <= to) else {
+                return Ok(None);
+            };
+            let rows: Vec<StoredEvent> = sqlx::query_as(
+                "SELECT * FROM audit_events WHERE workspace_id = $1 AND seq >= $2 AND seq <= $3 \
+                 ORDER BY seq LIMIT $4",
+            )
+            .bind(&workspace_id)
+            .bind(next)
+            .bind(to)
+            .bind(EXPORT_BATCH)
+            .fetch_all(&pool)
+            .await
+            .inspect_err(|e| tracing::error!(error = %e, "audit export cut short"))?;
+            let Some(last) = rows.last().map(|e| e.seq) else {
+                return Ok(None);
+            };
+            let mut lines = Vec::with_capacity(rows.len() * 512);
+            for event in rows {
+                serde_json::to_writer(&mut lines, &AuditEvent::from(event))
+                    .map_err(|e| sqlx::Error::Decode(e.into()))?;
+                lines.push(b'\n');
+            }
+            Ok::<_, sqlx::Error>(Some((Bytes::from(lines), Some(last + 1))))
+        }
+    });
+    Ok((
+        [(CONTENT_TYPE, "application/x-ndjson")],
+        Body::from_stream(batches),
+    )
+        .into_response())
 }
