@@ -360,6 +360,7 @@ async fn every_management_route_needs_its_scope(backend: Backend) {
         ),
         (Method::GET, "/v1/audit-events".into(), None),
         (Method::GET, "/v1/audit-events/verify".into(), None),
+        (Method::GET, "/v1/audit-events/export".into(), None),
         (Method::GET, "/v1/workspaces".into(), None),
         (
             Method::POST,

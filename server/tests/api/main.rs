@@ -11,6 +11,7 @@ mod access;
 mod access_policies;
 mod api_keys;
 mod audit;
+mod audit_export;
 mod browser;
 mod edge;
 mod failures;
