@@ -397,6 +397,20 @@ mod tests {
     }
 
     #[test]
+    fn details_print_back_to_the_stored_text_whatever_their_floats() {
+        // Stored text is `Value::to_string()`; the export parses and prints it again.
+        for i in 0..20_000 {
+            let stored =
+                serde_json::json!({"ratio": f64::from(i) / 7.0, "tiny": f64::from(i) * 1e-300})
+                    .to_string();
+            let again = serde_json::from_str::<serde_json::Value>(&stored)
+                .unwrap()
+                .to_string();
+            assert_eq!(again, stored);
+        }
+    }
+
+    #[test]
     fn an_export_from_mid_chain_verifies_from_its_first_prev_hash() {
         let events: Vec<_> = chain(5).into_iter().skip(2).collect();
         let chains = verify_export(export(events).as_bytes(), None).unwrap();
