@@ -60,7 +60,8 @@ enum AuditCommand {
 
 #[derive(Args)]
 struct VerifyArgs {
-    /// An export (JSON Lines) to verify offline, without a database.
+    /// An export (JSON Lines) to verify offline: no database is opened (`--database-url` is
+    /// ignored).
     #[arg(long)]
     file: Option<PathBuf>,
     /// Only this workspace's chain (`ws_…`).

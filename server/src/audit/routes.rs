@@ -223,12 +223,12 @@ pub async fn export_audit_events(
     };
     let pool = state.db.pool().clone();
     let workspace_id = caller.workspace_id().to_owned();
-    let batches = futures::stream::try_unfold(Some(from), move |next| {
+    let batches = futures::stream::try_unfold(from, move |next| {
         let (pool, workspace_id) = (pool.clone(), workspace_id.clone());
         async move {
-            let Some(next) = next.filter(|next| *next <= to) else {
+            if next > to {
                 return Ok(None);
-            };
+            }
             let rows: Vec<StoredEvent> = sqlx::query_as(
                 "SELECT * FROM audit_events WHERE workspace_id = $1 AND seq >= $2 AND seq <= $3 \
                  ORDER BY seq LIMIT $4",
@@ -249,7 +249,7 @@ pub async fn export_audit_events(
                     .map_err(|e| sqlx::Error::Decode(e.into()))?;
                 lines.push(b'\n');
             }
-            Ok::<_, sqlx::Error>(Some((Bytes::from(lines), Some(last + 1))))
+            Ok::<_, sqlx::Error>(Some((Bytes::from(lines), last + 1)))
         }
     });
     Ok((

@@ -157,20 +157,15 @@ impl ChainVerifier {
         } else {
             &self.workspace_id
         };
-        let range = match (self.first_seq, self.last_seq) {
-            (Some(first), Some(last)) => format!("seq {first}..{last}"),
+        let checked = match (self.first_seq, self.last_seq) {
+            (Some(first), Some(last)) => {
+                format!("{} events, seq {first}..{last}", self.events_checked)
+            }
             _ => "no events".to_owned(),
         };
         match &self.broken {
-            None => format!(
-                "{name}: {} events, {range}: OK (last hash {})",
-                self.events_checked,
-                self.last_hash()
-            ),
-            Some((seq, why)) => format!(
-                "{name}: {} events, {range}: BROKEN at seq {seq}: {why}",
-                self.events_checked
-            ),
+            None => format!("{name}: {checked}: OK (last hash {})", self.last_hash()),
+            Some((seq, why)) => format!("{name}: {checked}: BROKEN at seq {seq}: {why}"),
         }
     }
 }
@@ -464,6 +459,13 @@ mod tests {
         assert_eq!(
             chain_check.broken,
             Some((3, Break::Truncated { head_seq: 3 }))
+        );
+
+        let mut emptied = ChainVerifier::from_genesis("ws_1");
+        emptied.check_head(3, &events[2].hash);
+        assert_eq!(
+            emptied.summary(),
+            "ws_1: no events: BROKEN at seq 1: missing: the chain's head is at seq 3"
         );
     }
 }
