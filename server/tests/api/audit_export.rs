@@ -189,6 +189,9 @@ async fn an_export_holds_only_the_callers_workspace_and_needs_admin_audit(backen
         "?from_seq=0",
         "?to_seq=-1",
         "?from_seq=5&to_seq=3",
+        "?from_seq=99999999999999999999",
+        "?from_seq=%00",
+        "?from_seq=1&from_seq=2",
         "?from=1",
     ] {
         let answer = app
