@@ -340,7 +340,9 @@ impl TestApp {
     /// Every stored row of every table the schema has, as text in a stable order: what "changes
     /// nothing" is checked against, so a table added later is covered without touching a test.
     /// Left out: the audit trail (refusals are recorded on purpose: compare [`Self::audit_total`]),
-    /// job leases (background work), and `last_used_at` (looking with a key is a use).
+    /// job leases and the signing keys the rotation job makes with the master keys they are
+    /// sealed with (background work, which may land while a test runs), and `last_used_at`
+    /// (looking with a key is a use).
     pub async fn database_snapshot(&self) -> std::collections::BTreeMap<String, Vec<String>> {
         use sqlx::{Column, Row};
         let pool = self.state.db.pool();
@@ -360,6 +362,8 @@ impl TestApp {
             "audit_events",
             "audit_chain_heads",
             "job_leases",
+            "signing_keys",
+            "master_keys_used",
         ];
         let mut snapshot = std::collections::BTreeMap::new();
         for table in tables
