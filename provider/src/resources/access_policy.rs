@@ -19,6 +19,7 @@ use crate::plan::{KnownAfterApply, PlanRules};
 use crate::provider::ClientSlot;
 use crate::resources::crud::{import_by_id_or_name, read_or_gone, ImportTarget};
 use crate::resources::managed::ManagedResource;
+use crate::resources::oauth_client::oauth_scope_list;
 use crate::schema::{computed, optional, required, schema, set_of_strings, string};
 use crate::state::{known, set_from_api, set_to_vec, string_from_api, StringSet};
 use crate::validate;
@@ -226,14 +227,6 @@ impl ManagedResource for AccessPolicyResource {
         let api: AccessPolicy = import_by_id_or_name(&client, diags, &TARGET, &id).await?;
         Some(access_policy_state(api, &AccessPolicyState::default()))
     }
-}
-
-fn oauth_scope_list() -> String {
-    statuspulse_api::scopes::OAUTH_SCOPES
-        .iter()
-        .map(|(name, _)| format!("`{name}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Whether a set and every element of it are known (null counts: it is an empty condition).

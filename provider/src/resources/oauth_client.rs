@@ -218,7 +218,7 @@ impl ManagedResource for OAuthClientResource {
 }
 
 /// The OAuth scopes there are, for the docs and the diagnostics.
-fn oauth_scope_list() -> String {
+pub(crate) fn oauth_scope_list() -> String {
     statuspulse_api::scopes::OAUTH_SCOPES
         .iter()
         .map(|(name, _)| format!("`{name}`"))

@@ -67,6 +67,16 @@ impl AccessContext {
         }
     }
 
+    /// What the bindings grant in either environment (without a cluster): a service account's
+    /// reach as a whole.
+    pub fn granted_anywhere(&self) -> Scopes {
+        [Environment::Live, Environment::Test]
+            .into_iter()
+            .filter_map(|env| self.granted(env, None))
+            .flat_map(|s| s.iter().collect::<Vec<_>>())
+            .collect()
+    }
+
     /// The scopes bindings grant in `environment` (and `cluster`, when given); `None` when
     /// bindings do not apply to this key at all.
     pub fn granted(&self, environment: Environment, cluster: Option<&str>) -> Option<Scopes> {

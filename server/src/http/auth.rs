@@ -528,12 +528,16 @@ impl Whereabouts {
         }
     }
 
-    /// `source_ip` and `region`, for an audit event's details.
-    pub fn details(&self) -> serde_json::Value {
-        serde_json::json!({
-            "source_ip": self.ip.map(|ip| ip.to_string()),
-            "region": self.region,
-        })
+    /// `details` (an audit event's) with `source_ip` and `region` added.
+    pub fn add_to(&self, mut details: serde_json::Value) -> serde_json::Value {
+        if let serde_json::Value::Object(into) = &mut details {
+            into.insert(
+                "source_ip".to_owned(),
+                serde_json::json!(self.ip.map(|ip| ip.to_string())),
+            );
+            into.insert("region".to_owned(), serde_json::json!(self.region));
+        }
+        details
     }
 }
 

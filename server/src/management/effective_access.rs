@@ -306,11 +306,7 @@ async fn for_service_account(
     }
     let context = load_context(state.db.pool(), caller.workspace_id(), Some(id)).await?;
     // A service account's reach is the union of its bindings in both environments.
-    let granted: Scopes = [Environment::Live, Environment::Test]
-        .into_iter()
-        .filter_map(|env| context.granted(env, None))
-        .flat_map(|s| s.iter().collect::<Vec<_>>())
-        .collect();
+    let granted = context.granted_anywhere();
     let mut reachable = vec![];
     for env in [Environment::Live, Environment::Test] {
         reachable.extend(context.reachable_clusters(&granted, env, &[]));

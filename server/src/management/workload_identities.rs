@@ -160,11 +160,7 @@ pub async fn held_by(
     service_account_id: &str,
 ) -> Result<Scopes, sqlx::Error> {
     let context = load_context(state.db.pool(), workspace_id, Some(service_account_id)).await?;
-    Ok([Environment::Live, Environment::Test]
-        .into_iter()
-        .filter_map(|env| context.granted(env, None))
-        .flat_map(|s| s.iter().collect::<Vec<_>>())
-        .collect())
+    Ok(context.granted_anywhere())
 }
 
 /// Create a trust policy for a workload's tokens.

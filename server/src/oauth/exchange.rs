@@ -361,15 +361,12 @@ pub async fn exchange_grant(
     request: ExchangeRequest<'_>,
 ) -> Result<Value, OAuthError> {
     let mut findings = Findings::default();
-    let outcome = exchange(state, parts, &request, &mut findings).await;
     let whereabouts = Whereabouts::of(parts, &state.settings);
-    let mut details = json!({
+    let outcome = exchange(state, &whereabouts, &request, &mut findings).await;
+    let mut details = whereabouts.add_to(json!({
         "issuer": findings.issuer, "subject": findings.subject,
         "workload_identity_id": findings.identity_id,
-    });
-    if let (Value::Object(into), Value::Object(place)) = (&mut details, whereabouts.details()) {
-        into.extend(place);
-    }
+    }));
     let workspace = findings.workspace_id.clone().unwrap_or_default();
     match outcome {
         Ok((answer, extra)) => {
@@ -434,7 +431,7 @@ pub async fn exchange_grant(
 
 async fn exchange(
     state: &AppState,
-    parts: &Parts,
+    whereabouts: &Whereabouts,
     request: &ExchangeRequest<'_>,
     findings: &mut Findings,
 ) -> Result<(Value, Value), Refused> {
@@ -620,7 +617,6 @@ async fn exchange(
     let held: Scopes = asked.iter().filter(|s| bound.grants(*s)).collect();
     // Conditional access: a policy governing an OAuth scope governs the catalog scopes it stands
     // for; a workload has no groups and no MFA, and is where its request comes from.
-    let whereabouts = Whereabouts::of(parts, &state.settings);
     let policies = access_policies::enabled(state.db.pool(), &identity.workspace_id)
         .await
         .map_err(|e| server(&e))?;

@@ -725,14 +725,8 @@ async fn audit_issue(
 }
 
 /// `details` with the request's `source_ip` and `region`.
-fn located(mut details: Value, parts: &Parts, state: &AppState) -> Value {
-    if let (Value::Object(into), Value::Object(place)) = (
-        &mut details,
-        Whereabouts::of(parts, &state.settings).details(),
-    ) {
-        into.extend(place);
-    }
-    details
+fn located(details: Value, parts: &Parts, state: &AppState) -> Value {
+    Whereabouts::of(parts, &state.settings).add_to(details)
 }
 
 fn is_unreserved(b: u8) -> bool {
