@@ -180,3 +180,13 @@ if [ "$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("
   "$VENV/bin/pip" install -q "Authlib==$AUTHLIB_VERSION" "requests==$REQUESTS_VERSION"
 fi
 log "OAuth clients: Authlib $AUTHLIB_VERSION (PyPI), openid-client and jose (npm, in $TOOLS/idp)"
+
+# The receiver of the audit sink tests (server/tests/support/webhook_receiver.py) verifies every
+# delivery with the Standard Webhooks reference library, pinned: our signatures are proven
+# against code we did not write.
+STANDARDWEBHOOKS_VERSION="1.0.0"
+if [ "$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("standardwebhooks"))' 2>/dev/null)" \
+  != "$STANDARDWEBHOOKS_VERSION" ]; then
+  log "pip installing standardwebhooks==$STANDARDWEBHOOKS_VERSION"
+  "$VENV/bin/pip" install -q "standardwebhooks==$STANDARDWEBHOOKS_VERSION"
+fi

@@ -31,6 +31,9 @@ pub const ACCESS_POLICY: &str = "ap";
 /// Workload identity trust policies, `wi_…`.
 pub const WORKLOAD_IDENTITY: &str = "wi";
 
+/// Audit sinks (SIEM forwarding), `snk_…`.
+pub const AUDIT_SINK: &str = "snk";
+
 /// Hex digits after the prefix of an id the server mints (a UUID in simple form).
 pub const MINTED_BODY_LEN: usize = 32;
 /// Longest body a client accepts after the prefix (server/API.md: ids are opaque).

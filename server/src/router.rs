@@ -26,6 +26,7 @@ fn creating_routes() -> OpenApiRouter<AppState> {
         .merge(crate::management::environment_clusters::router())
         .merge(crate::management::role_bindings::router())
         .merge(crate::management::sso_connections::router())
+        .merge(crate::audit::sinks::router())
         .merge(crate::oauth::creating_router())
 }
 
@@ -54,6 +55,7 @@ pub const IDEMPOTENT_CREATES: &[&str] = &[
     "/v1/oauth-clients",
     "/v1/access-policies",
     "/v1/workload-identities",
+    "/v1/audit-sinks",
 ];
 
 /// The application: [`routes`] wrapped in the cross-cutting middleware.

@@ -9,6 +9,7 @@
 
 pub mod failures;
 pub(crate) mod routes;
+pub mod sinks;
 pub mod verify;
 mod writer;
 
@@ -131,6 +132,12 @@ pub enum EventType {
     WorkloadIdentityDeleted,
     TokenExchanged,
     TokenExchangeRefused,
+    AuditSinkCreated,
+    AuditSinkUpdated,
+    AuditSinkDeleted,
+    AuditSinkReplayed,
+    AuditSinkFailing,
+    AuditSinkRecovered,
 }
 
 impl EventType {
@@ -178,6 +185,12 @@ impl EventType {
         EventType::WorkloadIdentityDeleted,
         EventType::TokenExchanged,
         EventType::TokenExchangeRefused,
+        EventType::AuditSinkCreated,
+        EventType::AuditSinkUpdated,
+        EventType::AuditSinkDeleted,
+        EventType::AuditSinkReplayed,
+        EventType::AuditSinkFailing,
+        EventType::AuditSinkRecovered,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -225,6 +238,12 @@ impl EventType {
             EventType::WorkloadIdentityDeleted => "workload_identity.deleted",
             EventType::TokenExchanged => "token.exchanged",
             EventType::TokenExchangeRefused => "token.exchange_refused",
+            EventType::AuditSinkCreated => "audit_sink.created",
+            EventType::AuditSinkUpdated => "audit_sink.updated",
+            EventType::AuditSinkDeleted => "audit_sink.deleted",
+            EventType::AuditSinkReplayed => "audit_sink.replayed",
+            EventType::AuditSinkFailing => "audit_sink.failing",
+            EventType::AuditSinkRecovered => "audit_sink.recovered",
         }
     }
 }
