@@ -215,7 +215,11 @@ fn assert_chain_delivered(events: &[Value], from: i64, to: i64) {
         last_hash = Some(event["hash"].as_str().unwrap().to_owned());
         expected += 1;
     }
-    assert!(expected > to, "events up to {to} arrived (got up to {})", expected - 1);
+    assert!(
+        expected > to,
+        "events up to {to} arrived (got up to {})",
+        expected - 1
+    );
 }
 
 async fn webhook_sink(app: &TestApp, receiver: &Receiver, extra: Value) -> (String, String) {
@@ -1013,5 +1017,116 @@ async fn two_replicas_deliver_each_batch_once_and_one_takes_over_when_the_other_
     let head = head(&survivor).await;
     let events = receiver.events().await;
     assert_chain_delivered(&events, events[0]["seq"].as_i64().unwrap(), head);
+    receiver.kill().await;
+}
+
+on_both_backends!(a_server_killed_mid_batch_delivers_everything_after_restart);
+
+/// The real binary, as an operator runs it, on `database_url` and `port`.
+fn serve(database_url: &str, port: u16) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_statuspulse-server"))
+        .args([
+            "serve",
+            "--database-url",
+            database_url,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("STATUSPULSE_MASTER_KEY", MASTER_KEY)
+        .env("STATUSPULSE_ALLOW_LOOPBACK_SINKS", "true")
+        .env_remove("STATUSPULSE_DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+async fn a_server_killed_mid_batch_delivers_everything_after_restart(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let mut settings = statuspulse_server::Settings::for_database(&db.url);
+    with_sinks(&mut settings);
+    let (workspace, key) = statuspulse_server::app::bootstrap(settings, "operator")
+        .await
+        .unwrap();
+    let admin = key.key.expose().to_owned();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let get_sink = |id: String| {
+        let (http, base, admin) = (http.clone(), base.clone(), admin.clone());
+        async move {
+            let answer = http
+                .get(format!("{base}/v1/audit-sinks/{id}"))
+                .bearer_auth(&admin)
+                .send()
+                .await;
+            match answer {
+                Ok(a) if a.status().is_success() => a.json::<Value>().await.ok(),
+                _ => None,
+            }
+        }
+    };
+    let mut server = serve(&db.url, port);
+    eventually("the server answers", || async {
+        http.get(format!("{base}/healthz")).send().await.is_ok()
+    })
+    .await;
+
+    let receiver = Receiver::start(0).await;
+    let created: Value = http
+        .post(format!("{base}/v1/audit-sinks"))
+        .bearer_auth(&admin)
+        .json(&json!({"name": "siem", "webhook": {"url": receiver.url()}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let start = created["delivered_seq"].as_i64().unwrap();
+    receiver
+        .control(json!({"secret": created["webhook_secret"], "mode": "hang"}))
+        .await;
+    for i in 0..30 {
+        let answer = http
+            .post(format!("{base}/v1/service-accounts"))
+            .bearer_auth(&admin)
+            .json(&json!({"name": format!("svc-{i}")}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::CREATED);
+    }
+    eventually("a batch is in flight", || async {
+        attempts(&receiver).await >= 1
+    })
+    .await;
+    server.kill().unwrap(); // SIGKILL: no drain, no flush
+    server.wait().unwrap();
+
+    receiver.control(json!({"mode": "ok"})).await;
+    let mut server = serve(&db.url, port);
+    let head =
+        sqlx::query_scalar::<_, i64>("SELECT seq FROM audit_chain_heads WHERE workspace_id = $1");
+    let pool = sqlx::AnyPool::connect(&db.url).await.unwrap();
+    let head: i64 = head.bind(&workspace.id).fetch_one(&pool).await.unwrap();
+    eventually(
+        "everything recorded before the kill is delivered",
+        || async {
+            get_sink(id.clone())
+                .await
+                .is_some_and(|s| s["delivered_seq"].as_i64().unwrap() >= head)
+        },
+    )
+    .await;
+    assert_chain_delivered(&receiver.events().await, start + 1, head);
+    server.kill().unwrap();
+    server.wait().unwrap();
+    pool.close().await;
     receiver.kill().await;
 }
