@@ -25,7 +25,7 @@
 //! CloudWatch ignores sequence tokens since January 2023 and no longer answers
 //! InvalidSequenceToken or DataAlreadyAccepted; moto does not emulate them either. Older or
 //! compatible endpoints may, so the client still caches `nextSequenceToken`, sends it, and follows
-//! `expectedSequenceToken` from those two errors (tested against a stub, `tests/sequence_token.rs`).
+//! `expectedSequenceToken` from those two errors (tested against a stub, `tests/stub_answers.rs`).
 //!
 //! # Secrets
 //! The secret key, session tokens and signatures never reach an error, a `Debug` output or a log

@@ -1,6 +1,9 @@
 //! The client against a real moto_server with SigV4 signatures and IAM policies enforced: every
 //! request below is signed by our code and checked by botocore's in moto.
 
+// A panic in a test (or its helpers) is a failed test, which is what it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use std::time::{Duration, Instant};

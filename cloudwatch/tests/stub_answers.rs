@@ -1,0 +1,241 @@
+//! Answers moto cannot give: it ignores sequence tokens (as CloudWatch has since 2023), never
+//! throttles, never fails with a 5xx and never rejects an event as expired. A raw HTTP/1.1 stub on
+//! loopback plays CloudWatch's documented answers, and records what the client sent.
+
+// A panic in a test (or its helpers) is a failed test, which is what it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde_json::Value;
+use statuspulse_cloudwatch::{Auth, Client, Config, ErrorKind, PutOutcome, StaticCredentials};
+use support::{events, now_ms};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// One canned answer: status, extra header lines, JSON body.
+struct Answer {
+    status: u16,
+    headers: &'static str,
+    body: &'static str,
+}
+
+const fn answer(status: u16, body: &'static str) -> Answer {
+    Answer {
+        status,
+        headers: "",
+        body,
+    }
+}
+
+/// What the client sent: `X-Amz-Target` and the JSON body.
+type Recorded = Arc<Mutex<Vec<(String, Value)>>>;
+
+/// Serves `answers` in order, one per request, then 500s; returns the client and the record.
+async fn stub(answers: Vec<Answer>) -> (Client, Recorded) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let recorded: Recorded = Arc::default();
+    let record = Arc::clone(&recorded);
+    tokio::spawn(async move {
+        let mut answers = answers.into_iter();
+        loop {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut raw = Vec::new();
+            let mut buf = [0u8; 65536];
+            let head_end = loop {
+                let n = socket.read(&mut buf).await.unwrap();
+                assert!(n > 0, "connection closed mid-request");
+                raw.extend_from_slice(&buf[..n]);
+                if let Some(at) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break at + 4;
+                }
+            };
+            let head = String::from_utf8_lossy(&raw[..head_end]).to_ascii_lowercase();
+            let header = |name: &str| {
+                head.lines()
+                    .find_map(|l| l.strip_prefix(&format!("{name}: ")).map(str::to_owned))
+                    .unwrap_or_default()
+            };
+            let length: usize = header("content-length").trim().parse().unwrap();
+            while raw.len() < head_end + length {
+                let n = socket.read(&mut buf).await.unwrap();
+                raw.extend_from_slice(&buf[..n]);
+            }
+            let body: Value = serde_json::from_slice(&raw[head_end..head_end + length]).unwrap();
+            // Signed like any request (the signature itself is moto's to check, in tests/moto.rs).
+            assert!(header("authorization").starts_with("aws4-hmac-sha256 credential="));
+            record.lock().unwrap().push((header("x-amz-target"), body));
+            let Answer {
+                status,
+                headers,
+                body,
+            } = answers.next().unwrap_or(answer(500, "{}"));
+            let response = format!(
+                "HTTP/1.1 {status} X\r\ncontent-type: application/x-amz-json-1.1\r\n{headers}\
+                 content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            socket.write_all(response.as_bytes()).await.unwrap();
+            socket.shutdown().await.unwrap();
+        }
+    });
+    let client = Client::new(
+        reqwest::Client::new(),
+        Config {
+            region: "us-east-1".to_owned(),
+            log_group: "g".to_owned(),
+            log_stream: "s".to_owned(),
+            endpoint: Some(format!("http://127.0.0.1:{port}")),
+            auth: Auth::Static(StaticCredentials {
+                access_key_id: "AKIAEXAMPLE".to_owned(),
+                secret_access_key: SecretString::from("secret"),
+                session_token: None,
+            }),
+        },
+    );
+    (client, recorded)
+}
+
+fn sent(recorded: &Recorded) -> Vec<(String, Value)> {
+    recorded.lock().unwrap().clone()
+}
+
+#[tokio::test]
+async fn an_invalid_sequence_token_is_replaced_by_the_expected_one_and_the_call_retried() {
+    let (client, recorded) = stub(vec![
+        answer(
+            400,
+            r#"{"__type":"InvalidSequenceTokenException","message":"The given sequenceToken is invalid. The next expected sequenceToken is: tok-1","expectedSequenceToken":"tok-1"}"#,
+        ),
+        answer(200, r#"{"nextSequenceToken":"tok-2"}"#),
+        answer(200, "{}"),
+    ])
+    .await;
+
+    client.put(&events(3, now_ms(), 10)).await.unwrap();
+    client.put(&events(2, now_ms(), 10)).await.unwrap();
+
+    let sent = sent(&recorded);
+    let tokens: Vec<_> = sent
+        .iter()
+        .map(|(_, body)| body.get("sequenceToken").cloned())
+        .collect();
+    assert_eq!(
+        tokens,
+        [None, Some("tok-1".into()), Some("tok-2".into())],
+        "the first call has no token, the retry the expected one, the next put the returned one"
+    );
+    assert!(sent
+        .iter()
+        .all(|(target, _)| target == "logs_20140328.putlogevents"));
+    assert_eq!(sent[0].1["logEvents"], sent[1].1["logEvents"]);
+}
+
+#[tokio::test]
+async fn data_already_accepted_counts_the_batch_as_delivered_and_follows_the_expected_token() {
+    let (client, recorded) = stub(vec![
+        answer(
+            400,
+            r#"{"__type":"DataAlreadyAcceptedException","message":"The given batch of log events has already been accepted. The next batch can be sent with sequenceToken: tok-9","expectedSequenceToken":"tok-9"}"#,
+        ),
+        answer(200, r#"{"nextSequenceToken":"tok-10"}"#),
+    ])
+    .await;
+    let events = events(10_001, now_ms(), 10);
+
+    let outcome = client.put(&events).await.unwrap();
+
+    assert_eq!(outcome, PutOutcome::default());
+    let sent = sent(&recorded);
+    assert_eq!(sent.len(), 2, "the accepted batch is not sent again");
+    assert_eq!(sent[0].1["logEvents"].as_array().unwrap().len(), 10_000);
+    assert_eq!(sent[1].1["sequenceToken"], "tok-9");
+    assert_eq!(
+        sent[1].1["logEvents"][0]["message"],
+        events[10_000].message.as_str()
+    );
+}
+
+#[tokio::test]
+async fn a_failure_in_a_later_call_reports_how_many_events_were_delivered() {
+    let (client, _) = stub(vec![
+        answer(200, "{}"),
+        answer(
+            503,
+            r#"{"__type":"ServiceUnavailableException","message":"The service cannot complete the request."}"#,
+        ),
+    ])
+    .await;
+
+    let error = client.put(&events(10_001, now_ms(), 10)).await.unwrap_err();
+
+    assert_eq!(error.delivered, 10_000);
+    assert_eq!(error.kind, ErrorKind::Unavailable, "{error}");
+    assert!(
+        error.message.contains("ServiceUnavailableException"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn throttling_is_reported_with_the_servers_retry_after() {
+    let (client, _) = stub(vec![Answer {
+        status: 400,
+        headers: "retry-after: 7\r\n",
+        body: r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#,
+    }])
+    .await;
+
+    let error = client.put(&events(1, now_ms(), 10)).await.unwrap_err();
+
+    assert_eq!(
+        error.kind,
+        ErrorKind::Throttled {
+            retry_after: Some(Duration::from_secs(7))
+        },
+        "{error}"
+    );
+    assert_eq!(error.delivered, 0);
+}
+
+#[tokio::test]
+async fn events_rejected_one_by_one_are_counted_not_an_error() {
+    // AWS: tooOldLogEventEndIndex and expiredLogEventEndIndex are exclusive ends,
+    // tooNewLogEventStartIndex an inclusive start.
+    let (client, _) = stub(vec![answer(
+        200,
+        r#"{"nextSequenceToken":"t","rejectedLogEventsInfo":{"expiredLogEventEndIndex":1,"tooOldLogEventEndIndex":2,"tooNewLogEventStartIndex":4}}"#,
+    )])
+    .await;
+
+    let outcome = client.put(&events(6, now_ms(), 10)).await.unwrap();
+
+    assert_eq!(
+        outcome,
+        PutOutcome {
+            rejected_too_old: 2,
+            rejected_too_new: 2,
+            rejected_expired: 1,
+            truncated: 0,
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_request_refused_as_malformed_is_invalid() {
+    let (client, _) = stub(vec![answer(
+        400,
+        r#"{"__type":"InvalidParameterException","message":"1 validation error detected"}"#,
+    )])
+    .await;
+
+    let error = client.put(&events(1, now_ms(), 10)).await.unwrap_err();
+
+    assert_eq!(error.kind, ErrorKind::Invalid, "{error}");
+    assert!(error.message.contains("report it"), "{error}");
+}
