@@ -4,7 +4,7 @@
 //! the backoff; this crate sends one slice of events and says exactly how far it got.
 //!
 //! # Why not the AWS SDK, and why SigV4 by hand (issue 12)
-//! Measured on this project's machine (2 cores, shared with other builds), October 2026 crates:
+//! Measured on this project's machine (2 cores, shared with other builds), crates.io as of November 2026:
 //! - `aws-sdk-cloudwatchlogs` + `aws-config` + `aws-sdk-sts`: 193 crates, 47 of them new to our
 //!   lockfile, among them `aws-lc-sys` (a C build through cmake) and a second HTTP stack
 //!   (hyper 0.14, rustls 0.21, h2 0.3) beside reqwest's. Heavy for three API calls.
@@ -813,4 +813,89 @@ fn parse_json<T: for<'de> Deserialize<'de>>(operation: &str, body: &[u8]) -> Res
             format!("CloudWatch Logs answered {operation} with a body we cannot read ({e}): is the endpoint really CloudWatch Logs?"),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The engine keeps one client per sink in shared state and calls it from spawned tasks.
+    #[test]
+    fn the_client_and_its_put_future_can_cross_threads() {
+        fn shareable<T: Clone + Send + Sync + 'static>() {}
+        fn sendable<T: Send>(_: &T) {}
+        shareable::<Client>();
+        let client = Client::new(
+            reqwest::Client::new(),
+            Config {
+                region: "us-east-1".to_owned(),
+                log_group: "g".to_owned(),
+                log_stream: "s".to_owned(),
+                endpoint: None,
+                auth: Auth::Static(StaticCredentials {
+                    access_key_id: "AKIAEXAMPLE".to_owned(),
+                    secret_access_key: secrecy::SecretString::from("secret"),
+                    session_token: None,
+                }),
+            },
+        );
+        sendable(&client.put(&[]));
+        sendable(&client.get_log_events());
+    }
+
+    #[test]
+    fn default_endpoints_are_the_regional_aws_ones() {
+        let client = Client::new(
+            reqwest::Client::new(),
+            Config {
+                region: "eu-west-3".to_owned(),
+                log_group: "g".to_owned(),
+                log_stream: "s".to_owned(),
+                endpoint: None,
+                auth: Auth::Static(StaticCredentials {
+                    access_key_id: "AKIAEXAMPLE".to_owned(),
+                    secret_access_key: secrecy::SecretString::from("secret"),
+                    session_token: None,
+                }),
+            },
+        );
+        let endpoints = client.inner.endpoints.as_ref().unwrap();
+        assert_eq!(
+            endpoints.logs.url.as_str(),
+            "https://logs.eu-west-3.amazonaws.com/"
+        );
+        assert_eq!(endpoints.logs.host, "logs.eu-west-3.amazonaws.com");
+        assert_eq!(endpoints.sts.host, "sts.eu-west-3.amazonaws.com");
+    }
+
+    #[tokio::test]
+    async fn an_endpoint_that_is_not_a_url_is_denied_with_what_to_fix() {
+        let client = Client::new(
+            reqwest::Client::new(),
+            Config {
+                region: "us-east-1".to_owned(),
+                log_group: "g".to_owned(),
+                log_stream: "s".to_owned(),
+                endpoint: Some("ftp://example.com".to_owned()),
+                auth: Auth::Static(StaticCredentials {
+                    access_key_id: "AKIAEXAMPLE".to_owned(),
+                    secret_access_key: secrecy::SecretString::from("secret"),
+                    session_token: None,
+                }),
+            },
+        );
+        let error = client
+            .put(&[LogEvent {
+                timestamp_ms: 1,
+                message: "m".to_owned(),
+            }])
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind, ErrorKind::Denied);
+        assert_eq!(error.delivered, 0);
+        assert!(
+            error.message.contains("fix the sink's configuration"),
+            "{error}"
+        );
+    }
 }

@@ -21,22 +21,50 @@ use tokio::net::TcpListener;
 struct Answer {
     status: u16,
     headers: &'static str,
-    body: &'static str,
+    body: String,
 }
 
-const fn answer(status: u16, body: &'static str) -> Answer {
+fn answer(status: u16, body: impl Into<String>) -> Answer {
     Answer {
         status,
         headers: "",
-        body,
+        body: body.into(),
     }
 }
 
-/// What the client sent: `X-Amz-Target` and the JSON body.
+/// An STS AssumeRoleResponse whose credentials expire `expires_in` from now.
+fn assumed(expires_in: time::Duration) -> Answer {
+    let expiration = (time::OffsetDateTime::now_utc() + expires_in)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    answer(
+        200,
+        format!(
+            "<AssumeRoleResponse><AssumeRoleResult><Credentials><AccessKeyId>ASIASTUB</AccessKeyId>\
+             <SecretAccessKey>stub-secret</SecretAccessKey><SessionToken>stub-token</SessionToken>\
+             <Expiration>{expiration}</Expiration></Credentials></AssumeRoleResult></AssumeRoleResponse>"
+        ),
+    )
+}
+
+/// What the client sent: `X-Amz-Target` (empty for STS) and the JSON body (STS's form as a string).
 type Recorded = Arc<Mutex<Vec<(String, Value)>>>;
 
-/// Serves `answers` in order, one per request, then 500s; returns the client and the record.
+/// Serves `answers` in order, one per request, then 500s; returns a client (signing with
+/// static credentials) and the record.
 async fn stub(answers: Vec<Answer>) -> (Client, Recorded) {
+    stub_with(
+        answers,
+        Auth::Static(StaticCredentials {
+            access_key_id: "AKIAEXAMPLE".to_owned(),
+            secret_access_key: SecretString::from("secret"),
+            session_token: None,
+        }),
+    )
+    .await
+}
+
+async fn stub_with(answers: Vec<Answer>, auth: Auth) -> (Client, Recorded) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let recorded: Recorded = Arc::default();
@@ -66,7 +94,9 @@ async fn stub(answers: Vec<Answer>) -> (Client, Recorded) {
                 let n = socket.read(&mut buf).await.unwrap();
                 raw.extend_from_slice(&buf[..n]);
             }
-            let body: Value = serde_json::from_slice(&raw[head_end..head_end + length]).unwrap();
+            let raw_body = &raw[head_end..head_end + length];
+            let body = serde_json::from_slice(raw_body)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(raw_body).into_owned()));
             // Signed like any request (the signature itself is moto's to check, in tests/moto.rs).
             assert!(header("authorization").starts_with("aws4-hmac-sha256 credential="));
             record.lock().unwrap().push((header("x-amz-target"), body));
@@ -74,7 +104,7 @@ async fn stub(answers: Vec<Answer>) -> (Client, Recorded) {
                 status,
                 headers,
                 body,
-            } = answers.next().unwrap_or(answer(500, "{}"));
+            } = answers.next().unwrap_or_else(|| answer(500, "{}"));
             let response = format!(
                 "HTTP/1.1 {status} X\r\ncontent-type: application/x-amz-json-1.1\r\n{headers}\
                  content-length: {}\r\nconnection: close\r\n\r\n{body}",
@@ -91,11 +121,7 @@ async fn stub(answers: Vec<Answer>) -> (Client, Recorded) {
             log_group: "g".to_owned(),
             log_stream: "s".to_owned(),
             endpoint: Some(format!("http://127.0.0.1:{port}")),
-            auth: Auth::Static(StaticCredentials {
-                access_key_id: "AKIAEXAMPLE".to_owned(),
-                secret_access_key: SecretString::from("secret"),
-                session_token: None,
-            }),
+            auth,
         },
     );
     (client, recorded)
@@ -187,7 +213,7 @@ async fn throttling_is_reported_with_the_servers_retry_after() {
     let (client, _) = stub(vec![Answer {
         status: 400,
         headers: "retry-after: 7\r\n",
-        body: r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#,
+        body: r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.to_owned(),
     }])
     .await;
 
@@ -238,4 +264,76 @@ async fn a_request_refused_as_malformed_is_invalid() {
 
     assert_eq!(error.kind, ErrorKind::Invalid, "{error}");
     assert!(error.message.contains("report it"), "{error}");
+}
+
+fn role() -> Auth {
+    Auth::AssumeRole {
+        base: StaticCredentials {
+            access_key_id: "AKIAEXAMPLE".to_owned(),
+            secret_access_key: SecretString::from("secret"),
+            session_token: None,
+        },
+        role_arn: "arn:aws:iam::123456789012:role/audit-writer".to_owned(),
+        external_id: None,
+        session_name: "statuspulse".to_owned(),
+    }
+}
+
+fn targets(recorded: &Recorded) -> Vec<String> {
+    sent(recorded)
+        .into_iter()
+        .map(|(target, _)| target)
+        .collect()
+}
+
+#[tokio::test]
+async fn assumed_role_credentials_about_to_expire_are_renewed_before_use() {
+    let (client, recorded) = stub_with(
+        vec![
+            // Good for 4 more minutes: inside the 5-minute margin, so not reused.
+            assumed(time::Duration::minutes(4)),
+            answer(200, "{}"),
+            assumed(time::Duration::hours(1)),
+            answer(200, "{}"),
+            answer(200, "{}"),
+        ],
+        role(),
+    )
+    .await;
+
+    for _ in 0..3 {
+        client.put(&events(1, now_ms(), 10)).await.unwrap();
+    }
+
+    assert_eq!(client.assume_role_calls(), 2);
+    let put = "logs_20140328.putlogevents";
+    assert_eq!(targets(&recorded), ["", put, "", put, put]);
+    let form = sent(&recorded)[0].1.as_str().unwrap().to_owned();
+    assert!(form.contains("Action=AssumeRole"), "{form}");
+    assert!(
+        form.contains("RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Faudit-writer"),
+        "{form}"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_session_token_is_renewed_once_and_the_call_retried() {
+    let (client, recorded) = stub_with(
+        vec![
+            assumed(time::Duration::hours(1)),
+            answer(
+                400,
+                r#"{"__type":"ExpiredTokenException","message":"The security token included in the request is expired"}"#,
+            ),
+            assumed(time::Duration::hours(1)),
+            answer(200, "{}"),
+        ],
+        role(),
+    )
+    .await;
+
+    client.put(&events(2, now_ms(), 10)).await.unwrap();
+
+    assert_eq!(client.assume_role_calls(), 2);
+    assert_eq!(targets(&recorded).len(), 4);
 }
