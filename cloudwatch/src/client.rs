@@ -48,6 +48,35 @@ struct Endpoints {
     sts: Endpoint,
 }
 
+/// Where logs and STS are reached: the override for both, or AWS's regional endpoints.
+fn endpoints(config: &Config) -> Result<Endpoints, String> {
+    let region = &config.region;
+    // The region becomes a host name and part of the signing scope: letters, digits and dashes.
+    if region.is_empty()
+        || !region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Err(format!(
+            "`{region}` is not an AWS region name (such as eu-west-1)"
+        ));
+    }
+    let (logs, sts) = match &config.endpoint {
+        Some(url) => {
+            let url = url.trim_end_matches('/');
+            (url.to_owned(), url.to_owned())
+        }
+        None => (
+            format!("https://logs.{region}.amazonaws.com"),
+            format!("https://sts.{region}.amazonaws.com"),
+        ),
+    };
+    Ok(Endpoints {
+        logs: Endpoint::parse(&logs)?,
+        sts: Endpoint::parse(&sts)?,
+    })
+}
+
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
@@ -61,27 +90,7 @@ impl Client {
     /// A client writing to `config.log_stream` through `http` (whose TLS, proxy and pool settings
     /// are kept; every request also gets this crate's own timeout).
     pub fn new(http: reqwest::Client, config: Config) -> Self {
-        let endpoints = match &config.endpoint {
-            Some(url) => {
-                let base = url.trim_end_matches('/');
-                Endpoint::parse(base).and_then(|logs| {
-                    Ok(Endpoints {
-                        logs,
-                        sts: Endpoint::parse(base)?,
-                    })
-                })
-            }
-            None => Endpoint::parse(&format!("https://logs.{}.amazonaws.com", config.region))
-                .and_then(|logs| {
-                    Ok(Endpoints {
-                        logs,
-                        sts: Endpoint::parse(&format!(
-                            "https://sts.{}.amazonaws.com",
-                            config.region
-                        ))?,
-                    })
-                }),
-        };
+        let endpoints = endpoints(&config);
         Self {
             inner: Arc::new(Inner {
                 http,
@@ -146,6 +155,10 @@ impl Client {
     /// # Errors
     /// As [`Client::put`], with `delivered` always 0.
     pub async fn get_log_events(&self) -> Result<Vec<LogEvent>, PutError> {
+        self.read_stream().await.map_err(|failure| failure.at(0))
+    }
+
+    async fn read_stream(&self) -> Result<Vec<LogEvent>, Failure> {
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
         struct Request<'a> {
@@ -172,14 +185,13 @@ impl Client {
         let mut events = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            let session = self.session().await.map_err(|f| f.at(0))?;
+            let session = self.session().await?;
             let body = json_body(&Request {
                 log_group_name: &config.log_group,
                 log_stream_name: &config.log_stream,
                 start_from_head: true,
                 next_token: token.as_deref(),
-            })
-            .map_err(|f| f.at(0))?;
+            })?;
             let reply = self
                 .call_logs(
                     "GetLogEvents",
@@ -187,12 +199,11 @@ impl Client {
                     body,
                     MAX_GET_LOG_EVENTS_RESPONSE_BYTES,
                 )
-                .await
-                .map_err(|f| f.at(0))?;
+                .await?;
             if reply.status != 200 {
-                return Err(self.logs_failure("GetLogEvents", &reply, &session).at(0));
+                return Err(self.logs_failure("GetLogEvents", &reply, &session));
             }
-            let page: Page = parse_json("GetLogEvents", &reply.body).map_err(|f| f.at(0))?;
+            let page: Page = parse_json("GetLogEvents", &reply.body)?;
             let empty = page.events.is_empty();
             events.extend(page.events.into_iter().map(|e| LogEvent {
                 timestamp_ms: e.timestamp,
@@ -289,6 +300,15 @@ impl Client {
                     self.create_log_stream(&session).await?;
                     stream_created = true;
                 }
+                "ResourceNotFoundException" => {
+                    return Err(Failure::new(
+                        ErrorKind::Unavailable,
+                        format!(
+                            "the log stream `{}` was gone again right after it was created (is something deleting it?): retry later",
+                            config.log_stream
+                        ),
+                    ));
+                }
                 "InvalidSequenceTokenException" => {
                     self.set_sequence_token(error.expected_sequence_token.clone());
                 }
@@ -373,6 +393,9 @@ impl Client {
         let mut secrets = session.secrets();
         if let Auth::AssumeRole { base, .. } = &self.inner.config.auth {
             secrets.push(base.secret_access_key.expose_secret());
+            if let Some(token) = &base.session_token {
+                secrets.push(token.expose_secret());
+            }
         }
         AwsError::parse(
             reply.status,
@@ -506,7 +529,7 @@ impl Client {
         self.inner.endpoints.as_ref().map_err(|problem| {
             Failure::new(
                 ErrorKind::Denied,
-                format!("the sink's CloudWatch endpoint is unusable: {problem}: fix the sink's configuration"),
+                format!("the sink's CloudWatch region or endpoint is unusable: {problem}: fix the sink's configuration"),
             )
         })
     }
