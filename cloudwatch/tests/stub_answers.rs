@@ -337,3 +337,58 @@ async fn an_expired_session_token_is_renewed_once_and_the_call_retried() {
     assert_eq!(client.assume_role_calls(), 2);
     assert_eq!(targets(&recorded).len(), 4);
 }
+
+/// moto does not enforce CloudWatch's per-call limits (only chronological order), so the calls
+/// themselves are checked here.
+#[tokio::test]
+async fn every_call_stays_within_cloudwatchs_limits_and_the_calls_keep_the_order() {
+    let (client, recorded) = stub((0..20).map(|_| answer(200, "{}")).collect()).await;
+    let now = now_ms();
+    let mut sent = events(12_000, now, 20);
+    sent.extend(events(10, now + 1_000, 200_000));
+    // Then a day and an hour later: no call may span 24 hours.
+    sent.extend(events(3, now + 25 * 3_600_000, 20));
+
+    client.put(&sent).await.unwrap();
+
+    let calls = sent_events(&recorded);
+    assert!(calls.len() >= 4, "{} calls", calls.len());
+    for call in &calls {
+        let bytes: usize = call.iter().map(|(_, message)| message.len() + 26).sum();
+        assert!(call.len() <= 10_000, "{} events in one call", call.len());
+        assert!(bytes <= 1_048_576, "{bytes} bytes in one call");
+        let (first, last) = (call[0].0, call[call.len() - 1].0);
+        assert!(
+            last - first < 24 * 3_600_000,
+            "a call spans {} ms",
+            last - first
+        );
+        assert!(call.windows(2).all(|w| w[0].0 <= w[1].0));
+    }
+    let flattened: Vec<(i64, String)> = calls.concat();
+    let expected: Vec<(i64, String)> = sent
+        .iter()
+        .map(|e| (e.timestamp_ms, e.message.clone()))
+        .collect();
+    assert_eq!(flattened, expected);
+}
+
+/// The `(timestamp, message)` pairs of each PutLogEvents call, in order.
+fn sent_events(recorded: &Recorded) -> Vec<Vec<(i64, String)>> {
+    sent(recorded)
+        .iter()
+        .map(|(_, body)| {
+            body["logEvents"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| {
+                    (
+                        e["timestamp"].as_i64().unwrap(),
+                        e["message"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .collect()
+}
