@@ -4,7 +4,8 @@
 //! the backoff; this crate sends one slice of events and says exactly how far it got.
 //!
 //! # Why not the AWS SDK, and why SigV4 by hand (issue 12)
-//! Measured on this project's machine (2 cores, shared with other builds), crates.io as of November 2026:
+//! Measured on this project's machine (2 cores, shared with other builds), crates.io as of
+//! November 2026:
 //! - `aws-sdk-cloudwatchlogs` + `aws-config` + `aws-sdk-sts`: 193 crates, 47 of them new to our
 //!   lockfile, among them `aws-lc-sys` (a C build through cmake) and a second HTTP stack
 //!   (hyper 0.14, rustls 0.21, h2 0.3) beside reqwest's. Heavy for three API calls.
@@ -22,16 +23,16 @@
 //! `sts.{region}.amazonaws.com`, or the configured override.
 //!
 //! # Sequence tokens
-//! CloudWatch ignores sequence tokens since January 2023 and no longer answers
+//! CloudWatch has ignored sequence tokens since 2023 and no longer answers
 //! InvalidSequenceToken or DataAlreadyAccepted; moto does not emulate them either. Older or
 //! compatible endpoints may, so the client still caches `nextSequenceToken`, sends it, and follows
 //! `expectedSequenceToken` from those two errors (tested against a stub, `tests/stub_answers.rs`).
 //!
 //! # Secrets
 //! The secret key, session tokens and signatures never reach an error, a `Debug` output or a log
-//! line: credentials print as `[redacted]`, the signed headers are marked sensitive, and AWS's error
-//! text is scrubbed (a SignatureDoesNotMatch answer can echo the canonical request, session token
-//! included).
+//! line (this crate logs nothing): credentials print as `[redacted]`, the signed headers are
+//! marked sensitive, and AWS's error text is scrubbed (a SignatureDoesNotMatch answer can echo the
+//! canonical request, session token included).
 
 mod batch;
 mod client;
