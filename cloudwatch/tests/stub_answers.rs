@@ -392,3 +392,27 @@ fn sent_events(recorded: &Recorded) -> Vec<Vec<(i64, String)>> {
         })
         .collect()
 }
+
+#[tokio::test]
+async fn concurrent_senders_assume_the_role_once() {
+    let (client, recorded) = stub_with(
+        vec![
+            assumed(time::Duration::hours(1)),
+            answer(200, "{}"),
+            answer(200, "{}"),
+            answer(200, "{}"),
+        ],
+        role(),
+    )
+    .await;
+    let (a, b, c) = (client.clone(), client.clone(), client.clone());
+    let batch = events(1, now_ms(), 10);
+
+    let (ra, rb, rc) = tokio::join!(a.put(&batch), b.put(&batch), c.put(&batch));
+
+    ra.unwrap();
+    rb.unwrap();
+    rc.unwrap();
+    assert_eq!(client.assume_role_calls(), 1);
+    assert_eq!(targets(&recorded)[0], "", "STS first, then the puts");
+}
