@@ -183,7 +183,7 @@ if [ "$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("
 fi
 log "OAuth clients: Authlib $AUTHLIB_VERSION (PyPI), openid-client and jose (npm, in $TOOLS/idp)"
 
-# The receiver of the audit sink tests (server/tests/support/webhook_receiver.py) verifies every
+# The receiver of the audit sink tests (server/tests/support/webhook/receiver.py) verifies every
 # delivery with the Standard Webhooks reference library, pinned: our signatures are proven
 # against code we did not write.
 STANDARDWEBHOOKS_VERSION="1.0.0"
@@ -192,6 +192,7 @@ if [ "$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("
   log "pip installing standardwebhooks==$STANDARDWEBHOOKS_VERSION"
   "$VENV/bin/pip" install -q "standardwebhooks==$STANDARDWEBHOOKS_VERSION"
 fi
+
 # AWS for the CloudWatch audit sink (cloudwatch/tests/): PyPI moto[server], pinned. Its server
 # emulates CloudWatch Logs, STS and IAM, and with INITIAL_NO_AUTH_ACTION_COUNT set it recomputes
 # every SigV4 signature and evaluates IAM policies, so our signing is checked by code we did not write.

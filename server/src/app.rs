@@ -276,6 +276,18 @@ fn spawn_jobs(state: &AppState) -> Vec<JoinHandle<()>> {
             },
         },
         Job {
+            name: "audit retention",
+            every: Duration::from_secs(3600),
+            scope: Scope::OneReplica("audit_retention"),
+            run: |s| {
+                Box::pin(async move {
+                    if let Err(e) = crate::audit::retention::prune(&s).await {
+                        tracing::error!(error = %e, "pruning audit events past retention failed");
+                    }
+                })
+            },
+        },
+        Job {
             name: "audit sink metrics",
             every: Duration::from_secs(15),
             scope: Scope::EachReplica,

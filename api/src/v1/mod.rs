@@ -30,7 +30,9 @@ pub use access_policies::{
 pub use api_keys::{
     ApiKeyView, CreateApiKey, CreatedApiKey, PlainKey, RevokeApiKey, RotateApiKey, UpdateApiKey,
 };
-pub use audit::{AuditActor, AuditEvent, AuditTarget, ChainReport};
+pub use audit::{
+    AuditActor, AuditEvent, AuditSettings, AuditTarget, ChainReport, UpdateAuditSettings,
+};
 pub use audit_sinks::{
     AuditSink, CloudWatchSettings, CloudWatchSettingsInput, CreateAuditSink, CreatedAuditSink,
     ReplayAuditSink, UpdateAuditSink, WebhookSettings, WebhookSettingsInput,

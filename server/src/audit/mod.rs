@@ -8,15 +8,20 @@
 //! the batching [`AuditWriter`].
 
 pub mod failures;
+pub mod retention;
 pub(crate) mod routes;
 pub mod sinks;
 pub mod verify;
 mod writer;
 
 pub use failures::Failure;
-pub use routes::router;
 pub use verify::{verify_chain, Break, ChainVerifier};
 pub use writer::{AuditWriter, DURABLE_WAIT, FLUSH_INTERVAL};
+
+/// The audit log's routes: events, sinks and settings.
+pub fn router() -> utoipa_axum::router::OpenApiRouter<crate::app::AppState> {
+    routes::router().merge(retention::router())
+}
 
 use serde::Serialize;
 use serde_json::Value;
@@ -138,6 +143,8 @@ pub enum EventType {
     AuditSinkReplayed,
     AuditSinkFailing,
     AuditSinkRecovered,
+    AuditSettingsUpdated,
+    AuditPruned,
 }
 
 impl EventType {
@@ -191,6 +198,8 @@ impl EventType {
         EventType::AuditSinkReplayed,
         EventType::AuditSinkFailing,
         EventType::AuditSinkRecovered,
+        EventType::AuditSettingsUpdated,
+        EventType::AuditPruned,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -244,6 +253,8 @@ impl EventType {
             EventType::AuditSinkReplayed => "audit_sink.replayed",
             EventType::AuditSinkFailing => "audit_sink.failing",
             EventType::AuditSinkRecovered => "audit_sink.recovered",
+            EventType::AuditSettingsUpdated => "audit_settings.updated",
+            EventType::AuditPruned => "audit.pruned",
         }
     }
 }

@@ -876,7 +876,8 @@ async fn another_workspace_cannot_see_change_or_replay_a_sink(backend: Backend) 
     let created = create_sink(
         &app,
         &app.admin_key,
-        json!({"name": "mine", "webhook": {"url": "https://siem.example.com/hook"}}),
+        // Paused, so no delivery attempt changes its state while snapshots are compared.
+        json!({"name": "mine", "enabled": false, "webhook": {"url": "https://siem.example.com/hook"}}),
     )
     .await;
     let id = created["id"].as_str().unwrap();
@@ -1129,4 +1130,84 @@ async fn a_server_killed_mid_batch_delivers_everything_after_restart(backend: Ba
     server.wait().unwrap();
     pool.close().await;
     receiver.kill().await;
+}
+
+/// moto_server with IAM enforced after its setup, shared with the CloudWatch client's own tests.
+#[path = "../../../cloudwatch/tests/support/mod.rs"]
+mod moto;
+
+on_both_backends!(a_cloudwatch_sink_writes_every_event_in_order_as_a_signed_iam_checked_client);
+
+async fn a_cloudwatch_sink_writes_every_event_in_order_as_a_signed_iam_checked_client(
+    backend: Backend,
+) {
+    let (app, _db) = spawn(backend).await;
+    let aws = moto::Moto::start().await;
+    let cloudwatch = |stream: &str, key: &moto::Key, role: Option<&str>| {
+        let mut block = json!({
+            "region": moto::REGION, "log_group": moto::LOG_GROUP, "log_stream": stream,
+            "access_key_id": key.access_key_id, "secret_access_key": key.secret_access_key,
+            "endpoint_override": aws.endpoint,
+        });
+        if let Some(role) = role {
+            block["role_arn"] = json!(role);
+            block["external_id"] = json!(moto::EXTERNAL_ID);
+        }
+        block
+    };
+    let direct = create_sink(
+        &app,
+        &app.admin_key,
+        json!({"name": "cw", "cloudwatch": cloudwatch("direct", &aws.writer, None)}),
+    )
+    .await;
+    let assumed = create_sink(&app, &app.admin_key, json!({"name": "cw-role", "cloudwatch": cloudwatch("assumed", &aws.assumer, Some(&aws.role_arn))})).await;
+    let denied = create_sink(
+        &app,
+        &app.admin_key,
+        json!({"name": "cw-nobody", "cloudwatch": cloudwatch("denied", &aws.nobody, None)}),
+    )
+    .await;
+    let start = direct["delivered_seq"].as_i64().unwrap();
+    append_events(&app, 1_500).await;
+    let head = head(&app).await;
+    for sink_id in [&direct["id"], &assumed["id"]] {
+        let id = sink_id.as_str().unwrap();
+        eventually("the sink catches up", || async {
+            sink(&app, &app.admin_key, id).await["delivered_seq"]
+                .as_i64()
+                .unwrap()
+                >= head
+        })
+        .await;
+    }
+    // Read back with GetLogEvents: every event, in chain order, as the API's event JSON.
+    for stream in ["direct", "assumed"] {
+        let reader = aws.writer_client(stream);
+        let stored = reader.get_log_events().await.unwrap();
+        let events: Vec<Value> = stored
+            .iter()
+            .map(|e| serde_json::from_str(&e.message).unwrap())
+            .collect();
+        let from = if stream == "direct" {
+            start + 1
+        } else {
+            events[0]["seq"].as_i64().unwrap()
+        };
+        assert_chain_delivered(&events, from, head);
+    }
+    // Without permission: refused by IAM, retried, named in last_error, nothing skipped.
+    let id = denied["id"].as_str().unwrap();
+    eventually("the denial is recorded", || async {
+        sink(&app, &app.admin_key, id).await["last_error"].is_string()
+    })
+    .await;
+    let state = sink(&app, &app.admin_key, id).await;
+    assert_eq!(state["delivered_seq"], denied["delivered_seq"], "{state}");
+    let error = state["last_error"].as_str().unwrap();
+    assert!(!error.contains(&aws.nobody.secret_access_key), "{error}");
+    assert!(
+        error.to_lowercase().contains("denied") || error.contains("not authorized"),
+        "{error}"
+    );
 }

@@ -12,6 +12,7 @@ mod access_policies;
 mod api_keys;
 mod audit;
 mod audit_export;
+mod audit_retention;
 mod audit_sinks;
 mod browser;
 mod edge;

@@ -304,6 +304,10 @@ async fn send_webhook(
         },
     })
     .map_err(|_| Failure::retry("the batch could not be serialised"))?;
+    // Checked again at delivery: the server's allowances may have changed since the sink was
+    // made (names are checked by the resolver as they are connected to).
+    crate::signin::egress::check_addresses(&url, state.settings.sink_addresses)
+        .map_err(|why| Failure::retry(format!("{why}: this server may not deliver there")))?;
     let http = state.sinks.http()?;
     super::webhook::send(http, &url, &keys, &msg_id, body).await
 }
