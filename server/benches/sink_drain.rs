@@ -7,6 +7,10 @@
 //! The receiver is served by the benchmark itself on loopback: it checks every signature with
 //! the sink's secret and that events arrive contiguous and in order, so a fast but wrong
 //! delivery fails the run instead of scoring.
+//!
+//! Then the same backlog drains to CloudWatch Logs as emulated by `moto_server` (PyPI
+//! `moto[server]`, from `scripts/install-test-tools.sh`) with SigV4 and IAM enforced, and is read
+//! back with GetLogEvents to check every event arrived in order.
 
 // Benchmark code: a failed unwrap is a failed run.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -22,6 +26,15 @@ use statuspulse_server::audit::{Actor, EventType, NewEvent};
 use statuspulse_server::platform::config::MasterKeySource;
 use statuspulse_server::{Application, Settings};
 
+/// moto_server with IAM enforced after its setup (shared with the CloudWatch client's tests).
+#[path = "../../cloudwatch/tests/support/mod.rs"]
+mod moto;
+
+enum Destination<'a> {
+    Webhook,
+    CloudWatch(&'a moto::Moto),
+}
+
 const MASTER_KEY: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
 
 fn main() {
@@ -33,7 +46,11 @@ fn main() {
         .unwrap()
         .block_on(async {
             for backend in ["sqlite", "postgres"] {
-                drain(backend, events).await;
+                drain(backend, events, Destination::Webhook).await;
+            }
+            let aws = moto::Moto::start().await;
+            for backend in ["sqlite", "postgres"] {
+                drain(backend, events, Destination::CloudWatch(&aws)).await;
             }
         });
 }
@@ -78,7 +95,7 @@ async fn receive(seen: Arc<Mutex<Seen>>, headers: HeaderMap, body: Bytes) -> Sta
     StatusCode::NO_CONTENT
 }
 
-async fn drain(backend: &str, n: usize) {
+async fn drain(backend: &str, n: usize, destination: Destination<'_>) {
     let dir = tempfile::tempdir().unwrap();
     let (url, cleanup) = match backend {
         "sqlite" => (
@@ -141,10 +158,20 @@ async fn drain(backend: &str, n: usize) {
 
     // A paused sink, the backlog, then the clock starts when it is enabled.
     let http = reqwest::Client::new();
+    let stream = format!("drain-{backend}");
+    let sink = match destination {
+        Destination::Webhook => {
+            json!({"name": "bench", "enabled": false, "webhook": {"url": hook}})
+        }
+        Destination::CloudWatch(aws) => json!({"name": "bench", "enabled": false, "cloudwatch": {
+            "region": moto::REGION, "log_group": moto::LOG_GROUP, "log_stream": stream,
+            "access_key_id": aws.writer.access_key_id, "secret_access_key": aws.writer.secret_access_key,
+            "endpoint_override": aws.endpoint}}),
+    };
     let created: Value = http
         .post(format!("http://{addr}/v1/audit-sinks"))
         .bearer_auth(&admin)
-        .json(&json!({"name": "bench", "enabled": false, "webhook": {"url": hook}}))
+        .json(&sink)
         .send()
         .await
         .unwrap()
@@ -152,10 +179,11 @@ async fn drain(backend: &str, n: usize) {
         .await
         .unwrap();
     let id = created["id"].as_str().unwrap().to_owned();
-    {
+    let first_seq = created["delivered_seq"].as_i64().unwrap() + 1;
+    if let Some(secret) = created["webhook_secret"].as_str() {
         let mut seen = seen.lock().unwrap();
-        seen.key = webhook::signing_key(created["webhook_secret"].as_str().unwrap().as_bytes());
-        seen.next_seq = created["delivered_seq"].as_i64().unwrap() + 1;
+        seen.key = webhook::signing_key(secret.as_bytes());
+        seen.next_seq = first_seq;
     }
     let recorded = Instant::now();
     for chunk in 0..n.div_ceil(10_000) {
@@ -180,30 +208,61 @@ async fn drain(backend: &str, n: usize) {
         .await
         .unwrap();
     assert!(answer.status().is_success());
-    let target = u64::try_from(n).unwrap() + 1; // + the audit_sink.updated event
+    // The backlog, the sink's own created and updated events.
+    let head = first_seq - 1 + i64::try_from(n).unwrap() + 2;
     loop {
-        if seen.lock().unwrap().events >= target {
+        let delivered: i64 =
+            sqlx::query_scalar("SELECT delivered_seq FROM audit_sinks WHERE id = $1")
+                .bind(&id)
+                .fetch_one(state.db.pool())
+                .await
+                .unwrap();
+        if delivered >= head {
             break;
         }
         assert!(
-            started.elapsed() < Duration::from_secs(600),
-            "the drain took over 10 minutes"
+            started.elapsed() < Duration::from_secs(900),
+            "the drain took over 15 minutes"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let took = started.elapsed();
-    let seen = seen.lock().unwrap();
+    let (what, events, batches) = match destination {
+        Destination::Webhook => {
+            let seen = seen.lock().unwrap();
+            assert_eq!(seen.next_seq, head + 1, "every event arrived, in order");
+            ("a loopback webhook", seen.events, seen.batches)
+        }
+        Destination::CloudWatch(aws) => {
+            let stored = aws.writer_client(&stream).get_log_events().await.unwrap();
+            let seqs: Vec<i64> = stored
+                .iter()
+                .map(|e| {
+                    serde_json::from_str::<Value>(&e.message).unwrap()["seq"]
+                        .as_i64()
+                        .unwrap()
+                })
+                .collect();
+            assert_eq!(
+                seqs,
+                (first_seq..=head).collect::<Vec<_>>(),
+                "every event stored, in order"
+            );
+            (
+                "moto CloudWatch Logs (SigV4 and IAM checked)",
+                u64::try_from(seqs.len()).unwrap(),
+                0,
+            )
+        }
+    };
     println!(
-        "{backend}: {} events drained to a loopback webhook in {:.2} s = {:.0} events/s \
-         ({} batches; recording them took {:.2} s = {:.0} appends/s)",
-        seen.events,
+        "{backend}: {events} events drained to {what} in {:.2} s = {:.0} events/s \
+         ({batches} webhook batches; recording them took {:.2} s = {:.0} appends/s)",
         took.as_secs_f64(),
-        seen.events as f64 / took.as_secs_f64(),
-        seen.batches,
+        events as f64 / took.as_secs_f64(),
         recording.as_secs_f64(),
         n as f64 / recording.as_secs_f64(),
     );
-    drop(seen);
     let _ = stop.send(());
     let _ = server.await;
     if let Some((admin, name)) = cleanup {

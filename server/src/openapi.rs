@@ -295,7 +295,25 @@ fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
             (schema, "regions", Rule::List(&REGION_ITEM, 0, max)),
         ]);
     }
+    // validate::event_type_pattern: `*`, a family `auth.*`, or an exact type.
+    static EVENT_TYPE_ITEM: Rule = Rule::Pattern("^(\\*|[a-z_]{1,64}\\.(\\*|[a-z_]{1,64}))$");
+    let event_types = Rule::List(
+        &EVENT_TYPE_ITEM,
+        1,
+        Some(statuspulse_api::v1::audit_sinks::MAX_EVENT_TYPES),
+    );
+    use statuspulse_api::v1::audit::{MAX_RETENTION_DAYS, MIN_RETENTION_DAYS};
     policy_rules.extend(vec![
+        ("CreateAuditSink", "name", NAME),
+        ("CreateAuditSink", "event_types", event_types),
+        ("UpdateAuditSink", "name", NAME),
+        ("UpdateAuditSink", "event_types", event_types),
+        ("ReplayAuditSink", "from_seq", Rule::Within(1, i64::MAX)),
+        (
+            "UpdateAuditSettings",
+            "retention_days",
+            Rule::Within(MIN_RETENTION_DAYS, MAX_RETENTION_DAYS),
+        ),
         ("CreateOAuthClient", "name", NAME),
         ("CreateOAuthClient", "redirect_uris", redirect_uris),
         ("CreateOAuthClient", "allowed_scopes", oauth_scopes),
