@@ -96,7 +96,7 @@ fn describe(action: &str, err: &ApiError) -> (String, String, AttributePath) {
                 "The provider's API key may not do this".to_owned(),
                 format!(
                 "Could not {action}: the server answered 403 Forbidden{}. Give the provider's key \
-                 (or its workload identity trust policy's `scopes`) the management scope this needs (admin:service_accounts, admin:keys, admin:access or admin:sso).",
+                 (or its workload identity trust policy's `scopes`) the management scope this needs (admin:service_accounts, admin:keys, admin:access, admin:sso or admin:audit).",
                 detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()
             ),
                 AttributePath::root(),
