@@ -43,11 +43,11 @@ output "secret" {
 "#;
 
 /// A CloudWatch sink with an access key, in the secret's form this Terraform supports.
-fn cloudwatch_sink(address: &str, name: &str, write_only: bool) -> String {
+fn cloudwatch_sink(address: &str, name: &str, write_only: bool, key_version: u32) -> String {
     let secret = if write_only {
-        "    secret_access_key_wo         = var.aws_secret\n    secret_access_key_wo_version = 1"
+        format!("    secret_access_key_wo         = var.aws_secret\n    secret_access_key_wo_version = {key_version}")
     } else {
-        "    secret_access_key = var.aws_secret"
+        "    secret_access_key = var.aws_secret".to_owned()
     };
     format!(
         r#"
@@ -271,7 +271,7 @@ resource "statuspulse_audit_sink" "bad_region" {
         &format!(
             "{webhook}{}{}",
             aws_variable(write_only),
-            cloudwatch_sink("cw", "cloudwatch", write_only)
+            cloudwatch_sink("cw", "cloudwatch", write_only, 1)
         ),
     );
     let applied = tf.apply();
@@ -290,6 +290,28 @@ resource "statuspulse_audit_sink" "bad_region" {
     );
     tf.assert_no_changes();
 
+    // A new key: by value in the sensitive form, by version in the write-only one.
+    tf.set_env("TF_VAR_aws_secret", &format!("{AWS_SECRET}-2"));
+    if write_only {
+        tf.assert_no_changes();
+        tf.write(
+            "main.tf",
+            &format!(
+                "{webhook}{}{}",
+                aws_variable(write_only),
+                cloudwatch_sink("cw", "cloudwatch", write_only, 2)
+            ),
+        );
+    }
+    tf.apply();
+    let rotations: Vec<Value> = events(&server, "audit_sink.updated")
+        .into_iter()
+        .filter(|e| e["target"]["id"] == cw_id.as_str())
+        .collect();
+    assert_eq!(rotations.len(), 1, "{rotations:?}");
+    assert_eq!(rotations[0]["details"]["secret_changed"], true);
+    tf.assert_no_changes();
+
     // The webhook sink becomes a CloudWatch sink: the kind cannot change, so it is replaced.
     std::fs::remove_file(tf.work().join("outputs.tf")).unwrap();
     tf.write(
@@ -297,8 +319,8 @@ resource "statuspulse_audit_sink" "bad_region" {
         &format!(
             "{}{}{}",
             aws_variable(write_only),
-            cloudwatch_sink("cw", "cloudwatch", write_only),
-            cloudwatch_sink("siem", "siem", write_only)
+            cloudwatch_sink("cw", "cloudwatch", write_only, 2),
+            cloudwatch_sink("siem", "siem", write_only, 1)
         ),
     );
     let plan = tf.plan();
