@@ -344,7 +344,7 @@ fn import_as_documented(tf: &Terraform, dir: &Path) {
         }
         // Audit sink secrets are never readable either, and delivery state moves on its own.
         for (block, secret) in [("webhook", "secret"), ("cloudwatch", "secret_access_key")] {
-            if let Some(configured) = original[block].get_mut(0) {
+            if let Some(configured) = original.get_mut(block).and_then(|b| b.get_mut(0)) {
                 assert!(
                     values[block][0][secret].is_null(),
                     "{address}: imported {secret}"
