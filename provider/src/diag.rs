@@ -75,6 +75,18 @@ impl<T> OrReport<T> for Result<T, ApiError> {
     }
 }
 
+/// The errors a check reports, as summary and attribute: what the plan-time tests compare.
+#[cfg(test)]
+pub fn errors_of(check: impl FnOnce(&mut Diagnostics)) -> Vec<(String, AttributePath)> {
+    let mut diags = Diagnostics::default();
+    check(&mut diags);
+    diags
+        .errors
+        .into_iter()
+        .map(|d| (d.summary.into_owned(), d.attribute))
+        .collect()
+}
+
 fn describe(action: &str, err: &ApiError) -> (String, String, AttributePath) {
     match err {
         ApiError::Problem { status: 401, .. } => (

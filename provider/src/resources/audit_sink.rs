@@ -20,7 +20,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use statuspulse_api::v1::audit_sinks::{MAX_EVENT_TYPES, MAX_SINKS};
 use statuspulse_api::validate as rules;
-use tf_provider::schema::{Attribute, AttributeType, Block, Description, NestedBlock, Schema};
+use tf_provider::schema::{AttributeType, Schema};
 use tf_provider::value::{self, Value};
 use tf_provider::{AttributePath, Diagnostics};
 
@@ -33,8 +33,10 @@ use crate::plan::{KnownAfterApply, PlanRules, Replacement};
 use crate::provider::ClientSlot;
 use crate::resources::crud::{import_by_id_or_name, read_or_gone, ImportTarget};
 use crate::resources::managed::ManagedResource;
-use crate::schema::{computed, optional, optional_computed, required, sensitive, string};
-use crate::state::{known, list_to_vec, StringList};
+use crate::schema::{
+    computed, optional, optional_block, optional_computed, required, sensitive, string, write_only,
+};
+use crate::state::{known, list_to_vec, opt_of, opt_string, string_of, StringList};
 use crate::validate;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -95,18 +97,6 @@ const TARGET: ImportTarget = ImportTarget {
     noun: "audit sink",
     collection: "/v1/audit-sinks",
 };
-
-fn opt_string(value: Option<String>) -> Value<String> {
-    value.map_or(Value::Null, Value::Value)
-}
-
-fn opt_of(value: &Value<String>) -> Option<String> {
-    known(value).map(str::to_owned)
-}
-
-fn string_of(value: &Value<String>) -> String {
-    known(value).unwrap_or_default().to_owned()
-}
 
 /// The server stores an endpoint override without its trailing slash; a configured one that
 /// only differs by it is kept, so the state agrees with the plan.
@@ -323,25 +313,6 @@ impl PlanRules for AuditSinkState {
     }
 }
 
-fn block(doc: &str, attributes: Vec<(&str, Attribute)>) -> NestedBlock {
-    NestedBlock::Optional(Block {
-        version: 1,
-        attributes: attributes
-            .into_iter()
-            .map(|(n, a)| (n.to_owned(), a))
-            .collect(),
-        blocks: Default::default(),
-        description: Description::markdown(doc),
-        deprecated: false,
-    })
-}
-
-fn write_only(mut attribute: Attribute) -> Attribute {
-    attribute.write_only = true;
-    attribute.sensitive = true;
-    attribute
-}
-
 pub const RESOURCE_DOC: &str = "An audit sink: the workspace's audit events forwarded to a SIEM \
     as they are recorded, through a signed `webhook` or to AWS CloudWatch Logs (`cloudwatch`) \
     (`/v1/audit-sinks`; the provider's key needs `admin:audit`). Give exactly one of the two \
@@ -403,12 +374,12 @@ impl ManagedResource for AuditSinkResource {
             ],
         );
         schema.block.blocks.extend([
-            ("webhook".to_owned(), block("Deliver batches of events to an HTTPS endpoint, signed per Standard Webhooks. Exactly one of `webhook` and `cloudwatch`; replacing one by the other replaces the sink.", vec![
+            ("webhook".to_owned(), optional_block("Deliver batches of events to an HTTPS endpoint, signed per Standard Webhooks. Exactly one of `webhook` and `cloudwatch`; replacing one by the other replaces the sink.", vec![
                 ("url", required(string(), "Where batches are POSTed: `https` on a public address, without query or credentials (`http` and loopback or private addresses only where the server's operator allows them: `--allow-loopback-sinks`, `--allow-private-sinks`). Updated in place.")),
                 ("secret", sensitive(optional_computed(string(), "The signing secret, `whsec_` followed by the base64 of 24 to 64 random bytes. Left out, the server generates one when the sink is created, and the state keeps it (sensitive) to configure the receiver with; removing it from the configuration later keeps the current secret. A new value rotates the secret: the old one keeps signing, beside it, for 24 hours."))),
                 ("previous_secret_valid_until", computed(string(), "After a rotation: until when (RFC 3339) the previous secret still signs deliveries, as a second signature.")),
             ])),
-            ("cloudwatch".to_owned(), block("Write events to AWS CloudWatch Logs, one log event per audit event. Exactly one of `webhook` and `cloudwatch`; replacing one by the other replaces the sink.", vec![
+            ("cloudwatch".to_owned(), optional_block("Write events to AWS CloudWatch Logs, one log event per audit event. Exactly one of `webhook` and `cloudwatch`; replacing one by the other replaces the sink.", vec![
                 ("region", required(string(), "AWS region, e.g. `eu-west-1`.")),
                 ("log_group", required(string(), "The log group; it must exist.")),
                 ("log_stream", required(string(), "The log stream; created when missing.")),
@@ -568,31 +539,23 @@ fn validate_config(diags: &mut Diagnostics, config: &AuditSinkState) {
 }
 
 fn validate_cloudwatch(diags: &mut Diagnostics, block: &CloudWatchBlock) {
+    validate::secret_forms(
+        diags,
+        &validate::SecretForms {
+            what: "secret access key",
+            sensitive: (&block.secret_access_key, "cloudwatch.secret_access_key"),
+            write_only: (
+                &block.secret_access_key_wo,
+                "cloudwatch.secret_access_key_wo",
+            ),
+            version: (
+                &block.secret_access_key_wo_version,
+                "cloudwatch.secret_access_key_wo_version",
+            ),
+        },
+    );
     let sensitive_form = !block.secret_access_key.is_null();
     let write_only_form = !block.secret_access_key_wo.is_null();
-    if sensitive_form && write_only_form {
-        diags.add(
-            "Give the secret access key once",
-            "Set either secret_access_key_wo (write-only, Terraform 1.11+) or secret_access_key, not both.",
-            field_path("cloudwatch.secret_access_key"),
-        );
-    }
-    if write_only_form && block.secret_access_key_wo_version.is_null() {
-        diags.add(
-            "secret_access_key_wo needs secret_access_key_wo_version",
-            "Terraform cannot see a change of a write-only value: set secret_access_key_wo_version \
-             (for example 1), and change it whenever the secret changes.",
-            field_path("cloudwatch.secret_access_key_wo_version"),
-        );
-    }
-    if !write_only_form && !block.secret_access_key_wo_version.is_null() {
-        diags.add(
-            "secret_access_key_wo_version without secret_access_key_wo",
-            "secret_access_key_wo_version only versions secret_access_key_wo; set \
-             secret_access_key_wo too, or remove it.",
-            field_path("cloudwatch.secret_access_key_wo_version"),
-        );
-    }
     // The server accepts a key id alone at creation, but every later change of the block
     // would then be refused for want of the secret: ask for the pair up front.
     if !block.access_key_id.is_null() && !sensitive_form && !write_only_form {
@@ -651,13 +614,7 @@ mod tests {
     }
 
     fn errors(config: &AuditSinkState) -> Vec<(String, AttributePath)> {
-        let mut diags = Diagnostics::default();
-        validate_config(&mut diags, config);
-        diags
-            .errors
-            .into_iter()
-            .map(|d| (d.summary.into_owned(), d.attribute))
-            .collect()
+        crate::diag::errors_of(|diags| validate_config(diags, config))
     }
 
     #[test]

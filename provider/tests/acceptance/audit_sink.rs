@@ -80,16 +80,6 @@ fn sink(server: &Server, id: &str) -> (u16, Value) {
     server.admin("GET", &format!("/v1/audit-sinks/{id}"), None)
 }
 
-fn events(server: &Server, event_type: &str) -> Vec<Value> {
-    let (status, page) = server.admin(
-        "GET",
-        &format!("/v1/audit-events?event_type={event_type}&limit=200"),
-        None,
-    );
-    assert_eq!(status, 200, "{page}");
-    page["items"].as_array().cloned().unwrap_or_default()
-}
-
 /// `terraform show -json`'s record of which values of `address` are sensitive.
 fn sensitive_values(tf: &Terraform, dir: &Path, address: &str) -> Value {
     let run = tf.run_in(dir, &["show", "-json"]);
@@ -100,8 +90,10 @@ fn sensitive_values(tf: &Terraform, dir: &Path, address: &str) -> Value {
         .unwrap()
         .iter()
         .find(|r| r["address"] == address)
-        .map(|r| r["sensitive_values"].clone())
-        .unwrap_or_else(|| panic!("{address} not in state"))
+        .map_or_else(
+            || panic!("{address} not in state"),
+            |r| r["sensitive_values"].clone(),
+        )
 }
 
 fn supports_write_only(version: &str) -> bool {
@@ -177,7 +169,7 @@ pub fn lifecycle(version: &'static str) {
         on_server["event_types"],
         serde_json::json!(["auth.*", "api_key.*"])
     );
-    let changes = events(&server, "audit_sink.updated");
+    let changes = server.audit_events("audit_sink.updated");
     assert_eq!(changes.len(), 1, "{changes:?}");
     assert_eq!(changes[0]["details"]["secret_changed"], true);
     tf.assert_no_changes();
@@ -304,7 +296,8 @@ resource "statuspulse_audit_sink" "bad_region" {
         );
     }
     tf.apply();
-    let rotations: Vec<Value> = events(&server, "audit_sink.updated")
+    let rotations: Vec<Value> = server
+        .audit_events("audit_sink.updated")
         .into_iter()
         .filter(|e| e["target"]["id"] == cw_id.as_str())
         .collect();
