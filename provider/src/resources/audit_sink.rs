@@ -517,7 +517,7 @@ fn validate_config(diags: &mut Diagnostics, config: &AuditSinkState) {
         (Value::Null, Value::Null) => diags.add(
             "A destination is needed",
             "A sink needs a destination: add a webhook block or a cloudwatch block.",
-            AttributePath::root(),
+            AttributePath::new("webhook"),
         ),
         _ => {}
     }
