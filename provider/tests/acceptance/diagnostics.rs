@@ -211,7 +211,7 @@ pub fn plan_time_checks_refuse_what_the_server_refuses() {
     use terraform_provider_statuspulse::state::StringSet;
     use terraform_provider_statuspulse::validate;
     use tf_provider::value::Value;
-    use tf_provider::{AttributePathStep, Diagnostics};
+    use tf_provider::Diagnostics;
 
     type Check = Box<dyn Fn(&mut Diagnostics)>;
 
