@@ -313,7 +313,8 @@ impl PlanRules for AuditSinkState {
     }
 }
 
-pub const RESOURCE_DOC: &str = "An audit sink: the workspace's audit events forwarded to a SIEM \
+/// The resource's documentation; `{MAX_SINKS}` stands for the server's limit.
+const RESOURCE_DOC: &str = "An audit sink: the workspace's audit events forwarded to a SIEM \
     as they are recorded, through a signed `webhook` or to AWS CloudWatch Logs (`cloudwatch`) \
     (`/v1/audit-sinks`; the provider's key needs `admin:audit`). Give exactly one of the two \
     blocks; swapping one for the other replaces the sink, changes inside a block update it in \
@@ -346,7 +347,9 @@ pub const RESOURCE_DOC: &str = "An audit sink: the workspace's audit events forw
     the receiver; the AWS secret access key is best given write-only (`secret_access_key_wo`, \
     Terraform 1.11 or later).\n\n\
     **Delivery state.** `status`, `delivered_seq`, `lag`, `last_error` and `last_success_at` \
-    are read on every refresh and never cause a change. A workspace has at most 10 sinks.\n\n\
+    are read on every refresh and never cause a change (Terraform before 1.2 still lists their \
+    new values under \"Objects have changed outside of Terraform\", a note that plans nothing). \
+    A workspace has at most {MAX_SINKS} sinks.\n\n\
     Import by id (`snk_…`) or by name (`name:<name>`). An imported sink has no secret in \
     state: a secret set in the configuration is then sent by the next apply (for a webhook, \
     which rotates it).";
@@ -356,9 +359,9 @@ impl ManagedResource for AuditSinkResource {
     type State = AuditSinkState;
 
     fn schema(&self) -> Schema {
-        debug_assert_eq!(MAX_SINKS, 10, "RESOURCE_DOC names the limit");
+        let doc = RESOURCE_DOC.replace("{MAX_SINKS}", &MAX_SINKS.to_string());
         let mut schema = crate::schema::schema(
-            RESOURCE_DOC,
+            &doc,
             [
                 ("name", required(string(), "Name of the sink, unique in the workspace. Updated in place.")),
                 ("event_types", optional_computed(AttributeType::List(Box::new(AttributeType::String)), &format!("Event types forwarded, 1 to {MAX_EVENT_TYPES} patterns, each `*` (every event), a family such as `auth.*`, or an exact type such as `api_key.revoked`; each must match an event type the server records. Default `[\"*\"]`. Updated in place; events the sink has already passed are not revisited."))),
