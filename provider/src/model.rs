@@ -47,6 +47,7 @@ pub enum IdKind {
     OAuthClient,
     AccessPolicy,
     WorkloadIdentity,
+    AuditSink,
 }
 
 impl IdKind {
@@ -60,6 +61,7 @@ impl IdKind {
             IdKind::OAuthClient => ids::OAUTH_CLIENT,
             IdKind::AccessPolicy => ids::ACCESS_POLICY,
             IdKind::WorkloadIdentity => ids::WORKLOAD_IDENTITY,
+            IdKind::AuditSink => ids::AUDIT_SINK,
         }
     }
 
@@ -73,6 +75,7 @@ impl IdKind {
             IdKind::OAuthClient => "OAuth client",
             IdKind::AccessPolicy => "access policy",
             IdKind::WorkloadIdentity => "workload identity",
+            IdKind::AuditSink => "audit sink",
         }
     }
 }
@@ -134,6 +137,10 @@ pub use statuspulse_api::v1::{
     CreateServiceAccount, CreatedApiKey, EffectiveAccess, EnvironmentCluster, Page, PlainKey,
     RevokeApiKey, RoleBinding, ScopeCatalog, ScopeInfo, ServiceAccount, UpdateApiKey,
     UpdateEnvironmentCluster, UpdateRoleBinding, UpdateServiceAccount,
+};
+pub use statuspulse_api::v1::{
+    AuditSink, CloudWatchSettingsInput, CreateAuditSink, CreatedAuditSink, UpdateAuditSink,
+    WebhookSettingsInput,
 };
 pub use statuspulse_api::v1::{
     AzureAdSettings, CreateSsoConnection, OidcSettings, OktaSettings, OneLoginSettings,

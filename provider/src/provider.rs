@@ -28,8 +28,9 @@ use crate::diag::DiagnosticsExt;
 use crate::ephemeral_resources::ApiKeyEphemeralResource;
 use crate::functions::KeyFunction;
 use crate::resources::{
-    AccessPolicyResource, ApiKeyResource, EnvironmentClusterResource, Managed, OAuthClientResource,
-    RoleBindingResource, ServiceAccountResource, SsoConnectionResource, WorkloadIdentityResource,
+    AccessPolicyResource, ApiKeyResource, AuditSinkResource, EnvironmentClusterResource, Managed,
+    OAuthClientResource, RoleBindingResource, ServiceAccountResource, SsoConnectionResource,
+    WorkloadIdentityResource,
 };
 use crate::schema::{optional, schema, sensitive, string};
 
@@ -570,6 +571,10 @@ impl Provider for StatusPulseProvider {
             (
                 "workload_identity".to_owned(),
                 Box::new(Managed(WorkloadIdentityResource::new(self.client.clone()))),
+            ),
+            (
+                "audit_sink".to_owned(),
+                Box::new(Managed(AuditSinkResource::new(self.client.clone()))),
             ),
         ]))
     }

@@ -3,6 +3,7 @@
 
 mod access_policy;
 mod api_key;
+mod audit_sink;
 pub(crate) mod crud;
 mod environment_cluster;
 mod managed;
@@ -14,6 +15,7 @@ mod workload_identity;
 
 pub use access_policy::{access_policy_state, AccessPolicyResource, AccessPolicyState};
 pub use api_key::{api_key_doc, ApiKeyResource};
+pub use audit_sink::{audit_sink_state, AuditSinkResource, AuditSinkState};
 pub use environment_cluster::{
     environment_cluster_state, EnvironmentClusterResource, EnvironmentClusterState,
 };

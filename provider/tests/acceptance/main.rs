@@ -9,6 +9,7 @@
 
 mod access_policy;
 mod api_keys;
+mod audit_sink;
 mod ci_issuer;
 mod diagnostics;
 mod ephemeral;
@@ -217,4 +218,19 @@ fn api_keys_data_source_finds_unmanaged_keys_on_terraform_1_15_5() {
 #[test]
 fn a_hung_server_costs_the_configured_timeout_on_terraform_1_11_4() {
     diagnostics::a_hung_server_costs_the_configured_timeout("1.11.4");
+}
+
+#[test]
+fn audit_sink_lifecycle_on_terraform_1_0_3() {
+    audit_sink::lifecycle("1.0.3");
+}
+
+#[test]
+fn audit_sink_lifecycle_on_terraform_1_11_4() {
+    audit_sink::lifecycle("1.11.4");
+}
+
+#[test]
+fn audit_sink_lifecycle_on_terraform_1_15_5() {
+    audit_sink::lifecycle("1.15.5");
 }
