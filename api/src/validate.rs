@@ -1776,9 +1776,15 @@ pub fn audit_sink(
     let mut patterns = Vec::with_capacity(body.event_types.len());
     for pattern in &body.event_types {
         let pattern = event_type_pattern(pattern)?;
-        if !patterns.contains(&pattern) {
-            patterns.push(pattern);
+        if patterns.contains(&pattern) {
+            // Refused rather than dropped: what is stored must be what was asked for.
+            return Err(FieldError::new(
+                "event_types",
+                "duplicate_event_type",
+                format!("`{pattern}` is listed twice in event_types"),
+            ));
         }
+        patterns.push(pattern);
     }
     out.event_types = patterns;
     match (&body.webhook, &body.cloudwatch) {

@@ -172,14 +172,14 @@ pub struct ServeArgs {
 
     /// Let SSO connections reach identity providers on loopback addresses over plain http: for
     /// development and tests only. Without it, IdPs are called over https on public addresses.
-    #[arg(long, env = "STATUSPULSE_ALLOW_LOOPBACK_IDPS")]
+    #[arg(long, env = "STATUSPULSE_ALLOW_LOOPBACK_IDPS", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::SetTrue)]
     pub allow_loopback_idps: bool,
     /// Let audit sinks deliver to loopback addresses (plain http there): development and tests.
-    #[arg(long, env = "STATUSPULSE_ALLOW_LOOPBACK_SINKS")]
+    #[arg(long, env = "STATUSPULSE_ALLOW_LOOPBACK_SINKS", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::SetTrue)]
     pub allow_loopback_sinks: bool,
     /// Let audit sinks deliver to private networks (RFC 1918, CGNAT, IPv6 ULA), for a SIEM
     /// collector inside your network. Link-local addresses stay refused.
-    #[arg(long, env = "STATUSPULSE_ALLOW_PRIVATE_SINKS")]
+    #[arg(long, env = "STATUSPULSE_ALLOW_PRIVATE_SINKS", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::SetTrue)]
     pub allow_private_sinks: bool,
 }
 

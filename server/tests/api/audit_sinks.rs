@@ -794,7 +794,19 @@ async fn bad_sink_definitions_are_refused_with_the_field_and_change_nothing(back
             "sink_url_refused",
         ),
     ];
-    for (body, field, code) in cases {
+    let more = [
+        (
+            json!({"name": "s", "event_types": ["auth.*", "auth.*"], "webhook": {"url": "https://siem.example.com/"}}),
+            "event_types",
+            "duplicate_event_type",
+        ),
+        (
+            json!({"name": "s", "cloudwatch": {"region": "eu-west-1", "log_group": "g", "log_stream": "s", "access_key_id": "AKIAIOSFODNN7EXAMPLE"}}),
+            "cloudwatch.secret_access_key",
+            "credentials_incomplete",
+        ),
+    ];
+    for (body, field, code) in cases.into_iter().chain(more) {
         let answer = app
             .post("/v1/audit-sinks", &app.admin_key, body.clone())
             .await;

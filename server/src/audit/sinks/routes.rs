@@ -85,7 +85,8 @@ fn checked(state: &AppState, body: &CreateAuditSink) -> ApiResult<CreateAuditSin
                 "sink_url_refused",
                 format!(
                     "{why}: sinks deliver to public https addresses only, unless the server's \
-                     operator allows private networks (--allow-private-sinks)"
+                     operator allows loopback (--allow-loopback-sinks, development) or private \
+                     networks (--allow-private-sinks)"
                 ),
             )
         })?;
@@ -183,6 +184,16 @@ pub async fn create_audit_sink(
 ) -> ApiResult<(StatusCode, axum::Json<CreatedAuditSink>)> {
     caller.require(Scope::AdminAudit)?;
     let body = checked(&state, &body)?;
+    if let Some(cw) = &body.cloudwatch {
+        if cw.access_key_id.is_some() && cw.secret_access_key.is_none() {
+            return Err(ApiError::invalid(
+                "cloudwatch.secret_access_key",
+                "credentials_incomplete",
+                "an access_key_id needs its secret_access_key (or give neither, and the server \
+                 uses its own AWS credentials)",
+            ));
+        }
+    }
     let id = ids::new_id(ids::AUDIT_SINK);
     let now = state.clock.now_ms();
     let generated = match &body.webhook {
