@@ -352,6 +352,26 @@ pub async fn commit_with(
     tx.commit().await
 }
 
+/// Deletes the row `id` of `table` in `workspace_id` and records `event` in the same
+/// transaction: the usual end of a management delete.
+pub async fn delete_recorded(
+    state: &crate::app::AppState,
+    table: &'static str,
+    workspace_id: &str,
+    id: &str,
+    event: &NewEvent,
+) -> Result<(), sqlx::Error> {
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query(&format!(
+        "DELETE FROM {table} WHERE id = $1 AND workspace_id = $2"
+    ))
+    .bind(id)
+    .bind(workspace_id)
+    .execute(&mut *tx.tx)
+    .await?;
+    commit_with(tx, &state.clock, event).await
+}
+
 /// Appends `event` to its workspace's chain inside `tx`; returns the new `event_id`.
 pub async fn append(
     tx: &mut Transaction<'static, Any>,

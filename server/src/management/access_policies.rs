@@ -313,12 +313,6 @@ pub async fn delete_access_policy(
 ) -> ApiResult<StatusCode> {
     caller.require(Scope::AdminAccess)?;
     let before = find(&state, &caller, &id).await?;
-    let mut tx = state.db.begin_write().await?;
-    sqlx::query("DELETE FROM access_policies WHERE id = $1 AND workspace_id = $2")
-        .bind(&id)
-        .bind(caller.workspace_id())
-        .execute(&mut *tx.tx)
-        .await?;
     let event = NewEvent::success(
         caller.workspace_id(),
         EventType::AccessPolicyDeleted,
@@ -326,6 +320,13 @@ pub async fn delete_access_policy(
     )
     .target("access_policy", &id)
     .details(json!({"before": before, "after": null}));
-    audit::commit_with(tx, &state.clock, &event).await?;
+    audit::delete_recorded(
+        &state,
+        "access_policies",
+        caller.workspace_id(),
+        &id,
+        &event,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

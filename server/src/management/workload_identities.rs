@@ -343,12 +343,6 @@ pub async fn delete_workload_identity(
 ) -> ApiResult<StatusCode> {
     caller.require(Scope::AdminAccess)?;
     let before = find(&state, &caller, &id).await?.view()?;
-    let mut tx = state.db.begin_write().await?;
-    sqlx::query("DELETE FROM workload_identities WHERE id = $1 AND workspace_id = $2")
-        .bind(&id)
-        .bind(caller.workspace_id())
-        .execute(&mut *tx.tx)
-        .await?;
     let event = NewEvent::success(
         caller.workspace_id(),
         EventType::WorkloadIdentityDeleted,
@@ -356,6 +350,13 @@ pub async fn delete_workload_identity(
     )
     .target("workload_identity", &id)
     .details(json!({"before": before, "after": null}));
-    audit::commit_with(tx, &state.clock, &event).await?;
+    audit::delete_recorded(
+        &state,
+        "workload_identities",
+        caller.workspace_id(),
+        &id,
+        &event,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -491,12 +491,6 @@ pub async fn delete_audit_sink(
     caller.require(Scope::AdminAudit)?;
     let row = find(&state, &caller, &id).await?;
     let before = row.view(head_seq(state.db.pool(), caller.workspace_id()).await?)?;
-    let mut tx = state.db.begin_write().await?;
-    sqlx::query("DELETE FROM audit_sinks WHERE id = $1 AND workspace_id = $2")
-        .bind(&id)
-        .bind(caller.workspace_id())
-        .execute(&mut *tx.tx)
-        .await?;
     let event = NewEvent::success(
         caller.workspace_id(),
         EventType::AuditSinkDeleted,
@@ -504,7 +498,7 @@ pub async fn delete_audit_sink(
     )
     .target("audit_sink", &id)
     .details(json!({"before": before, "after": null}));
-    audit::commit_with(tx, &state.clock, &event).await?;
+    audit::delete_recorded(&state, "audit_sinks", caller.workspace_id(), &id, &event).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
