@@ -310,6 +310,11 @@ fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
         ("UpdateAuditSink", "event_types", event_types),
         ("ReplayAuditSink", "from_seq", Rule::Within(1, i64::MAX)),
         (
+            "RevokeApiKey",
+            "grace_period_hours",
+            Rule::Within(0, MAX_GRACE_HOURS),
+        ),
+        (
             "UpdateAuditSettings",
             "retention_days",
             Rule::Within(MIN_RETENTION_DAYS, MAX_RETENTION_DAYS),

@@ -181,4 +181,13 @@ pub struct RevokeApiKey {
     /// Kept with the key and in the audit event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Hours the key keeps working before it is refused (0 to 168, default 0: at once). With a
+    /// grace period the key is `rotating`, like a rotated key, so consumers can move to its
+    /// successor; a later revocation can only shorten it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace_period_hours: Option<i64>,
+    /// The key replacing this one (`key_…`, active, of the same service account and
+    /// environment), recorded as its successor: what a replacement by Terraform sends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub successor_id: Option<String>,
 }

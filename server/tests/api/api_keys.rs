@@ -24,7 +24,9 @@ on_both_backends!(
     a_key_cannot_grant_scopes_its_creator_lacks,
     admin_all_is_refused_for_service_account_keys_unless_the_policy_allows_it,
     keys_list_in_pages_and_filter_by_status,
-    last_used_at_is_written_back_in_batches_not_per_request
+    last_used_at_is_written_back_in_batches_not_per_request,
+    a_revocation_with_a_grace_period_keeps_the_key_working_then_refuses_it,
+    a_revocation_names_only_a_usable_successor_of_the_same_account_and_environment
 );
 
 async fn created_key_secret_appears_nowhere_in_database_logs_or_audit(backend: Backend) {
@@ -592,4 +594,149 @@ async fn last_used_at_is_written_back_in_batches_not_per_request(backend: Backen
         .await
         .body["last_used_at"]
         .is_string());
+}
+
+async fn a_revocation_with_a_grace_period_keeps_the_key_working_then_refuses_it(backend: Backend) {
+    let (app, _db) = TestApp::spawn(backend).await;
+    let body = json!({"name": "ci", "environment": "live", "scopes": ["read:checks"]});
+    let old = app.create_key(&app.admin_key, body.clone()).await;
+    let new = app.create_key(&app.admin_key, body).await;
+    let id = old["id"].as_str().unwrap();
+    let answer = app
+        .post(
+            "/v1/api-keys/revoke",
+            &app.admin_key,
+            json!({"id": id, "grace_period_hours": 24, "successor_id": new["id"], "reason": "replaced"}),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(answer.body["status"], "rotating");
+    assert_eq!(answer.body["successor_id"], new["id"]);
+    assert_eq!(
+        app.verify(old["key"].as_str().unwrap()).await,
+        StatusCode::OK,
+        "within the grace period"
+    );
+    let events = app
+        .get(
+            &format!("/v1/audit-events?target_id={id}&event_type=api_key.revoked"),
+            &app.admin_key,
+        )
+        .await;
+    let details = &events.body["items"][0]["details"];
+    assert_eq!(details["successor_id"], new["id"]);
+    assert!(details["grace_until"].is_string());
+    // A later revocation may shorten the grace period, never lengthen it.
+    let longer = app
+        .post(
+            "/v1/api-keys/revoke",
+            &app.admin_key,
+            json!({"id": id, "grace_period_hours": 100}),
+        )
+        .await;
+    assert_eq!(
+        longer.body["revoked_at"], answer.body["revoked_at"],
+        "not extended"
+    );
+    app.clock.advance(DAY + Duration::from_secs(1));
+    let refused = app
+        .get("/v1/auth/verify", old["key"].as_str().unwrap())
+        .await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (StatusCode::UNAUTHORIZED, "revoked_credential")
+    );
+    assert_eq!(
+        app.verify(new["key"].as_str().unwrap()).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.audit_count(&app.workspace_id, "api_key.revoked").await,
+        1,
+        "the no-op is not recorded"
+    );
+}
+
+async fn a_revocation_names_only_a_usable_successor_of_the_same_account_and_environment(
+    backend: Backend,
+) {
+    let (app, _db) = TestApp::spawn(backend).await;
+    let live = json!({"name": "ci", "environment": "live", "scopes": ["read:checks"]});
+    let key = app.create_key(&app.admin_key, live.clone()).await;
+    let id = key["id"].as_str().unwrap();
+    let test_env = app
+        .create_key(
+            &app.admin_key,
+            json!({"name": "t", "environment": "test", "scopes": ["read:checks"]}),
+        )
+        .await;
+    let revoked = app.create_key(&app.admin_key, live.clone()).await;
+    app.post(
+        "/v1/api-keys/revoke",
+        &app.admin_key,
+        json!({"id": revoked["id"]}),
+    )
+    .await;
+    let sa = app
+        .post(
+            "/v1/service-accounts",
+            &app.admin_key,
+            json!({"name": "robot"}),
+        )
+        .await;
+    let (_, other_admin) = app.new_workspace("tenant").await;
+    let foreign = app.create_key(&other_admin, live.clone()).await;
+    let before = app.database_snapshot().await;
+    for (successor, why) in [
+        (json!(id), "names the key being revoked"),
+        (
+            test_env["id"].clone(),
+            "same service account and environment",
+        ),
+        (revoked["id"].clone(), "revoked or expired"),
+        (foreign["id"].clone(), "not an API key of this workspace"),
+        (
+            json!("key_00000000000000000000000000000000"),
+            "not an API key of this workspace",
+        ),
+        (sa.body["id"].clone(), "not an API key of this workspace"),
+    ] {
+        let answer = app
+            .post(
+                "/v1/api-keys/revoke",
+                &app.admin_key,
+                json!({"id": id, "grace_period_hours": 1, "successor_id": successor}),
+            )
+            .await;
+        assert_eq!(
+            (answer.status, answer.code()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_successor"),
+            "{successor}"
+        );
+        assert_eq!(answer.body["field"], "successor_id");
+        assert!(
+            answer.body["detail"].as_str().unwrap().contains(why),
+            "{}",
+            answer.body
+        );
+    }
+    for grace in [json!(-1), json!(169), json!("24")] {
+        let answer = app
+            .post(
+                "/v1/api-keys/revoke",
+                &app.admin_key,
+                json!({"id": id, "grace_period_hours": grace}),
+            )
+            .await;
+        assert!(answer.status.is_client_error(), "{grace}");
+    }
+    assert_eq!(
+        app.database_snapshot().await,
+        before,
+        "refusals change nothing"
+    );
+    assert_eq!(
+        app.verify(key["key"].as_str().unwrap()).await,
+        StatusCode::OK
+    );
 }

@@ -653,6 +653,7 @@ fn every_request_field_has_its_rule() {
         ("CreateApiKey", "service_account_id"),
         ("CreateRoleBinding", "service_account_id"),
         ("RevokeApiKey", "id"),
+        ("RevokeApiKey", "successor_id"),
         // Kept as given (audit reason).
         ("RevokeApiKey", "reason"),
         // Protocol forms (RFC 6749, 7009, 7662; the SAML POST binding): the endpoints check them

@@ -373,6 +373,41 @@ async fn find(state: &AppState, caller: &Caller, id: &str) -> ApiResult<KeyRow> 
         .ok_or_else(ApiError::not_found)
 }
 
+/// A revocation's named successor: another key of this workspace, usable, of the same service
+/// account (or both without one) and environment, or `422 invalid_successor`.
+async fn check_successor(
+    state: &AppState,
+    caller: &Caller,
+    key: &KeyRow,
+    successor_id: &str,
+) -> ApiResult<()> {
+    let refuse = |why: &str| {
+        ApiError::invalid(
+            "successor_id",
+            "invalid_successor",
+            format!("successor_id {why}"),
+        )
+    };
+    if successor_id == key.id {
+        return Err(refuse("names the key being revoked"));
+    }
+    let successor = find(state, caller, successor_id)
+        .await
+        .map_err(|_| refuse("is not an API key of this workspace"))?;
+    let now = state.clock.now_ms();
+    if successor.revoked_at.is_some_and(|at| at <= now) || successor.expires_at <= now {
+        return Err(refuse("is revoked or expired"));
+    }
+    if successor.service_account_id != key.service_account_id
+        || successor.environment != key.environment
+    {
+        return Err(refuse(
+            "must belong to the same service account and environment as the key it replaces",
+        ));
+    }
+    Ok(())
+}
+
 /// List API keys, oldest first, including revoked keys in quarantine.
 #[utoipa::path(get, path = "/v1/api-keys", tag = "api-keys", params(ListApiKeys),
     responses((status = 200, body = Page<ApiKeyView>)), security(("bearer" = ["admin:keys"])))]
@@ -626,7 +661,9 @@ fn refuse_unless_active(key: &KeyRow, now: i64) -> ApiResult<()> {
     }
 }
 
-/// Revoke a key at once. It stays readable with status `revoked` for 30 days, then is purged.
+/// Revoke a key: at once, or after `grace_period_hours` (the key is `rotating` meanwhile, with
+/// its `successor_id` if named, as Terraform does when it replaces a key). It stays readable
+/// with status `revoked` for 30 days, then is purged.
 #[utoipa::path(post, path = "/v1/api-keys/revoke", tag = "api-keys", request_body = RevokeApiKey,
     responses((status = 200, body = ApiKeyView), (status = 404, body = crate::error::Problem)),
     security(("bearer" = ["admin:keys"])))]
@@ -655,20 +692,44 @@ pub async fn revoke_api_key(
         }
     })?;
     require_authority_over(&state, &caller, &key).await?;
+    let grace_hours = crate::management::validate::within(
+        "grace_period_hours",
+        body.grace_period_hours.unwrap_or(0),
+        0,
+        MAX_GRACE_HOURS,
+    )?;
+    if let Some(successor_id) = &body.successor_id {
+        check_successor(&state, &caller, &key, successor_id).await?;
+    }
     let now = state.clock.now_ms();
+    let grace_until = now + grace_hours * 3600 * 1000;
     let mut tx = state.db.begin_write().await?;
     // Compare-and-set on "not yet revoked": a revocation that finds the key already revoked
     // changes nothing and records nothing, and one racing a rotation either wins (the rotation
-    // is refused) or comes second and cuts the rotation's grace period to now.
-    let transition = store::Transition::Revoke { reason: &reason };
+    // is refused) or comes second and cuts the rotation's grace period to now (or to its own
+    // grace period: never longer).
+    let transition = if grace_hours == 0 && body.successor_id.is_none() {
+        store::Transition::Revoke { reason: &reason }
+    } else {
+        store::Transition::Retire {
+            grace_until,
+            successor_id: body.successor_id.as_deref(),
+            reason: &reason,
+        }
+    };
     if store::transition(&mut tx.tx, &key.id, &transition, now).await? {
+        let mut details = json!({"key_id": key.key_id, "reason": reason});
+        if grace_hours > 0 || body.successor_id.is_some() {
+            details["grace_until"] = json!(crate::platform::clock::rfc3339(grace_until));
+            details["successor_id"] = json!(body.successor_id);
+        }
         let event = NewEvent::success(
             caller.workspace_id(),
             EventType::ApiKeyRevoked,
             caller.actor(),
         )
         .target("api_key", &key.id)
-        .details(json!({"key_id": key.key_id, "reason": reason}));
+        .details(details);
         audit::commit_with(tx, &state.clock, &event).await?;
         state
             .authenticator

@@ -165,6 +165,13 @@ pub enum Transition<'a> {
     },
     /// Active or rotating → revoked now.
     Revoke { reason: &'a str },
+    /// Active or rotating → revoked at `grace_until` (only ever sooner than already set), with
+    /// its successor if one is named: a revocation with a grace period.
+    Retire {
+        grace_until: i64,
+        successor_id: Option<&'a str>,
+        reason: &'a str,
+    },
 }
 
 /// Applies a lifecycle transition as one conditional update (compare-and-set on the state it
@@ -193,6 +200,17 @@ pub async fn transition(
             None,
             // Active or rotating: not yet revoked as of now.
             "(revoked_at IS NULL OR revoked_at > $5)",
+        ),
+        Transition::Retire {
+            grace_until,
+            successor_id,
+            reason,
+        } => (
+            grace_until,
+            reason,
+            successor_id,
+            // Not expired, and not already revoked by then: a grace period never grows.
+            "(revoked_at IS NULL OR revoked_at > $1) AND expires_at > $5",
         ),
     };
     let done = sqlx::query(&format!(
