@@ -129,6 +129,19 @@ pub fn expires_in_days(diags: &mut Diagnostics, value: &Value<i64>) {
     }
 }
 
+pub fn revoke_grace_period_hours(diags: &mut Diagnostics, value: &Value<i64>) {
+    if let Value::Value(hours) = *value {
+        let max = rules::MAX_GRACE_HOURS;
+        if rules::within("revoke_grace_period_hours", hours, 0, max).is_err() {
+            diags.add(
+                "revoke_grace_period_hours out of range",
+                format!("revoke_grace_period_hours is {hours}; it must be between 0 and {max}."),
+                AttributePath::new("revoke_grace_period_hours"),
+            );
+        }
+    }
+}
+
 pub fn rotation_days(diags: &mut Diagnostics, value: &Value<i64>) {
     if let Value::Value(days) = *value {
         if rules::rotation_days(days).is_err() {

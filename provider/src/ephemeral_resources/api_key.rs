@@ -197,6 +197,8 @@ impl EphemeralResource for ApiKeyEphemeralResource {
         let body = RevokeApiKey {
             id: opened.id,
             reason: Some(EPHEMERAL_KEY_CLOSE_REASON.to_owned()),
+            grace_period_hours: None,
+            successor_id: None,
         };
         match client
             .post::<_, serde_json::Value>("/v1/api-keys/revoke", &body)

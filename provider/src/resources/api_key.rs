@@ -49,6 +49,7 @@ pub struct ApiKeyState {
     pub rotation_days: Value<i64>,
     pub expires_in_days: Value<i64>,
     pub keepers: Value<BTreeMap<String, Value<String>>>,
+    pub revoke_grace_period_hours: Value<i64>,
     pub key: Value<String>,
     pub key_id: Value<String>,
     pub status: Value<String>,
@@ -137,6 +138,96 @@ fn validate_config(diags: &mut Diagnostics, config: &ApiKeyState) {
     );
     validate::rotation_days(diags, &config.rotation_days);
     validate::expires_in_days(diags, &config.expires_in_days);
+    validate::revoke_grace_period_hours(diags, &config.revoke_grace_period_hours);
+}
+
+/// Hours a replaced key keeps working by default: a day for consumers to pick up its successor.
+const DEFAULT_REPLACEMENT_GRACE_HOURS: i64 = 24;
+
+/// The newest active key of the same name, service account and environment created after
+/// `prior` (ids are time-ordered): the key replacing it, if this destroy is a replacement.
+async fn replacement_of(
+    client: &crate::client::ApiClient,
+    prior: &ApiKeyState,
+) -> Result<Option<String>, crate::client::ApiError> {
+    let (Some(id), Some(name), Some(environment)) = (
+        known(&prior.id),
+        known(&prior.name),
+        known(&prior.environment),
+    ) else {
+        return Ok(None);
+    };
+    let service_account = known(&prior.service_account_id);
+    let collection = match service_account {
+        Some(sa) => format!("/v1/api-keys?status=active&service_account_id={sa}"),
+        None => "/v1/api-keys?status=active".to_owned(),
+    };
+    let mut newest: Option<String> = None;
+    crate::resources::crud::visit_pages(client, &collection, |key: ApiKeyView| {
+        if key.id.as_str() > id
+            && key.name == name
+            && key.environment == environment
+            && key.service_account_id.as_deref() == service_account
+        {
+            newest = Some(key.id);
+        }
+        false
+    })
+    .await?;
+    Ok(newest)
+}
+
+/// Revokes as `body` says; a key already purged needs nothing more (revocation is idempotent).
+async fn revoke(
+    client: &crate::client::ApiClient,
+    diags: &mut Diagnostics,
+    body: &RevokeApiKey,
+) -> Option<()> {
+    match client
+        .post::<_, serde_json::Value>("/v1/api-keys/revoke", body)
+        .await
+    {
+        Ok(_) => Some(()),
+        Err(err) if err.is_not_found() => Some(()),
+        Err(err) => {
+            diags.api_error("revoke the API key", &err);
+            None
+        }
+    }
+}
+
+/// The keys still in their grace period whose successor chain leads to `prior`: the
+/// generations it replaced.
+async fn predecessors_in_grace(
+    client: &crate::client::ApiClient,
+    prior: &ApiKeyState,
+) -> Result<Vec<String>, crate::client::ApiError> {
+    let Some(id) = known(&prior.id) else {
+        return Ok(Vec::new());
+    };
+    let collection = match known(&prior.service_account_id) {
+        Some(sa) => format!("/v1/api-keys?status=rotating&service_account_id={sa}"),
+        None => "/v1/api-keys?status=rotating".to_owned(),
+    };
+    let mut rotating: Vec<(String, String)> = Vec::new();
+    crate::resources::crud::visit_pages(client, &collection, |key: ApiKeyView| {
+        if let Some(successor) = key.successor_id {
+            rotating.push((key.id, successor));
+        }
+        false
+    })
+    .await?;
+    let mut chain = vec![id.to_owned()];
+    let mut found = Vec::new();
+    while let Some(next) = chain.pop() {
+        for (key, successor) in &rotating {
+            if *successor == next && !found.contains(key) {
+                found.push(key.clone());
+                chain.push(key.clone());
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// Builds state from the server's answer, keeping what only Terraform knows (`key`, `keepers`)
@@ -161,6 +252,11 @@ fn state_from_api(api: ApiKeyView, shown: Option<PlainKey>, prior: &ApiKeyState)
         keepers: match &prior.keepers {
             Value::Value(keepers) => Value::Value(keepers.clone()),
             _ => Value::Null,
+        },
+        // Terraform's own setting: after an import, the default.
+        revoke_grace_period_hours: match prior.revoke_grace_period_hours {
+            Value::Value(hours) => Value::Value(hours),
+            _ => Value::Value(DEFAULT_REPLACEMENT_GRACE_HOURS),
         },
         key: match shown {
             Some(secret) => Value::Value(secret.expose().to_owned()),
@@ -208,6 +304,9 @@ impl PlanRules for ApiKeyState {
         if self.expires_in_days.is_null() {
             self.expires_in_days = Value::Value(MAX_LIFETIME_DAYS);
         }
+        if self.revoke_grace_period_hours.is_null() {
+            self.revoke_grace_period_hours = Value::Value(DEFAULT_REPLACEMENT_GRACE_HOURS);
+        }
     }
 
     /// Rotation and out-of-band revocation are not configuration changes: the key itself is no
@@ -238,8 +337,10 @@ impl ManagedResource for ApiKeyResource {
              account.\n\nRotation is replacement: when the key is due for rotation (`rotation_due`), \
              when `keepers` change, or when the key was revoked or deleted outside Terraform, the \
              next plan replaces it. Add `lifecycle { create_before_destroy = true }` so the new key \
-             exists before the old one is revoked. Destroy revokes the key (it stays readable as \
-             `revoked` during a 30-day quarantine).\n\nThe secret (`key`) is known only to the \
+             exists before the old one is retired: the old key then keeps working for \
+             `revoke_grace_period_hours` (default 24) with the new one as its successor, so \
+             rotation has no downtime. A plain destroy revokes the key at once (it stays readable \
+             as `revoked` during a 30-day quarantine).\n\nThe secret (`key`) is known only to the \
              Terraform run that created the key; after `terraform import` it is null, because \
              StatusPulse never shows a secret twice.",
             [
@@ -253,6 +354,7 @@ impl ManagedResource for ApiKeyResource {
                 ("rotation_days", optional_computed(AttributeType::Number, "Days after creation at which the key is due for rotation (1 to 365, default 90). Changing it replaces the key.")),
                 ("expires_in_days", optional_computed(AttributeType::Number, "Days after creation at which the key expires and stops working (1 to 365, default 365). Keep it above `rotation_days`, so that the key is replaced before it expires. Changing it replaces the key.")),
                 ("keepers", optional(map_of_strings(), "Arbitrary values that, when changed, force a new key (like `random_id` keepers). Use it to rotate on demand.")),
+                ("revoke_grace_period_hours", optional_computed(AttributeType::Number, "When this key is destroyed because it is being replaced (a newer active key of the same name, service account and environment exists: the replacement `create_before_destroy` made), it keeps working for this many hours (0 to 168, default 24) with status `rotating` and the new key recorded as its successor, so consumers that read the new key a little later are never refused. A plain destroy, with no replacement, revokes at once. Changing it changes nothing on the server.")),
                 ("key", sensitive(computed(string(), "The secret API key. Known only in the state of the run that created it; null after import."))),
                 ("id", computed(string(), api_key_doc("id"))),
                 ("key_id", computed(string(), api_key_doc("key_id"))),
@@ -340,22 +442,57 @@ impl ManagedResource for ApiKeyResource {
 
     async fn destroy(&self, diags: &mut Diagnostics, prior: ApiKeyState) -> Option<()> {
         let client = self.client.get(diags)?;
-        let body = RevokeApiKey {
-            id: known(&prior.id)?.to_owned(),
-            reason: Some("revoked by Terraform (destroyed or replaced)".to_owned()),
-        };
-        // Revocation is idempotent on the server; a key already purged needs nothing more.
-        match client
-            .post::<_, serde_json::Value>("/v1/api-keys/revoke", &body)
-            .await
-        {
-            Ok(_) => Some(()),
-            Err(err) if err.is_not_found() => Some(()),
+        let id = known(&prior.id)?.to_owned();
+        // Terraform does not say whether a destroy is half of a replacement; the replacement
+        // `create_before_destroy` made is there already: a newer usable key like this one.
+        let successor = match replacement_of(&client, &prior).await {
+            Ok(found) => found,
             Err(err) => {
-                diags.api_error("revoke the API key", &err);
-                None
+                diags.api_error("look for the key replacing this one", &err);
+                return None;
+            }
+        };
+        let body = match &successor {
+            Some(successor_id) => RevokeApiKey {
+                id,
+                reason: Some("replaced by Terraform".to_owned()),
+                grace_period_hours: match prior.revoke_grace_period_hours {
+                    Value::Value(hours) => Some(hours),
+                    _ => Some(DEFAULT_REPLACEMENT_GRACE_HOURS),
+                },
+                successor_id: Some(successor_id.clone()),
+            },
+            None => RevokeApiKey {
+                id,
+                reason: Some("revoked by Terraform (destroyed)".to_owned()),
+                grace_period_hours: None,
+                successor_id: None,
+            },
+        };
+        let plain_destroy = successor.is_none();
+        revoke(&client, diags, &body).await?;
+        if plain_destroy {
+            // The keys this one replaced may still be in their grace period: destroying the
+            // resource ends every generation of it, so nothing it made keeps working (and its
+            // service account can be deleted next).
+            let predecessors = match predecessors_in_grace(&client, &prior).await {
+                Ok(found) => found,
+                Err(err) => {
+                    diags.api_error("look for the keys this one replaced", &err);
+                    return None;
+                }
+            };
+            for id in predecessors {
+                let body = RevokeApiKey {
+                    id,
+                    reason: Some("revoked by Terraform (its successor was destroyed)".to_owned()),
+                    grace_period_hours: None,
+                    successor_id: None,
+                };
+                revoke(&client, diags, &body).await?;
             }
         }
+        Some(())
     }
 
     async fn import(&self, diags: &mut Diagnostics, id: String) -> Option<ApiKeyState> {

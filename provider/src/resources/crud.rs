@@ -106,28 +106,49 @@ impl Named for WorkloadIdentity {
     }
 }
 
+/// Pages through `collection` (which may carry a query) with `visit` until it returns true.
+pub async fn visit_pages<T: DeserializeOwned>(
+    client: &ApiClient,
+    collection: &str,
+    mut visit: impl FnMut(T) -> bool,
+) -> Result<(), crate::client::ApiError> {
+    let joiner = if collection.contains('?') { '&' } else { '?' };
+    let mut cursor: Option<String> = None;
+    loop {
+        // Cursors are base64url: nothing to escape.
+        let path = match &cursor {
+            Some(c) => format!("{collection}{joiner}limit=200&cursor={c}"),
+            None => format!("{collection}{joiner}limit=200"),
+        };
+        let page: Page<T> = client.get(&path).await?;
+        for item in page.items {
+            if visit(item) {
+                return Ok(());
+            }
+        }
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(()),
+        }
+    }
+}
+
 /// Pages through `collection` until the name matches.
 pub async fn find_by_name<T: DeserializeOwned + Named>(
     client: &ApiClient,
     collection: &str,
     name: &str,
 ) -> Result<Option<T>, crate::client::ApiError> {
-    let mut cursor: Option<String> = None;
-    loop {
-        // Cursors are base64url: nothing to escape.
-        let path = match &cursor {
-            Some(c) => format!("{collection}?limit=200&cursor={c}"),
-            None => format!("{collection}?limit=200"),
-        };
-        let page: Page<T> = client.get(&path).await?;
-        if let Some(found) = page.items.into_iter().find(|o| o.name() == name) {
-            return Ok(Some(found));
+    let mut found = None;
+    visit_pages(client, collection, |item: T| {
+        let matches = item.name() == name;
+        if matches {
+            found = Some(item);
         }
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => return Ok(None),
-        }
-    }
+        matches
+    })
+    .await?;
+    Ok(found)
 }
 
 /// Imports by object id, or by name as `name:<name>` (names are unique in a workspace).

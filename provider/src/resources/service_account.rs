@@ -1,5 +1,6 @@
 //! `statuspulse_service_account`: a non-human principal that API keys act as.
 
+use crate::diag::DiagnosticsExt as _;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tf_provider::schema::Schema;
@@ -143,7 +144,18 @@ impl ManagedResource for ServiceAccountResource {
 
     async fn destroy(&self, diags: &mut Diagnostics, prior: ServiceAccountState) -> Option<()> {
         let client = self.client.get(diags)?;
-        TARGET.delete(&client, diags, known(&prior.id)?).await
+        let id = known(&prior.id)?;
+        // Keys Terraform replaced keep working through their grace period; once no active key
+        // is left they serve no one, and they would block the deletion. Active keys (made
+        // outside Terraform, say) still block it, and the server's refusal names them.
+        if let Err(err) = end_grace_periods(&client, id).await {
+            diags.api_error(
+                "end the grace periods of the service account's replaced keys",
+                &err,
+            );
+            return None;
+        }
+        TARGET.delete(&client, diags, id).await
     }
 
     async fn import(&self, diags: &mut Diagnostics, id: String) -> Option<ServiceAccountState> {
@@ -151,4 +163,43 @@ impl ManagedResource for ServiceAccountResource {
         let api: ServiceAccount = import_by_id_or_name(&client, diags, &TARGET, &id).await?;
         Some(service_account_state(api, &Value::Null))
     }
+}
+
+/// Revokes the service account's keys still in a grace period when it has no active key left.
+async fn end_grace_periods(
+    client: &crate::client::ApiClient,
+    service_account_id: &str,
+) -> Result<(), crate::client::ApiError> {
+    let mut active = false;
+    let mut rotating = Vec::new();
+    let collection = format!("/v1/api-keys?service_account_id={service_account_id}");
+    crate::resources::crud::visit_pages(client, &collection, |key: crate::model::ApiKeyView| {
+        match key.status.as_str() {
+            "active" => active = true,
+            "rotating" => rotating.push(key.id),
+            _ => {}
+        }
+        active
+    })
+    .await?;
+    if active {
+        return Ok(());
+    }
+    for id in rotating {
+        let body = crate::model::RevokeApiKey {
+            id,
+            reason: Some("revoked by Terraform (its service account was destroyed)".to_owned()),
+            grace_period_hours: None,
+            successor_id: None,
+        };
+        match client
+            .post::<_, serde_json::Value>("/v1/api-keys/revoke", &body)
+            .await
+        {
+            Ok(_) => {}
+            Err(err) if err.is_not_found() => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(())
 }

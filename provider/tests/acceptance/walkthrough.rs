@@ -81,6 +81,41 @@ fn instant(rfc3339: &str) -> (String, u32) {
     (seconds.to_owned(), millis)
 }
 
+/// Verifies with one key in a loop until finished: (calls, refusals).
+struct Consumer {
+    stop: Arc<AtomicBool>,
+    handle: std::thread::JoinHandle<(usize, usize)>,
+}
+
+impl Consumer {
+    fn start(server: &Server, key: &str) -> Consumer {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let url = format!("{}/v1/auth/verify", server.url);
+        let key = key.to_owned();
+        let handle = std::thread::spawn(move || {
+            let http = reqwest::blocking::Client::new();
+            let (mut calls, mut refused) = (0, 0);
+            while !flag.load(Ordering::SeqCst) {
+                if let Ok(response) = http.get(&url).bearer_auth(&key).send() {
+                    calls += 1;
+                    if response.status().as_u16() == 401 {
+                        refused += 1;
+                    }
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            (calls, refused)
+        });
+        Consumer { stop, handle }
+    }
+
+    fn finish(self) -> (usize, usize) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.handle.join().unwrap()
+    }
+}
+
 /// Polls the server while Terraform applies, recording whether at any sample the service account
 /// had no usable (non-revoked) key: the moment a pipeline would see a refusal.
 struct KeyWatcher {
@@ -237,6 +272,9 @@ pub fn walk(version: &'static str) {
         "a key due for rotation still works"
     );
     let watcher = KeyWatcher::start(&server, &sa_id);
+    // A consumer that keeps using the key it last read, through the apply and after it (it
+    // reads the new one from its vault later): it must never be refused.
+    let consumer = Consumer::start(&server, &first_key);
     tf.apply();
     let (samples, gaps) = watcher.finish();
     assert!(
@@ -249,18 +287,30 @@ pub fn walk(version: &'static str) {
     assert_ne!(second_id, first_id);
     assert_eq!(rotated["rotation_due"], false);
     assert_eq!(server.verify(&second_key), 200);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let (calls, refused) = consumer.finish();
+    assert!(
+        calls > 0 && refused == 0,
+        "{refused} of {calls} verifications with the old key were refused"
+    );
     assert_eq!(
         server.verify(&first_key),
-        401,
-        "the replaced key is revoked"
+        200,
+        "the replaced key works through its grace period"
     );
     let (_, old) = server.admin("GET", &format!("/v1/api-keys/{first_id}"), None);
-    assert_eq!(old["status"], "revoked");
-    assert!(
-        instant(str_of(&old, "revoked_at")) >= instant(str_of(&rotated, "created_at")),
-        "the successor was created before the old key was revoked: {old} vs {rotated}"
+    assert_eq!(old["status"], "rotating");
+    assert_eq!(
+        old["successor_id"],
+        second_id.as_str(),
+        "the replacement is recorded"
     );
     tf.assert_no_changes();
+    // revoke_grace_period_hours defaults to a day.
+    assert_eq!(server.advance_clock(23 * 3600).status().as_u16(), 200);
+    assert_eq!(server.verify(&first_key), 200, "23 hours later");
+    assert_eq!(server.advance_clock(2 * 3600).status().as_u16(), 200);
+    assert_eq!(server.verify(&first_key), 401, "25 hours later");
 
     // Revoked outside Terraform: the next plan recreates the key.
     let (status, _) = server.admin(
@@ -312,14 +362,19 @@ pub fn walk(version: &'static str) {
     let rekeyed = key_of(&tf);
     assert_ne!(str_of(&rekeyed, "id"), third_id);
     assert_eq!(server.verify(str_of(&rekeyed, "key")), 200);
-    assert_eq!(server.verify(&third_key), 401);
+    assert_eq!(server.verify(&third_key), 200, "in its grace period");
     tf.assert_no_changes();
+    let replaced_key = third_key;
     let third_key = str_of(&rekeyed, "key").to_owned();
     let third_id = str_of(&rekeyed, "id").to_owned();
 
     // Destroy revokes: the key is refused and stays visible as revoked (quarantine).
+    // A plain destroy revokes at once, the generations it replaced too (so the service account
+    // can go).
     tf.ok(&["destroy", "-auto-approve", "-no-color"]);
     assert_eq!(server.verify(&third_key), 401);
+    assert_eq!(server.verify(&replaced_key), 401);
+    assert_eq!(server.verify(&first_key), 401);
     let (status, gone) = server.admin("GET", &format!("/v1/api-keys/{third_id}"), None);
     assert_eq!(status, 200, "a destroyed key stays readable: {gone}");
     assert_eq!(gone["status"], "revoked");
