@@ -290,7 +290,27 @@ impl ApiClient {
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
                     .body(body.clone());
             }
+            let sent = Instant::now();
             let outcome = request.send().await;
+            // Logged for TF_LOG: method, path and outcome, never a header (credentials) or body.
+            match &outcome {
+                Ok(response) => tracing::debug!(
+                    method = %method,
+                    path,
+                    attempt,
+                    status = response.status().as_u16(),
+                    elapsed_ms = u64::try_from(sent.elapsed().as_millis()).unwrap_or(u64::MAX),
+                    "StatusPulse API request"
+                ),
+                Err(err) => tracing::debug!(
+                    method = %method,
+                    path,
+                    attempt,
+                    error = %describe_transport_error(err),
+                    elapsed_ms = u64::try_from(sent.elapsed().as_millis()).unwrap_or(u64::MAX),
+                    "StatusPulse API request failed"
+                ),
+            }
             let (retry_after, error) = match outcome {
                 Ok(response) => {
                     let status = response.status();
@@ -331,8 +351,25 @@ impl ApiClient {
             };
             let delay = retry_after.unwrap_or_else(|| backoff_delay(&self.retry, attempt));
             if attempt >= self.retry.max_attempts || started.elapsed() + delay > self.retry.budget {
+                tracing::warn!(
+                    method = %method,
+                    path,
+                    attempts = attempt,
+                    elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                    error = %error,
+                    "StatusPulse API request given up"
+                );
                 return Err(gave_up(error, attempt, started.elapsed()));
             }
+            tracing::info!(
+                method = %method,
+                path,
+                attempt,
+                retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                server_asked = retry_after.is_some(),
+                error = %error,
+                "StatusPulse API request will be retried"
+            );
             tokio::time::sleep(delay).await;
         }
     }

@@ -95,6 +95,39 @@ pub fn a_hung_server_costs_the_configured_timeout(version: &'static str) {
     assert!(run.all().contains("0 to 20"), "{}", run.all());
 }
 
+/// With `TF_LOG`, every request and retry is in Terraform's log at its level (go-hclog JSON
+/// from the provider), saying what was tried, how often and for how long, and never the key.
+pub fn requests_and_retries_are_logged_for_tf_log_without_the_key(version: &'static str) {
+    let server = Server::start();
+    let mut tf = Terraform::new(version, &server);
+    tf.write("main.tf", TWO_RESOURCES);
+    tf.apply();
+    // Requests to the real server, at debug.
+    tf.set_env("TF_LOG", "DEBUG");
+    let run = tf.run(&["plan", "-no-color"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let log = run.all();
+    assert!(log.contains("StatusPulse API request"), "{log}");
+    assert!(log.contains("status=200"), "{log}");
+    assert!(!log.contains(&server.admin_key), "the key is in the log");
+    // A server that is down: each retry is logged at info, the surrender at warn.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = closed.local_addr().unwrap();
+    drop(closed);
+    tf.set_env("STATUSPULSE_ENDPOINT", &format!("http://{address}"));
+    tf.set_env("STATUSPULSE_MAX_RETRIES", "2");
+    let run = tf.run(&["plan", "-refresh=true", "-no-color"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    let log = run.all();
+    assert!(
+        log.contains("StatusPulse API request will be retried"),
+        "{log}"
+    );
+    assert!(log.contains("StatusPulse API request given up"), "{log}");
+    assert!(log.contains("attempts=3"), "{log}");
+    assert!(!log.contains(&server.admin_key), "the key is in the log");
+}
+
 pub fn missing_credential(version: &'static str) {
     let server = Server::start();
     let mut tf = Terraform::new(version, &server);

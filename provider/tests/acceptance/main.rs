@@ -221,6 +221,16 @@ fn a_hung_server_costs_the_configured_timeout_on_terraform_1_11_4() {
 }
 
 #[test]
+fn requests_and_retries_are_logged_for_tf_log_on_terraform_1_0_3() {
+    diagnostics::requests_and_retries_are_logged_for_tf_log_without_the_key("1.0.3");
+}
+
+#[test]
+fn requests_and_retries_are_logged_for_tf_log_on_terraform_1_11_4() {
+    diagnostics::requests_and_retries_are_logged_for_tf_log_without_the_key("1.11.4");
+}
+
+#[test]
 fn audit_sink_lifecycle_on_terraform_1_0_3() {
     audit_sink::lifecycle("1.0.3");
 }

@@ -28,6 +28,7 @@ mod data_source;
 mod diagnostics;
 mod ephemeral_resource;
 mod function;
+pub mod hclog;
 mod plugin;
 mod provider;
 mod raw;

@@ -229,6 +229,8 @@ pub async fn serve_dynamic(name: String, provider: Box<dyn DynamicProvider>) -> 
             .with_ansi(false)
             .with_writer(Mutex::new(log_file))
             .init();
+    } else if let Some(level) = crate::hclog::level_from_env() {
+        crate::hclog::init(level);
     }
 
     let tls_config = TlsConfig::new()?;
