@@ -111,6 +111,7 @@ pub struct ApiClient {
     endpoint: String,
     auth: Auth,
     retry: RetryPolicy,
+    snapshots: crate::snapshot::Snapshots,
 }
 
 /// How requests are authenticated. No `Debug`: it holds secrets.
@@ -152,6 +153,7 @@ impl ApiClient {
                 Credentials::Oidc(oidc) => Auth::Exchanged(Exchanger::new(oidc)),
             },
             retry: config.retry,
+            snapshots: crate::snapshot::Snapshots::default(),
         })
     }
 
@@ -187,6 +189,54 @@ impl ApiClient {
 
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
         self.json(Method::GET, path, None::<&()>).await
+    }
+
+    /// Reads `{collection}/{id}` for a refresh, from this process's listing of the collection
+    /// once it has read a few of its objects ([`crate::snapshot`]).
+    pub async fn read<T: DeserializeOwned>(
+        &self,
+        collection: &str,
+        id: &str,
+    ) -> Result<T, ApiError> {
+        if let Some(listing) = self
+            .snapshots
+            .listing(collection)
+            .filter(|l| l.use_listing())
+        {
+            let listed = listing.find(id, || self.list_all(collection)).await;
+            if let Some(object) = listed {
+                return serde_json::from_value(object)
+                    .map_err(|err| ApiError::Decode(err.to_string()));
+            }
+        }
+        self.get(&format!("{collection}/{id}")).await
+    }
+
+    /// Every object of `collection` by id, or `None` when it cannot be listed whole.
+    async fn list_all(
+        &self,
+        collection: &str,
+    ) -> Option<std::collections::HashMap<String, serde_json::Value>> {
+        let mut objects = std::collections::HashMap::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("{collection}?limit=200&cursor={c}"),
+                None => format!("{collection}?limit=200"),
+            };
+            let page: crate::model::Page<serde_json::Value> = self.get(&path).await.ok()?;
+            for object in page.items {
+                let id = object.get("id")?.as_str()?.to_owned();
+                objects.insert(id, object);
+            }
+            if objects.len() > crate::snapshot::MAX_OBJECTS {
+                return None;
+            }
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return Some(objects),
+            }
+        }
     }
 
     /// A public document of the server (OpenID discovery), as served. It is fetched without the
@@ -268,6 +318,10 @@ impl ApiClient {
         idempotency_key: Option<&str>,
         credential: Credential,
     ) -> Result<Vec<u8>, ApiError> {
+        if method != Method::GET {
+            // What this process changes is read afresh.
+            self.snapshots.invalidate();
+        }
         let url = format!("{}{}", self.endpoint, path);
         let started = Instant::now();
         let mut attempt = 0;

@@ -15,6 +15,7 @@ pub mod plan;
 pub mod provider;
 pub mod resources;
 pub mod schema;
+pub mod snapshot;
 pub mod state;
 pub mod validate;
 

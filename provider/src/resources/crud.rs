@@ -49,7 +49,7 @@ pub async fn read_or_gone<T: DeserializeOwned>(
     target: &ImportTarget,
     id: &str,
 ) -> Option<T> {
-    match client.get::<T>(&target.path(id)).await {
+    match client.read::<T>(target.collection, id).await {
         Ok(api) => Some(api),
         Err(err) if err.is_not_found() => None,
         Err(err) => {

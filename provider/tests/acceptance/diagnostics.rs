@@ -128,6 +128,46 @@ pub fn requests_and_retries_are_logged_for_tf_log_without_the_key(version: &'sta
     assert!(!log.contains(&server.admin_key), "the key is in the log");
 }
 
+/// A plan refreshes many resources through one listing per collection: a handful of requests,
+/// not one per resource; one deleted outside Terraform is still seen (issue 13, finding 7).
+pub fn a_plan_of_many_resources_reads_them_through_one_listing(version: &'static str) {
+    let server = Server::start();
+    let mut tf = Terraform::new(version, &server);
+    let config = TWO_RESOURCES.replace(
+        "resource \"statuspulse_service_account\" \"a\" {\n  name = \"a\"\n}",
+        "resource \"statuspulse_service_account\" \"many\" {\n  count = 60\n  name  = \"svc-${count.index}\"\n}",
+    );
+    assert_ne!(config, TWO_RESOURCES);
+    tf.write("main.tf", &config);
+    tf.apply();
+    let gone = tf.resources()["statuspulse_service_account.many[7]"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, _) = server.admin("DELETE", &format!("/v1/service-accounts/{gone}"), None);
+    assert_eq!(status, 204);
+    tf.set_env("TF_LOG_PROVIDER", "DEBUG");
+    let run = tf.run(&["plan", "-detailed-exitcode", "-no-color"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.all()
+            .contains("statuspulse_service_account.many[7] will be created"),
+        "{}",
+        run.all()
+    );
+    let log = run.all();
+    let requests: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("StatusPulse API request") && l.contains("/v1/service-accounts"))
+        .collect();
+    assert!(
+        (2..=6).contains(&requests.len()),
+        "{} requests to refresh 60 service accounts:\n{}",
+        requests.len(),
+        requests.join("\n")
+    );
+}
+
 pub fn missing_credential(version: &'static str) {
     let server = Server::start();
     let mut tf = Terraform::new(version, &server);

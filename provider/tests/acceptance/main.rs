@@ -221,6 +221,11 @@ fn a_hung_server_costs_the_configured_timeout_on_terraform_1_11_4() {
 }
 
 #[test]
+fn a_plan_of_many_resources_reads_them_through_one_listing_on_terraform_1_11_4() {
+    diagnostics::a_plan_of_many_resources_reads_them_through_one_listing("1.11.4");
+}
+
+#[test]
 fn requests_and_retries_are_logged_for_tf_log_on_terraform_1_0_3() {
     diagnostics::requests_and_retries_are_logged_for_tf_log_without_the_key("1.0.3");
 }
