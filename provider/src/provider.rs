@@ -28,9 +28,9 @@ use crate::diag::DiagnosticsExt;
 use crate::ephemeral_resources::ApiKeyEphemeralResource;
 use crate::functions::KeyFunction;
 use crate::resources::{
-    AccessPolicyResource, ApiKeyResource, AuditSettingsResource, AuditSinkResource, EnvironmentClusterResource, Managed,
-    OAuthClientResource, RoleBindingResource, ServiceAccountResource, SsoConnectionResource,
-    WorkloadIdentityResource,
+    AccessPolicyResource, ApiKeyResource, AuditSettingsResource, AuditSinkResource,
+    EnvironmentClusterResource, Managed, OAuthClientResource, RoleBindingResource,
+    ServiceAccountResource, SsoConnectionResource, WorkloadIdentityResource,
 };
 use crate::schema::{optional, schema, sensitive, string};
 

@@ -22,9 +22,7 @@ use tf_provider::{AttributePath, Diagnostics};
 
 use crate::client::ApiClient;
 use crate::diag::{DiagnosticsExt, OrReport};
-use crate::model::{
-    AuditSettings, IdKind, ObjectId, UpdateAuditSettings, VerifiedCredential,
-};
+use crate::model::{AuditSettings, IdKind, ObjectId, UpdateAuditSettings, VerifiedCredential};
 use crate::plan::{KnownAfterApply, PlanRules};
 use crate::provider::ClientSlot;
 use crate::resources::managed::ManagedResource;
@@ -102,11 +100,7 @@ async fn credential_workspace(client: &ApiClient, diags: &mut Diagnostics) -> Op
 
 /// Checks that the credential still belongs to the state's workspace (`id`): a PUT always
 /// changes the credential's own, which would otherwise be recorded under the wrong id.
-async fn check_same_workspace(
-    client: &ApiClient,
-    diags: &mut Diagnostics,
-    id: &str,
-) -> Option<()> {
+async fn check_same_workspace(client: &ApiClient, diags: &mut Diagnostics, id: &str) -> Option<()> {
     let current = credential_workspace(client, diags).await?;
     if current == id {
         return Some(());
@@ -312,7 +306,11 @@ mod tests {
 
     #[test]
     fn retention_is_checked_with_the_shared_bounds_on_its_attribute() {
-        for days in [MIN_RETENTION_DAYS, DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS] {
+        for days in [
+            MIN_RETENTION_DAYS,
+            DEFAULT_RETENTION_DAYS,
+            MAX_RETENTION_DAYS,
+        ] {
             assert!(errors(Value::Value(days)).is_empty(), "{days}");
         }
         for days in [MIN_RETENTION_DAYS - 1, MAX_RETENTION_DAYS + 1, 0, -30] {

@@ -189,8 +189,8 @@ mod tests {
     use super::*;
     use crate::provider::ClientSlot;
     use crate::resources::{
-        ApiKeyResource, AuditSettingsResource, AuditSinkResource, EnvironmentClusterResource, OAuthClientResource,
-        RoleBindingResource, ServiceAccountResource, SsoConnectionResource,
+        ApiKeyResource, AuditSettingsResource, AuditSinkResource, EnvironmentClusterResource,
+        OAuthClientResource, RoleBindingResource, ServiceAccountResource, SsoConnectionResource,
         WorkloadIdentityResource,
     };
 

@@ -123,7 +123,12 @@ pub fn lifecycle(version: &'static str) {
     let imported = tf.resources_in(&import_dir)[address].clone();
     assert_eq!(imported, applied);
     let plan = tf.run_in(&import_dir, &["plan", "-detailed-exitcode", "-no-color"]);
-    assert_eq!(plan.code, 0, "imported settings plan clean:\n{}", plan.all());
+    assert_eq!(
+        plan.code,
+        0,
+        "imported settings plan clean:\n{}",
+        plan.all()
+    );
     // Another workspace's settings cannot be reached with this credential.
     let run = tf.run_in(&import_dir, &["state", "rm", address]);
     assert_eq!(run.code, 0, "{}", run.all());
