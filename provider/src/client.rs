@@ -286,6 +286,15 @@ impl ApiClient {
         self.json(Method::PATCH, path, Some(body)).await
     }
 
+    /// PUTs a whole singleton (such as `/v1/audit-settings`): idempotent, so retried like a GET.
+    pub async fn put<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ApiError> {
+        self.json(Method::PUT, path, Some(body)).await
+    }
+
     pub async fn delete(&self, path: &str) -> Result<(), ApiError> {
         self.send(Method::DELETE, path, None, None, Credential::Bearer)
             .await

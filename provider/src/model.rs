@@ -48,6 +48,7 @@ pub enum IdKind {
     AccessPolicy,
     WorkloadIdentity,
     AuditSink,
+    Workspace,
 }
 
 impl IdKind {
@@ -62,6 +63,7 @@ impl IdKind {
             IdKind::AccessPolicy => ids::ACCESS_POLICY,
             IdKind::WorkloadIdentity => ids::WORKLOAD_IDENTITY,
             IdKind::AuditSink => ids::AUDIT_SINK,
+            IdKind::Workspace => ids::WORKSPACE,
         }
     }
 
@@ -76,6 +78,7 @@ impl IdKind {
             IdKind::AccessPolicy => "access policy",
             IdKind::WorkloadIdentity => "workload identity",
             IdKind::AuditSink => "audit sink",
+            IdKind::Workspace => "workspace",
         }
     }
 }
@@ -138,6 +141,7 @@ pub use statuspulse_api::v1::{
     RevokeApiKey, RoleBinding, ScopeCatalog, ScopeInfo, ServiceAccount, UpdateApiKey,
     UpdateEnvironmentCluster, UpdateRoleBinding, UpdateServiceAccount,
 };
+pub use statuspulse_api::v1::{AuditSettings, UpdateAuditSettings, VerifiedCredential};
 pub use statuspulse_api::v1::{
     AuditSink, CloudWatchSettingsInput, CreateAuditSink, CreatedAuditSink, UpdateAuditSink,
     WebhookSettingsInput,

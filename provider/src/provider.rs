@@ -28,9 +28,9 @@ use crate::diag::DiagnosticsExt;
 use crate::ephemeral_resources::ApiKeyEphemeralResource;
 use crate::functions::KeyFunction;
 use crate::resources::{
-    AccessPolicyResource, ApiKeyResource, AuditSinkResource, EnvironmentClusterResource, Managed,
-    OAuthClientResource, RoleBindingResource, ServiceAccountResource, SsoConnectionResource,
-    WorkloadIdentityResource,
+    AccessPolicyResource, ApiKeyResource, AuditSettingsResource, AuditSinkResource,
+    EnvironmentClusterResource, Managed, OAuthClientResource, RoleBindingResource,
+    ServiceAccountResource, SsoConnectionResource, WorkloadIdentityResource,
 };
 use crate::schema::{optional, schema, sensitive, string};
 
@@ -575,6 +575,10 @@ impl Provider for StatusPulseProvider {
             (
                 "audit_sink".to_owned(),
                 Box::new(Managed(AuditSinkResource::new(self.client.clone()))),
+            ),
+            (
+                "audit_settings".to_owned(),
+                Box::new(Managed(AuditSettingsResource::new(self.client.clone()))),
             ),
         ]))
     }

@@ -189,8 +189,8 @@ mod tests {
     use super::*;
     use crate::provider::ClientSlot;
     use crate::resources::{
-        ApiKeyResource, AuditSinkResource, EnvironmentClusterResource, OAuthClientResource,
-        RoleBindingResource, ServiceAccountResource, SsoConnectionResource,
+        ApiKeyResource, AuditSettingsResource, AuditSinkResource, EnvironmentClusterResource,
+        OAuthClientResource, RoleBindingResource, ServiceAccountResource, SsoConnectionResource,
         WorkloadIdentityResource,
     };
 
@@ -253,6 +253,7 @@ mod tests {
         declarations_match_schema(&SsoConnectionResource::new(client.clone()));
         declarations_match_schema(&OAuthClientResource::new(client.clone()));
         declarations_match_schema(&WorkloadIdentityResource::new(client.clone()));
-        declarations_match_schema(&AuditSinkResource::new(client));
+        declarations_match_schema(&AuditSinkResource::new(client.clone()));
+        declarations_match_schema(&AuditSettingsResource::new(client));
     }
 }

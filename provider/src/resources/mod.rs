@@ -3,6 +3,7 @@
 
 mod access_policy;
 mod api_key;
+mod audit_settings;
 mod audit_sink;
 pub(crate) mod crud;
 mod environment_cluster;
@@ -15,6 +16,7 @@ mod workload_identity;
 
 pub use access_policy::{access_policy_state, AccessPolicyResource, AccessPolicyState};
 pub use api_key::{api_key_doc, ApiKeyResource};
+pub use audit_settings::{audit_settings_state, AuditSettingsResource, AuditSettingsState};
 pub use audit_sink::{audit_sink_state, AuditSinkResource, AuditSinkState};
 pub use environment_cluster::{
     environment_cluster_state, EnvironmentClusterResource, EnvironmentClusterState,

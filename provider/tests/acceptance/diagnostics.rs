@@ -279,7 +279,8 @@ pub fn plan_time_checks_refuse_what_the_server_refuses() {
     use serde_json::{json, Value as Json};
     use terraform_provider_statuspulse::diag::field_path;
     use terraform_provider_statuspulse::resources::{
-        AuditSinkResource, AuditSinkState, ManagedResource, OAuthClientResource, OAuthClientState,
+        AuditSettingsResource, AuditSettingsState, AuditSinkResource, AuditSinkState,
+        ManagedResource, OAuthClientResource, OAuthClientState,
     };
     use terraform_provider_statuspulse::state::StringSet;
     use terraform_provider_statuspulse::validate;
@@ -550,6 +551,33 @@ pub fn plan_time_checks_refuse_what_the_server_refuses() {
                 !trimmed,
                 "{what}: the server accepted it; plan time said {at_plan:?}"
             );
+        }
+    }
+
+    // Audit retention, a PUT of the workspace's settings: the shared bounds and either side.
+    for days in [29, 30, 365, 3650, 3651, 0, -30] {
+        let state = AuditSettingsState {
+            retention_days: Value::Value(days),
+            ..Default::default()
+        };
+        let (status, answer) = server.admin(
+            "PUT",
+            "/v1/audit-settings",
+            Some(json!({"retention_days": days})),
+        );
+        let mut diags = Diagnostics::default();
+        AuditSettingsResource::validate(&mut diags, &state);
+        let at_plan: Vec<_> = diags.errors.iter().map(|e| e.attribute.clone()).collect();
+        if status == 422 {
+            assert_eq!(answer["field"], "retention_days", "{days}: {answer}");
+            assert_eq!(
+                at_plan,
+                [field_path("retention_days")],
+                "retention_days {days}"
+            );
+        } else {
+            assert_eq!(status, 200, "retention_days {days}: {answer}");
+            assert!(at_plan.is_empty(), "retention_days {days}: {at_plan:?}");
         }
     }
 }

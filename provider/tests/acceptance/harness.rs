@@ -247,6 +247,7 @@ impl Server {
         let request = match method {
             "GET" => self.http.get(url),
             "POST" => self.http.post(url),
+            "PUT" => self.http.put(url),
             "DELETE" => self.http.delete(url),
             other => panic!("unsupported method {other}"),
         }

@@ -9,6 +9,7 @@
 
 mod access_policy;
 mod api_keys;
+mod audit_settings;
 mod audit_sink;
 mod ci_issuer;
 mod diagnostics;
@@ -248,4 +249,19 @@ fn audit_sink_lifecycle_on_terraform_1_11_4() {
 #[test]
 fn audit_sink_lifecycle_on_terraform_1_15_5() {
     audit_sink::lifecycle("1.15.5");
+}
+
+#[test]
+fn audit_settings_lifecycle_on_terraform_1_0_3() {
+    audit_settings::lifecycle("1.0.3");
+}
+
+#[test]
+fn audit_settings_lifecycle_on_terraform_1_11_4() {
+    audit_settings::lifecycle("1.11.4");
+}
+
+#[test]
+fn audit_settings_lifecycle_on_terraform_1_15_5() {
+    audit_settings::lifecycle("1.15.5");
 }
