@@ -87,6 +87,9 @@ pub const MAX_RETENTION_DAYS: i64 = 3650;
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditSettings {
+    /// The workspace these settings are of (the caller's).
+    #[serde(default)]
+    pub workspace_id: String,
     /// Events older than this many days are pruned (30 to 3650; default 365). Recording itself
     /// is always on.
     pub retention_days: i64,

@@ -27,7 +27,11 @@ const SEGMENT: i64 = 10_000;
 const DAY_MS: i64 = 24 * 3600 * 1000;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(get_audit_settings, update_audit_settings))
+    OpenApiRouter::new().routes(routes!(
+        get_audit_settings,
+        update_audit_settings,
+        reset_audit_settings
+    ))
 }
 
 async fn retention_days<'e, E>(executor: E, workspace_id: &str) -> Result<Option<i64>, sqlx::Error>
@@ -51,6 +55,7 @@ async fn settings(state: &AppState, workspace_id: &str) -> Result<AuditSettings,
     let (head_seq, pruned_seq, pruned_hash) =
         head.unwrap_or((0, 0, super::GENESIS_HASH.to_owned()));
     Ok(AuditSettings {
+        workspace_id: workspace_id.to_owned(),
         retention_days: stored.unwrap_or(DEFAULT_RETENTION_DAYS),
         is_default: stored.is_none(),
         pruned_through_seq: pruned_seq,
@@ -93,6 +98,11 @@ pub async fn update_audit_settings(
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
     let before = retention_days(&mut *tx.tx, caller.workspace_id()).await?;
+    if before == Some(body.retention_days) {
+        // Nothing changes, so nothing is recorded.
+        drop(tx);
+        return Ok(axum::Json(settings(&state, caller.workspace_id()).await?));
+    }
     sqlx::query(
         "INSERT INTO audit_settings (workspace_id, retention_days, updated_at) VALUES ($1, $2, $3) \
          ON CONFLICT (workspace_id) DO UPDATE SET retention_days = excluded.retention_days, \
@@ -114,6 +124,36 @@ pub async fn update_audit_settings(
         "after": {"retention_days": body.retention_days},
     }));
     super::commit_with(tx, &state.clock, &event).await?;
+    Ok(axum::Json(settings(&state, caller.workspace_id()).await?))
+}
+
+/// Go back to the default retention (365 days).
+#[utoipa::path(delete, path = "/v1/audit-settings", tag = "audit",
+    responses((status = 200, body = AuditSettings)), security(("bearer" = ["admin:audit"])))]
+pub async fn reset_audit_settings(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<axum::Json<AuditSettings>> {
+    caller.require(Scope::AdminAudit)?;
+    let mut tx = state.db.begin_write().await?;
+    let before = retention_days(&mut *tx.tx, caller.workspace_id()).await?;
+    if let Some(before) = before {
+        sqlx::query("DELETE FROM audit_settings WHERE workspace_id = $1")
+            .bind(caller.workspace_id())
+            .execute(&mut *tx.tx)
+            .await?;
+        let event = NewEvent::success(
+            caller.workspace_id(),
+            EventType::AuditSettingsUpdated,
+            caller.actor(),
+        )
+        .target("workspace", caller.workspace_id())
+        .details(json!({
+            "before": {"retention_days": before},
+            "after": {"retention_days": DEFAULT_RETENTION_DAYS, "default": true},
+        }));
+        super::commit_with(tx, &state.clock, &event).await?;
+    }
     Ok(axum::Json(settings(&state, caller.workspace_id()).await?))
 }
 

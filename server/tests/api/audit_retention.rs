@@ -259,3 +259,10 @@ async fn retention_outside_its_bounds_is_refused_and_each_workspace_has_its_own(
         .await;
     assert_eq!(answer.status, StatusCode::FORBIDDEN);
 }
+
+async fn answer_ws(app: &TestApp, key: &str) -> String {
+    settings(app, key).await["workspace_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
