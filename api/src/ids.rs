@@ -31,6 +31,9 @@ pub const ACCESS_POLICY: &str = "ap";
 /// Workload identity trust policies, `wi_…`.
 pub const WORKLOAD_IDENTITY: &str = "wi";
 
+/// Anomaly rules, `anr_…`.
+pub const ANOMALY_RULE: &str = "anr";
+
 /// Hex digits after the prefix of an id the server mints (a UUID in simple form).
 pub const MINTED_BODY_LEN: usize = 32;
 /// Longest body a client accepts after the prefix (server/API.md: ids are opaque).

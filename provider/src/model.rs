@@ -47,6 +47,7 @@ pub enum IdKind {
     OAuthClient,
     AccessPolicy,
     WorkloadIdentity,
+    AnomalyRule,
 }
 
 impl IdKind {
@@ -60,6 +61,7 @@ impl IdKind {
             IdKind::OAuthClient => ids::OAUTH_CLIENT,
             IdKind::AccessPolicy => ids::ACCESS_POLICY,
             IdKind::WorkloadIdentity => ids::WORKLOAD_IDENTITY,
+            IdKind::AnomalyRule => ids::ANOMALY_RULE,
         }
     }
 
@@ -73,6 +75,7 @@ impl IdKind {
             IdKind::OAuthClient => "OAuth client",
             IdKind::AccessPolicy => "access policy",
             IdKind::WorkloadIdentity => "workload identity",
+            IdKind::AnomalyRule => "anomaly rule",
         }
     }
 }
@@ -129,6 +132,7 @@ pub fn check_api_key_format(key: &str) -> Result<(), String> {
 pub use statuspulse_api::v1::{
     AccessPolicy, CreateAccessPolicy, PolicyWithholding, UpdateAccessPolicy,
 };
+pub use statuspulse_api::v1::{AnomalyRule, CreateAnomalyRule, UpdateAnomalyRule};
 pub use statuspulse_api::v1::{
     ApiKeyView, ClusterAccess, CreateApiKey, CreateEnvironmentCluster, CreateRoleBinding,
     CreateServiceAccount, CreatedApiKey, EffectiveAccess, EnvironmentCluster, Page, PlainKey,

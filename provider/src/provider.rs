@@ -571,6 +571,12 @@ impl Provider for StatusPulseProvider {
                 "workload_identity".to_owned(),
                 Box::new(Managed(WorkloadIdentityResource::new(self.client.clone()))),
             ),
+            (
+                "anomaly_rule".to_owned(),
+                Box::new(Managed(crate::resources::AnomalyRuleResource::new(
+                    self.client.clone(),
+                ))),
+            ),
         ]))
     }
 

@@ -376,6 +376,32 @@ fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
             Rule::Within(MIN_TOKEN_LIFETIME_SECONDS, MAX_TOKEN_LIFETIME_SECONDS),
         ),
     ]);
+    // validate::anomaly_rule (a threshold is also refused for a kind that takes none).
+    {
+        use statuspulse_api::v1::anomaly_rules::{
+            MAX_KEY_AGE_HOURS, MAX_THRESHOLD, MAX_WINDOW_MINUTES,
+        };
+        policy_rules.extend([
+            ("CreateAnomalyRule", "name", NAME),
+            (
+                "CreateAnomalyRule",
+                "kind",
+                Rule::OneOf(statuspulse_api::v1::AnomalyKind::NAMES),
+            ),
+            ("UpdateAnomalyRule", "name", NAME),
+        ]);
+        for schema in ["CreateAnomalyRule", "UpdateAnomalyRule"] {
+            policy_rules.extend([
+                (schema, "threshold", Rule::Within(1, MAX_THRESHOLD)),
+                (schema, "window_minutes", Rule::Within(1, MAX_WINDOW_MINUTES)),
+                (
+                    schema,
+                    "min_key_age_hours",
+                    Rule::Within(0, MAX_KEY_AGE_HOURS),
+                ),
+            ]);
+        }
+    }
     policy_rules
 }
 

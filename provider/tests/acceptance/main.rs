@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod access_policy;
+mod anomaly_rule;
 mod api_keys;
 mod ci_issuer;
 mod diagnostics;
@@ -217,4 +218,19 @@ fn api_keys_data_source_finds_unmanaged_keys_on_terraform_1_15_5() {
 #[test]
 fn a_hung_server_costs_the_configured_timeout_on_terraform_1_11_4() {
     diagnostics::a_hung_server_costs_the_configured_timeout("1.11.4");
+}
+
+#[test]
+fn anomaly_rule_lifecycle_on_terraform_1_0_3() {
+    anomaly_rule::lifecycle("1.0.3");
+}
+
+#[test]
+fn anomaly_rule_lifecycle_on_terraform_1_15_5() {
+    anomaly_rule::lifecycle("1.15.5");
+}
+
+#[test]
+fn anomaly_rule_plan_time_validation_points_at_the_offending_attribute() {
+    anomaly_rule::plan_time_validation("1.11.4");
 }

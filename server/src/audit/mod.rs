@@ -131,6 +131,10 @@ pub enum EventType {
     WorkloadIdentityDeleted,
     TokenExchanged,
     TokenExchangeRefused,
+    AnomalyDetected,
+    AnomalyRuleCreated,
+    AnomalyRuleUpdated,
+    AnomalyRuleDeleted,
 }
 
 impl EventType {
@@ -178,6 +182,10 @@ impl EventType {
         EventType::WorkloadIdentityDeleted,
         EventType::TokenExchanged,
         EventType::TokenExchangeRefused,
+        EventType::AnomalyDetected,
+        EventType::AnomalyRuleCreated,
+        EventType::AnomalyRuleUpdated,
+        EventType::AnomalyRuleDeleted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -225,6 +233,10 @@ impl EventType {
             EventType::WorkloadIdentityDeleted => "workload_identity.deleted",
             EventType::TokenExchanged => "token.exchanged",
             EventType::TokenExchangeRefused => "token.exchange_refused",
+            EventType::AnomalyDetected => "anomaly.detected",
+            EventType::AnomalyRuleCreated => "anomaly_rule.created",
+            EventType::AnomalyRuleUpdated => "anomaly_rule.updated",
+            EventType::AnomalyRuleDeleted => "anomaly_rule.deleted",
         }
     }
 }

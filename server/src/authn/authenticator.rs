@@ -18,6 +18,7 @@
 //! whatever is in flight: every invalidation bumps a generation under the key's map shard lock,
 //! and a record read before a bump is neither cached as fresh nor answered without a re-read.
 
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -69,6 +70,10 @@ pub struct Credential {
     /// The verify answer, rendered once per record and thread (indexed by `rotation_due`): the
     /// hot path serves bytes instead of building JSON.
     pub rendered_answer: [PerThread<super::routes::RenderedAnswer>; 2],
+    /// [`ClientNetwork::code`] of the network the key was last used from on this replica: a
+    /// use from the same network (the usual case) costs one relaxed load in
+    /// [`Authenticator::note_network`].
+    pub last_network: AtomicU64,
 }
 
 impl Credential {
@@ -191,7 +196,34 @@ pub struct Authenticator {
     key_failures: FailureBudget<KeyId>,
     refresh_after: Duration,
     max_age: Duration,
+    /// Networks keys were used from, for the `new_network` anomaly rule.
+    networks: std::sync::Mutex<NetworkLog>,
 }
+
+/// Key networks (/24, /64) seen by this replica: `known` spares the database a write for a
+/// network already recorded, `pending` waits for [`Authenticator::flush_networks`]. Both are
+/// bounded: past [`MAX_KNOWN_NETWORKS`] the set starts over (a repeated insert is harmless), past
+/// [`MAX_PENDING_NETWORKS`] a network is left for a later use to record.
+#[derive(Debug, Default)]
+struct NetworkLog {
+    known: std::collections::HashSet<(String, u64)>,
+    pending: Vec<SeenNetwork>,
+}
+
+#[derive(Debug)]
+struct SeenNetwork {
+    api_key_id: String,
+    workspace_id: String,
+    network: ClientNetwork,
+    code: u64,
+    at: i64,
+}
+
+const MAX_KNOWN_NETWORKS: usize = 100_000;
+const MAX_PENDING_NETWORKS: usize = 4096;
+/// Networks recorded per key, at most: enough for any real fleet; past it the key's history is
+/// no baseline for "new" anyway, and one key cannot grow the table without bound.
+pub const MAX_NETWORKS_PER_KEY: i64 = 64;
 
 impl std::fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -266,6 +298,7 @@ impl Authenticator {
             metrics,
             refresh_after: settings.cache_refresh,
             max_age: settings.cache_max_age,
+            networks: std::sync::Mutex::default(),
         }
     }
 
@@ -630,6 +663,7 @@ impl Authenticator {
             id: r.id,
             access,
             rendered_answer: Default::default(),
+            last_network: AtomicU64::new(ClientNetwork::NO_CODE),
         };
         Ok(Some((credential, r.secret_hash)))
     }
@@ -664,6 +698,86 @@ impl Authenticator {
             entry.flushed_ms.fetch_max(*used, Ordering::Relaxed);
         }
         Ok(pending.len())
+    }
+
+    /// Notes that `credential` was just used successfully from `client`'s network. The hot path:
+    /// the same network as this key's last use costs one comparison; only another network takes
+    /// a lock, and only a network this replica has not recorded queues a database write (never
+    /// made on the request path: [`Authenticator::flush_networks`]).
+    pub fn note_network(&self, credential: &Credential, client: impl FnOnce() -> Option<IpAddr>) {
+        let Some(ip) = client() else { return };
+        let network = ClientNetwork::of(ip);
+        let code = network.code();
+        if credential.last_network.load(Ordering::Relaxed) != code {
+            self.note_other_network(credential, network, code);
+        }
+    }
+
+    #[cold]
+    fn note_other_network(&self, credential: &Credential, network: ClientNetwork, code: u64) {
+        credential.last_network.store(code, Ordering::Relaxed);
+        let Ok(mut log) = self.networks.lock() else {
+            return;
+        };
+        let seen = (credential.id.clone(), code);
+        if log.known.contains(&seen) || log.pending.len() >= MAX_PENDING_NETWORKS {
+            return;
+        }
+        if log.known.len() >= MAX_KNOWN_NETWORKS {
+            log.known.clear();
+        }
+        log.known.insert(seen);
+        log.pending.push(SeenNetwork {
+            api_key_id: credential.id.clone(),
+            workspace_id: credential.workspace_id.clone(),
+            network,
+            code,
+            at: self.clock.now_ms(),
+        });
+    }
+
+    /// Writes the networks noted since the last call to `api_key_networks` (at most
+    /// [`MAX_NETWORKS_PER_KEY`] per key; a network already there stays as first seen). Run
+    /// every second with the `last_used_at` write-back, and at shutdown.
+    pub async fn flush_networks(&self) -> Result<usize, sqlx::Error> {
+        let pending = match self.networks.lock() {
+            Ok(mut log) => std::mem::take(&mut log.pending),
+            Err(_) => return Ok(0),
+        };
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        let written = self.write_networks(&pending).await;
+        if written.is_err() {
+            // Not recorded: forget them, so that the next use from there tries again.
+            if let Ok(mut log) = self.networks.lock() {
+                for seen in &pending {
+                    log.known.remove(&(seen.api_key_id.clone(), seen.code));
+                }
+            }
+        }
+        written.map(|()| pending.len())
+    }
+
+    async fn write_networks(&self, pending: &[SeenNetwork]) -> Result<(), sqlx::Error> {
+        let mut tx = self.db.begin_write().await?;
+        for seen in pending {
+            // A key purged meanwhile has no row to refer to: the SELECT finds none.
+            sqlx::query(
+                "INSERT INTO api_key_networks (api_key_id, network, workspace_id, first_seen_at, \
+                 detected) SELECT $1, $2, $3, $4, 0 WHERE EXISTS (SELECT 1 FROM api_keys \
+                 WHERE id = $1) AND (SELECT COUNT(*) FROM api_key_networks WHERE api_key_id = $1) \
+                 < $5 ON CONFLICT (api_key_id, network) DO NOTHING",
+            )
+            .bind(&seen.api_key_id)
+            .bind(seen.network.to_string())
+            .bind(&seen.workspace_id)
+            .bind(seen.at)
+            .bind(MAX_NETWORKS_PER_KEY)
+            .execute(&mut *tx.tx)
+            .await?;
+        }
+        tx.commit().await
     }
 
     /// Background maintenance of the in-memory structures.
