@@ -393,7 +393,11 @@ fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
         for schema in ["CreateAnomalyRule", "UpdateAnomalyRule"] {
             policy_rules.extend([
                 (schema, "threshold", Rule::Within(1, MAX_THRESHOLD)),
-                (schema, "window_minutes", Rule::Within(1, MAX_WINDOW_MINUTES)),
+                (
+                    schema,
+                    "window_minutes",
+                    Rule::Within(1, MAX_WINDOW_MINUTES),
+                ),
                 (
                     schema,
                     "min_key_age_hours",

@@ -179,7 +179,11 @@ impl ManagedResource for AnomalyRuleResource {
         validate_config(diags, config);
     }
 
-    async fn read(&self, diags: &mut Diagnostics, state: AnomalyRuleState) -> Option<AnomalyRuleState> {
+    async fn read(
+        &self,
+        diags: &mut Diagnostics,
+        state: AnomalyRuleState,
+    ) -> Option<AnomalyRuleState> {
         let client = self.client.get(diags)?;
         let api: AnomalyRule = read_or_gone(&client, diags, &TARGET, known(&state.id)?).await?;
         Some(anomaly_rule_state(api, &state))
@@ -293,7 +297,11 @@ mod tests {
         let mut planned = rule("new_network");
         planned.fill_defaults();
         assert_eq!(
-            (planned.threshold, planned.window_minutes, planned.min_key_age_hours),
+            (
+                planned.threshold,
+                planned.window_minutes,
+                planned.min_key_age_hours
+            ),
             (Value::Null, Value::Value(60), Value::Value(24))
         );
     }

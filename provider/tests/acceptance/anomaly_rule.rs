@@ -44,7 +44,10 @@ pub fn lifecycle(version: &'static str) {
     assert_eq!(run.code, 0, "{}", run.all());
     let imported = rule(&tf, "burst");
     assert_eq!(
-        (imported["threshold"].as_i64(), imported["window_minutes"].as_i64()),
+        (
+            imported["threshold"].as_i64(),
+            imported["window_minutes"].as_i64()
+        ),
         (Some(20), Some(5)),
         "{imported}"
     );
@@ -60,14 +63,20 @@ pub fn lifecycle(version: &'static str) {
     assert_eq!(burst_id, imported["id"].as_str().unwrap());
     let (_, on_server) = server.admin("GET", &format!("/v1/anomaly-rules/{burst_id}"), None);
     assert_eq!(
-        (on_server["threshold"].as_i64(), on_server["window_minutes"].as_i64()),
+        (
+            on_server["threshold"].as_i64(),
+            on_server["window_minutes"].as_i64()
+        ),
         (Some(50), Some(5)),
         "{on_server}"
     );
     let extra = rule(&tf, "extra");
     assert!(extra["id"].as_str().unwrap().starts_with("anr_"));
     assert_eq!(
-        (extra["threshold"].as_i64(), extra["window_minutes"].as_i64()),
+        (
+            extra["threshold"].as_i64(),
+            extra["window_minutes"].as_i64()
+        ),
         (Some(3), Some(60)),
         "the kind's defaults: {extra}"
     );

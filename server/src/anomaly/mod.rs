@@ -120,14 +120,13 @@ async fn detect_page(
     let mut tx = app.db.begin_write().await?;
     // First, so that a second run (another replica on an expired lease) waits for this one's
     // row lock and then finds the cursor moved: one of them judges the page.
-    let moved = sqlx::query(
-        "UPDATE anomaly_cursors SET seq = $1 WHERE workspace_id = $2 AND seq = $3",
-    )
-    .bind(last)
-    .bind(workspace_id)
-    .bind(cursor)
-    .execute(&mut *tx.tx)
-    .await?;
+    let moved =
+        sqlx::query("UPDATE anomaly_cursors SET seq = $1 WHERE workspace_id = $2 AND seq = $3")
+            .bind(last)
+            .bind(workspace_id)
+            .bind(cursor)
+            .execute(&mut *tx.tx)
+            .await?;
     if moved.rows_affected() != 1 {
         return Ok(None);
     }
@@ -142,9 +141,8 @@ async fn detect_page(
             if !reads(*kind, &event.event_type) {
                 continue;
             }
-            let details = details.get_or_insert_with(|| {
-                serde_json::from_str(&event.details).unwrap_or(Value::Null)
-            });
+            let details = details
+                .get_or_insert_with(|| serde_json::from_str(&event.details).unwrap_or(Value::Null));
             let seen = observations(*kind, event, details);
             if let Some(alert) = tracks.observe_all(&mut tx.tx, *kind, rule, &seen).await? {
                 alerts.push(alert);
@@ -230,9 +228,13 @@ impl Tracks {
             let subject = o.moves_to.as_deref().unwrap_or(&o.subject);
             if track.observe(kind, rule, o) && alert.is_none() {
                 alert = Some(
-                    NewEvent::success(&self.workspace_id, EventType::AnomalyDetected, Actor::System)
-                        .target("anomaly_rule", &rule.id)
-                        .details(track.evidence(rule, subject)),
+                    NewEvent::success(
+                        &self.workspace_id,
+                        EventType::AnomalyDetected,
+                        Actor::System,
+                    )
+                    .target("anomaly_rule", &rule.id)
+                    .details(track.evidence(rule, subject)),
                 );
             }
             self.put(&rule.id, subject, Some(track));
@@ -252,8 +254,8 @@ impl Tracks {
                 }
                 (None, None) => {}
                 (id, Some(track)) => {
-                    let state = serde_json::to_string(&track)
-                        .map_err(|e| sqlx::Error::Encode(e.into()))?;
+                    let state =
+                        serde_json::to_string(&track).map_err(|e| sqlx::Error::Encode(e.into()))?;
                     if id.is_none() {
                         new_rows += 1;
                     }
@@ -391,7 +393,10 @@ async fn detect_new_networks(app: &App) -> anyhow::Result<usize> {
                 ..Observation::default()
             }];
             for rule in &rules {
-                let age_ms = rule.min_key_age_hours.unwrap_or(0).saturating_mul(3_600_000);
+                let age_ms = rule
+                    .min_key_age_hours
+                    .unwrap_or(0)
+                    .saturating_mul(3_600_000);
                 if row.first_seen_at - row.key_created_at < age_ms {
                     // A key still being rolled out is expected to appear in new places.
                     continue;

@@ -288,7 +288,11 @@ impl Track {
         let fires = match kind {
             AnomalyKind::CrossRegionTokenExchange => self.regions.len() >= 2,
             AnomalyKind::RapidRotation | AnomalyKind::FailedAuthBurst => {
-                in_window >= rule.threshold.and_then(|t| u64::try_from(t).ok()).unwrap_or(1)
+                in_window
+                    >= rule
+                        .threshold
+                        .and_then(|t| u64::try_from(t).ok())
+                        .unwrap_or(1)
             }
             AnomalyKind::RevokedKeyUse | AnomalyKind::NewNetwork => true,
         };
@@ -372,7 +376,10 @@ mod tests {
         assert!(!rapid.observe(kind, &r, &at(MIN, 1, None)));
         assert!(!rapid.observe(kind, &r, &at(20 * MIN, 1, None)));
         assert!(rapid.observe(kind, &r, &at(40 * MIN, 1, None)), "fires");
-        assert!(!rapid.observe(kind, &r, &at(90 * MIN, 1, None)), "same incident");
+        assert!(
+            !rapid.observe(kind, &r, &at(90 * MIN, 1, None)),
+            "same incident"
+        );
         assert!(!rapid.observe(kind, &r, &at(140 * MIN, 1, None)), "still");
         // Quiet for an hour: over. Three more make a new incident.
         assert!(!rapid.observe(kind, &r, &at(300 * MIN, 1, None)));

@@ -44,7 +44,9 @@ fn behind_a_proxy() -> Options {
 async fn detect(app: &TestApp) {
     app.flush_audit().await;
     app.state.authenticator.flush_networks().await.unwrap();
-    statuspulse_server::anomaly::detect(&app.state).await.unwrap();
+    statuspulse_server::anomaly::detect(&app.state)
+        .await
+        .unwrap();
 }
 
 /// The workspace's alerts of `kind`, oldest first, as the audit log holds them.
@@ -123,7 +125,13 @@ async fn defaults_exist_for_every_new_workspace_and_rules_are_validated_audited_
         assert_eq!(
             got,
             vec![
-                ("default-rapid-rotation".into(), "rapid_rotation".into(), true, json!(3), 60),
+                (
+                    "default-rapid-rotation".into(),
+                    "rapid_rotation".into(),
+                    true,
+                    json!(3),
+                    60
+                ),
                 (
                     "default-cross-region-token-exchange".into(),
                     "cross_region_token_exchange".into(),
@@ -131,16 +139,38 @@ async fn defaults_exist_for_every_new_workspace_and_rules_are_validated_audited_
                     Value::Null,
                     60
                 ),
-                ("default-failed-auth-burst".into(), "failed_auth_burst".into(), true, json!(20), 5),
-                ("default-revoked-key-use".into(), "revoked_key_use".into(), true, Value::Null, 60),
-                ("default-new-network".into(), "new_network".into(), true, Value::Null, 60),
+                (
+                    "default-failed-auth-burst".into(),
+                    "failed_auth_burst".into(),
+                    true,
+                    json!(20),
+                    5
+                ),
+                (
+                    "default-revoked-key-use".into(),
+                    "revoked_key_use".into(),
+                    true,
+                    Value::Null,
+                    60
+                ),
+                (
+                    "default-new-network".into(),
+                    "new_network".into(),
+                    true,
+                    Value::Null,
+                    60
+                ),
             ]
         );
     }
 
     // Refused, each naming its field, and nothing created.
     for (body, field, code) in [
-        (json!({"name": "x", "kind": "port_scan"}), "kind", "unknown_kind"),
+        (
+            json!({"name": "x", "kind": "port_scan"}),
+            "kind",
+            "unknown_kind",
+        ),
         (
             json!({"name": "x", "kind": "revoked_key_use", "threshold": 2}),
             "threshold",
@@ -166,14 +196,20 @@ async fn defaults_exist_for_every_new_workspace_and_rules_are_validated_audited_
             "window_minutes",
             "out_of_range",
         ),
-        (json!({"name": " ", "kind": "new_network"}), "name", "invalid_name"),
+        (
+            json!({"name": " ", "kind": "new_network"}),
+            "name",
+            "invalid_name",
+        ),
         (
             json!({"name": "default-new-network", "kind": "new_network"}),
             "name",
             "name_taken",
         ),
     ] {
-        let answer = app.post("/v1/anomaly-rules", &app.admin_key, body.clone()).await;
+        let answer = app
+            .post("/v1/anomaly-rules", &app.admin_key, body.clone())
+            .await;
         assert!(answer.status.is_client_error(), "{body}: {}", answer.body);
         assert_eq!(
             answer.header("content-type"),
@@ -212,7 +248,10 @@ async fn defaults_exist_for_every_new_workspace_and_rules_are_validated_audited_
         assert_eq!(answer.status(), StatusCode::CREATED);
         let answer: Value = answer.json().await.unwrap();
         assert_eq!(
-            (answer["threshold"].as_i64(), answer["window_minutes"].as_i64()),
+            (
+                answer["threshold"].as_i64(),
+                answer["window_minutes"].as_i64()
+            ),
             (Some(2), Some(10))
         );
         assert_eq!(answer["min_key_age_hours"], Value::Null);
@@ -234,7 +273,10 @@ async fn defaults_exist_for_every_new_workspace_and_rules_are_validated_audited_
         .await;
     assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
     assert_eq!(
-        (changed.body["threshold"].as_i64(), changed.body["enabled"].as_bool()),
+        (
+            changed.body["threshold"].as_i64(),
+            changed.body["enabled"].as_bool()
+        ),
         (Some(4), Some(false))
     );
     let kind_change = app
@@ -265,7 +307,9 @@ async fn defaults_exist_for_every_new_workspace_and_rules_are_validated_audited_
         (Method::PATCH, Some(json!({"enabled": true}))),
         (Method::DELETE, None),
     ] {
-        let answer = app.call(method.clone(), &path, Some(&other_key), body).await;
+        let answer = app
+            .call(method.clone(), &path, Some(&other_key), body)
+            .await;
         assert_eq!(answer.status, StatusCode::NOT_FOUND, "{method}");
     }
     assert_eq!(app.get(&path, &app.admin_key).await.body["enabled"], false);
@@ -276,7 +320,9 @@ async fn defaults_exist_for_every_new_workspace_and_rules_are_validated_audited_
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
 
-    let deleted = app.call(Method::DELETE, &path, Some(&app.admin_key), None).await;
+    let deleted = app
+        .call(Method::DELETE, &path, Some(&app.admin_key), None)
+        .await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
     assert_eq!(
         app.get(&path, &app.admin_key).await.status,
@@ -287,7 +333,11 @@ async fn defaults_exist_for_every_new_workspace_and_rules_are_validated_audited_
         "anomaly_rule.updated",
         "anomaly_rule.deleted",
     ] {
-        assert_eq!(app.audit_count(&app.workspace_id, event).await, 1, "{event}");
+        assert_eq!(
+            app.audit_count(&app.workspace_id, event).await,
+            1,
+            "{event}"
+        );
     }
 }
 
@@ -302,7 +352,9 @@ async fn rapid_rotation_fires_once_per_incident_and_never_for_a_quarterly_rotati
         quarterly = rotate(&app, quarterly["id"].as_str().unwrap()).await;
         detect(&app).await;
     }
-    assert!(alerts(&app, &app.workspace_id, "rapid_rotation").await.is_empty());
+    assert!(alerts(&app, &app.workspace_id, "rapid_rotation")
+        .await
+        .is_empty());
 
     // Three rotations of one key's lineage within the hour: one alert, with the key ids.
     let first = key(&app, "hot").await;
@@ -341,14 +393,24 @@ async fn rapid_rotation_fires_once_per_incident_and_never_for_a_quarterly_rotati
         current = rotate(&app, current["id"].as_str().unwrap()).await;
     }
     detect(&app).await;
-    assert_eq!(alerts(&app, &app.workspace_id, "rapid_rotation").await.len(), 1);
+    assert_eq!(
+        alerts(&app, &app.workspace_id, "rapid_rotation")
+            .await
+            .len(),
+        1
+    );
     // Quiet for the hour, then another burst: a new incident.
     app.clock.advance(HOUR * 2);
     for _ in 0..3 {
         current = rotate(&app, current["id"].as_str().unwrap()).await;
     }
     detect(&app).await;
-    assert_eq!(alerts(&app, &app.workspace_id, "rapid_rotation").await.len(), 2);
+    assert_eq!(
+        alerts(&app, &app.workspace_id, "rapid_rotation")
+            .await
+            .len(),
+        2
+    );
 
     // One service account's keys count together: three keys, each rotated once.
     let sa = app
@@ -380,7 +442,9 @@ async fn failed_auth_burst_fires_for_a_guessed_key_and_not_for_a_few_typos(backe
         verify_from(&app, &wrong_secret(typo_key, n), "198.51.100.7").await;
     }
     detect(&app).await;
-    assert!(alerts(&app, &app.workspace_id, "failed_auth_burst").await.is_empty());
+    assert!(alerts(&app, &app.workspace_id, "failed_auth_burst")
+        .await
+        .is_empty());
 
     // Thirty guesses at one key from one network within a minute: one alert.
     let victim = key(&app, "victim").await;
@@ -402,9 +466,17 @@ async fn failed_auth_burst_fires_for_a_guessed_key_and_not_for_a_few_typos(backe
     assert!(alert["count"].as_u64().unwrap() >= 20, "{alert}");
     assert!(!alert.to_string().contains(&victim_key[24..]));
     // The holder goes on working from its own network: nothing more.
-    assert_eq!(verify_from(&app, victim_key, "192.0.2.10").await, StatusCode::OK);
+    assert_eq!(
+        verify_from(&app, victim_key, "192.0.2.10").await,
+        StatusCode::OK
+    );
     detect(&app).await;
-    assert_eq!(alerts(&app, &app.workspace_id, "failed_auth_burst").await.len(), 1);
+    assert_eq!(
+        alerts(&app, &app.workspace_id, "failed_auth_burst")
+            .await
+            .len(),
+        1
+    );
 }
 
 async fn a_revoked_key_presented_again_fires_at_the_first_presentation(backend: Backend) {
@@ -417,13 +489,15 @@ async fn a_revoked_key_presented_again_fires_at_the_first_presentation(backend: 
         verify_from(&app, leaked_key, "192.0.2.10").await;
     }
     detect(&app).await;
-    assert!(alerts(&app, &app.workspace_id, "revoked_key_use").await.is_empty());
+    assert!(alerts(&app, &app.workspace_id, "revoked_key_use")
+        .await
+        .is_empty());
 
     let revoked = app
         .post(
-            &format!("/v1/api-keys/{}/revoke", leaked["id"].as_str().unwrap()),
+            "/v1/api-keys/revoke",
             &app.admin_key,
-            json!({"reason": "found in a public repository"}),
+            json!({"id": leaked["id"], "reason": "found in a public repository"}),
         )
         .await;
     assert!(revoked.status.is_success(), "{}", revoked.body);
@@ -445,7 +519,12 @@ async fn a_revoked_key_presented_again_fires_at_the_first_presentation(backend: 
         app.clock.advance(Duration::from_secs(60));
     }
     detect(&app).await;
-    assert_eq!(alerts(&app, &app.workspace_id, "revoked_key_use").await.len(), 1);
+    assert_eq!(
+        alerts(&app, &app.workspace_id, "revoked_key_use")
+            .await
+            .len(),
+        1
+    );
 }
 
 async fn new_network_fires_for_an_established_key_and_a_pipeline_on_one_network_stays_silent(
@@ -473,14 +552,22 @@ async fn new_network_fires_for_an_established_key_and_a_pipeline_on_one_network_
     verify_from(&app, fresh["key"].as_str().unwrap(), "192.0.2.10").await;
     verify_from(&app, fresh["key"].as_str().unwrap(), "198.18.0.1").await;
     detect(&app).await;
-    assert!(alerts(&app, &app.workspace_id, "new_network").await.is_empty());
+    assert!(alerts(&app, &app.workspace_id, "new_network")
+        .await
+        .is_empty());
 
     // The week-old key turns up on another network: one alert, however often it is used there.
     for _ in 0..3 {
-        assert_eq!(verify_from(&app, moved_key, "203.0.113.77").await, StatusCode::OK);
+        assert_eq!(
+            verify_from(&app, moved_key, "203.0.113.77").await,
+            StatusCode::OK
+        );
     }
     detect(&app).await;
-    assert_eq!(verify_from(&app, moved_key, "203.0.113.78").await, StatusCode::OK);
+    assert_eq!(
+        verify_from(&app, moved_key, "203.0.113.78").await,
+        StatusCode::OK
+    );
     detect(&app).await;
     let raised = alerts(&app, &app.workspace_id, "new_network").await;
     assert_eq!(raised.len(), 1, "{raised:?}");
@@ -489,12 +576,11 @@ async fn new_network_fires_for_an_established_key_and_a_pipeline_on_one_network_
     assert_eq!(raised[0]["known_networks"], 1);
     assert!(!raised[0].to_string().contains(&moved_key[24..]));
     // The admin key's network (the test's own calls) aside.
-    let networks: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM api_key_networks WHERE network <> '127.0.0.0/24'",
-    )
-        .fetch_one(app.state.db.pool())
-        .await
-        .unwrap();
+    let networks: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM api_key_networks WHERE network <> '127.0.0.0/24'")
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap();
     assert_eq!(networks, 5, "one row per key and network, not per use");
 }
 
@@ -512,9 +598,11 @@ async fn tokens_refreshed_from_two_regions_within_an_hour_raise_one_alert(backen
         refresh = answer["refresh_token"].as_str().unwrap().to_owned();
     }
     detect(app).await;
-    assert!(alerts(app, &app.workspace_id, "cross_region_token_exchange")
-        .await
-        .is_empty());
+    assert!(
+        alerts(app, &app.workspace_id, "cross_region_token_exchange")
+            .await
+            .is_empty()
+    );
 
     // A stolen refresh token used from another region ten minutes later: one alert.
     let (status, answer) = refresh_from(&s, &refresh, "203.0.113.7", None).await;
