@@ -53,30 +53,31 @@ CREATE INDEX api_key_networks_undetected ON api_key_networks (detected, first_se
 
 -- Existing workspaces: the detector starts at the head of each chain (history is not alerted
 -- on), and every workspace gets one default rule of each kind. Rule ids derive from the
--- workspace id (a UUIDv7 whose last digit is replaced by the kind's number), since the two
--- databases share no random-id function.
+-- workspace id, since the two databases share no random-id function: its UUIDv7 with the
+-- version digit (always 7) replaced by the kind's number 1 to 5, so unique like the workspace's
+-- and never equal to an id minted later.
 INSERT INTO anomaly_cursors (workspace_id, seq)
     SELECT w.id, COALESCE((SELECT h.seq FROM audit_chain_heads h WHERE h.workspace_id = w.id), 0)
     FROM workspaces w;
 
 INSERT INTO anomaly_rules (id, workspace_id, name, kind, enabled, threshold, window_minutes,
         min_key_age_hours, created_at, updated_at)
-    SELECT 'anr_' || SUBSTR(w.id, 4, 31) || '1', w.id, 'default-rapid-rotation', 'rapid_rotation',
+    SELECT 'anr_' || SUBSTR(w.id, 4, 12) || '1' || SUBSTR(w.id, 17), w.id, 'default-rapid-rotation', 'rapid_rotation',
         1, 3, 60, NULL, w.created_at, w.created_at FROM workspaces w;
 INSERT INTO anomaly_rules (id, workspace_id, name, kind, enabled, threshold, window_minutes,
         min_key_age_hours, created_at, updated_at)
-    SELECT 'anr_' || SUBSTR(w.id, 4, 31) || '2', w.id, 'default-cross-region-token-exchange',
+    SELECT 'anr_' || SUBSTR(w.id, 4, 12) || '2' || SUBSTR(w.id, 17), w.id, 'default-cross-region-token-exchange',
         'cross_region_token_exchange', 1, NULL, 60, NULL, w.created_at, w.created_at
     FROM workspaces w;
 INSERT INTO anomaly_rules (id, workspace_id, name, kind, enabled, threshold, window_minutes,
         min_key_age_hours, created_at, updated_at)
-    SELECT 'anr_' || SUBSTR(w.id, 4, 31) || '3', w.id, 'default-failed-auth-burst',
+    SELECT 'anr_' || SUBSTR(w.id, 4, 12) || '3' || SUBSTR(w.id, 17), w.id, 'default-failed-auth-burst',
         'failed_auth_burst', 1, 20, 5, NULL, w.created_at, w.created_at FROM workspaces w;
 INSERT INTO anomaly_rules (id, workspace_id, name, kind, enabled, threshold, window_minutes,
         min_key_age_hours, created_at, updated_at)
-    SELECT 'anr_' || SUBSTR(w.id, 4, 31) || '4', w.id, 'default-revoked-key-use',
+    SELECT 'anr_' || SUBSTR(w.id, 4, 12) || '4' || SUBSTR(w.id, 17), w.id, 'default-revoked-key-use',
         'revoked_key_use', 1, NULL, 60, NULL, w.created_at, w.created_at FROM workspaces w;
 INSERT INTO anomaly_rules (id, workspace_id, name, kind, enabled, threshold, window_minutes,
         min_key_age_hours, created_at, updated_at)
-    SELECT 'anr_' || SUBSTR(w.id, 4, 31) || '5', w.id, 'default-new-network', 'new_network',
+    SELECT 'anr_' || SUBSTR(w.id, 4, 12) || '5' || SUBSTR(w.id, 17), w.id, 'default-new-network', 'new_network',
         1, NULL, 60, 24, w.created_at, w.created_at FROM workspaces w;
