@@ -96,9 +96,10 @@ impl AnomalyKind {
     pub fn defaults(self) -> KindDefaults {
         let (threshold, min_threshold, window_minutes, min_key_age_hours) = match self {
             AnomalyKind::RapidRotation => (Some(3), 2, 60, None),
-            AnomalyKind::CrossRegionTokenExchange => (None, 0, 60, None),
+            AnomalyKind::CrossRegionTokenExchange | AnomalyKind::RevokedKeyUse => {
+                (None, 0, 60, None)
+            }
             AnomalyKind::FailedAuthBurst => (Some(20), 1, 5, None),
-            AnomalyKind::RevokedKeyUse => (None, 0, 60, None),
             AnomalyKind::NewNetwork => (None, 0, 60, Some(24)),
         };
         KindDefaults {
