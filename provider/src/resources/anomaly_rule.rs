@@ -111,6 +111,16 @@ impl PlanRules for AnomalyRuleState {
         vec![&mut self.id, &mut self.workspace_id, &mut self.created_at]
     }
 
+    /// A new kind is a new rule: the old kind's thresholds, which Terraform carries over for
+    /// attributes the configuration leaves out, give way to the new kind's defaults.
+    fn adopt_config(&mut self, prior: &Self, config: &Self) {
+        if prior.kind != self.kind {
+            self.threshold = config.threshold.clone();
+            self.window_minutes = config.window_minutes.clone();
+            self.min_key_age_hours = config.min_key_age_hours.clone();
+        }
+    }
+
     fn fill_defaults(&mut self) {
         let Some(kind) = known(&self.kind).and_then(AnomalyKind::parse) else {
             return;
@@ -290,6 +300,26 @@ mod tests {
             ..rule("failed_auth_burst")
         };
         assert_eq!(errors(&too_long), [AttributePath::new("window_minutes")]);
+    }
+
+    #[test]
+    fn a_new_kind_plans_its_own_defaults_not_the_old_kinds_thresholds() {
+        let prior = AnomalyRuleState {
+            threshold: Value::Value(3),
+            window_minutes: Value::Value(60),
+            ..rule("rapid_rotation")
+        };
+        let mut proposed = AnomalyRuleState {
+            kind: Value::Value("new_network".into()),
+            ..prior.clone()
+        };
+        proposed.adopt_config(&prior, &rule("new_network"));
+        assert!(errors(&proposed).is_empty());
+        let (planned, _) = crate::plan::plan_update(&prior, proposed);
+        assert_eq!(
+            (planned.threshold, planned.min_key_age_hours),
+            (Value::Null, Value::Value(24))
+        );
     }
 
     #[test]
