@@ -403,6 +403,57 @@ mod tests {
         assert_eq!(evidence["count"], 3);
     }
 
+    fn event(event_type: &str, reason: Option<&str>) -> SeenEvent {
+        SeenEvent {
+            seq: 1,
+            event_id: "evt_1".into(),
+            occurred_at: 1_000,
+            event_type: event_type.into(),
+            target_id: Some("key_1".into()),
+            reason: reason.map(str::to_owned),
+            details: String::new(),
+        }
+    }
+
+    #[test]
+    fn exchanged_tokens_are_watched_per_workload_subject_and_no_region_is_no_observation() {
+        let kind = AnomalyKind::CrossRegionTokenExchange;
+        let exchanged = event("token.exchanged", None);
+        let details = json!({"issuer": "https://ci.example", "subject": "repo:acme/app",
+            "workload_identity_id": "wi_1", "region": "eu-west-1", "source_ip": "10.0.0.1"});
+        let seen = observations(kind, &exchanged, &details);
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].subject, "workload:wi_1:repo:acme/app");
+        assert_eq!(seen[0].region.as_deref(), Some("eu-west-1"));
+        assert_eq!(seen[0].facts["issuer"], "https://ci.example");
+        let nowhere =
+            json!({"subject": "repo:acme/app", "workload_identity_id": "wi_1", "region": null});
+        assert!(observations(kind, &exchanged, &nowhere).is_empty());
+    }
+
+    #[test]
+    fn only_failures_that_are_guesses_count_and_only_revoked_keys_are_revoked_use() {
+        let details = json!({"key_id": "kid", "client_network": "203.0.113.0/24", "count": 7});
+        let burst = AnomalyKind::FailedAuthBurst;
+        let wrong = observations(burst, &event("auth.failed", Some("wrong_secret")), &details);
+        assert_eq!(
+            wrong
+                .iter()
+                .map(|o| (o.subject.as_str(), o.count))
+                .collect::<Vec<_>>(),
+            [("key_id:kid", 7), ("network:203.0.113.0/24", 7)]
+        );
+        for reason in ["rate_limited", "unavailable"] {
+            assert!(observations(burst, &event("auth.failed", Some(reason)), &details).is_empty());
+        }
+        let revoked = AnomalyKind::RevokedKeyUse;
+        assert_eq!(
+            observations(revoked, &event("auth.failed", Some("revoked")), &details).len(),
+            1
+        );
+        assert!(observations(revoked, &event("auth.failed", Some("expired")), &details).is_empty());
+    }
+
     #[test]
     fn aggregated_counts_add_up_and_state_stays_bounded() {
         let kind = AnomalyKind::FailedAuthBurst;
