@@ -70,10 +70,10 @@ pub struct Credential {
     /// The verify answer, rendered once per record and thread (indexed by `rotation_due`): the
     /// hot path serves bytes instead of building JSON.
     pub rendered_answer: [PerThread<super::routes::RenderedAnswer>; 2],
-    /// [`ClientNetwork::code`] of the network the key was last used from on this replica: a
-    /// use from the same network (the usual case) costs one relaxed load in
-    /// [`Authenticator::note_network`].
-    pub last_network: AtomicU64,
+    /// [`ClientNetwork::code`]s of networks this replica saw the key used from (one cache line,
+    /// most recent per slot): a use from one of them, the usual case even for a fleet spread
+    /// over a few subnets, costs a few relaxed loads in [`Authenticator::note_network`].
+    pub recent_networks: [AtomicU64; RECENT_NETWORKS],
 }
 
 impl Credential {
@@ -196,20 +196,20 @@ pub struct Authenticator {
     key_failures: FailureBudget<KeyId>,
     refresh_after: Duration,
     max_age: Duration,
-    /// Networks keys were used from, for the `new_network` anomaly rule.
-    networks: std::sync::Mutex<NetworkLog>,
+    /// (key, network) pairs recorded or queued by this replica, for the `new_network` anomaly
+    /// rule: a sharded map, so uses from networks beyond a key's recent ones contend on no
+    /// global lock. At most [`MAX_KNOWN_NETWORKS`]; past that it starts over (a repeated insert
+    /// is harmless).
+    known_networks: dashmap::DashMap<(String, u64), (), foldhash::fast::RandomState>,
+    /// Pairs seen for the first time, waiting for [`Authenticator::flush_networks`]; at most
+    /// [`MAX_PENDING_NETWORKS`] (past that a pair is left for a later use to record).
+    new_networks: std::sync::Mutex<Vec<SeenNetwork>>,
 }
 
-/// Key networks (/24, /64) seen by this replica: `known` spares the database a write for a
-/// network already recorded, `pending` waits for [`Authenticator::flush_networks`]. Both are
-/// bounded: past [`MAX_KNOWN_NETWORKS`] the set starts over (a repeated insert is harmless), past
-/// [`MAX_PENDING_NETWORKS`] a network is left for a later use to record.
-#[derive(Debug, Default)]
-struct NetworkLog {
-    known: std::collections::HashSet<(String, u64)>,
-    pending: Vec<SeenNetwork>,
-}
+/// Slots of [`Credential::recent_networks`]: eight `u64`, one cache line.
+pub const RECENT_NETWORKS: usize = 8;
 
+/// A key used from a client network (/24, /64) for the first time on this replica.
 #[derive(Debug)]
 struct SeenNetwork {
     api_key_id: String,
@@ -298,7 +298,8 @@ impl Authenticator {
             metrics,
             refresh_after: settings.cache_refresh,
             max_age: settings.cache_max_age,
-            networks: std::sync::Mutex::default(),
+            known_networks: dashmap::DashMap::with_hasher(foldhash::fast::RandomState::default()),
+            new_networks: std::sync::Mutex::default(),
         }
     }
 
@@ -663,7 +664,7 @@ impl Authenticator {
             id: r.id,
             access,
             rendered_answer: Default::default(),
-            last_network: AtomicU64::new(ClientNetwork::NO_CODE),
+            recent_networks: std::array::from_fn(|_| AtomicU64::new(ClientNetwork::NO_CODE)),
         };
         Ok(Some((credential, r.secret_hash)))
     }
@@ -701,33 +702,44 @@ impl Authenticator {
     }
 
     /// Notes that `credential` was just used successfully from `client`'s network. The hot path:
-    /// the same network as this key's last use costs one comparison; only another network takes
-    /// a lock, and only a network this replica has not recorded queues a database write (never
-    /// made on the request path: [`Authenticator::flush_networks`]).
+    /// a network among the key's recent ones costs a few loads of one cache line; another one
+    /// looks in a sharded map, and only a network this replica has not recorded queues a
+    /// database write (never made on the request path: [`Authenticator::flush_networks`]).
     pub fn note_network(&self, credential: &Credential, client: impl FnOnce() -> Option<IpAddr>) {
         let Some(ip) = client() else { return };
         let network = ClientNetwork::of(ip);
         let code = network.code();
-        if credential.last_network.load(Ordering::Relaxed) != code {
+        if !credential
+            .recent_networks
+            .iter()
+            .any(|slot| slot.load(Ordering::Relaxed) == code)
+        {
             self.note_other_network(credential, network, code);
         }
     }
 
     #[cold]
     fn note_other_network(&self, credential: &Credential, network: ClientNetwork, code: u64) {
-        credential.last_network.store(code, Ordering::Relaxed);
-        let Ok(mut log) = self.networks.lock() else {
+        // The slot is picked by the code, so a fleet's few networks settle into their own slots.
+        let slot = usize::try_from(code % RECENT_NETWORKS as u64).unwrap_or(0);
+        credential.recent_networks[slot].store(code, Ordering::Relaxed);
+        let seen = (credential.id.clone(), code);
+        if self.known_networks.contains_key(&seen) {
+            return;
+        }
+        let Ok(mut pending) = self.new_networks.lock() else {
             return;
         };
-        let seen = (credential.id.clone(), code);
-        if log.known.contains(&seen) || log.pending.len() >= MAX_PENDING_NETWORKS {
+        if pending.len() >= MAX_PENDING_NETWORKS {
             return;
         }
-        if log.known.len() >= MAX_KNOWN_NETWORKS {
-            log.known.clear();
+        if self.known_networks.len() >= MAX_KNOWN_NETWORKS {
+            self.known_networks.clear();
         }
-        log.known.insert(seen);
-        log.pending.push(SeenNetwork {
+        if self.known_networks.insert(seen, ()).is_some() {
+            return;
+        }
+        pending.push(SeenNetwork {
             api_key_id: credential.id.clone(),
             workspace_id: credential.workspace_id.clone(),
             network,
@@ -740,8 +752,8 @@ impl Authenticator {
     /// [`MAX_NETWORKS_PER_KEY`] per key; a network already there stays as first seen). Run
     /// every second with the `last_used_at` write-back, and at shutdown.
     pub async fn flush_networks(&self) -> Result<usize, sqlx::Error> {
-        let pending = match self.networks.lock() {
-            Ok(mut log) => std::mem::take(&mut log.pending),
+        let pending = match self.new_networks.lock() {
+            Ok(mut pending) => std::mem::take(&mut *pending),
             Err(_) => return Ok(0),
         };
         if pending.is_empty() {
@@ -750,10 +762,9 @@ impl Authenticator {
         let written = self.write_networks(&pending).await;
         if written.is_err() {
             // Not recorded: forget them, so that the next use from there tries again.
-            if let Ok(mut log) = self.networks.lock() {
-                for seen in &pending {
-                    log.known.remove(&(seen.api_key_id.clone(), seen.code));
-                }
+            for seen in &pending {
+                self.known_networks
+                    .remove(&(seen.api_key_id.clone(), seen.code));
             }
         }
         written.map(|()| pending.len())
