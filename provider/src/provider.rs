@@ -28,8 +28,9 @@ use crate::diag::DiagnosticsExt;
 use crate::ephemeral_resources::ApiKeyEphemeralResource;
 use crate::functions::KeyFunction;
 use crate::resources::{
-    AccessPolicyResource, ApiKeyResource, EnvironmentClusterResource, Managed, OAuthClientResource,
-    RoleBindingResource, ServiceAccountResource, SsoConnectionResource, WorkloadIdentityResource,
+    AccessPolicyResource, ApiKeyResource, AuditSinkResource, EnvironmentClusterResource, Managed,
+    OAuthClientResource, RoleBindingResource, ServiceAccountResource, SsoConnectionResource,
+    WorkloadIdentityResource,
 };
 use crate::schema::{optional, schema, sensitive, string};
 
@@ -576,6 +577,8 @@ impl Provider for StatusPulseProvider {
                 Box::new(Managed(crate::resources::AnomalyRuleResource::new(
                     self.client.clone(),
                 ))),
+                "audit_sink".to_owned(),
+                Box::new(Managed(AuditSinkResource::new(self.client.clone()))),
             ),
         ]))
     }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use tf_provider::schema::{
-    Attribute, AttributeConstraint, AttributeType, Block, Description, Schema,
+    Attribute, AttributeConstraint, AttributeType, Block, Description, NestedBlock, Schema,
 };
 
 pub fn string() -> AttributeType {
@@ -50,6 +50,29 @@ pub fn computed(attr_type: AttributeType, doc: &str) -> Attribute {
 pub fn sensitive(mut attribute: Attribute) -> Attribute {
     attribute.sensitive = true;
     attribute
+}
+
+/// Marks an attribute write-only (Terraform 1.11+: never in the plan or the state), and
+/// sensitive for the Terraform versions that show it anyway in a diagnostic.
+pub fn write_only(mut attribute: Attribute) -> Attribute {
+    attribute.write_only = true;
+    attribute.sensitive = true;
+    attribute
+}
+
+/// A nested block that appears at most once (a list of at most one element in the state, read
+/// with `value::serde_as_vec`).
+pub fn optional_block(doc: &str, attributes: Vec<(&str, Attribute)>) -> NestedBlock {
+    NestedBlock::Optional(Block {
+        version: 1,
+        attributes: attributes
+            .into_iter()
+            .map(|(n, a)| (n.to_owned(), a))
+            .collect(),
+        blocks: HashMap::new(),
+        description: Description::markdown(doc),
+        deprecated: false,
+    })
 }
 
 /// A schema of plain attributes (no nested blocks), version 1.

@@ -60,3 +60,18 @@ pub fn string_from_api(value: Option<String>, prior: &Value<String>) -> Value<St
 pub fn known(value: &Value<String>) -> Option<&str> {
     value.as_ref_option().map(String::as_str)
 }
+
+/// The known string of an attribute, owned, for a request body.
+pub fn opt_of(value: &Value<String>) -> Option<String> {
+    known(value).map(str::to_owned)
+}
+
+/// The known string of a required attribute for a request body (only ever unknown at plan time).
+pub fn string_of(value: &Value<String>) -> String {
+    known(value).unwrap_or_default().to_owned()
+}
+
+/// An optional string the server answers: absent is null.
+pub fn opt_string(value: Option<String>) -> Value<String> {
+    value.map_or(Value::Null, Value::Value)
+}

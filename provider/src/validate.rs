@@ -8,7 +8,7 @@ use statuspulse_api::validate as rules;
 use tf_provider::value::Value;
 use tf_provider::{AttributePath, Diagnostics};
 
-use crate::diag::DiagnosticsExt;
+use crate::diag::{field_path, DiagnosticsExt};
 use crate::model::{parse_environment, parse_scope, IdKind, ObjectId};
 use crate::state::{known, StringSet};
 
@@ -170,4 +170,53 @@ pub fn key_request(diags: &mut Diagnostics, key: &KeyRequest<'_>) {
     cluster_names(diags, key.environment_clusters);
     restriction_ids(diags, key.check_group_ids, "check_group_ids");
     restriction_ids(diags, key.alert_route_ids, "alert_route_ids");
+}
+
+/// A secret the server never returns, which a configuration gives in one of two forms: sensitive
+/// (kept in the state; Terraform before 1.11) or write-only with a version, since Terraform
+/// cannot compare write-only values. Each is the value and its field name (`client_secret`,
+/// `cloudwatch.secret_access_key`).
+pub struct SecretForms<'a> {
+    /// What the secret is, in prose: "client secret".
+    pub what: &'static str,
+    pub sensitive: (&'a Value<String>, &'static str),
+    pub write_only: (&'a Value<String>, &'static str),
+    pub version: (&'a Value<i64>, &'static str),
+}
+
+/// One form at most, and the write-only one with its version.
+pub fn secret_forms(diags: &mut Diagnostics, forms: &SecretForms<'_>) {
+    let leaf = |field: &'static str| field.rsplit('.').next().unwrap_or(field);
+    let (sensitive, write_only, version) = (
+        leaf(forms.sensitive.1),
+        leaf(forms.write_only.1),
+        leaf(forms.version.1),
+    );
+    let given = !forms.write_only.0.is_null();
+    if !forms.sensitive.0.is_null() && given {
+        diags.add(
+            format!("Give the {} once", forms.what),
+            format!(
+                "Set either {write_only} (write-only, Terraform 1.11+) or {sensitive}, not both."
+            ),
+            field_path(forms.sensitive.1),
+        );
+    }
+    if given && forms.version.0.is_null() {
+        diags.add(
+            format!("{write_only} needs {version}"),
+            format!(
+                "Terraform cannot see a change of a write-only value: set {version} (for example \
+                 1), and change it whenever the secret changes."
+            ),
+            field_path(forms.version.1),
+        );
+    }
+    if !given && !forms.version.0.is_null() {
+        diags.add(
+            format!("{version} without {write_only}"),
+            format!("{version} only versions {write_only}; set {write_only} too, or remove it."),
+            field_path(forms.version.1),
+        );
+    }
 }

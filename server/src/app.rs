@@ -44,6 +44,8 @@ pub struct App {
     pub sign_in: crate::signin::oidc::RelyingParty,
     /// Keys of the workload platforms whose tokens are exchanged (`oauth::exchange`).
     pub workload_issuers: crate::oauth::exchange::WorkloadIssuers,
+    /// Audit sink delivery of this replica (`audit::sinks::delivery`).
+    pub sinks: crate::audit::sinks::Deliverer,
     /// Bytes of request bodies that may be buffered at once, across all requests (one permit per
     /// byte), so many slow or large bodies cannot take the memory.
     pub body_budget: Arc<tokio::sync::Semaphore>,
@@ -112,6 +114,7 @@ pub async fn build_state(settings: Settings, clock: Clock) -> anyhow::Result<App
     let body_budget = Arc::new(tokio::sync::Semaphore::new(settings.body_memory_budget));
     Ok(AppState(Arc::new(App {
         replica_id: uuid::Uuid::new_v4().simple().to_string(),
+        sinks: crate::audit::sinks::Deliverer::new(&settings),
         body_budget,
         master_keys,
         sign_in: crate::signin::oidc::RelyingParty::new(),
@@ -188,6 +191,7 @@ impl Application {
         for job in &self.jobs {
             job.abort();
         }
+        self.state.sinks.stop();
         if let Err(e) = self.state.authenticator.flush_last_used().await {
             tracing::warn!(error = %e, "could not write last_used_at at shutdown");
         }
@@ -270,6 +274,42 @@ fn spawn_jobs(state: &AppState) -> Vec<JoinHandle<()>> {
                 Box::pin(async move {
                     if let Err(e) = crate::oauth::keys::rotate(&s).await {
                         tracing::error!(error = format!("{e:#}"), "signing key rotation failed");
+                    }
+                })
+            },
+        },
+        Job {
+            name: "audit sink delivery",
+            every: crate::audit::sinks::delivery::DISPATCH_EVERY,
+            scope: Scope::EachReplica,
+            run: |s| {
+                Box::pin(async move {
+                    if let Err(e) = crate::audit::sinks::delivery::dispatch(&s).await {
+                        tracing::warn!(error = %e, "looking for audit sinks to deliver failed");
+                    }
+                })
+            },
+        },
+        Job {
+            name: "audit retention",
+            every: Duration::from_secs(3600),
+            scope: Scope::OneReplica("audit_retention"),
+            run: |s| {
+                Box::pin(async move {
+                    if let Err(e) = crate::audit::retention::prune(&s).await {
+                        tracing::error!(error = %e, "pruning audit events past retention failed");
+                    }
+                })
+            },
+        },
+        Job {
+            name: "audit sink metrics",
+            every: Duration::from_secs(15),
+            scope: Scope::EachReplica,
+            run: |s| {
+                Box::pin(async move {
+                    if let Err(e) = crate::audit::sinks::delivery::refresh_metrics(&s).await {
+                        tracing::warn!(error = %e, "reading audit sink state for metrics failed");
                     }
                 })
             },

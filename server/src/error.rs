@@ -110,7 +110,7 @@ impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         // Constraint names from the migrations become conflicts the client can act on. SQLite
         // reports no constraint name, only the columns, so both are matched.
-        const UNIQUE: [(&str, &str, &str); 7] = [
+        const UNIQUE: [(&str, &str, &str); 8] = [
             (
                 "service_accounts_name_key",
                 "service_accounts.workspace_id, service_accounts.name",
@@ -145,6 +145,11 @@ impl From<sqlx::Error> for ApiError {
                 "anomaly_rules_name_key",
                 "anomaly_rules.workspace_id, anomaly_rules.name",
                 "an anomaly rule",
+            ),
+            (
+                "audit_sinks_name_key",
+                "audit_sinks.workspace_id, audit_sinks.name",
+                "an audit sink",
             ),
         ];
         if let Some(db) = e.as_database_error() {

@@ -272,6 +272,9 @@ fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
     use statuspulse_api::v1::workload_identities::{
         MAX_TOKEN_LIFETIME_SECONDS, MIN_TOKEN_LIFETIME_SECONDS,
     };
+    // validate::event_type_pattern: `*`, a family `auth.*`, or an exact type.
+    static EVENT_TYPE_ITEM: Rule = Rule::Pattern("^(\\*|[a-z_]{1,64}\\.(\\*|[a-z_]{1,64}))$");
+    use statuspulse_api::v1::audit::{MAX_RETENTION_DAYS, MIN_RETENTION_DAYS};
     let scopes = Rule::List(&SCOPE, 1, None); // validate::scopes
     let clusters = Rule::List(&CLUSTER_ITEM, 0, None); // validate::cluster_names
     let ids = Rule::List(&ID_ITEM, 0, Some(MAX_RESTRICTION_IDS)); // validate::restriction_ids
@@ -295,7 +298,22 @@ fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
             (schema, "regions", Rule::List(&REGION_ITEM, 0, max)),
         ]);
     }
+    let event_types = Rule::List(
+        &EVENT_TYPE_ITEM,
+        1,
+        Some(statuspulse_api::v1::audit_sinks::MAX_EVENT_TYPES),
+    );
     policy_rules.extend(vec![
+        ("CreateAuditSink", "name", NAME),
+        ("CreateAuditSink", "event_types", event_types),
+        ("UpdateAuditSink", "name", NAME),
+        ("UpdateAuditSink", "event_types", event_types),
+        ("ReplayAuditSink", "from_seq", Rule::Within(1, i64::MAX)),
+        (
+            "UpdateAuditSettings",
+            "retention_days",
+            Rule::Within(MIN_RETENTION_DAYS, MAX_RETENTION_DAYS),
+        ),
         ("CreateOAuthClient", "name", NAME),
         ("CreateOAuthClient", "redirect_uris", redirect_uris),
         ("CreateOAuthClient", "allowed_scopes", oauth_scopes),

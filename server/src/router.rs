@@ -27,6 +27,7 @@ fn creating_routes() -> OpenApiRouter<AppState> {
         .merge(crate::management::environment_clusters::router())
         .merge(crate::management::role_bindings::router())
         .merge(crate::management::sso_connections::router())
+        .merge(crate::audit::sinks::router())
         .merge(crate::oauth::creating_router())
 }
 
@@ -56,6 +57,7 @@ pub const IDEMPOTENT_CREATES: &[&str] = &[
     "/v1/access-policies",
     "/v1/workload-identities",
     "/v1/anomaly-rules",
+    "/v1/audit-sinks",
 ];
 
 /// The application: [`routes`] wrapped in the cross-cutting middleware.

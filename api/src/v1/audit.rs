@@ -74,3 +74,38 @@ pub struct ChainReport {
     #[serde(default)]
     pub first_broken_seq: Option<i64>,
 }
+
+/// Retention when a workspace has not set one, in days.
+pub const DEFAULT_RETENTION_DAYS: i64 = 365;
+/// Shortest retention: the 30-day key quarantine must stay auditable.
+pub const MIN_RETENTION_DAYS: i64 = 30;
+/// Longest retention (ten years).
+pub const MAX_RETENTION_DAYS: i64 = 3650;
+
+/// `GET /v1/audit-settings`: how long the workspace keeps its events, and where its stored
+/// chain starts after pruning.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditSettings {
+    /// Events older than this many days are pruned (30 to 3650; default 365). Recording itself
+    /// is always on.
+    pub retention_days: i64,
+    /// Whether `retention_days` is the default (never set for this workspace).
+    pub is_default: bool,
+    /// The last pruned position: the stored chain starts at the next one.
+    pub pruned_through_seq: i64,
+    /// The hash of the event at `pruned_through_seq` (genesis when nothing was pruned): the
+    /// first stored event's `prev_hash`, so what remains verifies from here.
+    pub pruned_through_hash: String,
+    /// The chain's head.
+    pub head_seq: i64,
+}
+
+/// `PUT /v1/audit-settings`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct UpdateAuditSettings {
+    /// 30 to 3650.
+    pub retention_days: i64,
+}

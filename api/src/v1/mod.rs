@@ -10,6 +10,7 @@ pub mod access_policies;
 pub mod anomaly_rules;
 pub mod api_keys;
 pub mod audit;
+pub mod audit_sinks;
 pub mod effective_access;
 pub mod environment_clusters;
 pub mod oauth_clients;
@@ -31,7 +32,13 @@ pub use anomaly_rules::{AnomalyKind, AnomalyRule, CreateAnomalyRule, UpdateAnoma
 pub use api_keys::{
     ApiKeyView, CreateApiKey, CreatedApiKey, PlainKey, RevokeApiKey, RotateApiKey, UpdateApiKey,
 };
-pub use audit::{AuditActor, AuditEvent, AuditTarget, ChainReport};
+pub use audit::{
+    AuditActor, AuditEvent, AuditSettings, AuditTarget, ChainReport, UpdateAuditSettings,
+};
+pub use audit_sinks::{
+    AuditSink, CloudWatchSettings, CloudWatchSettingsInput, CreateAuditSink, CreatedAuditSink,
+    ReplayAuditSink, UpdateAuditSink, WebhookSettings, WebhookSettingsInput,
+};
 pub use effective_access::{ClusterAccess, EffectiveAccess};
 pub use environment_clusters::{
     CreateEnvironmentCluster, EnvironmentCluster, UpdateEnvironmentCluster,

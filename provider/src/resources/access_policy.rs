@@ -325,13 +325,7 @@ mod tests {
     }
 
     fn errors(config: &AccessPolicyState) -> Vec<(String, AttributePath)> {
-        let mut diags = Diagnostics::default();
-        validate_config(&mut diags, config);
-        diags
-            .errors
-            .into_iter()
-            .map(|d| (d.summary.into_owned(), d.attribute))
-            .collect()
+        crate::diag::errors_of(|diags| validate_config(diags, config))
     }
 
     #[test]

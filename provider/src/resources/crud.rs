@@ -7,8 +7,8 @@ use tf_provider::{AttributePath, Diagnostics};
 use crate::client::ApiClient;
 use crate::diag::DiagnosticsExt;
 use crate::model::{
-    AccessPolicy, EnvironmentCluster, IdKind, OAuthClient, ObjectId, Page, ServiceAccount,
-    SsoConnection, WorkloadIdentity,
+    AccessPolicy, AuditSink, EnvironmentCluster, IdKind, OAuthClient, ObjectId, Page,
+    ServiceAccount, SsoConnection, WorkloadIdentity,
 };
 
 /// Where a kind of object lives in the API and how its ids look.
@@ -95,6 +95,12 @@ impl Named for AccessPolicy {
 }
 
 impl Named for crate::model::AnomalyRule {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Named for AuditSink {
     fn name(&self) -> &str {
         &self.name
     }

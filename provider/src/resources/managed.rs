@@ -190,8 +190,9 @@ mod tests {
     use super::*;
     use crate::provider::ClientSlot;
     use crate::resources::{
-        ApiKeyResource, EnvironmentClusterResource, OAuthClientResource, RoleBindingResource,
-        ServiceAccountResource, SsoConnectionResource, WorkloadIdentityResource,
+        ApiKeyResource, AuditSinkResource, EnvironmentClusterResource, OAuthClientResource,
+        RoleBindingResource, ServiceAccountResource, SsoConnectionResource,
+        WorkloadIdentityResource,
     };
 
     /// The attributes a create plan leaves unknown, read back through serde because the
@@ -252,6 +253,7 @@ mod tests {
         declarations_match_schema(&EnvironmentClusterResource::new(client.clone()));
         declarations_match_schema(&SsoConnectionResource::new(client.clone()));
         declarations_match_schema(&OAuthClientResource::new(client.clone()));
-        declarations_match_schema(&WorkloadIdentityResource::new(client));
+        declarations_match_schema(&WorkloadIdentityResource::new(client.clone()));
+        declarations_match_schema(&AuditSinkResource::new(client));
     }
 }

@@ -4,6 +4,7 @@
 mod access_policy;
 mod anomaly_rule;
 mod api_key;
+mod audit_sink;
 pub(crate) mod crud;
 mod environment_cluster;
 mod managed;
@@ -16,6 +17,7 @@ mod workload_identity;
 pub use access_policy::{access_policy_state, AccessPolicyResource, AccessPolicyState};
 pub use anomaly_rule::{anomaly_rule_state, AnomalyRuleResource, AnomalyRuleState};
 pub use api_key::{api_key_doc, ApiKeyResource};
+pub use audit_sink::{audit_sink_state, AuditSinkResource, AuditSinkState};
 pub use environment_cluster::{
     environment_cluster_state, EnvironmentClusterResource, EnvironmentClusterState,
 };

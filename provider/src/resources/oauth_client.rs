@@ -287,13 +287,7 @@ mod tests {
     }
 
     fn errors(config: &OAuthClientState) -> Vec<(String, AttributePath)> {
-        let mut diags = Diagnostics::default();
-        validate_config(&mut diags, config);
-        diags
-            .errors
-            .into_iter()
-            .map(|d| (d.summary.into_owned(), d.attribute))
-            .collect()
+        crate::diag::errors_of(|diags| validate_config(diags, config))
     }
 
     fn uris(items: &[&str]) -> Value<StringList> {

@@ -19,7 +19,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use statuspulse_api::v1::sso_connections::{KINDS, NATIVE_KINDS};
 use statuspulse_api::validate as rules;
-use tf_provider::schema::{Attribute, AttributeType, Block, Description, NestedBlock, Schema};
+use tf_provider::schema::{AttributeType, Schema};
 use tf_provider::value::{self, Value};
 use tf_provider::{AttributePath, Diagnostics};
 
@@ -33,10 +33,13 @@ use crate::provider::ClientSlot;
 use crate::resources::crud::{read_or_gone, ImportTarget};
 use crate::resources::managed::ManagedResource;
 use crate::schema::{
-    computed, map_of_strings, optional, optional_computed, required, sensitive, set_of_strings,
-    string,
+    computed, map_of_strings, optional, optional_block, optional_computed, required, sensitive,
+    set_of_strings, string, write_only,
 };
-use crate::state::{known, list_to_vec, set_from_api, set_to_vec, StringList, StringSet};
+use crate::state::{
+    known, list_to_vec, opt_of, opt_string, set_from_api, set_to_vec, string_of, StringList,
+    StringSet,
+};
 use crate::validate;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -122,10 +125,6 @@ pub(crate) const TARGET: ImportTarget = ImportTarget {
     noun: "SSO connection",
     collection: "/v1/sso-connections",
 };
-
-fn opt_string(value: Option<String>) -> Value<String> {
-    value.map_or(Value::Null, Value::Value)
-}
 
 /// The server stores the certificate as given; should it ever normalise surrounding whitespace
 /// (a heredoc's final newline), the configured text is kept when it trims to the same value, so
@@ -226,14 +225,6 @@ fn mappings(value: &Value<BTreeMap<String, Value<String>>>) -> BTreeMap<String, 
         .unwrap_or_default()
 }
 
-fn string_of(value: &Value<String>) -> String {
-    known(value).unwrap_or_default().to_owned()
-}
-
-fn opt_of(value: &Value<String>) -> Option<String> {
-    known(value).map(str::to_owned)
-}
-
 /// The request body for the planned state; `secret` is the secret to send, if any.
 fn create_body(state: &SsoConnectionState, secret: Option<String>) -> CreateSsoConnection {
     let saml = known(&state.kind) == Some("saml");
@@ -327,25 +318,6 @@ impl PlanRules for SsoConnectionState {
     }
 }
 
-fn block(doc: &str, attributes: Vec<(&str, Attribute)>) -> NestedBlock {
-    NestedBlock::Optional(Block {
-        version: 1,
-        attributes: attributes
-            .into_iter()
-            .map(|(n, a)| (n.to_owned(), a))
-            .collect(),
-        blocks: Default::default(),
-        description: Description::markdown(doc),
-        deprecated: false,
-    })
-}
-
-fn write_only(mut attribute: Attribute) -> Attribute {
-    attribute.write_only = true;
-    attribute.sensitive = true;
-    attribute
-}
-
 pub const RESOURCE_DOC: &str = "An SSO connection: sign-in to StatusPulse federated to the \
     workspace's identity provider (`/v1/sso-connections`; the provider's key needs `admin:sso`). \
     Set `kind` and exactly the block of that kind: `okta`, `azure_ad`, `onelogin`, `oidc` (any \
@@ -395,21 +367,21 @@ impl ManagedResource for SsoConnectionResource {
             ],
         );
         schema.block.blocks.extend([
-            ("okta".to_owned(), block("Kind `okta`: the Okta org (`https://{domain}`) or a custom authorization server (`https://{domain}/oauth2/{authorization_server_id}`).", vec![
+            ("okta".to_owned(), optional_block("Kind `okta`: the Okta org (`https://{domain}`) or a custom authorization server (`https://{domain}/oauth2/{authorization_server_id}`).", vec![
                 ("domain", required(string(), "The Okta domain, e.g. `example.okta.com`.")),
                 ("authorization_server_id", optional(string(), "A custom authorization server's id (e.g. `default`); unset for the org authorization server.")),
             ])),
-            ("azure_ad".to_owned(), block("Kind `azure_ad`: Microsoft Entra ID (Azure AD), issuer `https://login.microsoftonline.com/{tenant_id}/v2.0`.", vec![
+            ("azure_ad".to_owned(), optional_block("Kind `azure_ad`: Microsoft Entra ID (Azure AD), issuer `https://login.microsoftonline.com/{tenant_id}/v2.0`.", vec![
                 ("tenant_id", required(string(), "The tenant GUID (lowercase), or `common` / `organizations` for multi-tenant sign-in.")),
                 ("allowed_tenants", optional(set_of_strings(), "Tenant GUIDs accepted from the token's `tid`; required with `common` or `organizations`, not allowed otherwise.")),
             ])),
-            ("onelogin".to_owned(), block("Kind `onelogin`: issuer `https://{subdomain}.onelogin.com/oidc/2`.", vec![
+            ("onelogin".to_owned(), optional_block("Kind `onelogin`: issuer `https://{subdomain}.onelogin.com/oidc/2`.", vec![
                 ("subdomain", required(string(), "The account's subdomain (`example` of example.onelogin.com).")),
             ])),
-            ("oidc".to_owned(), block("Kind `oidc`: any OpenID provider with discovery (PingIdentity, Auth0, Keycloak).", vec![
+            ("oidc".to_owned(), optional_block("Kind `oidc`: any OpenID provider with discovery (PingIdentity, Auth0, Keycloak).", vec![
                 ("issuer", required(string(), "The issuer URL: `https`, or `http` on a loopback address. Discovery is read from `{issuer}/.well-known/openid-configuration`.")),
             ])),
-            ("saml".to_owned(), block("Kind `saml`: a SAML 2.0 identity provider.", vec![
+            ("saml".to_owned(), optional_block("Kind `saml`: a SAML 2.0 identity provider.", vec![
                 ("idp_entity_id", required(string(), "The IdP's entity id.")),
                 ("idp_sso_url", required(string(), "The IdP's single sign-on URL (Redirect binding), `https`.")),
                 ("idp_certificate", required(string(), "The IdP's signing certificate, PEM (`-----BEGIN CERTIFICATE-----`).")),
@@ -572,29 +544,15 @@ fn validate_config(diags: &mut Diagnostics, config: &SsoConnectionState) {
             );
         }
     }
-    // The secret: one form, the write-only one with its version.
-    if !config.client_secret.is_null() && !config.client_secret_wo.is_null() {
-        diags.add(
-            "Give the client secret once",
-            "Set either client_secret_wo (write-only, Terraform 1.11+) or client_secret, not both.",
-            AttributePath::new("client_secret"),
-        );
-    }
-    if !config.client_secret_wo.is_null() && config.client_secret_wo_version.is_null() {
-        diags.add(
-            "client_secret_wo needs client_secret_wo_version",
-            "Terraform cannot see a change of a write-only value: set client_secret_wo_version \
-             (for example 1), and change it whenever the secret changes.",
-            AttributePath::new("client_secret_wo_version"),
-        );
-    }
-    if config.client_secret_wo.is_null() && !config.client_secret_wo_version.is_null() {
-        diags.add(
-            "client_secret_wo_version without client_secret_wo",
-            "client_secret_wo_version only versions client_secret_wo; set client_secret_wo too, or remove it.",
-            AttributePath::new("client_secret_wo_version"),
-        );
-    }
+    validate::secret_forms(
+        diags,
+        &validate::SecretForms {
+            what: "client secret",
+            sensitive: (&config.client_secret, "client_secret"),
+            write_only: (&config.client_secret_wo, "client_secret_wo"),
+            version: (&config.client_secret_wo_version, "client_secret_wo_version"),
+        },
+    );
     for secret in [&config.client_secret, &config.client_secret_wo] {
         if let Some(s) = known(secret) {
             if let Err(e) = rules::client_secret(s) {
@@ -731,13 +689,7 @@ mod tests {
     }
 
     fn errors(config: &SsoConnectionState) -> Vec<(String, AttributePath)> {
-        let mut diags = Diagnostics::default();
-        validate_config(&mut diags, config);
-        diags
-            .errors
-            .into_iter()
-            .map(|d| (d.summary.into_owned(), d.attribute))
-            .collect()
+        crate::diag::errors_of(|diags| validate_config(diags, config))
     }
 
     #[test]

@@ -204,13 +204,14 @@ pub fn bad_imports(version: &'static str) {
 /// the server would trim are refused at plan time, where the trimmed name would not match the plan.
 pub fn plan_time_checks_refuse_what_the_server_refuses() {
     use serde_json::{json, Value as Json};
+    use terraform_provider_statuspulse::diag::field_path;
     use terraform_provider_statuspulse::resources::{
-        ManagedResource, OAuthClientResource, OAuthClientState,
+        AuditSinkResource, AuditSinkState, ManagedResource, OAuthClientResource, OAuthClientState,
     };
     use terraform_provider_statuspulse::state::StringSet;
     use terraform_provider_statuspulse::validate;
     use tf_provider::value::Value;
-    use tf_provider::{AttributePathStep, Diagnostics};
+    use tf_provider::Diagnostics;
 
     type Check = Box<dyn Fn(&mut Diagnostics)>;
 
@@ -394,6 +395,65 @@ pub fn plan_time_checks_refuse_what_the_server_refuses() {
         ));
     }
 
+    // Audit sinks: one bad field per case, nested ones named `block.field` by the server and
+    // reported inside the block at plan time. Accepted ones stay below the 10 sinks a workspace
+    // may have.
+    let webhook = |url: &str| json!({"url": url});
+    let cloudwatch = |extra: Json| {
+        let mut block = json!({"region": "eu-west-1", "log_group": "audit", "log_stream": "s"});
+        block
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        block
+    };
+    let key_pair =
+        json!({"access_key_id": "AKIAIOSFODNN7EXAMPLE", "secret_access_key": "x".repeat(40)});
+    let sink_cases: Vec<Json> = vec![
+        json!({"webhook": webhook("https://siem.example.com/in")}),
+        json!({"webhook": webhook("http://siem.example.com/in")}),
+        json!({"webhook": webhook("https://siem.example.com/in?token=x")}),
+        json!({"webhook": webhook("ftp://siem.example.com/in")}),
+        json!({"webhook": {"url": "https://siem.example.com/in",
+            "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}),
+        json!({"webhook": {"url": "https://siem.example.com/in", "secret": "whsec_c2hvcnQ="}}),
+        json!({"webhook": {"url": "https://siem.example.com/in", "secret": "not-a-secret"}}),
+        json!({"event_types": ["auth.*", "api_key.revoked"],
+            "webhook": webhook("https://siem.example.com/in")}),
+        json!({"event_types": [], "webhook": webhook("https://siem.example.com/in")}),
+        json!({"event_types": ["Auth.*"], "webhook": webhook("https://siem.example.com/in")}),
+        json!({"event_types": ["auth.**"], "webhook": webhook("https://siem.example.com/in")}),
+        json!({"cloudwatch": cloudwatch(key_pair.clone())}),
+        json!({"cloudwatch": cloudwatch(json!({"region": "Europe"}))}),
+        json!({"cloudwatch": cloudwatch(json!({"log_group": "bad group!"}))}),
+        json!({"cloudwatch": cloudwatch(json!({"log_stream": ""}))}),
+        json!({"cloudwatch": cloudwatch(json!({"access_key_id": "akia-lower"}))}),
+        json!({"cloudwatch": cloudwatch(json!({"secret_access_key": "x".repeat(40)}))}),
+        json!({"cloudwatch": cloudwatch(json!({"role_arn": "arn:aws:iam::12:role/r"}))}),
+        json!({"cloudwatch": cloudwatch(json!({"external_id": "ext-id"}))}),
+        json!({"cloudwatch": cloudwatch(json!({"endpoint_override": "http://logs.example.com"}))}),
+        json!({"webhook": webhook("https://siem.example.com/in"),
+            "cloudwatch": cloudwatch(json!({}))}),
+        json!({}),
+    ];
+    for (n, mut body) in sink_cases.into_iter().enumerate() {
+        body["name"] = json!(format!("sink-{n}"));
+        // The state holds each block as a list of at most one.
+        let mut state = body.clone();
+        for block in ["webhook", "cloudwatch"] {
+            if let Some(settings) = state.get(block).cloned() {
+                state[block] = json!([settings]);
+            }
+        }
+        let state: AuditSinkState = serde_json::from_value(state).unwrap();
+        cases.push((
+            format!("audit sink {body}"),
+            "/v1/audit-sinks",
+            body,
+            Box::new(move |d| AuditSinkResource::validate(d, &state)),
+        ));
+    }
+
     for (what, path, body, plan_check) in cases {
         let (status, answer) = server.admin("POST", path, Some(body));
         let mut diags = Diagnostics::default();
@@ -406,7 +466,7 @@ pub fn plan_time_checks_refuse_what_the_server_refuses() {
         if status == 422 {
             let field = answer["field"].as_str().unwrap_or_default().to_owned();
             assert!(
-                at_plan.contains(&vec![AttributePathStep::Attribute(field.clone().into())]),
+                at_plan.contains(&field_path(&field).steps),
                 "{what}: the server refused it on `{field}` ({answer}); plan time said {at_plan:?}"
             );
         } else {

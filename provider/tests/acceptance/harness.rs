@@ -230,6 +230,17 @@ impl Server {
         (status, body["code"].as_str().unwrap_or_default().to_owned())
     }
 
+    /// The workspace's audit events of `event_type`, oldest first.
+    pub fn audit_events(&self, event_type: &str) -> Vec<Value> {
+        let (status, page) = self.admin(
+            "GET",
+            &format!("/v1/audit-events?event_type={event_type}&limit=200"),
+            None,
+        );
+        assert_eq!(status, 200, "{page}");
+        page["items"].as_array().cloned().unwrap_or_default()
+    }
+
     /// An admin call; returns status and JSON body.
     pub fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let url = format!("{}{}", self.url, path);

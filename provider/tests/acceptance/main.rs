@@ -10,6 +10,7 @@
 mod access_policy;
 mod anomaly_rule;
 mod api_keys;
+mod audit_sink;
 mod ci_issuer;
 mod diagnostics;
 mod ephemeral;
@@ -233,4 +234,19 @@ fn anomaly_rule_lifecycle_on_terraform_1_15_5() {
 #[test]
 fn anomaly_rule_plan_time_validation_points_at_the_offending_attribute() {
     anomaly_rule::plan_time_validation("1.11.4");
+}
+
+#[test]
+fn audit_sink_lifecycle_on_terraform_1_0_3() {
+    audit_sink::lifecycle("1.0.3");
+}
+
+#[test]
+fn audit_sink_lifecycle_on_terraform_1_11_4() {
+    audit_sink::lifecycle("1.11.4");
+}
+
+#[test]
+fn audit_sink_lifecycle_on_terraform_1_15_5() {
+    audit_sink::lifecycle("1.15.5");
 }

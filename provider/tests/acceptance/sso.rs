@@ -36,17 +36,6 @@ resource "statuspulse_sso_connection" "wo" {{
     )
 }
 
-/// The connection's audit events of `event_type`, oldest first.
-fn events(server: &Server, event_type: &str) -> Vec<Value> {
-    let (status, page) = server.admin(
-        "GET",
-        &format!("/v1/audit-events?event_type={event_type}&limit=200"),
-        None,
-    );
-    assert_eq!(status, 200, "{page}");
-    page["items"].as_array().cloned().unwrap_or_default()
-}
-
 fn assert_secrets_absent(text: &str, what: &str) {
     for secret in [FIRST, SECOND] {
         assert!(!text.contains(secret), "{what} holds the write-only secret");
@@ -86,21 +75,21 @@ pub fn write_only_secret_stays_out_of_plan_and_state(version: &'static str) {
         connection["client_secret_set"], true,
         "the secret reached the server"
     );
-    let created = events(&server, "sso_connection.created");
+    let created = server.audit_events("sso_connection.created");
     assert_eq!(created.len(), 1);
     assert_eq!(created[0]["details"]["client_secret_changed"], true);
 
     // A new secret alone is invisible to Terraform: nothing to do until the version changes.
     tf.set_env("TF_VAR_secret", SECOND);
     tf.assert_no_changes();
-    assert!(events(&server, "sso_connection.updated").is_empty());
+    assert!(server.audit_events("sso_connection.updated").is_empty());
 
     // The version changes: an update that sends the new secret.
     tf.write("main.tf", &config(2));
     let rotated = tf.apply();
     assert_secrets_absent(&rotated.all(), "the apply output");
     assert_secrets_absent(&state_text(&tf), "the state after rotation");
-    let updated = events(&server, "sso_connection.updated");
+    let updated = server.audit_events("sso_connection.updated");
     assert_eq!(updated.len(), 1, "{updated:?}");
     assert_eq!(updated[0]["details"]["client_secret_changed"], true);
     assert_secrets_absent(&Value::Array(updated).to_string(), "the audit trail");
@@ -111,7 +100,7 @@ pub fn write_only_secret_stays_out_of_plan_and_state(version: &'static str) {
     // Other changes keep the secret: not sent, so not changed.
     tf.write("main.tf", &config(2).replace("wo.example", "wo2.example"));
     tf.apply();
-    let updated = events(&server, "sso_connection.updated");
+    let updated = server.audit_events("sso_connection.updated");
     assert_eq!(updated.len(), 2);
     assert_eq!(updated[1]["details"]["client_secret_changed"], false);
 

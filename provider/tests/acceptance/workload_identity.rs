@@ -112,16 +112,6 @@ fn errors(text: &str) -> usize {
     text.matches("Error: ").count()
 }
 
-fn audit_events(server: &Server, event_type: &str) -> Vec<Value> {
-    let (status, page) = server.admin(
-        "GET",
-        &format!("/v1/audit-events?event_type={event_type}&limit=200"),
-        None,
-    );
-    assert_eq!(status, 200, "{page}");
-    page["items"].as_array().cloned().unwrap_or_default()
-}
-
 /// Create, plan clean, import by name, update in place, replace on a new issuer, drift, destroy.
 pub fn lifecycle(version: &'static str) {
     let _heavy = heavy_lock();
@@ -230,7 +220,7 @@ pub fn github_actions_job_needs_no_configuration(version: &'static str) {
             .any(|a| a["name"] == "made-by-ci"),
         "{page}"
     );
-    let exchanged = audit_events(&server, "token.exchanged");
+    let exchanged = server.audit_events("token.exchanged");
     assert!(!exchanged.is_empty(), "no token.exchanged event");
     tf.ok(&["destroy", "-auto-approve", "-no-color"]);
     assert!(tf.resources().is_empty());

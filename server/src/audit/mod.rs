@@ -8,14 +8,20 @@
 //! the batching [`AuditWriter`].
 
 pub mod failures;
+pub mod retention;
 pub(crate) mod routes;
+pub mod sinks;
 pub mod verify;
 mod writer;
 
 pub use failures::Failure;
-pub use routes::router;
 pub use verify::{verify_chain, Break, ChainVerifier};
 pub use writer::{AuditWriter, DURABLE_WAIT, FLUSH_INTERVAL};
+
+/// The audit log's routes: events, sinks and settings.
+pub fn router() -> utoipa_axum::router::OpenApiRouter<crate::app::AppState> {
+    routes::router().merge(retention::router())
+}
 
 use serde::Serialize;
 use serde_json::Value;
@@ -135,6 +141,14 @@ pub enum EventType {
     AnomalyRuleCreated,
     AnomalyRuleUpdated,
     AnomalyRuleDeleted,
+    AuditSinkCreated,
+    AuditSinkUpdated,
+    AuditSinkDeleted,
+    AuditSinkReplayed,
+    AuditSinkFailing,
+    AuditSinkRecovered,
+    AuditSettingsUpdated,
+    AuditPruned,
 }
 
 impl EventType {
@@ -186,6 +200,14 @@ impl EventType {
         EventType::AnomalyRuleCreated,
         EventType::AnomalyRuleUpdated,
         EventType::AnomalyRuleDeleted,
+        EventType::AuditSinkCreated,
+        EventType::AuditSinkUpdated,
+        EventType::AuditSinkDeleted,
+        EventType::AuditSinkReplayed,
+        EventType::AuditSinkFailing,
+        EventType::AuditSinkRecovered,
+        EventType::AuditSettingsUpdated,
+        EventType::AuditPruned,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -237,6 +259,14 @@ impl EventType {
             EventType::AnomalyRuleCreated => "anomaly_rule.created",
             EventType::AnomalyRuleUpdated => "anomaly_rule.updated",
             EventType::AnomalyRuleDeleted => "anomaly_rule.deleted",
+            EventType::AuditSinkCreated => "audit_sink.created",
+            EventType::AuditSinkUpdated => "audit_sink.updated",
+            EventType::AuditSinkDeleted => "audit_sink.deleted",
+            EventType::AuditSinkReplayed => "audit_sink.replayed",
+            EventType::AuditSinkFailing => "audit_sink.failing",
+            EventType::AuditSinkRecovered => "audit_sink.recovered",
+            EventType::AuditSettingsUpdated => "audit_settings.updated",
+            EventType::AuditPruned => "audit.pruned",
         }
     }
 }

@@ -67,8 +67,14 @@ pub struct ChainVerifier {
 impl ChainVerifier {
     /// A chain that must start at seq 1 on the genesis hash (the database's).
     pub fn from_genesis(workspace_id: &str) -> Self {
+        Self::from_anchor(workspace_id, 0, GENESIS_HASH)
+    }
+
+    /// A stored chain whose events up to `seq` were pruned by retention: it must go on at
+    /// `seq + 1` from `hash`, the last pruned event's (genesis when nothing was pruned).
+    pub fn from_anchor(workspace_id: &str, seq: i64, hash: &str) -> Self {
         Self {
-            expected: Some((1, GENESIS_HASH.to_owned())),
+            expected: Some((seq + 1, hash.to_owned())),
             ..Self::from_first_event(workspace_id)
         }
     }
@@ -176,8 +182,15 @@ pub async fn verify_stored_chain(
     workspace_id: &str,
 ) -> Result<(ChainVerifier, i64, String), sqlx::Error> {
     const PAGE: i64 = 1000;
-    let mut chain = ChainVerifier::from_genesis(workspace_id);
-    let mut from = 1;
+    let anchor: Option<(i64, String)> = sqlx::query_as(
+        "SELECT pruned_seq, pruned_hash FROM audit_chain_heads WHERE workspace_id = $1",
+    )
+    .bind(workspace_id)
+    .fetch_optional(pool)
+    .await?;
+    let (pruned_seq, pruned_hash) = anchor.unwrap_or((0, GENESIS_HASH.to_owned()));
+    let mut chain = ChainVerifier::from_anchor(workspace_id, pruned_seq, &pruned_hash);
+    let mut from = pruned_seq + 1;
     loop {
         let page: Vec<StoredEvent> = sqlx::query_as(
             "SELECT * FROM audit_events WHERE workspace_id = $1 AND seq >= $2 ORDER BY seq LIMIT $3",

@@ -64,6 +64,8 @@ pub fn spawn(state: &AppState, job: Job) -> JoinHandle<()> {
 
 /// Takes or renews the lease on `job` for `holder` until `now + ttl_ms`: true when `holder`
 /// holds it now. One conditional upsert, so of replicas racing for a free lease exactly one wins.
+/// It goes through the writer lock like every write: on SQLite a write beside it would make a
+/// transaction that read first fail to upgrade (`SQLITE_BUSY_SNAPSHOT`, not waited for).
 pub async fn try_lease(
     db: &Db,
     job: &str,
@@ -71,6 +73,7 @@ pub async fn try_lease(
     now: i64,
     ttl_ms: i64,
 ) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
     let done = sqlx::query(
         "INSERT INTO job_leases (job, holder, expires_at) VALUES ($1, $2, $3) \
          ON CONFLICT (job) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
@@ -80,7 +83,8 @@ pub async fn try_lease(
     .bind(holder)
     .bind(now.saturating_add(ttl_ms))
     .bind(now)
-    .execute(db.pool())
+    .execute(&mut *tx.tx)
     .await?;
+    tx.commit().await?;
     Ok(done.rows_affected() == 1)
 }

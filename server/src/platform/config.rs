@@ -172,8 +172,15 @@ pub struct ServeArgs {
 
     /// Let SSO connections reach identity providers on loopback addresses over plain http: for
     /// development and tests only. Without it, IdPs are called over https on public addresses.
-    #[arg(long, env = "STATUSPULSE_ALLOW_LOOPBACK_IDPS")]
+    #[arg(long, env = "STATUSPULSE_ALLOW_LOOPBACK_IDPS", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::SetTrue)]
     pub allow_loopback_idps: bool,
+    /// Let audit sinks deliver to loopback addresses (plain http there): development and tests.
+    #[arg(long, env = "STATUSPULSE_ALLOW_LOOPBACK_SINKS", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::SetTrue)]
+    pub allow_loopback_sinks: bool,
+    /// Let audit sinks deliver to private networks (RFC 1918, CGNAT, IPv6 ULA), for a SIEM
+    /// collector inside your network. Link-local addresses stay refused.
+    #[arg(long, env = "STATUSPULSE_ALLOW_PRIVATE_SINKS", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::SetTrue)]
+    pub allow_private_sinks: bool,
 }
 
 /// A secret given on the command line or in the environment: `Debug` never shows it.
@@ -259,6 +266,9 @@ pub struct Settings {
     /// Whether identity providers may be on loopback addresses and plain http (development and
     /// tests only; off, the server calls IdPs over https on public addresses only).
     pub allow_loopback_idps: bool,
+    /// Which non-public addresses audit sinks may deliver to (`--allow-loopback-sinks`,
+    /// `--allow-private-sinks`); sink URLs are chosen by tenants, an SSRF vector.
+    pub sink_addresses: crate::signin::egress::Addresses,
 }
 
 /// Defaults of the session timeouts (docs/CONTRACT.md, "Sign-in").
@@ -318,6 +328,7 @@ impl Settings {
             session_lifetime: DEFAULT_SESSION_LIFETIME,
             signing_key_rotation: Duration::from_secs(6 * 3600),
             allow_loopback_idps: false,
+            sink_addresses: crate::signin::egress::Addresses::default(),
         }
     }
 
@@ -392,6 +403,10 @@ impl Settings {
             // At least an hour: a key is published a slot ahead, and a JWKS is cached 5 minutes.
             signing_key_rotation: Duration::from_secs(args.signing_key_rotation_secs.max(3600)),
             allow_loopback_idps: args.allow_loopback_idps,
+            sink_addresses: crate::signin::egress::Addresses {
+                loopback: args.allow_loopback_sinks,
+                private: args.allow_private_sinks,
+            },
             ..Self::for_database(args.db.database_url)
         })
     }

@@ -87,13 +87,21 @@ impl Db {
     }
 
     pub async fn begin_write(&self) -> Result<WriteTx<'_>, sqlx::Error> {
-        let writer = match self.backend {
-            Backend::Sqlite => Some(self.sqlite_writer.lock().await),
-            Backend::Postgres => None,
-        };
-        Ok(WriteTx {
-            tx: self.pool.begin().await?,
-            _writer: writer,
+        Ok(match self.backend {
+            // IMMEDIATE takes SQLite's write lock at the start (waiting out `busy_timeout` if a
+            // statement outside this lock is writing): a deferred transaction that reads first
+            // would fail to upgrade, without waiting, if anyone wrote since its read.
+            Backend::Sqlite => {
+                let writer = self.sqlite_writer.lock().await;
+                WriteTx {
+                    tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+                    _writer: Some(writer),
+                }
+            }
+            Backend::Postgres => WriteTx {
+                tx: self.pool.begin().await?,
+                _writer: None,
+            },
         })
     }
 

@@ -61,8 +61,21 @@ fn latency_histogram() -> Histogram {
     ])
 }
 
+/// Per audit sink: bounded by the sinks a workspace may have, and forgotten when a sink is
+/// deleted ([`Metrics::set_sinks`]).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SinkLabels {
+    pub sink_id: String,
+}
+
 pub struct Metrics {
     registry: Registry,
+    audit_sink_deliveries: Family<SinkLabels, Counter>,
+    audit_sink_failures: Family<SinkLabels, Counter>,
+    audit_sink_lag: Family<SinkLabels, Gauge>,
+    audit_sink_failing: Family<SinkLabels, Gauge>,
+    /// The sinks the families above hold series for.
+    known_sinks: std::sync::Mutex<std::collections::HashSet<String>>,
     pub requests: Family<RequestLabels, Counter>,
     pub request_seconds: Family<RouteLabels, Histogram, fn() -> Histogram>,
     pub verifications: Family<OutcomeLabels, Counter>,
@@ -99,6 +112,30 @@ impl Default for Metrics {
         let argon2_seconds = latency_histogram();
         let connections_open = Gauge::default();
         let connections_refused = Counter::default();
+        let audit_sink_deliveries = Family::<SinkLabels, Counter>::default();
+        let audit_sink_failures = Family::<SinkLabels, Counter>::default();
+        let audit_sink_lag = Family::<SinkLabels, Gauge>::default();
+        let audit_sink_failing = Family::<SinkLabels, Gauge>::default();
+        registry.register(
+            "audit_sink_delivered_events",
+            "Audit events accepted by each sink (from this replica)",
+            audit_sink_deliveries.clone(),
+        );
+        registry.register(
+            "audit_sink_failures",
+            "Failed delivery attempts per sink (from this replica)",
+            audit_sink_failures.clone(),
+        );
+        registry.register(
+            "audit_sink_lag_events",
+            "Events of the workspace chain a sink has not yet been delivered",
+            audit_sink_lag.clone(),
+        );
+        registry.register(
+            "audit_sink_failing",
+            "1 while a sink has been failing for longer than the failing threshold",
+            audit_sink_failing.clone(),
+        );
         registry.register(
             "http_connections_open",
             "TCP connections being served",
@@ -155,6 +192,11 @@ impl Default for Metrics {
             .clone();
         Self {
             registry,
+            audit_sink_deliveries,
+            audit_sink_failures,
+            audit_sink_lag,
+            audit_sink_failing,
+            known_sinks: std::sync::Mutex::default(),
             requests,
             request_seconds,
             verifications,
@@ -172,6 +214,60 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// Counts events a sink accepted.
+    pub fn sink_delivered(&self, sink_id: &str, events: u64) {
+        self.remember_sink(sink_id);
+        self.audit_sink_deliveries
+            .get_or_create(&SinkLabels {
+                sink_id: sink_id.to_owned(),
+            })
+            .inc_by(events);
+    }
+
+    /// Counts a failed delivery attempt.
+    pub fn sink_failed(&self, sink_id: &str) {
+        self.remember_sink(sink_id);
+        self.audit_sink_failures
+            .get_or_create(&SinkLabels {
+                sink_id: sink_id.to_owned(),
+            })
+            .inc();
+    }
+
+    fn remember_sink(&self, sink_id: &str) {
+        if let Ok(mut known) = self.known_sinks.lock() {
+            if !known.contains(sink_id) {
+                known.insert(sink_id.to_owned());
+            }
+        }
+    }
+
+    /// Sets each sink's lag and failing gauges; drops every series of sinks no longer listed.
+    pub fn set_sinks(&self, sinks: impl Iterator<Item = (String, i64, bool)>) {
+        let Ok(mut known) = self.known_sinks.lock() else {
+            return;
+        };
+        let mut present = std::collections::HashSet::new();
+        for (sink_id, lag, failing) in sinks {
+            let labels = SinkLabels { sink_id };
+            self.audit_sink_lag.get_or_create(&labels).set(lag);
+            self.audit_sink_failing
+                .get_or_create(&labels)
+                .set(i64::from(failing));
+            present.insert(labels.sink_id);
+        }
+        for gone in known.difference(&present) {
+            let labels = SinkLabels {
+                sink_id: gone.clone(),
+            };
+            self.audit_sink_lag.remove(&labels);
+            self.audit_sink_failing.remove(&labels);
+            self.audit_sink_deliveries.remove(&labels);
+            self.audit_sink_failures.remove(&labels);
+        }
+        *known = present;
+    }
+
     /// OpenMetrics text exposition.
     pub fn render(&self) -> Result<String, std::fmt::Error> {
         let mut out = String::new();

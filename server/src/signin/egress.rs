@@ -37,7 +37,15 @@ pub enum Reach {
 impl Reach {
     /// Whether a connection to `ip` is allowed.
     pub fn allows(self, ip: IpAddr) -> bool {
-        is_public(ip) || (self == Reach::Local && ip.to_canonical().is_loopback())
+        self.addresses().allows(ip)
+    }
+
+    /// The addresses this reach may connect to.
+    pub fn addresses(self) -> Addresses {
+        Addresses {
+            loopback: self == Reach::Local,
+            private: false,
+        }
     }
 
     /// The reach the server's settings give: [`Reach::Local`] only with the explicit
@@ -57,6 +65,42 @@ pub const REFUSED_CODE: &str = "idp_url_refused";
 /// Checks a URL sign-in is about to call or send a browser to. The detail names the URL (it
 /// is the IdP's, never a secret) and why.
 pub fn check(url: &str, reach: Reach) -> Result<reqwest::Url, String> {
+    check_addresses(url, reach.addresses())
+}
+
+/// Which addresses an outbound call may connect to beyond the public internet. Audit sinks
+/// take theirs from their own operator opt-ins (`--allow-loopback-sinks`,
+/// `--allow-private-sinks`); link-local addresses (the cloud metadata endpoint) are never
+/// reachable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Addresses {
+    /// Loopback addresses, and plain `http` there (development and tests).
+    pub loopback: bool,
+    /// Private networks: RFC 1918, shared (CGNAT) and IPv6 unique local addresses.
+    pub private: bool,
+}
+
+impl Addresses {
+    /// Whether a connection to `ip` is allowed.
+    pub fn allows(self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        is_public(ip) || (self.loopback && ip.is_loopback()) || (self.private && is_private(ip))
+    }
+}
+
+/// RFC 1918, shared address space (CGNAT) and IPv6 unique local addresses.
+fn is_private(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_private() || (a == 100 && (64..128).contains(&b))
+        }
+        IpAddr::V6(v6) => (v6.segments()[0] & 0xfe00) == 0xfc00,
+    }
+}
+
+/// [`check`] for any [`Addresses`].
+pub fn check_addresses(url: &str, addresses: Addresses) -> Result<reqwest::Url, String> {
     let parsed = reqwest::Url::parse(url).map_err(|_| format!("`{url}` is not an absolute URL"))?;
     if parsed.host().is_none() {
         return Err(format!("`{url}` names no host"));
@@ -64,21 +108,19 @@ pub fn check(url: &str, reach: Reach) -> Result<reqwest::Url, String> {
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(format!("`{url}` carries credentials"));
     }
-    match (parsed.scheme(), reach) {
-        ("https", _) => {}
-        ("http", Reach::Local) if host_is_loopback(&parsed) => {}
-        ("http", Reach::Local) => {
-            return Err(format!(
-                "`{url}` uses plain http off loopback; identity providers must use https"
-            ))
+    match parsed.scheme() {
+        "https" => {}
+        "http" if addresses.loopback && host_is_loopback(&parsed) => {}
+        "http" if addresses.loopback => {
+            return Err(format!("`{url}` uses plain http off loopback; use https"))
         }
         _ => return Err(format!("`{url}` does not use https")),
     }
     let host = parsed.host_str().unwrap_or_default();
     let name = host.trim_end_matches('.').to_ascii_lowercase();
     let local_name = name == "localhost" || name.ends_with(".localhost");
-    let refused_literal = ip_literal(&parsed).is_some_and(|ip| !reach.allows(ip));
-    if refused_literal || (local_name && reach == Reach::Public) {
+    let refused_literal = ip_literal(&parsed).is_some_and(|ip| !addresses.allows(ip));
+    if refused_literal || (local_name && !addresses.loopback) {
         return Err(not_public(url));
     }
     Ok(parsed)
@@ -167,7 +209,7 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
 /// ones; and loopback on a development server), and to an error when it has none, so the
 /// connection is made to an address that was checked.
 #[derive(Debug)]
-pub struct Resolver(pub Reach);
+pub struct Resolver(pub Addresses);
 
 /// The resolver's refusal, recognised in a reqwest error's sources ([`is_refusal`]).
 #[derive(Debug)]
@@ -184,12 +226,14 @@ impl std::error::Error for NotPublic {}
 impl Resolve for Resolver {
     fn resolve(&self, name: Name) -> Resolving {
         let host = name.as_str().to_owned();
-        let reach = self.0;
+        let addresses = self.0;
         Box::pin(async move {
             let found: Vec<SocketAddr> =
                 tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let public: Vec<SocketAddr> =
-                found.into_iter().filter(|a| reach.allows(a.ip())).collect();
+            let public: Vec<SocketAddr> = found
+                .into_iter()
+                .filter(|a| addresses.allows(a.ip()))
+                .collect();
             if public.is_empty() {
                 return Err(Box::new(NotPublic(host)) as Box<dyn std::error::Error + Send + Sync>);
             }
@@ -292,13 +336,13 @@ mod tests {
 
     #[tokio::test]
     async fn names_resolve_to_public_addresses_only() {
-        let refused = Resolver(Reach::Public)
+        let refused = Resolver(Reach::Public.addresses())
             .resolve("localhost".parse().unwrap())
             .await
             .err()
             .unwrap();
         assert!(refused.is::<NotPublic>(), "{refused}");
-        let local: Vec<SocketAddr> = Resolver(Reach::Local)
+        let local: Vec<SocketAddr> = Resolver(Reach::Local.addresses())
             .resolve("localhost".parse().unwrap())
             .await
             .unwrap()

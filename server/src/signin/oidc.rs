@@ -153,11 +153,11 @@ impl RelyingParty {
         };
         // No fallback to a default client: one without the resolver would call any address.
         let http = builder()
-            .dns_resolver(Arc::new(egress::Resolver(Reach::Public)))
+            .dns_resolver(Arc::new(egress::Resolver(Reach::Public.addresses())))
             .build()
             .ok();
         let local_http = builder()
-            .dns_resolver(Arc::new(egress::Resolver(Reach::Local)))
+            .dns_resolver(Arc::new(egress::Resolver(Reach::Local.addresses())))
             .build()
             .ok();
         Self {

@@ -13,6 +13,8 @@ mod anomaly_rules;
 mod api_keys;
 mod audit;
 mod audit_export;
+mod audit_retention;
+mod audit_sinks;
 mod browser;
 mod edge;
 mod failures;
