@@ -1193,6 +1193,66 @@ pub fn region(field: &str, value: &str) -> Result<String, FieldError> {
     }
 }
 
+/// An anomaly rule: a known kind, a name, and only the thresholds its kind takes, each in range;
+/// thresholds left out take the kind's defaults.
+pub fn anomaly_rule(
+    body: &crate::v1::CreateAnomalyRule,
+) -> Result<crate::v1::anomaly_rules::ValidAnomalyRule, FieldError> {
+    use crate::v1::anomaly_rules::{
+        AnomalyKind, ValidAnomalyRule, MAX_KEY_AGE_HOURS, MAX_THRESHOLD, MAX_WINDOW_MINUTES,
+    };
+    let name = name("name", &body.name)?;
+    let kind = AnomalyKind::parse(&body.kind).ok_or_else(|| {
+        FieldError::new(
+            "kind",
+            "unknown_kind",
+            format!("kind must be one of {}", AnomalyKind::NAMES.join(", ")),
+        )
+    })?;
+    let defaults = kind.defaults();
+    let not_applicable = |field: &str| {
+        FieldError::new(
+            field,
+            "not_applicable",
+            format!("{field} does not apply to a `{}` rule", kind.as_str()),
+        )
+    };
+    let threshold = match (defaults.threshold, body.threshold) {
+        (None, Some(_)) => return Err(not_applicable("threshold")),
+        (None, None) => None,
+        (Some(default), given) => Some(within(
+            "threshold",
+            given.unwrap_or(default),
+            defaults.min_threshold,
+            MAX_THRESHOLD,
+        )?),
+    };
+    let min_key_age_hours = match (defaults.min_key_age_hours, body.min_key_age_hours) {
+        (None, Some(_)) => return Err(not_applicable("min_key_age_hours")),
+        (None, None) => None,
+        (Some(default), given) => Some(within(
+            "min_key_age_hours",
+            given.unwrap_or(default),
+            0,
+            MAX_KEY_AGE_HOURS,
+        )?),
+    };
+    let window_minutes = within(
+        "window_minutes",
+        body.window_minutes.unwrap_or(defaults.window_minutes),
+        1,
+        MAX_WINDOW_MINUTES,
+    )?;
+    Ok(ValidAnomalyRule {
+        name,
+        kind,
+        enabled: body.enabled,
+        threshold,
+        window_minutes,
+        min_key_age_hours,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1587,66 +1647,6 @@ mAid9EdNwTAOhpr8
             policy(serde_json::json!({"repository": "acme/infra", "ref": "refs/heads/*"})).unwrap();
         assert_eq!(ok.token_lifetime_seconds, 900);
     }
-}
-
-/// An anomaly rule: a known kind, a name, and only the thresholds its kind takes, each in range;
-/// thresholds left out take the kind's defaults.
-pub fn anomaly_rule(
-    body: &crate::v1::CreateAnomalyRule,
-) -> Result<crate::v1::anomaly_rules::ValidAnomalyRule, FieldError> {
-    use crate::v1::anomaly_rules::{
-        AnomalyKind, ValidAnomalyRule, MAX_KEY_AGE_HOURS, MAX_THRESHOLD, MAX_WINDOW_MINUTES,
-    };
-    let name = name("name", &body.name)?;
-    let kind = AnomalyKind::parse(&body.kind).ok_or_else(|| {
-        FieldError::new(
-            "kind",
-            "unknown_kind",
-            format!("kind must be one of {}", AnomalyKind::NAMES.join(", ")),
-        )
-    })?;
-    let defaults = kind.defaults();
-    let not_applicable = |field: &str| {
-        FieldError::new(
-            field,
-            "not_applicable",
-            format!("{field} does not apply to a `{}` rule", kind.as_str()),
-        )
-    };
-    let threshold = match (defaults.threshold, body.threshold) {
-        (None, Some(_)) => return Err(not_applicable("threshold")),
-        (None, None) => None,
-        (Some(default), given) => Some(within(
-            "threshold",
-            given.unwrap_or(default),
-            defaults.min_threshold,
-            MAX_THRESHOLD,
-        )?),
-    };
-    let min_key_age_hours = match (defaults.min_key_age_hours, body.min_key_age_hours) {
-        (None, Some(_)) => return Err(not_applicable("min_key_age_hours")),
-        (None, None) => None,
-        (Some(default), given) => Some(within(
-            "min_key_age_hours",
-            given.unwrap_or(default),
-            0,
-            MAX_KEY_AGE_HOURS,
-        )?),
-    };
-    let window_minutes = within(
-        "window_minutes",
-        body.window_minutes.unwrap_or(defaults.window_minutes),
-        1,
-        MAX_WINDOW_MINUTES,
-    )?;
-    Ok(ValidAnomalyRule {
-        name,
-        kind,
-        enabled: body.enabled,
-        threshold,
-        window_minutes,
-        min_key_age_hours,
-    })
 }
 
 /// An audit sink's event type pattern: `*`, a family `auth.*`, or an exact `api_key.revoked`

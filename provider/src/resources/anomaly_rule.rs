@@ -115,9 +115,9 @@ impl PlanRules for AnomalyRuleState {
     /// attributes the configuration leaves out, give way to the new kind's defaults.
     fn adopt_config(&mut self, prior: &Self, config: &Self) {
         if prior.kind != self.kind {
-            self.threshold = config.threshold.clone();
-            self.window_minutes = config.window_minutes.clone();
-            self.min_key_age_hours = config.min_key_age_hours.clone();
+            self.threshold = config.threshold;
+            self.window_minutes = config.window_minutes;
+            self.min_key_age_hours = config.min_key_age_hours;
         }
     }
 
