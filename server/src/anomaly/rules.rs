@@ -144,10 +144,10 @@ pub fn observations(kind: AnomalyKind, event: &SeenEvent, details: &Value) -> Ve
                 ) else {
                     return vec![];
                 };
-                (
-                    format!("workload:{identity}:{sub}"),
-                    facts(details, &["workload_identity_id", "issuer", "subject"]),
-                )
+                let mut facts = facts(details, &["workload_identity_id", "issuer"]);
+                // `subject` is the incident's; the token's is the workload's.
+                facts.insert("workload_subject".to_owned(), json!(sub));
+                (format!("workload:{identity}:{sub}"), facts)
             } else {
                 // A family belongs to one session: the session is the subject, so one theft
                 // is one incident however many clients it touched.
@@ -426,6 +426,7 @@ mod tests {
         assert_eq!(seen[0].subject, "workload:wi_1:repo:acme/app");
         assert_eq!(seen[0].region.as_deref(), Some("eu-west-1"));
         assert_eq!(seen[0].facts["issuer"], "https://ci.example");
+        assert_eq!(seen[0].facts["workload_subject"], "repo:acme/app");
         let nowhere =
             json!({"subject": "repo:acme/app", "workload_identity_id": "wi_1", "region": null});
         assert!(observations(kind, &exchanged, &nowhere).is_empty());

@@ -28,7 +28,7 @@ async fn forged_forwarding_headers_are_ignored() {
 
 const READ: &str = "statuspulse:checks:read";
 
-fn behind_a_proxy() -> Options {
+pub(crate) fn behind_a_proxy() -> Options {
     Options {
         tweak: |s| {
             s.master_key = statuspulse_server::platform::config::MasterKeySource::Value(
