@@ -31,6 +31,8 @@ pub const ACCESS_POLICY: &str = "ap";
 /// Workload identity trust policies, `wi_…`.
 pub const WORKLOAD_IDENTITY: &str = "wi";
 
+/// Anomaly rules, `anr_…`.
+pub const ANOMALY_RULE: &str = "anr";
 /// Audit sinks (SIEM forwarding), `snk_…`.
 pub const AUDIT_SINK: &str = "snk";
 

@@ -1193,6 +1193,301 @@ pub fn region(field: &str, value: &str) -> Result<String, FieldError> {
     }
 }
 
+/// An anomaly rule: a known kind, a name, and only the thresholds its kind takes, each in range;
+/// thresholds left out take the kind's defaults.
+pub fn anomaly_rule(
+    body: &crate::v1::CreateAnomalyRule,
+) -> Result<crate::v1::anomaly_rules::ValidAnomalyRule, FieldError> {
+    use crate::v1::anomaly_rules::{
+        AnomalyKind, ValidAnomalyRule, MAX_KEY_AGE_HOURS, MAX_THRESHOLD, MAX_WINDOW_MINUTES,
+    };
+    let name = name("name", &body.name)?;
+    let kind = AnomalyKind::parse(&body.kind).ok_or_else(|| {
+        FieldError::new(
+            "kind",
+            "unknown_kind",
+            format!("kind must be one of {}", AnomalyKind::NAMES.join(", ")),
+        )
+    })?;
+    let defaults = kind.defaults();
+    let not_applicable = |field: &str| {
+        FieldError::new(
+            field,
+            "not_applicable",
+            format!("{field} does not apply to a `{}` rule", kind.as_str()),
+        )
+    };
+    let threshold = match (defaults.threshold, body.threshold) {
+        (None, Some(_)) => return Err(not_applicable("threshold")),
+        (None, None) => None,
+        (Some(default), given) => Some(within(
+            "threshold",
+            given.unwrap_or(default),
+            defaults.min_threshold,
+            MAX_THRESHOLD,
+        )?),
+    };
+    let min_key_age_hours = match (defaults.min_key_age_hours, body.min_key_age_hours) {
+        (None, Some(_)) => return Err(not_applicable("min_key_age_hours")),
+        (None, None) => None,
+        (Some(default), given) => Some(within(
+            "min_key_age_hours",
+            given.unwrap_or(default),
+            0,
+            MAX_KEY_AGE_HOURS,
+        )?),
+    };
+    let window_minutes = within(
+        "window_minutes",
+        body.window_minutes.unwrap_or(defaults.window_minutes),
+        1,
+        MAX_WINDOW_MINUTES,
+    )?;
+    Ok(ValidAnomalyRule {
+        name,
+        kind,
+        enabled: body.enabled,
+        threshold,
+        window_minutes,
+        min_key_age_hours,
+    })
+}
+
+/// An audit sink's event type pattern: `*`, a family `auth.*`, or an exact `api_key.revoked`
+/// (lowercase letters and `_`). Whether it names a known event is the server's check.
+pub fn event_type_pattern(value: &str) -> Result<String, FieldError> {
+    let part = |p: &str| {
+        !p.is_empty() && p.len() <= 64 && p.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+    };
+    let ok = value == "*"
+        || value
+            .split_once('.')
+            .is_some_and(|(family, rest)| part(family) && (rest == "*" || part(rest)));
+    if ok {
+        Ok(value.to_owned())
+    } else if value.chars().any(char::is_control) {
+        Err(control_characters("event_types"))
+    } else {
+        Err(FieldError::new(
+            "event_types",
+            "invalid_event_type",
+            format!("`{value}` is not an event type pattern: use `*`, a family such as `auth.*`, or a type such as `api_key.revoked`"),
+        ))
+    }
+}
+
+/// A Standard Webhooks signing secret: `whsec_` and the base64 of 24 to 64 bytes.
+pub fn webhook_secret(value: &str) -> Result<(), FieldError> {
+    use crate::v1::audit_sinks::WEBHOOK_SECRET_PREFIX;
+    use base64::Engine as _;
+    let decoded = value
+        .strip_prefix(WEBHOOK_SECRET_PREFIX)
+        .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok());
+    match decoded {
+        Some(bytes) if (24..=64).contains(&bytes.len()) => Ok(()),
+        _ => Err(FieldError::new(
+            "webhook.secret",
+            "invalid_secret",
+            "webhook.secret must be `whsec_` followed by the base64 of 24 to 64 random bytes \
+             (omit it and the server generates one)",
+        )),
+    }
+}
+
+/// An AWS region name such as `eu-west-1` or `us-gov-west-1`.
+fn aws_region(value: &str) -> Result<String, FieldError> {
+    let parts: Vec<&str> = value.split('-').collect();
+    let ok = value.len() <= 32
+        && parts.len() >= 3
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts
+            .last()
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    if ok {
+        Ok(value.to_owned())
+    } else {
+        Err(FieldError::new(
+            "cloudwatch.region",
+            "invalid_region",
+            format!("`{value}` is not an AWS region: use a name such as eu-west-1"),
+        ))
+    }
+}
+
+/// A CloudWatch Logs group or stream name: 1 to 512 characters of the set AWS allows.
+fn log_name(field: &str, value: &str, extra: &[u8]) -> Result<String, FieldError> {
+    let ok = (1..=512).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-/#".contains(&b) || extra.contains(&b));
+    if ok {
+        Ok(value.to_owned())
+    } else if value.chars().any(char::is_control) {
+        Err(control_characters(field))
+    } else {
+        Err(FieldError::new(
+            field,
+            "invalid_log_name",
+            format!("{field} must be 1 to 512 letters, digits or `._-/#`"),
+        ))
+    }
+}
+
+/// The `cloudwatch` block. Credentials are all-or-nothing: an access key id with its secret.
+pub fn cloudwatch_settings(
+    body: &crate::v1::CloudWatchSettingsInput,
+) -> Result<crate::v1::CloudWatchSettingsInput, FieldError> {
+    let mut out = body.clone();
+    out.region = aws_region(&body.region)?;
+    out.log_group = log_name("cloudwatch.log_group", &body.log_group, b"")?;
+    out.log_stream = log_name("cloudwatch.log_stream", &body.log_stream, b"=@+,")?;
+    if let Some(id) = &body.access_key_id {
+        let ok = (16..=128).contains(&id.len())
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        if !ok {
+            return Err(FieldError::new(
+                "cloudwatch.access_key_id",
+                "invalid_access_key_id",
+                "cloudwatch.access_key_id must be an AWS access key id (16 to 128 uppercase letters and digits)",
+            ));
+        }
+    }
+    if let Some(secret) = &body.secret_access_key {
+        if secret.chars().any(char::is_control) || !(16..=128).contains(&secret.len()) {
+            return Err(FieldError::new(
+                "cloudwatch.secret_access_key",
+                "invalid_secret",
+                "cloudwatch.secret_access_key must be 16 to 128 characters",
+            ));
+        }
+        if body.access_key_id.is_none() {
+            return Err(FieldError::new(
+                "cloudwatch.access_key_id",
+                "credentials_incomplete",
+                "a secret_access_key needs its access_key_id",
+            ));
+        }
+    }
+    if let Some(arn) = &body.role_arn {
+        let ok = arn.split_once(":iam::").is_some_and(|(partition, rest)| {
+            partition.starts_with("arn:aws")
+                && rest.split_once(":role/").is_some_and(|(account, name)| {
+                    account.len() == 12
+                        && account.bytes().all(|b| b.is_ascii_digit())
+                        && (1..=512).contains(&name.len())
+                        && name
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_/-".contains(&b))
+                })
+        });
+        if !ok {
+            return Err(FieldError::new(
+                "cloudwatch.role_arn",
+                "invalid_role_arn",
+                format!("`{arn}` is not an IAM role ARN: use arn:aws:iam::<12-digit account>:role/<name>"),
+            ));
+        }
+    }
+    if let Some(external_id) = &body.external_id {
+        let ok = (2..=1224).contains(&external_id.len())
+            && external_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+=,.@:/_-".contains(&b));
+        if !ok {
+            return Err(FieldError::new(
+                "cloudwatch.external_id",
+                "invalid_external_id",
+                "cloudwatch.external_id must be 2 to 1224 letters, digits or `+=,.@:/_-`",
+            ));
+        }
+        if body.role_arn.is_none() {
+            return Err(FieldError::new(
+                "cloudwatch.external_id",
+                "external_id_without_role",
+                "an external_id applies only with a role_arn",
+            ));
+        }
+    }
+    if let Some(endpoint) = &body.endpoint_override {
+        out.endpoint_override = Some(https_url(
+            "cloudwatch.endpoint_override",
+            endpoint.trim_end_matches('/'),
+        )?);
+    }
+    Ok(out)
+}
+
+/// A sink create (or an update merged over the stored sink): name, patterns, exactly one block.
+pub fn audit_sink(
+    body: &crate::v1::CreateAuditSink,
+) -> Result<crate::v1::CreateAuditSink, FieldError> {
+    use crate::v1::audit_sinks::MAX_EVENT_TYPES;
+    let mut out = body.clone();
+    out.name = name("name", &body.name)?;
+    if body.event_types.is_empty() || body.event_types.len() > MAX_EVENT_TYPES {
+        return Err(FieldError::new(
+            "event_types",
+            "invalid_event_types",
+            format!(
+                "event_types must hold 1 to {MAX_EVENT_TYPES} patterns (`*` forwards every event)"
+            ),
+        ));
+    }
+    let mut patterns = Vec::with_capacity(body.event_types.len());
+    for pattern in &body.event_types {
+        let pattern = event_type_pattern(pattern)?;
+        if patterns.contains(&pattern) {
+            // Refused rather than dropped: what is stored must be what was asked for.
+            return Err(FieldError::new(
+                "event_types",
+                "duplicate_event_type",
+                format!("`{pattern}` is listed twice in event_types"),
+            ));
+        }
+        patterns.push(pattern);
+    }
+    out.event_types = patterns;
+    match (&body.webhook, &body.cloudwatch) {
+        (Some(webhook), None) => {
+            let mut webhook = webhook.clone();
+            webhook.url = https_url("webhook.url", &webhook.url)?;
+            if let Some(secret) = &webhook.secret {
+                webhook_secret(secret)?;
+            }
+            out.webhook = Some(webhook);
+        }
+        (None, Some(cloudwatch)) => out.cloudwatch = Some(cloudwatch_settings(cloudwatch)?),
+        (Some(_), Some(_)) => {
+            return Err(FieldError::new(
+                "cloudwatch",
+                "one_destination",
+                "a sink has one destination: give either a webhook block or a cloudwatch block",
+            ))
+        }
+        (None, None) => {
+            return Err(FieldError::new(
+                "webhook",
+                "destination_required",
+                "a sink needs a destination: a webhook block or a cloudwatch block",
+            ))
+        }
+    }
+    Ok(out)
+}
+
+/// Whether an event type is matched by a sink's pattern (`*`, `family.*` or exact).
+pub fn event_type_matches(pattern: &str, event_type: &str) -> bool {
+    match pattern.strip_suffix(".*") {
+        _ if pattern == "*" => true,
+        Some(family) => event_type.split_once('.').is_some_and(|(f, _)| f == family),
+        None => pattern == event_type,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1586,240 +1881,5 @@ mAid9EdNwTAOhpr8
         let ok =
             policy(serde_json::json!({"repository": "acme/infra", "ref": "refs/heads/*"})).unwrap();
         assert_eq!(ok.token_lifetime_seconds, 900);
-    }
-}
-
-/// An audit sink's event type pattern: `*`, a family `auth.*`, or an exact `api_key.revoked`
-/// (lowercase letters and `_`). Whether it names a known event is the server's check.
-pub fn event_type_pattern(value: &str) -> Result<String, FieldError> {
-    let part = |p: &str| {
-        !p.is_empty() && p.len() <= 64 && p.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
-    };
-    let ok = value == "*"
-        || value
-            .split_once('.')
-            .is_some_and(|(family, rest)| part(family) && (rest == "*" || part(rest)));
-    if ok {
-        Ok(value.to_owned())
-    } else if value.chars().any(char::is_control) {
-        Err(control_characters("event_types"))
-    } else {
-        Err(FieldError::new(
-            "event_types",
-            "invalid_event_type",
-            format!("`{value}` is not an event type pattern: use `*`, a family such as `auth.*`, or a type such as `api_key.revoked`"),
-        ))
-    }
-}
-
-/// A Standard Webhooks signing secret: `whsec_` and the base64 of 24 to 64 bytes.
-pub fn webhook_secret(value: &str) -> Result<(), FieldError> {
-    use crate::v1::audit_sinks::WEBHOOK_SECRET_PREFIX;
-    use base64::Engine as _;
-    let decoded = value
-        .strip_prefix(WEBHOOK_SECRET_PREFIX)
-        .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok());
-    match decoded {
-        Some(bytes) if (24..=64).contains(&bytes.len()) => Ok(()),
-        _ => Err(FieldError::new(
-            "webhook.secret",
-            "invalid_secret",
-            "webhook.secret must be `whsec_` followed by the base64 of 24 to 64 random bytes \
-             (omit it and the server generates one)",
-        )),
-    }
-}
-
-/// An AWS region name such as `eu-west-1` or `us-gov-west-1`.
-fn aws_region(value: &str) -> Result<String, FieldError> {
-    let parts: Vec<&str> = value.split('-').collect();
-    let ok = value.len() <= 32
-        && parts.len() >= 3
-        && parts[..parts.len() - 1]
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
-        && parts
-            .last()
-            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
-    if ok {
-        Ok(value.to_owned())
-    } else {
-        Err(FieldError::new(
-            "cloudwatch.region",
-            "invalid_region",
-            format!("`{value}` is not an AWS region: use a name such as eu-west-1"),
-        ))
-    }
-}
-
-/// A CloudWatch Logs group or stream name: 1 to 512 characters of the set AWS allows.
-fn log_name(field: &str, value: &str, extra: &[u8]) -> Result<String, FieldError> {
-    let ok = (1..=512).contains(&value.len())
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-/#".contains(&b) || extra.contains(&b));
-    if ok {
-        Ok(value.to_owned())
-    } else if value.chars().any(char::is_control) {
-        Err(control_characters(field))
-    } else {
-        Err(FieldError::new(
-            field,
-            "invalid_log_name",
-            format!("{field} must be 1 to 512 letters, digits or `._-/#`"),
-        ))
-    }
-}
-
-/// The `cloudwatch` block. Credentials are all-or-nothing: an access key id with its secret.
-pub fn cloudwatch_settings(
-    body: &crate::v1::CloudWatchSettingsInput,
-) -> Result<crate::v1::CloudWatchSettingsInput, FieldError> {
-    let mut out = body.clone();
-    out.region = aws_region(&body.region)?;
-    out.log_group = log_name("cloudwatch.log_group", &body.log_group, b"")?;
-    out.log_stream = log_name("cloudwatch.log_stream", &body.log_stream, b"=@+,")?;
-    if let Some(id) = &body.access_key_id {
-        let ok = (16..=128).contains(&id.len())
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
-        if !ok {
-            return Err(FieldError::new(
-                "cloudwatch.access_key_id",
-                "invalid_access_key_id",
-                "cloudwatch.access_key_id must be an AWS access key id (16 to 128 uppercase letters and digits)",
-            ));
-        }
-    }
-    if let Some(secret) = &body.secret_access_key {
-        if secret.chars().any(char::is_control) || !(16..=128).contains(&secret.len()) {
-            return Err(FieldError::new(
-                "cloudwatch.secret_access_key",
-                "invalid_secret",
-                "cloudwatch.secret_access_key must be 16 to 128 characters",
-            ));
-        }
-        if body.access_key_id.is_none() {
-            return Err(FieldError::new(
-                "cloudwatch.access_key_id",
-                "credentials_incomplete",
-                "a secret_access_key needs its access_key_id",
-            ));
-        }
-    }
-    if let Some(arn) = &body.role_arn {
-        let ok = arn.split_once(":iam::").is_some_and(|(partition, rest)| {
-            partition.starts_with("arn:aws")
-                && rest.split_once(":role/").is_some_and(|(account, name)| {
-                    account.len() == 12
-                        && account.bytes().all(|b| b.is_ascii_digit())
-                        && (1..=512).contains(&name.len())
-                        && name
-                            .bytes()
-                            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_/-".contains(&b))
-                })
-        });
-        if !ok {
-            return Err(FieldError::new(
-                "cloudwatch.role_arn",
-                "invalid_role_arn",
-                format!("`{arn}` is not an IAM role ARN: use arn:aws:iam::<12-digit account>:role/<name>"),
-            ));
-        }
-    }
-    if let Some(external_id) = &body.external_id {
-        let ok = (2..=1224).contains(&external_id.len())
-            && external_id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"+=,.@:/_-".contains(&b));
-        if !ok {
-            return Err(FieldError::new(
-                "cloudwatch.external_id",
-                "invalid_external_id",
-                "cloudwatch.external_id must be 2 to 1224 letters, digits or `+=,.@:/_-`",
-            ));
-        }
-        if body.role_arn.is_none() {
-            return Err(FieldError::new(
-                "cloudwatch.external_id",
-                "external_id_without_role",
-                "an external_id applies only with a role_arn",
-            ));
-        }
-    }
-    if let Some(endpoint) = &body.endpoint_override {
-        out.endpoint_override = Some(https_url(
-            "cloudwatch.endpoint_override",
-            endpoint.trim_end_matches('/'),
-        )?);
-    }
-    Ok(out)
-}
-
-/// A sink create (or an update merged over the stored sink): name, patterns, exactly one block.
-pub fn audit_sink(
-    body: &crate::v1::CreateAuditSink,
-) -> Result<crate::v1::CreateAuditSink, FieldError> {
-    use crate::v1::audit_sinks::MAX_EVENT_TYPES;
-    let mut out = body.clone();
-    out.name = name("name", &body.name)?;
-    if body.event_types.is_empty() || body.event_types.len() > MAX_EVENT_TYPES {
-        return Err(FieldError::new(
-            "event_types",
-            "invalid_event_types",
-            format!(
-                "event_types must hold 1 to {MAX_EVENT_TYPES} patterns (`*` forwards every event)"
-            ),
-        ));
-    }
-    let mut patterns = Vec::with_capacity(body.event_types.len());
-    for pattern in &body.event_types {
-        let pattern = event_type_pattern(pattern)?;
-        if patterns.contains(&pattern) {
-            // Refused rather than dropped: what is stored must be what was asked for.
-            return Err(FieldError::new(
-                "event_types",
-                "duplicate_event_type",
-                format!("`{pattern}` is listed twice in event_types"),
-            ));
-        }
-        patterns.push(pattern);
-    }
-    out.event_types = patterns;
-    match (&body.webhook, &body.cloudwatch) {
-        (Some(webhook), None) => {
-            let mut webhook = webhook.clone();
-            webhook.url = https_url("webhook.url", &webhook.url)?;
-            if let Some(secret) = &webhook.secret {
-                webhook_secret(secret)?;
-            }
-            out.webhook = Some(webhook);
-        }
-        (None, Some(cloudwatch)) => out.cloudwatch = Some(cloudwatch_settings(cloudwatch)?),
-        (Some(_), Some(_)) => {
-            return Err(FieldError::new(
-                "cloudwatch",
-                "one_destination",
-                "a sink has one destination: give either a webhook block or a cloudwatch block",
-            ))
-        }
-        (None, None) => {
-            return Err(FieldError::new(
-                "webhook",
-                "destination_required",
-                "a sink needs a destination: a webhook block or a cloudwatch block",
-            ))
-        }
-    }
-    Ok(out)
-}
-
-/// Whether an event type is matched by a sink's pattern (`*`, `family.*` or exact).
-pub fn event_type_matches(pattern: &str, event_type: &str) -> bool {
-    match pattern.strip_suffix(".*") {
-        _ if pattern == "*" => true,
-        Some(family) => event_type.split_once('.').is_some_and(|(f, _)| f == family),
-        None => pattern == event_type,
     }
 }

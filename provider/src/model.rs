@@ -47,6 +47,7 @@ pub enum IdKind {
     OAuthClient,
     AccessPolicy,
     WorkloadIdentity,
+    AnomalyRule,
     AuditSink,
     Workspace,
 }
@@ -62,6 +63,7 @@ impl IdKind {
             IdKind::OAuthClient => ids::OAUTH_CLIENT,
             IdKind::AccessPolicy => ids::ACCESS_POLICY,
             IdKind::WorkloadIdentity => ids::WORKLOAD_IDENTITY,
+            IdKind::AnomalyRule => ids::ANOMALY_RULE,
             IdKind::AuditSink => ids::AUDIT_SINK,
             IdKind::Workspace => ids::WORKSPACE,
         }
@@ -77,6 +79,7 @@ impl IdKind {
             IdKind::OAuthClient => "OAuth client",
             IdKind::AccessPolicy => "access policy",
             IdKind::WorkloadIdentity => "workload identity",
+            IdKind::AnomalyRule => "anomaly rule",
             IdKind::AuditSink => "audit sink",
             IdKind::Workspace => "workspace",
         }
@@ -135,6 +138,7 @@ pub fn check_api_key_format(key: &str) -> Result<(), String> {
 pub use statuspulse_api::v1::{
     AccessPolicy, CreateAccessPolicy, PolicyWithholding, UpdateAccessPolicy,
 };
+pub use statuspulse_api::v1::{AnomalyRule, CreateAnomalyRule, UpdateAnomalyRule};
 pub use statuspulse_api::v1::{
     ApiKeyView, ClusterAccess, CreateApiKey, CreateEnvironmentCluster, CreateRoleBinding,
     CreateServiceAccount, CreatedApiKey, EffectiveAccess, EnvironmentCluster, Page, PlainKey,

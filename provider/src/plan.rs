@@ -38,6 +38,11 @@ pub trait PlanRules {
     /// plan shows the value the object will have.
     fn fill_defaults(&mut self) {}
 
+    /// Before an update is planned and validated: Terraform's proposal carries the prior values
+    /// of optional computed attributes the configuration leaves out. A resource for which a
+    /// change makes those prior values meaningless (a replacement) takes the configuration's.
+    fn adopt_config(&mut self, _prior: &Self, _config: &Self) {}
+
     /// Replacements that are not configuration changes: the prior object is no longer one to keep,
     /// or a change (such as a nested block swapped for another) the server cannot make in place.
     fn force_replacement(&self, _planned: &mut Self, _replace: &mut Replacement) {}

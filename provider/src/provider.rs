@@ -573,6 +573,12 @@ impl Provider for StatusPulseProvider {
                 Box::new(Managed(WorkloadIdentityResource::new(self.client.clone()))),
             ),
             (
+                "anomaly_rule".to_owned(),
+                Box::new(Managed(crate::resources::AnomalyRuleResource::new(
+                    self.client.clone(),
+                ))),
+            ),
+            (
                 "audit_sink".to_owned(),
                 Box::new(Managed(AuditSinkResource::new(self.client.clone()))),
             ),

@@ -64,6 +64,7 @@ struct Seen {
     key: Option<zeroize::Zeroizing<Vec<u8>>>,
 }
 
+#[allow(clippy::unused_async)] // an axum handler: it must be a future
 async fn receive(seen: Arc<Mutex<Seen>>, headers: HeaderMap, body: Bytes) -> StatusCode {
     let header = |name: &str| headers.get(name).unwrap().to_str().unwrap().to_owned();
     let mut seen = seen.lock().unwrap();

@@ -195,6 +195,9 @@ impl Application {
         if let Err(e) = self.state.authenticator.flush_last_used().await {
             tracing::warn!(error = %e, "could not write last_used_at at shutdown");
         }
+        if let Err(e) = self.state.authenticator.flush_networks().await {
+            tracing::warn!(error = %e, "could not write key networks at shutdown");
+        }
         self.state.audit.flush().await;
         Ok(())
     }
@@ -247,6 +250,18 @@ fn spawn_jobs(state: &AppState) -> Vec<JoinHandle<()>> {
                 Box::pin(async move {
                     if let Err(e) = jobs::sign_in::purge_expired(&s).await {
                         tracing::error!(error = format!("{e:#}"), "sign-in state expiry failed");
+                    }
+                })
+            },
+        },
+        Job {
+            name: "anomaly detection",
+            every: crate::anomaly::DETECT_EVERY,
+            scope: Scope::OneReplica("anomaly_detection"),
+            run: |s| {
+                Box::pin(async move {
+                    if let Err(e) = crate::anomaly::detect(&s).await {
+                        tracing::error!(error = format!("{e:#}"), "anomaly detection failed");
                     }
                 })
             },
@@ -322,6 +337,9 @@ fn spawn_jobs(state: &AppState) -> Vec<JoinHandle<()>> {
                 Box::pin(async move {
                     if let Err(e) = s.authenticator.flush_last_used().await {
                         tracing::warn!(error = %e, "writing last_used_at failed");
+                    }
+                    if let Err(e) = s.authenticator.flush_networks().await {
+                        tracing::warn!(error = %e, "writing key networks failed");
                     }
                 })
             },

@@ -110,7 +110,7 @@ impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         // Constraint names from the migrations become conflicts the client can act on. SQLite
         // reports no constraint name, only the columns, so both are matched.
-        const UNIQUE: [(&str, &str, &str); 7] = [
+        const UNIQUE: [(&str, &str, &str); 8] = [
             (
                 "service_accounts_name_key",
                 "service_accounts.workspace_id, service_accounts.name",
@@ -140,6 +140,11 @@ impl From<sqlx::Error> for ApiError {
                 "workload_identities_name_key",
                 "workload_identities.workspace_id, workload_identities.name",
                 "a workload identity",
+            ),
+            (
+                "anomaly_rules_name_key",
+                "anomaly_rules.workspace_id, anomaly_rules.name",
+                "an anomaly rule",
             ),
             (
                 "audit_sinks_name_key",

@@ -5,6 +5,7 @@
 //! start the real server on port 0 exactly as `statuspulse-server serve` does. The layers, and
 //! what may depend on what, are in `server/ARCHITECTURE.md`.
 
+pub mod anomaly;
 pub mod app;
 pub mod audit;
 pub mod authn;

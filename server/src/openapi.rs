@@ -272,6 +272,9 @@ fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
     use statuspulse_api::v1::workload_identities::{
         MAX_TOKEN_LIFETIME_SECONDS, MIN_TOKEN_LIFETIME_SECONDS,
     };
+    // validate::event_type_pattern: `*`, a family `auth.*`, or an exact type.
+    static EVENT_TYPE_ITEM: Rule = Rule::Pattern("^(\\*|[a-z_]{1,64}\\.(\\*|[a-z_]{1,64}))$");
+    use statuspulse_api::v1::audit::{MAX_RETENTION_DAYS, MIN_RETENTION_DAYS};
     let scopes = Rule::List(&SCOPE, 1, None); // validate::scopes
     let clusters = Rule::List(&CLUSTER_ITEM, 0, None); // validate::cluster_names
     let ids = Rule::List(&ID_ITEM, 0, Some(MAX_RESTRICTION_IDS)); // validate::restriction_ids
@@ -295,14 +298,11 @@ fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
             (schema, "regions", Rule::List(&REGION_ITEM, 0, max)),
         ]);
     }
-    // validate::event_type_pattern: `*`, a family `auth.*`, or an exact type.
-    static EVENT_TYPE_ITEM: Rule = Rule::Pattern("^(\\*|[a-z_]{1,64}\\.(\\*|[a-z_]{1,64}))$");
     let event_types = Rule::List(
         &EVENT_TYPE_ITEM,
         1,
         Some(statuspulse_api::v1::audit_sinks::MAX_EVENT_TYPES),
     );
-    use statuspulse_api::v1::audit::{MAX_RETENTION_DAYS, MIN_RETENTION_DAYS};
     policy_rules.extend(vec![
         ("CreateAuditSink", "name", NAME),
         ("CreateAuditSink", "event_types", event_types),
@@ -399,6 +399,36 @@ fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
             Rule::Within(MIN_TOKEN_LIFETIME_SECONDS, MAX_TOKEN_LIFETIME_SECONDS),
         ),
     ]);
+    // validate::anomaly_rule (a threshold is also refused for a kind that takes none).
+    {
+        use statuspulse_api::v1::anomaly_rules::{
+            MAX_KEY_AGE_HOURS, MAX_THRESHOLD, MAX_WINDOW_MINUTES,
+        };
+        policy_rules.extend([
+            ("CreateAnomalyRule", "name", NAME),
+            (
+                "CreateAnomalyRule",
+                "kind",
+                Rule::OneOf(statuspulse_api::v1::AnomalyKind::NAMES),
+            ),
+            ("UpdateAnomalyRule", "name", NAME),
+        ]);
+        for schema in ["CreateAnomalyRule", "UpdateAnomalyRule"] {
+            policy_rules.extend([
+                (schema, "threshold", Rule::Within(1, MAX_THRESHOLD)),
+                (
+                    schema,
+                    "window_minutes",
+                    Rule::Within(1, MAX_WINDOW_MINUTES),
+                ),
+                (
+                    schema,
+                    "min_key_age_hours",
+                    Rule::Within(0, MAX_KEY_AGE_HOURS),
+                ),
+            ]);
+        }
+    }
     policy_rules
 }
 

@@ -21,6 +21,7 @@ fn creating_routes() -> OpenApiRouter<AppState> {
         .merge(crate::management::workspaces::router())
         .merge(crate::management::service_accounts::router())
         .merge(crate::management::access_policies::router())
+        .merge(crate::management::anomaly_rules::router())
         .merge(crate::management::workload_identities::router())
         .merge(crate::management::api_keys::router())
         .merge(crate::management::environment_clusters::router())
@@ -55,6 +56,7 @@ pub const IDEMPOTENT_CREATES: &[&str] = &[
     "/v1/oauth-clients",
     "/v1/access-policies",
     "/v1/workload-identities",
+    "/v1/anomaly-rules",
     "/v1/audit-sinks",
 ];
 

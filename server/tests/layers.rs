@@ -46,6 +46,11 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
         &["router", "management", "authz", "jobs", "signin"],
     ),
     ("jobs", &["router", "http", "signin"]),
+    // The detector reads the chain and appends to it; rules are management's to edit.
+    (
+        "anomaly",
+        &["router", "http", "management", "authn", "authz", "signin"],
+    ),
     // The edge: extractors and middleware, no feature.
     ("http", &["router", "management", "jobs", "signin"]),
     // Features: management does not reach into sign-in (sign-in reads connections from it).

@@ -7,6 +7,7 @@
 //! Field rules (lengths, patterns) are in [`crate::validate`].
 
 pub mod access_policies;
+pub mod anomaly_rules;
 pub mod api_keys;
 pub mod audit;
 pub mod audit_sinks;
@@ -27,6 +28,7 @@ use serde::{Deserialize, Serialize};
 pub use access_policies::{
     AccessConditions, AccessPolicy, CreateAccessPolicy, PolicyWithholding, UpdateAccessPolicy,
 };
+pub use anomaly_rules::{AnomalyKind, AnomalyRule, CreateAnomalyRule, UpdateAnomalyRule};
 pub use api_keys::{
     ApiKeyView, CreateApiKey, CreatedApiKey, PlainKey, RevokeApiKey, RotateApiKey, UpdateApiKey,
 };

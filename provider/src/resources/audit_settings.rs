@@ -292,6 +292,7 @@ mod tests {
 
     fn answer(retention_days: i64, is_default: bool) -> AuditSettings {
         AuditSettings {
+            workspace_id: "ws_1".to_owned(),
             retention_days,
             is_default,
             pruned_through_seq: 0,

@@ -94,6 +94,12 @@ impl Named for AccessPolicy {
     }
 }
 
+impl Named for crate::model::AnomalyRule {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
 impl Named for AuditSink {
     fn name(&self) -> &str {
         &self.name

@@ -108,11 +108,12 @@ impl<R: ManagedResource> Resource for Managed<R> {
         &self,
         diags: &mut Diagnostics,
         prior_state: R::State,
-        proposed_state: R::State,
-        _config_state: R::State,
+        mut proposed_state: R::State,
+        config_state: R::State,
         _prior_private_state: ValueEmpty,
         _provider_meta_state: ValueEmpty,
     ) -> Option<(R::State, ValueEmpty, Vec<AttributePath>)> {
+        proposed_state.adopt_config(&prior_state, &config_state);
         R::validate(diags, &proposed_state);
         self.0
             .check_plan(diags, Some(&prior_state), &proposed_state)

@@ -2,6 +2,7 @@
 //! their states declare (`crate::plan`); `crud` holds the API steps they all share.
 
 mod access_policy;
+mod anomaly_rule;
 mod api_key;
 mod audit_settings;
 mod audit_sink;
@@ -15,6 +16,7 @@ mod sso_connection;
 mod workload_identity;
 
 pub use access_policy::{access_policy_state, AccessPolicyResource, AccessPolicyState};
+pub use anomaly_rule::{anomaly_rule_state, AnomalyRuleResource, AnomalyRuleState};
 pub use api_key::{api_key_doc, ApiKeyResource};
 pub use audit_settings::{audit_settings_state, AuditSettingsResource, AuditSettingsState};
 pub use audit_sink::{audit_sink_state, AuditSinkResource, AuditSinkState};

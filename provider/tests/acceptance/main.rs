@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod access_policy;
+mod anomaly_rule;
 mod api_keys;
 mod audit_settings;
 mod audit_sink;
@@ -234,6 +235,21 @@ fn requests_and_retries_are_logged_for_tf_log_on_terraform_1_0_3() {
 #[test]
 fn requests_and_retries_are_logged_for_tf_log_on_terraform_1_11_4() {
     diagnostics::requests_and_retries_are_logged_for_tf_log_without_the_key("1.11.4");
+}
+
+#[test]
+fn anomaly_rule_lifecycle_on_terraform_1_0_3() {
+    anomaly_rule::lifecycle("1.0.3");
+}
+
+#[test]
+fn anomaly_rule_lifecycle_on_terraform_1_15_5() {
+    anomaly_rule::lifecycle("1.15.5");
+}
+
+#[test]
+fn anomaly_rule_plan_time_validation_points_at_the_offending_attribute() {
+    anomaly_rule::plan_time_validation("1.11.4");
 }
 
 #[test]

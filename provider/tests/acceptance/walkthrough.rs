@@ -72,15 +72,6 @@ fn str_of<'a>(value: &'a Value, field: &str) -> &'a str {
         .unwrap_or_else(|| panic!("{field} missing in {value}"))
 }
 
-/// An RFC 3339 UTC time as a sortable value: the server trims trailing zeros of the fraction
-/// (`.67Z` for `.670Z`), so the strings themselves do not sort.
-fn instant(rfc3339: &str) -> (String, u32) {
-    let trimmed = rfc3339.trim_end_matches('Z');
-    let (seconds, fraction) = trimmed.split_once('.').unwrap_or((trimmed, ""));
-    let millis = format!("{fraction:0<3}")[..3].parse().unwrap_or(0);
-    (seconds.to_owned(), millis)
-}
-
 /// Verifies with one key in a loop until finished: (calls, refusals).
 struct Consumer {
     stop: Arc<AtomicBool>,

@@ -18,6 +18,7 @@
 //! whatever is in flight: every invalidation bumps a generation under the key's map shard lock,
 //! and a record read before a bump is neither cached as fresh nor answered without a re-read.
 
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -69,6 +70,10 @@ pub struct Credential {
     /// The verify answer, rendered once per record and thread (indexed by `rotation_due`): the
     /// hot path serves bytes instead of building JSON.
     pub rendered_answer: [PerThread<super::routes::RenderedAnswer>; 2],
+    /// [`ClientNetwork::code`]s of networks this replica saw the key used from (one cache line,
+    /// most recent per slot): a use from one of them, the usual case even for a fleet spread
+    /// over a few subnets, costs a few relaxed loads in [`Authenticator::note_network`].
+    pub recent_networks: [AtomicU64; RECENT_NETWORKS],
 }
 
 impl Credential {
@@ -191,7 +196,34 @@ pub struct Authenticator {
     key_failures: FailureBudget<KeyId>,
     refresh_after: Duration,
     max_age: Duration,
+    /// (key, network) pairs recorded or queued by this replica, for the `new_network` anomaly
+    /// rule: a sharded map, so uses from networks beyond a key's recent ones contend on no
+    /// global lock. At most [`MAX_KNOWN_NETWORKS`]; past that it starts over (a repeated insert
+    /// is harmless).
+    known_networks: dashmap::DashMap<(String, u64), (), foldhash::fast::RandomState>,
+    /// Pairs seen for the first time, waiting for [`Authenticator::flush_networks`]; at most
+    /// [`MAX_PENDING_NETWORKS`] (past that a pair is left for a later use to record).
+    new_networks: std::sync::Mutex<Vec<SeenNetwork>>,
 }
+
+/// Slots of [`Credential::recent_networks`]: eight `u64`, one cache line.
+pub const RECENT_NETWORKS: usize = 8;
+
+/// A key used from a client network (/24, /64) for the first time on this replica.
+#[derive(Debug)]
+struct SeenNetwork {
+    api_key_id: String,
+    workspace_id: String,
+    network: ClientNetwork,
+    code: u64,
+    at: i64,
+}
+
+const MAX_KNOWN_NETWORKS: usize = 100_000;
+const MAX_PENDING_NETWORKS: usize = 4096;
+/// Networks recorded per key, at most: enough for any real fleet; past it the key's history is
+/// no baseline for "new" anyway, and one key cannot grow the table without bound.
+pub const MAX_NETWORKS_PER_KEY: i64 = 64;
 
 impl std::fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -266,6 +298,8 @@ impl Authenticator {
             metrics,
             refresh_after: settings.cache_refresh,
             max_age: settings.cache_max_age,
+            known_networks: dashmap::DashMap::with_hasher(foldhash::fast::RandomState::default()),
+            new_networks: std::sync::Mutex::default(),
         }
     }
 
@@ -630,6 +664,7 @@ impl Authenticator {
             id: r.id,
             access,
             rendered_answer: Default::default(),
+            recent_networks: std::array::from_fn(|_| AtomicU64::new(ClientNetwork::NO_CODE)),
         };
         Ok(Some((credential, r.secret_hash)))
     }
@@ -664,6 +699,96 @@ impl Authenticator {
             entry.flushed_ms.fetch_max(*used, Ordering::Relaxed);
         }
         Ok(pending.len())
+    }
+
+    /// Notes that `credential` was just used successfully from `client`'s network. The hot path:
+    /// a network among the key's recent ones costs a few loads of one cache line; another one
+    /// looks in a sharded map, and only a network this replica has not recorded queues a
+    /// database write (never made on the request path: [`Authenticator::flush_networks`]).
+    pub fn note_network(&self, credential: &Credential, client: impl FnOnce() -> Option<IpAddr>) {
+        let Some(ip) = client() else { return };
+        let network = ClientNetwork::of(ip);
+        let code = network.code();
+        if !credential
+            .recent_networks
+            .iter()
+            .any(|slot| slot.load(Ordering::Relaxed) == code)
+        {
+            self.note_other_network(credential, network, code);
+        }
+    }
+
+    #[cold]
+    fn note_other_network(&self, credential: &Credential, network: ClientNetwork, code: u64) {
+        // The slot is picked by the code, so a fleet's few networks settle into their own slots.
+        let slot = usize::try_from(code % RECENT_NETWORKS as u64).unwrap_or(0);
+        credential.recent_networks[slot].store(code, Ordering::Relaxed);
+        let seen = (credential.id.clone(), code);
+        if self.known_networks.contains_key(&seen) {
+            return;
+        }
+        let Ok(mut pending) = self.new_networks.lock() else {
+            return;
+        };
+        if pending.len() >= MAX_PENDING_NETWORKS {
+            return;
+        }
+        if self.known_networks.len() >= MAX_KNOWN_NETWORKS {
+            self.known_networks.clear();
+        }
+        if self.known_networks.insert(seen, ()).is_some() {
+            return;
+        }
+        pending.push(SeenNetwork {
+            api_key_id: credential.id.clone(),
+            workspace_id: credential.workspace_id.clone(),
+            network,
+            code,
+            at: self.clock.now_ms(),
+        });
+    }
+
+    /// Writes the networks noted since the last call to `api_key_networks` (at most
+    /// [`MAX_NETWORKS_PER_KEY`] per key; a network already there stays as first seen). Run
+    /// every second with the `last_used_at` write-back, and at shutdown.
+    pub async fn flush_networks(&self) -> Result<usize, sqlx::Error> {
+        let pending = match self.new_networks.lock() {
+            Ok(mut pending) => std::mem::take(&mut *pending),
+            Err(_) => return Ok(0),
+        };
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        let written = self.write_networks(&pending).await;
+        if written.is_err() {
+            // Not recorded: forget them, so that the next use from there tries again.
+            for seen in &pending {
+                self.known_networks
+                    .remove(&(seen.api_key_id.clone(), seen.code));
+            }
+        }
+        written.map(|()| pending.len())
+    }
+
+    async fn write_networks(&self, pending: &[SeenNetwork]) -> Result<(), sqlx::Error> {
+        let mut tx = self.db.begin_write().await?;
+        for seen in pending {
+            // A key purged meanwhile has no row to refer to: the SELECT finds none.
+            sqlx::query(
+                "INSERT INTO api_key_networks (api_key_id, network, workspace_id, first_seen_at, \
+                 detected) SELECT $1, $2, $3, $4, 0 WHERE EXISTS (SELECT 1 FROM api_keys \
+                 WHERE id = $1) AND (SELECT COUNT(*) FROM api_key_networks WHERE api_key_id = $1) \
+                 < $5 ON CONFLICT (api_key_id, network) DO NOTHING",
+            )
+            .bind(&seen.api_key_id)
+            .bind(seen.network.to_string())
+            .bind(&seen.workspace_id)
+            .bind(seen.at)
+            .bind(MAX_NETWORKS_PER_KEY)
+            .execute(&mut *tx.tx)
+            .await?;
+        }
+        tx.commit().await
     }
 
     /// Background maintenance of the in-memory structures.

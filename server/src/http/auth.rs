@@ -247,7 +247,12 @@ async fn authenticate_bearer(parts: &Parts, state: &AppState) -> Result<Arc<Cred
         })
         .await;
     match verification.verdict {
-        Ok(credential) => Ok(credential),
+        Ok(credential) => {
+            state.authenticator.note_network(&credential, || {
+                client_ip(parts, &state.settings.trusted_proxies)
+            });
+            Ok(credential)
+        }
         Err(failure) => {
             let known = verification.known.as_deref();
             let key_id = verification.key_id.as_ref().or(known.map(|c| &c.key_id));

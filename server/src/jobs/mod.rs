@@ -2,7 +2,7 @@
 //! time does under a lease.
 //!
 //! A replica's own state (buffered `last_used_at` times, in-memory limits) is its own job. Work on
-//! shared state (the quarantine purge, expired idempotency keys and sign-in state; later outbox delivery, signing-key rotation, anomaly rules)
+//! shared state (the quarantine purge, expired idempotency keys and sign-in state; anomaly detection, later outbox delivery)
 //! takes the job's lease in the database first, so several replicas sharing one PostgreSQL do it
 //! once, and another replica takes over within one lease period when the holder stops.
 

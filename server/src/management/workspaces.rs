@@ -164,6 +164,7 @@ async fn provision_recorded(
         },
     )
     .await?;
+    crate::management::anomaly_rules::insert_defaults(&mut tx.tx, &workspace_id, now).await?;
     let created = NewEvent::success(&workspace_id, EventType::WorkspaceCreated, actor.clone())
         .target("workspace", &workspace_id)
         .details(json!({"name": name, "operator": operator, "rate_limit_tier": tier}));

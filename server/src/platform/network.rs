@@ -24,6 +24,19 @@ impl ClientNetwork {
             ))),
         }
     }
+
+    /// The network as one number, for a cheap "same network as last time" check: a /24 in the
+    /// low 24 bits under an all-ones high half (a prefix no IPv6 source address has), a /64 as
+    /// its 64 prefix bits. Never [`ClientNetwork::NO_CODE`] for a real source address.
+    pub fn code(self) -> u64 {
+        match self.0 {
+            IpAddr::V4(v4) => 0xffff_ffff_0000_0000 | u64::from(u32::from(v4) >> 8),
+            IpAddr::V6(v6) => u64::try_from(u128::from(v6) >> 64).unwrap_or(Self::NO_CODE),
+        }
+    }
+
+    /// A code no network has (`ffff:ffff:ffff:ffff::/64` is multicast, never a source).
+    pub const NO_CODE: u64 = u64::MAX;
 }
 
 impl fmt::Display for ClientNetwork {

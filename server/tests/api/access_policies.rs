@@ -28,7 +28,7 @@ async fn forged_forwarding_headers_are_ignored() {
 
 const READ: &str = "statuspulse:checks:read";
 
-fn behind_a_proxy() -> Options {
+pub(crate) fn behind_a_proxy() -> Options {
     Options {
         tweak: |s| {
             s.master_key = statuspulse_server::platform::config::MasterKeySource::Value(
@@ -49,7 +49,7 @@ fn behind_a_proxy() -> Options {
     }
 }
 
-async fn setup(backend: Backend) -> Setup {
+pub(crate) async fn setup(backend: Backend) -> Setup {
     let (app, db) = TestApp::spawn_with(backend, behind_a_proxy()).await;
     oauth::setup_on(app, db).await
 }
@@ -77,7 +77,7 @@ async fn authorize_as(s: &Setup, amr: &[&str], ip: &str, scope: &str) -> (reqwes
 }
 
 /// The token answer for a fresh authorization that must succeed.
-async fn tokens_as(s: &Setup, amr: &[&str], ip: &str, scope: &str) -> Value {
+pub(crate) async fn tokens_as(s: &Setup, amr: &[&str], ip: &str, scope: &str) -> Value {
     let (back, verifier) = authorize_as(s, amr, ip, scope).await;
     let code = oauth::param(&back, "code").unwrap_or_else(|| panic!("no code: {back}"));
     let (status, answer) = oauth::code_exchange(s, &code, &verifier).await;
@@ -86,7 +86,7 @@ async fn tokens_as(s: &Setup, amr: &[&str], ip: &str, scope: &str) -> Value {
 }
 
 /// A refresh from `ip` (and a proxy-stated region, if any).
-async fn refresh_from(
+pub(crate) async fn refresh_from(
     s: &Setup,
     refresh_token: &str,
     ip: &str,

@@ -248,6 +248,32 @@ async fn retention_outside_its_bounds_is_refused_and_each_workspace_has_its_own(
             .await,
         0
     );
+    // The same value again records nothing; a reset goes back to the default.
+    let ws = answer_ws(&app, &key).await;
+    let recorded = app.audit_count(&ws, "audit_settings.updated").await;
+    let again = app
+        .call(
+            Method::PUT,
+            "/v1/audit-settings",
+            Some(&key),
+            Some(json!({"retention_days": 90})),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(
+        app.audit_count(&ws, "audit_settings.updated").await,
+        recorded
+    );
+    let reset = app
+        .call(Method::DELETE, "/v1/audit-settings", Some(&key), None)
+        .await;
+    assert_eq!(reset.status, StatusCode::OK);
+    assert_eq!(reset.body["retention_days"], 365);
+    assert_eq!(reset.body["is_default"], true);
+    assert_eq!(
+        app.audit_count(&ws, "audit_settings.updated").await,
+        recorded + 1
+    );
     let reader = app
         .create_key(
             &key,

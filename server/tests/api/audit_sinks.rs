@@ -339,7 +339,7 @@ fn time_now() -> i64 {
 }
 
 /// Moves the server's clock past any backoff (at most 5 minutes) and waits for the next attempt.
-async fn past_backoff(app: &TestApp) {
+fn past_backoff(app: &TestApp) {
     app.clock.advance(Duration::from_secs(301));
 }
 
@@ -373,7 +373,7 @@ async fn a_sink_down_for_an_hour_loses_nothing_and_delivers_in_order_when_back(b
     assert!(state["next_attempt_at"].is_string());
     for _ in 0..3 {
         let before = attempts(&receiver).await;
-        past_backoff(&app).await;
+        past_backoff(&app);
         append_events(&app, 10).await;
         eventually("the sink is retried", || async {
             attempts(&receiver).await > before
@@ -384,7 +384,7 @@ async fn a_sink_down_for_an_hour_loses_nothing_and_delivers_in_order_when_back(b
     // Hanging: the attempt times out, and the sink is retried later.
     receiver.control(json!({"mode": "hang"})).await;
     let before = attempts(&receiver).await;
-    past_backoff(&app).await;
+    past_backoff(&app);
     eventually("the hanging attempt times out", || async {
         attempts(&receiver).await > before
             && sink(&app, &app.admin_key, &id).await["last_error"]
@@ -396,7 +396,7 @@ async fn a_sink_down_for_an_hour_loses_nothing_and_delivers_in_order_when_back(b
     // Refusing connections: the receiver is gone, for the rest of an hour.
     receiver.kill().await;
     for _ in 0..10 {
-        past_backoff(&app).await;
+        past_backoff(&app);
         append_events(&app, 5).await;
         tokio::time::sleep(Duration::from_millis(700)).await;
     }
@@ -432,7 +432,7 @@ async fn a_sink_down_for_an_hour_loses_nothing_and_delivers_in_order_when_back(b
     receiver
         .control(json!({"secret": secret, "mode": "ok"}))
         .await;
-    past_backoff(&app).await;
+    past_backoff(&app);
     let head = head(&app).await;
     eventually("the backlog drains", || async {
         sink(&app, &app.admin_key, &id).await["delivered_seq"]
@@ -570,7 +570,7 @@ async fn a_rotated_secret_signs_beside_the_new_one_for_a_day(backend: Backend) {
     })
     .await;
     receiver.control(json!({"secret": new_secret})).await;
-    past_backoff(&app).await;
+    past_backoff(&app);
     eventually("delivered with the new secret", || async {
         sink(&app, &app.admin_key, &id).await["lag"] == 0
     })

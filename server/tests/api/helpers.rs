@@ -342,7 +342,7 @@ impl TestApp {
     /// Left out: the audit trail (refusals are recorded on purpose: compare [`Self::audit_total`]),
     /// job leases and the signing keys the rotation job makes with the master keys they are
     /// sealed with (background work, which may land while a test runs), and `last_used_at`
-    /// (looking with a key is a use).
+    /// (looking with a key is a use). The anomaly detector's tables too (see below).
     pub async fn database_snapshot(&self) -> std::collections::BTreeMap<String, Vec<String>> {
         use sqlx::{Column, Row};
         let pool = self.state.db.pool();
@@ -364,6 +364,11 @@ impl TestApp {
             "job_leases",
             "signing_keys",
             "master_keys_used",
+            // The anomaly detector's own state, which it moves in the background as it reads
+            // the audit trail, and the networks keys were used from (looking with a key is a use).
+            "anomaly_cursors",
+            "anomaly_incidents",
+            "api_key_networks",
         ];
         let mut snapshot = std::collections::BTreeMap::new();
         for table in tables

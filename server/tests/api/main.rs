@@ -9,6 +9,7 @@ mod helpers;
 
 mod access;
 mod access_policies;
+mod anomaly_rules;
 mod api_keys;
 mod audit;
 mod audit_export;

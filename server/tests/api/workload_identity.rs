@@ -17,6 +17,7 @@ on_both_backends!(
     a_ci_job_exchanges_its_token_and_acts_as_the_service_account,
     the_exchange_negative_matrix_is_refused_audited_and_issues_nothing,
     trust_policies_are_validated_and_refused_to_other_workspaces,
+    a_workload_exchanging_from_two_regions_within_an_hour_raises_one_alert,
 );
 
 const JOB: (&str, &str) = ("ci-job", "ci-job-secret");
@@ -43,6 +44,10 @@ fn github(repository: &str, git_ref: &str) -> Value {
 /// `admin:service_accounts`, and a trust policy for `acme/infra` on any branch.
 async fn setup(backend: Backend) -> Setup {
     let (app, db) = crate::sign_in::spawn(backend).await;
+    setup_on(app, db).await
+}
+
+async fn setup_on(app: TestApp, db: TestDb) -> Setup {
     let idp = Idp::start(Shape::Generic, vec![IdpClient::workload(JOB.0, JOB.1)]).await;
     let admin = app.admin_key.clone();
     let service_account = app
@@ -652,4 +657,75 @@ async fn trust_policies_are_validated_and_refused_to_other_workspaces(backend: B
             .await,
         1
     );
+}
+
+/// The `cross_region_token_exchange` anomaly rule covers exchanged tokens: one workload subject
+/// exchanging from two regions (as a trusted proxy's region header says) within the hour is one
+/// alert, with the issuer and subject and never the token; the same job from one region is none.
+async fn a_workload_exchanging_from_two_regions_within_an_hour_raises_one_alert(backend: Backend) {
+    let (app, db) = TestApp::spawn_with(backend, crate::access_policies::behind_a_proxy()).await;
+    let s = setup_on(app, db).await;
+    let app = &s.app;
+    let mut tokens = vec![];
+    for (ip, region) in [
+        ("10.0.0.1", "eu-west-1"),
+        ("10.0.0.2", "eu-west-1"),
+        ("203.0.113.9", "us-east-1"),
+        ("203.0.113.9", "us-east-1"),
+    ] {
+        let token = ci_token(&s, "statuspulse", github("acme/infra", "refs/heads/main")).await;
+        let answer = app
+            .http
+            .post(app.url("/oauth2/token"))
+            .header("x-forwarded-for", ip)
+            .header("x-client-region", region)
+            .form(&[
+                ("grant_type", TOKEN_EXCHANGE),
+                ("subject_token_type", JWT_TYPE),
+                ("subject_token", token.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let status = answer.status();
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{ip}: {}",
+            answer.text().await.unwrap()
+        );
+        tokens.push(token);
+        if region == "eu-west-1" {
+            app.flush_audit().await;
+            statuspulse_server::anomaly::detect(&app.state)
+                .await
+                .unwrap();
+            assert_eq!(
+                app.audit_count(&app.workspace_id, "anomaly.detected").await,
+                0,
+                "one region is no anomaly"
+            );
+        }
+        // Less than the CI tokens live: the server would find them expired.
+        app.clock.advance(std::time::Duration::from_secs(60));
+    }
+    app.flush_audit().await;
+    statuspulse_server::anomaly::detect(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.audit_count(&app.workspace_id, "anomaly.detected").await,
+        1
+    );
+    let alert = last_event(app, "anomaly.detected").await;
+    assert_eq!(alert["kind"], "cross_region_token_exchange");
+    assert_eq!(alert["regions"], json!(["eu-west-1", "us-east-1"]));
+    assert_eq!(alert["issuer"], s.idp.issuer.as_str());
+    assert_eq!(
+        alert["workload_subject"],
+        "repo:acme/infra:ref:refs/heads/main"
+    );
+    assert_eq!(alert["workload_identity_id"], s.identity.as_str());
+    let text = alert.to_string();
+    assert!(tokens.iter().all(|t| !text.contains(t.as_str())));
 }

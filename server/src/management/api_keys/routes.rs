@@ -622,6 +622,8 @@ pub async fn rotate_api_key(
     .target("api_key", &old.id)
     .details(json!({
         "key_id": old.key_id,
+        // The anomaly rule `rapid_rotation` counts a service account's keys together.
+        "service_account_id": old.service_account_id,
         "successor_id": minted.id,
         "successor_key_id": plain.key_id().as_str(),
         "grace_until": crate::platform::clock::rfc3339(grace_until),
