@@ -1223,3 +1223,46 @@ async fn a_cloudwatch_sink_writes_every_event_in_order_as_a_signed_iam_checked_c
         "{error}"
     );
 }
+
+on_both_backends!(an_anomaly_alert_reaches_the_siem_like_any_event);
+
+async fn an_anomaly_alert_reaches_the_siem_like_any_event(backend: Backend) {
+    let (app, _db) = spawn(backend).await;
+    let receiver = Receiver::start(0).await;
+    webhook_sink(&app, &receiver, json!({"event_types": ["anomaly.*"]})).await;
+    // A revoked key presented again: a strong sign of a leak.
+    let created = app
+        .create_key(
+            &app.admin_key,
+            json!({"name": "leaky", "environment": "live", "scopes": ["read:checks"]}),
+        )
+        .await;
+    app.post(
+        "/v1/api-keys/revoke",
+        &app.admin_key,
+        json!({"id": created["id"]}),
+    )
+    .await;
+    assert_eq!(
+        app.verify(created["key"].as_str().unwrap()).await,
+        StatusCode::UNAUTHORIZED
+    );
+    app.flush_audit().await;
+    eventually("the alert reaches the SIEM", || async {
+        receiver.events().await.iter().any(|e| {
+            e["event_type"] == "anomaly.detected" && e["details"]["kind"] == "revoked_key_use"
+        })
+    })
+    .await;
+    let events = receiver.events().await;
+    assert!(
+        events.iter().all(|e| e["event_type"] == "anomaly.detected"),
+        "{events:?}"
+    );
+    let text = serde_json::to_string(&events).unwrap();
+    assert!(
+        !text.contains(created["key"].as_str().unwrap()),
+        "no secret in the alert"
+    );
+    receiver.kill().await;
+}
