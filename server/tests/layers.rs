@@ -58,7 +58,12 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
 ];
 
 /// Route modules are features: they stand on the HTTP edge like `management/` does.
-const ROUTE_MODULES: &[&str] = &["authn/routes.rs", "audit/routes.rs"];
+const ROUTE_MODULES: &[&str] = &[
+    "authn/routes.rs",
+    "audit/routes.rs",
+    "audit/retention.rs",
+    "audit/sinks/routes.rs",
+];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {

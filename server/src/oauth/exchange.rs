@@ -38,8 +38,8 @@ use crate::http::auth::Whereabouts;
 use crate::management::access_policies;
 use crate::management::workload_identities::{self, IdentityRow};
 use crate::platform::db::stored_list;
+use crate::platform::egress::{self, Reach};
 use crate::platform::network::ClientNetwork;
-use crate::signin::egress::{self, Reach};
 use statuspulse_api::v1::workload_identities::{ACCESS_TOKEN_TYPE, JWT_TOKEN_TYPE};
 
 /// The largest subject token accepted.

@@ -268,7 +268,7 @@ pub struct Settings {
     pub allow_loopback_idps: bool,
     /// Which non-public addresses audit sinks may deliver to (`--allow-loopback-sinks`,
     /// `--allow-private-sinks`); sink URLs are chosen by tenants, an SSRF vector.
-    pub sink_addresses: crate::signin::egress::Addresses,
+    pub sink_addresses: crate::platform::egress::Addresses,
 }
 
 /// Defaults of the session timeouts (docs/CONTRACT.md, "Sign-in").
@@ -328,7 +328,7 @@ impl Settings {
             session_lifetime: DEFAULT_SESSION_LIFETIME,
             signing_key_rotation: Duration::from_secs(6 * 3600),
             allow_loopback_idps: false,
-            sink_addresses: crate::signin::egress::Addresses::default(),
+            sink_addresses: crate::platform::egress::Addresses::default(),
         }
     }
 
@@ -403,7 +403,7 @@ impl Settings {
             // At least an hour: a key is published a slot ahead, and a JWKS is cached 5 minutes.
             signing_key_rotation: Duration::from_secs(args.signing_key_rotation_secs.max(3600)),
             allow_loopback_idps: args.allow_loopback_idps,
-            sink_addresses: crate::signin::egress::Addresses {
+            sink_addresses: crate::platform::egress::Addresses {
                 loopback: args.allow_loopback_sinks,
                 private: args.allow_private_sinks,
             },

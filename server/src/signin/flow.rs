@@ -23,7 +23,6 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::connectors::{self, Connector};
-use super::egress::Reach;
 use super::oidc::{self, AuthorizationRequest, Client, RelyingParty};
 use super::{sessions, users, Refusal};
 use crate::app::AppState;
@@ -31,6 +30,7 @@ use crate::audit::{self, Actor, EventType, NewEvent, Outcome, SYSTEM_CHAIN};
 use crate::authn::session::{self as session_auth, MAX_GROUPS};
 use crate::http::auth::{client_ip, record_failure};
 use crate::management::sso_connections::{self, SignInConnection};
+use crate::platform::egress::Reach;
 use crate::platform::network::ClientNetwork;
 use statuspulse_api::key::KeyId;
 

@@ -13,7 +13,7 @@
 //! Authentication of later requests by the session cookie is `authn::session`'s.
 
 pub mod connectors;
-pub mod egress;
+
 pub mod flow;
 pub mod oidc;
 mod pages;

@@ -33,9 +33,9 @@ use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
 use super::connectors::{self, Connector};
-use super::egress::{self, Reach};
 use super::{Identity, Refusal};
 use crate::platform::clock::Clock;
+use crate::platform::egress::{self, Reach};
 
 /// The most of a response from an IdP we read.
 const MAX_RESPONSE_BYTES: usize = 1024 * 1024;

@@ -85,7 +85,7 @@ fn build(state: &AppState, row: &SinkRow, now: i64) -> Result<Client, Failure> {
     if let Some(endpoint) = &settings.endpoint_override {
         // Checked again at delivery: the server's allowances may have changed since the sink was
         // made. Names are checked by the resolver as they are connected to.
-        crate::signin::egress::check_addresses(endpoint, state.settings.sink_addresses)
+        crate::platform::egress::check_addresses(endpoint, state.settings.sink_addresses)
             .map_err(|why| Failure::retry(format!("{why}: this server may not deliver there")))?;
     }
     let secrets = row

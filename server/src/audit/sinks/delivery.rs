@@ -81,7 +81,7 @@ impl Deliverer {
             .user_agent(concat!("StatusPulse-Auth/", env!("CARGO_PKG_VERSION")))
             // A proxy from the environment would resolve names itself, past the resolver.
             .no_proxy()
-            .dns_resolver(Arc::new(crate::signin::egress::Resolver(
+            .dns_resolver(Arc::new(crate::platform::egress::Resolver(
                 settings.sink_addresses,
             )))
             .build()
@@ -147,7 +147,15 @@ async fn drive(state: AppState, sink_id: String) {
     let lease = format!("audit_sink:{sink_id}");
     loop {
         let now = state.clock.now_ms();
-        match crate::jobs::try_lease(&state.db, &lease, &state.replica_id, now, ms(LEASE)).await {
+        match crate::platform::leases::try_lease(
+            &state.db,
+            &lease,
+            &state.replica_id,
+            now,
+            ms(LEASE),
+        )
+        .await
+        {
             Ok(true) => {}
             Ok(false) => return,
             Err(e) => {
@@ -306,7 +314,7 @@ async fn send_webhook(
     .map_err(|_| Failure::retry("the batch could not be serialised"))?;
     // Checked again at delivery: the server's allowances may have changed since the sink was
     // made (names are checked by the resolver as they are connected to).
-    crate::signin::egress::check_addresses(&url, state.settings.sink_addresses)
+    crate::platform::egress::check_addresses(&url, state.settings.sink_addresses)
         .map_err(|why| Failure::retry(format!("{why}: this server may not deliver there")))?;
     let http = state.sinks.http()?;
     super::webhook::send(http, &url, &keys, &msg_id, body).await

@@ -17,8 +17,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::pagination::{page_of, Page, PageParams};
 use crate::http::{Caller, Idempotency, Json};
 use crate::platform::db::list_for_storage;
+use crate::platform::egress;
 use crate::platform::{ids, secrets};
-use crate::signin::egress;
 use statuspulse_api::v1::audit_sinks::{MAX_SINKS, WEBHOOK_SECRET_PREFIX};
 pub use statuspulse_api::v1::{
     CloudWatchSettings, CreateAuditSink, CreatedAuditSink, ReplayAuditSink, UpdateAuditSink,

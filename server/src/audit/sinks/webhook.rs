@@ -103,7 +103,7 @@ pub async fn send(
 /// A failed request, said without the URL's secrets (it has none: credentials are refused) and
 /// without reqwest's noise.
 fn describe(error: &reqwest::Error) -> String {
-    if crate::signin::egress::is_refusal(error) {
+    if crate::platform::egress::is_refusal(error) {
         "the webhook's host resolves to an address sinks may not reach".to_owned()
     } else if error.is_timeout() {
         format!("the webhook did not answer within {} s", TIMEOUT.as_secs())

@@ -1,5 +1,5 @@
-//! Which URLs sign-in lets this server call (and send browsers to) on an identity provider's
-//! behalf: the SSRF defence.
+//! Which URLs this server calls on a tenant's behalf: the SSRF defence of sign-in (identity
+//! providers, workload issuers) and of audit sinks ([`Addresses`], with their own opt-ins).
 //!
 //! An SSO connection's issuer (or `endpoint_override`) is chosen by whoever holds `admin:sso` in
 //! a tenant workspace, and the discovery document it serves names the token endpoint and the
