@@ -212,31 +212,55 @@ impl ApiClient {
         self.get(&format!("{collection}/{id}")).await
     }
 
+    /// Pages through `collection` (which may carry a query) with `visit` until it returns true.
+    pub async fn visit_pages<T: DeserializeOwned>(
+        &self,
+        collection: &str,
+        mut visit: impl FnMut(T) -> bool,
+    ) -> Result<(), ApiError> {
+        let joiner = if collection.contains('?') { '&' } else { '?' };
+        let mut cursor: Option<String> = None;
+        loop {
+            // Cursors are base64url: nothing to escape.
+            let path = match &cursor {
+                Some(c) => format!("{collection}{joiner}limit=200&cursor={c}"),
+                None => format!("{collection}{joiner}limit=200"),
+            };
+            let page: crate::model::Page<T> = self.get(&path).await?;
+            for item in page.items {
+                if visit(item) {
+                    return Ok(());
+                }
+            }
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(()),
+            }
+        }
+    }
+
     /// Every object of `collection` by id, or `None` when it cannot be listed whole.
     async fn list_all(
         &self,
         collection: &str,
     ) -> Option<std::collections::HashMap<String, serde_json::Value>> {
         let mut objects = std::collections::HashMap::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let path = match &cursor {
-                Some(c) => format!("{collection}?limit=200&cursor={c}"),
-                None => format!("{collection}?limit=200"),
-            };
-            let page: crate::model::Page<serde_json::Value> = self.get(&path).await.ok()?;
-            for object in page.items {
-                let id = object.get("id")?.as_str()?.to_owned();
-                objects.insert(id, object);
+        let mut whole = true;
+        self.visit_pages(collection, |object: serde_json::Value| {
+            match object.get("id").and_then(serde_json::Value::as_str) {
+                Some(id) if objects.len() < crate::snapshot::MAX_OBJECTS => {
+                    objects.insert(id.to_owned(), object);
+                    false
+                }
+                _ => {
+                    whole = false;
+                    true
+                }
             }
-            if objects.len() > crate::snapshot::MAX_OBJECTS {
-                return None;
-            }
-            match page.next_cursor {
-                Some(next) => cursor = Some(next),
-                None => return Some(objects),
-            }
-        }
+        })
+        .await
+        .ok()?;
+        whole.then_some(objects)
     }
 
     /// A public document of the server (OpenID discovery), as served. It is fetched without the

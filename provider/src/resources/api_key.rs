@@ -163,17 +163,18 @@ async fn replacement_of(
         None => "/v1/api-keys?status=active".to_owned(),
     };
     let mut newest: Option<String> = None;
-    crate::resources::crud::visit_pages(client, &collection, |key: ApiKeyView| {
-        if key.id.as_str() > id
-            && key.name == name
-            && key.environment == environment
-            && key.service_account_id.as_deref() == service_account
-        {
-            newest = Some(key.id);
-        }
-        false
-    })
-    .await?;
+    client
+        .visit_pages(&collection, |key: ApiKeyView| {
+            if key.id.as_str() > id
+                && key.name == name
+                && key.environment == environment
+                && key.service_account_id.as_deref() == service_account
+            {
+                newest = Some(key.id);
+            }
+            false
+        })
+        .await?;
     Ok(newest)
 }
 
@@ -210,13 +211,14 @@ async fn predecessors_in_grace(
         None => "/v1/api-keys?status=rotating".to_owned(),
     };
     let mut rotating: Vec<(String, String)> = Vec::new();
-    crate::resources::crud::visit_pages(client, &collection, |key: ApiKeyView| {
-        if let Some(successor) = key.successor_id {
-            rotating.push((key.id, successor));
-        }
-        false
-    })
-    .await?;
+    client
+        .visit_pages(&collection, |key: ApiKeyView| {
+            if let Some(successor) = key.successor_id {
+                rotating.push((key.id, successor));
+            }
+            false
+        })
+        .await?;
     let mut chain = vec![id.to_owned()];
     let mut found = Vec::new();
     while let Some(next) = chain.pop() {

@@ -7,8 +7,8 @@ use tf_provider::{AttributePath, Diagnostics};
 use crate::client::ApiClient;
 use crate::diag::DiagnosticsExt;
 use crate::model::{
-    AccessPolicy, AuditSink, EnvironmentCluster, IdKind, OAuthClient, ObjectId, Page,
-    ServiceAccount, SsoConnection, WorkloadIdentity,
+    AccessPolicy, AuditSink, EnvironmentCluster, IdKind, OAuthClient, ObjectId, ServiceAccount,
+    SsoConnection, WorkloadIdentity,
 };
 
 /// Where a kind of object lives in the API and how its ids look.
@@ -112,33 +112,6 @@ impl Named for WorkloadIdentity {
     }
 }
 
-/// Pages through `collection` (which may carry a query) with `visit` until it returns true.
-pub async fn visit_pages<T: DeserializeOwned>(
-    client: &ApiClient,
-    collection: &str,
-    mut visit: impl FnMut(T) -> bool,
-) -> Result<(), crate::client::ApiError> {
-    let joiner = if collection.contains('?') { '&' } else { '?' };
-    let mut cursor: Option<String> = None;
-    loop {
-        // Cursors are base64url: nothing to escape.
-        let path = match &cursor {
-            Some(c) => format!("{collection}{joiner}limit=200&cursor={c}"),
-            None => format!("{collection}{joiner}limit=200"),
-        };
-        let page: Page<T> = client.get(&path).await?;
-        for item in page.items {
-            if visit(item) {
-                return Ok(());
-            }
-        }
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => return Ok(()),
-        }
-    }
-}
-
 /// Pages through `collection` until the name matches.
 pub async fn find_by_name<T: DeserializeOwned + Named>(
     client: &ApiClient,
@@ -146,14 +119,15 @@ pub async fn find_by_name<T: DeserializeOwned + Named>(
     name: &str,
 ) -> Result<Option<T>, crate::client::ApiError> {
     let mut found = None;
-    visit_pages(client, collection, |item: T| {
-        let matches = item.name() == name;
-        if matches {
-            found = Some(item);
-        }
-        matches
-    })
-    .await?;
+    client
+        .visit_pages(collection, |item: T| {
+            let matches = item.name() == name;
+            if matches {
+                found = Some(item);
+            }
+            matches
+        })
+        .await?;
     Ok(found)
 }
 

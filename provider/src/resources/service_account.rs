@@ -173,19 +173,16 @@ async fn end_grace_periods(
     let mut active = false;
     let mut rotating = Vec::new();
     let collection = format!("/v1/api-keys?service_account_id={service_account_id}");
-    let listed = crate::resources::crud::visit_pages(
-        client,
-        &collection,
-        |key: crate::model::ApiKeyView| {
+    let listed = client
+        .visit_pages(&collection, |key: crate::model::ApiKeyView| {
             match key.status.as_str() {
                 "active" => active = true,
                 "rotating" => rotating.push(key.id),
                 _ => {}
             }
             active
-        },
-    )
-    .await;
+        })
+        .await;
     match listed {
         Ok(()) => {}
         // A credential that manages service accounts but not keys: nothing to end here; if keys

@@ -166,7 +166,10 @@ pub async fn prune(state: &AppState) -> Result<u64, sqlx::Error> {
             .await?;
     let mut removed = 0;
     for (workspace_id,) in chains {
-        while let Some(n) = prune_segment(state, &workspace_id).await? {
+        let days = retention_days(state.db.pool(), &workspace_id)
+            .await?
+            .unwrap_or(DEFAULT_RETENTION_DAYS);
+        while let Some(n) = prune_segment(state, &workspace_id, days).await? {
             removed += n;
         }
     }
@@ -174,10 +177,11 @@ pub async fn prune(state: &AppState) -> Result<u64, sqlx::Error> {
 }
 
 /// Removes one segment of `workspace_id`'s chain past retention; `None` when there is none.
-async fn prune_segment(state: &AppState, workspace_id: &str) -> Result<Option<u64>, sqlx::Error> {
-    let days = retention_days(state.db.pool(), workspace_id)
-        .await?
-        .unwrap_or(DEFAULT_RETENTION_DAYS);
+async fn prune_segment(
+    state: &AppState,
+    workspace_id: &str,
+    days: i64,
+) -> Result<Option<u64>, sqlx::Error> {
     let cutoff = state.clock.now_ms() - days * DAY_MS;
     let mut tx = state.db.begin_write().await?;
     let (head_seq, pruned_seq): (i64, i64) =
