@@ -91,7 +91,7 @@ for tf in "$BIN"/terraform-*; do
   log "$(basename "$tf"): $(TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 "$tf" version 2>/dev/null | head -1)"
 done
 
-# nginx: server/tests/gateway.rs runs examples/gateway/ (auth_request, compiled into Debian's
+# nginx: tests/gateway.rs runs examples/gateway/ (auth_request, compiled into Debian's
 # nginx) in front of a real server. Debian puts it in /usr/sbin, off a non-root user's PATH.
 if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
   log "installing nginx (Debian nginx)"

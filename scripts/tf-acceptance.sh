@@ -11,3 +11,4 @@ cargo clippy -p terraform-provider-statuspulse --all-targets -- -D warnings
 bash scripts/tf-docs.sh --check
 # RUST_BACKTRACE=1 on purpose: no backtrace may reach Terraform's output even then.
 RUST_BACKTRACE=1 cargo test -p terraform-provider-statuspulse -- --test-threads=2
+RUST_BACKTRACE=1 cargo test -p statuspulse-e2e --test acceptance -- --test-threads=2

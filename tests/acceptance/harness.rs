@@ -1,8 +1,9 @@
 //! The real things the acceptance tests drive: a StatusPulse server on port 0 with its own SQLite
 //! file, Terraform binaries of several versions, and the provider binary under test.
 //!
-//! Everything is installed or built by the test itself (scripts/install-test-tools.sh and
-//! `cargo build -p statuspulse-server --features test-clock`), so `cargo test` needs no setup.
+//! Everything is installed or built by the test itself (scripts/install-test-tools.sh, and one
+//! `cargo build` of the provider and of the server with its test clock), so `cargo test` needs no
+//! setup.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -16,7 +17,7 @@ use tempfile::TempDir;
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
-        .expect("provider/ sits in the repository")
+        .expect("tests/ sits in the repository")
         .to_path_buf()
 }
 
@@ -24,35 +25,50 @@ fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| repo_root().join("target"), PathBuf::from)
 }
 
-/// Builds the server with the test clock once per test binary and keeps a private copy, so a
-/// concurrent `cargo build` without the feature cannot swap the binary under the tests.
+/// The two binaries under test, built once per test binary by one `cargo build` and copied
+/// aside, so that a concurrent `cargo build` with other features cannot swap them under the tests.
+struct Binaries {
+    server: PathBuf,
+    provider: PathBuf,
+}
+
+fn binaries() -> &'static Binaries {
+    static BINARIES: OnceLock<Binaries> = OnceLock::new();
+    BINARIES.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args([
+                "build",
+                "-p",
+                "statuspulse-server",
+                "-p",
+                "terraform-provider-statuspulse",
+                "--features",
+                "statuspulse-server/test-clock",
+            ])
+            .current_dir(repo_root())
+            .status()
+            .expect("run cargo build for the server and the provider");
+        assert!(status.success(), "building the server and the provider failed");
+        sweep_stale_copies();
+        let server = std::env::temp_dir().join(format!("{SERVER_COPY}{}", std::process::id()));
+        std::fs::copy(target_dir().join("debug/statuspulse-server"), &server)
+            .expect("copy the server binary");
+        // A directory holding only the provider binary, for `dev_overrides`.
+        let provider = std::env::temp_dir().join(format!("{PROVIDER_COPY}{}", std::process::id()));
+        std::fs::create_dir_all(&provider).unwrap();
+        let copy = provider.join("terraform-provider-statuspulse");
+        let _ = std::fs::remove_file(&copy);
+        std::fs::copy(target_dir().join("debug/terraform-provider-statuspulse"), &copy)
+            .expect("copy the provider binary");
+        Binaries { server, provider }
+    })
+}
+
+/// The server binary (`STATUSPULSE_SERVER_BIN` overrides it).
 pub fn server_binary() -> PathBuf {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY
-        .get_or_init(|| {
-            if let Some(path) = std::env::var_os("STATUSPULSE_SERVER_BIN") {
-                return PathBuf::from(path);
-            }
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let status = Command::new(cargo)
-                .args([
-                    "build",
-                    "-p",
-                    "statuspulse-server",
-                    "--features",
-                    "test-clock",
-                ])
-                .current_dir(repo_root())
-                .status()
-                .expect("run cargo build for the server");
-            assert!(status.success(), "building statuspulse-server failed");
-            let copy = std::env::temp_dir().join(format!("{SERVER_COPY}{}", std::process::id()));
-            sweep_stale_copies();
-            std::fs::copy(target_dir().join("debug/statuspulse-server"), &copy)
-                .expect("copy the server binary");
-            copy
-        })
-        .clone()
+    std::env::var_os("STATUSPULSE_SERVER_BIN")
+        .map_or_else(|| binaries().server.clone(), PathBuf::from)
 }
 
 const SERVER_COPY: &str = "statuspulse-server-acceptance-";
@@ -101,21 +117,7 @@ pub fn tools_dir() -> PathBuf {
 
 /// A directory holding only the provider binary, for `dev_overrides`.
 pub fn provider_dir() -> PathBuf {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("{PROVIDER_COPY}{}", std::process::id()));
-        sweep_stale_copies();
-        std::fs::create_dir_all(&dir).unwrap();
-        let target = dir.join("terraform-provider-statuspulse");
-        let _ = std::fs::remove_file(&target);
-        std::fs::copy(
-            env!("CARGO_BIN_EXE_terraform-provider-statuspulse"),
-            &target,
-        )
-        .unwrap();
-        dir
-    })
-    .clone()
+    binaries().provider.clone()
 }
 
 /// A running server with its bootstrap admin key; killed on drop.

@@ -1,7 +1,7 @@
 //! Acceptance tests: real Terraform (1.0.3, 1.11.4, 1.15.5) against a real StatusPulse server on
 //! port 0 with SQLite, through the provider binary built by this package.
 //!
-//! Run with `cargo test -p terraform-provider-statuspulse --test acceptance` (or
+//! Run with `cargo test -p statuspulse-e2e --test acceptance` (or
 //! scripts/tf-acceptance.sh); the tests install Terraform and build the server themselves.
 
 // Test code: a failed unwrap is a failed test.
