@@ -1421,36 +1421,43 @@ pub fn cloudwatch_settings(
     Ok(out)
 }
 
-/// A sink create (or an update merged over the stored sink): name, patterns, exactly one block.
-pub fn audit_sink(
-    body: &crate::v1::CreateAuditSink,
-) -> Result<crate::v1::CreateAuditSink, FieldError> {
+/// A sink's filter (or the workspace's default one): 1 to 64 distinct event type patterns.
+pub fn event_types(field: &str, list: &[String]) -> Result<Vec<String>, FieldError> {
     use crate::v1::audit_sinks::MAX_EVENT_TYPES;
-    let mut out = body.clone();
-    out.name = name("name", &body.name)?;
-    if body.event_types.is_empty() || body.event_types.len() > MAX_EVENT_TYPES {
+    if list.is_empty() || list.len() > MAX_EVENT_TYPES {
         return Err(FieldError::new(
-            "event_types",
+            field,
             "invalid_event_types",
-            format!(
-                "event_types must hold 1 to {MAX_EVENT_TYPES} patterns (`*` forwards every event)"
-            ),
+            format!("{field} must hold 1 to {MAX_EVENT_TYPES} patterns (`*` forwards every event)"),
         ));
     }
-    let mut patterns = Vec::with_capacity(body.event_types.len());
-    for pattern in &body.event_types {
-        let pattern = event_type_pattern(pattern)?;
+    let mut patterns = Vec::with_capacity(list.len());
+    for pattern in list {
+        let pattern = event_type_pattern(pattern).map_err(|e| e.with_field(field))?;
         if patterns.contains(&pattern) {
             // Refused rather than dropped: what is stored must be what was asked for.
             return Err(FieldError::new(
-                "event_types",
+                field,
                 "duplicate_event_type",
-                format!("`{pattern}` is listed twice in event_types"),
+                format!("`{pattern}` is listed twice in {field}"),
             ));
         }
         patterns.push(pattern);
     }
-    out.event_types = patterns;
+    Ok(patterns)
+}
+
+/// A sink create (or an update merged over the stored sink): name, patterns, exactly one block.
+pub fn audit_sink(
+    body: &crate::v1::CreateAuditSink,
+) -> Result<crate::v1::CreateAuditSink, FieldError> {
+    let mut out = body.clone();
+    out.name = name("name", &body.name)?;
+    out.event_types = body
+        .event_types
+        .as_deref()
+        .map(|list| event_types("event_types", list))
+        .transpose()?;
     match (&body.webhook, &body.cloudwatch) {
         (Some(webhook), None) => {
             let mut webhook = webhook.clone();

@@ -10,7 +10,7 @@ use tf_provider::{AttributePath, Diagnostics};
 
 use crate::diag::{field_path, DiagnosticsExt};
 use crate::model::{parse_environment, parse_scope, IdKind, ObjectId};
-use crate::state::{known, StringSet};
+use crate::state::{known, StringList, StringSet};
 
 /// A display name the server would store exactly as written.
 pub fn name(diags: &mut Diagnostics, value: &Value<String>, attribute: &'static str) {
@@ -230,6 +230,23 @@ pub fn secret_forms(diags: &mut Diagnostics, forms: &SecretForms<'_>) {
             format!("{version} without {write_only}"),
             format!("{version} only versions {write_only}; set {write_only} too, or remove it."),
             field_path(forms.version.1),
+        );
+    }
+}
+
+/// An audit event filter (a sink's `event_types`, the settings' `default_event_types`): the
+/// server's rule (`statuspulse_api::validate::event_types`) on the known patterns.
+pub fn event_types(diags: &mut Diagnostics, value: &Value<StringList>, attribute: &'static str) {
+    let Value::Value(list) = value else { return };
+    if list.iter().any(|p| !p.is_value()) {
+        return;
+    }
+    let patterns: Vec<String> = list.iter().filter_map(known).map(str::to_owned).collect();
+    if let Err(refused) = rules::event_types(attribute, &patterns) {
+        diags.add(
+            format!("Invalid {attribute}"),
+            refused.detail,
+            AttributePath::new(attribute),
         );
     }
 }

@@ -319,6 +319,7 @@ fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
             "retention_days",
             Rule::Within(MIN_RETENTION_DAYS, MAX_RETENTION_DAYS),
         ),
+        ("UpdateAuditSettings", "default_event_types", event_types),
         ("CreateOAuthClient", "name", NAME),
         ("CreateOAuthClient", "redirect_uris", redirect_uris),
         ("CreateOAuthClient", "allowed_scopes", oauth_scopes),

@@ -61,7 +61,7 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
 const ROUTE_MODULES: &[&str] = &[
     "authn/routes.rs",
     "audit/routes.rs",
-    "audit/retention.rs",
+    "audit/settings.rs",
     "audit/sinks/routes.rs",
 ];
 

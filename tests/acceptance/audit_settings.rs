@@ -3,7 +3,9 @@
 //! the credential's workspace; 90 days is set and read back; the chain growing never shows as a
 //! change; 400 days updates in place; a retention changed outside Terraform is planned back;
 //! import by the workspace id matches what was applied (another workspace's id is refused);
-//! destroy puts the 365-day default back, as the API shows.
+//! the sink defaults (`default_event_types`) reach a sink created without a filter, are planned
+//! back when changed outside Terraform, and go back to every event when left out; destroy puts
+//! the defaults back, as the API shows.
 
 use serde_json::{json, Value};
 
@@ -11,14 +13,30 @@ use crate::examples::REQUIRED_PROVIDERS;
 use crate::harness::{assert_diagnostic_at, heavy_lock, Server, Terraform};
 
 fn config(retention_days: i64) -> String {
+    config_with(retention_days, "")
+}
+
+fn config_with(retention_days: i64, more: &str) -> String {
     format!(
         r#"
 resource "statuspulse_audit_settings" "this" {{
   retention_days = {retention_days}
-}}
+{more}}}
 "#
     )
 }
+
+/// A sink without a filter of its own, created after the settings.
+const DEFAULTED_SINK: &str = r#"
+resource "statuspulse_audit_sink" "defaulted" {
+  name    = "defaulted"
+  enabled = false
+  webhook {
+    url = "https://siem.example.com/in"
+  }
+  depends_on = [statuspulse_audit_settings.this]
+}
+"#;
 
 /// `GET /v1/audit-settings` as the server answers it.
 fn on_server(server: &Server) -> Value {
@@ -110,6 +128,57 @@ pub fn lifecycle(version: &'static str) {
     tf.apply();
     assert_eq!(on_server(&server)["retention_days"], 400);
     tf.assert_no_changes();
+
+    // Sink defaults: a sink created without a filter takes them and keeps them.
+    let defaults = "  default_event_types = [\"auth.*\", \"anomaly.*\"]\n";
+    tf.write(
+        "main.tf",
+        &format!("{}{DEFAULTED_SINK}", config_with(400, defaults)),
+    );
+    tf.apply();
+    assert_eq!(
+        on_server(&server)["default_event_types"],
+        json!(["auth.*", "anomaly.*"])
+    );
+    let sink = tf.resources()["statuspulse_audit_sink.defaulted"].clone();
+    assert_eq!(
+        sink["event_types"],
+        json!(["auth.*", "anomaly.*"]),
+        "{sink}"
+    );
+    let answer = on_server(&server);
+    assert_eq!(answer["sinks"][0]["id"], sink["id"], "{answer}");
+    tf.assert_no_changes();
+    // Changed outside Terraform: planned back.
+    let (status, body) = server.admin(
+        "PUT",
+        "/v1/audit-settings",
+        Some(json!({"retention_days": 400, "default_event_types": ["*"]})),
+    );
+    assert_eq!(status, 200, "{body}");
+    let plan = tf.plan();
+    assert!(
+        plan.code == 2 && plan.stdout.contains("anomaly.*"),
+        "{}",
+        plan.stdout
+    );
+    tf.apply();
+    tf.assert_no_changes();
+    // Left out: back to every event, while the sink keeps the filter it was created with.
+    tf.write("main.tf", &format!("{}{DEFAULTED_SINK}", config(400)));
+    let plan = tf.plan();
+    assert!(plan.code == 2, "{}", plan.stdout);
+    tf.apply();
+    assert_eq!(on_server(&server)["default_event_types"], json!(["*"]));
+    assert_eq!(
+        tf.resources()["statuspulse_audit_sink.defaulted"]["event_types"],
+        json!(["auth.*", "anomaly.*"])
+    );
+    tf.assert_no_changes();
+    tf.write("main.tf", &config(400));
+    tf.apply();
+    // Deleting the sink moved the head after the settings were read: refresh them.
+    tf.ok(&["apply", "-refresh-only", "-auto-approve", "-no-color"]);
 
     // Imported by the workspace id, it is what was applied and plans clean.
     let applied = settings(&tf);

@@ -3,7 +3,9 @@
 //! place and rotates the secret (two signatures for 24 hours); delivery state moving on its own
 //! never shows as a change; import by id and by name; plan-time checks point at the attribute
 //! inside its block; a CloudWatch sink takes an access key (write-only where Terraform allows);
-//! swapping the destination kind replaces the sink; destroy deletes everything.
+//! a webhook secret the user chooses is write-only where Terraform allows (rotated by its
+//! version) and refused with a clear message where it does not; swapping the destination kind
+//! replaces the sink; destroy deletes everything.
 //!
 //! Deliveries go to hosts that do not resolve here: they fail and are retried, which is what a
 //! real sink does during an outage, and must not disturb any plan.
@@ -17,6 +19,87 @@ use crate::harness::{assert_diagnostic_at, heavy_lock, Server, Terraform};
 
 const ROTATED: &str = "whsec_c3RhdHVzcHVsc2Utcm90YXRlZC1zZWNyZXQtMzI=";
 const AWS_SECRET: &str = "aws-secret-access-key-for-tests-0001";
+const CHOSEN: &str = "whsec_c3RhdHVzcHVsc2UtY2hvc2VuLXNlY3JldC0wMDAx";
+const CHOSEN_2: &str = "whsec_c3RhdHVzcHVsc2UtY2hvc2VuLXNlY3JldC0wMDAy";
+
+/// A webhook sink whose secret the user chooses, write-only, at `version` (from an ephemeral
+/// variable where Terraform has them).
+fn chosen_secret_sink(version: u32, write_only: bool) -> String {
+    let variable = aws_variable(write_only).replace("aws_secret", "webhook_secret");
+    format!(
+        r#"
+{variable}
+
+resource "statuspulse_audit_sink" "chosen" {{
+  name    = "chosen"
+  enabled = false
+  webhook {{
+    url               = "https://siem.example.com/chosen"
+    secret_wo         = var.webhook_secret
+    secret_wo_version = {version}
+  }}
+}}
+"#
+    )
+}
+
+/// The write-only webhook secret: kept out of plan and state, sent on create and on a new
+/// version only; before Terraform 1.11, refused at plan time with what to do instead.
+fn chosen_webhook_secret(tf: &mut Terraform, server: &Server, write_only: bool) {
+    let dir = tf.sibling("chosen");
+    std::fs::write(dir.join("versions.tf"), REQUIRED_PROVIDERS).unwrap();
+    std::fs::write(dir.join("main.tf"), chosen_secret_sink(1, write_only)).unwrap();
+    tf.set_env("TF_VAR_webhook_secret", CHOSEN);
+    if !write_only {
+        let run = tf.run_in(&dir, &["plan", "-no-color"]);
+        assert_ne!(run.code, 0, "{}", run.all());
+        assert!(run.all().contains("1.11 or later"), "{}", run.all());
+        assert!(!run.all().contains(CHOSEN), "{}", run.all());
+        return;
+    }
+    let applied = tf.run_in(&dir, &["apply", "-auto-approve", "-no-color"]);
+    assert_eq!(applied.code, 0, "{}", applied.all());
+    let state = std::fs::read_to_string(dir.join("terraform.tfstate")).unwrap();
+    assert!(
+        !state.contains(CHOSEN) && !state.contains("whsec_"),
+        "{state}"
+    );
+    let created = tf.resources_in(&dir)["statuspulse_audit_sink.chosen"].clone();
+    assert!(
+        created["webhook"][0]["secret"].is_null(),
+        "not generated: {created}"
+    );
+    let id = created["id"].as_str().unwrap().to_owned();
+    let events = server.audit_events("audit_sink.created");
+    let event = events
+        .iter()
+        .find(|e| e["target"]["id"] == id.as_str())
+        .unwrap();
+    assert_eq!(event["details"]["secret_changed"], true, "{event}");
+    // The same version with another value sends nothing; a new version rotates.
+    tf.set_env("TF_VAR_webhook_secret", CHOSEN_2);
+    let plan = tf.run_in(&dir, &["plan", "-detailed-exitcode", "-no-color"]);
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    std::fs::write(dir.join("main.tf"), chosen_secret_sink(2, write_only)).unwrap();
+    let applied = tf.run_in(&dir, &["apply", "-auto-approve", "-no-color"]);
+    assert_eq!(applied.code, 0, "{}", applied.all());
+    assert!(!applied.all().contains(CHOSEN_2));
+    let (_, on_server) = sink(server, &id);
+    assert!(
+        on_server["webhook"]["previous_secret_valid_until"].is_string(),
+        "rotated, the old secret signs beside the new one: {on_server}"
+    );
+    let rotated = tf.resources_in(&dir)["statuspulse_audit_sink.chosen"].clone();
+    assert_eq!(
+        rotated["webhook"][0]["previous_secret_valid_until"],
+        on_server["webhook"]["previous_secret_valid_until"]
+    );
+    let plan = tf.run_in(&dir, &["plan", "-detailed-exitcode", "-no-color"]);
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    let run = tf.run_in(&dir, &["destroy", "-auto-approve", "-no-color"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
 
 fn webhook_sink(event_types: &str, secret: &str) -> String {
     format!(
@@ -311,6 +394,8 @@ resource "statuspulse_audit_sink" "bad_region" {
     assert_eq!(rotations.len(), 1, "{rotations:?}");
     assert_eq!(rotations[0]["details"]["secret_changed"], true);
     tf.assert_no_changes();
+
+    chosen_webhook_secret(&mut tf, &server, write_only);
 
     // The webhook sink becomes a CloudWatch sink: the kind cannot change, so it is replaced.
     std::fs::remove_file(tf.work().join("outputs.tf")).unwrap();

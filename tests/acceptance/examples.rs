@@ -51,6 +51,10 @@ pub const EXAMPLE_SECRETS: &[(&str, &str)] = &[
         "TF_VAR_aws_secret_access_key",
         "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
     ),
+    (
+        "TF_VAR_webhook_secret",
+        "whsec_c3RhdHVzcHVsc2Utd3JpdGUtb25seS1zZWNyZXQtMDE=",
+    ),
 ];
 
 /// Directories under examples/ that hold `.tf` files.

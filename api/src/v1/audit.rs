@@ -82,18 +82,22 @@ pub const MIN_RETENTION_DAYS: i64 = 30;
 /// Longest retention (ten years).
 pub const MAX_RETENTION_DAYS: i64 = 3650;
 
-/// `GET /v1/audit-settings`: how long the workspace keeps its events, and where its stored
-/// chain starts after pruning.
+/// `GET /v1/audit-settings`: the workspace's "Enable Audit Logging" page in one answer: how long
+/// it keeps its events, where its stored chain starts after pruning, what a new sink forwards
+/// unless told otherwise, and the sinks its events go to. Recording itself is always on.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditSettings {
     /// The workspace these settings are of (the caller's).
     #[serde(default)]
     pub workspace_id: String,
-    /// Events older than this many days are pruned (30 to 3650; default 365). Recording itself
-    /// is always on.
+    /// Events older than this many days are pruned (30 to 3650; default 365).
     pub retention_days: i64,
-    /// Whether `retention_days` is the default (never set for this workspace).
+    /// The sink defaults: the `event_types` a sink created without its own forwards (default
+    /// `["*"]`, every event). A sink keeps the filter it was created with.
+    #[serde(default = "every_event")]
+    pub default_event_types: Vec<String>,
+    /// Whether nothing was ever set for this workspace (every value is the default).
     pub is_default: bool,
     /// The last pruned position: the stored chain starts at the next one.
     pub pruned_through_seq: i64,
@@ -102,13 +106,45 @@ pub struct AuditSettings {
     pub pruned_through_hash: String,
     /// The chain's head.
     pub head_seq: i64,
+    /// The workspace's sinks (`/v1/audit-sinks`), oldest first: where its events are forwarded,
+    /// and how far each has got.
+    #[serde(default)]
+    pub sinks: Vec<AuditSinkSummary>,
 }
 
-/// `PUT /v1/audit-settings`.
+/// One sink as the audit settings list it; `GET /v1/audit-sinks/{id}` has the rest.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditSinkSummary {
+    /// `snk_…`.
+    pub id: String,
+    /// Unique in the workspace.
+    pub name: String,
+    /// `webhook` or `cloudwatch`.
+    pub kind: String,
+    /// Whether it delivers.
+    pub enabled: bool,
+    /// The event types it forwards.
+    pub event_types: Vec<String>,
+    /// `active`, `failing` or `disabled`, as on the sink.
+    pub status: String,
+    /// Matching events recorded but not yet delivered (an upper bound).
+    pub lag: i64,
+}
+
+fn every_event() -> Vec<String> {
+    vec!["*".to_owned()]
+}
+
+/// `PUT /v1/audit-settings`: replaces the settings; a field left out goes back to its default.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateAuditSettings {
-    /// 30 to 3650.
-    pub retention_days: i64,
+    /// 30 to 3650; default 365.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_days: Option<i64>,
+    /// 1 to 64 patterns (`*`, `family.*` or an exact event type); default `["*"]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_event_types: Option<Vec<String>>,
 }

@@ -165,10 +165,6 @@ pub struct CreatedAuditSink {
     pub webhook_secret: Option<String>,
 }
 
-fn all_events() -> Vec<String> {
-    vec!["*".to_owned()]
-}
-
 fn enabled() -> bool {
     true
 }
@@ -181,9 +177,10 @@ fn enabled() -> bool {
 pub struct CreateAuditSink {
     /// Unique in the workspace.
     pub name: String,
-    /// Default `["*"]`: every event.
-    #[serde(default = "all_events")]
-    pub event_types: Vec<String>,
+    /// Left out: the workspace's `default_event_types` (`/v1/audit-settings`; `["*"]`, every
+    /// event, unless set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_types: Option<Vec<String>>,
     /// Default true.
     #[serde(default = "enabled")]
     pub enabled: bool,

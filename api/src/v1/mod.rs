@@ -33,7 +33,8 @@ pub use api_keys::{
     ApiKeyView, CreateApiKey, CreatedApiKey, PlainKey, RevokeApiKey, RotateApiKey, UpdateApiKey,
 };
 pub use audit::{
-    AuditActor, AuditEvent, AuditSettings, AuditTarget, ChainReport, UpdateAuditSettings,
+    AuditActor, AuditEvent, AuditSettings, AuditSinkSummary, AuditTarget, ChainReport,
+    UpdateAuditSettings,
 };
 pub use audit_sinks::{
     AuditSink, CloudWatchSettings, CloudWatchSettingsInput, CreateAuditSink, CreatedAuditSink,

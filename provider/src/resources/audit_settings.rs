@@ -1,13 +1,15 @@
-//! `statuspulse_audit_settings`: how long the workspace keeps its audit events
-//! (`/v1/audit-settings`).
+//! `statuspulse_audit_settings`: how long the workspace keeps its audit events, and what a new
+//! audit sink forwards by default (`/v1/audit-settings`).
 //!
 //! Unlike the other resources this is not an object the server creates and deletes but a
 //! singleton every workspace has, with a default:
 //! - its id is the workspace of the provider's credential (the API answer does not carry it, so
 //!   it comes from `/v1/auth/verify`); every call checks that the credential still belongs to
 //!   the state's workspace, since a PUT always lands on the credential's own;
-//! - create and update are the same PUT; destroy puts the default back, because recording is
-//!   always on and there is nothing to delete;
+//! - create and update are the same PUT; destroy puts the defaults back (DELETE), because
+//!   recording is always on and there is nothing to delete;
+//! - `default_event_types` left out means the default, `["*"]`: planned as such, so a filter
+//!   changed outside Terraform shows as a change back;
 //! - a read that finds the default (never set, or reset) holds `retention_days` as null, so the
 //!   configured value shows as a change back, even when it equals the default;
 //! - where the stored chain starts and its head move on their own (pruning, every event
@@ -16,6 +18,7 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use statuspulse_api::v1::audit::{DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS, MIN_RETENTION_DAYS};
+use statuspulse_api::v1::audit_sinks::MAX_EVENT_TYPES;
 use tf_provider::schema::{AttributeType, Schema};
 use tf_provider::value::Value;
 use tf_provider::{AttributePath, Diagnostics};
@@ -26,8 +29,9 @@ use crate::model::{AuditSettings, IdKind, ObjectId, UpdateAuditSettings, Verifie
 use crate::plan::{KnownAfterApply, PlanRules};
 use crate::provider::ClientSlot;
 use crate::resources::managed::ManagedResource;
-use crate::schema::{computed, required, schema, string};
-use crate::state::known;
+use crate::schema::{computed, optional_computed, required, schema, string};
+use crate::state::{known, list_to_vec, StringList};
+use crate::validate;
 
 const PATH: &str = "/v1/audit-settings";
 
@@ -36,6 +40,7 @@ const PATH: &str = "/v1/audit-settings";
 pub struct AuditSettingsState {
     pub id: Value<String>,
     pub retention_days: Value<i64>,
+    pub default_event_types: Value<StringList>,
     pub pruned_through_seq: Value<i64>,
     pub pruned_through_hash: Value<String>,
     pub head_seq: Value<i64>,
@@ -61,6 +66,12 @@ pub fn audit_settings_state(api: AuditSettings, workspace_id: String) -> AuditSe
         } else {
             Value::Value(api.retention_days)
         },
+        default_event_types: Value::Value(
+            api.default_event_types
+                .into_iter()
+                .map(Value::Value)
+                .collect(),
+        ),
         pruned_through_seq: Value::Value(api.pruned_through_seq),
         pruned_through_hash: Value::Value(api.pruned_through_hash),
         head_seq: Value::Value(api.head_seq),
@@ -79,9 +90,24 @@ impl PlanRules for AuditSettingsState {
         ]
     }
 
+    fn fill_defaults(&mut self) {
+        if self.default_event_types.is_null() {
+            self.default_event_types = Value::Value(vec![Value::Value("*".to_owned())]);
+        }
+    }
+
+    /// Left out of the configuration, the filter is the default, not whatever the state held.
+    fn adopt_config(&mut self, _prior: &Self, config: &Self) {
+        if config.default_event_types.is_null() {
+            self.default_event_types = Value::Null;
+        }
+    }
+
     fn recomputed_by_update(&self, planned: &mut Self) {
         // The PUT is itself an audit event (the head moves), and pruning may run meanwhile.
-        if self.retention_days != planned.retention_days {
+        if self.retention_days != planned.retention_days
+            || self.default_event_types != planned.default_event_types
+        {
             planned.pruned_through_seq.set_unknown();
             planned.pruned_through_hash.set_unknown();
             planned.head_seq.set_unknown();
@@ -118,16 +144,17 @@ async fn check_same_workspace(client: &ApiClient, diags: &mut Diagnostics, id: &
     None
 }
 
-async fn put_retention(
+async fn put_settings(
     client: &ApiClient,
     diags: &mut Diagnostics,
-    retention_days: i64,
+    planned: &AuditSettingsState,
     action: &str,
 ) -> Option<AuditSettings> {
-    client
-        .put(PATH, &UpdateAuditSettings { retention_days })
-        .await
-        .or_report(diags, action)
+    let body = UpdateAuditSettings {
+        retention_days: Some(*planned.retention_days.as_ref_option()?),
+        default_event_types: Some(list_to_vec(&planned.default_event_types)),
+    };
+    client.put(PATH, &body).await.or_report(diags, action)
 }
 
 /// `retention_days` within the server's bounds (the shared constants), on its attribute.
@@ -150,11 +177,13 @@ fn validate_retention(diags: &mut Diagnostics, value: &Value<i64>) {
 /// The resource's documentation; `{MIN}`, `{MAX}` and `{DEFAULT}` stand for the shared bounds.
 const RESOURCE_DOC: &str = "The audit settings of the workspace of the provider's credential \
     (`/v1/audit-settings`; the provider's key needs `admin:audit`): how many days its audit \
-    events are kept, {MIN} to {MAX}.\n\n\
+    events are kept, {MIN} to {MAX}, and the sink defaults: which events an audit sink \
+    (`statuspulse_audit_sink`) created without its own `event_types` forwards.\n\n\
     **Recording is always on.** Every workspace records its events in a hash chain whether or \
-    not this resource exists; it only sets the retention, which is {DEFAULT} days by default. \
-    Destroying the resource puts the default of {DEFAULT} days back (events older than that \
-    are then pruned within the hour); it never stops recording.\n\n\
+    not this resource exists; it only sets the retention, which is {DEFAULT} days by default, \
+    and the sink defaults. Destroying the resource puts the defaults back ({DEFAULT} days, and \
+    sinks forwarding every event; events older than {DEFAULT} days are then pruned within the \
+    hour); it never stops recording.\n\n\
     **Pruning.** Once an hour the server removes the events older than `retention_days` from \
     the front of the chain, in segments of at most 10,000 events, each in one transaction and \
     each recorded as an `audit.pruned` event (its range and last hash). The chain keeps the \
@@ -189,6 +218,7 @@ impl ManagedResource for AuditSettingsResource {
             &doc,
             [
                 ("retention_days", required(AttributeType::Number, &format!("Events older than this many days are pruned: {MIN_RETENTION_DAYS} (the 30-day quarantine of a revoked key must stay auditable) to {MAX_RETENTION_DAYS}. Updated in place; destroying the resource sets it back to the default, {DEFAULT_RETENTION_DAYS}."))),
+                ("default_event_types", optional_computed(AttributeType::List(Box::new(AttributeType::String)), &format!("The sink defaults: the event types an audit sink created without its own `event_types` forwards, 1 to {MAX_EVENT_TYPES} patterns (`*`, a family such as `auth.*`, or an exact type such as `api_key.revoked`), each matching an event type the server records. Left out: `[\"*\"]`, every event. A sink keeps the filter it was created with; a new default applies to sinks created afterwards."))),
                 ("id", computed(string(), "The workspace id (`ws_…`) of the provider's credential; import by it.")),
                 ("pruned_through_seq", computed(AttributeType::Number, "The last pruned chain position (`seq`), 0 when nothing was pruned: the stored chain starts at the next one. Refreshed, never a change.")),
                 ("pruned_through_hash", computed(string(), "The hash of the event at `pruned_through_seq` (64 zeros when nothing was pruned): the first stored event's `prev_hash`, from which the rest verifies. Refreshed, never a change.")),
@@ -199,6 +229,7 @@ impl ManagedResource for AuditSettingsResource {
 
     fn validate(diags: &mut Diagnostics, config: &AuditSettingsState) {
         validate_retention(diags, &config.retention_days);
+        validate::event_types(diags, &config.default_event_types, "default_event_types");
     }
 
     async fn read(
@@ -223,8 +254,7 @@ impl ManagedResource for AuditSettingsResource {
     ) -> Option<AuditSettingsState> {
         let client = self.client.get(diags)?;
         let workspace = credential_workspace(&client, diags).await?;
-        let days = *planned.retention_days.as_ref_option()?;
-        let api = put_retention(&client, diags, days, "set the audit retention").await?;
+        let api = put_settings(&client, diags, &planned, "set the audit settings").await?;
         Some(audit_settings_state(api, workspace))
     }
 
@@ -237,17 +267,18 @@ impl ManagedResource for AuditSettingsResource {
         let client = self.client.get(diags)?;
         let id = known(&prior.id)?.to_owned();
         check_same_workspace(&client, diags, &id).await?;
-        let days = *planned.retention_days.as_ref_option()?;
-        let api = put_retention(&client, diags, days, "update the audit retention").await?;
+        let api = put_settings(&client, diags, &planned, "update the audit settings").await?;
         Some(audit_settings_state(api, id))
     }
 
-    /// Puts the default retention back: recording is always on, there is nothing to delete.
+    /// Puts the defaults back: recording is always on, there is nothing to delete.
     async fn destroy(&self, diags: &mut Diagnostics, prior: AuditSettingsState) -> Option<()> {
         let client = self.client.get(diags)?;
         check_same_workspace(&client, diags, known(&prior.id)?).await?;
-        let action = "restore the default audit retention";
-        put_retention(&client, diags, DEFAULT_RETENTION_DAYS, action).await?;
+        client
+            .delete(PATH)
+            .await
+            .or_report(diags, "restore the default audit settings")?;
         Some(())
     }
 
@@ -294,10 +325,12 @@ mod tests {
         AuditSettings {
             workspace_id: "ws_1".to_owned(),
             retention_days,
+            default_event_types: vec!["*".to_owned()],
             is_default,
             pruned_through_seq: 0,
             pruned_through_hash: "0".repeat(64),
             head_seq: 12,
+            sinks: Vec::new(),
         }
     }
 

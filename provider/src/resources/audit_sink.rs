@@ -44,6 +44,8 @@ use crate::validate;
 pub struct WebhookBlock {
     pub url: Value<String>,
     pub secret: Value<String>,
+    pub secret_wo: Value<String>,
+    pub secret_wo_version: Value<i64>,
     pub previous_secret_valid_until: Value<String>,
 }
 
@@ -132,6 +134,8 @@ pub fn audit_sink_state(
                 url: Value::Value(w.url),
                 secret: generated
                     .map_or_else(|| kept(prior_webhook.map(|b| &b.secret)), Value::Value),
+                secret_wo: Value::Null,
+                secret_wo_version: prior_webhook.map_or(Value::Null, |b| b.secret_wo_version),
                 previous_secret_valid_until: opt_string(w.previous_secret_valid_until),
             })
         }),
@@ -158,6 +162,11 @@ pub fn audit_sink_state(
         workspace_id: Value::Value(api.workspace_id),
         created_at: Value::Value(api.created_at),
     }
+}
+
+/// The webhook secret a configuration gives, in either form (none: the server generates one).
+fn configured_webhook_secret(block: &WebhookBlock) -> Option<String> {
+    opt_of(&block.secret).or_else(|| opt_of(&block.secret_wo))
 }
 
 /// The AWS secret access key a configuration gives, in either form.
@@ -188,13 +197,17 @@ fn cloudwatch_input(block: &CloudWatchBlock, secret: Option<String>) -> CloudWat
 fn create_body(planned: &AuditSinkState) -> CreateAuditSink {
     CreateAuditSink {
         name: string_of(&planned.name),
-        event_types: list_to_vec(&planned.event_types),
+        // Left out, the sink gets the workspace's default_event_types (statuspulse_audit_settings).
+        event_types: planned
+            .event_types
+            .is_value()
+            .then(|| list_to_vec(&planned.event_types)),
         enabled: planned.enabled.as_ref_option().copied().unwrap_or(true),
         // An unknown secret is one the server is to generate.
         webhook: planned
             .webhook
             .as_ref_option()
-            .map(|b| webhook_input(b, opt_of(&b.secret))),
+            .map(|b| webhook_input(b, configured_webhook_secret(b))),
         cloudwatch: planned
             .cloudwatch
             .as_ref_option()
@@ -206,9 +219,11 @@ fn create_body(planned: &AuditSinkState) -> CreateAuditSink {
 /// change, since sending one rotates it.
 fn update_body(prior: &AuditSinkState, planned: &AuditSinkState) -> UpdateAuditSink {
     let webhook = planned.webhook.as_ref_option().map(|b| {
-        let before = prior.webhook.as_ref_option().map(|p| &p.secret);
-        let changed = b.secret.is_value() && before != Some(&b.secret);
-        webhook_input(b, changed.then(|| opt_of(&b.secret)).flatten())
+        let before = prior.webhook.as_ref_option();
+        let changed = (b.secret.is_value() && before.map(|p| &p.secret) != Some(&b.secret))
+            || (b.secret_wo.is_value()
+                && before.map(|p| p.secret_wo_version) != Some(b.secret_wo_version));
+        webhook_input(b, changed.then(|| configured_webhook_secret(b)).flatten())
     });
     let cloudwatch = planned.cloudwatch.as_ref_option().map(|b| {
         let before = prior.cloudwatch.as_ref_option();
@@ -240,6 +255,9 @@ fn update_body(prior: &AuditSinkState, planned: &AuditSinkState) -> UpdateAuditS
 /// state never does: what "the plan changes nothing" compares.
 fn without_write_only(state: &AuditSinkState) -> AuditSinkState {
     let mut state = state.clone();
+    if let Value::Value(block) = &mut state.webhook {
+        block.secret_wo = Value::Null;
+    }
     if let Value::Value(block) = &mut state.cloudwatch {
         block.secret_access_key_wo = Value::Null;
     }
@@ -262,9 +280,13 @@ impl PlanRules for AuditSinkState {
             &mut self.workspace_id,
             &mut self.created_at,
         ];
+        // Left out, the sink gets the workspace's default_event_types.
+        if self.event_types.is_null() {
+            assigned.push(&mut self.event_types);
+        }
         if let Value::Value(webhook) = &mut self.webhook {
-            // Left out, the server generates the secret.
-            if webhook.secret.is_null() {
+            // Left out (in both forms), the server generates the secret.
+            if webhook.secret.is_null() && webhook.secret_wo.is_null() {
                 assigned.push(&mut webhook.secret);
             }
             assigned.push(&mut webhook.previous_secret_valid_until);
@@ -273,11 +295,20 @@ impl PlanRules for AuditSinkState {
     }
 
     fn fill_defaults(&mut self) {
-        if self.event_types.is_null() {
-            self.event_types = Value::Value(vec![Value::Value("*".to_owned())]);
-        }
         if self.enabled.is_null() {
             self.enabled = Value::Value(true);
+        }
+    }
+
+    /// A configuration that moves to the write-only secret no longer holds one in state: the
+    /// proposal's prior `secret` would otherwise stay there, stale once `secret_wo` rotates it.
+    fn adopt_config(&mut self, _prior: &Self, config: &Self) {
+        if let (Value::Value(planned), Some(config)) =
+            (&mut self.webhook, config.webhook.as_ref_option())
+        {
+            if config.secret.is_null() && !config.secret_wo.is_null() {
+                planned.secret = Value::Null;
+            }
         }
     }
 
@@ -304,9 +335,11 @@ impl PlanRules for AuditSinkState {
         planned.last_success_at.set_unknown();
         planned.delivered_seq.set_unknown();
         planned.lag.set_unknown();
-        let prior_secret = self.webhook.as_ref_option().map(|b| &b.secret);
+        let prior_webhook = self.webhook.as_ref_option();
         if let Value::Value(webhook) = &mut planned.webhook {
-            if prior_secret != Some(&webhook.secret) {
+            let rotated = prior_webhook.map(|b| &b.secret) != Some(&webhook.secret)
+                || prior_webhook.map(|b| b.secret_wo_version) != Some(webhook.secret_wo_version);
+            if rotated {
                 webhook.previous_secret_valid_until.set_unknown();
             }
         }
@@ -364,7 +397,7 @@ impl ManagedResource for AuditSinkResource {
             &doc,
             [
                 ("name", required(string(), "Name of the sink, unique in the workspace. Updated in place.")),
-                ("event_types", optional_computed(AttributeType::List(Box::new(AttributeType::String)), &format!("Event types forwarded, 1 to {MAX_EVENT_TYPES} patterns, each `*` (every event), a family such as `auth.*`, or an exact type such as `api_key.revoked`; each must match an event type the server records. Default `[\"*\"]`. Updated in place; events the sink has already passed are not revisited."))),
+                ("event_types", optional_computed(AttributeType::List(Box::new(AttributeType::String)), &format!("Event types forwarded, 1 to {MAX_EVENT_TYPES} patterns, each `*` (every event), a family such as `auth.*`, or an exact type such as `api_key.revoked`; each must match an event type the server records. Left out, the sink gets the workspace's `default_event_types` (`statuspulse_audit_settings`; `[\"*\"]` unless set) when it is created, and keeps that filter. Updated in place; events the sink has already passed are not revisited."))),
                 ("enabled", optional_computed(AttributeType::Bool, "Whether events are delivered. A disabled sink keeps its place in the chain and resumes from it when enabled again. Default true.")),
                 ("status", computed(string(), "`active`, `failing` (deliveries have failed for a long time; still retried, nothing is dropped) or `disabled`. Refreshed, never a change.")),
                 ("delivered_seq", computed(AttributeType::Number, "The last chain position (`seq`) delivered, or passed over by the filter. Refreshed, never a change.")),
@@ -379,7 +412,9 @@ impl ManagedResource for AuditSinkResource {
         schema.block.blocks.extend([
             ("webhook".to_owned(), optional_block("Deliver batches of events to an HTTPS endpoint, signed per Standard Webhooks. Exactly one of `webhook` and `cloudwatch`; replacing one by the other replaces the sink.", vec![
                 ("url", required(string(), "Where batches are POSTed: `https` on a public address, without query or credentials (`http` and loopback or private addresses only where the server's operator allows them: `--allow-loopback-sinks`, `--allow-private-sinks`). Updated in place.")),
-                ("secret", sensitive(optional_computed(string(), "The signing secret, `whsec_` followed by the base64 of 24 to 64 random bytes. Left out, the server generates one when the sink is created, and the state keeps it (sensitive) to configure the receiver with; removing it from the configuration later keeps the current secret. A new value rotates the secret: the old one keeps signing, beside it, for 24 hours."))),
+                ("secret", sensitive(optional_computed(string(), "The signing secret, `whsec_` followed by the base64 of 24 to 64 random bytes. Left out (with `secret_wo`), the server generates one when the sink is created, and the state keeps it (sensitive) to configure the receiver with; removing it from the configuration later keeps the current secret. A new value rotates the secret: the old one keeps signing, beside it, for 24 hours. At most one of `secret` and `secret_wo`."))),
+                ("secret_wo", write_only(optional(string(), "A signing secret you choose, write-only (Terraform 1.11 or later): never stored in the plan or the state, for example read from a vault with an ephemeral resource. Same format as `secret`. Sent on create and whenever `secret_wo_version` changes, which rotates it (the old secret keeps signing beside it for 24 hours)."))),
+                ("secret_wo_version", optional(AttributeType::Number, "Required with `secret_wo`: change it (for example increment it) to send the current `secret_wo` to the server, rotating the secret.")),
                 ("previous_secret_valid_until", computed(string(), "After a rotation: until when (RFC 3339) the previous secret still signs deliveries, as a second signature.")),
             ])),
             ("cloudwatch".to_owned(), optional_block("Write events to AWS CloudWatch Logs, one log event per audit event. Exactly one of `webhook` and `cloudwatch`; replacing one by the other replaces the sink.", vec![
@@ -403,6 +438,11 @@ impl ManagedResource for AuditSinkResource {
     }
 
     fn write_only_from_config(planned: &mut AuditSinkState, config: &AuditSinkState) {
+        if let (Value::Value(planned), Some(config)) =
+            (&mut planned.webhook, config.webhook.as_ref_option())
+        {
+            planned.secret_wo.clone_from(&config.secret_wo);
+        }
         if let (Value::Value(planned), Some(config)) =
             (&mut planned.cloudwatch, config.cloudwatch.as_ref_option())
         {
@@ -488,29 +528,7 @@ fn probe(value: &Value<String>, placeholder: &str) -> Option<String> {
 /// (`statuspulse_api::validate::audit_sink` and its parts), reported on its attribute.
 fn validate_config(diags: &mut Diagnostics, config: &AuditSinkState) {
     validate::name(diags, &config.name, "name");
-    if let Value::Value(patterns) = &config.event_types {
-        if patterns.is_empty() || patterns.len() > MAX_EVENT_TYPES {
-            diags.add(
-                "Invalid event_types",
-                format!("event_types must hold 1 to {MAX_EVENT_TYPES} patterns (`*` forwards every event)."),
-                AttributePath::new("event_types"),
-            );
-        }
-        let mut seen = Vec::new();
-        for pattern in patterns.iter().filter_map(Value::as_ref_option) {
-            if let Err(e) = rules::event_type_pattern(pattern) {
-                refuse(diags, e);
-            } else if seen.contains(&pattern) {
-                // The server keeps one of each; the state would then differ from the plan.
-                diags.add(
-                    "Invalid event_types",
-                    format!("`{pattern}` is listed twice: list each pattern once."),
-                    AttributePath::new("event_types"),
-                );
-            }
-            seen.push(pattern);
-        }
-    }
+    validate::event_types(diags, &config.event_types, "event_types");
     match (&config.webhook, &config.cloudwatch) {
         (Value::Value(_), Value::Value(_)) => diags.add(
             "One destination per sink",
@@ -530,9 +548,23 @@ fn validate_config(diags: &mut Diagnostics, config: &AuditSinkState) {
                 refuse(diags, e);
             }
         }
-        if let Some(secret) = known(&webhook.secret) {
-            if let Err(e) = rules::webhook_secret(secret) {
-                refuse(diags, e);
+        validate::secret_forms(
+            diags,
+            &validate::SecretForms {
+                what: "webhook secret",
+                sensitive: (&webhook.secret, "webhook.secret"),
+                write_only: (&webhook.secret_wo, "webhook.secret_wo"),
+                version: (&webhook.secret_wo_version, "webhook.secret_wo_version"),
+            },
+        );
+        for (secret, field) in [
+            (&webhook.secret, "webhook.secret"),
+            (&webhook.secret_wo, "webhook.secret_wo"),
+        ] {
+            if let Some(secret) = known(secret) {
+                if let Err(e) = rules::webhook_secret(secret) {
+                    refuse(diags, e.with_field(field));
+                }
             }
         }
     }
@@ -598,7 +630,7 @@ mod tests {
             webhook: Value::Value(WebhookBlock {
                 url: Value::Value(url.into()),
                 secret,
-                previous_secret_valid_until: Value::Null,
+                ..Default::default()
             }),
             ..Default::default()
         }
@@ -669,10 +701,9 @@ mod tests {
         assert!(block.secret.is_unknown());
         assert!(planned.lag.is_unknown() && planned.status.is_unknown());
         assert_eq!(planned.enabled, Value::Value(true));
-        assert_eq!(
-            planned.event_types,
-            Value::Value(vec![Value::Value("*".into())])
-        );
+        // Left out, the filter is the workspace's default_event_types: the server's to say.
+        assert!(planned.event_types.is_unknown());
+        assert_eq!(create_body(&planned).event_types, None);
         let given = plan_create(webhook(
             "https://siem.example.com/in",
             Value::Value("whsec_x".into()),
@@ -689,6 +720,7 @@ mod tests {
             Value::Value("whsec_a".into()),
         ));
         state.id = Value::Value("snk_1".into());
+        state.event_types = Value::Value(vec![Value::Value("*".into())]);
         state.status = Value::Value("active".into());
         state.delivered_seq = Value::Value(7);
         state.lag = Value::Value(3);
@@ -717,6 +749,68 @@ mod tests {
         assert!(planned.lag.is_unknown() && planned.delivered_seq.is_unknown());
         let block = planned.webhook.as_ref_option().unwrap();
         assert!(block.previous_secret_valid_until.is_unknown());
+    }
+
+    #[test]
+    fn a_write_only_secret_is_sent_on_create_and_when_its_version_changes_only() {
+        let mut config = webhook("https://siem.example.com/in", Value::Null);
+        if let Value::Value(block) = &mut config.webhook {
+            block.secret_wo = Value::Value(format!("whsec_{}", "A".repeat(32)));
+            block.secret_wo_version = Value::Value(1);
+        }
+        assert!(errors(&config).is_empty(), "{:?}", errors(&config));
+        let planned = plan_create(config.clone());
+        let block = planned.webhook.as_ref_option().unwrap();
+        assert!(block.secret.is_null(), "a chosen secret is not generated");
+        let sent = create_body(&planned).webhook.unwrap().secret;
+        assert_eq!(
+            sent.as_deref(),
+            config
+                .webhook
+                .as_ref_option()
+                .unwrap()
+                .secret_wo
+                .as_ref_option()
+                .map(String::as_str)
+        );
+
+        // Stored without it (write-only), then planned again with the same version: not sent.
+        let mut prior = planned.clone();
+        if let Value::Value(block) = &mut prior.webhook {
+            block.secret_wo = Value::Null;
+        }
+        assert_eq!(update_body(&prior, &config).webhook.unwrap().secret, None);
+        let mut bumped = config.clone();
+        if let Value::Value(block) = &mut bumped.webhook {
+            block.secret_wo_version = Value::Value(2);
+        }
+        assert!(update_body(&prior, &bumped)
+            .webhook
+            .unwrap()
+            .secret
+            .is_some());
+
+        // Both forms, or the write-only one without its version, are refused on their attribute.
+        let mut both = config.clone();
+        if let Value::Value(block) = &mut both.webhook {
+            block.secret = Value::Value(format!("whsec_{}", "B".repeat(32)));
+        }
+        assert_eq!(errors(&both)[0].1, field_path("webhook.secret"));
+        let mut unversioned = config;
+        if let Value::Value(block) = &mut unversioned.webhook {
+            block.secret_wo_version = Value::Null;
+            block.secret_wo = Value::Value("whsec_short".into());
+        }
+        let e = errors(&unversioned);
+        assert!(
+            e.iter()
+                .any(|(_, p)| *p == field_path("webhook.secret_wo_version")),
+            "{e:?}"
+        );
+        assert!(
+            e.iter().any(|(_, p)| *p == field_path("webhook.secret_wo")),
+            "{e:?}"
+        );
     }
 
     #[test]

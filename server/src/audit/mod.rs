@@ -10,6 +10,7 @@
 pub mod failures;
 pub mod retention;
 pub(crate) mod routes;
+pub mod settings;
 pub mod sinks;
 pub mod verify;
 mod writer;
@@ -20,7 +21,7 @@ pub use writer::{AuditWriter, DURABLE_WAIT, FLUSH_INTERVAL};
 
 /// The audit log's routes: events, sinks and settings.
 pub fn router() -> utoipa_axum::router::OpenApiRouter<crate::app::AppState> {
-    routes::router().merge(retention::router())
+    routes::router().merge(settings::router())
 }
 
 use serde::Serialize;

@@ -14,7 +14,8 @@ use crate::on_both_backends;
 on_both_backends!(
     events_past_retention_are_pruned_and_the_rest_still_verifies,
     a_sink_behind_holds_pruning_back_until_it_has_delivered,
-    retention_outside_its_bounds_is_refused_and_each_workspace_has_its_own
+    retention_outside_its_bounds_is_refused_and_each_workspace_has_its_own,
+    sink_defaults_apply_to_new_sinks_and_the_settings_list_where_events_go
 );
 
 async fn append(app: &TestApp, workspace_id: &str, n: usize) {
@@ -216,8 +217,8 @@ async fn retention_outside_its_bounds_is_refused_and_each_workspace_has_its_own(
     for bad in [
         json!({"retention_days": "30"}),
         json!({"retention_days": 30.5}),
-        json!({}),
         json!({"retention_days": 30, "x": 1}),
+        json!({"retention_days": null, "default_event_types": "auth.*"}),
     ] {
         let answer = app
             .call(
@@ -284,6 +285,149 @@ async fn retention_outside_its_bounds_is_refused_and_each_workspace_has_its_own(
         .get("/v1/audit-settings", reader["key"].as_str().unwrap())
         .await;
     assert_eq!(answer.status, StatusCode::FORBIDDEN);
+}
+
+/// The settings' sink defaults: a sink created without `event_types` takes the workspace's
+/// `default_event_types`, and keeps them when they change; every bad filter is refused with
+/// nothing changed; the settings list the workspace's own sinks, never another's.
+async fn sink_defaults_apply_to_new_sinks_and_the_settings_list_where_events_go(backend: Backend) {
+    let (app, _db) = TestApp::spawn_with(
+        backend,
+        crate::helpers::Options {
+            tweak: |s| {
+                s.master_key = statuspulse_server::platform::config::MasterKeySource::Value(
+                    "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
+                        .parse()
+                        .unwrap(),
+                );
+            },
+            ..Default::default()
+        },
+    )
+    .await;
+    let (ws, key) = app.new_workspace("tenant").await;
+    let put = |body: serde_json::Value| {
+        let app = &app;
+        let key = key.clone();
+        async move {
+            app.call(Method::PUT, "/v1/audit-settings", Some(&key), Some(body))
+                .await
+        }
+    };
+    let initial = settings(&app, &key).await;
+    assert_eq!(initial["default_event_types"], json!(["*"]));
+    assert_eq!(initial["sinks"], json!([]));
+
+    // Every bad filter: 422 on the field, nothing stored, nothing recorded.
+    let recorded = app.audit_count(&ws, "audit_settings.updated").await;
+    for (bad, code) in [
+        (json!([]), "invalid_event_types"),
+        (json!(["auth"]), "invalid_event_type"),
+        (json!(["AUTH.*"]), "invalid_event_type"),
+        (json!(["nosuchfamily.*"]), "unknown_event_type"),
+        (json!(["auth.*", "auth.*"]), "duplicate_event_type"),
+        (json!(["auth.\u{0}"]), "control_character"),
+        (json!(vec!["auth.*"; 65]), "invalid_event_types"),
+    ] {
+        let answer = put(json!({"default_event_types": bad})).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad}: {}",
+            answer.body
+        );
+        let field = answer.body["field"].as_str().unwrap_or_default();
+        assert!(field.starts_with("default_event_types"), "{bad}: {field}");
+        assert_eq!(answer.body["code"], code, "{bad}: {}", answer.body);
+    }
+    assert_eq!(settings(&app, &key).await["is_default"], true);
+    assert_eq!(
+        app.audit_count(&ws, "audit_settings.updated").await,
+        recorded
+    );
+
+    let answer = put(json!({"default_event_types": ["auth.*", "api_key.revoked"]})).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(
+        answer.body["default_event_types"],
+        json!(["auth.*", "api_key.revoked"])
+    );
+    assert_eq!(answer.body["retention_days"], 365, "left out: the default");
+    app.flush_audit().await;
+    let events = app
+        .get("/v1/audit-events?event_type=audit_settings.updated", &key)
+        .await
+        .body;
+    let event = &events["items"][0];
+    assert_eq!(
+        event["details"]["before"]["default_event_types"],
+        json!(["*"])
+    );
+    assert_eq!(
+        event["details"]["after"]["default_event_types"],
+        json!(["auth.*", "api_key.revoked"])
+    );
+
+    // A sink left without a filter takes the default; one with its own keeps it.
+    let defaulted = app
+        .post(
+            "/v1/audit-sinks",
+            &key,
+            json!({"name": "siem", "webhook": {"url": "https://siem-a.invalid/hook"}}),
+        )
+        .await;
+    assert_eq!(defaulted.status, StatusCode::CREATED, "{}", defaulted.body);
+    assert_eq!(
+        defaulted.body["event_types"],
+        json!(["auth.*", "api_key.revoked"])
+    );
+    let own = app
+        .post(
+            "/v1/audit-sinks",
+            &key,
+            json!({"name": "all", "event_types": ["*"], "webhook": {"url": "https://siem-b.invalid/hook"}}),
+        )
+        .await;
+    assert_eq!(own.status, StatusCode::CREATED, "{}", own.body);
+    assert_eq!(own.body["event_types"], json!(["*"]));
+
+    // A new default applies to sinks created afterwards; existing ones keep their filter.
+    let answer = put(json!({"retention_days": 90, "default_event_types": ["anomaly.*"]})).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let listed = &answer.body["sinks"];
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+    assert_eq!(listed[0]["id"], defaulted.body["id"]);
+    assert_eq!(listed[0]["name"], "siem");
+    assert_eq!(listed[0]["kind"], "webhook");
+    assert_eq!(listed[0]["enabled"], true);
+    assert_eq!(listed[0]["status"], "active");
+    assert_eq!(
+        listed[0]["event_types"],
+        json!(["auth.*", "api_key.revoked"])
+    );
+    assert!(listed[0]["lag"].as_i64().unwrap() >= 0);
+    assert_eq!(listed[1]["event_types"], json!(["*"]));
+    assert!(
+        !answer.body.to_string().contains("whsec_"),
+        "the settings never carry a sink's secret"
+    );
+
+    // Another workspace sees its own (none), and an empty PUT puts every default back.
+    let other = settings(&app, &app.admin_key).await;
+    assert_eq!(other["sinks"], json!([]));
+    assert_eq!(other["default_event_types"], json!(["*"]));
+    let answer = put(json!({})).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(answer.body["retention_days"], 365);
+    assert_eq!(answer.body["default_event_types"], json!(["*"]));
+    let later = app
+        .post(
+            "/v1/audit-sinks",
+            &key,
+            json!({"name": "later", "webhook": {"url": "https://siem-c.invalid/hook"}}),
+        )
+        .await;
+    assert_eq!(later.body["event_types"], json!(["*"]));
 }
 
 async fn answer_ws(app: &TestApp, key: &str) -> String {

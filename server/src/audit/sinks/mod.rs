@@ -17,6 +17,7 @@ pub(crate) mod routes;
 pub mod webhook;
 
 pub use delivery::Deliverer;
+pub(crate) use routes::known_patterns;
 pub use routes::router;
 pub use statuspulse_api::v1::{AuditSink, CloudWatchSettings, WebhookSettings};
 

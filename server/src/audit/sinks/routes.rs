@@ -52,22 +52,30 @@ async fn find(state: &AppState, caller: &Caller, id: &str) -> ApiResult<SinkRow>
     .await
 }
 
-/// The field rules, then what only the server knows: every pattern names an event it records,
-/// and the destination is an address this server may call.
-fn checked(state: &AppState, body: &CreateAuditSink) -> ApiResult<CreateAuditSink> {
-    let body = statuspulse_api::validate::audit_sink(body)?;
-    for pattern in &body.event_types {
+/// Refuses a pattern that matches no event type this server records (a typo would otherwise
+/// forward nothing, silently).
+pub(crate) fn known_patterns(field: &str, patterns: &[String]) -> Result<(), FieldError> {
+    for pattern in patterns {
         let known = EventType::ALL
             .iter()
             .any(|t| statuspulse_api::validate::event_type_matches(pattern, t.as_str()));
         if !known {
             return Err(FieldError::new(
-                "event_types",
+                field,
                 "unknown_event_type",
                 format!("`{pattern}` matches no event type this server records (see server/API.md, \"Audit\")"),
-            )
-            .into());
+            ));
         }
+    }
+    Ok(())
+}
+
+/// The field rules, then what only the server knows: every pattern names an event it records,
+/// and the destination is an address this server may call.
+fn checked(state: &AppState, body: &CreateAuditSink) -> ApiResult<CreateAuditSink> {
+    let body = statuspulse_api::validate::audit_sink(body)?;
+    if let Some(patterns) = &body.event_types {
+        known_patterns("event_types", patterns)?;
     }
     let addresses = state.settings.sink_addresses;
     let destination = match (&body.webhook, &body.cloudwatch) {
@@ -228,6 +236,10 @@ pub async fn create_audit_sink(
             format!("a workspace has at most {MAX_SINKS} audit sinks; delete one or widen an existing sink's event_types"),
         ));
     }
+    let event_types = match &body.event_types {
+        Some(patterns) => patterns.clone(),
+        None => audit::settings::default_event_types(&mut *tx.tx, caller.workspace_id()).await?,
+    };
     let start = head_seq(&mut *tx.tx, caller.workspace_id()).await?;
     sqlx::query(
         "INSERT INTO audit_sinks (id, workspace_id, name, kind, event_types, enabled, settings, \
@@ -238,7 +250,7 @@ pub async fn create_audit_sink(
     .bind(caller.workspace_id())
     .bind(&body.name)
     .bind(kind)
-    .bind(list_for_storage(&body.event_types))
+    .bind(list_for_storage(&event_types))
     .bind(i64::from(body.enabled))
     .bind(&settings)
     .bind(sealed.as_ref().map(|(s, _)| s.as_str()))
@@ -315,7 +327,7 @@ fn as_create(before: &AuditSink) -> CreateAuditSink {
     use statuspulse_api::v1::{CloudWatchSettingsInput, WebhookSettingsInput};
     CreateAuditSink {
         name: before.name.clone(),
-        event_types: before.event_types.clone(),
+        event_types: Some(before.event_types.clone()),
         enabled: before.enabled,
         webhook: before.webhook.as_ref().map(|w| WebhookSettingsInput {
             url: w.url.clone(),
@@ -378,7 +390,7 @@ pub async fn update_audit_sink(
         merged.name.clone_from(name);
     }
     if let Some(event_types) = &body.event_types {
-        merged.event_types.clone_from(event_types);
+        merged.event_types = Some(event_types.clone());
     }
     if let Some(enabled) = body.enabled {
         merged.enabled = enabled;
@@ -448,7 +460,9 @@ pub async fn update_audit_sink(
          WHERE id = $10 AND workspace_id = $11",
     )
     .bind(&merged.name)
-    .bind(list_for_storage(&merged.event_types))
+    .bind(list_for_storage(
+        merged.event_types.as_deref().unwrap_or_default(),
+    ))
     .bind(i64::from(merged.enabled))
     .bind(&settings)
     .bind(secret_sealed)
