@@ -343,6 +343,22 @@ impl ApiClient {
 
     /// Sends one logical request, retrying 429/5xx and connection failures; every attempt
     /// carries the same `idempotency_key`, when there is one.
+    /// POSTs to a route that only judges (`/v1/api-keys/check`): it changes nothing, so the
+    /// refresh listings stay valid, and retrying it is safe.
+    pub async fn check<B: Serialize>(&self, path: &str, body: &B) -> Result<(), ApiError> {
+        let body = serde_json::to_vec(body).map_err(|err| ApiError::Decode(err.to_string()))?;
+        self.send_with(
+            Method::POST,
+            path,
+            Some(body),
+            None,
+            Credential::Bearer,
+            false,
+        )
+        .await
+        .map(|_| ())
+    }
+
     async fn send(
         &self,
         method: Method,
@@ -351,7 +367,21 @@ impl ApiClient {
         idempotency_key: Option<&str>,
         credential: Credential,
     ) -> Result<Vec<u8>, ApiError> {
-        if method != Method::GET {
+        let changes = method != Method::GET;
+        self.send_with(method, path, body, idempotency_key, credential, changes)
+            .await
+    }
+
+    async fn send_with(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+        idempotency_key: Option<&str>,
+        credential: Credential,
+        invalidates_listings: bool,
+    ) -> Result<Vec<u8>, ApiError> {
+        if invalidates_listings {
             // What this process changes is read afresh.
             self.snapshots.invalidate();
         }

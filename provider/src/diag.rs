@@ -34,6 +34,13 @@ pub trait DiagnosticsExt {
         detail: impl Into<Cow<'static, str>>,
         at: AttributePath,
     );
+    /// A warning: the plan goes on.
+    fn warn(
+        &mut self,
+        summary: impl Into<Cow<'static, str>>,
+        detail: impl Into<Cow<'static, str>>,
+        at: AttributePath,
+    );
     /// Reports a failed API call made while doing `action` (e.g. "create the API key").
     fn api_error(&mut self, action: &str, err: &ApiError);
 }
@@ -46,6 +53,19 @@ impl DiagnosticsExt for Diagnostics {
         at: AttributePath,
     ) {
         self.add_error(Diagnostic {
+            summary: summary.into(),
+            detail: detail.into(),
+            attribute: at,
+        });
+    }
+
+    fn warn(
+        &mut self,
+        summary: impl Into<Cow<'static, str>>,
+        detail: impl Into<Cow<'static, str>>,
+        at: AttributePath,
+    ) {
+        self.add_warning(Diagnostic {
             summary: summary.into(),
             detail: detail.into(),
             attribute: at,

@@ -613,6 +613,121 @@ pub fn test_key_in_live_cluster(version: &'static str) {
     assert_eq!(errors(&text), 1, "{text}");
 }
 
+/// What only the server knows is judged at plan time (`POST /v1/api-keys/check`): the provider
+/// credential's authority and the `admin:all` policy are errors; an unknown cluster and scopes
+/// beyond a service account's bindings, which the same apply may create, are warnings. Nothing
+/// is created by any of these plans.
+pub fn server_checks_at_plan_time(version: &'static str) {
+    let server = Server::start();
+    let mut tf = Terraform::new(version, &server);
+    let header = TWO_RESOURCES.split("resource ").next().unwrap();
+    let cluster = serde_json::json!({"name": "eu-prod-1", "environment": "live"});
+    let (status, answer) = server.admin("POST", "/v1/environment-clusters", Some(cluster));
+    assert_eq!(status, 201, "{answer}");
+    let (status, sa) = server.admin(
+        "POST",
+        "/v1/service-accounts",
+        Some(serde_json::json!({"name": "runner"})),
+    );
+    assert_eq!(status, 201, "{sa}");
+    let sa = sa["id"].as_str().unwrap().to_owned();
+    let (status, binding) = server.admin(
+        "POST",
+        "/v1/role-bindings",
+        Some(serde_json::json!({"service_account_id": sa, "scopes": ["read:checks"], "environment_clusters": ["eu-prod-1"]})),
+    );
+    assert_eq!(status, 201, "{binding}");
+    let keys_before = server.admin("GET", "/v1/api-keys?limit=200", None).1["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    let key = |attributes: &str| {
+        format!(
+            "{header}resource \"statuspulse_api_key\" \"k\" {{\n  name        = \"k\"\n  environment = \"live\"\n{attributes}}}\n"
+        )
+    };
+
+    // Beyond the account's bindings: a warning naming the scope, and the plan goes on.
+    tf.write(
+        "main.tf",
+        &key(&format!(
+            "  service_account_id = \"{sa}\"\n  scopes = [\"read:checks\", \"write:alerts\"]\n"
+        )),
+    );
+    let run = tf.run(&["plan", "-no-color"]);
+    let text = run.all();
+    assert_eq!(run.code, 0, "{text}");
+    assert!(
+        text.contains("Warning: StatusPulse would refuse this key now"),
+        "{text}"
+    );
+    assert!(
+        text.contains("write:alerts") && text.contains("depends_on"),
+        "{text}"
+    );
+
+    // A cluster that does not exist (yet): a warning too.
+    tf.write(
+        "main.tf",
+        &key("  scopes = [\"read:checks\"]\n  environment_clusters = [\"nowhere-1\"]\n"),
+    );
+    let run = tf.run(&["plan", "-no-color"]);
+    let text = run.all();
+    assert_eq!(run.code, 0, "{text}");
+    assert!(
+        text.contains("nowhere-1") && text.contains("Warning:"),
+        "{text}"
+    );
+
+    // admin:all for a service account: refused by policy, an error on `scopes`.
+    tf.write(
+        "main.tf",
+        &key(&format!(
+            "  service_account_id = \"{sa}\"\n  scopes = [\"admin:all\"]\n"
+        )),
+    );
+    let run = tf.run(&["plan", "-no-color"]);
+    let text = run.all();
+    assert_eq!(run.code, 1, "{text}");
+    assert!(
+        text.contains("Error: admin:all is not granted to service accounts"),
+        "{text}"
+    );
+    assert!(
+        text.contains("scopes = [\"admin:all\"]"),
+        "on its attribute: {text}"
+    );
+    assert_eq!(errors(&text), 1, "{text}");
+
+    // A provider credential that cannot grant what the key asks for: an error, at plan time.
+    let (status, narrow) = server.admin(
+        "POST",
+        "/v1/api-keys",
+        Some(serde_json::json!({"name": "pipeline", "environment": "live", "scopes": ["admin:keys", "read:checks"]})),
+    );
+    assert_eq!(status, 201, "{narrow}");
+    tf.set_env("STATUSPULSE_API_KEY", narrow["key"].as_str().unwrap());
+    tf.write("main.tf", &key("  scopes = [\"write:alerts\"]\n"));
+    let run = tf.run(&["plan", "-no-color"]);
+    let text = run.all();
+    assert_eq!(run.code, 1, "{text}");
+    assert!(
+        text.contains("Error: The provider's credential cannot grant this key"),
+        "{text}"
+    );
+    assert!(!text.contains("sp_live_"), "{text}");
+
+    let keys_after = server.admin("GET", "/v1/api-keys?limit=200", None).1["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(
+        keys_after,
+        keys_before + 1,
+        "only the narrow key was created"
+    );
+}
+
 /// `statuspulse_effective_access` asks about exactly one principal; anything else is a plan-time
 /// diagnostic on the attribute, before any API call.
 pub fn effective_access_needs_exactly_one_principal(version: &'static str) {

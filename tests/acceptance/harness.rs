@@ -49,7 +49,10 @@ fn binaries() -> &'static Binaries {
             .current_dir(repo_root())
             .status()
             .expect("run cargo build for the server and the provider");
-        assert!(status.success(), "building the server and the provider failed");
+        assert!(
+            status.success(),
+            "building the server and the provider failed"
+        );
         sweep_stale_copies();
         let server = std::env::temp_dir().join(format!("{SERVER_COPY}{}", std::process::id()));
         std::fs::copy(target_dir().join("debug/statuspulse-server"), &server)
@@ -59,8 +62,11 @@ fn binaries() -> &'static Binaries {
         std::fs::create_dir_all(&provider).unwrap();
         let copy = provider.join("terraform-provider-statuspulse");
         let _ = std::fs::remove_file(&copy);
-        std::fs::copy(target_dir().join("debug/terraform-provider-statuspulse"), &copy)
-            .expect("copy the provider binary");
+        std::fs::copy(
+            target_dir().join("debug/terraform-provider-statuspulse"),
+            &copy,
+        )
+        .expect("copy the provider binary");
         Binaries { server, provider }
     })
 }

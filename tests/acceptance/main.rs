@@ -88,6 +88,11 @@ fn a_test_key_bound_to_a_live_cluster_is_refused_at_plan_time() {
 }
 
 #[test]
+fn what_only_the_server_knows_is_judged_at_plan_time_on_terraform_1_11_4() {
+    diagnostics::server_checks_at_plan_time("1.11.4");
+}
+
+#[test]
 fn effective_access_needs_exactly_one_principal_at_plan_time() {
     diagnostics::effective_access_needs_exactly_one_principal("1.0.3");
 }

@@ -16,12 +16,12 @@ use tf_provider::schema::{AttributeType, Schema};
 use tf_provider::value::Value;
 use tf_provider::{AttributePath, Diagnostics};
 
+use crate::client::ApiError;
 use crate::diag::{DiagnosticsExt, OrReport};
-use statuspulse_api::validate::{cluster_name, DEFAULT_ROTATION_DAYS, MAX_LIFETIME_DAYS};
+use statuspulse_api::validate::{DEFAULT_ROTATION_DAYS, MAX_LIFETIME_DAYS};
 
 use crate::model::{
-    ApiKeyView, CreateApiKey, CreatedApiKey, EnvironmentCluster, IdKind, Page, PlainKey,
-    RevokeApiKey, UpdateApiKey,
+    ApiKeyView, CreateApiKey, CreatedApiKey, IdKind, PlainKey, RevokeApiKey, UpdateApiKey,
 };
 use crate::plan::{KnownAfterApply, PlanRules, Replacement};
 use crate::provider::ClientSlot;
@@ -68,43 +68,110 @@ impl ApiKeyResource {
         Self { client }
     }
 
-    /// docs/CONTRACT.md: "a `sp_test_` key bound to a live cluster" is caught at plan time. A cluster's
-    /// environment is only known to the server, so this looks up the clusters that already
-    /// exist; one created in the same apply is checked by the server when the key is created.
-    async fn check_cluster_environments(&self, diags: &mut Diagnostics, planned: &ApiKeyState) {
-        let (Some(environment), Value::Value(clusters)) =
-            (known(&planned.environment), &planned.environment_clusters)
-        else {
+    /// Plan time asks the server whether it would create this key (`POST /v1/api-keys/check`,
+    /// which applies every rule of the create and changes nothing), so what only the server
+    /// knows fails the plan rather than the apply: the provider credential's authority on every
+    /// dimension, the `admin:all` policy for service accounts, a cluster of the other
+    /// environment (docs/CONTRACT.md: "a `sp_test_` key bound to a live cluster"), an unknown
+    /// service account. Two refusals can be cured by the same apply (a cluster, a role binding
+    /// created beside the key, in dependency order), so they are warnings: a cluster that does
+    /// not exist yet, and scopes or clusters beyond the service account's bindings. Skipped
+    /// while a value it needs is unknown; the create itself checks again.
+    async fn check_with_server(&self, diags: &mut Diagnostics, planned: &ApiKeyState) {
+        let Some(body) = create_body(planned) else {
             return;
         };
         let mut lookups = Diagnostics::default();
         let Some(client) = self.client.get(&mut lookups) else {
             return;
         };
-        for name in clusters.iter().filter_map(|c| c.as_ref_option()) {
-            if cluster_name("environment_clusters", name).is_err() {
-                continue;
-            }
-            let path = format!("/v1/environment-clusters?name={name}");
-            let Ok(page) = client.get::<Page<EnvironmentCluster>>(&path).await else {
-                continue;
+        let Err(ApiError::Problem {
+            status,
+            code,
+            detail,
+            field,
+            ..
+        }) = client.check("/v1/api-keys/check", &body).await
+        else {
+            // Accepted, or no answer to judge by (an older server, the network): the apply
+            // will tell.
+            return;
+        };
+        if !(403..500).contains(&status) || status == 404 || status == 405 || status == 429 {
+            return;
+        }
+        let at = field
+            .as_deref()
+            .filter(|f| !f.is_empty())
+            .map_or_else(AttributePath::root, crate::diag::field_path);
+        let detail = detail.unwrap_or_default();
+        let apply_may_cure = matches!(
+            code.as_str(),
+            "unknown_cluster" | "scopes_exceed_bindings" | "cluster_not_in_bindings"
+        );
+        if apply_may_cure {
+            diags.warn(
+                "StatusPulse would refuse this key now",
+                format!(
+                    "{detail} (code `{code}`).\n\nIf this configuration creates what is missing \
+                     (an environment cluster, a role binding), make the key depend on it \
+                     (`depends_on`) and this apply will succeed; otherwise the create will fail."
+                ),
+                at,
+            );
+        } else {
+            let summary = match code.as_str() {
+                "cluster_environment_mismatch" => "Environment cluster in another environment",
+                "admin_all_forbidden" => "admin:all is not granted to service accounts",
+                _ if status == 403 => "The provider's credential cannot grant this key",
+                _ => "StatusPulse would refuse this key",
             };
-            if let Some(cluster) = page.items.iter().find(|c| c.name == *name) {
-                if cluster.environment != environment {
-                    diags.add(
-                        "Environment cluster in another environment",
-                        format!(
-                            "`{name}` is a {} cluster, so a {environment} key (sp_{environment}_…) \
-                             cannot be bound to it. Use a {environment} cluster or change \
-                             `environment`.",
-                            cluster.environment
-                        ),
-                        AttributePath::new("environment_clusters"),
-                    );
-                }
-            }
+            diags.add(
+                summary,
+                format!("{detail}\n\nStatusPulse's check answered HTTP {status} with code `{code}`; nothing was created."),
+                at,
+            );
         }
     }
+}
+
+/// The create request for a planned key; `None` while a value the server judges is unknown. At
+/// plan time a service account created in the same apply has no id yet: it is left out, which
+/// still judges the rest, since a service account's key may hold no more than a workspace key
+/// the same credential could create.
+fn create_body(planned: &ApiKeyState) -> Option<CreateApiKey> {
+    let all_known = |set: &Value<StringSet>| match set {
+        Value::Value(items) => items.iter().all(Value::is_value),
+        Value::Null => true,
+        Value::Unknown => false,
+    };
+    let known_sets = [
+        &planned.scopes,
+        &planned.check_group_ids,
+        &planned.alert_route_ids,
+        &planned.environment_clusters,
+    ]
+    .into_iter()
+    .all(all_known);
+    if !known_sets {
+        return None;
+    }
+    Some(CreateApiKey {
+        name: known(&planned.name)?.to_owned(),
+        environment: known(&planned.environment)?.to_owned(),
+        service_account_id: known(&planned.service_account_id).map(str::to_owned),
+        scopes: set_to_vec(&planned.scopes),
+        check_group_ids: set_to_vec(&planned.check_group_ids),
+        alert_route_ids: set_to_vec(&planned.alert_route_ids),
+        environment_clusters: set_to_vec(&planned.environment_clusters),
+        rotation_days: Some(
+            planned
+                .rotation_days
+                .as_option()
+                .unwrap_or(DEFAULT_ROTATION_DAYS),
+        ),
+        expires_in_days: planned.expires_in_days.as_option(),
+    })
 }
 
 /// Documentation of the server-assigned attributes, shared with the `statuspulse_api_key` data
@@ -379,9 +446,18 @@ impl ManagedResource for ApiKeyResource {
         prior: Option<&ApiKeyState>,
         planned: &ApiKeyState,
     ) {
-        // Only a change of clusters needs the lookups again.
-        if prior.is_none_or(|prior| prior.environment_clusters != planned.environment_clusters) {
-            self.check_cluster_environments(diags, planned).await;
+        // A new key, or a change of what it may do; never on a plan that changes nothing, so a
+        // refresh of thousands of keys costs no check.
+        let judged = |s: &ApiKeyState| {
+            (
+                s.scopes.clone(),
+                s.environment_clusters.clone(),
+                s.check_group_ids.clone(),
+                s.alert_route_ids.clone(),
+            )
+        };
+        if prior.is_none_or(|prior| judged(prior) != judged(planned)) {
+            self.check_with_server(diags, planned).await;
         }
     }
 
@@ -393,22 +469,8 @@ impl ManagedResource for ApiKeyResource {
 
     async fn create(&self, diags: &mut Diagnostics, planned: ApiKeyState) -> Option<ApiKeyState> {
         let client = self.client.get(diags)?;
-        let body = CreateApiKey {
-            name: known(&planned.name).unwrap_or_default().to_owned(),
-            environment: known(&planned.environment).unwrap_or_default().to_owned(),
-            service_account_id: known(&planned.service_account_id).map(str::to_owned),
-            scopes: set_to_vec(&planned.scopes),
-            check_group_ids: set_to_vec(&planned.check_group_ids),
-            alert_route_ids: set_to_vec(&planned.alert_route_ids),
-            environment_clusters: set_to_vec(&planned.environment_clusters),
-            rotation_days: Some(
-                planned
-                    .rotation_days
-                    .as_option()
-                    .unwrap_or(DEFAULT_ROTATION_DAYS),
-            ),
-            expires_in_days: planned.expires_in_days.as_option(),
-        };
+        // At apply every value is known.
+        let body = create_body(&planned)?;
         let created = client
             .create::<_, CreatedApiKey>(TARGET.collection, &body)
             .await

@@ -26,7 +26,8 @@ on_both_backends!(
     keys_list_in_pages_and_filter_by_status,
     last_used_at_is_written_back_in_batches_not_per_request,
     a_revocation_with_a_grace_period_keeps_the_key_working_then_refuses_it,
-    a_revocation_names_only_a_usable_successor_of_the_same_account_and_environment
+    a_revocation_names_only_a_usable_successor_of_the_same_account_and_environment,
+    a_check_refuses_exactly_what_a_create_would_and_creates_nothing
 );
 
 async fn created_key_secret_appears_nowhere_in_database_logs_or_audit(backend: Backend) {
@@ -738,5 +739,148 @@ async fn a_revocation_names_only_a_usable_successor_of_the_same_account_and_envi
     assert_eq!(
         app.verify(key["key"].as_str().unwrap()).await,
         StatusCode::OK
+    );
+}
+
+/// `POST /v1/api-keys/check` (what the provider calls at plan time) answers as the create would,
+/// on every dimension, and changes nothing: no key, no audit event, no row.
+async fn a_check_refuses_exactly_what_a_create_would_and_creates_nothing(backend: Backend) {
+    let (app, _db) = TestApp::spawn(backend).await;
+    app.post(
+        "/v1/environment-clusters",
+        &app.admin_key,
+        json!({"name": "eu-prod-1", "environment": "live"}),
+    )
+    .await;
+    app.post(
+        "/v1/environment-clusters",
+        &app.admin_key,
+        json!({"name": "eu-test-1", "environment": "test"}),
+    )
+    .await;
+    let sa = app
+        .service_account_with(&app.admin_key, "runner", &["read:checks"], &["eu-prod-1"])
+        .await;
+    // A narrow key that may manage keys but holds only read:checks besides.
+    let narrow = app
+        .create_key(
+            &app.admin_key,
+            json!({"name": "narrow", "environment": "live", "scopes": ["admin:keys", "read:checks"]}),
+        )
+        .await["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reader = app
+        .create_key(
+            &app.admin_key,
+            json!({"name": "reader", "environment": "live", "scopes": ["read:checks"]}),
+        )
+        .await["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let key = |extra: serde_json::Value| {
+        let mut body = json!({"name": "k", "environment": "live", "scopes": ["read:checks"]});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        body
+    };
+    let cases: Vec<(&str, &str, serde_json::Value)> = vec![
+        ("admin", "fine", key(json!({}))),
+        (
+            "admin",
+            "fine for the account",
+            key(json!({"service_account_id": sa, "environment_clusters": ["eu-prod-1"]})),
+        ),
+        (
+            "admin",
+            "scopes beyond the bindings",
+            key(json!({"service_account_id": sa, "scopes": ["read:checks", "write:alerts"]})),
+        ),
+        (
+            "admin",
+            "unknown cluster",
+            key(json!({"service_account_id": sa, "environment_clusters": ["nowhere-1"]})),
+        ),
+        (
+            "admin",
+            "cluster of another environment",
+            key(json!({"environment_clusters": ["eu-test-1"]})),
+        ),
+        (
+            "admin",
+            "admin:all for an account",
+            key(json!({"service_account_id": sa, "scopes": ["admin:all"]})),
+        ),
+        (
+            "admin",
+            "unknown account",
+            key(json!({"service_account_id": "sa_00000000000000000000000000000000"})),
+        ),
+        (
+            "admin",
+            "bad scope",
+            key(json!({"scopes": ["read:everything"]})),
+        ),
+        ("admin", "bad rotation", key(json!({"rotation_days": 400}))),
+        ("admin", "unknown field", key(json!({"extra": 1}))),
+        (
+            "narrow",
+            "more than the caller holds",
+            key(json!({"scopes": ["write:alerts"]})),
+        ),
+        ("reader", "no admin:keys", key(json!({}))),
+    ];
+    let before_snapshot = app.database_snapshot().await;
+    let before_audit = app.audit_total().await;
+    let mut checked = Vec::new();
+    for (who, what, body) in &cases {
+        let credential = match *who {
+            "narrow" => &narrow,
+            "reader" => &reader,
+            _ => &app.admin_key,
+        };
+        let answer = app
+            .post("/v1/api-keys/check", credential, body.clone())
+            .await;
+        checked.push((credential, what, body, answer));
+    }
+    assert_eq!(
+        app.database_snapshot().await,
+        before_snapshot,
+        "a check stores nothing"
+    );
+    assert_eq!(
+        app.audit_total().await,
+        before_audit,
+        "a check records nothing"
+    );
+    for (credential, what, body, check) in checked {
+        let create = app.post("/v1/api-keys", credential, body.clone()).await;
+        if create.status == StatusCode::CREATED {
+            assert_eq!(
+                check.status,
+                StatusCode::NO_CONTENT,
+                "{what}: {}",
+                check.body
+            );
+        } else {
+            assert_eq!(
+                (check.status, check.code(), &check.body["field"]),
+                (create.status, create.code(), &create.body["field"]),
+                "{what}: the check answers as the create: {} vs {}",
+                check.body,
+                create.body
+            );
+        }
+    }
+    let refused = cases.len() - 2;
+    let keys = app.get("/v1/api-keys?limit=200", &app.admin_key).await.body;
+    assert_eq!(
+        keys["items"].as_array().unwrap().len(),
+        1 + 2 + 2,
+        "the operator's key, narrow and reader, and the two creates that passed ({refused} refused)"
     );
 }

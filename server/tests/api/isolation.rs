@@ -142,6 +142,14 @@ async fn every_management_route_answers_404_to_another_workspace_credential(back
     // B cannot bind its key to A's service account either, and lists show nothing of A's.
     let borrow = app.post("/v1/api-keys", &admin_b, json!({"name": "x", "environment": "live", "service_account_id": sa_id, "scopes": ["read:checks"]})).await;
     assert_eq!(borrow.code(), "unknown_service_account");
+    let check = app.post("/v1/api-keys/check", &admin_b, json!({"name": "x", "environment": "live", "service_account_id": sa_id, "scopes": ["read:checks"]})).await;
+    assert_eq!(
+        check.code(),
+        "unknown_service_account",
+        "a check learns nothing of A's"
+    );
+    let check = app.post("/v1/api-keys/check", &admin_b, json!({"name": "x", "environment": "live", "scopes": ["read:checks"], "environment_clusters": ["eu-prod-1"]})).await;
+    assert_eq!(check.code(), "unknown_cluster", "nor of A's clusters");
     let bind = app
         .post(
             "/v1/role-bindings",

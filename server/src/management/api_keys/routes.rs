@@ -30,6 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_api_keys, create_api_key))
         .routes(routes!(revoke_api_key))
+        .routes(routes!(check_api_key))
         .routes(routes!(get_api_key, update_api_key))
         .routes(routes!(rotate_api_key))
 }
@@ -62,31 +63,8 @@ pub async fn create_api_key(
     Json(body): Json<CreateApiKey>,
 ) -> ApiResult<(StatusCode, axum::Json<CreatedApiKey>)> {
     caller.require(Scope::AdminKeys)?;
-    let name = validate::name("name", &body.name)?;
-    let environment = validate::environment(&body.environment)?;
-    let scopes = validate::scopes(&body.scopes)?;
-    let check_group_ids = validate::restriction_ids("check_group_ids", &body.check_group_ids)?;
-    let alert_route_ids = validate::restriction_ids("alert_route_ids", &body.alert_route_ids)?;
-    let rotation_days =
-        validate::rotation_days(body.rotation_days.unwrap_or(DEFAULT_ROTATION_DAYS))?;
-    let lifetime_days = validate::within(
-        "expires_in_days",
-        body.expires_in_days.unwrap_or(MAX_LIFETIME_DAYS),
-        1,
-        MAX_LIFETIME_DAYS,
-    )?;
-    let environment_clusters = validate::cluster_names(&body.environment_clusters)?;
-    let plan = KeyPlan {
-        name: &name,
-        environment,
-        service_account_id: body.service_account_id.as_deref(),
-        scopes: &scopes,
-        check_group_ids: &check_group_ids,
-        alert_route_ids: &alert_route_ids,
-        environment_clusters: &environment_clusters,
-        rotation_days,
-        lifetime_days,
-    };
+    let fields = KeyFields::validated(&body)?;
+    let plan = fields.plan(body.service_account_id.as_deref());
     check_grant(&state, &caller, &plan, true).await?;
     let (plain, mut minted) = mint(&state, &caller, &plan, None).await?;
     // The answer is read and recorded in the minting transaction: a retry with the same
@@ -97,6 +75,75 @@ pub async fn create_api_key(
         .await?;
     minted.commit().await?;
     Ok((StatusCode::CREATED, axum::Json(answer)))
+}
+
+/// Check a key without creating it: every rule `POST /v1/api-keys` applies (fields, the caller's
+/// authority on every dimension, the `admin:all` policy, the service account's bindings and
+/// clusters), answered 204 when the create would succeed and with the create's own refusal
+/// otherwise. Nothing is minted, stored or recorded. The Terraform provider calls it at plan
+/// time, so a key the server would refuse fails the plan, not the apply.
+#[utoipa::path(post, path = "/v1/api-keys/check", request_body = CreateApiKey, tag = "api-keys",
+    responses((status = 204, description = "A create with this body would be accepted now."),
+        (status = 403, body = crate::error::Problem), (status = 422, body = crate::error::Problem)),
+    security(("bearer" = ["admin:keys"])))]
+pub async fn check_api_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<CreateApiKey>,
+) -> ApiResult<StatusCode> {
+    caller.require(Scope::AdminKeys)?;
+    let fields = KeyFields::validated(&body)?;
+    let plan = fields.plan(body.service_account_id.as_deref());
+    check_grant(&state, &caller, &plan, true).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A create body's fields, each validated by the rule it shares with the provider.
+struct KeyFields {
+    name: String,
+    environment: Environment,
+    scopes: Scopes,
+    check_group_ids: Vec<String>,
+    alert_route_ids: Vec<String>,
+    environment_clusters: Vec<String>,
+    rotation_days: i64,
+    lifetime_days: i64,
+}
+
+impl KeyFields {
+    fn validated(body: &CreateApiKey) -> ApiResult<Self> {
+        Ok(KeyFields {
+            name: validate::name("name", &body.name)?,
+            environment: validate::environment(&body.environment)?,
+            scopes: validate::scopes(&body.scopes)?,
+            check_group_ids: validate::restriction_ids("check_group_ids", &body.check_group_ids)?,
+            alert_route_ids: validate::restriction_ids("alert_route_ids", &body.alert_route_ids)?,
+            rotation_days: validate::rotation_days(
+                body.rotation_days.unwrap_or(DEFAULT_ROTATION_DAYS),
+            )?,
+            lifetime_days: validate::within(
+                "expires_in_days",
+                body.expires_in_days.unwrap_or(MAX_LIFETIME_DAYS),
+                1,
+                MAX_LIFETIME_DAYS,
+            )?,
+            environment_clusters: validate::cluster_names(&body.environment_clusters)?,
+        })
+    }
+
+    fn plan<'a>(&'a self, service_account_id: Option<&'a str>) -> KeyPlan<'a> {
+        KeyPlan {
+            name: &self.name,
+            environment: self.environment,
+            service_account_id,
+            scopes: &self.scopes,
+            check_group_ids: &self.check_group_ids,
+            alert_route_ids: &self.alert_route_ids,
+            environment_clusters: &self.environment_clusters,
+            rotation_days: self.rotation_days,
+            lifetime_days: self.lifetime_days,
+        }
+    }
 }
 
 /// The answer to a mint (create or rotation), read inside its transaction.
