@@ -16,6 +16,8 @@ mod ci_issuer;
 mod diagnostics;
 mod ephemeral;
 mod examples;
+mod fault_proxy;
+mod faults;
 mod harness;
 mod oauth;
 mod sso;
@@ -285,4 +287,19 @@ fn audit_settings_lifecycle_on_terraform_1_11_4() {
 #[test]
 fn audit_settings_lifecycle_on_terraform_1_15_5() {
     audit_settings::lifecycle("1.15.5");
+}
+
+#[test]
+fn a_flaky_gateway_leaves_no_orphaned_credentials_on_terraform_1_0_3() {
+    faults::a_flaky_gateway_leaves_no_orphaned_credentials("1.0.3");
+}
+
+#[test]
+fn a_flaky_gateway_leaves_no_orphaned_credentials_on_terraform_1_15_5() {
+    faults::a_flaky_gateway_leaves_no_orphaned_credentials("1.15.5");
+}
+
+#[test]
+fn a_429_storm_is_waited_out_and_a_refusing_gateway_explained_on_terraform_1_11_4() {
+    faults::a_429_storm_is_waited_out_and_a_refusing_gateway_explained("1.11.4");
 }
