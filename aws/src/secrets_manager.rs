@@ -164,7 +164,7 @@ impl Client {
             deleted_date: Option<serde_json::Value>,
         }
         let body = json_body(&serde_json::json!({ "SecretId": secret_id }))?;
-        match self.call("DescribeSecret", secret_id, body).await {
+        match self.call("DescribeSecret", secret_id, body, None).await {
             Ok(reply) => {
                 let r: Response = parse_json("DescribeSecret", &reply)?;
                 Ok(Some(SecretDescription {
@@ -218,7 +218,7 @@ impl Client {
             description,
         })
         .map_err(Refused::Local)?;
-        let reply = self.call("CreateSecret", name, body).await?;
+        let reply = self.call("CreateSecret", name, body, Some(value)).await?;
         written("CreateSecret", &reply, token).map_err(Refused::Local)
     }
 
@@ -258,7 +258,9 @@ impl Client {
             client_request_token: token,
         })
         .map_err(Refused::Local)?;
-        let reply = self.call("PutSecretValue", secret_id, body).await?;
+        let reply = self
+            .call("PutSecretValue", secret_id, body, Some(value))
+            .await?;
         written("PutSecretValue", &reply, token).map_err(Refused::Local)
     }
 
@@ -325,7 +327,7 @@ impl Client {
         }
         let body = json_body(&request)?;
         let reply = self
-            .call("GetSecretValue", secret_id, body)
+            .call("GetSecretValue", secret_id, body, None)
             .await
             .map_err(|refused| self.failure("GetSecretValue", secret_id, refused))?;
         let r: Response = parse_json("GetSecretValue", &reply)?;
@@ -337,12 +339,14 @@ impl Client {
         })
     }
 
-    /// Signs and sends one call; a non-200 answer is parsed, scrubbed of the credentials.
+    /// Signs and sends one call; a non-200 answer is parsed, scrubbed of the credentials and of
+    /// `value`, the secret being written (AWS does not echo it, but a proxy or emulator might).
     async fn call(
         &self,
         operation: &str,
         secret_id: &str,
         body: Vec<u8>,
+        value: Option<&SecretString>,
     ) -> Result<Vec<u8>, Refused> {
         let endpoint = self.endpoint.as_ref().map_err(|problem| {
             Refused::Local(Error::new(
@@ -378,12 +382,14 @@ impl Client {
         if reply.status == 200 {
             return Ok(reply.body);
         }
+        let mut secrets = session.secrets();
+        secrets.extend(value.map(ExposeSecret::expose_secret));
         Err(Refused::Aws(AwsError::parse(
             reply.status,
             reply.error_type.as_deref(),
             reply.retry_after,
             &reply.body,
-            &session.secrets(),
+            &secrets,
         )))
     }
 
