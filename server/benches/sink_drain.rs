@@ -27,7 +27,7 @@ use statuspulse_server::platform::config::MasterKeySource;
 use statuspulse_server::{Application, Settings};
 
 /// moto_server with IAM enforced after its setup (shared with the CloudWatch client's tests).
-#[path = "../../cloudwatch/tests/support/mod.rs"]
+#[path = "../../aws/tests/support/mod.rs"]
 mod moto;
 
 enum Destination<'a> {

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::harness::{heavy_lock, repo_root, Server, Terraform};
+use crate::secret_store::Aws;
 
 pub const REQUIRED_PROVIDERS: &str = r#"terraform {
   required_providers {
@@ -90,10 +91,20 @@ pub fn apply_and_destroy_all(version: &'static str) {
         "the least-privilege example is not applied: {dirs:?}"
     );
     let mut skipped = Vec::new();
+    // The secret-store examples write to Secrets Manager: a moto_server, found by the
+    // environment as a pipeline's AWS credentials would be.
+    let aws = Aws::start();
     for dir in dirs {
         let mut tf = Terraform::new(version, &server);
         for (variable, value) in EXAMPLE_SECRETS {
             tf.set_env(variable, value);
+        }
+        let stores_secrets = dir.starts_with(repo_root().join("examples/secret-store"));
+        if stores_secrets {
+            for (variable, value) in Aws::environment(&aws.moto.storer) {
+                tf.set_env(variable, &value);
+            }
+            tf.set_env("AWS_ENDPOINT_URL_SECRETS_MANAGER", &aws.moto.endpoint);
         }
         let name = dir.strip_prefix(repo_root()).unwrap().display().to_string();
         if let Some(reason) = needs_newer_terraform(&dir, version) {
@@ -126,6 +137,9 @@ pub fn apply_and_destroy_all(version: &'static str) {
         if name.starts_with("examples/functions/") {
             functions_agree_with_the_server(&tf, &name);
         }
+        if stores_secrets {
+            stored_keys_work_and_stay_out_of_state(&tf, &server, &aws);
+        }
         import_as_documented(&tf, &dir);
         import_block_as_documented(&tf, &dir, version);
         assert_example_secrets_not_in_state(&tf, &name);
@@ -149,6 +163,30 @@ pub fn apply_and_destroy_all(version: &'static str) {
     } else {
         assert!(skipped.is_empty(), "skipped on {version}: {skipped:?}");
     }
+}
+
+/// Every key a secret-store example made is in its secret, works, and is nowhere in the state.
+fn stored_keys_work_and_stay_out_of_state(tf: &Terraform, server: &Server, aws: &Aws) {
+    let state = std::fs::read_to_string(tf.work().join("terraform.tfstate")).unwrap();
+    assert!(
+        !state.contains("sp_test_") && !state.contains("sp_live_"),
+        "a secret-store example's state holds a key"
+    );
+    let mut stored = 0;
+    for (address, values) in tf.resources() {
+        let Some(store) = values["secret_store"][0]["aws_secrets_manager"].get(0) else {
+            continue;
+        };
+        let (key, version) = aws.current(store["arn"].as_str().unwrap());
+        assert_eq!(store["version_id"], version.as_str(), "{address}");
+        assert_eq!(
+            server.verify(&key),
+            200,
+            "{address}: the stored key does not work"
+        );
+        stored += 1;
+    }
+    assert!(stored > 0, "a secret-store example stores no key");
 }
 
 /// The provider functions' outputs (computed offline from the secret) match what the server says

@@ -12,6 +12,9 @@ mod anomaly_rule;
 mod api_keys;
 mod audit_settings;
 mod audit_sink;
+// moto_server with IAM enforced, shared with the AWS crate's own tests.
+#[path = "../../aws/tests/support/mod.rs"]
+mod aws_support;
 mod ci_issuer;
 mod diagnostics;
 mod ephemeral;
@@ -20,6 +23,7 @@ mod fault_proxy;
 mod faults;
 mod harness;
 mod oauth;
+mod secret_store;
 mod sso;
 mod walkthrough;
 mod workload_identity;
@@ -302,4 +306,34 @@ fn a_flaky_gateway_leaves_no_orphaned_credentials_on_terraform_1_15_5() {
 #[test]
 fn a_429_storm_is_waited_out_and_a_refusing_gateway_explained_on_terraform_1_11_4() {
     faults::a_429_storm_is_waited_out_and_a_refusing_gateway_explained("1.11.4");
+}
+
+#[test]
+fn a_secret_store_keeps_the_key_out_of_state_and_takes_its_successor_on_terraform_1_0_3() {
+    secret_store::lifecycle("1.0.3");
+}
+
+#[test]
+fn a_secret_store_keeps_the_key_out_of_state_and_takes_its_successor_on_terraform_1_11_4() {
+    secret_store::lifecycle("1.11.4");
+}
+
+#[test]
+fn a_secret_store_keeps_the_key_out_of_state_and_takes_its_successor_on_terraform_1_15_5() {
+    secret_store::lifecycle("1.15.5");
+}
+
+#[test]
+fn a_secret_store_that_refuses_the_key_leaves_no_active_key_on_terraform_1_0_3() {
+    secret_store::store_failures("1.0.3");
+}
+
+#[test]
+fn a_secret_store_that_refuses_the_key_leaves_no_active_key_on_terraform_1_11_4() {
+    secret_store::store_failures("1.11.4");
+}
+
+#[test]
+fn secret_store_plan_time_validation_points_at_the_offending_attribute() {
+    secret_store::plan_time_validation("1.0.3");
 }

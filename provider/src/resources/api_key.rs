@@ -6,18 +6,20 @@
 //! - a key that is due for rotation, revoked, expired, or rotating outside Terraform is replaced
 //!   at the next plan (a 404 means it is gone and Terraform recreates it);
 //! - destroy revokes, so with `create_before_destroy` the successor exists before the old key is
-//!   refused.
+//!   refused;
+//! - with a `secret_store` block (issue 13) the key goes to the store instead of the state, and a
+//!   key the store did not take is revoked at once (`secret_store.rs` has that block's rules).
 
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tf_provider::schema::{AttributeType, Schema};
-use tf_provider::value::Value;
+use tf_provider::value::{self, Value};
 use tf_provider::{AttributePath, Diagnostics};
 
 use crate::client::ApiError;
-use crate::diag::{DiagnosticsExt, OrReport};
+use crate::diag::{field_path, DiagnosticsExt, OrReport};
 use statuspulse_api::validate::{DEFAULT_ROTATION_DAYS, MAX_LIFETIME_DAYS};
 
 use crate::model::{
@@ -27,6 +29,7 @@ use crate::plan::{KnownAfterApply, PlanRules, Replacement};
 use crate::provider::ClientSlot;
 use crate::resources::crud::{import_by_id, read_or_gone, ImportTarget};
 use crate::resources::managed::ManagedResource;
+use crate::resources::secret_store::{self, SecretStoreBlock, Store};
 use crate::schema::{
     computed, map_of_strings, optional, optional_computed, required, schema, sensitive,
     set_of_strings, string,
@@ -57,6 +60,8 @@ pub struct ApiKeyState {
     pub expires_at: Value<String>,
     pub rotate_after: Value<String>,
     pub rotation_due: Value<bool>,
+    #[serde(with = "value::serde_as_vec")]
+    pub secret_store: Value<SecretStoreBlock>,
 }
 
 pub struct ApiKeyResource {
@@ -206,6 +211,7 @@ fn validate_config(diags: &mut Diagnostics, config: &ApiKeyState) {
     validate::rotation_days(diags, &config.rotation_days);
     validate::expires_in_days(diags, &config.expires_in_days);
     validate::revoke_grace_period_hours(diags, &config.revoke_grace_period_hours);
+    secret_store::validate(diags, &config.secret_store);
 }
 
 /// Hours a replaced key keeps working by default: a day for consumers to pick up its successor.
@@ -260,6 +266,71 @@ async fn revoke(
         Err(err) => {
             diags.api_error("revoke the API key", &err);
             None
+        }
+    }
+}
+
+/// A key its secret store did not take is revoked at once (grace 0), so that no live key exists
+/// that nothing holds; then the store's error is reported, saying what became of the key.
+async fn revoke_unstored(
+    client: &crate::client::ApiClient,
+    diags: &mut Diagnostics,
+    id: &str,
+    error: &statuspulse_aws::Error,
+) {
+    let body = RevokeApiKey {
+        id: id.to_owned(),
+        reason: Some("its secret store did not take it (revoked by Terraform)".to_owned()),
+        grace_period_hours: Some(0),
+        successor_id: None,
+    };
+    let mut revoking = Diagnostics::default();
+    let outcome = if revoke(client, &mut revoking, &body).await.is_some() {
+        format!("The new key `{id}` was revoked, so no live key exists outside the store.")
+    } else {
+        let why = revoking
+            .errors
+            .iter()
+            .map(|d| d.summary.to_string())
+            .collect::<Vec<_>>()
+            .join("; ");
+        format!(
+            "The new key `{id}` could NOT be revoked ({why}) and is still active: revoke it \
+             (POST /v1/api-keys/revoke) before applying again."
+        )
+    };
+    diags.add(
+        "Could not store the API key in AWS Secrets Manager",
+        format!(
+            "{}\n\n{outcome} Fix the cause and apply again: a new key will be created.",
+            error.message
+        ),
+        field_path("secret_store.aws_secrets_manager"),
+    );
+}
+
+/// Refresh of a key with a secret store: is its version still the secret's current one? Never an
+/// error: a store that cannot be checked is a warning, and the plan goes on.
+async fn check_store(diags: &mut Diagnostics, state: &mut ApiKeyState) {
+    let Some(block) = secret_store::aws_mut(&mut state.secret_store) else {
+        return;
+    };
+    let mut opening = Diagnostics::default();
+    match Store::open(&mut opening, block) {
+        Some(store) => store.check_current(diags, block).await,
+        None => {
+            for problem in opening.errors {
+                diags.warn(
+                    "Could not check the secret store",
+                    format!(
+                        "{}: {} Whether the secret still holds this key is unknown; the state \
+                         is kept as it was.",
+                        problem.summary,
+                        problem.detail.replace(" No key was created.", "")
+                    ),
+                    problem.attribute,
+                );
+            }
         }
     }
 }
@@ -327,9 +398,11 @@ fn state_from_api(api: ApiKeyView, shown: Option<PlainKey>, prior: &ApiKeyState)
             Value::Value(hours) => Value::Value(hours),
             _ => Value::Value(DEFAULT_REPLACEMENT_GRACE_HOURS),
         },
-        key: match shown {
-            Some(secret) => Value::Value(secret.expose().to_owned()),
-            None => match &prior.key {
+        // With a secret store the key is never written to state, whatever happens.
+        key: match (shown, prior.secret_store.is_null()) {
+            (_, false) => Value::Null,
+            (Some(secret), true) => Value::Value(secret.expose().to_owned()),
+            (None, true) => match &prior.key {
                 Value::Value(secret) => Value::Value(secret.clone()),
                 _ => Value::Null,
             },
@@ -340,6 +413,8 @@ fn state_from_api(api: ApiKeyView, shown: Option<PlainKey>, prior: &ApiKeyState)
         expires_at: Value::Value(api.expires_at),
         rotate_after: Value::Value(api.rotate_after),
         rotation_due: Value::Value(api.rotation_due),
+        // Only Terraform knows it: after an import, none.
+        secret_store: prior.secret_store.clone(),
     }
 }
 
@@ -351,19 +426,29 @@ impl PlanRules for ApiKeyState {
         "rotation_days",
         "expires_in_days",
         "keepers",
+        "secret_store",
     ];
 
+    /// With a secret store, `key` is not among them: it stays null, in the plan too.
     fn server_assigned(&mut self) -> Vec<&mut dyn KnownAfterApply> {
-        vec![
+        let stored = !self.secret_store.is_null();
+        let mut assigned: Vec<&mut dyn KnownAfterApply> = vec![
             &mut self.id,
-            &mut self.key,
             &mut self.key_id,
             &mut self.status,
             &mut self.created_at,
             &mut self.expires_at,
             &mut self.rotate_after,
             &mut self.rotation_due,
-        ]
+        ];
+        if !stored {
+            assigned.push(&mut self.key);
+        }
+        if let Some(aws) = secret_store::aws_mut(&mut self.secret_store) {
+            assigned.push(&mut aws.version_id);
+            assigned.push(&mut aws.arn);
+        }
+        assigned
     }
 
     fn fill_defaults(&mut self) {
@@ -387,6 +472,12 @@ impl PlanRules for ApiKeyState {
         if matches!(&self.status, Value::Value(status) if status != "active") {
             replace.force("status", &mut planned.status);
         }
+        // Refresh found the store no longer holding this key (secret_store.rs).
+        let lost = secret_store::aws(&self.secret_store)
+            .is_some_and(|aws| aws.version_id.is_null() && !self.id.is_null());
+        if let (true, Some(aws)) = (lost, secret_store::aws_mut(&mut planned.secret_store)) {
+            replace.force_at(secret_store::version_id_path(), &mut aws.version_id);
+        }
     }
 }
 
@@ -401,7 +492,7 @@ impl ManagedResource for ApiKeyResource {
     type State = ApiKeyState;
 
     fn schema(&self) -> Schema {
-        schema(
+        let mut schema = schema(
             "A scoped StatusPulse API key, bound to one environment and optionally to a service \
              account.\n\nRotation is replacement: when the key is due for rotation (`rotation_due`), \
              when `keepers` change, or when the key was revoked or deleted outside Terraform, the \
@@ -411,7 +502,18 @@ impl ManagedResource for ApiKeyResource {
              rotation has no downtime. A plain destroy revokes the key at once (it stays readable \
              as `revoked` during a 30-day quarantine).\n\nThe secret (`key`) is known only to the \
              Terraform run that created the key; after `terraform import` it is null, because \
-             StatusPulse never shows a secret twice.",
+             StatusPulse never shows a secret twice.\n\nWith a `secret_store` block the secret never \
+             enters Terraform at all: the provider writes the new key straight to AWS Secrets \
+             Manager as the secret's new `AWSCURRENT` version, `key` stays null in plan and state, \
+             and only the version id is kept. If the store refuses the key, the provider revokes \
+             it at once and reports the error, so no live key exists outside the store. With \
+             `create_before_destroy`, a replacement writes the new key to the secret before the \
+             old key starts its grace period, so a consumer that reads the secret again within \
+             `revoke_grace_period_hours` is never refused. Refresh checks that the secret's \
+             current version is still this key's: if it was overwritten or deleted outside \
+             Terraform, a warning says so and the plan replaces the key. A plain destroy revokes \
+             the key and leaves the secret (holding the revoked key) alone: delete it with the \
+             AWS provider if it should go too.",
             [
                 ("name", required(string(), "Human-readable name of the key, e.g. the pipeline that uses it. Updated in place.")),
                 ("environment", required(string(), "`live` (keys start with `sp_live_`) or `test` (`sp_test_`). Changing it replaces the key.")),
@@ -424,7 +526,7 @@ impl ManagedResource for ApiKeyResource {
                 ("expires_in_days", optional_computed(AttributeType::Number, "Days after creation at which the key expires and stops working (1 to 365, default 365). Keep it above `rotation_days`, so that the key is replaced before it expires. Changing it replaces the key.")),
                 ("keepers", optional(map_of_strings(), "Arbitrary values that, when changed, force a new key (like `random_id` keepers). Use it to rotate on demand.")),
                 ("revoke_grace_period_hours", optional_computed(AttributeType::Number, "When this key is destroyed because it is being replaced (a newer active key of the same name, service account and environment exists: the replacement `create_before_destroy` made), it keeps working for this many hours (0 to 168, default 24) with status `rotating` and the new key recorded as its successor, so consumers that read the new key a little later are never refused. A plain destroy, with no replacement, revokes at once. Changing it changes nothing on the server.")),
-                ("key", sensitive(computed(string(), "The secret API key. Known only in the state of the run that created it; null after import."))),
+                ("key", sensitive(computed(string(), "The secret API key. Known only in the state of the run that created it; null after import, and always null with a `secret_store` (the key is in the store instead)."))),
                 ("id", computed(string(), api_key_doc("id"))),
                 ("key_id", computed(string(), api_key_doc("key_id"))),
                 ("status", computed(string(), api_key_doc("status"))),
@@ -433,7 +535,12 @@ impl ManagedResource for ApiKeyResource {
                 ("rotate_after", computed(string(), api_key_doc("rotate_after"))),
                 ("rotation_due", computed(AttributeType::Bool, api_key_doc("rotation_due"))),
             ],
-        )
+        );
+        schema
+            .block
+            .blocks
+            .insert("secret_store".to_owned(), secret_store::block());
+        schema
     }
 
     fn validate(diags: &mut Diagnostics, config: &ApiKeyState) {
@@ -464,18 +571,41 @@ impl ManagedResource for ApiKeyResource {
     async fn read(&self, diags: &mut Diagnostics, state: ApiKeyState) -> Option<ApiKeyState> {
         let client = self.client.get(diags)?;
         let api: ApiKeyView = read_or_gone(&client, diags, &TARGET, known(&state.id)?).await?;
-        Some(state_from_api(api, None, &state))
+        let mut refreshed = state_from_api(api, None, &state);
+        check_store(diags, &mut refreshed).await;
+        Some(refreshed)
     }
 
     async fn create(&self, diags: &mut Diagnostics, planned: ApiKeyState) -> Option<ApiKeyState> {
         let client = self.client.get(diags)?;
+        // Resolved first: a store that cannot be used must not cost a key.
+        let store = match secret_store::aws(&planned.secret_store) {
+            Some(block) => Some(Store::open(diags, block)?),
+            None => None,
+        };
         // At apply every value is known.
         let body = create_body(&planned)?;
         let created = client
             .create::<_, CreatedApiKey>(TARGET.collection, &body)
             .await
             .or_report(diags, "create the API key")?;
-        Some(state_from_api(created.api_key, Some(created.key), &planned))
+        let Some(store) = store else {
+            return Some(state_from_api(created.api_key, Some(created.key), &planned));
+        };
+        let id = created.api_key.id.clone();
+        let written = match store.write(&created.key, &id, &body.name).await {
+            Ok(written) => written,
+            Err(e) => {
+                revoke_unstored(&client, diags, &id, &e).await;
+                return None;
+            }
+        };
+        let mut state = state_from_api(created.api_key, None, &planned);
+        if let Some(aws) = secret_store::aws_mut(&mut state.secret_store) {
+            aws.version_id = Value::Value(written.version_id);
+            aws.arn = Value::Value(written.arn);
+        }
+        Some(state)
     }
 
     async fn update(
@@ -657,6 +787,66 @@ mod tests {
         let (planned, replace) = plan_unchanged(prior).await;
         assert!(planned.rotation_due.is_unknown());
         assert!(replace.contains(&AttributePath::new("rotation_due")));
+    }
+
+    fn with_store(mut key: ApiKeyState, version_id: Value<String>) -> ApiKeyState {
+        key.secret_store = Value::Value(SecretStoreBlock {
+            aws_secrets_manager: Value::Value(secret_store::AwsSecretsManagerBlock {
+                secret_id: Value::Value("ci/key".into()),
+                version_id,
+                ..Default::default()
+            }),
+        });
+        key
+    }
+
+    #[test]
+    fn with_a_secret_store_the_key_is_planned_null_and_the_version_unknown() {
+        let planned = crate::plan::plan_create(with_store(config(), Value::Null));
+        assert!(planned.key.is_null(), "{:?}", planned.key);
+        assert!(planned.id.is_unknown());
+        let aws = secret_store::aws(&planned.secret_store).unwrap();
+        assert!(aws.version_id.is_unknown() && aws.arn.is_unknown());
+        // Without one, the key is known after apply as before.
+        assert!(crate::plan::plan_create(config()).key.is_unknown());
+    }
+
+    #[test]
+    fn the_key_never_reaches_state_when_a_store_is_configured() {
+        let api: ApiKeyView = serde_json::from_value(serde_json::json!({
+            "id": "key_0190f3a1b2c3d4e5f60718293a4b5c6d", "workspace_id": "ws_1", "name": "ci", "environment": "test",
+            "scopes": ["read:checks"], "key_id": "k", "status": "active",
+            "created_at": "2026-01-01T00:00:00Z", "expires_at": "2026-12-01T00:00:00Z",
+            "rotate_after": "2026-04-01T00:00:00Z", "rotation_due": false, "rotation_days": 90
+        }))
+        .unwrap();
+        let shown = PlainKey::new("sp_test_secret".into());
+        let state = state_from_api(api, Some(shown), &with_store(config(), Value::Null));
+        assert!(state.key.is_null());
+    }
+
+    #[tokio::test]
+    async fn a_key_its_store_no_longer_holds_is_planned_for_replacement() {
+        let mut prior = with_store(config(), Value::Null);
+        prior.id = Value::Value("key_1".into());
+        prior.status = Value::Value("active".into());
+        prior.rotation_due = Value::Value(false);
+        let resource = Managed(ApiKeyResource::new(ClientSlot::default()));
+        let mut diags = Diagnostics::default();
+        let (planned, _, replace) = resource
+            .plan_update(
+                &mut diags,
+                prior.clone(),
+                prior,
+                with_store(config(), Value::Null),
+                ValueEmpty::Null,
+                ValueEmpty::Null,
+            )
+            .await
+            .unwrap();
+        assert!(replace.contains(&secret_store::version_id_path()));
+        let aws = secret_store::aws(&planned.secret_store).unwrap();
+        assert!(aws.version_id.is_unknown());
     }
 
     #[tokio::test]

@@ -215,7 +215,8 @@ mod tests {
     where
         R::State: Default,
     {
-        let attributes = resource.schema().block.attributes;
+        let schema = resource.schema();
+        let attributes = schema.block.attributes;
         let with = |wanted: &dyn Fn(&AttributeConstraint) -> bool| -> BTreeSet<String> {
             attributes
                 .iter()
@@ -238,7 +239,9 @@ mod tests {
             "{extra:?} are not optional and computed"
         );
 
-        let configurable = with(&|c| *c != AttributeConstraint::Computed);
+        // Nested blocks are configuration too (a change of `secret_store` replaces a key).
+        let mut configurable = with(&|c| *c != AttributeConstraint::Computed);
+        configurable.extend(schema.block.blocks.keys().cloned());
         for name in R::State::REPLACE_ON_CHANGE {
             assert!(configurable.contains(*name), "`{name}` is not configurable");
         }

@@ -11,6 +11,7 @@ mod environment_cluster;
 mod managed;
 mod oauth_client;
 mod role_binding;
+mod secret_store;
 mod service_account;
 mod sso_connection;
 mod workload_identity;

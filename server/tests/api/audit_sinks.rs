@@ -1145,7 +1145,7 @@ async fn a_server_killed_mid_batch_delivers_everything_after_restart(backend: Ba
 }
 
 /// moto_server with IAM enforced after its setup, shared with the CloudWatch client's own tests.
-#[path = "../../../cloudwatch/tests/support/mod.rs"]
+#[path = "../../../aws/tests/support/mod.rs"]
 mod moto;
 
 on_both_backends!(a_cloudwatch_sink_writes_every_event_in_order_as_a_signed_iam_checked_client);

@@ -1,7 +1,7 @@
 //! CloudWatch Logs delivery: one log event per audit event (its JSON, chain position included),
-//! through the `statuspulse-cloudwatch` client (SigV4, PutLogEvents within CloudWatch's limits,
+//! through the `statuspulse-aws` crate's `logs` client (SigV4, PutLogEvents within CloudWatch's limits,
 //! the stream created when missing, STS AssumeRole). Why a small client rather than the AWS SDK:
-//! `cloudwatch/src/lib.rs`.
+//! `aws/src/lib.rs`.
 //!
 //! Credentials are the sink's access key pair (its secret sealed with the master key), or else
 //! the server's own from its environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
@@ -12,7 +12,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use secrecy::SecretString;
-use statuspulse_cloudwatch::{Auth, Client, Config, ErrorKind, LogEvent, StaticCredentials};
+use statuspulse_aws::logs::{Client, Config, LogEvent};
+use statuspulse_aws::{Auth, ErrorKind, StaticCredentials};
 
 use super::delivery::Failure;
 use super::{CloudWatchSettings, SinkRow};

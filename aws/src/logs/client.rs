@@ -9,12 +9,13 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::batch;
+use super::batch;
+use super::{Config, LogEvent, PutError, PutOutcome};
 use crate::credentials::{parse_assume_role_response, Session};
-use crate::error::{AwsError, Failure};
+use crate::error::{AwsError, Error, Hints};
 use crate::http::{self, Endpoint, Reply, DEFAULT_REQUEST_TIMEOUT, MAX_RESPONSE_BYTES};
 use crate::sigv4;
-use crate::{Auth, Config, ErrorKind, LogEvent, PutError, PutOutcome, StaticCredentials};
+use crate::{Auth, ErrorKind, StaticCredentials};
 
 /// GetLogEvents pages can be large (up to 10,000 events); it is a test and diagnostic call.
 const MAX_GET_LOG_EVENTS_RESPONSE_BYTES: usize = 64 << 20;
@@ -158,7 +159,7 @@ impl Client {
         self.read_stream().await.map_err(|failure| failure.at(0))
     }
 
-    async fn read_stream(&self) -> Result<Vec<LogEvent>, Failure> {
+    async fn read_stream(&self) -> Result<Vec<LogEvent>, Error> {
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
         struct Request<'a> {
@@ -219,7 +220,7 @@ impl Client {
 
     /// One PutLogEvents call for `batch` (already within limits), with the recoveries the
     /// protocol allows.
-    async fn put_batch(&self, batch: &[batch::Prepared<'_>]) -> Result<PutOutcome, Failure> {
+    async fn put_batch(&self, batch: &[batch::Prepared<'_>]) -> Result<PutOutcome, Error> {
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
         struct Request<'a> {
@@ -301,7 +302,7 @@ impl Client {
                     stream_created = true;
                 }
                 "ResourceNotFoundException" => {
-                    return Err(Failure::new(
+                    return Err(Error::new(
                         ErrorKind::Unavailable,
                         format!(
                             "the log stream `{}` was gone again right after it was created (is something deleting it?): retry later",
@@ -325,7 +326,7 @@ impl Client {
                 _ => return Err(self.failure("PutLogEvents", &error)),
             }
         }
-        Err(Failure::new(
+        Err(Error::new(
             ErrorKind::Unavailable,
             format!(
                 "PutLogEvents to log stream `{}` of log group `{}` did not succeed in {MAX_ATTEMPTS} attempts \
@@ -335,7 +336,7 @@ impl Client {
         ))
     }
 
-    async fn create_log_stream(&self, session: &Session) -> Result<(), Failure> {
+    async fn create_log_stream(&self, session: &Session) -> Result<(), Error> {
         let config = &self.inner.config;
         let body = json_body(&serde_json::json!({
             "logGroupName": config.log_group,
@@ -358,9 +359,9 @@ impl Client {
         }
     }
 
-    fn missing_log_group(&self, error: &AwsError) -> Failure {
+    fn missing_log_group(&self, error: &AwsError) -> Error {
         let config = &self.inner.config;
-        Failure::new(
+        Error::new(
             ErrorKind::Denied,
             format!(
                 "the log group `{}` does not exist in {} ({}): create it, StatusPulse creates only the log stream",
@@ -371,21 +372,21 @@ impl Client {
         )
     }
 
-    fn failure(&self, operation: &str, error: &AwsError) -> Failure {
+    fn failure(&self, operation: &str, error: &AwsError) -> Error {
         let config = &self.inner.config;
-        Failure::new(
+        Error::new(
             error.kind(),
             format!(
                 "CloudWatch Logs refused {operation} on log group `{}` in {} ({}): {}",
                 config.log_group,
                 config.region,
                 error.summary(),
-                error.advice()
+                error.advice(&sink_hints())
             ),
         )
     }
 
-    fn logs_failure(&self, operation: &str, reply: &Reply, session: &Session) -> Failure {
+    fn logs_failure(&self, operation: &str, reply: &Reply, session: &Session) -> Error {
         self.failure(operation, &self.parse_error(reply, session))
     }
 
@@ -427,7 +428,7 @@ impl Client {
 
     /// The credentials to sign with now: the static ones, or the cached assumed-role ones,
     /// renewed 5 minutes before they expire.
-    async fn session(&self) -> Result<Arc<Session>, Failure> {
+    async fn session(&self) -> Result<Arc<Session>, Error> {
         let (base, role_arn, external_id, session_name) = match &self.inner.config.auth {
             Auth::Static(credentials) => return Ok(Arc::new(Session::from_static(credentials))),
             Auth::AssumeRole {
@@ -457,7 +458,7 @@ impl Client {
         role_arn: &str,
         external_id: Option<&str>,
         session_name: &str,
-    ) -> Result<Session, Failure> {
+    ) -> Result<Session, Error> {
         let endpoints = self.endpoints()?;
         let duration = ASSUME_ROLE_SECONDS.to_string();
         let mut form = vec![
@@ -491,7 +492,7 @@ impl Client {
                 MAX_RESPONSE_BYTES,
             )
             .await
-            .map_err(|failure| Failure {
+            .map_err(|failure| Error {
                 message: format!("STS AssumeRole of `{role_arn}`: {}", failure.message),
                 ..failure
             })?;
@@ -499,7 +500,7 @@ impl Client {
         if reply.status == 200 {
             let text = String::from_utf8_lossy(&reply.body);
             return parse_assume_role_response(&text, OffsetDateTime::now_utc()).ok_or_else(|| {
-                Failure::new(
+                Error::new(
                     ErrorKind::Invalid,
                     format!("STS in {region} answered AssumeRole of `{role_arn}` without credentials: is the endpoint really STS?"),
                 )
@@ -513,10 +514,10 @@ impl Client {
             &base_session.secrets(),
         );
         let advice = match error.kind() {
-            ErrorKind::Denied => "check that the role's trust policy names this principal (and the external id, if it requires one) and that the principal may call sts:AssumeRole on it",
-            _ => error.advice(),
+            ErrorKind::Denied => "check that the role's trust policy names this principal (and the external id, if it requires one) and that the principal may call sts:AssumeRole on it".to_owned(),
+            _ => error.advice(&sink_hints()),
         };
-        Err(Failure::new(
+        Err(Error::new(
             error.kind(),
             format!(
                 "STS in {region} refused to assume role `{role_arn}` ({}): {advice}",
@@ -525,9 +526,9 @@ impl Client {
         ))
     }
 
-    fn endpoints(&self) -> Result<&Endpoints, Failure> {
+    fn endpoints(&self) -> Result<&Endpoints, Error> {
         self.inner.endpoints.as_ref().map_err(|problem| {
-            Failure::new(
+            Error::new(
                 ErrorKind::Denied,
                 format!("the sink's CloudWatch region or endpoint is unusable: {problem}: fix the sink's configuration"),
             )
@@ -540,7 +541,7 @@ impl Client {
         session: &Session,
         body: Vec<u8>,
         max_response_bytes: usize,
-    ) -> Result<Reply, Failure> {
+    ) -> Result<Reply, Error> {
         let endpoints = self.endpoints()?;
         let target = format!("Logs_20140328.{operation}");
         self.send(
@@ -566,7 +567,7 @@ impl Client {
         headers: &[(&str, &str)],
         body: Vec<u8>,
         max_response_bytes: usize,
-    ) -> Result<Reply, Failure> {
+    ) -> Result<Reply, Error> {
         http::send(
             &self.inner.http,
             session,
@@ -584,22 +585,31 @@ impl Client {
     }
 }
 
+/// A sink's errors point at the sink's settings on the server.
+fn sink_hints() -> Hints {
+    Hints {
+        credentials: "the sink's credentials".to_owned(),
+        permissions: "grant the principal logs:PutLogEvents and logs:CreateLogStream on the log group (and sts:AssumeRole on the role, if one is used)".to_owned(),
+        client: "StatusPulse's CloudWatch client",
+    }
+}
+
 fn mentions_log_group(error: &AwsError) -> bool {
     error.message.to_ascii_lowercase().contains("log group")
 }
 
-fn json_body(value: &impl Serialize) -> Result<Vec<u8>, Failure> {
+fn json_body(value: &impl Serialize) -> Result<Vec<u8>, Error> {
     serde_json::to_vec(value).map_err(|e| {
-        Failure::new(
+        Error::new(
             ErrorKind::Invalid,
             format!("could not encode a CloudWatch Logs request: {e}"),
         )
     })
 }
 
-fn parse_json<T: for<'de> Deserialize<'de>>(operation: &str, body: &[u8]) -> Result<T, Failure> {
+fn parse_json<T: for<'de> Deserialize<'de>>(operation: &str, body: &[u8]) -> Result<T, Error> {
     serde_json::from_slice(body).map_err(|e| {
-        Failure::new(
+        Error::new(
             ErrorKind::Invalid,
             format!("CloudWatch Logs answered {operation} with a body we cannot read ({e}): is the endpoint really CloudWatch Logs?"),
         )

@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use crate::LogEvent;
+use super::LogEvent;
 
 /// Most events in one call.
 pub(crate) const MAX_EVENTS: usize = 10_000;

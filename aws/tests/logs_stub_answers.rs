@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 use serde_json::Value;
-use statuspulse_cloudwatch::{Auth, Client, Config, ErrorKind, PutOutcome, StaticCredentials};
+use statuspulse_aws::logs::{Client, Config, PutOutcome};
+use statuspulse_aws::{Auth, ErrorKind, StaticCredentials};
 use support::{events, now_ms};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;

@@ -1,13 +1,14 @@
-//! What went wrong, in the four kinds the sink engine acts on, with a message an operator can act
-//! on. AWS's own error text is kept (it names the missing permission or resource) but scrubbed:
-//! SignatureDoesNotMatch answers can echo the canonical request, which carries the session token.
+//! What went wrong, in the four kinds callers act on (the sink engine retries by them, the provider
+//! decides whether a write may be repeated), with a message an operator can act on. AWS's own error
+//! text is kept (it names the missing permission or resource) but scrubbed: SignatureDoesNotMatch
+//! answers can echo the canonical request, which carries the session token.
 
 use std::time::Duration;
 
 /// How the caller should react to a failure.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ErrorKind {
-    /// CloudWatch or STS asked us to slow down: retry after `retry_after` when it said, else back
+    /// AWS asked us to slow down: retry after `retry_after` when it said, else back
     /// off.
     Throttled {
         /// The server's `Retry-After`, when it sent one.
@@ -35,14 +36,17 @@ pub struct PutError {
     pub message: String,
 }
 
-/// A failure before it is tied to a position in the caller's events.
-#[derive(Debug)]
-pub(crate) struct Failure {
+/// A failed AWS call: how to react, and what happened and what to do.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct Error {
+    /// How to react.
     pub kind: ErrorKind,
+    /// What happened and what to do; never holds a secret key, session token or signature.
     pub message: String,
 }
 
-impl Failure {
+impl Error {
     pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
             kind,
@@ -156,35 +160,58 @@ impl AwsError {
         }
     }
 
-    /// What the operator should do about an error of this kind.
-    pub(crate) fn advice(&self) -> &'static str {
+    /// What the operator should do about an error of this kind, in the words of `hints`.
+    pub(crate) fn advice(&self, hints: &Hints) -> String {
+        let Hints {
+            credentials,
+            permissions,
+            client,
+        } = hints;
         match self.code.as_str() {
             "SignatureDoesNotMatch" | "InvalidSignatureException" | "IncompleteSignature"
                 if self.message.contains("expired") =>
             {
-                "the request time was refused: check this server's clock (NTP)"
+                "the request time was refused: check this machine's clock (NTP)".to_owned()
             }
             "SignatureDoesNotMatch" | "InvalidSignatureException" | "IncompleteSignature" => {
-                "the secret access key does not match the access key id: check the sink's credentials"
+                format!(
+                    "the secret access key does not match the access key id: check {credentials}"
+                )
             }
             "UnrecognizedClientException" | "InvalidClientTokenId" => {
-                "the access key id (or session token) is unknown to AWS: check the sink's credentials and region"
+                format!("the access key id (or session token) is unknown to AWS: check {credentials} and the region")
             }
             "ExpiredToken" | "ExpiredTokenException" => {
-                "the session token has expired: give the sink fresh credentials or a role to assume"
+                format!("the session token has expired: renew {credentials}")
             }
-            "AccessDenied" | "AccessDeniedException" | "NotAuthorized" => {
-                "grant the principal logs:PutLogEvents and logs:CreateLogStream on the log group (and sts:AssumeRole on the role, if one is used)"
+            "AccessDenied" | "AccessDeniedException" | "NotAuthorized" => permissions.clone(),
+            "LimitExceededException" => {
+                "an account quota of the AWS service is reached: raise it or free capacity"
+                    .to_owned()
             }
-            "LimitExceededException" => "an account quota of CloudWatch Logs is reached: raise it or free capacity",
             _ => match self.kind() {
-                ErrorKind::Throttled { .. } => "retry later, more slowly",
-                ErrorKind::Unavailable => "retry later",
-                ErrorKind::Denied => "check the sink's credentials, region and the principal's permissions",
-                ErrorKind::Invalid => "this is a bug in StatusPulse's CloudWatch client: report it with this message",
+                ErrorKind::Throttled { .. } => "retry later, more slowly".to_owned(),
+                ErrorKind::Unavailable => "retry later".to_owned(),
+                ErrorKind::Denied => {
+                    format!("check {credentials}, the region and the principal's permissions")
+                }
+                ErrorKind::Invalid => {
+                    format!("this is a bug in {client}: report it with this message")
+                }
             },
         }
     }
+}
+
+/// How one client's errors name what the operator must check: the words differ between an audit
+/// sink (configured on the server) and the provider (credentials from its environment).
+pub(crate) struct Hints {
+    /// The credentials in use, e.g. "the sink's credentials".
+    pub credentials: String,
+    /// What to grant when access is denied.
+    pub permissions: String,
+    /// Who to blame for a malformed request.
+    pub client: &'static str,
 }
 
 /// `com.amazonaws.logs#ResourceNotFoundException` and

@@ -9,7 +9,8 @@ mod support;
 use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
-use statuspulse_cloudwatch::{Auth, Client, ErrorKind, LogEvent, PutOutcome, StaticCredentials};
+use statuspulse_aws::logs::{Client, LogEvent, PutOutcome};
+use statuspulse_aws::{Auth, ErrorKind, StaticCredentials};
 use support::{events, now_ms, Moto, EXTERNAL_ID};
 
 #[tokio::test]
@@ -297,7 +298,7 @@ async fn an_unreachable_endpoint_is_unavailable_fast() {
         .port();
     let client = Client::new(
         reqwest::Client::new(),
-        statuspulse_cloudwatch::Config {
+        statuspulse_aws::logs::Config {
             region: "us-east-1".to_owned(),
             log_group: "g".to_owned(),
             log_stream: "s".to_owned(),
@@ -326,7 +327,7 @@ async fn an_endpoint_that_never_answers_is_unavailable_after_the_request_timeout
     let port = listener.local_addr().unwrap().port();
     let client = Client::new(
         reqwest::Client::new(),
-        statuspulse_cloudwatch::Config {
+        statuspulse_aws::logs::Config {
             region: "us-east-1".to_owned(),
             log_group: "g".to_owned(),
             log_stream: "s".to_owned(),

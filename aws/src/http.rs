@@ -7,12 +7,12 @@ use secrecy::ExposeSecret;
 use time::OffsetDateTime;
 
 use crate::credentials::Session;
-use crate::error::{ErrorKind, Failure};
+use crate::error::{Error, ErrorKind};
 use crate::sigv4;
 
 /// Every request is bounded: connect, send and the whole answer.
 pub(crate) const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// Answers are read up to this size; CloudWatch's and STS's are a few hundred bytes.
+/// Answers are read up to this size; CloudWatch's, STS's and Secrets Manager's are a few KiB at most.
 pub(crate) const MAX_RESPONSE_BYTES: usize = 1 << 20;
 
 /// Where one service is reached.
@@ -50,7 +50,7 @@ pub(crate) struct Reply {
 /// One `POST` to sign and send.
 pub(crate) struct Call<'a> {
     pub endpoint: &'a Endpoint,
-    /// The SigV4 service name: `logs` or `sts`.
+    /// The SigV4 service name: `logs`, `sts` or `secretsmanager`.
     pub service: &'a str,
     pub region: &'a str,
     /// Headers to send and sign besides `host`, `x-amz-date` and `x-amz-security-token`.
@@ -65,7 +65,7 @@ pub(crate) async fn send(
     http: &reqwest::Client,
     session: &Session,
     call: Call<'_>,
-) -> Result<Reply, Failure> {
+) -> Result<Reply, Error> {
     let Call {
         endpoint,
         service,
@@ -107,18 +107,16 @@ pub(crate) async fn send(
     );
     for (name, value) in all {
         let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-            Failure::new(
+            Error::new(
                 ErrorKind::Invalid,
-                format!(
-                    "`{name}` is not an HTTP header name: a bug in StatusPulse's CloudWatch client"
-                ),
+                format!("`{name}` is not an HTTP header name: a bug in StatusPulse's AWS client"),
             )
         })?;
         let mut value = HeaderValue::from_str(value).map_err(|_| {
                 // Only a session token with a character HTTP forbids can get here; do not echo it.
-                Failure::new(
+                Error::new(
                     ErrorKind::Denied,
-                    format!("the `{name}` header cannot be sent (a character HTTP does not allow): check the sink's credentials"),
+                    format!("the `{name}` header cannot be sent (a character HTTP does not allow): check the AWS credentials"),
                 )
             })?;
         // Keeps the signature and the token out of reqwest's and hyper's Debug output.
@@ -161,15 +159,15 @@ pub(crate) async fn send(
 }
 
 fn service_name(service: &str) -> &'static str {
-    if service == "sts" {
-        "STS"
-    } else {
-        "CloudWatch Logs"
+    match service {
+        "sts" => "STS",
+        "secretsmanager" => "Secrets Manager",
+        _ => "CloudWatch Logs",
     }
 }
 
 /// A transport failure: the request may or may not have arrived, so it is retried as a whole.
-fn transport_failure(what: &str, error: &reqwest::Error, timeout: Duration) -> Failure {
+fn transport_failure(what: &str, error: &reqwest::Error, timeout: Duration) -> Error {
     let happened = if error.is_timeout() {
         format!("no answer within {} ms", timeout.as_millis())
     } else if error.is_connect() {
@@ -179,7 +177,7 @@ fn transport_failure(what: &str, error: &reqwest::Error, timeout: Duration) -> F
     };
     // reqwest's own text names the cause (DNS, refused, TLS); it holds no header values.
     let cause = error_chain(error);
-    Failure::new(
+    Error::new(
         ErrorKind::Unavailable,
         format!("{what}: {happened} ({cause}): retry later; if it lasts, check the endpoint, DNS and the network path"),
     )

@@ -3,6 +3,9 @@
 //! moto checks nothing for its first `INITIAL_NO_AUTH_ACTION_COUNT` actions and then recomputes
 //! every request's SigV4 signature (with botocore) and evaluates IAM policies. The setup below is
 //! exactly `SETUP_ACTIONS` actions, so every request a test makes is authenticated for real.
+//!
+//! Shared by this crate's tests, the server's sink tests and benches, and the provider's
+//! acceptance tests of `secret_store` (each through a `#[path]` include).
 
 #![allow(dead_code)] // each test binary uses a different part
 
@@ -12,14 +15,15 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
-use statuspulse_cloudwatch::{Auth, Client, Config, LogEvent, StaticCredentials};
+use statuspulse_aws::logs::{Client, Config, LogEvent};
+use statuspulse_aws::{secrets_manager, Auth, StaticCredentials};
 
 pub const REGION: &str = "us-east-1";
 pub const LOG_GROUP: &str = "statuspulse-audit";
 pub const EXTERNAL_ID: &str = "statuspulse-external-id";
 
 /// The actions `Moto::start` makes before IAM is enforced; must match the setup exactly.
-const SETUP_ACTIONS: u32 = 11;
+const SETUP_ACTIONS: u32 = 14;
 
 /// An access key pair created in moto.
 #[derive(Clone)]
@@ -50,6 +54,8 @@ pub struct Moto {
     pub nobody: Key,
     /// Trusts `assumer` (with `EXTERNAL_ID`) and may write to and read CloudWatch Logs.
     pub role_arn: String,
+    /// May create, write, describe and read Secrets Manager secrets (and nothing else).
+    pub storer: Key,
 }
 
 impl Drop for Moto {
@@ -76,6 +82,8 @@ fn free_port() -> u16 {
 }
 
 const LOGS_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["logs:PutLogEvents","logs:CreateLogStream","logs:DescribeLogStreams","logs:GetLogEvents"],"Resource":"*"}]}"#;
+
+const SECRETS_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["secretsmanager:CreateSecret","secretsmanager:PutSecretValue","secretsmanager:DescribeSecret","secretsmanager:GetSecretValue"],"Resource":"*"}]}"#;
 
 impl Moto {
     pub async fn start() -> Moto {
@@ -111,6 +119,10 @@ impl Moto {
                 secret_access_key: String::new(),
             },
             role_arn: String::new(),
+            storer: Key {
+                access_key_id: String::new(),
+                secret_access_key: String::new(),
+            },
         };
         let started = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -175,6 +187,14 @@ impl Moto {
             .await
             .unwrap(); // 11
         assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+        self.storer = self.user_with_key("storer").await; // 13
+        self.iam(&[
+            ("Action", "PutUserPolicy"),
+            ("UserName", "storer"),
+            ("PolicyName", "secrets"),
+            ("PolicyDocument", SECRETS_POLICY),
+        ])
+        .await; // 14
     }
 
     async fn user_with_key(&self, name: &str) -> Key {
@@ -221,6 +241,21 @@ impl Moto {
         Client::new(
             reqwest::Client::new(),
             self.config(log_stream, Auth::Static(self.writer.credentials())),
+        )
+    }
+}
+
+impl Moto {
+    /// A Secrets Manager client signing with `key`.
+    pub fn secrets_client(&self, key: &Key) -> secrets_manager::Client {
+        secrets_manager::Client::new(
+            reqwest::Client::new(),
+            secrets_manager::Config {
+                region: REGION.to_owned(),
+                endpoint: Some(self.endpoint.clone()),
+                credentials: key.credentials(),
+                credentials_source: "the test's moto user".to_owned(),
+            },
         )
     }
 }
