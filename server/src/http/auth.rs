@@ -321,9 +321,7 @@ impl FromRequestParts<AppState> for Caller {
             Principal::ApiKey(credential) => credential,
             other @ (Principal::Session(_)
             | Principal::AccessToken(_)
-            | Principal::KeySession(_)) => {
-                return admit_user(parts, state, other).await
-            }
+            | Principal::KeySession(_)) => return admit_user(parts, state, other).await,
         };
 
         let decision = state

@@ -238,11 +238,8 @@ pub async fn create_key_session(
         csrf_token: crate::authn::session::csrf_token(&secret.cookie_value),
     };
     let mut response = (StatusCode::CREATED, axum::Json(body)).into_response();
-    let cookie = super::flow::session_cookie(
-        &public_url,
-        &secret.cookie_value,
-        (expires_at - now) / 1000,
-    );
+    let cookie =
+        super::flow::session_cookie(&public_url, &secret.cookie_value, (expires_at - now) / 1000);
     if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
         response
             .headers_mut()

@@ -16,6 +16,7 @@ use crate::webdriver::{Browser, Driver};
 
 on_both_backends!(
     the_operator_signs_in_with_the_admin_key_and_generates_rotates_and_revokes_a_key,
+    a_person_signs_in_through_sso_by_email_and_signs_out_everywhere,
     a_session_revoked_elsewhere_is_signed_out_in_every_tab_within_30_seconds,
     console_pages_carry_a_strict_policy_and_cacheable_hashed_assets,
     a_key_session_acts_as_its_key_and_ends_when_the_key_is_revoked,
@@ -94,7 +95,11 @@ async fn the_operator_signs_in_with_the_admin_key_and_generates_rotates_and_revo
     }
 
     // A wrong key is refused next to the field, in words.
-    let last = if app.admin_key.ends_with('A') { "B" } else { "A" };
+    let last = if app.admin_key.ends_with('A') {
+        "B"
+    } else {
+        "A"
+    };
     let wrong = format!("{}{last}", &app.admin_key[..app.admin_key.len() - 1]);
     browser.type_into("#key-input", &wrong).await;
     browser.click("#key-form button[type=submit]").await;
@@ -108,7 +113,10 @@ async fn the_operator_signs_in_with_the_admin_key_and_generates_rotates_and_revo
     assert!(refusal.contains("malformed_credential"), "{refusal}");
     assert_eq!(
         browser
-            .run("return document.getElementById('key-input').value", json!([]))
+            .run(
+                "return document.getElementById('key-input').value",
+                json!([])
+            )
             .await,
         json!(""),
         "the key field is cleared as soon as it is sent"
@@ -118,7 +126,10 @@ async fn the_operator_signs_in_with_the_admin_key_and_generates_rotates_and_revo
 
     sign_in_with_key(&browser, &app, &app.admin_key).await;
     // The session cookie is HttpOnly: the page's script cannot read it.
-    assert_eq!(browser.run("return document.cookie", json!([])).await, json!(""));
+    assert_eq!(
+        browser.run("return document.cookie", json!([])).await,
+        json!("")
+    );
     let cookies = browser.cookies().await;
     let session = cookies
         .iter()
@@ -130,7 +141,9 @@ async fn the_operator_signs_in_with_the_admin_key_and_generates_rotates_and_revo
         session["value"].as_str().unwrap().starts_with("spk_"),
         "a key session's cookie, never the key"
     );
-    assert!(!cookies.iter().any(|c| c.to_string().contains(&app.admin_key)));
+    assert!(!cookies
+        .iter()
+        .any(|c| c.to_string().contains(&app.admin_key)));
 
     // Generate New Key, with a name that would be markup if the page ever rendered it as such.
     let hostile = "<img src=x onerror=\"document.body.dataset.pwned=1\">ci-runner";
@@ -155,7 +168,10 @@ async fn the_operator_signs_in_with_the_admin_key_and_generates_rotates_and_revo
         )
         .await;
     let key = browser
-        .run("return document.getElementById('new-key-value').value", json!([]))
+        .run(
+            "return document.getElementById('new-key-value').value",
+            json!([]),
+        )
         .await
         .as_str()
         .unwrap()
@@ -168,7 +184,10 @@ async fn the_operator_signs_in_with_the_admin_key_and_generates_rotates_and_revo
     // The new key works against the verification endpoint.
     let verified = app.get("/v1/auth/verify", &key).await;
     assert_eq!(verified.status, StatusCode::OK, "{}", verified.body);
-    assert_eq!(verified.body["scopes"], json!(["read:checks", "write:alerts"]));
+    assert_eq!(
+        verified.body["scopes"],
+        json!(["read:checks", "write:alerts"])
+    );
     let key_id = verified.body["key_id"].as_str().unwrap().to_owned();
     wait_for_row(&browser, &key_id, "active").await;
     if shoot {
@@ -234,7 +253,10 @@ async fn the_operator_signs_in_with_the_admin_key_and_generates_rotates_and_revo
     browser.type_into("#filter-text", "ci-runner").await;
     assert_eq!(
         browser
-            .run("return document.querySelectorAll('#keys tbody tr').length", json!([]))
+            .run(
+                "return document.querySelectorAll('#keys tbody tr').length",
+                json!([])
+            )
             .await,
         json!(1)
     );
@@ -253,7 +275,10 @@ async fn the_operator_signs_in_with_the_admin_key_and_generates_rotates_and_revo
         )
         .await;
     let successor = browser
-        .run("return document.getElementById('new-key-value').value", json!([]))
+        .run(
+            "return document.getElementById('new-key-value').value",
+            json!([]),
+        )
         .await
         .as_str()
         .unwrap()
@@ -272,12 +297,17 @@ async fn the_operator_signs_in_with_the_admin_key_and_generates_rotates_and_revo
     browser
         .click(&format!("tr[data-key-id=\"{successor_id}\"] button.danger"))
         .await;
-    browser.type_into("#revoke-reason", "left in a CI log").await;
+    browser
+        .type_into("#revoke-reason", "left in a CI log")
+        .await;
     browser.click("#revoke-form button[type=submit]").await;
     wait_for_row(&browser, &successor_id, "revoked · quarantined").await;
     assert_eq!(app.verify(&successor).await, StatusCode::UNAUTHORIZED);
     let events = app
-        .get("/v1/audit-events?event_type=api_key.revoked", &app.admin_key)
+        .get(
+            "/v1/audit-events?event_type=api_key.revoked",
+            &app.admin_key,
+        )
         .await;
     assert!(
         events.body.to_string().contains("left in a CI log"),
@@ -295,7 +325,10 @@ async fn the_operator_signs_in_with_the_admin_key_and_generates_rotates_and_revo
             .await;
         browser.screenshot(&shots().join("api-keys-1280.png")).await;
         browser
-            .run("document.getElementById('list-title').scrollIntoView()", json!([]))
+            .run(
+                "document.getElementById('list-title').scrollIntoView()",
+                json!([]),
+            )
             .await;
         browser
             .screenshot(&shots().join("api-keys-list-1280.png"))
@@ -304,12 +337,68 @@ async fn the_operator_signs_in_with_the_admin_key_and_generates_rotates_and_revo
         browser.run("window.scrollTo(0, 0)", json!([])).await;
         browser.screenshot(&shots().join("api-keys-390.png")).await;
         browser
-            .run("document.getElementById('list-title').scrollIntoView()", json!([]))
+            .run(
+                "document.getElementById('list-title').scrollIntoView()",
+                json!([]),
+            )
             .await;
-        browser.screenshot(&shots().join("api-keys-list-390.png")).await;
+        browser
+            .screenshot(&shots().join("api-keys-list-390.png"))
+            .await;
     }
     let errors = console_errors(&browser, &[]).await;
     assert!(errors.is_empty(), "console errors: {errors:?}");
+    browser.quit().await;
+}
+
+async fn a_person_signs_in_through_sso_by_email_and_signs_out_everywhere(backend: Backend) {
+    let (app, _db) = crate::sign_in::spawn(backend).await;
+    let idp = crate::sign_in::idp_for(&app, crate::idp::Shape::Generic).await;
+    crate::sign_in::connection(
+        &app,
+        &app.admin_key,
+        "corp",
+        crate::sign_in::generic(&idp),
+        json!({"email_domains": ["example.com"]}),
+    )
+    .await;
+    idp.set_next_login(json!({"sub": "erin", "email": "erin@example.com",
+        "email_verified": true, "name": "Erin Example"}))
+        .await;
+    let driver = Driver::start().await;
+    let browser = driver.browser(1280, 900).await;
+    browser
+        .goto(&app.url(&format!("/console/sign-in?return_to={KEYS_PAGE}")))
+        .await;
+    browser.type_into("#sso-email", "erin@example.com").await;
+    browser.click("#sso-form button[type=submit]").await;
+    browser
+        .wait_for(
+            &format!(
+                "return location.pathname === '{KEYS_PAGE}' && document.body.dataset.ready === 'true'"
+            ),
+            Duration::from_secs(30),
+        )
+        .await;
+    assert!(browser.text("header .who").await.contains("Erin Example"));
+    // Erin's groups are bound to nothing: the API's refusal is what the page shows.
+    let refusal = browser.text("#page-error").await;
+    assert!(refusal.contains("insufficient_scope"), "{refusal}");
+    let errors = console_errors(&browser, &["403"]).await;
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+
+    browser.click("#sign-out-everywhere").await;
+    browser
+        .wait_for(
+            "return location.pathname === '/console/sign-in' && !!document.getElementById('signed-out')",
+            Duration::from_secs(10),
+        )
+        .await;
+    let active: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL")
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(active, 0, "every session of the user is revoked");
     browser.quit().await;
 }
 
@@ -339,7 +428,7 @@ async fn a_session_revoked_elsewhere_is_signed_out_in_every_tab_within_30_second
         .as_str()
         .unwrap()
         .to_owned();
-    let second = browser.new_tab().await;
+    browser.new_tab().await;
     browser.goto(&app.url(KEYS_PAGE)).await;
     browser
         .wait_for(
@@ -372,7 +461,11 @@ async fn a_session_revoked_elsewhere_is_signed_out_in_every_tab_within_30_second
     // Watched without switching tabs (a switch focuses a tab, which checks at once): the tab in
     // front notices on its own interval check, and tells the one behind it.
     let front = loop {
-        if browser.url().await.contains("/console/sign-in?signed_out=1") {
+        if browser
+            .url()
+            .await
+            .contains("/console/sign-in?signed_out=1")
+        {
             break revoked_at.elapsed();
         }
         assert!(
@@ -403,7 +496,12 @@ async fn a_session_revoked_elsewhere_is_signed_out_in_every_tab_within_30_second
 
 async fn console_pages_carry_a_strict_policy_and_cacheable_hashed_assets(backend: Backend) {
     let (app, _db) = TestApp::spawn(backend).await;
-    let page = app.http.get(app.url("/console/sign-in")).send().await.unwrap();
+    let page = app
+        .http
+        .get(app.url("/console/sign-in"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     let header = |r: &reqwest::Response, name: &str| {
         r.headers()
@@ -504,7 +602,10 @@ async fn with_cookie(
     let answer = request.send().await.unwrap();
     let status = answer.status();
     let text = answer.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 async fn a_key_session_acts_as_its_key_and_ends_when_the_key_is_revoked(backend: Backend) {
@@ -550,10 +651,12 @@ async fn a_key_session_acts_as_its_key_and_ends_when_the_key_is_revoked(backend:
         actor.contains(second_admin["key_id"].as_str().unwrap()),
         "{actor}"
     );
-    assert_eq!(app.audit_count(&app.workspace_id, "session.created").await, 1);
+    assert_eq!(
+        app.audit_count(&app.workspace_id, "session.created").await,
+        1
+    );
     // A session cookie is not a credential for the verification endpoint.
-    let (status, _) =
-        with_cookie(&app, Method::GET, "/v1/auth/verify", &cookie, None, None).await;
+    let (status, _) = with_cookie(&app, Method::GET, "/v1/auth/verify", &cookie, None, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
     // Revoking the key ends the session at once.
@@ -565,8 +668,7 @@ async fn a_key_session_acts_as_its_key_and_ends_when_the_key_is_revoked(backend:
         )
         .await;
     assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.body);
-    let (status, body) =
-        with_cookie(&app, Method::GET, "/v1/api-keys", &cookie, None, None).await;
+    let (status, body) = with_cookie(&app, Method::GET, "/v1/api-keys", &cookie, None, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["code"], "session_key_unusable");
     // And a page renders no session for it.
@@ -624,9 +726,7 @@ async fn only_an_admin_key_opens_a_console_session_and_guessing_is_budgeted(back
     assert_eq!(sessions, 0);
 }
 
-async fn a_cookie_write_without_the_csrf_token_or_from_another_origin_is_refused(
-    backend: Backend,
-) {
+async fn a_cookie_write_without_the_csrf_token_or_from_another_origin_is_refused(backend: Backend) {
     let (app, _db) = TestApp::spawn(backend).await;
     let (answer, cookie) = key_session(&app, &app.admin_key).await;
     let created: Value = answer.json().await.unwrap();
@@ -685,8 +785,7 @@ async fn another_workspaces_session_cannot_see_this_workspaces_keys(backend: Bac
     let cookie = cookie.unwrap();
     let tenant: Value = answer.json().await.unwrap();
     let tenant_csrf = tenant["csrf_token"].as_str().unwrap();
-    let (status, list) =
-        with_cookie(&app, Method::GET, "/v1/api-keys", &cookie, None, None).await;
+    let (status, list) = with_cookie(&app, Method::GET, "/v1/api-keys", &cookie, None, None).await;
     assert_eq!(status, StatusCode::OK);
     assert!(!list.to_string().contains("\"ours\""), "{list}");
     let (status, _) = with_cookie(

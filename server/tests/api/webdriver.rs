@@ -173,9 +173,7 @@ impl Browser {
             }
             if started.elapsed() > timeout {
                 let url = self.url().await;
-                let text = self
-                    .run("return document.body.innerText", json!([]))
-                    .await;
+                let text = self.run("return document.body.innerText", json!([])).await;
                 panic!("timed out waiting for `{script}` on {url}:\n{text}");
             }
             tokio::time::sleep(Duration::from_millis(100)).await;

@@ -322,9 +322,13 @@
     if (more && nextCursor) q.set('cursor', nextCursor);
     const r = await api('GET', '/v1/api-keys?' + q.toString());
     if (!r.ok) {
-      showProblem(document.body, r.data);
+      const slot = $('page-error');
+      slot.textContent = (r.data && r.data.detail ? r.data.detail : 'The keys cannot be listed.') +
+        (r.data && r.data.code ? ' (' + r.data.code + ')' : '');
+      slot.hidden = false;
       return;
     }
+    $('page-error').hidden = true;
     keys = more ? keys.concat(r.data.items) : r.data.items;
     nextCursor = r.data.next_cursor || null;
     render();
