@@ -1,7 +1,9 @@
 //! The web console (`/console/`, issue 14): its pages in a real headless Chromium driven over
 //! WebDriver (`webdriver.rs`), and the attacks on it over plain HTTP.
 //!
-//! Screenshots of the pages at 1280 and 390 px go to `docs/console/` (written by the SQLite run).
+//! Screenshots of the pages at 1280 and 390 px are taken by the SQLite run (into `docs/console/`
+//! with `STATUSPULSE_SCREENSHOTS=1`);
+//! axe-core checks each page for serious or critical accessibility violations.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -28,8 +30,14 @@ on_both_backends!(
 
 const KEYS_PAGE: &str = "/console/settings/integrations/api-keys";
 
+/// Where screenshots go: `docs/console/` when `STATUSPULSE_SCREENSHOTS=1` (to refresh the
+/// committed ones), else a scratch folder, so an ordinary test run leaves the tree clean.
 fn shots() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/console")
+    if std::env::var_os("STATUSPULSE_SCREENSHOTS").is_some_and(|v| v == "1") {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/console")
+    } else {
+        std::env::temp_dir().join("statuspulse-console-screenshots")
+    }
 }
 
 /// Signs in on the console's sign-in page with `key`, as a person would; lands on the keys page.
@@ -93,6 +101,26 @@ async fn the_operator_signs_in_with_the_admin_key_and_generates_rotates_and_revo
         browser.screenshot(&shots().join("sign-in-390.png")).await;
         browser.resize(1280, 900).await;
     }
+
+    assert_accessible(&browser, "sign-in").await;
+    // The check sees what it should: an unlabelled field is a critical violation.
+    browser
+        .run(
+            "const i = document.createElement('input'); i.id = 'planted'; \
+             document.querySelector('main').appendChild(i);",
+            json!([]),
+        )
+        .await;
+    let planted = browser.accessibility_violations().await;
+    assert!(
+        planted
+            .iter()
+            .any(|v| v.contains("label") && v.contains("#planted")),
+        "{planted:?}"
+    );
+    browser
+        .run("document.getElementById('planted').remove()", json!([]))
+        .await;
 
     // A wrong key is refused next to the field, in words.
     let last = if app.admin_key.ends_with('A') {
@@ -193,6 +221,7 @@ async fn the_operator_signs_in_with_the_admin_key_and_generates_rotates_and_revo
     if shoot {
         browser.screenshot(&shots().join("new-key-1280.png")).await;
     }
+    assert_accessible(&browser, "API keys with a new key shown").await;
     // Shown as text, never run as markup.
     assert_eq!(
         browser
@@ -346,9 +375,50 @@ async fn the_operator_signs_in_with_the_admin_key_and_generates_rotates_and_revo
             .screenshot(&shots().join("api-keys-list-390.png"))
             .await;
     }
+    browser.resize(390, 844).await;
+    assert_accessible(&browser, "API keys at 390 px").await;
     let errors = console_errors(&browser, &[]).await;
     assert!(errors.is_empty(), "console errors: {errors:?}");
+
+    // Sign out: the session is revoked, and its cookie refused from then on.
+    let cookie = browser
+        .cookies()
+        .await
+        .into_iter()
+        .find(|c| c["name"] == "statuspulse_session")
+        .unwrap()["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    browser.click("#sign-out").await;
+    browser
+        .wait_for(
+            "return location.pathname === '/console/sign-in' && !!document.getElementById('signed-out')",
+            Duration::from_secs(10),
+        )
+        .await;
+    let (status, body) = with_cookie(
+        &app,
+        Method::GET,
+        "/v1/api-keys",
+        &format!("statuspulse_session={cookie}"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["code"], "revoked_session");
     browser.quit().await;
+}
+
+/// axe-core finds no serious or critical violation in the page as it is now.
+async fn assert_accessible(browser: &Browser, page: &str) {
+    let violations = browser.accessibility_violations().await;
+    assert!(
+        violations.is_empty(),
+        "accessibility of {page}:\n{}",
+        violations.join("\n")
+    );
 }
 
 async fn a_person_signs_in_through_sso_by_email_and_signs_out_everywhere(backend: Backend) {

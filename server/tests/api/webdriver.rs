@@ -164,6 +164,44 @@ impl Browser {
         self.post(&format!("/element/{id}/click"), json!({})).await;
     }
 
+    /// Runs `script` that ends by calling its last argument (the callback) with the result.
+    pub async fn run_async(&self, script: &str, args: Value) -> Value {
+        self.post("/execute/async", json!({"script": script, "args": args}))
+            .await
+    }
+
+    /// The serious and critical accessibility violations axe-core (npm, installed in
+    /// `.tools/axe` by `scripts/install-test-tools.sh`) finds in the current page, one line each.
+    /// Injected through WebDriver, which the page's policy does not govern.
+    pub async fn accessibility_violations(&self) -> Vec<String> {
+        let path = crate::idp::tools_dir().join("axe/node_modules/axe-core/axe.min.js");
+        let axe = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "axe-core at {}: {e}; run scripts/install-test-tools.sh",
+                path.display()
+            )
+        });
+        self.run(&format!("{axe}\nreturn true;"), json!([])).await;
+        let found = self
+            .run_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, {resultTypes: ['violations']}).then((r) => done(
+                   r.violations
+                     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+                     .map((v) => v.impact + ' ' + v.id + ': ' + v.help + ' at ' +
+                       v.nodes.map((n) => n.target.join(' ')).join(', '))),
+                   (e) => done(['axe failed: ' + e]));",
+                json!([]),
+            )
+            .await;
+        found
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
     /// Waits until `script` (returning a boolean) is true, up to `timeout`.
     pub async fn wait_for(&self, script: &str, timeout: Duration) {
         let started = Instant::now();
