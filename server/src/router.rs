@@ -35,6 +35,7 @@ fn creating_routes() -> OpenApiRouter<AppState> {
 fn other_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(crate::ops::router())
+        .merge(crate::console::router())
         .merge(crate::authn::router())
         .merge(crate::audit::router())
         .merge(crate::management::effective_access::router())

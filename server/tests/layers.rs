@@ -54,7 +54,21 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
     // The edge: extractors and middleware, no feature.
     ("http", &["router", "management", "jobs", "signin"]),
     // Features: management does not reach into sign-in (sign-in reads connections from it).
-    ("management", &["router", "signin"]),
+    ("management", &["router", "signin", "console"]),
+    // The web console's pages are shells over the API: what a page shows and does goes through
+    // the `/v1` handlers, so the console reads no feature's data and decides no authorization.
+    (
+        "console",
+        &[
+            "router",
+            "management",
+            "authz",
+            "audit",
+            "jobs",
+            "anomaly",
+            "oauth",
+        ],
+    ),
 ];
 
 /// Route modules are features: they stand on the HTTP edge like `management/` does.

@@ -50,7 +50,7 @@ pub use oauth_clients::{
 pub use role_bindings::{CreateRoleBinding, RoleBinding, UpdateRoleBinding};
 pub use scope_catalog::{ScopeCatalog, ScopeInfo};
 pub use service_accounts::{CreateServiceAccount, ServiceAccount, UpdateServiceAccount};
-pub use sessions::{Me, RevokeAllSessions, RevokedSessions, Session, User};
+pub use sessions::{KeySessionCreated, Me, RevokeAllSessions, RevokedSessions, Session, User};
 pub use sso_connections::{
     AzureAdSettings, CreateSsoConnection, OidcSettings, OktaSettings, OneLoginSettings,
     SamlSettings, SsoConnection, UpdateSsoConnection,

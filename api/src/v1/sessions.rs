@@ -97,3 +97,22 @@ pub struct RevokedSessions {
     /// Sessions signed out by this call.
     pub revoked: u64,
 }
+
+/// `POST /v1/sessions`: a browser session opened with an admin API key (the console's sign-in
+/// before any SSO exists). The session cookie is set on the answer; the key is not kept.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct KeySessionCreated {
+    /// `ses_…`.
+    pub id: String,
+    /// The workspace (`ws_…`).
+    pub workspace_id: String,
+    /// The key the session acts as (`key_…`).
+    pub api_key_id: String,
+    /// That key's public key id.
+    pub key_id: String,
+    /// RFC 3339: the absolute end (the idle timeout, or the key's revocation, may end it sooner).
+    pub expires_at: String,
+    /// Send as `X-CSRF-Token` with every write made with the session cookie.
+    pub csrf_token: String,
+}

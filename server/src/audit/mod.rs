@@ -76,6 +76,10 @@ impl From<&Principal> for Actor {
             Principal::ApiKey(key) => Actor::ApiKey {
                 key_id: key.key_id.to_string(),
             },
+            // A console session opened with a key acts as that key.
+            Principal::KeySession(session) => Actor::ApiKey {
+                key_id: session.key.key_id.to_string(),
+            },
             Principal::Session(session) => Actor::User {
                 user_id: session.user_id.clone(),
             },

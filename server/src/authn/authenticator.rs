@@ -380,6 +380,22 @@ impl Authenticator {
         }
     }
 
+    /// The current record of the key a console session stands for (`authn::session`), read from
+    /// the database on every request of the session, like the session row: no secret is
+    /// checked (the session proved it at sign-in), and a key that no longer authenticates
+    /// (revoked, expired, past its rotation grace, purged) is `None`.
+    pub async fn session_credential(
+        &self,
+        key_id: &KeyId,
+    ) -> Result<Option<Arc<Credential>>, sqlx::Error> {
+        let Some((credential, _)) = self.load(key_id).await? else {
+            return Ok(None);
+        };
+        Ok(usable_at(&credential, self.clock.now_ms())
+            .is_ok()
+            .then(|| Arc::new(credential)))
+    }
+
     /// Reads a cached key's record again and caches it under the same digest (a key id has one
     /// secret for life, so no Argon2). `None` when the key is gone (purged), which also drops it
     /// from the cache.

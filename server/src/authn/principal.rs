@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use super::access_token::TokenPrincipal;
-use super::session::SessionPrincipal;
+use super::session::{KeySession, SessionPrincipal};
 use super::Credential;
 use crate::authz::scopes::{Environment, Scope, Scopes};
 use crate::authz::Grantee;
@@ -21,6 +21,8 @@ pub enum Principal {
     Session(Arc<SessionPrincipal>),
     /// An access token of StatusPulse's OAuth server: a user, through a client.
     AccessToken(Arc<TokenPrincipal>),
+    /// A console session opened with an API key (cookie): acts as that key, read afresh.
+    KeySession(Arc<KeySession>),
 }
 
 impl Principal {
@@ -30,6 +32,7 @@ impl Principal {
             Principal::ApiKey(key) => &key.workspace_id,
             Principal::Session(session) => &session.workspace_id,
             Principal::AccessToken(token) => &token.workspace_id,
+            Principal::KeySession(session) => &session.key.workspace_id,
         }
     }
 
@@ -39,6 +42,18 @@ impl Principal {
             Principal::ApiKey(key) => &key.id,
             Principal::Session(session) => &session.user_id,
             Principal::AccessToken(token) => &token.subject,
+            Principal::KeySession(session) => &session.key.id,
+        }
+    }
+
+    /// The browser session behind this principal: a session cookie's (a person's or a key's), or
+    /// the session a person's access token was issued to.
+    pub fn session_id(&self) -> Option<&str> {
+        match self {
+            Principal::Session(session) => Some(&session.session_id),
+            Principal::KeySession(session) => Some(&session.session_id),
+            Principal::AccessToken(token) => token.session_id.as_deref(),
+            Principal::ApiKey(_) => None,
         }
     }
 
@@ -49,6 +64,9 @@ impl Principal {
         match self {
             Principal::ApiKey(key) => {
                 Grantee::from_service_account(key.service_account_id.as_deref())
+            }
+            Principal::KeySession(session) => {
+                Grantee::from_service_account(session.key.service_account_id.as_deref())
             }
             // A workload's token acts as its service account, like that account's keys.
             Principal::AccessToken(token) if token.service_account_id.is_some() => {
@@ -64,6 +82,7 @@ impl Principal {
             Principal::ApiKey(key) => key.effective_scopes.grants(scope),
             Principal::Session(session) => session.grants(scope),
             Principal::AccessToken(token) => token.grants(scope),
+            Principal::KeySession(session) => session.key.effective_scopes.grants(scope),
         }
     }
 
@@ -72,14 +91,8 @@ impl Principal {
     /// [`crate::authz::caller_authority`]).
     pub fn holdings(&self) -> Holdings<'_> {
         match self {
-            Principal::ApiKey(key) => Holdings {
-                environment: key.environment,
-                scopes: &key.scopes,
-                environment_clusters: &key.environment_clusters,
-                check_group_ids: &key.check_group_ids,
-                alert_route_ids: &key.alert_route_ids,
-                service_account_id: key.service_account_id.as_deref(),
-            },
+            Principal::ApiKey(key) => key_holdings(key),
+            Principal::KeySession(session) => key_holdings(&session.key),
             Principal::Session(session) => Holdings {
                 // A user is not confined to an environment; `live` with no cluster narrowing
                 // reaches `test` too, and the groups' bindings decide where each scope holds.
@@ -103,6 +116,18 @@ impl Principal {
                 service_account_id: token.service_account_id.as_deref(),
             },
         }
+    }
+}
+
+/// What a key holds: its own restrictions (a key session holds exactly its key's).
+fn key_holdings(key: &Credential) -> Holdings<'_> {
+    Holdings {
+        environment: key.environment,
+        scopes: &key.scopes,
+        environment_clusters: &key.environment_clusters,
+        check_group_ids: &key.check_group_ids,
+        alert_route_ids: &key.alert_route_ids,
+        service_account_id: key.service_account_id.as_deref(),
     }
 }
 

@@ -55,7 +55,7 @@ pub async fn verify_credential(
     let c = match &caller.principal {
         crate::authn::Principal::ApiKey(c) => c,
         crate::authn::Principal::AccessToken(token) => return verify_token(token, &query),
-        crate::authn::Principal::Session(_) => {
+        crate::authn::Principal::Session(_) | crate::authn::Principal::KeySession(_) => {
             return Err(ApiError::unauthenticated(
                 "missing_credential",
                 "verification checks the request's `Authorization: Bearer` credential; a \

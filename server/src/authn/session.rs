@@ -10,6 +10,12 @@
 //! returns: it is derived one-way from the cookie's secret, so a page of another origin can make
 //! the browser send the cookie but cannot know the token. A request whose `Origin` is not ours is
 //! refused too.
+//!
+//! A **key session** (`spk_` cookie, table `key_sessions`) is the console's sign-in with an admin
+//! API key (issue 14): the key is presented once, as a Bearer credential, and the browser keeps
+//! only this cookie. The session stands for the key: its authority and audit actor are the
+//! key's, read afresh on every request, so revoking (or rotating past its grace) the key ends
+//! the session on the next request.
 
 use std::sync::Arc;
 
@@ -37,6 +43,8 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// Prefix of a session secret.
 const SECRET_PREFIX: &str = "sps_";
+/// Prefix of a key session's secret (same length): which table to read is known without I/O.
+const KEY_SECRET_PREFIX: &str = "spk_";
 /// Base64url characters of 32 random bytes.
 const SECRET_CHARS: usize = 43;
 /// `last_seen_at` is written at most this often per session (the idle timeout's granularity).
@@ -52,9 +60,18 @@ pub struct NewSecret {
 
 impl NewSecret {
     pub fn generate() -> Self {
+        Self::with_prefix(SECRET_PREFIX)
+    }
+
+    /// The secret of a key session (console sign-in with an API key).
+    pub fn generate_for_key() -> Self {
+        Self::with_prefix(KEY_SECRET_PREFIX)
+    }
+
+    fn with_prefix(prefix: &str) -> Self {
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
-        let cookie_value = format!("{SECRET_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
+        let cookie_value = format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes));
         let hash = secret_hash(&cookie_value);
         Self { cookie_value, hash }
     }
@@ -77,7 +94,7 @@ pub fn csrf_token(cookie_value: &str) -> String {
 
 fn well_formed(value: &str) -> bool {
     value.len() == SECRET_PREFIX.len() + SECRET_CHARS
-        && value.starts_with(SECRET_PREFIX)
+        && (value.starts_with(SECRET_PREFIX) || value.starts_with(KEY_SECRET_PREFIX))
         && value[SECRET_PREFIX.len()..]
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
@@ -105,6 +122,9 @@ pub enum SessionFailure {
     IdleTimeout,
     /// A write without the right CSRF token, or from another origin.
     CsrfRejected,
+    /// A key session whose API key no longer authenticates (revoked, expired, rotated past
+    /// its grace period, purged).
+    KeyUnusable,
     Unavailable,
 }
 
@@ -118,6 +138,7 @@ impl SessionFailure {
             SessionFailure::Expired => "expired_session",
             SessionFailure::IdleTimeout => "idle_session",
             SessionFailure::CsrfRejected => "csrf_rejected",
+            SessionFailure::KeyUnusable => "session_key_unusable",
             SessionFailure::Unavailable => "session_store_unavailable",
         }
     }
@@ -177,6 +198,46 @@ impl SessionPrincipal {
     }
 }
 
+/// A session cookie that authenticated: a person's session, or a key session whose key the
+/// caller still has to read (the authenticator's, one layer over).
+#[derive(Clone, Debug)]
+pub enum Found {
+    User(Arc<SessionPrincipal>),
+    Key(KeySessionRef),
+}
+
+/// A live key session, before its key is read.
+#[derive(Clone, Debug)]
+pub struct KeySessionRef {
+    pub session_id: String,
+    pub workspace_id: String,
+    pub api_key_id: String,
+    pub key_id: String,
+    pub csrf_token: String,
+    pub expires_at: i64,
+}
+
+/// A console session that stands for an API key: every request made with it acts as the key,
+/// read afresh (see the module doc).
+#[derive(Clone, Debug)]
+pub struct KeySession {
+    pub session_id: String,
+    pub csrf_token: String,
+    pub expires_at: i64,
+    pub key: Arc<super::Credential>,
+}
+
+#[derive(sqlx::FromRow)]
+struct KeySessionRow {
+    id: String,
+    workspace_id: String,
+    api_key_id: String,
+    key_id: String,
+    last_seen_at: i64,
+    expires_at: i64,
+    revoked_at: Option<i64>,
+}
+
 #[derive(sqlx::FromRow)]
 struct SessionRow {
     id: String,
@@ -204,7 +265,7 @@ pub async fn authenticate(
     public_url: &str,
     method: &Method,
     headers: &HeaderMap,
-) -> Result<Option<Arc<SessionPrincipal>>, SessionFailure> {
+) -> Result<Option<Found>, SessionFailure> {
     let Some(value) = cookie_value(headers, cookie_name(public_url))? else {
         return Ok(None);
     };
@@ -213,6 +274,11 @@ pub async fn authenticate(
     }
     if !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         check_csrf(value, public_url, headers)?;
+    }
+    if value.starts_with(KEY_SECRET_PREFIX) {
+        return authenticate_key_session(pool, clock, lifetimes, value)
+            .await
+            .map(|found| Some(Found::Key(found)));
     }
     let row: Option<SessionRow> = sqlx::query_as(
         "SELECT s.id, s.workspace_id, s.user_id, s.mfa, s.amr, s.created_at, s.last_seen_at, \
@@ -253,7 +319,7 @@ pub async fn authenticate(
         .map_err(|_| SessionFailure::Unavailable)?;
     let requested: Scopes = [Scope::AdminAll].into_iter().collect();
     let effective = held_somewhere(&access);
-    Ok(Some(Arc::new(SessionPrincipal {
+    Ok(Some(Found::User(Arc::new(SessionPrincipal {
         session_id: row.id,
         workspace_id: row.workspace_id,
         user_id: row.user_id,
@@ -271,7 +337,54 @@ pub async fn authenticate(
         requested,
         access,
         effective,
-    })))
+    }))))
+}
+
+/// A key session's row, checked like a person's (revoked, expired, idle) and touched.
+async fn authenticate_key_session(
+    pool: &AnyPool,
+    clock: &Clock,
+    lifetimes: SessionLifetimes,
+    value: &str,
+) -> Result<KeySessionRef, SessionFailure> {
+    let row: Option<KeySessionRow> = sqlx::query_as(
+        "SELECT id, workspace_id, api_key_id, key_id, last_seen_at, expires_at, revoked_at \
+         FROM key_sessions WHERE secret_hash = $1",
+    )
+    .bind(secret_hash(value))
+    .fetch_optional(pool)
+    .await
+    .map_err(|_| SessionFailure::Unavailable)?;
+    let row = row.ok_or(SessionFailure::Unknown)?;
+    let now = clock.now_ms();
+    if row.revoked_at.is_some() {
+        return Err(SessionFailure::Revoked);
+    }
+    if now >= row.expires_at {
+        return Err(SessionFailure::Expired);
+    }
+    if now >= row.last_seen_at.saturating_add(lifetimes.idle_ms) {
+        return Err(SessionFailure::IdleTimeout);
+    }
+    if now - row.last_seen_at >= TOUCH_EVERY_MS {
+        let _ = sqlx::query(
+            "UPDATE key_sessions SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $1",
+        )
+        .bind(now)
+        .bind(&row.id)
+        .execute(pool)
+        .await;
+    }
+    Ok(KeySessionRef {
+        session_id: row.id,
+        workspace_id: row.workspace_id,
+        api_key_id: row.api_key_id,
+        key_id: row.key_id,
+        csrf_token: csrf_token(value),
+        expires_at: row
+            .expires_at
+            .min(row.last_seen_at.max(now) + lifetimes.idle_ms),
+    })
 }
 
 /// What a user whose groups have `access` holds somewhere: in any environment, anywhere or in
@@ -367,6 +480,8 @@ mod tests {
         assert!(!a.hash.contains(&a.cookie_value[4..]));
         assert!(!well_formed("sps_short"));
         assert!(!well_formed(&a.cookie_value.replace("sps_", "spx_")));
+        let k = NewSecret::generate_for_key();
+        assert!(k.cookie_value.starts_with("spk_") && well_formed(&k.cookie_value));
     }
 
     #[test]

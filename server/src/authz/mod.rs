@@ -21,7 +21,7 @@ use access::AccessContext;
 pub async fn caller_authority(state: &AppState, principal: &Principal) -> ApiResult<Authority> {
     let held = principal.holdings();
     let access = match principal {
-        Principal::ApiKey(_) => {
+        Principal::ApiKey(_) | Principal::KeySession(_) => {
             access::load_context(
                 state.db.pool(),
                 principal.workspace_id(),

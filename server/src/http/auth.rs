@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use crate::app::AppState;
 use crate::audit::{Actor, Failure, SYSTEM_CHAIN};
 use crate::authn::access_token::{self, AccessTokenFailure, TokenPrincipal};
-use crate::authn::session::{self, SessionFailure, SessionPrincipal};
+use crate::authn::session::{self, KeySession, SessionFailure};
 use crate::authn::{AuthFailure, Credential, Principal};
 use crate::authz::scopes::Scope;
 use crate::error::ApiError;
@@ -96,7 +96,7 @@ pub fn bearer_credential(headers: &HeaderMap) -> Result<&str, HeaderProblem> {
 pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, Refused> {
     match bearer_credential(&parts.headers) {
         Err(HeaderProblem::Missing) => match authenticate_session(parts, state).await? {
-            Some(session) => Ok(Principal::Session(session)),
+            Some(principal) => Ok(principal),
             None => Err(ApiError::unauthenticated(
                 "missing_credential",
                 "send the API key as `Authorization: Bearer <key>`, or sign in",
@@ -163,11 +163,12 @@ pub fn has_session_cookie(headers: &HeaderMap) -> bool {
     })
 }
 
-/// The request's session, when it has a session cookie; refusals are audited.
+/// The request's session, when it has a session cookie; refusals are audited. A key session
+/// also needs its key to still authenticate.
 async fn authenticate_session(
     parts: &Parts,
     state: &AppState,
-) -> Result<Option<Arc<SessionPrincipal>>, Refused> {
+) -> Result<Option<Principal>, Refused> {
     let public_url = state.public_url();
     let outcome = session::authenticate(
         state.db.pool(),
@@ -178,6 +179,12 @@ async fn authenticate_session(
         &parts.headers,
     )
     .await;
+    let outcome = match outcome {
+        Ok(Some(session::Found::Key(found))) => key_session(state, found).await.map(Some),
+        Ok(Some(session::Found::User(user))) => Ok(Some(Principal::Session(user))),
+        Ok(None) => Ok(None),
+        Err(failure) => Err(failure),
+    };
     match outcome {
         Ok(found) => Ok(found),
         Err(failure) => {
@@ -200,6 +207,11 @@ async fn authenticate_session(
                     failure.reason(),
                     "this session was signed out; sign in again",
                 ),
+                SessionFailure::KeyUnusable => ApiError::unauthenticated(
+                    failure.reason(),
+                    "the API key this session was opened with no longer works (revoked, \
+                     expired or rotated); sign in again",
+                ),
                 SessionFailure::Expired | SessionFailure::IdleTimeout => ApiError::unauthenticated(
                     failure.reason(),
                     "this session has expired; sign in again",
@@ -212,6 +224,26 @@ async fn authenticate_session(
             Err(answer.into())
         }
     }
+}
+
+/// The principal of a live key session: its key as it is now, which must still authenticate.
+async fn key_session(
+    state: &AppState,
+    found: session::KeySessionRef,
+) -> Result<Principal, SessionFailure> {
+    let key = state
+        .authenticator
+        .session_credential(&KeyId::from_trusted(found.key_id))
+        .await
+        .map_err(|_| SessionFailure::Unavailable)?
+        .filter(|key| key.id == found.api_key_id && key.workspace_id == found.workspace_id)
+        .ok_or(SessionFailure::KeyUnusable)?;
+    Ok(Principal::KeySession(Arc::new(KeySession {
+        session_id: found.session_id,
+        csrf_token: found.csrf_token,
+        expires_at: found.expires_at,
+        key,
+    })))
 }
 
 /// Verifies the request's Bearer credential.
@@ -287,9 +319,9 @@ impl FromRequestParts<AppState> for Caller {
         };
         let credential = match principal {
             Principal::ApiKey(credential) => credential,
-            other @ (Principal::Session(_) | Principal::AccessToken(_)) => {
-                return admit_user(parts, state, other).await
-            }
+            other @ (Principal::Session(_)
+            | Principal::AccessToken(_)
+            | Principal::KeySession(_)) => return admit_user(parts, state, other).await,
         };
 
         let decision = state
@@ -342,6 +374,7 @@ async fn admit_user(
     if !allowed {
         let session_id = match &principal {
             Principal::Session(s) => s.session_id.as_str(),
+            Principal::KeySession(s) => s.session_id.as_str(),
             Principal::AccessToken(t) => t.session_id.as_deref().unwrap_or(&t.subject),
             Principal::ApiKey(k) => k.id.as_str(),
         };
@@ -369,8 +402,9 @@ pub async fn rate_limit(state: &AppState, principal: &Principal) -> Decision {
                 .check(&key.rate_limit_tier, &key.key_id)
                 .await
         }
-        Principal::Session(session) => {
-            let bucket = KeyId::from_trusted(format!("session:{}", session.session_id));
+        Principal::Session(_) | Principal::KeySession(_) => {
+            let session = principal.session_id().unwrap_or_default();
+            let bucket = KeyId::from_trusted(format!("session:{session}"));
             state.rate_limiter.check(SESSION_TIER, &bucket).await
         }
         Principal::AccessToken(token) => {

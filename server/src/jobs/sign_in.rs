@@ -38,7 +38,16 @@ pub async fn purge_expired(app: &App) -> anyhow::Result<u64> {
     .bind(idle_cutoff)
     .execute(pool)
     .await?
-    .rows_affected();
+    .rows_affected()
+        + sqlx::query(
+            "DELETE FROM key_sessions WHERE expires_at <= $1 OR revoked_at <= $1 \
+             OR last_seen_at <= $2",
+        )
+        .bind(cutoff)
+        .bind(idle_cutoff)
+        .execute(pool)
+        .await?
+        .rows_affected();
     let total = states + assertions + sessions;
     if total > 0 {
         tracing::info!(

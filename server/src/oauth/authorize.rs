@@ -157,6 +157,11 @@ pub async fn authorize(
     .await
     .ok()
     .flatten()
+    // Only a person authorizes an OAuth client; a key session (the console's) is no person.
+    .and_then(|found| match found {
+        session::Found::User(s) => Some(s),
+        session::Found::Key(_) => None,
+    })
     .filter(|s| s.workspace_id == client.workspace_id);
     let Some(session) = session else {
         return to_sign_in(&state, &parts, &client, query.connection.as_deref()).await;

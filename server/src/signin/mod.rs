@@ -36,7 +36,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(saml::metadata))
         .routes(routes!(saml::acs))
         .routes(routes!(sessions::me))
-        .routes(routes!(sessions::list_sessions))
+        .routes(routes!(
+            sessions::list_sessions,
+            sessions::create_key_session
+        ))
         .routes(routes!(sessions::revoke_session))
         .routes(routes!(sessions::revoke_all))
 }

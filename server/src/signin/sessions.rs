@@ -1,5 +1,10 @@
 //! Sessions: created at sign-in, listed and revoked here.
 //!
+//! `POST /v1/sessions` opens a *key session*: the console's sign-in with an admin API key,
+//! presented once as a Bearer credential (so every defence of key authentication applies:
+//! checksum, failure budgets per network, audit). The browser keeps only the session cookie;
+//! the session acts as the key and ends with it (`authn::session`).
+//!
 //! A user sees and revokes their own sessions; a caller holding `admin:sso` (a signed-in
 //! administrator or an API key) every session of the workspace. Another workspace's session is a
 //! 404. Revocation is a row update that every replica reads on the session's next request (see
@@ -7,6 +12,7 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::IntoParams;
@@ -21,7 +27,9 @@ use crate::http::{Caller, Json};
 use crate::platform::clock::rfc3339;
 use crate::platform::db::{list_for_storage, stored_list, WriteTx};
 use crate::platform::ids;
-pub use statuspulse_api::v1::{Me, RevokeAllSessions, RevokedSessions, Session, User};
+pub use statuspulse_api::v1::{
+    KeySessionCreated, Me, RevokeAllSessions, RevokedSessions, Session, User,
+};
 
 /// A session about to begin.
 pub struct NewSession<'a> {
@@ -146,11 +154,102 @@ impl UserRow {
 }
 
 fn current_session_id(caller: &Caller) -> Option<&str> {
-    match &caller.principal {
-        Principal::Session(s) => Some(&s.session_id),
-        Principal::AccessToken(t) => t.session_id.as_deref(),
-        Principal::ApiKey(_) => None,
+    caller.principal.session_id()
+}
+
+/// Opens a browser session for the request's admin API key (the console's sign-in before SSO):
+/// the answer sets the session cookie, which stands for the key until either is revoked. Only
+/// a key holding `admin:all` may: anyone else signs in with SSO.
+#[utoipa::path(post, path = "/v1/sessions", tag = "sessions",
+    responses((status = 201, body = KeySessionCreated,
+            description = "Signed in: the answer sets the session cookie"),
+        (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)),
+    security(("bearer" = ["admin:all"])))]
+pub async fn create_key_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    parts: axum::http::request::Parts,
+) -> ApiResult<axum::response::Response> {
+    let Principal::ApiKey(key) = &caller.principal else {
+        return Err(ApiError::forbidden(
+            "api_key_required",
+            "a session is opened with an API key sent as `Authorization: Bearer <key>`; this \
+             request is already signed in",
+        ));
+    };
+    if !key.effective_scopes.grants(Scope::AdminAll) || key.service_account_id.is_some() {
+        return Err(ApiError::forbidden(
+            "admin_key_required",
+            "only the workspace's admin key (`admin:all`, no service account) can sign in to \
+             the console; people sign in with SSO, and automation keys stay with automation",
+        )
+        .with_field("key"));
     }
+    let now = state.clock.now_ms();
+    let lifetime = state.settings.session_lifetimes();
+    let expires_at = (now + lifetime.absolute_ms).min(key.expires_at);
+    let secret = crate::authn::session::NewSecret::generate_for_key();
+    let id = ids::new_id(ids::SESSION);
+    let source_ip = crate::http::auth::client_ip(&parts, &state.settings.trusted_proxies)
+        .map(|ip| ip.to_string());
+    let user_agent = parts
+        .headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|ua| ua.chars().take(256).collect::<String>());
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query(
+        "INSERT INTO key_sessions (id, workspace_id, api_key_id, key_id, secret_hash, source_ip, \
+         user_agent, created_at, last_seen_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)",
+    )
+    .bind(&id)
+    .bind(&key.workspace_id)
+    .bind(&key.id)
+    .bind(key.key_id.as_str())
+    .bind(&secret.hash)
+    .bind(&source_ip)
+    .bind(&user_agent)
+    .bind(now)
+    .bind(expires_at)
+    .execute(&mut *tx.tx)
+    .await?;
+    let event = NewEvent::success(
+        caller.workspace_id(),
+        EventType::SessionCreated,
+        caller.actor(),
+    )
+    .target("session", &id)
+    .details(json!({
+        "kind": "api_key",
+        "api_key_id": key.id,
+        "key_id": key.key_id.as_str(),
+        "source_ip": source_ip,
+        "expires_at": rfc3339(expires_at),
+    }));
+    audit::commit_with(tx, &state.clock, &event).await?;
+    let public_url = state.public_url();
+    let body = KeySessionCreated {
+        id,
+        workspace_id: key.workspace_id.clone(),
+        api_key_id: key.id.clone(),
+        key_id: key.key_id.as_str().to_owned(),
+        expires_at: rfc3339(expires_at),
+        csrf_token: crate::authn::session::csrf_token(&secret.cookie_value),
+    };
+    let mut response = (StatusCode::CREATED, axum::Json(body)).into_response();
+    let cookie =
+        super::flow::session_cookie(&public_url, &secret.cookie_value, (expires_at - now) / 1000);
+    if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
+        response
+            .headers_mut()
+            .append(axum::http::header::SET_COOKIE, value);
+    }
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    Ok(response)
 }
 
 /// The signed-in user: who they are, their groups, what those are bound to, this session, and
@@ -163,7 +262,8 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<axum
     let Principal::Session(session) = &caller.principal else {
         return Err(ApiError::forbidden(
             "not_signed_in",
-            "GET /v1/me describes a signed-in user; this request is authenticated with an API key",
+            "GET /v1/me describes a signed-in user; this request is authenticated with an API \
+             key (or a session opened with one)",
         ));
     };
     let user: UserRow = sqlx::query_as(
@@ -231,7 +331,7 @@ pub async fn list_sessions(
             }
             Some(s.user_id.clone())
         }
-        (Principal::ApiKey(_) | Principal::AccessToken(_), false) => {
+        (Principal::ApiKey(_) | Principal::AccessToken(_) | Principal::KeySession(_), false) => {
             return Err(ApiError::forbidden(
                 "insufficient_scope",
                 "this route needs the `admin:sso` scope",
@@ -282,7 +382,9 @@ pub async fn revoke_session(
             .bind(caller.workspace_id())
             .fetch_optional(state.db.pool())
             .await?;
-    let (owner,) = owner.ok_or_else(ApiError::not_found)?;
+    let Some((owner,)) = owner else {
+        return revoke_key_session(&state, &caller, &id).await;
+    };
     require_self_or_admin(&caller, &owner)?;
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
@@ -368,6 +470,50 @@ pub async fn revoke_all(
     }));
     audit::commit_with(tx, &state.clock, &event).await?;
     Ok(axum::Json(RevokedSessions { revoked: count }))
+}
+
+/// Revokes a key session: the session itself (signing out), the key it stands for, or a caller
+/// with `admin:sso`. Refused at once on every replica (the row is read on every request).
+async fn revoke_key_session(state: &AppState, caller: &Caller, id: &str) -> ApiResult<StatusCode> {
+    let key: Option<(String,)> =
+        sqlx::query_as("SELECT api_key_id FROM key_sessions WHERE id = $1 AND workspace_id = $2")
+            .bind(id)
+            .bind(caller.workspace_id())
+            .fetch_optional(state.db.pool())
+            .await?;
+    let (api_key_id,) = key.ok_or_else(ApiError::not_found)?;
+    let own = caller.principal.session_id() == Some(id)
+        || matches!(&caller.principal, Principal::ApiKey(k) if k.id == api_key_id);
+    if !own && !caller.principal.grants(Scope::AdminSso) {
+        return Err(ApiError::forbidden(
+            "insufficient_scope",
+            "another principal's sessions need the `admin:sso` scope",
+        ));
+    }
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin_write().await?;
+    let changed = sqlx::query(
+        "UPDATE key_sessions SET revoked_at = $1, revoked_reason = 'revoked' \
+         WHERE id = $2 AND workspace_id = $3 AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(id)
+    .bind(caller.workspace_id())
+    .execute(&mut *tx.tx)
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        return Ok(StatusCode::NO_CONTENT);
+    }
+    let event = NewEvent::success(
+        caller.workspace_id(),
+        EventType::SessionRevoked,
+        caller.actor(),
+    )
+    .target("session", id)
+    .details(json!({"api_key_id": api_key_id, "reason": "revoked"}));
+    audit::commit_with(tx, &state.clock, &event).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 fn require_self_or_admin(caller: &Caller, user_id: &str) -> ApiResult<()> {

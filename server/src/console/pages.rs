@@ -1,0 +1,409 @@
+//! The console's pages: server-rendered shells (structure, labels, forms) that the script fills
+//! from the API. Every value is escaped by maud; nothing is marked `PreEscaped`.
+
+use axum::extract::{Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use maud::{html, Markup, DOCTYPE};
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::authn::Principal;
+
+/// Settings > Integrations > API Keys, as the product page names it.
+pub const API_KEYS_PATH: &str = "/console/settings/integrations/api-keys";
+const SIGN_IN_PATH: &str = "/console/sign-in";
+
+/// The Content-Security-Policy of every console answer: scripts, styles and requests only from
+/// this origin, nothing inline, no plugins, no framing, no `<base>`, forms only to us.
+pub const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+    img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+    base-uri 'none'";
+
+/// Who the page is for: a browser session (a person's, or a key session's).
+struct Viewer {
+    session_id: String,
+    csrf_token: String,
+    workspace_id: String,
+    /// A person's user id (`usr_…`): "sign out everywhere" is theirs; a key session has none.
+    user_id: Option<String>,
+    /// Shown in the header.
+    label: String,
+}
+
+/// The request's browser session, if it has a live one. A Bearer credential is not a browser
+/// session: a page is never rendered for one.
+async fn viewer(state: &AppState, parts: &Parts) -> Option<Viewer> {
+    if parts.headers.contains_key(header::AUTHORIZATION) {
+        return None;
+    }
+    match crate::http::auth::authenticate(parts, state).await.ok()? {
+        Principal::Session(s) => Some(Viewer {
+            session_id: s.session_id.clone(),
+            csrf_token: s.csrf_token.clone(),
+            workspace_id: s.workspace_id.clone(),
+            user_id: Some(s.user_id.clone()),
+            label: s
+                .name
+                .clone()
+                .or_else(|| s.email.clone())
+                .unwrap_or_else(|| s.user_id.clone()),
+        }),
+        Principal::KeySession(s) => Some(Viewer {
+            session_id: s.session_id.clone(),
+            csrf_token: s.csrf_token.clone(),
+            workspace_id: s.key.workspace_id.clone(),
+            user_id: None,
+            label: format!("Admin key {}", s.key.key_id.as_str()),
+        }),
+        Principal::ApiKey(_) | Principal::AccessToken(_) => None,
+    }
+}
+
+/// `GET /console`: the console lives at `/console/`.
+pub async fn to_console() -> Response {
+    see_other("/console/")
+}
+
+/// `GET /console/`: the API keys page when signed in, else sign-in.
+pub async fn home(State(state): State<AppState>, parts: Parts) -> Response {
+    match viewer(&state, &parts).await {
+        Some(_) => see_other(API_KEYS_PATH),
+        None => see_other(SIGN_IN_PATH),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SignInQuery {
+    return_to: Option<String>,
+    signed_out: Option<String>,
+}
+
+/// Where to go after signing in: a console path (checked as the SSO flow checks `return_to`),
+/// else the console's home. Never another host: no open redirect.
+fn console_return_to(value: Option<&str>) -> String {
+    value
+        .and_then(|v| crate::signin::flow::return_to(Some(v)).ok())
+        .filter(|v| {
+            // Console paths are plain: no dot segments (`..`, `%2e`) to climb out with.
+            v.starts_with("/console/")
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"/-_?=&".contains(&b))
+        })
+        .unwrap_or_else(|| "/console/".to_owned())
+}
+
+/// `GET /console/sign-in`: SSO by email, or the bootstrap admin key.
+pub async fn sign_in(
+    State(state): State<AppState>,
+    parts: Parts,
+    query: Result<Query<SignInQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Query(query) = query.unwrap_or_default();
+    let return_to = console_return_to(query.return_to.as_deref());
+    if viewer(&state, &parts).await.is_some() {
+        return see_other(&return_to);
+    }
+    let body = html! {
+        main #main .narrow {
+            h1 { "Sign in to StatusPulse" }
+            @if query.signed_out.is_some() {
+                p #signed-out .notice role="status" { "You were signed out." }
+            }
+            section aria-labelledby="sso-title" {
+                h2 #sso-title { "Sign in with SSO" }
+                form #sso-form .stack data-return-to=(return_to) novalidate {
+                    label for="sso-email" { "Work email" }
+                    input #sso-email type="email" autocomplete="email" required
+                        aria-describedby="sso-email-error";
+                    p #sso-email-error .field-error data-error-for="email" hidden {}
+                    button type="submit" { "Continue with SSO" }
+                }
+            }
+            section aria-labelledby="key-title" {
+                h2 #key-title { "Bootstrap: sign in with the admin API key" }
+                p .hint {
+                    "Before SSO is configured, the workspace's admin key (printed once by "
+                    code { "statuspulse-server bootstrap" }
+                    ") signs you in. It is sent once and not kept: your browser holds only a "
+                    "session, which ends when the key is revoked."
+                }
+                // No `name` on the field: even without the script, the key is never submitted
+                // as a form field or put in a URL.
+                form #key-form .stack data-return-to=(return_to) novalidate {
+                    label for="key-input" { "Admin API key" }
+                    input #key-input type="password" autocomplete="off" spellcheck="false"
+                        required aria-describedby="key-input-error";
+                    p #key-input-error .field-error data-error-for="key" hidden {}
+                    button type="submit" { "Sign in with key" }
+                }
+            }
+        }
+    };
+    page("Sign in", None, &body)
+}
+
+/// `GET /console/settings/integrations/api-keys`: the key list, Generate New Key, rotate, revoke.
+pub async fn api_keys(State(state): State<AppState>, parts: Parts) -> Response {
+    let Some(viewer) = viewer(&state, &parts).await else {
+        return see_other(&format!("{SIGN_IN_PATH}?return_to={API_KEYS_PATH}"));
+    };
+    let body = html! {
+        main #main {
+            nav aria-label="Breadcrumb" .crumbs {
+                ol { li { "Settings" } li { "Integrations" } li aria-current="page" { "API Keys" } }
+            }
+            h1 { "API Keys" }
+            p #page-error .problem role="alert" hidden {}
+            section aria-labelledby="generate-title" .card {
+                h2 #generate-title { "Generate New Key" }
+                form #generate-form .grid novalidate {
+                    div .field {
+                        label for="gen-name" { "Name" }
+                        input #gen-name type="text" required maxlength="200"
+                            aria-describedby="gen-name-error";
+                        p #gen-name-error .field-error data-error-for="name" hidden {}
+                    }
+                    div .field {
+                        label for="gen-environment" { "Environment" }
+                        select #gen-environment aria-describedby="gen-environment-error" {
+                            option value="live" { "live (sp_live_)" }
+                            option value="test" { "test (sp_test_)" }
+                        }
+                        p #gen-environment-error .field-error data-error-for="environment" hidden {}
+                    }
+                    div .field {
+                        label for="gen-service-account" { "Service account" }
+                        select #gen-service-account aria-describedby="gen-service-account-error" {
+                            option value="" { "None (workspace)" }
+                        }
+                        p #gen-service-account-error .field-error
+                            data-error-for="service_account_id" hidden {}
+                    }
+                    div .field {
+                        label for="gen-rotation" { "Rotate after (days)" }
+                        input #gen-rotation type="number" min="1" max="365" value="90"
+                            aria-describedby="gen-rotation-error";
+                        p #gen-rotation-error .field-error data-error-for="rotation_days" hidden {}
+                    }
+                    fieldset #gen-scopes .field.wide aria-describedby="gen-scopes-error" {
+                        legend { "Scopes" }
+                        p .hint #gen-scopes-loading { "Loading the scope catalog…" }
+                        p #gen-scopes-error .field-error data-error-for="scopes" hidden {}
+                    }
+                    div .field {
+                        label for="gen-clusters" { "Environment clusters (comma separated)" }
+                        input #gen-clusters type="text" aria-describedby="gen-clusters-error";
+                        p #gen-clusters-error .field-error data-error-for="environment_clusters"
+                            hidden {}
+                    }
+                    div .field {
+                        label for="gen-check-groups" { "Check group ids (comma separated)" }
+                        input #gen-check-groups type="text"
+                            aria-describedby="gen-check-groups-error";
+                        p #gen-check-groups-error .field-error data-error-for="check_group_ids"
+                            hidden {}
+                    }
+                    div .field {
+                        label for="gen-alert-routes" { "Alert route ids (comma separated)" }
+                        input #gen-alert-routes type="text"
+                            aria-describedby="gen-alert-routes-error";
+                        p #gen-alert-routes-error .field-error data-error-for="alert_route_ids"
+                            hidden {}
+                    }
+                    p .field-error.wide data-error-for="" hidden {}
+                    div .wide { button type="submit" { "Generate New Key" } }
+                }
+            }
+            section #new-key .card.secret aria-labelledby="new-key-title" hidden {
+                h2 #new-key-title { "Your new key" }
+                p .warning { strong { "Copy it now: you will not see this again." }
+                    " StatusPulse keeps only a hash of it." }
+                label for="new-key-value" { "Key" }
+                div .row {
+                    input #new-key-value type="text" readonly autocomplete="off"
+                        spellcheck="false";
+                    button #copy-key type="button" { "Copy" }
+                    button #dismiss-key type="button" { "Done, hide it" }
+                }
+                p #copy-status role="status" {}
+            }
+            section aria-labelledby="list-title" .card {
+                h2 #list-title { "Keys" }
+                div .row.filters {
+                    label for="filter-text" { "Filter" }
+                    input #filter-text type="search" placeholder="name, key id, scope…";
+                    label for="filter-status" { "Status" }
+                    select #filter-status {
+                        option value="" { "any" }
+                        option value="active" { "active" }
+                        option value="rotating" { "rotating" }
+                        option value="expired" { "expired" }
+                        option value="revoked" { "revoked (quarantined)" }
+                    }
+                }
+                div .table-wrap tabindex="0" role="region" aria-labelledby="list-title" {
+                    table #keys {
+                        thead { tr {
+                            th scope="col" { "Name" }
+                            th scope="col" { "Key id" }
+                            th scope="col" { "Status" }
+                            th scope="col" { "Environment" }
+                            th scope="col" { "Scopes" }
+                            th scope="col" { "Restrictions" }
+                            th scope="col" { "Last used" }
+                            th scope="col" { "Rotate after" }
+                            th scope="col" { "Actions" }
+                        } }
+                        tbody {}
+                    }
+                }
+                p #keys-empty .hint hidden { "No keys match." }
+                button #load-more type="button" hidden { "Load more" }
+            }
+            dialog #rotate-dialog aria-labelledby="rotate-title" {
+                form #rotate-form .stack method="dialog" novalidate {
+                    h2 #rotate-title { "Rotate key" }
+                    p { "A successor key is generated; the old one keeps working for the grace "
+                        "period, then is revoked." }
+                    p { "Key: " code #rotate-key-name {} }
+                    label for="rotate-grace" { "Grace period (hours)" }
+                    input #rotate-grace type="number" min="0" max="720" value="24"
+                        aria-describedby="rotate-grace-error";
+                    p #rotate-grace-error .field-error data-error-for="grace_period_hours" hidden {}
+                    p .field-error data-error-for="" hidden {}
+                    div .row {
+                        button type="submit" value="rotate" { "Rotate" }
+                        button type="button" .cancel { "Cancel" }
+                    }
+                }
+            }
+            dialog #revoke-dialog aria-labelledby="revoke-title" {
+                form #revoke-form .stack method="dialog" novalidate {
+                    h2 #revoke-title { "Revoke key" }
+                    p { "The key stops working at once. It stays listed as revoked for a 30-day "
+                        "quarantine, then is deleted." }
+                    p { "Key: " code #revoke-key-name {} }
+                    label for="revoke-reason" { "Reason" }
+                    input #revoke-reason type="text" required maxlength="500"
+                        aria-describedby="revoke-reason-error";
+                    p #revoke-reason-error .field-error data-error-for="reason" hidden {}
+                    p .field-error data-error-for="" hidden {}
+                    div .row {
+                        button type="submit" value="revoke" .danger { "Revoke" }
+                        button type="button" .cancel { "Cancel" }
+                    }
+                }
+            }
+        }
+    };
+    page("API Keys", Some(&viewer), &body)
+}
+
+/// The document around a page's `main`: header, session metadata for the script, assets.
+fn page(title: &str, viewer: Option<&Viewer>, main: &Markup) -> Response {
+    let markup = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · StatusPulse" }
+                link rel="stylesheet" href=(super::assets::style().path);
+                link rel="icon" type="image/svg+xml" href=(super::assets::icon().path);
+                @if let Some(v) = viewer {
+                    meta name="sp-session" content=(v.session_id);
+                    meta name="sp-csrf" content=(v.csrf_token);
+                    meta name="sp-user" content=(v.user_id.as_deref().unwrap_or_default());
+                }
+                script src=(super::assets::script().path) defer {}
+            }
+            body {
+                a .skip href="#main" { "Skip to content" }
+                header .top {
+                    a .brand href="/console/" { "StatusPulse" }
+                    @if let Some(v) = viewer {
+                        span .who { (v.label) " · " code { (v.workspace_id) } }
+                        div .row {
+                            button #sign-out type="button" { "Sign out" }
+                            @if v.user_id.is_some() {
+                                button #sign-out-everywhere type="button" {
+                                    "Sign out everywhere"
+                                }
+                            }
+                        }
+                    }
+                }
+                (main)
+            }
+        }
+    };
+    let mut response = (StatusCode::OK, markup.into_string()).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    // A page holds the CSRF token: never stored by a cache.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    secure_headers(headers);
+    response
+}
+
+/// The headers every console answer carries: the policy, no framing, no sniffing, no referrer.
+pub fn secure_headers(headers: &mut HeaderMap) {
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(POLICY),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+}
+
+fn see_other(location: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    secure_headers(response.headers_mut());
+    response
+}
+
+pub fn not_found() -> Response {
+    let mut response = (StatusCode::NOT_FOUND, "not found").into_response();
+    secure_headers(response.headers_mut());
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn return_to_stays_inside_the_console() {
+        assert_eq!(console_return_to(Some(API_KEYS_PATH)), API_KEYS_PATH);
+        for bad in [
+            "https://evil.example/console/",
+            "//evil.example/console/",
+            "/\\evil.example",
+            "/v1/me",
+            "javascript:alert(1)",
+            "/console/../v1/me",
+            "/console/%2e%2e/v1/me",
+        ] {
+            assert_eq!(console_return_to(Some(bad)), "/console/", "{bad}");
+        }
+        assert_eq!(console_return_to(None), "/console/");
+    }
+}
