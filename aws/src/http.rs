@@ -210,3 +210,28 @@ async fn read_bounded(
     }
     Ok(body)
 }
+
+/// A JSON 1.1 request body for `service` (as messages name it: "CloudWatch Logs").
+pub(crate) fn json_body(service: &str, value: &impl serde::Serialize) -> Result<Vec<u8>, Error> {
+    serde_json::to_vec(value).map_err(|e| {
+        Error::new(
+            ErrorKind::Invalid,
+            format!("could not encode a {service} request: {e}"),
+        )
+    })
+}
+
+/// `service`'s answer to `operation`. serde_json's message names a position and an
+/// expectation, never the input's text, so nothing secret is quoted.
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
+    service: &str,
+    operation: &str,
+    body: &[u8],
+) -> Result<T, Error> {
+    serde_json::from_slice(body).map_err(|e| {
+        Error::new(
+            ErrorKind::Invalid,
+            format!("{service} answered {operation} with a body we cannot read ({e}): is the endpoint really {service}?"),
+        )
+    })
+}

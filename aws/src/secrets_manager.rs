@@ -17,6 +17,9 @@ use crate::error::{AwsError, Error, Hints};
 use crate::http::{self, Endpoint, DEFAULT_REQUEST_TIMEOUT, MAX_RESPONSE_BYTES};
 use crate::{ErrorKind, StaticCredentials};
 
+/// How messages name this service.
+const SERVICE: &str = "Secrets Manager";
+
 /// The staging label of a secret's current version: what a plain GetSecretValue returns.
 pub const AWSCURRENT: &str = "AWSCURRENT";
 
@@ -163,10 +166,10 @@ impl Client {
             version_ids_to_stages: BTreeMap<String, Vec<String>>,
             deleted_date: Option<serde_json::Value>,
         }
-        let body = json_body(&serde_json::json!({ "SecretId": secret_id }))?;
+        let body = http::json_body(SERVICE, &serde_json::json!({ "SecretId": secret_id }))?;
         match self.call("DescribeSecret", secret_id, body, None).await {
             Ok(reply) => {
-                let r: Response = parse_json("DescribeSecret", &reply)?;
+                let r: Response = http::parse_json(SERVICE, "DescribeSecret", &reply)?;
                 Ok(Some(SecretDescription {
                     arn: r.arn,
                     name: r.name,
@@ -211,12 +214,15 @@ impl Client {
             client_request_token: &'a str,
             description: &'a str,
         }
-        let body = json_body(&Request {
-            name,
-            secret_string: value.expose_secret(),
-            client_request_token: token,
-            description,
-        })
+        let body = http::json_body(
+            SERVICE,
+            &Request {
+                name,
+                secret_string: value.expose_secret(),
+                client_request_token: token,
+                description,
+            },
+        )
         .map_err(Refused::Local)?;
         let reply = self.call("CreateSecret", name, body, Some(value)).await?;
         written("CreateSecret", &reply, token).map_err(Refused::Local)
@@ -252,11 +258,14 @@ impl Client {
             secret_string: &'a str,
             client_request_token: &'a str,
         }
-        let body = json_body(&Request {
-            secret_id,
-            secret_string: value.expose_secret(),
-            client_request_token: token,
-        })
+        let body = http::json_body(
+            SERVICE,
+            &Request {
+                secret_id,
+                secret_string: value.expose_secret(),
+                client_request_token: token,
+            },
+        )
         .map_err(Refused::Local)?;
         let reply = self
             .call("PutSecretValue", secret_id, body, Some(value))
@@ -325,12 +334,12 @@ impl Client {
         if let Some(version) = version_id {
             request["VersionId"] = version.into();
         }
-        let body = json_body(&request)?;
+        let body = http::json_body(SERVICE, &request)?;
         let reply = self
             .call("GetSecretValue", secret_id, body, None)
             .await
             .map_err(|refused| self.failure("GetSecretValue", secret_id, refused))?;
-        let r: Response = parse_json("GetSecretValue", &reply)?;
+        let r: Response = http::parse_json(SERVICE, "GetSecretValue", &reply)?;
         Ok(SecretValue {
             arn: r.arn,
             version_id: r.version_id,
@@ -442,29 +451,10 @@ fn written(operation: &str, body: &[u8], token: &str) -> Result<WrittenVersion, 
         arn: String,
         version_id: Option<String>,
     }
-    let r: Response = parse_json(operation, body)?;
+    let r: Response = http::parse_json(SERVICE, operation, body)?;
     Ok(WrittenVersion {
         arn: r.arn,
         version_id: r.version_id.unwrap_or_else(|| token.to_owned()),
-    })
-}
-
-fn json_body(value: &impl Serialize) -> Result<Vec<u8>, Error> {
-    serde_json::to_vec(value).map_err(|e| {
-        Error::new(
-            ErrorKind::Invalid,
-            format!("could not encode a Secrets Manager request: {e}"),
-        )
-    })
-}
-
-fn parse_json<T: for<'de> Deserialize<'de>>(operation: &str, body: &[u8]) -> Result<T, Error> {
-    // serde_json's message names a position and an expectation, never the input's text.
-    serde_json::from_slice(body).map_err(|e| {
-        Error::new(
-            ErrorKind::Invalid,
-            format!("Secrets Manager answered {operation} with a body we cannot read ({e}): is the endpoint really Secrets Manager?"),
-        )
     })
 }
 

@@ -17,6 +17,9 @@ use crate::http::{self, Endpoint, Reply, DEFAULT_REQUEST_TIMEOUT, MAX_RESPONSE_B
 use crate::sigv4;
 use crate::{Auth, ErrorKind, StaticCredentials};
 
+/// How messages name this service.
+const SERVICE: &str = "CloudWatch Logs";
+
 /// GetLogEvents pages can be large (up to 10,000 events); it is a test and diagnostic call.
 const MAX_GET_LOG_EVENTS_RESPONSE_BYTES: usize = 64 << 20;
 /// Assumed-role credentials are renewed this long before they expire.
@@ -187,12 +190,15 @@ impl Client {
         let mut token: Option<String> = None;
         loop {
             let session = self.session().await?;
-            let body = json_body(&Request {
-                log_group_name: &config.log_group,
-                log_stream_name: &config.log_stream,
-                start_from_head: true,
-                next_token: token.as_deref(),
-            })?;
+            let body = http::json_body(
+                SERVICE,
+                &Request {
+                    log_group_name: &config.log_group,
+                    log_stream_name: &config.log_stream,
+                    start_from_head: true,
+                    next_token: token.as_deref(),
+                },
+            )?;
             let reply = self
                 .call_logs(
                     "GetLogEvents",
@@ -204,7 +210,7 @@ impl Client {
             if reply.status != 200 {
                 return Err(self.logs_failure("GetLogEvents", &reply, &session));
             }
-            let page: Page = parse_json("GetLogEvents", &reply.body)?;
+            let page: Page = http::parse_json(SERVICE, "GetLogEvents", &reply.body)?;
             let empty = page.events.is_empty();
             events.extend(page.events.into_iter().map(|e| LogEvent {
                 timestamp_ms: e.timestamp,
@@ -254,23 +260,26 @@ impl Client {
         let mut credentials_renewed = false;
         for _ in 0..MAX_ATTEMPTS {
             let session = self.session().await?;
-            let body = json_body(&Request {
-                log_group_name: &config.log_group,
-                log_stream_name: &config.log_stream,
-                log_events: batch
-                    .iter()
-                    .map(|e| Event {
-                        timestamp: e.timestamp_ms,
-                        message: e.message.as_ref(),
-                    })
-                    .collect(),
-                sequence_token: self.sequence_token(),
-            })?;
+            let body = http::json_body(
+                SERVICE,
+                &Request {
+                    log_group_name: &config.log_group,
+                    log_stream_name: &config.log_stream,
+                    log_events: batch
+                        .iter()
+                        .map(|e| Event {
+                            timestamp: e.timestamp_ms,
+                            message: e.message.as_ref(),
+                        })
+                        .collect(),
+                    sequence_token: self.sequence_token(),
+                },
+            )?;
             let reply = self
                 .call_logs("PutLogEvents", &session, body, MAX_RESPONSE_BYTES)
                 .await?;
             if reply.status == 200 {
-                let response: Response = parse_json("PutLogEvents", &reply.body)?;
+                let response: Response = http::parse_json(SERVICE, "PutLogEvents", &reply.body)?;
                 if response.next_sequence_token.is_some() {
                     self.set_sequence_token(response.next_sequence_token);
                 }
@@ -338,10 +347,13 @@ impl Client {
 
     async fn create_log_stream(&self, session: &Session) -> Result<(), Error> {
         let config = &self.inner.config;
-        let body = json_body(&serde_json::json!({
-            "logGroupName": config.log_group,
-            "logStreamName": config.log_stream,
-        }))?;
+        let body = http::json_body(
+            SERVICE,
+            &serde_json::json!({
+                "logGroupName": config.log_group,
+                "logStreamName": config.log_stream,
+            }),
+        )?;
         let reply = self
             .call_logs("CreateLogStream", session, body, MAX_RESPONSE_BYTES)
             .await?;
@@ -596,24 +608,6 @@ fn sink_hints() -> Hints {
 
 fn mentions_log_group(error: &AwsError) -> bool {
     error.message.to_ascii_lowercase().contains("log group")
-}
-
-fn json_body(value: &impl Serialize) -> Result<Vec<u8>, Error> {
-    serde_json::to_vec(value).map_err(|e| {
-        Error::new(
-            ErrorKind::Invalid,
-            format!("could not encode a CloudWatch Logs request: {e}"),
-        )
-    })
-}
-
-fn parse_json<T: for<'de> Deserialize<'de>>(operation: &str, body: &[u8]) -> Result<T, Error> {
-    serde_json::from_slice(body).map_err(|e| {
-        Error::new(
-            ErrorKind::Invalid,
-            format!("CloudWatch Logs answered {operation} with a body we cannot read ({e}): is the endpoint really CloudWatch Logs?"),
-        )
-    })
 }
 
 #[cfg(test)]

@@ -113,13 +113,7 @@ async fn a_sink_behind_holds_pruning_back_until_it_has_delivered(backend: Backen
     let (app, _db) = TestApp::spawn_with(
         backend,
         crate::helpers::Options {
-            tweak: |s| {
-                s.master_key = statuspulse_server::platform::config::MasterKeySource::Value(
-                    "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
-                        .parse()
-                        .unwrap(),
-                );
-            },
+            tweak: crate::helpers::with_master_key,
             ..Default::default()
         },
     )
@@ -294,13 +288,7 @@ async fn sink_defaults_apply_to_new_sinks_and_the_settings_list_where_events_go(
     let (app, _db) = TestApp::spawn_with(
         backend,
         crate::helpers::Options {
-            tweak: |s| {
-                s.master_key = statuspulse_server::platform::config::MasterKeySource::Value(
-                    "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
-                        .parse()
-                        .unwrap(),
-                );
-            },
+            tweak: crate::helpers::with_master_key,
             ..Default::default()
         },
     )

@@ -160,6 +160,16 @@ pub struct TestApp {
     server: Option<tokio::task::JoinHandle<()>>,
 }
 
+/// A settings tweak: a fixed master key, for tests that seal secrets (SSO client secrets, sink
+/// credentials, signing keys).
+pub fn with_master_key(settings: &mut Settings) {
+    settings.master_key = statuspulse_server::platform::config::MasterKeySource::Value(
+        "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
+            .parse()
+            .unwrap(),
+    );
+}
+
 pub struct Options {
     pub clock: Clock,
     pub tweak: fn(&mut Settings),

@@ -8,7 +8,6 @@
 
 use reqwest::{StatusCode, Url};
 use serde_json::{json, Value};
-use statuspulse_server::platform::config::MasterKeySource;
 
 use crate::helpers::{Backend, Options, TestApp, TestDb};
 use crate::idp::{Idp, IdpClient, Shape};
@@ -35,13 +34,7 @@ pub async fn spawn(backend: Backend) -> (TestApp, TestDb) {
 
 fn with_master_key() -> Options {
     Options {
-        tweak: |s| {
-            s.master_key = MasterKeySource::Value(
-                "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
-                    .parse()
-                    .unwrap(),
-            );
-        },
+        tweak: crate::helpers::with_master_key,
         ..Options::default()
     }
 }
