@@ -293,25 +293,13 @@ pub async fn authenticate(
     .map_err(|_| SessionFailure::Unavailable)?;
     let row = row.ok_or(SessionFailure::Unknown)?;
     let now = clock.now_ms();
-    if row.revoked_at.is_some() {
-        return Err(SessionFailure::Revoked);
-    }
-    if now >= row.expires_at {
-        return Err(SessionFailure::Expired);
-    }
-    if now >= row.last_seen_at.saturating_add(lifetimes.idle_ms) {
-        return Err(SessionFailure::IdleTimeout);
-    }
-    if now - row.last_seen_at >= TOUCH_EVERY_MS {
-        // Best effort: a failed touch costs at most a minute of idle time.
-        let _ = sqlx::query(
-            "UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $1",
-        )
-        .bind(now)
-        .bind(&row.id)
-        .execute(pool)
-        .await;
-    }
+    let life = Liveness {
+        revoked_at: row.revoked_at,
+        expires_at: row.expires_at,
+        last_seen_at: row.last_seen_at,
+    };
+    life.check_and_touch(pool, "sessions", &row.id, now, lifetimes)
+        .await?;
     let groups = current_groups(&row.idp_groups, row.group_mappings.as_deref())
         .map_err(|_| SessionFailure::Unavailable)?;
     let access = load_access(pool, &row.workspace_id, &groups)
@@ -340,6 +328,46 @@ pub async fn authenticate(
     }))))
 }
 
+/// What decides whether a session (a person's or a key's) still works.
+struct Liveness {
+    revoked_at: Option<i64>,
+    expires_at: i64,
+    last_seen_at: i64,
+}
+
+impl Liveness {
+    /// Refuses a revoked, expired or idle session; otherwise records the use in `table` at most
+    /// once a minute. Best effort: a failed touch costs at most a minute of idle time.
+    async fn check_and_touch(
+        &self,
+        pool: &AnyPool,
+        table: &'static str,
+        id: &str,
+        now: i64,
+        lifetimes: SessionLifetimes,
+    ) -> Result<(), SessionFailure> {
+        if self.revoked_at.is_some() {
+            return Err(SessionFailure::Revoked);
+        }
+        if now >= self.expires_at {
+            return Err(SessionFailure::Expired);
+        }
+        if now >= self.last_seen_at.saturating_add(lifetimes.idle_ms) {
+            return Err(SessionFailure::IdleTimeout);
+        }
+        if now - self.last_seen_at >= TOUCH_EVERY_MS {
+            let _ = sqlx::query(&format!(
+                "UPDATE {table} SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $1"
+            ))
+            .bind(now)
+            .bind(id)
+            .execute(pool)
+            .await;
+        }
+        Ok(())
+    }
+}
+
 /// A key session's row, checked like a person's (revoked, expired, idle) and touched.
 async fn authenticate_key_session(
     pool: &AnyPool,
@@ -357,24 +385,13 @@ async fn authenticate_key_session(
     .map_err(|_| SessionFailure::Unavailable)?;
     let row = row.ok_or(SessionFailure::Unknown)?;
     let now = clock.now_ms();
-    if row.revoked_at.is_some() {
-        return Err(SessionFailure::Revoked);
-    }
-    if now >= row.expires_at {
-        return Err(SessionFailure::Expired);
-    }
-    if now >= row.last_seen_at.saturating_add(lifetimes.idle_ms) {
-        return Err(SessionFailure::IdleTimeout);
-    }
-    if now - row.last_seen_at >= TOUCH_EVERY_MS {
-        let _ = sqlx::query(
-            "UPDATE key_sessions SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $1",
-        )
-        .bind(now)
-        .bind(&row.id)
-        .execute(pool)
-        .await;
-    }
+    let life = Liveness {
+        revoked_at: row.revoked_at,
+        expires_at: row.expires_at,
+        last_seen_at: row.last_seen_at,
+    };
+    life.check_and_touch(pool, "key_sessions", &row.id, now, lifetimes)
+        .await?;
     Ok(KeySessionRef {
         session_id: row.id,
         workspace_id: row.workspace_id,
