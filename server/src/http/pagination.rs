@@ -50,7 +50,8 @@ impl PageParams {
         (cursor.len() <= MAX_CURSOR)
             .then(|| URL_SAFE_NO_PAD.decode(cursor).ok())
             .flatten()
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            // PostgreSQL text holds no NUL; U+FFFD sorts where the NUL's neighbours put it.
+            .map(|b| String::from_utf8_lossy(&b).replace('\0', "\u{FFFD}"))
             .ok_or_else(|| {
                 ApiError::invalid(
                     "cursor",

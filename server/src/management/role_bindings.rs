@@ -262,6 +262,14 @@ pub async fn list_role_bindings(
         cursor: query.cursor.clone(),
     };
     let limit = page.limit()?;
+    crate::platform::ids::check_filter(
+        "service_account_id",
+        query.service_account_id.as_deref(),
+        ids::SERVICE_ACCOUNT,
+    )?;
+    if let Some(group) = &query.group {
+        statuspulse_api::validate::name("group", group)?;
+    }
     let (principal_type, principal_id) = match (&query.service_account_id, &query.group) {
         (Some(sa), _) => (Some(grant::SERVICE_ACCOUNT), Some(sa.as_str())),
         (None, Some(group)) => (Some(grant::GROUP), Some(group.as_str())),

@@ -17,6 +17,7 @@ mod audit_retention;
 mod audit_sinks;
 mod browser;
 mod console;
+mod contract;
 mod edge;
 mod failures;
 mod grants;

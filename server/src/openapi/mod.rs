@@ -1,4 +1,10 @@
-//! The OpenAPI document, assembled from the handlers' `#[utoipa::path]` annotations.
+//! The OpenAPI document, assembled from the handlers' `#[utoipa::path]` annotations, then
+//! completed from what the layers in front of the handlers do (their refusals), the validators'
+//! field rules, the body shapes ([`shapes`]) and the links between operations ([`links`]).
+//! `server/tests/api/contract.rs` holds the server to it with Schemathesis.
+
+mod links;
+mod shapes;
 
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -43,15 +49,201 @@ pub fn base() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
 }
 
-/// The whole document, built once.
-pub fn document() -> &'static utoipa::openapi::OpenApi {
-    static DOCUMENT: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
+/// The whole document (OpenAPI 3.1), built once.
+pub fn document() -> &'static serde_json::Value {
+    static DOCUMENT: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
     DOCUMENT.get_or_init(|| {
         let mut document = crate::router::routes().into_openapi();
         document_refusals(&mut document);
         document_field_rules(&mut document);
+        // What utoipa's types cannot hold (`oneOf` beside `properties`, links) is added to the
+        // JSON.
+        let mut document = serde_json::to_value(&document).unwrap_or_default();
+        shapes::apply(&mut document);
+        links::add(&mut document);
+        document_browser_pages(&mut document);
+        headers_are_never_null(&mut document);
         document
     })
+}
+
+/// An optional header (`Option<String>` in an annotation) is absent or a string: a header has no
+/// null, and generated clients would type it `str | None | Unset`.
+fn headers_are_never_null(document: &mut serde_json::Value) {
+    let Some(paths) = document
+        .get_mut("paths")
+        .and_then(serde_json::Value::as_object_mut)
+    else {
+        return;
+    };
+    for operation in paths
+        .values_mut()
+        .filter_map(serde_json::Value::as_object_mut)
+        .flat_map(|item| item.values_mut())
+    {
+        let Some(parameters) = operation
+            .get_mut("parameters")
+            .and_then(serde_json::Value::as_array_mut)
+        else {
+            continue;
+        };
+        for parameter in parameters {
+            if parameter.get("in") == Some(&serde_json::json!("header")) {
+                if let Some(schema) = parameter.get_mut("schema") {
+                    if schema.get("type") == Some(&serde_json::json!(["string", "null"])) {
+                        schema["type"] = serde_json::json!("string");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The sign-in endpoints a person's browser is sent to: their failures are a page for that
+/// person (`signin::pages::failure`), while the layers in front of them (body limits, query
+/// screen) answer problem documents, so both are documented.
+pub const BROWSER_PATHS: &[&str] = &[
+    "/oauth2/authorize",
+    "/oauth2/callback",
+    "/v1/sso/login",
+    "/v1/sso/saml/acs",
+];
+
+/// The browser endpoints' query parameters: which are required, and their rules (the handlers
+/// take every parameter as optional so that a missing one gets the page or redirect RFC 6749
+/// asks for, rather than a bare 400).
+fn browser_parameters() -> Vec<(&'static str, &'static str, bool, serde_json::Value)> {
+    use serde_json::json;
+    let minted = |prefix: &str| json!({"type": "string", "pattern": format!("^{prefix}_[0-9a-fA-F]{{{}}}$", statuspulse_api::ids::MINTED_BODY_LEN)});
+    vec![
+        // oauth::authorize: the authorization code flow with PKCE (S256) only.
+        (
+            "/oauth2/authorize",
+            "response_type",
+            true,
+            json!({"type": "string", "enum": ["code"]}),
+        ),
+        (
+            "/oauth2/authorize",
+            "client_id",
+            true,
+            minted(statuspulse_api::ids::OAUTH_CLIENT),
+        ),
+        (
+            "/oauth2/authorize",
+            "redirect_uri",
+            true,
+            json!({"type": "string", "format": "uri"}),
+        ),
+        (
+            "/oauth2/authorize",
+            "code_challenge",
+            true,
+            json!({"type": "string", "pattern": "^[A-Za-z0-9_-]{43}$"}),
+        ),
+        (
+            "/oauth2/authorize",
+            "code_challenge_method",
+            true,
+            json!({"type": "string", "enum": ["S256"]}),
+        ),
+        (
+            "/oauth2/authorize",
+            "state",
+            false,
+            json!({"type": "string", "maxLength": 1024, "pattern": NO_CONTROL}),
+        ),
+        (
+            "/oauth2/authorize",
+            "nonce",
+            false,
+            json!({"type": "string", "maxLength": 1024, "pattern": NO_CONTROL}),
+        ),
+        (
+            "/oauth2/authorize",
+            "connection",
+            false,
+            minted(statuspulse_api::ids::SSO_CONNECTION),
+        ),
+        // signin::flow::callback: the state our login set.
+        (
+            "/oauth2/callback",
+            "state",
+            true,
+            json!({"type": "string", "pattern": "^[A-Za-z0-9_-]{1,256}$"}),
+        ),
+        // signin::flow::login.
+        (
+            "/v1/sso/login",
+            "connection",
+            false,
+            minted(statuspulse_api::ids::SSO_CONNECTION),
+        ),
+        (
+            "/v1/sso/login",
+            "email",
+            false,
+            json!({"type": "string", "format": "email", "maxLength": 254}),
+        ),
+        // signin::flow::return_to: a path of this server.
+        (
+            "/v1/sso/login",
+            "return_to",
+            false,
+            json!({"type": "string", "maxLength": 2048, "pattern": "^/(?![/\\\\])[^\\\\\\s\\x00-\\x1f\\x7f-\\x9f]*$"}),
+        ),
+    ]
+}
+
+fn document_browser_pages(document: &mut serde_json::Value) {
+    for (path, name, required, schema) in browser_parameters() {
+        let pointer = format!("/paths/{}/get/parameters", path.replace('/', "~1"));
+        let Some(parameters) = document
+            .pointer_mut(&pointer)
+            .and_then(serde_json::Value::as_array_mut)
+        else {
+            continue;
+        };
+        for parameter in parameters {
+            if parameter.get("name") == Some(&serde_json::json!(name)) {
+                parameter["required"] = serde_json::Value::Bool(required);
+                parameter["schema"] = schema.clone();
+            }
+        }
+    }
+    for path in BROWSER_PATHS {
+        let Some(item) = document
+            .pointer_mut(&format!("/paths/{}", path.replace('/', "~1")))
+            .and_then(serde_json::Value::as_object_mut)
+        else {
+            continue;
+        };
+        for operation in item.values_mut() {
+            let Some(responses) = operation
+                .get_mut("responses")
+                .and_then(serde_json::Value::as_object_mut)
+            else {
+                continue;
+            };
+            for (status, response) in responses.iter_mut() {
+                if status.starts_with('2') || status.starts_with('3') {
+                    continue;
+                }
+                if let Some(content) = response
+                    .get_mut("content")
+                    .and_then(serde_json::Value::as_object_mut)
+                {
+                    content.insert(
+                        "text/html".into(),
+                        serde_json::json!({"schema": {
+                            "type": "string",
+                            "description": "A page for the person: what went wrong, what to do, and the stable code for their administrator.",
+                        }}),
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// The OAuth endpoints whose errors are RFC 6749's (`{error, error_description}` as
@@ -154,6 +346,9 @@ fn document_refusals(document: &mut utoipa::openapi::OpenApi) {
             {
                 refusals.push(("409", "A name already taken, or a request with the same `Idempotency-Key` still in progress (retry after `Retry-After`)."));
             }
+            if method == HttpMethod::Patch {
+                refusals.push(("409", "A name already taken, or a change the object's state does not allow (a revoked key); `code` says which."));
+            }
             if method == HttpMethod::Delete {
                 refusals.push(("409", "The object cannot be deleted as it is (a service account with usable keys, the operator workspace); `detail` names what blocks it."));
             }
@@ -219,6 +414,15 @@ enum Rule {
     Within(i64, i64),
     /// A list whose items follow a rule, with at least and at most so many items.
     List(&'static Rule, usize, Option<usize>),
+    /// An id of one kind as the server mints them (`sa_` and 32 hex digits, `ids::is_minted`).
+    Id(&'static str),
+    /// An audit event type pattern: `*`, a family (`auth.*`) or a type the server records.
+    EventType,
+    /// validate::opaque: 1 to so many bytes (characters, in the document), no control
+    /// character, no white space at either end.
+    Opaque(usize),
+    /// An RFC 3339 time.
+    DateTime,
 }
 
 const ENVIRONMENTS: &[&str] = &["live", "test"];
@@ -234,12 +438,26 @@ const KEY_STATUSES: &[&str] = &["active", "rotating", "expired", "revoked"];
 /// No control character (`char::is_control`), as the request screen requires of every query
 /// parameter.
 const NO_CONTROL: &str = "^[^\\x00-\\x1f\\x7f-\\x9f]*$";
+/// validate::host_name: lowercase DNS labels, at least two, a top-level label not all digits.
+const HOST: &str = "^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+(?![0-9]+$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$";
+/// `patterns::NAME` as a query parameter: no tab or line break (the request screen refuses
+/// every control character in a query).
+static QUERY_NAME: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| statuspulse_api::validate::patterns::NAME.replace("\\t\\n\\r", ""));
+/// `patterns::NAME` without its surrounding white space: a name that is stored as written
+/// (a test keeps the two in step).
+const TRIMMED_NAME: &str = "^[^\\x00-\\x20\\x7f-\\xa0\\xad\\u1680\\u2000-\\u200f\\u2028-\\u202f\\u205f-\\u2064\\u2066-\\u2069\\u3000\\ufeff](?:[^\\x00-\\x1f\\x7f-\\x9f\\xad\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\ufeff]{0,198}[^\\x00-\\x20\\x7f-\\xa0\\xad\\u1680\\u2000-\\u200f\\u2028-\\u202f\\u205f-\\u2064\\u2066-\\u2069\\u3000\\ufeff])?$";
+/// validate::opaque: no control character, no white space at either end; at most 256
+/// characters (the shortest limit, 256 bytes, in ASCII).
+const OPAQUE_TRIMMED: &str = "^(?=.{1,256}$)[^\\s\\x00-\\x1f\\x7f-\\x9f\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000](?:[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000])?$";
 
 /// The rules of the request bodies' fields, by schema and property: the same functions the
 /// handlers call (named beside each), so what the document allows the handler accepts. A string
 /// or list property of a request body that is not here is free text the server takes as it is;
 /// `hygiene::every_request_field_has_its_rule` keeps this table complete.
 fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
+    use statuspulse_api::ids;
+    use statuspulse_api::validate;
     use statuspulse_api::validate::{
         patterns, MAX_GRACE_HOURS, MAX_LIFETIME_DAYS, MAX_RESTRICTION_IDS,
     };
@@ -253,12 +471,14 @@ fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
     static OAUTH_SCOPE_ITEM: Rule = Rule::OneOf(OAUTH_SCOPE_NAMES);
     // validate::redirect_uris: https, or http on a loopback address; no fragment.
     static REDIRECT_ITEM: Rule = Rule::Pattern(
-        "^(https://[^#\\s]+|http://(127(\\.[0-9]{1,3}){3}|\\[::1\\]|localhost)(:[0-9]+)?(/[^#\\s]*)?)$",
+        "^(https://[^#\\s\\x00-\\x1f\\x7f-\\x9f]+|http://(127(\\.[0-9]{1,3}){3}|\\[::1\\]|localhost)(:[0-9]+)?(/[^#\\s\\x00-\\x1f\\x7f-\\x9f]*)?)$",
     );
     static CLUSTER_ITEM: Rule = CLUSTER;
     static ID_ITEM: Rule = ID;
     // validate::access_policy: each condition list bounded; items as below.
-    static GROUP_ITEM: Rule = NAME;
+    // validate::access_policy and validate::group_mappings: a name stored as written, so
+    // without surrounding spaces.
+    static GROUP_ITEM: Rule = Rule::Pattern(TRIMMED_NAME);
     static CLIENT_ID_ITEM: Rule = Rule::Pattern("^oc_[A-Za-z0-9_-]{1,128}$");
     static AMR_ITEM: Rule = Rule::Pattern("^[A-Za-z0-9._-]{1,32}$");
     // validate::cidr also wants the canonical form (no host bits), which a pattern cannot say.
@@ -266,16 +486,43 @@ fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
         Rule::Pattern("^([0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}|[0-9a-f:.]{2,45}/[0-9]{1,3})$");
     static REGION_ITEM: Rule = Rule::Pattern("^[a-z0-9_-]{1,64}$"); // validate::region
                                                                     // validate::https_url (the issuer: https, or http on loopback; no query or fragment).
-    const ISSUER: &str = "^(https://[^?#\\s]+|http://(127(\\.[0-9]{1,3}){3}|\\[::1\\]|localhost)(:[0-9]+)?(/[^?#\\s]*)?)$";
+    const ISSUER: &str = "^(https://[^?#\\s\\x00-\\x1f\\x7f-\\x9f]+|http://(127(\\.[0-9]{1,3}){3}|\\[::1\\]|localhost)(:[0-9]+)?(/[^?#\\s\\x00-\\x1f\\x7f-\\x9f]*)?)$";
     // validate::opaque: 1 to 512 characters, no control characters.
     const OPAQUE: &str = "^[^\\x00-\\x1f\\x7f-\\x9f]{1,512}$";
     use statuspulse_api::v1::workload_identities::{
         MAX_TOKEN_LIFETIME_SECONDS, MIN_TOKEN_LIFETIME_SECONDS,
     };
     // validate::event_type_pattern: `*`, a family `auth.*`, or an exact type.
-    static EVENT_TYPE_ITEM: Rule = Rule::Pattern("^(\\*|[a-z_]{1,64}\\.(\\*|[a-z_]{1,64}))$");
+    static EVENT_TYPE_ITEM: Rule = Rule::EventType;
     use statuspulse_api::v1::audit::{MAX_RETENTION_DAYS, MIN_RETENTION_DAYS};
+    // validate::guid, validate::host_name, validate::scope_token.
+    static GUID_ITEM: Rule =
+        Rule::Pattern("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$");
+    static HOST_ITEM: Rule = Rule::Pattern(HOST);
+    static TOKEN_ITEM: Rule = Rule::Pattern("^[!#-\\[\\]-~]{1,256}$");
+    // validate::opaque: 1 to N bytes, no control character, no surrounding spaces.
+    static OPAQUE_ITEM: Rule = Rule::Pattern(OPAQUE_TRIMMED);
     let scopes = Rule::List(&SCOPE, 1, None); // validate::scopes
+    let mut sso_rules = Vec::new();
+    for schema in ["CreateSsoConnection", "UpdateSsoConnection"] {
+        sso_rules.extend([
+            (
+                schema,
+                "email_domains",
+                Rule::List(&HOST_ITEM, 0, Some(validate::MAX_EMAIL_DOMAINS)),
+            ),
+            (
+                schema,
+                "scopes",
+                Rule::List(&TOKEN_ITEM, 1, Some(validate::MAX_SSO_TOKENS)),
+            ),
+            (
+                schema,
+                "acr_values",
+                Rule::List(&TOKEN_ITEM, 0, Some(validate::MAX_SSO_TOKENS)),
+            ),
+        ]);
+    }
     let clusters = Rule::List(&CLUSTER_ITEM, 0, None); // validate::cluster_names
     let ids = Rule::List(&ID_ITEM, 0, Some(MAX_RESTRICTION_IDS)); // validate::restriction_ids
     let redirect_uris = Rule::List(
@@ -305,6 +552,83 @@ fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
     );
     policy_rules.extend(vec![
         ("CreateAuditSink", "name", NAME),
+        // validate::aws_region and validate::log_name.
+        (
+            "CloudWatchSettingsInput",
+            "region",
+            Rule::Pattern("^(?=.{1,32}$)[a-z]+(-[a-z]+)+-[0-9]+$"),
+        ),
+        (
+            "CloudWatchSettingsInput",
+            "log_group",
+            Rule::Pattern("^[A-Za-z0-9._/#-]{1,512}$"),
+        ),
+        (
+            "CloudWatchSettingsInput",
+            "log_stream",
+            Rule::Pattern("^[A-Za-z0-9._/#=@+,-]{1,512}$"),
+        ),
+        ("SamlSettings", "idp_entity_id", Rule::Opaque(1024)),
+        ("SamlSettings", "groups_attribute", Rule::Opaque(256)),
+        ("CreateSsoConnection", "client_id", Rule::Opaque(512)),
+        ("OktaSettings", "domain", Rule::Pattern(HOST)),
+        (
+            "OktaSettings",
+            "authorization_server_id",
+            Rule::Pattern("^[A-Za-z0-9]{1,64}$"),
+        ),
+        (
+            "AzureAdSettings",
+            "tenant_id",
+            Rule::Pattern(
+                "^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|common|organizations)$",
+            ),
+        ),
+        (
+            "AzureAdSettings",
+            "allowed_tenants",
+            Rule::List(&GUID_ITEM, 0, Some(validate::MAX_GROUPS)),
+        ),
+        // validate::client_secret: 1 to 4096 bytes, no control character.
+        (
+            "CreateSsoConnection",
+            "client_secret",
+            Rule::Pattern("^[^\\x00-\\x1f\\x7f-\\x9f]{1,4096}$"),
+        ),
+        (
+            "UpdateSsoConnection",
+            "client_secret",
+            Rule::Pattern("^[^\\x00-\\x1f\\x7f-\\x9f]{1,4096}$"),
+        ),
+        ("UpdateSsoConnection", "client_id", Rule::Opaque(512)),
+        (
+            "CloudWatchSettingsInput",
+            "access_key_id",
+            Rule::Pattern("^[A-Z0-9]{16,128}$"),
+        ),
+        (
+            "CloudWatchSettingsInput",
+            "secret_access_key",
+            Rule::Pattern("^[!-~]{16,128}$"),
+        ),
+        (
+            "CloudWatchSettingsInput",
+            "role_arn",
+            Rule::Pattern("^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$"),
+        ),
+        (
+            "CloudWatchSettingsInput",
+            "external_id",
+            Rule::Pattern("^[A-Za-z0-9+=,.@:/_-]{2,1224}$"),
+        ),
+        ("OidcSettings", "issuer", Rule::Pattern(ISSUER)),
+        (
+            "OneLoginSettings",
+            "subdomain",
+            Rule::Pattern("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"),
+        ),
+        ("CreateSsoConnection", "allowed_groups", Rule::List(&OPAQUE_ITEM, 0, None)),
+        ("UpdateSsoConnection", "allowed_groups", Rule::List(&OPAQUE_ITEM, 0, None)),
         ("CreateAuditSink", "event_types", event_types),
         ("UpdateAuditSink", "name", NAME),
         ("UpdateAuditSink", "event_types", event_types),
@@ -328,7 +652,7 @@ fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
         ("UpdateOAuthClient", "redirect_uris", redirect_uris),
         ("UpdateOAuthClient", "allowed_scopes", oauth_scopes),
         ("UpdateOAuthClient", "signing_alg", SIGNING_ALG),
-        ("RevokeAllSessions", "user_id", ID),
+        ("RevokeAllSessions", "user_id", Rule::Id(ids::USER)),
         ("CreateServiceAccount", "name", NAME),
         ("CreateServiceAccount", "description", DESCRIPTION),
         ("UpdateServiceAccount", "name", NAME),
@@ -339,6 +663,22 @@ fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
         ("CreateApiKey", "check_group_ids", ids),
         ("CreateApiKey", "alert_route_ids", ids),
         ("CreateApiKey", "environment_clusters", clusters),
+        (
+            "CreateApiKey",
+            "service_account_id",
+            Rule::Id(ids::SERVICE_ACCOUNT),
+        ),
+        (
+            "CreateRoleBinding",
+            "service_account_id",
+            Rule::Id(ids::SERVICE_ACCOUNT),
+        ),
+        (
+            "CreateWorkloadIdentity",
+            "service_account_id",
+            Rule::Id(ids::SERVICE_ACCOUNT),
+        ),
+        ("RevokeApiKey", "id", Rule::Id(ids::API_KEY)),
         (
             "CreateApiKey",
             "rotation_days",
@@ -430,6 +770,7 @@ fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
             ]);
         }
     }
+    policy_rules.extend(sso_rules);
     policy_rules
 }
 
@@ -454,6 +795,21 @@ fn document_field_rules(document: &mut utoipa::openapi::OpenApi) {
         })
         .collect();
     if let Some(components) = document.components.as_mut() {
+        // The schemas a request body refers to (`webhook: WebhookSettingsInput`) are bodies too.
+        let mut request_schemas = request_schemas;
+        let mut i = 0;
+        while i < request_schemas.len() {
+            if let Some(schema) = components.schemas.get(&request_schemas[i]) {
+                let text = serde_json::to_string(schema).unwrap_or_default();
+                for reference in text.split("\"#/components/schemas/").skip(1) {
+                    let name = reference.split('"').next().unwrap_or_default().to_owned();
+                    if !request_schemas.contains(&name) {
+                        request_schemas.push(name);
+                    }
+                }
+            }
+            i += 1;
+        }
         // The body parser's rule holds for every string of every body; the table below narrows
         // the fields that have a rule of their own.
         for name in &request_schemas {
@@ -498,6 +854,14 @@ fn document_field_rules(document: &mut utoipa::openapi::OpenApi) {
                     (ParameterIn::Query, "outcome") => Rule::OneOf(&["success", "failure"]),
                     (ParameterIn::Query, "environment") => Rule::OneOf(ENVIRONMENTS),
                     (ParameterIn::Query, "scope") => Rule::Scope,
+                    (ParameterIn::Query, "since" | "until") => Rule::DateTime,
+                    // A name, without the tab and line breaks the query screen refuses.
+                    (ParameterIn::Query, "group") => Rule::Pattern(QUERY_NAME.as_str()),
+                    (ParameterIn::Query, "user_id") => Rule::Id(statuspulse_api::ids::USER),
+                    (ParameterIn::Query, "service_account_id") => {
+                        Rule::Id(statuspulse_api::ids::SERVICE_ACCOUNT)
+                    }
+                    (ParameterIn::Query, "api_key_id") => Rule::Id(statuspulse_api::ids::API_KEY),
                     // The request screen refuses a control character in any query parameter.
                     (ParameterIn::Query, _) => Rule::Pattern(NO_CONTROL),
                     _ => continue,
@@ -551,6 +915,39 @@ fn apply(schema: &mut utoipa::openapi::Schema, rule: Rule) {
                     .collect(),
             );
         }
+        (Schema::Object(object), Rule::Id(prefix)) if is_string(object) => {
+            object.pattern = Some(format!(
+                "^{prefix}_[0-9a-fA-F]{{{}}}$",
+                statuspulse_api::ids::MINTED_BODY_LEN
+            ));
+        }
+        (Schema::Object(object), Rule::Opaque(max)) if is_string(object) => {
+            object.pattern = Some(OPAQUE_TRIMMED.replace("{1,256}", &format!("{{1,{max}}}")));
+        }
+        (Schema::Object(object), Rule::EventType) => {
+            // validate::event_type_pattern, and `sinks::known_patterns`: it must match a type
+            // this server records.
+            let types = crate::audit::EventType::ALL.iter().map(|t| t.as_str());
+            let mut names: Vec<String> = std::iter::once("*".to_owned())
+                .chain(
+                    types
+                        .clone()
+                        .filter_map(|t| t.split_once('.'))
+                        .map(|(family, _)| format!("{family}.*")),
+                )
+                .chain(types.map(str::to_owned))
+                .collect();
+            names.sort();
+            names.dedup();
+            object.pattern = None;
+            object.enum_values = Some(names.into_iter().map(Into::into).collect());
+        }
+        (Schema::Object(object), Rule::DateTime) if is_string(object) => {
+            object.pattern = None;
+            object.format = Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::DateTime,
+            ));
+        }
         (Schema::Object(object), Rule::Within(min, max)) => {
             object.minimum = Some(min.into());
             object.maximum = Some(max.into());
@@ -588,6 +985,14 @@ fn is_string(object: &utoipa::openapi::schema::Object) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_trimmed_name_is_the_name_without_its_white_space() {
+        let name = statuspulse_api::validate::patterns::NAME;
+        let space = &name[1..name.find("]*").unwrap() + 2];
+        let core = &super::TRIMMED_NAME[1..super::TRIMMED_NAME.len() - 1];
+        assert_eq!(name, format!("^{space}{core}{space}$"));
+    }
+
     #[test]
     fn the_documented_oauth_scopes_are_the_server_s() {
         let names: Vec<&str> = statuspulse_api::scopes::OAUTH_SCOPES
