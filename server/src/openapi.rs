@@ -329,6 +329,7 @@ fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
         ("UpdateOAuthClient", "allowed_scopes", oauth_scopes),
         ("UpdateOAuthClient", "signing_alg", SIGNING_ALG),
         ("RevokeAllSessions", "user_id", ID),
+        ("RevokeAllSessions", "api_key_id", ID),
         ("CreateServiceAccount", "name", NAME),
         ("CreateServiceAccount", "description", DESCRIPTION),
         ("UpdateServiceAccount", "name", NAME),

@@ -47,5 +47,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .route("/console/", get(pages::home))
         .route("/console/sign-in", get(pages::sign_in))
         .route(pages::API_KEYS_PATH, get(pages::api_keys))
+        .route(pages::SERVICE_ACCOUNTS_PATH, get(pages::service_accounts))
+        .route(pages::ROLE_BINDINGS_PATH, get(pages::role_bindings))
+        .route(pages::CLUSTERS_PATH, get(pages::environment_clusters))
+        .route(pages::SESSIONS_PATH, get(pages::sessions))
         .route("/console/assets/{name}", get(assets::asset))
 }
