@@ -6,7 +6,10 @@
 //! the session acts as the key and ends with it (`authn::session`).
 //!
 //! A user sees and revokes their own sessions; a caller holding `admin:sso` (a signed-in
-//! administrator or an API key) every session of the workspace. Another workspace's session is a
+//! administrator or an API key) every session of the workspace, key sessions included (listed as
+//! `revoked` from the moment their key is, as `authn::session` then refuses them). A key's
+//! sessions end together with `revoke-all {"api_key_id"}`: by the key, one of its sessions, or
+//! `admin:sso`. Another workspace's session is a
 //! 404. Revocation is a row update that every replica reads on the session's next request (see
 //! `authn::session`): refused at once, everywhere.
 

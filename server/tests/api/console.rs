@@ -29,6 +29,7 @@ on_both_backends!(
     sign_in_never_redirects_outside_the_console_and_never_keeps_a_planted_cookie,
     key_sessions_are_listed_with_the_workspaces_sessions_and_signed_out_everywhere_by_key,
     the_sessions_page_lists_and_revokes_sessions_and_signs_a_key_out_everywhere,
+    a_person_grants_only_what_their_groups_hold_and_sees_only_their_own_sessions,
 );
 
 const KEYS_PAGE: &str = "/console/settings/integrations/api-keys";
@@ -488,6 +489,8 @@ async fn check_both_widths(browser: &Browser, name: &str, shoot: bool) {
         browser.resize(width, height).await;
         assert_accessible(browser, &format!("{name} at {width} px")).await;
         if shoot {
+            // From the top, as the page opens (a modal dialog stays in view).
+            browser.run("window.scrollTo(0, 0)", json!([])).await;
             browser
                 .screenshot(&shots().join(format!("{name}-{width}.png")))
                 .await;
@@ -1694,6 +1697,84 @@ async fn the_sessions_page_lists_and_revokes_sessions_and_signs_a_key_out_everyw
     let active = app.get("/v1/sessions?active=true", &app.admin_key).await;
     assert_eq!(active.body["items"], json!([]), "{}", active.body);
     let errors = console_errors(&browser, &["401"]).await;
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    browser.quit().await;
+}
+
+async fn a_person_grants_only_what_their_groups_hold_and_sees_only_their_own_sessions(
+    backend: Backend,
+) {
+    let (app, _db) = crate::sign_in::spawn(backend).await;
+    let idp = crate::sign_in::idp_for(&app, crate::idp::Shape::Generic).await;
+    crate::sign_in::connection(
+        &app,
+        &app.admin_key,
+        "corp",
+        crate::sign_in::generic(&idp),
+        json!({"email_domains": ["example.com"], "group_mappings": {"idp-platform": "platform"}}),
+    )
+    .await;
+    let bound = app
+        .post(
+            "/v1/role-bindings",
+            &app.admin_key,
+            json!({"group": "platform", "scopes": ["admin:access", "read:checks"]}),
+        )
+        .await;
+    assert_eq!(bound.status, StatusCode::CREATED, "{}", bound.body);
+    // The operator's key session exists too; Dana (no admin:sso) is not shown it.
+    let (operator, ..) = open_key_session(&app, &app.admin_key).await;
+    idp.set_next_login(json!({"sub": "dana", "email": "dana@example.com",
+        "email_verified": true, "name": "Dana", "groups": ["idp-platform"]}))
+        .await;
+    let driver = Driver::start().await;
+    let browser = driver.browser(1280, 900).await;
+    browser
+        .goto(&app.url(&format!("/console/sign-in?return_to={BINDINGS_PAGE}")))
+        .await;
+    browser.type_into("#sso-email", "dana@example.com").await;
+    browser.click("#sso-form button[type=submit]").await;
+    browser
+        .wait_for(
+            &format!(
+                "return location.pathname === '{BINDINGS_PAGE}' && document.body.dataset.ready === 'true'"
+            ),
+            Duration::from_secs(30),
+        )
+        .await;
+
+    // Granting what her group does not hold is refused by the server, at the scopes.
+    browser.type_into("#rb-group", "support").await;
+    browser
+        .click("#rb-scopes input[value=\"write:alerts\"]")
+        .await;
+    browser.click("#create-form button[type=submit]").await;
+    let refused = wait_for_refusal(&browser, "#rb-scopes-error").await;
+    assert!(
+        refused.contains("scope_escalation") && refused.contains("write:alerts"),
+        "{refused}"
+    );
+    browser
+        .click("#rb-scopes input[value=\"write:alerts\"]")
+        .await;
+    browser
+        .click("#rb-scopes input[value=\"read:checks\"]")
+        .await;
+    browser.click("#create-form button[type=submit]").await;
+    wait_for_item(&browser, "group support").await;
+
+    // Her sessions only: the operator's key session is not hers to see.
+    open_page(&browser, &app, SESSIONS_PAGE).await;
+    browser
+        .wait_for(
+            "return document.querySelectorAll('#sessions tbody tr').length === 1",
+            Duration::from_secs(10),
+        )
+        .await;
+    assert!(browser.text("#sessions").await.contains("(you)"));
+    assert!(!browser.text("#sessions").await.contains(&operator));
+    assert_accessible(&browser, "sessions of a person").await;
+    let errors = console_errors(&browser, &["403"]).await;
     assert!(errors.is_empty(), "console errors: {errors:?}");
     browser.quit().await;
 }

@@ -394,7 +394,7 @@
     if (a.status) term(summary, 'Status', a.status);
     term(summary, 'Requested scopes', joined(a.requested_scopes, 'none'));
     term(summary, 'Effective scopes', joined(a.scopes, 'none'));
-    term(summary, 'Withheld (no role binding grants them)', joined(a.withheld_scopes, 'none'));
+    term(summary, 'Withheld (no binding grants them)', joined(a.withheld_scopes, 'none'));
     for (const c of a.environment_clusters || []) {
       const row = document.createElement('tr');
       row.dataset.cluster = c.name;
@@ -618,7 +618,7 @@
         if (x.current) {
           const badge = document.createElement('strong');
           badge.className = 'badge';
-          badge.textContent = ' this session';
+          badge.textContent = ' · this session';
           name.appendChild(badge);
         }
         cell(row, x.status + (x.revoked_at ? ' ' + when(x.revoked_at) : ''), 'status status-' + x.status);
