@@ -272,22 +272,8 @@ pub async fn api_keys(State(state): State<AppState>, parts: Parts) -> Response {
                     option value="revoked" { "revoked (quarantined)" }
                 }
             }
-            div .table-wrap tabindex="0" role="region" aria-labelledby="list-title" {
-                table #keys {
-                    thead { tr {
-                        th scope="col" { "Name" }
-                        th scope="col" { "Key id" }
-                        th scope="col" { "Status" }
-                        th scope="col" { "Environment" }
-                        th scope="col" { "Scopes" }
-                        th scope="col" { "Restrictions" }
-                        th scope="col" { "Last used" }
-                        th scope="col" { "Rotate after" }
-                        th scope="col" { "Actions" }
-                    } }
-                    tbody {}
-                }
-            }
+            (list_table("keys", "list-title", &["Name", "Key id", "Status", "Environment",
+                "Scopes", "Restrictions", "Last used", "Rotate after", "Actions"]))
             p #keys-empty .hint hidden { "No keys match." }
             button #load-more type="button" hidden { "Load more" }
         }
@@ -455,20 +441,8 @@ pub async fn sessions(State(state): State<AppState>, parts: Parts) -> Response {
                     option value="" { "any" }
                 }
             }
-            div .table-wrap tabindex="0" role="region" aria-labelledby="list-title" {
-                table #sessions {
-                    thead { tr {
-                        th scope="col" { "Who" }
-                        th scope="col" { "Status" }
-                        th scope="col" { "Signed in" }
-                        th scope="col" { "Last seen" }
-                        th scope="col" { "From" }
-                        th scope="col" { "Browser" }
-                        th scope="col" { "Actions" }
-                    } }
-                    tbody {}
-                }
-            }
+            (list_table("sessions", "list-title", &["Who", "Status", "Signed in", "Last seen",
+                "From", "Browser", "Actions"]))
             p #sessions-empty .hint hidden { "No sessions match." }
             button #load-more type="button" hidden { "Load more" }
         }
@@ -529,12 +503,7 @@ fn list_card(title: &str, columns: &[&str]) -> Markup {
     html! {
         section aria-labelledby="list-title" .card {
             h2 #list-title { (title) }
-            div .table-wrap tabindex="0" role="region" aria-labelledby="list-title" {
-                table #items {
-                    thead { tr { @for c in columns { th scope="col" { (c) } } } }
-                    tbody {}
-                }
-            }
+            (list_table("items", "list-title", columns))
             p #items-empty .hint hidden { "None yet." }
         }
     }
@@ -547,6 +516,19 @@ fn dialog_buttons(action: &str, danger: bool) -> Markup {
         div .row {
             button type="submit" .danger[danger] { (action) }
             button type="button" .cancel { "Cancel" }
+        }
+    }
+}
+
+/// A table the script fills, in a region that scrolls sideways on a narrow screen (focusable,
+/// so the keyboard can scroll it too), named by the heading `labelled_by`.
+fn list_table(id: &str, labelled_by: &str, columns: &[&str]) -> Markup {
+    html! {
+        div .table-wrap tabindex="0" role="region" aria-labelledby=(labelled_by) {
+            table id=(id) {
+                thead { tr { @for c in columns { th scope="col" { (c) } } } }
+                tbody {}
+            }
         }
     }
 }
@@ -574,17 +556,9 @@ fn access_dialog() -> Markup {
                 p { "Of: " code #access-of {} }
                 p #access-error .problem role="alert" hidden {}
                 dl #access-summary .summary {}
-                h3 { "By cluster" }
-                div .table-wrap tabindex="0" role="region" aria-label="Effective access by cluster" {
-                    table #access-clusters {
-                        thead { tr {
-                            th scope="col" { "Cluster" }
-                            th scope="col" { "Environment" }
-                            th scope="col" { "Scopes" }
-                        } }
-                        tbody {}
-                    }
-                }
+                h3 #access-clusters-title { "By cluster" }
+                (list_table("access-clusters", "access-clusters-title",
+                    &["Cluster", "Environment", "Scopes"]))
                 p #access-no-clusters .hint hidden { "No cluster is declared or reachable." }
                 div .row { button type="button" .cancel { "Close" } }
             }

@@ -37,6 +37,9 @@ const SERVICE_ACCOUNTS_PAGE: &str = "/console/settings/access/service-accounts";
 const BINDINGS_PAGE: &str = "/console/settings/access/role-bindings";
 const CLUSTERS_PAGE: &str = "/console/settings/access/environment-clusters";
 const SESSIONS_PAGE: &str = "/console/settings/security/sessions";
+/// WebDriver's key codes of Enter and Escape.
+const ENTER: &str = "\u{E007}";
+const ESCAPE: &str = "\u{E00C}";
 /// Every page behind sign-in.
 const SETTINGS_PAGES: [&str; 5] = [
     KEYS_PAGE,
@@ -81,6 +84,25 @@ async fn console_errors(browser: &Browser, expected: &[&str]) -> Vec<String> {
         .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
         .filter(|m| !expected.iter().any(|x| m.contains(x)))
         .collect()
+}
+
+/// Waits until a new key is shown (once); the key.
+async fn shown_key(browser: &Browser) -> String {
+    browser
+        .wait_for(
+            "return !document.getElementById('new-key').hidden",
+            Duration::from_secs(10),
+        )
+        .await;
+    browser
+        .run(
+            "return document.getElementById('new-key-value').value",
+            json!([]),
+        )
+        .await
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 /// Waits until the keys table has a row for `key_id` whose status cell starts with `status`.
@@ -205,21 +227,7 @@ async fn the_operator_signs_in_with_the_admin_key_and_generates_rotates_and_revo
         .click("#gen-scopes input[value=\"write:alerts\"]")
         .await;
     browser.click("#generate-form button[type=submit]").await;
-    browser
-        .wait_for(
-            "return !document.getElementById('new-key').hidden",
-            Duration::from_secs(10),
-        )
-        .await;
-    let key = browser
-        .run(
-            "return document.getElementById('new-key-value').value",
-            json!([]),
-        )
-        .await
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let key = shown_key(&browser).await;
     assert!(key.starts_with("sp_live_") && key.len() == 72, "{key}");
     assert!(browser
         .text("#new-key")
@@ -313,21 +321,7 @@ async fn the_operator_signs_in_with_the_admin_key_and_generates_rotates_and_revo
         .await;
     browser.type_into("#rotate-grace", "2").await;
     browser.click("#rotate-form button[type=submit]").await;
-    browser
-        .wait_for(
-            "return !document.getElementById('new-key').hidden",
-            Duration::from_secs(10),
-        )
-        .await;
-    let successor = browser
-        .run(
-            "return document.getElementById('new-key-value').value",
-            json!([]),
-        )
-        .await
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let successor = shown_key(&browser).await;
     assert_ne!(successor, key);
     assert_eq!(app.verify(&successor).await, StatusCode::OK);
     assert_eq!(app.verify(&key).await, StatusCode::OK);
@@ -561,7 +555,8 @@ async fn the_operator_manages_clusters_service_accounts_and_bindings_and_reads_e
     browser
         .type_into("#sa-description", "<b>deploys</b> from CI")
         .await;
-    browser.click("#create-form button[type=submit]").await;
+    // From the keyboard: Enter in a field submits its form.
+    browser.press("#sa-description", ENTER).await;
     let sa = wait_for_item(&browser, "ci-deployer").await;
     assert_eq!(
         browser
@@ -573,13 +568,42 @@ async fn the_operator_manages_clusters_service_accounts_and_bindings_and_reads_e
         json!(0),
         "shown as text, never as markup"
     );
+    assert!(browser
+        .text(&format!("tr[data-id=\"{sa}\"]"))
+        .await
+        .contains("<b>deploys</b> from CI"));
+    browser
+        .click(&format!(
+            "tr[data-id=\"{sa}\"] button[aria-label^=\"Edit\"]"
+        ))
+        .await;
+    // The dialog takes the focus (and keeps it: it is modal), and Escape leaves it unchanged.
+    assert_eq!(
+        browser
+            .run(
+                "return document.getElementById('edit-dialog').contains(document.activeElement)",
+                json!([])
+            )
+            .await,
+        json!(true)
+    );
+    browser.press("#edit-name", ESCAPE).await;
+    assert_eq!(
+        browser
+            .run(
+                "return document.getElementById('edit-dialog').open",
+                json!([])
+            )
+            .await,
+        json!(false)
+    );
     browser
         .click(&format!(
             "tr[data-id=\"{sa}\"] button[aria-label^=\"Edit\"]"
         ))
         .await;
     browser.type_into("#edit-name", "ci-deploy").await;
-    browser.click("#edit-form button[type=submit]").await;
+    browser.press("#edit-name", ENTER).await;
     wait_for_item(&browser, "ci-deploy").await;
     check_both_widths(&browser, "service-accounts", shoot).await;
 
@@ -711,21 +735,7 @@ async fn the_operator_manages_clusters_service_accounts_and_bindings_and_reads_e
         .click("#gen-scopes input[value=\"read:checks\"]")
         .await;
     browser.click("#generate-form button[type=submit]").await;
-    browser
-        .wait_for(
-            "return !document.getElementById('new-key').hidden",
-            Duration::from_secs(10),
-        )
-        .await;
-    let key = browser
-        .run(
-            "return document.getElementById('new-key-value').value",
-            json!([]),
-        )
-        .await
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let key = shown_key(&browser).await;
     let verified = app.get("/v1/auth/verify", &key).await;
     assert_eq!(verified.status, StatusCode::OK, "{}", verified.body);
     let key_id = verified.body["key_id"].as_str().unwrap().to_owned();

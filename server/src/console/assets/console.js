@@ -353,6 +353,20 @@
       });
   }
 
+  // The workspace's service accounts, offered in `select` after its "none" option; the list.
+  async function offerServiceAccounts(select) {
+    const r = await listAll('/v1/service-accounts');
+    if (!r.ok) return [];
+    select.querySelectorAll('option:not([value=""])').forEach((o) => o.remove());
+    for (const sa of r.items) {
+      const option = document.createElement('option');
+      option.value = sa.id;
+      option.textContent = sa.name + ' (' + sa.id + ')';
+      select.appendChild(option);
+    }
+    return r.items;
+  }
+
   document.querySelectorAll('dialog .cancel').forEach((b) =>
     b.addEventListener('click', () => b.closest('dialog').close()),
   );
@@ -529,16 +543,8 @@
       path: '/v1/role-bindings',
       // The service accounts name the principals, and are offered for new bindings.
       loaded: async () => {
-        const r = await listAll('/v1/service-accounts');
-        if (!r.ok) return;
-        const select = $('rb-service-account');
-        select.querySelectorAll('option[value]:not([value=""])').forEach((o) => o.remove());
-        for (const sa of r.items) {
+        for (const sa of await offerServiceAccounts($('rb-service-account'))) {
           accounts.set(sa.id, sa.name);
-          const option = document.createElement('option');
-          option.value = sa.id;
-          option.textContent = sa.name + ' (' + sa.id + ')';
-          select.appendChild(option);
         }
       },
       columns: (x) => [
@@ -788,18 +794,6 @@
     render();
   }
 
-  async function loadServiceAccounts() {
-    const r = await api('GET', '/v1/service-accounts?limit=200');
-    if (!r.ok) return;
-    const select = $('gen-service-account');
-    for (const sa of r.data.items) {
-      const option = document.createElement('option');
-      option.value = sa.id;
-      option.textContent = sa.name + ' (' + sa.id + ')';
-      select.appendChild(option);
-    }
-  }
-
   const generate = $('generate-form');
   generate.addEventListener('submit', async (event) => {
     event.preventDefault();
@@ -888,7 +882,7 @@
   $('load-more').addEventListener('click', () => loadKeys(true));
 
   fillAll();
-  loadServiceAccounts();
+  offerServiceAccounts($('gen-service-account'));
   loadKeys(false).then(() => {
     document.body.dataset.ready = 'true';
   });
