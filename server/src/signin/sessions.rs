@@ -9,8 +9,7 @@
 //! administrator or an API key) every session of the workspace, key sessions included (listed as
 //! `revoked` from the moment their key is, as `authn::session` then refuses them). A key's
 //! sessions end together with `revoke-all {"api_key_id"}`: by the key, one of its sessions, or
-//! `admin:sso`. Another workspace's session is a
-//! 404. Revocation is a row update that every replica reads on the session's next request (see
+//! `admin:sso`. Another workspace's session is a 404. Revocation is a row update that every replica reads on the session's next request (see
 //! `authn::session`): refused at once, everywhere.
 
 use axum::extract::{Path, Query, State};
@@ -453,6 +452,41 @@ pub async fn revoke_session(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Whose sessions `revoke-all` ends: where they are, who owns them, who may end them.
+struct SessionOwner {
+    /// The sessions' table and its column naming the owner.
+    sessions: &'static str,
+    column: &'static str,
+    /// The owner's table and id prefix.
+    table: &'static str,
+    prefix: &'static str,
+    /// The audit event's target type.
+    target: &'static str,
+    /// Whether OAuth access tokens are issued to these sessions (a key session gets none).
+    has_access_tokens: bool,
+    authorize: fn(&Caller, &str) -> ApiResult<()>,
+}
+
+const USER_SESSIONS: SessionOwner = SessionOwner {
+    sessions: "sessions",
+    column: "user_id",
+    table: "users",
+    prefix: ids::USER,
+    target: "user",
+    has_access_tokens: true,
+    authorize: require_self_or_admin,
+};
+
+const KEY_SESSIONS: SessionOwner = SessionOwner {
+    sessions: "key_sessions",
+    column: "api_key_id",
+    table: "api_keys",
+    prefix: ids::API_KEY,
+    target: "api_key",
+    has_access_tokens: false,
+    authorize: require_key_or_admin,
+};
+
 /// Signs out everywhere: every session of a user (your own user, or any user of the workspace
 /// with `admin:sso`), or every key session of an API key (the key itself, a session of that
 /// key, or `admin:sso`). The key keeps working: revoking it is `POST /v1/api-keys/revoke`.
@@ -466,9 +500,9 @@ pub async fn revoke_all(
     caller: Caller,
     Json(body): Json<RevokeAllSessions>,
 ) -> ApiResult<axum::Json<RevokedSessions>> {
-    let (table, column, target, id) = match (&body.user_id, &body.api_key_id) {
-        (Some(user), None) => ("sessions", "user_id", "user", user),
-        (None, Some(key)) => ("key_sessions", "api_key_id", "api_key", key),
+    let (owner, id) = match (&body.user_id, &body.api_key_id) {
+        (Some(user), None) => (&USER_SESSIONS, user),
+        (None, Some(key)) => (&KEY_SESSIONS, key),
         _ => {
             return Err(ApiError::invalid(
                 "user_id",
@@ -477,25 +511,16 @@ pub async fn revoke_all(
             ))
         }
     };
-    let prefix = if target == "user" {
-        ids::USER
-    } else {
-        ids::API_KEY
-    };
-    if !statuspulse_api::ids::is_minted(id, prefix) {
+    if !statuspulse_api::ids::is_minted(id, owner.prefix) {
         return Err(ApiError::invalid(
-            column,
+            owner.column,
             "invalid_id",
-            format!("{column} must be an id ({prefix}_…)"),
+            format!("{} must be an id ({}_…)", owner.column, owner.prefix),
         ));
     }
-    let owner_table = if target == "user" {
-        "users"
-    } else {
-        "api_keys"
-    };
     let exists: Option<(String,)> = sqlx::query_as(&format!(
-        "SELECT id FROM {owner_table} WHERE id = $1 AND workspace_id = $2"
+        "SELECT id FROM {} WHERE id = $1 AND workspace_id = $2",
+        owner.table
     ))
     .bind(id)
     .bind(caller.workspace_id())
@@ -504,23 +529,20 @@ pub async fn revoke_all(
     if exists.is_none() {
         return Err(ApiError::not_found());
     }
-    if target == "user" {
-        require_self_or_admin(&caller, id)?;
-    } else {
-        require_key_or_admin(&caller, id)?;
-    }
+    (owner.authorize)(&caller, id)?;
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
     let revoked: Vec<(String,)> = sqlx::query_as(&format!(
-        "UPDATE {table} SET revoked_at = $1, revoked_reason = 'revoke_all' \
-         WHERE {column} = $2 AND workspace_id = $3 AND revoked_at IS NULL RETURNING id"
+        "UPDATE {} SET revoked_at = $1, revoked_reason = 'revoke_all' \
+         WHERE {} = $2 AND workspace_id = $3 AND revoked_at IS NULL RETURNING id",
+        owner.sessions, owner.column
     ))
     .bind(now)
     .bind(id)
     .bind(caller.workspace_id())
     .fetch_all(&mut *tx.tx)
     .await?;
-    if target == "user" {
+    if owner.has_access_tokens {
         // Their access tokens too: refused here at once, elsewhere within the revocation poll.
         for (session,) in &revoked {
             state.session_revoked(session, now).await;
@@ -532,7 +554,7 @@ pub async fn revoke_all(
         EventType::SessionRevoked,
         caller.actor(),
     )
-    .target(target, id)
+    .target(owner.target, id)
     .details(json!({
         "reason": "revoke_all",
         "sessions": revoked.iter().map(|(id,)| id).collect::<Vec<_>>(),
