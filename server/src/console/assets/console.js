@@ -506,7 +506,7 @@
     });
   }
 
-  const value = (id) => $(id).value.trim();
+  const fieldValue = (id) => $(id).value.trim();
   const main = document.querySelector('main[data-page]');
   const pageName = main ? main.dataset.page : null;
 
@@ -520,12 +520,12 @@
         [when(x.created_at)],
       ],
       label: (x) => x.name,
-      create: () => ({ name: value('sa-name'), description: value('sa-description') }),
+      create: () => ({ name: fieldValue('sa-name'), description: fieldValue('sa-description') }),
       fillEdit: (x) => {
         $('edit-name').value = x.name;
         $('edit-description').value = x.description || '';
       },
-      edit: () => ({ name: value('edit-name'), description: value('edit-description') }),
+      edit: () => ({ name: fieldValue('edit-name'), description: fieldValue('edit-description') }),
       actions: [
         { text: 'Access', run: (x) => showAccess({ service_account_id: x.id }, x.name + ' (' + x.id + ')') },
       ],
@@ -557,7 +557,7 @@
       create: () => {
         const body = { scopes: checked('rb-scopes'), environment_clusters: checked('rb-clusters') };
         const sa = $('rb-service-account').value;
-        const group = value('rb-group');
+        const group = fieldValue('rb-group');
         if (sa) body.service_account_id = sa;
         if (group) body.group = group;
         return body;
@@ -583,15 +583,15 @@
       ],
       label: (x) => x.name,
       create: () => ({
-        name: value('cl-name'),
+        name: fieldValue('cl-name'),
         environment: $('cl-environment').value,
-        description: value('cl-description'),
+        description: fieldValue('cl-description'),
       }),
       fillEdit: (x) => {
         $('edit-cluster').textContent = x.name + ' (' + x.environment + ')';
         $('edit-description').value = x.description || '';
       },
-      edit: () => ({ description: value('edit-description') }),
+      edit: () => ({ description: fieldValue('edit-description') }),
     });
     return;
   }
