@@ -26,19 +26,30 @@ pub struct User {
     pub idp_groups: Vec<String>,
 }
 
-/// A sign-in session.
+/// A sign-in session: a person's (signed in through SSO, `kind` `user`) or a key session (the
+/// console's sign-in with the admin API key, `kind` `api_key`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Session {
-    /// `ses_…`.
+    /// `ses_…`: one id space for both kinds.
     pub id: String,
     /// The workspace (`ws_…`).
     pub workspace_id: String,
-    /// The user (`usr_…`).
-    pub user_id: String,
-    /// The connection signed in with (`sso_…`).
-    pub connection_id: String,
-    /// `active`, `revoked` or `expired`.
+    /// `user` or `api_key`.
+    pub kind: String,
+    /// The user (`usr_…`); a person's session only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// The connection signed in with (`sso_…`); a person's session only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_id: Option<String>,
+    /// The key a key session acts as (`key_…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_id: Option<String>,
+    /// That key's public key id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    /// `active`, `revoked` or `expired`. A key session is `revoked` from the moment its key is.
     pub status: String,
     /// Whether the identity provider proved multi-factor authentication at sign-in.
     pub mfa: bool,
@@ -81,13 +92,17 @@ pub struct Me {
     pub csrf_token: String,
 }
 
-/// `POST /v1/sessions/revoke-all`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// `POST /v1/sessions/revoke-all`: exactly one of `user_id` and `api_key_id`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RevokeAllSessions {
     /// The user (`usr_…`) to sign out everywhere.
-    pub user_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// The API key (`key_…`) whose key sessions all end (the key itself keeps working).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_id: Option<String>,
 }
 
 /// What `revoke-all` did.

@@ -31,6 +31,17 @@
 //!   signs the page out and tells the other tabs at once over a `BroadcastChannel`. So a session
 //!   revoked elsewhere is signed out in every open tab within about 10 s, and the server refuses
 //!   each of its requests from the moment of revocation.
+//! - **Pages** (`pages::SETTINGS`, one navigation): Settings > Integrations > API Keys; Settings >
+//!   Access > Service accounts, Role bindings, Environment clusters (one script controller for
+//!   list, create, edit and delete, configured per page), with a key's or a service account's
+//!   effective access in a dialog; Settings > Security > Sessions. What these needed of the API
+//!   was added to the API, for every client: key sessions are listed by `GET /v1/sessions` and
+//!   ended together by `POST /v1/sessions/revoke-all {"api_key_id"}` ("sign out everywhere" in
+//!   a key session).
+//! - **Refusals are the server's, shown where they apply.** A problem's `field` names the
+//!   control (`data-error-for`), which is marked `aria-invalid` and focused; Generate New Key
+//!   asks `POST /v1/api-keys/check` first, so a refused key is never minted. The page repeats
+//!   none of the rules: least privilege has one implementation.
 
 mod assets;
 mod pages;
@@ -47,5 +58,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .route("/console/", get(pages::home))
         .route("/console/sign-in", get(pages::sign_in))
         .route(pages::API_KEYS_PATH, get(pages::api_keys))
+        .route(pages::SERVICE_ACCOUNTS_PATH, get(pages::service_accounts))
+        .route(pages::ROLE_BINDINGS_PATH, get(pages::role_bindings))
+        .route(pages::CLUSTERS_PATH, get(pages::environment_clusters))
+        .route(pages::SESSIONS_PATH, get(pages::sessions))
         .route("/console/assets/{name}", get(assets::asset))
 }

@@ -13,6 +13,24 @@ use crate::authn::Principal;
 
 /// Settings > Integrations > API Keys, as the product page names it.
 pub const API_KEYS_PATH: &str = "/console/settings/integrations/api-keys";
+/// Settings > Access > Service accounts.
+pub const SERVICE_ACCOUNTS_PATH: &str = "/console/settings/access/service-accounts";
+/// Settings > Access > Role bindings.
+pub const ROLE_BINDINGS_PATH: &str = "/console/settings/access/role-bindings";
+/// Settings > Access > Environment clusters.
+pub const CLUSTERS_PATH: &str = "/console/settings/access/environment-clusters";
+
+/// Settings > Security > Sessions.
+pub const SESSIONS_PATH: &str = "/console/settings/security/sessions";
+
+/// The settings pages, in the order of the navigation: (path, title, section).
+const SETTINGS: [(&str, &str, &str); 5] = [
+    (API_KEYS_PATH, "API Keys", "Integrations"),
+    (SERVICE_ACCOUNTS_PATH, "Service accounts", "Access"),
+    (ROLE_BINDINGS_PATH, "Role bindings", "Access"),
+    (CLUSTERS_PATH, "Environment clusters", "Access"),
+    (SESSIONS_PATH, "Sessions", "Security"),
+];
 const SIGN_IN_PATH: &str = "/console/sign-in";
 
 /// The Content-Security-Policy of every console answer: scripts, styles and requests only from
@@ -26,8 +44,10 @@ struct Viewer {
     session_id: String,
     csrf_token: String,
     workspace_id: String,
-    /// A person's user id (`usr_…`): "sign out everywhere" is theirs; a key session has none.
+    /// A person's user id (`usr_…`): "sign out everywhere" ends their sessions.
     user_id: Option<String>,
+    /// A key session's key (`key_…`): "sign out everywhere" ends the key's sessions.
+    api_key_id: Option<String>,
     /// Shown in the header.
     label: String,
 }
@@ -44,6 +64,7 @@ async fn viewer(state: &AppState, parts: &Parts) -> Option<Viewer> {
             csrf_token: s.csrf_token.clone(),
             workspace_id: s.workspace_id.clone(),
             user_id: Some(s.user_id.clone()),
+            api_key_id: None,
             label: s
                 .name
                 .clone()
@@ -55,6 +76,7 @@ async fn viewer(state: &AppState, parts: &Parts) -> Option<Viewer> {
             csrf_token: s.csrf_token.clone(),
             workspace_id: s.key.workspace_id.clone(),
             user_id: None,
+            api_key_id: Some(s.key.id.clone()),
             label: format!("Admin key {}", s.key.key_id.as_str()),
         }),
         Principal::ApiKey(_) | Principal::AccessToken(_) => None,
@@ -144,165 +166,410 @@ pub async fn sign_in(
     page("Sign in", None, &body)
 }
 
-/// `GET /console/settings/integrations/api-keys`: the key list, Generate New Key, rotate, revoke.
-pub async fn api_keys(State(state): State<AppState>, parts: Parts) -> Response {
-    let Some(viewer) = viewer(&state, &parts).await else {
-        return see_other(&format!("{SIGN_IN_PATH}?return_to={API_KEYS_PATH}"));
+/// A settings page (one of [`SETTINGS`]) for the signed-in viewer, or the way to sign in and
+/// back: breadcrumb, title, the page's problem line, then `content`.
+async fn settings_page(state: &AppState, parts: &Parts, path: &str, content: &Markup) -> Response {
+    let Some(viewer) = viewer(state, parts).await else {
+        return see_other(&format!("{SIGN_IN_PATH}?return_to={path}"));
     };
+    let Some(&(_, title, section)) = SETTINGS.iter().find(|(p, ..)| *p == path) else {
+        return not_found();
+    };
+    let slug = path.rsplit('/').next().unwrap_or_default();
     let body = html! {
-        main #main {
+        main #main data-page=(slug) {
             nav aria-label="Breadcrumb" .crumbs {
-                ol { li { "Settings" } li { "Integrations" } li aria-current="page" { "API Keys" } }
+                ol { li { "Settings" } li { (section) } li aria-current="page" { (title) } }
             }
-            h1 { "API Keys" }
+            h1 { (title) }
             p #page-error .problem role="alert" hidden {}
-            section aria-labelledby="generate-title" .card {
-                h2 #generate-title { "Generate New Key" }
-                form #generate-form .grid novalidate {
-                    div .field {
-                        label for="gen-name" { "Name" }
-                        input #gen-name type="text" required maxlength="200"
-                            aria-describedby="gen-name-error";
-                        p #gen-name-error .field-error data-error-for="name" hidden {}
+            (content)
+        }
+    };
+    page(title, Some((&viewer, path)), &body)
+}
+
+/// `GET /console/settings/integrations/api-keys`: the key list, Generate New Key, rotate, revoke,
+/// and each key's effective access.
+pub async fn api_keys(State(state): State<AppState>, parts: Parts) -> Response {
+    let content = html! {
+        section aria-labelledby="generate-title" .card {
+            h2 #generate-title { "Generate New Key" }
+            form #generate-form .grid novalidate {
+                div .field {
+                    label for="gen-name" { "Name" }
+                    input #gen-name type="text" required maxlength="200"
+                        aria-describedby="gen-name-error";
+                    p #gen-name-error .field-error data-error-for="name" hidden {}
+                }
+                div .field {
+                    label for="gen-environment" { "Environment" }
+                    select #gen-environment aria-describedby="gen-environment-error" {
+                        option value="live" { "live (sp_live_)" }
+                        option value="test" { "test (sp_test_)" }
                     }
-                    div .field {
-                        label for="gen-environment" { "Environment" }
-                        select #gen-environment aria-describedby="gen-environment-error" {
-                            option value="live" { "live (sp_live_)" }
-                            option value="test" { "test (sp_test_)" }
-                        }
-                        p #gen-environment-error .field-error data-error-for="environment" hidden {}
+                    p #gen-environment-error .field-error data-error-for="environment" hidden {}
+                }
+                div .field {
+                    label for="gen-service-account" { "Service account" }
+                    select #gen-service-account aria-describedby="gen-service-account-error" {
+                        option value="" { "None (workspace)" }
                     }
-                    div .field {
-                        label for="gen-service-account" { "Service account" }
-                        select #gen-service-account aria-describedby="gen-service-account-error" {
-                            option value="" { "None (workspace)" }
-                        }
-                        p #gen-service-account-error .field-error
-                            data-error-for="service_account_id" hidden {}
-                    }
-                    div .field {
-                        label for="gen-rotation" { "Rotate after (days)" }
-                        input #gen-rotation type="number" min="1" max="365" value="90"
-                            aria-describedby="gen-rotation-error";
-                        p #gen-rotation-error .field-error data-error-for="rotation_days" hidden {}
-                    }
-                    fieldset #gen-scopes .field.wide aria-describedby="gen-scopes-error" {
-                        legend { "Scopes" }
-                        p .hint #gen-scopes-loading { "Loading the scope catalog…" }
-                        p #gen-scopes-error .field-error data-error-for="scopes" hidden {}
-                    }
-                    div .field {
-                        label for="gen-clusters" { "Environment clusters (comma separated)" }
-                        input #gen-clusters type="text" aria-describedby="gen-clusters-error";
-                        p #gen-clusters-error .field-error data-error-for="environment_clusters"
-                            hidden {}
-                    }
-                    div .field {
-                        label for="gen-check-groups" { "Check group ids (comma separated)" }
-                        input #gen-check-groups type="text"
-                            aria-describedby="gen-check-groups-error";
-                        p #gen-check-groups-error .field-error data-error-for="check_group_ids"
-                            hidden {}
-                    }
-                    div .field {
-                        label for="gen-alert-routes" { "Alert route ids (comma separated)" }
-                        input #gen-alert-routes type="text"
-                            aria-describedby="gen-alert-routes-error";
-                        p #gen-alert-routes-error .field-error data-error-for="alert_route_ids"
-                            hidden {}
-                    }
-                    p .field-error.wide data-error-for="" hidden {}
-                    div .wide { button type="submit" { "Generate New Key" } }
+                    p #gen-service-account-error .field-error
+                        data-error-for="service_account_id" hidden {}
+                }
+                div .field {
+                    label for="gen-rotation" { "Rotate after (days)" }
+                    input #gen-rotation type="number" min="1" max="365" value="90"
+                        aria-describedby="gen-rotation-error";
+                    p #gen-rotation-error .field-error data-error-for="rotation_days" hidden {}
+                }
+                (scope_fieldset("gen-scopes"))
+                (cluster_fieldset("gen-clusters"))
+                // Typed: the API has no list of check groups or alert routes to pick from.
+                div .field {
+                    label for="gen-check-groups" { "Check group ids (comma separated)" }
+                    input #gen-check-groups type="text"
+                        aria-describedby="gen-check-groups-error";
+                    p #gen-check-groups-error .field-error data-error-for="check_group_ids"
+                        hidden {}
+                }
+                div .field {
+                    label for="gen-alert-routes" { "Alert route ids (comma separated)" }
+                    input #gen-alert-routes type="text"
+                        aria-describedby="gen-alert-routes-error";
+                    p #gen-alert-routes-error .field-error data-error-for="alert_route_ids"
+                        hidden {}
+                }
+                p .field-error.wide data-error-for="" hidden {}
+                div .wide { button type="submit" { "Generate New Key" } }
+            }
+        }
+        section #new-key .card.secret aria-labelledby="new-key-title" hidden {
+            h2 #new-key-title { "Your new key" }
+            p .warning { strong { "Copy it now: you will not see this again." }
+                " StatusPulse keeps only a hash of it." }
+            label for="new-key-value" { "Key" }
+            div .row {
+                input #new-key-value type="text" readonly autocomplete="off"
+                    spellcheck="false";
+                button #copy-key type="button" { "Copy" }
+                button #dismiss-key type="button" { "Done, hide it" }
+            }
+            p #copy-status role="status" {}
+        }
+        section aria-labelledby="list-title" .card {
+            h2 #list-title { "Keys" }
+            div .row.filters {
+                label for="filter-text" { "Filter" }
+                input #filter-text type="search" placeholder="name, key id, scope…";
+                label for="filter-status" { "Status" }
+                select #filter-status {
+                    option value="" { "any" }
+                    option value="active" { "active" }
+                    option value="rotating" { "rotating" }
+                    option value="expired" { "expired" }
+                    option value="revoked" { "revoked (quarantined)" }
                 }
             }
-            section #new-key .card.secret aria-labelledby="new-key-title" hidden {
-                h2 #new-key-title { "Your new key" }
-                p .warning { strong { "Copy it now: you will not see this again." }
-                    " StatusPulse keeps only a hash of it." }
-                label for="new-key-value" { "Key" }
+            (list_table("keys", "list-title", &["Name", "Key id", "Status", "Environment",
+                "Scopes", "Restrictions", "Last used", "Rotate after", "Actions"]))
+            p #keys-empty .hint hidden { "No keys match." }
+            button #load-more type="button" hidden { "Load more" }
+        }
+        dialog #rotate-dialog aria-labelledby="rotate-title" {
+            form #rotate-form .stack method="dialog" novalidate {
+                h2 #rotate-title { "Rotate key" }
+                p { "A successor key is generated; the old one keeps working for the grace "
+                    "period, then is revoked." }
+                p { "Key: " code #rotate-key-name {} }
+                label for="rotate-grace" { "Grace period (hours)" }
+                input #rotate-grace type="number" min="0" max="720" value="24"
+                    aria-describedby="rotate-grace-error";
+                p #rotate-grace-error .field-error data-error-for="grace_period_hours" hidden {}
+                p .field-error data-error-for="" hidden {}
                 div .row {
-                    input #new-key-value type="text" readonly autocomplete="off"
-                        spellcheck="false";
-                    button #copy-key type="button" { "Copy" }
-                    button #dismiss-key type="button" { "Done, hide it" }
-                }
-                p #copy-status role="status" {}
-            }
-            section aria-labelledby="list-title" .card {
-                h2 #list-title { "Keys" }
-                div .row.filters {
-                    label for="filter-text" { "Filter" }
-                    input #filter-text type="search" placeholder="name, key id, scope…";
-                    label for="filter-status" { "Status" }
-                    select #filter-status {
-                        option value="" { "any" }
-                        option value="active" { "active" }
-                        option value="rotating" { "rotating" }
-                        option value="expired" { "expired" }
-                        option value="revoked" { "revoked (quarantined)" }
-                    }
-                }
-                div .table-wrap tabindex="0" role="region" aria-labelledby="list-title" {
-                    table #keys {
-                        thead { tr {
-                            th scope="col" { "Name" }
-                            th scope="col" { "Key id" }
-                            th scope="col" { "Status" }
-                            th scope="col" { "Environment" }
-                            th scope="col" { "Scopes" }
-                            th scope="col" { "Restrictions" }
-                            th scope="col" { "Last used" }
-                            th scope="col" { "Rotate after" }
-                            th scope="col" { "Actions" }
-                        } }
-                        tbody {}
-                    }
-                }
-                p #keys-empty .hint hidden { "No keys match." }
-                button #load-more type="button" hidden { "Load more" }
-            }
-            dialog #rotate-dialog aria-labelledby="rotate-title" {
-                form #rotate-form .stack method="dialog" novalidate {
-                    h2 #rotate-title { "Rotate key" }
-                    p { "A successor key is generated; the old one keeps working for the grace "
-                        "period, then is revoked." }
-                    p { "Key: " code #rotate-key-name {} }
-                    label for="rotate-grace" { "Grace period (hours)" }
-                    input #rotate-grace type="number" min="0" max="720" value="24"
-                        aria-describedby="rotate-grace-error";
-                    p #rotate-grace-error .field-error data-error-for="grace_period_hours" hidden {}
-                    p .field-error data-error-for="" hidden {}
-                    div .row {
-                        button type="submit" value="rotate" { "Rotate" }
-                        button type="button" .cancel { "Cancel" }
-                    }
-                }
-            }
-            dialog #revoke-dialog aria-labelledby="revoke-title" {
-                form #revoke-form .stack method="dialog" novalidate {
-                    h2 #revoke-title { "Revoke key" }
-                    p { "The key stops working at once. It stays listed as revoked for a 30-day "
-                        "quarantine, then is deleted." }
-                    p { "Key: " code #revoke-key-name {} }
-                    label for="revoke-reason" { "Reason" }
-                    input #revoke-reason type="text" required maxlength="500"
-                        aria-describedby="revoke-reason-error";
-                    p #revoke-reason-error .field-error data-error-for="reason" hidden {}
-                    p .field-error data-error-for="" hidden {}
-                    div .row {
-                        button type="submit" value="revoke" .danger { "Revoke" }
-                        button type="button" .cancel { "Cancel" }
-                    }
+                    button type="submit" value="rotate" { "Rotate" }
+                    button type="button" .cancel { "Cancel" }
                 }
             }
         }
+        dialog #revoke-dialog aria-labelledby="revoke-title" {
+            form #revoke-form .stack method="dialog" novalidate {
+                h2 #revoke-title { "Revoke key" }
+                p { "The key stops working at once. It stays listed as revoked for a 30-day "
+                    "quarantine, then is deleted." }
+                p { "Key: " code #revoke-key-name {} }
+                label for="revoke-reason" { "Reason" }
+                input #revoke-reason type="text" required maxlength="500"
+                    aria-describedby="revoke-reason-error";
+                p #revoke-reason-error .field-error data-error-for="reason" hidden {}
+                p .field-error data-error-for="" hidden {}
+                div .row {
+                    button type="submit" value="revoke" .danger { "Revoke" }
+                    button type="button" .cancel { "Cancel" }
+                }
+            }
+        }
+        (access_dialog())
     };
-    page("API Keys", Some(&viewer), &body)
+    settings_page(&state, &parts, API_KEYS_PATH, &content).await
+}
+
+/// `GET /console/settings/access/service-accounts`: create, rename, delete, effective access.
+pub async fn service_accounts(State(state): State<AppState>, parts: Parts) -> Response {
+    let content = html! {
+        section aria-labelledby="create-title" .card {
+            h2 #create-title { "New service account" }
+            form #create-form .grid novalidate {
+                (text_field("sa-name", "Name", "name", true))
+                (text_field("sa-description", "Description", "description", false))
+                p .field-error.wide data-error-for="" hidden {}
+                div .wide { button type="submit" { "Create service account" } }
+            }
+        }
+        (list_card("Service accounts", &["Name", "Id", "Description", "Created", "Actions"]))
+        dialog #edit-dialog aria-labelledby="edit-title" {
+            form #edit-form .stack method="dialog" novalidate {
+                h2 #edit-title { "Edit service account" }
+                (text_field("edit-name", "Name", "name", true))
+                (text_field("edit-description", "Description", "description", false))
+                (dialog_buttons("Save", false))
+            }
+        }
+        (delete_dialog("service account", "Its role bindings are deleted with it. A service \
+            account that still has usable keys cannot be deleted: revoke them first."))
+        (access_dialog())
+    };
+    settings_page(&state, &parts, SERVICE_ACCOUNTS_PATH, &content).await
+}
+
+/// `GET /console/settings/access/role-bindings`: what a service account or an SSO group is
+/// granted, and in which clusters.
+pub async fn role_bindings(State(state): State<AppState>, parts: Parts) -> Response {
+    let content = html! {
+        section aria-labelledby="create-title" .card {
+            h2 #create-title { "New role binding" }
+            p .hint { "A binding grants scopes to a service account or to an SSO group, in every \
+                cluster or only in those checked. You can grant only what you hold yourself." }
+            form #create-form .grid novalidate {
+                div .field {
+                    label for="rb-service-account" { "Service account" }
+                    select #rb-service-account aria-describedby="rb-service-account-error" {
+                        option value="" { "None: bind a group" }
+                    }
+                    p #rb-service-account-error .field-error data-error-for="service_account_id"
+                        hidden {}
+                }
+                (text_field("rb-group", "Or SSO group", "group", false))
+                (scope_fieldset("rb-scopes"))
+                (cluster_fieldset("rb-clusters"))
+                p .field-error.wide data-error-for="" hidden {}
+                div .wide { button type="submit" { "Create role binding" } }
+            }
+        }
+        (list_card("Role bindings", &["Principal", "Scopes", "Clusters", "Updated", "Actions"]))
+        dialog #edit-dialog aria-labelledby="edit-title" {
+            form #edit-form .stack method="dialog" novalidate {
+                h2 #edit-title { "Edit role binding" }
+                p { "Principal: " code #edit-principal {} }
+                (scope_fieldset("edit-scopes"))
+                (cluster_fieldset("edit-clusters"))
+                (dialog_buttons("Save", false))
+            }
+        }
+        (delete_dialog("role binding", "What it grants is withdrawn at once: the principal's \
+            keys lose the scopes no other binding grants."))
+    };
+    settings_page(&state, &parts, ROLE_BINDINGS_PATH, &content).await
+}
+
+/// `GET /console/settings/access/environment-clusters`: the named slices of an environment that
+/// bindings and keys are confined to.
+pub async fn environment_clusters(State(state): State<AppState>, parts: Parts) -> Response {
+    let content = html! {
+        section aria-labelledby="create-title" .card {
+            h2 #create-title { "New environment cluster" }
+            form #create-form .grid novalidate {
+                (text_field("cl-name", "Name", "name", true))
+                div .field {
+                    label for="cl-environment" { "Environment" }
+                    select #cl-environment aria-describedby="cl-environment-error" {
+                        option value="live" { "live" }
+                        option value="test" { "test" }
+                    }
+                    p #cl-environment-error .field-error data-error-for="environment" hidden {}
+                }
+                (text_field("cl-description", "Description", "description", false))
+                p .field-error.wide data-error-for="" hidden {}
+                div .wide { button type="submit" { "Create environment cluster" } }
+            }
+        }
+        (list_card("Environment clusters", &["Name", "Environment", "Description", "Id", "Actions"]))
+        dialog #edit-dialog aria-labelledby="edit-title" {
+            form #edit-form .stack method="dialog" novalidate {
+                h2 #edit-title { "Edit environment cluster" }
+                p { "Cluster: " code #edit-cluster {} " (name and environment are fixed)" }
+                (text_field("edit-description", "Description", "description", false))
+                (dialog_buttons("Save", false))
+            }
+        }
+        (delete_dialog("environment cluster", "A cluster that a role binding or a usable key \
+            names cannot be deleted: change them first."))
+    };
+    settings_page(&state, &parts, CLUSTERS_PATH, &content).await
+}
+
+/// `GET /console/settings/security/sessions`: your sessions, or with `admin:sso` everyone's in
+/// the workspace (people's and key sessions), each revocable.
+pub async fn sessions(State(state): State<AppState>, parts: Parts) -> Response {
+    let content = html! {
+        p .hint { "Your sessions; with the " code { "admin:sso" } " scope, every session of the \
+            workspace, people's and those opened with an API key. A revoked session is refused \
+            at once, and its open console tabs sign out within seconds." }
+        section aria-labelledby="list-title" .card {
+            h2 #list-title { "Sessions" }
+            div .row.filters {
+                label for="filter-whose" { "Whose" }
+                select #filter-whose {
+                    option value="" { "every session I may see" }
+                    option value="mine" { "mine only" }
+                }
+                label for="filter-active" { "Status" }
+                select #filter-active {
+                    option value="true" { "active" }
+                    option value="" { "any" }
+                }
+            }
+            (list_table("sessions", "list-title", &["Who", "Status", "Signed in", "Last seen",
+                "From", "Browser", "Actions"]))
+            p #sessions-empty .hint hidden { "No sessions match." }
+            button #load-more type="button" hidden { "Load more" }
+        }
+        dialog #revoke-dialog aria-labelledby="revoke-title" {
+            form #revoke-form .stack method="dialog" novalidate {
+                h2 #revoke-title { "Revoke session" }
+                p { "The session is refused from now on, on every server." }
+                p { "Session: " code #revoke-session-name {} }
+                p #revoke-own .warning hidden { "This is the session you are using: you will be \
+                    signed out." }
+                (dialog_buttons("Revoke", true))
+            }
+        }
+    };
+    settings_page(&state, &parts, SESSIONS_PATH, &content).await
+}
+
+/// A labelled text input with its error slot (`data-error-for` is the API's `field`).
+fn text_field(id: &str, label: &str, field: &str, required: bool) -> Markup {
+    let error = format!("{id}-error");
+    html! {
+        div .field {
+            label for=(id) { (label) }
+            input id=(id) type="text" maxlength="500" required[required]
+                aria-describedby=(error);
+            p id=(error) .field-error data-error-for=(field) hidden {}
+        }
+    }
+}
+
+/// The scope checkboxes, filled from `GET /v1/scopes`.
+fn scope_fieldset(id: &str) -> Markup {
+    let error = format!("{id}-error");
+    html! {
+        fieldset id=(id) .field.wide.checks data-fill="scopes" aria-describedby=(error) {
+            legend { "Scopes" }
+            p .hint.loading { "Loading the scope catalog…" }
+            p id=(error) .field-error data-error-for="scopes" hidden {}
+        }
+    }
+}
+
+/// The cluster checkboxes, filled from `GET /v1/environment-clusters`; none checked is every
+/// cluster.
+fn cluster_fieldset(id: &str) -> Markup {
+    let error = format!("{id}-error");
+    html! {
+        fieldset id=(id) .field.wide.checks data-fill="clusters" aria-describedby=(error) {
+            legend { "Environment clusters (none checked: every cluster)" }
+            p .hint.loading { "Loading the clusters…" }
+            p id=(error) .field-error data-error-for="environment_clusters" hidden {}
+        }
+    }
+}
+
+/// The list of a resource page: a scrollable, labelled table the script fills.
+fn list_card(title: &str, columns: &[&str]) -> Markup {
+    html! {
+        section aria-labelledby="list-title" .card {
+            h2 #list-title { (title) }
+            (list_table("items", "list-title", columns))
+            p #items-empty .hint hidden { "None yet." }
+        }
+    }
+}
+
+/// A dialog's form-wide error slot and its buttons.
+fn dialog_buttons(action: &str, danger: bool) -> Markup {
+    html! {
+        p .field-error data-error-for="" hidden {}
+        div .row {
+            button type="submit" .danger[danger] { (action) }
+            button type="button" .cancel { "Cancel" }
+        }
+    }
+}
+
+/// A table the script fills, in a region that scrolls sideways on a narrow screen (focusable,
+/// so the keyboard can scroll it too), named by the heading `labelled_by`.
+fn list_table(id: &str, labelled_by: &str, columns: &[&str]) -> Markup {
+    html! {
+        div .table-wrap tabindex="0" role="region" aria-labelledby=(labelled_by) {
+            table id=(id) {
+                thead { tr { @for c in columns { th scope="col" { (c) } } } }
+                tbody {}
+            }
+        }
+    }
+}
+
+/// Confirms a delete; the server's refusal (a 409 in words) is shown in it.
+fn delete_dialog(noun: &str, consequence: &str) -> Markup {
+    html! {
+        dialog #delete-dialog aria-labelledby="delete-title" {
+            form #delete-form .stack method="dialog" novalidate {
+                h2 #delete-title { "Delete " (noun) }
+                p { (consequence) }
+                p { "Delete: " code #delete-name {} }
+                (dialog_buttons("Delete", true))
+            }
+        }
+    }
+}
+
+/// What a key or a service account can actually reach (`GET /v1/effective-access`).
+fn access_dialog() -> Markup {
+    html! {
+        dialog #access-dialog aria-labelledby="access-title" {
+            div .stack {
+                h2 #access-title { "Effective access" }
+                p { "Of: " code #access-of {} }
+                p #access-error .problem role="alert" hidden {}
+                dl #access-summary .summary {}
+                h3 #access-clusters-title { "By cluster" }
+                (list_table("access-clusters", "access-clusters-title",
+                    &["Cluster", "Environment", "Scopes"]))
+                p #access-no-clusters .hint hidden { "No cluster is declared or reachable." }
+                div .row { button type="button" .cancel { "Close" } }
+            }
+        }
+    }
 }
 
 /// The document around a page's `main`: header, session metadata for the script, assets.
-fn page(title: &str, viewer: Option<&Viewer>, main: &Markup) -> Response {
+fn page(title: &str, viewer: Option<(&Viewer, &str)>, main: &Markup) -> Response {
+    let current = viewer.map(|(_, path)| path);
+    let viewer = viewer.map(|(v, _)| v);
     let markup = html! {
         (DOCTYPE)
         html lang="en" {
@@ -316,6 +583,7 @@ fn page(title: &str, viewer: Option<&Viewer>, main: &Markup) -> Response {
                     meta name="sp-session" content=(v.session_id);
                     meta name="sp-csrf" content=(v.csrf_token);
                     meta name="sp-user" content=(v.user_id.as_deref().unwrap_or_default());
+                    meta name="sp-key" content=(v.api_key_id.as_deref().unwrap_or_default());
                 }
                 script src=(super::assets::script().path) defer {}
             }
@@ -327,12 +595,19 @@ fn page(title: &str, viewer: Option<&Viewer>, main: &Markup) -> Response {
                         span .who { (v.label) " · " code { (v.workspace_id) } }
                         div .row {
                             button #sign-out type="button" { "Sign out" }
-                            @if v.user_id.is_some() {
-                                button #sign-out-everywhere type="button" {
-                                    "Sign out everywhere"
-                                }
+                            button #sign-out-everywhere type="button" {
+                                "Sign out everywhere"
                             }
                         }
+                    }
+                }
+                @if let Some(current) = current {
+                    nav .settings aria-label="Settings" {
+                        ul { @for (path, title, _) in SETTINGS {
+                            li { a href=(path) aria-current=[(path == current).then_some("page")] {
+                                (title)
+                            } }
+                        } }
                     }
                 }
                 (main)

@@ -653,6 +653,7 @@ fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
         ("UpdateOAuthClient", "allowed_scopes", oauth_scopes),
         ("UpdateOAuthClient", "signing_alg", SIGNING_ALG),
         ("RevokeAllSessions", "user_id", Rule::Id(ids::USER)),
+        ("RevokeAllSessions", "api_key_id", Rule::Id(ids::API_KEY)),
         ("CreateServiceAccount", "name", NAME),
         ("CreateServiceAccount", "description", DESCRIPTION),
         ("UpdateServiceAccount", "name", NAME),

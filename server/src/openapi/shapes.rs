@@ -25,6 +25,12 @@ pub fn apply(document: &mut Value) {
     };
     exactly_one_destination(schemas, "CreateAuditSink");
     exactly_one_principal(schemas, "CreateRoleBinding");
+    // signin::sessions::revoke_all: a person's sessions or a key's, one at a time.
+    constrain(
+        schemas,
+        "RevokeAllSessions",
+        json!({"if": given("user_id"), "then": absent("api_key_id"), "else": given("api_key_id")}),
+    );
     anomaly_thresholds_by_kind(schemas, "CreateAnomalyRule");
     at_least_one_condition(schemas, "CreateAccessPolicy");
     sso_fields_by_kind(schemas, "CreateSsoConnection");

@@ -6,8 +6,10 @@
 //! the session acts as the key and ends with it (`authn::session`).
 //!
 //! A user sees and revokes their own sessions; a caller holding `admin:sso` (a signed-in
-//! administrator or an API key) every session of the workspace. Another workspace's session is a
-//! 404. Revocation is a row update that every replica reads on the session's next request (see
+//! administrator or an API key) every session of the workspace, key sessions included (listed as
+//! `revoked` from the moment their key is, as `authn::session` then refuses them). A key's
+//! sessions end together with `revoke-all {"api_key_id"}`: by the key, one of its sessions, or
+//! `admin:sso`. Another workspace's session is a 404. Revocation is a row update that every replica reads on the session's next request (see
 //! `authn::session`): refused at once, everywhere.
 
 use axum::extract::{Path, Query, State};
@@ -77,15 +79,34 @@ pub async fn create(tx: &mut WriteTx<'_>, new: &NewSession<'_>) -> Result<String
     Ok(id)
 }
 
-const SESSION_COLUMNS: &str = "id, workspace_id, user_id, connection_id, mfa, amr, acr, \
-    source_ip, user_agent, created_at, last_seen_at, expires_at, revoked_at";
+/// A person's session as a [`SessionRow`].
+const PERSON_SESSION: &str = "SELECT id, workspace_id, user_id, connection_id, \
+    CAST(NULL AS TEXT) AS api_key_id, CAST(NULL AS TEXT) AS key_id, mfa, amr, acr, source_ip, \
+    user_agent, created_at, last_seen_at, expires_at, revoked_at FROM sessions";
 
+/// A key session as a [`SessionRow`] (`$now` is the parameter holding the time): revoked when
+/// the key was (or is gone), so the list says what `authn::session` would answer.
+fn key_session_select(now: &str) -> String {
+    format!(
+        "SELECT ks.id, ks.workspace_id, CAST(NULL AS TEXT) AS user_id, \
+         CAST(NULL AS TEXT) AS connection_id, ks.api_key_id, ks.key_id, 0 AS mfa, '[]' AS amr, \
+         CAST(NULL AS TEXT) AS acr, ks.source_ip, ks.user_agent, ks.created_at, ks.last_seen_at, \
+         ks.expires_at, COALESCE(ks.revoked_at, CASE WHEN k.id IS NULL THEN ks.created_at \
+         WHEN k.revoked_at <= {now} THEN k.revoked_at END) AS revoked_at \
+         FROM key_sessions ks LEFT JOIN api_keys k \
+         ON k.id = ks.api_key_id AND k.workspace_id = ks.workspace_id"
+    )
+}
+
+/// A row of either kind of session.
 #[derive(sqlx::FromRow)]
 struct SessionRow {
     id: String,
     workspace_id: String,
-    user_id: String,
-    connection_id: String,
+    user_id: Option<String>,
+    connection_id: Option<String>,
+    api_key_id: Option<String>,
+    key_id: Option<String>,
     mfa: i64,
     amr: String,
     acr: Option<String>,
@@ -106,13 +127,21 @@ impl SessionRow {
         } else {
             "active"
         };
+        let kind = if self.api_key_id.is_some() {
+            "api_key"
+        } else {
+            "user"
+        };
         Ok(Session {
             current: current == Some(self.id.as_str()),
             amr: stored_list("amr", &self.amr)?,
             id: self.id,
             workspace_id: self.workspace_id,
+            kind: kind.to_owned(),
             user_id: self.user_id,
             connection_id: self.connection_id,
+            api_key_id: self.api_key_id,
+            key_id: self.key_id,
             status: status.to_owned(),
             mfa: self.mfa != 0,
             acr: self.acr,
@@ -273,12 +302,10 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<axum
     .bind(&session.user_id)
     .fetch_one(state.db.pool())
     .await?;
-    let row: SessionRow = sqlx::query_as(&format!(
-        "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"
-    ))
-    .bind(&session.session_id)
-    .fetch_one(state.db.pool())
-    .await?;
+    let row: SessionRow = sqlx::query_as(&format!("{PERSON_SESSION} WHERE id = $1"))
+        .bind(&session.session_id)
+        .fetch_one(state.db.pool())
+        .await?;
     let lifetimes = state.settings.session_lifetimes();
     let mut user = user.view()?;
     // The groups the session holds now (the connection's current mappings), not those
@@ -305,11 +332,14 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<axum
 pub struct SessionFilter {
     /// Only this user's sessions.
     user_id: Option<String>,
+    /// Only the key sessions of this API key (`key_…`).
+    api_key_id: Option<String>,
     /// `true`: only sessions still usable (default: every session).
     active: Option<bool>,
 }
 
-/// Sessions: a user's own, or with `admin:sso` every session of the workspace. Newest last.
+/// Sessions: a user's own, or with `admin:sso` every session of the workspace, people's and key
+/// sessions alike. Oldest first.
 #[utoipa::path(get, path = "/v1/sessions", tag = "sessions", params(SessionFilter, PageParams),
     responses((status = 200, body = Page<Session>), (status = 403, body = crate::error::Problem)),
     security(("bearer" = ["admin:sso"]), ("session" = [])))]
@@ -321,13 +351,16 @@ pub async fn list_sessions(
 ) -> ApiResult<axum::Json<Page<Session>>> {
     let limit = page.limit()?;
     crate::platform::ids::check_filter("user_id", filter.user_id.as_deref(), ids::USER)?;
+    crate::platform::ids::check_filter("api_key_id", filter.api_key_id.as_deref(), ids::API_KEY)?;
     let only_user = match (&caller.principal, caller.principal.grants(Scope::AdminSso)) {
         (_, true) => filter.user_id.clone(),
         (Principal::Session(s), false) => {
-            if filter.user_id.as_ref().is_some_and(|u| *u != s.user_id) {
+            if filter.user_id.as_ref().is_some_and(|u| *u != s.user_id)
+                || filter.api_key_id.is_some()
+            {
                 return Err(ApiError::forbidden(
                     "insufficient_scope",
-                    "another user's sessions need the `admin:sso` scope",
+                    "sessions other than your own need the `admin:sso` scope",
                 ));
             }
             Some(s.user_id.clone())
@@ -342,17 +375,23 @@ pub async fn list_sessions(
     let active_only = filter.active.unwrap_or(false);
     let now = state.clock.now_ms();
     let lifetimes = state.settings.session_lifetimes();
+    // People's sessions unless asked about a key's; key sessions unless asked about a user's.
     let rows: Vec<SessionRow> = sqlx::query_as(&format!(
-        "SELECT {SESSION_COLUMNS} FROM sessions WHERE workspace_id = $1 AND id > $2 \
+        "SELECT * FROM ({PERSON_SESSION} WHERE workspace_id = $1 AND $2 IS NULL \
          AND ($3 IS NULL OR user_id = $3) \
-         AND ($4 = 0 OR (revoked_at IS NULL AND expires_at > $5 AND last_seen_at > $6)) \
-         ORDER BY id LIMIT $7"
+         UNION ALL {keys} WHERE ks.workspace_id = $1 AND $3 IS NULL \
+         AND ($2 IS NULL OR ks.api_key_id = $2)) AS every_session \
+         WHERE id > $4 \
+         AND ($6 = 0 OR (revoked_at IS NULL AND expires_at > $5 AND last_seen_at > $7)) \
+         ORDER BY id LIMIT $8",
+        keys = key_session_select("$5"),
     ))
     .bind(caller.workspace_id())
-    .bind(page.after()?)
+    .bind(&filter.api_key_id)
     .bind(&only_user)
-    .bind(i64::from(active_only))
+    .bind(page.after()?)
     .bind(now)
+    .bind(i64::from(active_only))
     .bind(now - lifetimes.idle_ms)
     .bind(limit + 1)
     .fetch_all(state.db.pool())
@@ -415,8 +454,44 @@ pub async fn revoke_session(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Signs a user out everywhere: every session of theirs is revoked. Your own user, or any user
-/// of the workspace with `admin:sso`.
+/// Whose sessions `revoke-all` ends: where they are, who owns them, who may end them.
+struct SessionOwner {
+    /// The sessions' table and its column naming the owner.
+    sessions: &'static str,
+    column: &'static str,
+    /// The owner's table and id prefix.
+    table: &'static str,
+    prefix: &'static str,
+    /// The audit event's target type.
+    target: &'static str,
+    /// Whether OAuth access tokens are issued to these sessions (a key session gets none).
+    has_access_tokens: bool,
+    authorize: fn(&Caller, &str) -> ApiResult<()>,
+}
+
+const USER_SESSIONS: SessionOwner = SessionOwner {
+    sessions: "sessions",
+    column: "user_id",
+    table: "users",
+    prefix: ids::USER,
+    target: "user",
+    has_access_tokens: true,
+    authorize: require_self_or_admin,
+};
+
+const KEY_SESSIONS: SessionOwner = SessionOwner {
+    sessions: "key_sessions",
+    column: "api_key_id",
+    table: "api_keys",
+    prefix: ids::API_KEY,
+    target: "api_key",
+    has_access_tokens: false,
+    authorize: require_key_or_admin,
+};
+
+/// Signs out everywhere: every session of a user (your own user, or any user of the workspace
+/// with `admin:sso`), or every key session of an API key (the key itself, a session of that
+/// key, or `admin:sso`). The key keeps working: revoking it is `POST /v1/api-keys/revoke`.
 #[utoipa::path(post, path = "/v1/sessions/revoke-all", tag = "sessions",
     request_body = RevokeAllSessions,
     responses((status = 200, body = RevokedSessions), (status = 403, body = crate::error::Problem),
@@ -427,36 +502,53 @@ pub async fn revoke_all(
     caller: Caller,
     Json(body): Json<RevokeAllSessions>,
 ) -> ApiResult<axum::Json<RevokedSessions>> {
-    if !statuspulse_api::ids::is_minted(&body.user_id, ids::USER) {
+    let (owner, id) = match (&body.user_id, &body.api_key_id) {
+        (Some(user), None) => (&USER_SESSIONS, user),
+        (None, Some(key)) => (&KEY_SESSIONS, key),
+        _ => {
+            return Err(ApiError::invalid(
+                "user_id",
+                "principal_required",
+                "give exactly one of user_id and api_key_id",
+            ))
+        }
+    };
+    if !statuspulse_api::ids::is_minted(id, owner.prefix) {
         return Err(ApiError::invalid(
-            "user_id",
+            owner.column,
             "invalid_id",
-            "user_id must be a user id (usr_…)",
+            format!("{} must be an id ({}_…)", owner.column, owner.prefix),
         ));
     }
-    let exists: Option<(String,)> =
-        sqlx::query_as("SELECT id FROM users WHERE id = $1 AND workspace_id = $2")
-            .bind(&body.user_id)
-            .bind(caller.workspace_id())
-            .fetch_optional(state.db.pool())
-            .await?;
+    let exists: Option<(String,)> = sqlx::query_as(&format!(
+        "SELECT id FROM {} WHERE id = $1 AND workspace_id = $2",
+        owner.table
+    ))
+    .bind(id)
+    .bind(caller.workspace_id())
+    .fetch_optional(state.db.pool())
+    .await?;
     if exists.is_none() {
         return Err(ApiError::not_found());
     }
-    require_self_or_admin(&caller, &body.user_id)?;
+    (owner.authorize)(&caller, id)?;
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
-    let revoked: Vec<(String,)> = sqlx::query_as(
-        "UPDATE sessions SET revoked_at = $1, revoked_reason = 'revoke_all' \
-         WHERE user_id = $2 AND workspace_id = $3 AND revoked_at IS NULL RETURNING id",
-    )
+    let revoked: Vec<(String,)> = sqlx::query_as(&format!(
+        "UPDATE {} SET revoked_at = $1, revoked_reason = 'revoke_all' \
+         WHERE {} = $2 AND workspace_id = $3 AND revoked_at IS NULL RETURNING id",
+        owner.sessions, owner.column
+    ))
     .bind(now)
-    .bind(&body.user_id)
+    .bind(id)
     .bind(caller.workspace_id())
     .fetch_all(&mut *tx.tx)
     .await?;
-    for (id,) in &revoked {
-        state.session_revoked(id, now).await;
+    if owner.has_access_tokens {
+        // Their access tokens too: refused here at once, elsewhere within the revocation poll.
+        for (session,) in &revoked {
+            state.session_revoked(session, now).await;
+        }
     }
     let count = u64::try_from(revoked.len()).unwrap_or(u64::MAX);
     let event = NewEvent::success(
@@ -464,7 +556,7 @@ pub async fn revoke_all(
         EventType::SessionRevoked,
         caller.actor(),
     )
-    .target("user", &body.user_id)
+    .target(owner.target, id)
     .details(json!({
         "reason": "revoke_all",
         "sessions": revoked.iter().map(|(id,)| id).collect::<Vec<_>>(),
@@ -483,13 +575,8 @@ async fn revoke_key_session(state: &AppState, caller: &Caller, id: &str) -> ApiR
             .fetch_optional(state.db.pool())
             .await?;
     let (api_key_id,) = key.ok_or_else(ApiError::not_found)?;
-    let own = caller.principal.session_id() == Some(id)
-        || matches!(&caller.principal, Principal::ApiKey(k) if k.id == api_key_id);
-    if !own && !caller.principal.grants(Scope::AdminSso) {
-        return Err(ApiError::forbidden(
-            "insufficient_scope",
-            "another principal's sessions need the `admin:sso` scope",
-        ));
+    if caller.principal.session_id() != Some(id) {
+        require_key_or_admin(caller, &api_key_id)?;
     }
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
@@ -528,4 +615,21 @@ fn require_self_or_admin(caller: &Caller, user_id: &str) -> ApiResult<()> {
             "another user's sessions need the `admin:sso` scope",
         )),
     }
+}
+
+/// The key sessions of `api_key_id` are the key's own (the key, or any of its sessions), else
+/// need `admin:sso`.
+fn require_key_or_admin(caller: &Caller, api_key_id: &str) -> ApiResult<()> {
+    let own = match &caller.principal {
+        Principal::ApiKey(k) => k.id == api_key_id,
+        Principal::KeySession(s) => s.key.id == api_key_id,
+        Principal::Session(_) | Principal::AccessToken(_) => false,
+    };
+    if own || caller.principal.grants(Scope::AdminSso) {
+        return Ok(());
+    }
+    Err(ApiError::forbidden(
+        "insufficient_scope",
+        "another principal's sessions need the `admin:sso` scope",
+    ))
 }

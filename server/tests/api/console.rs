@@ -18,17 +18,36 @@ use crate::webdriver::{Browser, Driver};
 
 on_both_backends!(
     the_operator_signs_in_with_the_admin_key_and_generates_rotates_and_revokes_a_key,
+    the_operator_manages_clusters_service_accounts_and_bindings_and_reads_effective_access,
     a_person_signs_in_through_sso_by_email_and_signs_out_everywhere,
     a_session_revoked_elsewhere_is_signed_out_in_every_tab_within_30_seconds,
     console_pages_carry_a_strict_policy_and_cacheable_hashed_assets,
     a_key_session_acts_as_its_key_and_ends_when_the_key_is_revoked,
     only_an_admin_key_opens_a_console_session_and_guessing_is_budgeted,
     a_cookie_write_without_the_csrf_token_or_from_another_origin_is_refused,
-    another_workspaces_session_cannot_see_this_workspaces_keys,
+    another_workspaces_session_cannot_see_or_change_this_workspaces_keys_or_access,
     sign_in_never_redirects_outside_the_console_and_never_keeps_a_planted_cookie,
+    key_sessions_are_listed_with_the_workspaces_sessions_and_signed_out_everywhere_by_key,
+    the_sessions_page_lists_and_revokes_sessions_and_signs_a_key_out_everywhere,
+    a_person_grants_only_what_their_groups_hold_and_sees_only_their_own_sessions,
 );
 
 const KEYS_PAGE: &str = "/console/settings/integrations/api-keys";
+const SERVICE_ACCOUNTS_PAGE: &str = "/console/settings/access/service-accounts";
+const BINDINGS_PAGE: &str = "/console/settings/access/role-bindings";
+const CLUSTERS_PAGE: &str = "/console/settings/access/environment-clusters";
+const SESSIONS_PAGE: &str = "/console/settings/security/sessions";
+/// WebDriver's key codes of Enter and Escape.
+const ENTER: &str = "\u{E007}";
+const ESCAPE: &str = "\u{E00C}";
+/// Every page behind sign-in.
+const SETTINGS_PAGES: [&str; 5] = [
+    KEYS_PAGE,
+    SERVICE_ACCOUNTS_PAGE,
+    BINDINGS_PAGE,
+    CLUSTERS_PAGE,
+    SESSIONS_PAGE,
+];
 
 /// Where screenshots go: `docs/console/` when `STATUSPULSE_SCREENSHOTS=1` (to refresh the
 /// committed ones), else a scratch folder, so an ordinary test run leaves the tree clean.
@@ -65,6 +84,25 @@ async fn console_errors(browser: &Browser, expected: &[&str]) -> Vec<String> {
         .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
         .filter(|m| !expected.iter().any(|x| m.contains(x)))
         .collect()
+}
+
+/// Waits until a new key is shown (once); the key.
+async fn shown_key(browser: &Browser) -> String {
+    browser
+        .wait_for(
+            "return !document.getElementById('new-key').hidden",
+            Duration::from_secs(10),
+        )
+        .await;
+    browser
+        .run(
+            "return document.getElementById('new-key-value').value",
+            json!([]),
+        )
+        .await
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 /// Waits until the keys table has a row for `key_id` whose status cell starts with `status`.
@@ -189,21 +227,7 @@ async fn the_operator_signs_in_with_the_admin_key_and_generates_rotates_and_revo
         .click("#gen-scopes input[value=\"write:alerts\"]")
         .await;
     browser.click("#generate-form button[type=submit]").await;
-    browser
-        .wait_for(
-            "return !document.getElementById('new-key').hidden",
-            Duration::from_secs(10),
-        )
-        .await;
-    let key = browser
-        .run(
-            "return document.getElementById('new-key-value').value",
-            json!([]),
-        )
-        .await
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let key = shown_key(&browser).await;
     assert!(key.starts_with("sp_live_") && key.len() == 72, "{key}");
     assert!(browser
         .text("#new-key")
@@ -297,21 +321,7 @@ async fn the_operator_signs_in_with_the_admin_key_and_generates_rotates_and_revo
         .await;
     browser.type_into("#rotate-grace", "2").await;
     browser.click("#rotate-form button[type=submit]").await;
-    browser
-        .wait_for(
-            "return !document.getElementById('new-key').hidden",
-            Duration::from_secs(10),
-        )
-        .await;
-    let successor = browser
-        .run(
-            "return document.getElementById('new-key-value').value",
-            json!([]),
-        )
-        .await
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let successor = shown_key(&browser).await;
     assert_ne!(successor, key);
     assert_eq!(app.verify(&successor).await, StatusCode::OK);
     assert_eq!(app.verify(&key).await, StatusCode::OK);
@@ -408,6 +418,422 @@ async fn the_operator_signs_in_with_the_admin_key_and_generates_rotates_and_revo
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["code"], "revoked_session");
+    browser.quit().await;
+}
+
+/// Opens a settings page and waits until its lists are loaded.
+async fn open_page(browser: &Browser, app: &TestApp, path: &str) {
+    browser.goto(&app.url(path)).await;
+    browser
+        .wait_for(
+            &format!(
+                "return location.pathname === '{path}' && document.body.dataset.ready === 'true'"
+            ),
+            Duration::from_secs(20),
+        )
+        .await;
+}
+
+/// Waits until the list of a settings page has a row named `name`; its object id.
+async fn wait_for_item(browser: &Browser, name: &str) -> String {
+    let find = "const r = Array.from(document.querySelectorAll('#items tbody tr')).find(\
+         (r) => r.querySelector('td.name').textContent === arguments[0]); \
+         return r ? r.dataset.id : null";
+    let started = Instant::now();
+    loop {
+        if let Some(id) = browser.run(find, json!([name])).await.as_str() {
+            return id.to_owned();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no row named {name}: {}",
+            browser.text("#items").await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until the error slot `css` is shown; its words.
+async fn wait_for_refusal(browser: &Browser, css: &str) -> String {
+    browser
+        .wait_for(
+            &format!("const e = document.querySelector('{css}'); return !!e && !e.hidden"),
+            Duration::from_secs(10),
+        )
+        .await;
+    browser.text(css).await
+}
+
+/// Waits until the effective access dialog shows its answer.
+async fn wait_for_access(browser: &Browser) -> String {
+    browser
+        .wait_for(
+            "const d = document.getElementById('access-dialog'); \
+             return d.open && d.dataset.ready === 'true'",
+            Duration::from_secs(10),
+        )
+        .await;
+    browser.text("#access-dialog").await
+}
+
+/// The page as it is now, at 1280 px and at 390 px: no serious accessibility violation at
+/// either, and (for the SQLite run) screenshots named `name-1280.png` and `name-390.png`.
+async fn check_both_widths(browser: &Browser, name: &str, shoot: bool) {
+    for (width, height) in [(1280, 900), (390, 844)] {
+        browser.resize(width, height).await;
+        assert_accessible(browser, &format!("{name} at {width} px")).await;
+        if shoot {
+            // From the top, as the page opens (a modal dialog stays in view).
+            browser.run("window.scrollTo(0, 0)", json!([])).await;
+            browser
+                .screenshot(&shots().join(format!("{name}-{width}.png")))
+                .await;
+        }
+    }
+    browser.resize(1280, 900).await;
+}
+
+async fn the_operator_manages_clusters_service_accounts_and_bindings_and_reads_effective_access(
+    backend: Backend,
+) {
+    let (app, _db) = TestApp::spawn(backend).await;
+    let driver = Driver::start().await;
+    let browser = driver.browser(1280, 900).await;
+    let shoot = backend == Backend::Sqlite;
+    sign_in_with_key(&browser, &app, &app.admin_key).await;
+
+    // Environment clusters: the settings navigation leads there; create two, edit one.
+    browser
+        .click(&format!("nav.settings a[href=\"{CLUSTERS_PAGE}\"]"))
+        .await;
+    open_page(&browser, &app, CLUSTERS_PAGE).await;
+    assert_eq!(
+        browser.text("nav.settings a[aria-current=\"page\"]").await,
+        "Environment clusters"
+    );
+    browser.type_into("#cl-name", "eu-prod-1").await;
+    browser.type_into("#cl-description", "Frankfurt").await;
+    browser.click("#create-form button[type=submit]").await;
+    let eu = wait_for_item(&browser, "eu-prod-1").await;
+    browser.type_into("#cl-name", "staging-1").await;
+    browser
+        .click("#cl-environment option[value=\"test\"]")
+        .await;
+    browser.click("#create-form button[type=submit]").await;
+    wait_for_item(&browser, "staging-1").await;
+    // The server's refusal, in words, next to the field it concerns.
+    browser.type_into("#cl-name", "eu-prod-1").await;
+    browser.click("#create-form button[type=submit]").await;
+    let taken = wait_for_refusal(&browser, "#cl-name-error").await;
+    assert!(
+        taken.contains("already exists") && taken.contains("name_taken"),
+        "{taken}"
+    );
+    browser
+        .click(&format!(
+            "tr[data-id=\"{eu}\"] button[aria-label^=\"Edit\"]"
+        ))
+        .await;
+    browser
+        .type_into("#edit-description", "Frankfurt, primary")
+        .await;
+    browser.click("#edit-form button[type=submit]").await;
+    browser
+        .wait_for(
+            &format!(
+                "return document.querySelector('tr[data-id=\"{eu}\"]').textContent\
+                 .includes('Frankfurt, primary')"
+            ),
+            Duration::from_secs(10),
+        )
+        .await;
+    check_both_widths(&browser, "environment-clusters", shoot).await;
+
+    // Service accounts: create, rename.
+    open_page(&browser, &app, SERVICE_ACCOUNTS_PAGE).await;
+    browser.type_into("#sa-name", "ci-deployer").await;
+    browser
+        .type_into("#sa-description", "<b>deploys</b> from CI")
+        .await;
+    // From the keyboard: Enter in a field submits its form.
+    browser.press("#sa-description", ENTER).await;
+    let sa = wait_for_item(&browser, "ci-deployer").await;
+    assert_eq!(
+        browser
+            .run(
+                "return document.querySelectorAll('#items b').length",
+                json!([])
+            )
+            .await,
+        json!(0),
+        "shown as text, never as markup"
+    );
+    assert!(browser
+        .text(&format!("tr[data-id=\"{sa}\"]"))
+        .await
+        .contains("<b>deploys</b> from CI"));
+    browser
+        .click(&format!(
+            "tr[data-id=\"{sa}\"] button[aria-label^=\"Edit\"]"
+        ))
+        .await;
+    // The dialog takes the focus (and keeps it: it is modal), and Escape leaves it unchanged.
+    assert_eq!(
+        browser
+            .run(
+                "return document.getElementById('edit-dialog').contains(document.activeElement)",
+                json!([])
+            )
+            .await,
+        json!(true)
+    );
+    browser.press("#edit-name", ESCAPE).await;
+    assert_eq!(
+        browser
+            .run(
+                "return document.getElementById('edit-dialog').open",
+                json!([])
+            )
+            .await,
+        json!(false)
+    );
+    browser
+        .click(&format!(
+            "tr[data-id=\"{sa}\"] button[aria-label^=\"Edit\"]"
+        ))
+        .await;
+    browser.type_into("#edit-name", "ci-deploy").await;
+    browser.press("#edit-name", ENTER).await;
+    wait_for_item(&browser, "ci-deploy").await;
+    check_both_widths(&browser, "service-accounts", shoot).await;
+
+    // Role bindings: least privilege is the server's, and its refusals are shown at the field.
+    open_page(&browser, &app, BINDINGS_PAGE).await;
+    browser
+        .click("#rb-scopes input[value=\"read:checks\"]")
+        .await;
+    browser.click("#create-form button[type=submit]").await;
+    let nobody = wait_for_refusal(&browser, "#rb-service-account-error").await;
+    assert!(nobody.contains("principal_required"), "{nobody}");
+    browser
+        .click(&format!("#rb-service-account option[value=\"{sa}\"]"))
+        .await;
+    browser.click("#rb-scopes input[value=\"admin:all\"]").await;
+    browser.click("#create-form button[type=submit]").await;
+    let too_broad = wait_for_refusal(&browser, "#rb-scopes-error").await;
+    assert!(too_broad.contains("admin_all_forbidden"), "{too_broad}");
+    assert_eq!(
+        browser
+            .run(
+                "return document.getElementById('rb-scopes').getAttribute('aria-invalid')",
+                json!([])
+            )
+            .await,
+        json!("true")
+    );
+    browser.click("#rb-scopes input[value=\"admin:all\"]").await;
+    browser
+        .click("#rb-scopes input[value=\"write:checks\"]")
+        .await;
+    browser
+        .click("#rb-clusters input[value=\"eu-prod-1\"]")
+        .await;
+    browser.click("#create-form button[type=submit]").await;
+    let binding = wait_for_item(&browser, "service account ci-deploy").await;
+    let bindings = app.get("/v1/role-bindings", &app.admin_key).await;
+    assert_eq!(
+        bindings.body["items"][0]["scopes"],
+        json!(["read:checks", "write:checks"])
+    );
+    assert_eq!(
+        bindings.body["items"][0]["environment_clusters"],
+        json!(["eu-prod-1"])
+    );
+    // Narrowed in place: write:checks is withdrawn.
+    browser
+        .click(&format!(
+            "tr[data-id=\"{binding}\"] button[aria-label^=\"Edit\"]"
+        ))
+        .await;
+    browser
+        .wait_for(
+            "return document.getElementById('edit-dialog').open && \
+             document.querySelector('#edit-scopes input[value=\"write:checks\"]').checked",
+            Duration::from_secs(10),
+        )
+        .await;
+    browser
+        .click("#edit-scopes input[value=\"write:checks\"]")
+        .await;
+    browser.click("#edit-form button[type=submit]").await;
+    browser
+        .wait_for(
+            &format!(
+                "const r = document.querySelector('tr[data-id=\"{binding}\"] td.scopes'); \
+                 return !!r && r.textContent === 'read:checks'"
+            ),
+            Duration::from_secs(10),
+        )
+        .await;
+    check_both_widths(&browser, "role-bindings", shoot).await;
+
+    // Effective access of the service account: read:checks, in eu-prod-1 only.
+    open_page(&browser, &app, SERVICE_ACCOUNTS_PAGE).await;
+    browser
+        .click(&format!(
+            "tr[data-id=\"{sa}\"] button[aria-label^=\"Access\"]"
+        ))
+        .await;
+    let access = wait_for_access(&browser).await;
+    assert!(access.contains("read:checks"), "{access}");
+    assert!(!access.contains("write:checks"), "{access}");
+    assert_eq!(
+        browser
+            .run(
+                "return Array.from(document.querySelectorAll('#access-clusters tbody tr'))\
+                 .map((r) => r.dataset.cluster)",
+                json!([])
+            )
+            .await,
+        json!(["eu-prod-1"])
+    );
+    check_both_widths(&browser, "effective-access", shoot).await;
+    browser.click("#access-dialog .cancel").await;
+
+    // A key of the service account: clusters are picked from the list, and the check before the
+    // create refuses what the bindings do not grant, next to the field, minting nothing.
+    open_page(&browser, &app, KEYS_PAGE).await;
+    let keys_before = app.get("/v1/api-keys", &app.admin_key).await.body["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    browser.type_into("#gen-name", "deployer").await;
+    browser
+        .click(&format!("#gen-service-account option[value=\"{sa}\"]"))
+        .await;
+    browser
+        .click("#gen-scopes input[value=\"write:checks\"]")
+        .await;
+    browser
+        .click("#gen-clusters input[value=\"eu-prod-1\"]")
+        .await;
+    browser.click("#generate-form button[type=submit]").await;
+    let withheld = wait_for_refusal(&browser, "#gen-scopes-error").await;
+    assert!(withheld.contains("write:checks"), "{withheld}");
+    assert_eq!(
+        app.get("/v1/api-keys", &app.admin_key).await.body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        keys_before,
+        "the refused key was only checked, never minted"
+    );
+    browser
+        .click("#gen-scopes input[value=\"write:checks\"]")
+        .await;
+    browser
+        .click("#gen-scopes input[value=\"read:checks\"]")
+        .await;
+    browser.click("#generate-form button[type=submit]").await;
+    let key = shown_key(&browser).await;
+    let verified = app.get("/v1/auth/verify", &key).await;
+    assert_eq!(verified.status, StatusCode::OK, "{}", verified.body);
+    let key_id = verified.body["key_id"].as_str().unwrap().to_owned();
+    browser.click("#dismiss-key").await;
+    wait_for_row(&browser, &key_id, "active").await;
+    browser
+        .click(&format!(
+            "tr[data-key-id=\"{key_id}\"] button[aria-label^=\"Access\"]"
+        ))
+        .await;
+    let access = wait_for_access(&browser).await;
+    assert!(
+        access.contains(&key_id) && access.contains("read:checks"),
+        "{access}"
+    );
+    browser.click("#access-dialog .cancel").await;
+
+    // Deletes the server refuses are explained in the dialog: a cluster in use, a service
+    // account with a usable key.
+    open_page(&browser, &app, CLUSTERS_PAGE).await;
+    browser
+        .click(&format!(
+            "tr[data-id=\"{eu}\"] button[aria-label^=\"Delete\"]"
+        ))
+        .await;
+    browser.click("#delete-form button[type=submit]").await;
+    let in_use = wait_for_refusal(&browser, "#delete-form [data-error-for=\"\"]").await;
+    assert!(in_use.contains("cluster_in_use"), "{in_use}");
+    browser.click("#delete-dialog .cancel").await;
+    open_page(&browser, &app, SERVICE_ACCOUNTS_PAGE).await;
+    browser
+        .click(&format!(
+            "tr[data-id=\"{sa}\"] button[aria-label^=\"Delete\"]"
+        ))
+        .await;
+    browser.click("#delete-form button[type=submit]").await;
+    let has_keys = wait_for_refusal(&browser, "#delete-form [data-error-for=\"\"]").await;
+    assert!(
+        has_keys.contains("service_account_has_active_keys") && has_keys.contains("deployer"),
+        "{has_keys}"
+    );
+    check_both_widths(&browser, "service-account-delete-refused", false).await;
+    browser.click("#delete-dialog .cancel").await;
+    let keys = app.get("/v1/api-keys", &app.admin_key).await;
+    let deployer = keys.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["key_id"] == json!(key_id))
+        .unwrap()
+        .clone();
+    let revoked = app
+        .post(
+            "/v1/api-keys/revoke",
+            &app.admin_key,
+            json!({"id": deployer["id"], "reason": "deployer retired"}),
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.body);
+    browser
+        .click(&format!(
+            "tr[data-id=\"{sa}\"] button[aria-label^=\"Delete\"]"
+        ))
+        .await;
+    browser.click("#delete-form button[type=submit]").await;
+    browser
+        .wait_for(
+            &format!("return !document.querySelector('tr[data-id=\"{sa}\"]')"),
+            Duration::from_secs(10),
+        )
+        .await;
+    // Its binding went with it, so the cluster is free to delete.
+    open_page(&browser, &app, BINDINGS_PAGE).await;
+    assert!(!browser.text("#items-empty").await.is_empty());
+    open_page(&browser, &app, CLUSTERS_PAGE).await;
+    browser
+        .click(&format!(
+            "tr[data-id=\"{eu}\"] button[aria-label^=\"Delete\"]"
+        ))
+        .await;
+    browser.click("#delete-form button[type=submit]").await;
+    browser
+        .wait_for(
+            &format!("return !document.querySelector('tr[data-id=\"{eu}\"]')"),
+            Duration::from_secs(10),
+        )
+        .await;
+    assert_eq!(
+        app.get("/v1/environment-clusters", &app.admin_key)
+            .await
+            .body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let errors = console_errors(&browser, &["409", "422"]).await;
+    assert!(errors.is_empty(), "console errors: {errors:?}");
     browser.quit().await;
 }
 
@@ -580,11 +1006,10 @@ async fn console_pages_carry_a_strict_policy_and_cacheable_hashed_assets(backend
             .unwrap_or_default()
             .to_owned()
     };
-    assert_eq!(
-        header(&page, "content-security-policy"),
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
-         connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    );
+    let pages_policy = "default-src 'none'; script-src 'self'; style-src 'self'; \
+        img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+        base-uri 'none'";
+    assert_eq!(header(&page, "content-security-policy"), pages_policy);
     assert_eq!(header(&page, "x-frame-options"), "DENY");
     assert_eq!(header(&page, "x-content-type-options"), "nosniff");
     assert_eq!(header(&page, "cache-control"), "no-store");
@@ -620,17 +1045,20 @@ async fn console_pages_carry_a_strict_policy_and_cacheable_hashed_assets(backend
         .await
         .unwrap();
     assert_eq!(stale.status(), StatusCode::NOT_FOUND);
-    // Signed out, the keys page sends the browser to sign in and back.
+    // Signed out, every settings page sends the browser to sign in and back.
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let keys = client.get(app.url(KEYS_PAGE)).send().await.unwrap();
-    assert_eq!(keys.status(), StatusCode::SEE_OTHER);
-    assert_eq!(
-        header(&keys, "location"),
-        format!("/console/sign-in?return_to={KEYS_PAGE}")
-    );
+    for path in SETTINGS_PAGES {
+        let page = client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(
+            header(&page, "location"),
+            format!("/console/sign-in?return_to={path}")
+        );
+        assert_eq!(header(&page, "content-security-policy"), pages_policy);
+    }
 }
 
 /// Opens a key session with `key`: the answer and the cookie (`name=value`).
@@ -841,7 +1269,9 @@ async fn a_cookie_write_without_the_csrf_token_or_from_another_origin_is_refused
     assert_eq!(status, StatusCode::CREATED, "{made}");
 }
 
-async fn another_workspaces_session_cannot_see_this_workspaces_keys(backend: Backend) {
+async fn another_workspaces_session_cannot_see_or_change_this_workspaces_keys_or_access(
+    backend: Backend,
+) {
     let (app, _db) = TestApp::spawn(backend).await;
     let ours = app
         .create_key(
@@ -868,6 +1298,65 @@ async fn another_workspaces_session_cannot_see_this_workspaces_keys(backend: Bac
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // Nor what the access pages show: our service accounts, bindings, clusters, and the
+    // effective access of our key and service account.
+    let sa = app
+        .post(
+            "/v1/service-accounts",
+            &app.admin_key,
+            json!({"name": "our-deployer"}),
+        )
+        .await;
+    let sa_id = sa.body["id"].as_str().unwrap();
+    let cluster = app
+        .post(
+            "/v1/environment-clusters",
+            &app.admin_key,
+            json!({"name": "our-cluster", "environment": "live"}),
+        )
+        .await;
+    let bound = app
+        .post(
+            "/v1/role-bindings",
+            &app.admin_key,
+            json!({"service_account_id": sa_id, "scopes": ["read:checks"],
+                "environment_clusters": ["our-cluster"]}),
+        )
+        .await;
+    assert_eq!(bound.status, StatusCode::CREATED, "{}", bound.body);
+    for list in [
+        "/v1/service-accounts",
+        "/v1/environment-clusters",
+        "/v1/role-bindings",
+    ] {
+        let (status, body) = with_cookie(&app, Method::GET, list, &cookie, None, None).await;
+        assert_eq!(status, StatusCode::OK, "{list}");
+        assert_eq!(body["items"], json!([]), "{list}");
+    }
+    let objects = [
+        format!("/v1/service-accounts/{sa_id}"),
+        format!(
+            "/v1/environment-clusters/{}",
+            cluster.body["id"].as_str().unwrap()
+        ),
+        format!("/v1/role-bindings/{}", bound.body["id"].as_str().unwrap()),
+    ];
+    let access = [
+        format!("/v1/effective-access?service_account_id={sa_id}"),
+        format!(
+            "/v1/effective-access?api_key_id={}",
+            ours["id"].as_str().unwrap()
+        ),
+    ];
+    for path in objects.iter().chain(&access) {
+        let (status, _) = with_cookie(&app, Method::GET, path, &cookie, None, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+    }
+    for path in &objects {
+        let (status, _) =
+            with_cookie(&app, Method::DELETE, path, &cookie, Some(tenant_csrf), None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "DELETE {path}");
+    }
     // Nor revoke our sessions: another workspace's session is a 404.
     let (mine, _) = key_session(&app, &app.admin_key).await;
     let mine: Value = mine.json().await.unwrap();
@@ -939,4 +1428,363 @@ async fn sign_in_never_redirects_outside_the_console_and_never_keeps_a_planted_c
         assert!(html.contains("data-return-to=\"/console/\""), "{html}");
         assert!(!html.contains("evil.example"));
     }
+}
+
+/// Opens a key session: its id, cookie, CSRF token and the key's object id.
+async fn open_key_session(app: &TestApp, key: &str) -> (String, String, String, String) {
+    let (answer, cookie) = key_session(app, key).await;
+    assert_eq!(answer.status(), StatusCode::CREATED);
+    let created: Value = answer.json().await.unwrap();
+    let text = |name: &str| created[name].as_str().unwrap().to_owned();
+    (
+        text("id"),
+        cookie.unwrap(),
+        text("csrf_token"),
+        text("api_key_id"),
+    )
+}
+
+/// The ids of the sessions `list` holds, with their status.
+fn listed(list: &Value) -> Vec<(String, String)> {
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["id"].as_str().unwrap().to_owned(),
+                s["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+async fn key_sessions_are_listed_with_the_workspaces_sessions_and_signed_out_everywhere_by_key(
+    backend: Backend,
+) {
+    let (app, _db) = TestApp::spawn(backend).await;
+    let (a, a_cookie, a_csrf, admin_id) = open_key_session(&app, &app.admin_key).await;
+    let (b, b_cookie, ..) = open_key_session(&app, &app.admin_key).await;
+    let second = app
+        .create_key(
+            &app.admin_key,
+            json!({"name": "second operator", "environment": "live", "scopes": ["admin:all"]}),
+        )
+        .await;
+    let (c, c_cookie, ..) = open_key_session(&app, second["key"].as_str().unwrap()).await;
+
+    // Listed for the workspace, as key sessions of their key; the caller's own is marked.
+    let (status, list) =
+        with_cookie(&app, Method::GET, "/v1/sessions", &a_cookie, None, None).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let mut expected = vec![a.clone(), b.clone(), c.clone()];
+    expected.sort();
+    let ids: Vec<String> = listed(&list).into_iter().map(|(id, _)| id).collect();
+    assert_eq!(ids, expected);
+    for s in list["items"].as_array().unwrap() {
+        assert_eq!(s["kind"], "api_key");
+        assert_eq!(s["status"], "active");
+        assert!(s.get("user_id").is_none(), "{s}");
+        assert_eq!(s["current"], json!(s["id"] == json!(a)));
+    }
+    let of_admin = app
+        .get(
+            &format!("/v1/sessions?api_key_id={admin_id}"),
+            &app.admin_key,
+        )
+        .await;
+    let mut expected = vec![a.clone(), b.clone()];
+    expected.sort();
+    let ids: Vec<String> = listed(&of_admin.body)
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(ids, expected);
+    assert_eq!(
+        of_admin.body["items"][0]["key_id"],
+        app.get("/v1/auth/verify", &app.admin_key).await.body["key_id"]
+    );
+    // Asked about a user, no key session answers.
+    let of_user = app
+        .get("/v1/sessions?user_id=usr_nobody", &app.admin_key)
+        .await;
+    assert_eq!(of_user.body["items"], json!([]));
+
+    // Another workspace sees none of them and ends none of them.
+    let (_, tenant_key) = app.new_workspace("tenant").await;
+    let (_, tenant_cookie, tenant_csrf, _) = open_key_session(&app, &tenant_key).await;
+    let (_, theirs) = with_cookie(
+        &app,
+        Method::GET,
+        "/v1/sessions",
+        &tenant_cookie,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(listed(&theirs).len(), 1, "only the tenant's own: {theirs}");
+    let (_, theirs) = with_cookie(
+        &app,
+        Method::GET,
+        &format!("/v1/sessions?api_key_id={admin_id}"),
+        &tenant_cookie,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(theirs["items"], json!([]));
+    let (status, _) = with_cookie(
+        &app,
+        Method::POST,
+        "/v1/sessions/revoke-all",
+        &tenant_cookie,
+        Some(&tenant_csrf),
+        Some(json!({"api_key_id": admin_id})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // A key without admin:sso ends only its own key's sessions.
+    let narrow = app
+        .create_key(
+            &app.admin_key,
+            json!({"name": "ci", "environment": "live", "scopes": ["read:checks"]}),
+        )
+        .await;
+    let refused = app
+        .post(
+            "/v1/sessions/revoke-all",
+            narrow["key"].as_str().unwrap(),
+            json!({"api_key_id": admin_id}),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    // Bad input is a 4xx that changes nothing.
+    let before = app.database_snapshot().await;
+    for body in [
+        json!({"api_key_id": "nope"}),
+        json!({"api_key_id": admin_id, "user_id": "usr_x"}),
+        json!({}),
+    ] {
+        let answer = app
+            .post("/v1/sessions/revoke-all", &app.admin_key, body)
+            .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            answer.body
+        );
+    }
+    assert_eq!(app.database_snapshot().await, before);
+
+    // "Sign out everywhere" from a key session: every session of that key ends at once, the
+    // other key's session and the key itself keep working.
+    let (status, done) = with_cookie(
+        &app,
+        Method::POST,
+        "/v1/sessions/revoke-all",
+        &a_cookie,
+        Some(&a_csrf),
+        Some(json!({"api_key_id": admin_id})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["revoked"], 2);
+    for cookie in [&a_cookie, &b_cookie] {
+        let (status, body) =
+            with_cookie(&app, Method::GET, "/v1/api-keys", cookie, None, None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(body["code"], "revoked_session");
+    }
+    let (status, _) = with_cookie(&app, Method::GET, "/v1/api-keys", &c_cookie, None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(app.verify(&app.admin_key).await, StatusCode::OK);
+    let events = app
+        .get(
+            "/v1/audit-events?event_type=session.revoked",
+            &app.admin_key,
+        )
+        .await;
+    let event = &events.body["items"][0];
+    assert_eq!(event["target"]["type"], "api_key", "{event}");
+    assert_eq!(event["details"]["reason"], "revoke_all");
+
+    // A key session is revoked from the moment its key is: so listed, and not active.
+    let revoked = app
+        .post(
+            "/v1/api-keys/revoke",
+            &app.admin_key,
+            json!({"id": second["id"], "reason": "operator left"}),
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.body);
+    let all = app.get("/v1/sessions", &app.admin_key).await;
+    assert!(
+        listed(&all.body)
+            .iter()
+            .all(|(id, status)| status == "revoked" || ![&a, &b, &c].contains(&id)),
+        "{}",
+        all.body
+    );
+    let active = app.get("/v1/sessions?active=true", &app.admin_key).await;
+    assert_eq!(active.body["items"], json!([]), "{}", active.body);
+}
+
+async fn the_sessions_page_lists_and_revokes_sessions_and_signs_a_key_out_everywhere(
+    backend: Backend,
+) {
+    let (app, _db) = TestApp::spawn(backend).await;
+    let shoot = backend == Backend::Sqlite;
+    let (other, other_cookie, ..) = open_key_session(&app, &app.admin_key).await;
+    let driver = Driver::start().await;
+    let browser = driver.browser(1280, 900).await;
+    sign_in_with_key(&browser, &app, &app.admin_key).await;
+    let mine = browser
+        .run(
+            "return document.querySelector('meta[name=\"sp-session\"]').content",
+            json!([]),
+        )
+        .await
+        .as_str()
+        .unwrap()
+        .to_owned();
+    browser
+        .click(&format!("nav.settings a[href=\"{SESSIONS_PAGE}\"]"))
+        .await;
+    open_page(&browser, &app, SESSIONS_PAGE).await;
+    browser
+        .wait_for(
+            &format!(
+                "return !!document.querySelector('tr[data-id=\"{other}\"]') && \
+                 document.querySelector('tr[data-id=\"{mine}\"]').textContent.includes('this session')"
+            ),
+            Duration::from_secs(10),
+        )
+        .await;
+    check_both_widths(&browser, "sessions", shoot).await;
+
+    // Revoke the other session: refused by the server at once, gone from the active list.
+    browser
+        .click(&format!(
+            "tr[data-id=\"{other}\"] button[aria-label^=\"Revoke\"]"
+        ))
+        .await;
+    check_both_widths(&browser, "sessions-revoke", false).await;
+    browser.click("#revoke-form button[type=submit]").await;
+    browser
+        .wait_for(
+            &format!("return !document.querySelector('tr[data-id=\"{other}\"]')"),
+            Duration::from_secs(10),
+        )
+        .await;
+    let (status, _) =
+        with_cookie(&app, Method::GET, "/v1/api-keys", &other_cookie, None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    browser.click("#filter-active option[value=\"\"]").await;
+    browser
+        .wait_for(
+            &format!(
+                "const r = document.querySelector('tr[data-id=\"{other}\"]'); \
+                 return !!r && r.dataset.status === 'revoked'"
+            ),
+            Duration::from_secs(10),
+        )
+        .await;
+
+    // Sign out everywhere, from a key session: every session of the key ends.
+    let (third, third_cookie, ..) = open_key_session(&app, &app.admin_key).await;
+    browser.click("#sign-out-everywhere").await;
+    browser
+        .wait_for(
+            "return location.pathname === '/console/sign-in' && !!document.getElementById('signed-out')",
+            Duration::from_secs(10),
+        )
+        .await;
+    let (status, body) =
+        with_cookie(&app, Method::GET, "/v1/api-keys", &third_cookie, None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{third}");
+    assert_eq!(body["code"], "revoked_session");
+    let active = app.get("/v1/sessions?active=true", &app.admin_key).await;
+    assert_eq!(active.body["items"], json!([]), "{}", active.body);
+    let errors = console_errors(&browser, &["401"]).await;
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    browser.quit().await;
+}
+
+async fn a_person_grants_only_what_their_groups_hold_and_sees_only_their_own_sessions(
+    backend: Backend,
+) {
+    let (app, _db) = crate::sign_in::spawn(backend).await;
+    let idp = crate::sign_in::idp_for(&app, crate::idp::Shape::Generic).await;
+    crate::sign_in::connection(
+        &app,
+        &app.admin_key,
+        "corp",
+        crate::sign_in::generic(&idp),
+        json!({"email_domains": ["example.com"], "group_mappings": {"idp-platform": "platform"}}),
+    )
+    .await;
+    let bound = app
+        .post(
+            "/v1/role-bindings",
+            &app.admin_key,
+            json!({"group": "platform", "scopes": ["admin:access", "read:checks"]}),
+        )
+        .await;
+    assert_eq!(bound.status, StatusCode::CREATED, "{}", bound.body);
+    // The operator's key session exists too; Dana (no admin:sso) is not shown it.
+    let (operator, ..) = open_key_session(&app, &app.admin_key).await;
+    idp.set_next_login(json!({"sub": "dana", "email": "dana@example.com",
+        "email_verified": true, "name": "Dana", "groups": ["idp-platform"]}))
+        .await;
+    let driver = Driver::start().await;
+    let browser = driver.browser(1280, 900).await;
+    browser
+        .goto(&app.url(&format!("/console/sign-in?return_to={BINDINGS_PAGE}")))
+        .await;
+    browser.type_into("#sso-email", "dana@example.com").await;
+    browser.click("#sso-form button[type=submit]").await;
+    browser
+        .wait_for(
+            &format!(
+                "return location.pathname === '{BINDINGS_PAGE}' && document.body.dataset.ready === 'true'"
+            ),
+            Duration::from_secs(30),
+        )
+        .await;
+
+    // Granting what her group does not hold is refused by the server, at the scopes.
+    browser.type_into("#rb-group", "support").await;
+    browser
+        .click("#rb-scopes input[value=\"write:alerts\"]")
+        .await;
+    browser.click("#create-form button[type=submit]").await;
+    let refused = wait_for_refusal(&browser, "#rb-scopes-error").await;
+    assert!(
+        refused.contains("scope_escalation") && refused.contains("write:alerts"),
+        "{refused}"
+    );
+    browser
+        .click("#rb-scopes input[value=\"write:alerts\"]")
+        .await;
+    browser
+        .click("#rb-scopes input[value=\"read:checks\"]")
+        .await;
+    browser.click("#create-form button[type=submit]").await;
+    wait_for_item(&browser, "group support").await;
+
+    // Her sessions only: the operator's key session is not hers to see.
+    open_page(&browser, &app, SESSIONS_PAGE).await;
+    browser
+        .wait_for(
+            "return document.querySelectorAll('#sessions tbody tr').length === 1",
+            Duration::from_secs(10),
+        )
+        .await;
+    assert!(browser.text("#sessions").await.contains("(you)"));
+    assert!(!browser.text("#sessions").await.contains(&operator));
+    assert_accessible(&browser, "sessions of a person").await;
+    let errors = console_errors(&browser, &["403"]).await;
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    browser.quit().await;
 }

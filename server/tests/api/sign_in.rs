@@ -793,7 +793,17 @@ async fn sessions_are_listed_and_revoked_and_a_revoked_session_is_refused_at_onc
     let alice_id = alice["user"]["id"].as_str().unwrap().to_owned();
     let csrf = |me: &Value| me["csrf_token"].as_str().unwrap().to_owned();
 
-    // A user lists their own sessions only; an admin key lists all.
+    // The operator's console session (a key session) is one of the workspace's sessions.
+    let operator = app
+        .http
+        .post(app.url("/v1/sessions"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(operator.status(), StatusCode::CREATED);
+
+    // A user lists their own sessions only; an admin key lists all, key sessions included.
     let own: Value = alice_laptop
         .get(&app.url("/v1/sessions"))
         .await
@@ -807,7 +817,14 @@ async fn sessions_are_listed_and_revoked_and_a_revoked_session_is_refused_at_onc
         .iter()
         .all(|s| s["user_id"] == alice["user"]["id"]));
     let all = app.get("/v1/sessions", &admin).await;
-    assert_eq!(all.body["items"].as_array().unwrap().len(), 3);
+    let kinds: Vec<&str> = all.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.len(), 4, "{}", all.body);
+    assert_eq!(kinds.iter().filter(|k| **k == "api_key").count(), 1);
     let bobs_sessions = alice_laptop
         .get(&app.url(&format!(
             "/v1/sessions?user_id={}",
@@ -891,7 +908,11 @@ async fn sessions_are_listed_and_revoked_and_a_revoked_session_is_refused_at_onc
         StatusCode::OK
     );
     let listed = app.get("/v1/sessions?active=true", &admin).await;
-    assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        listed.body["items"].as_array().unwrap().len(),
+        2,
+        "Bob's and the operator's"
+    );
     assert_eq!(
         app.audit_count(&app.workspace_id, "session.revoked").await,
         2

@@ -159,6 +159,14 @@ impl Browser {
             .await;
     }
 
+    /// Sends `keys` (text, or WebDriver key codes such as Enter, `\u{E007}`) to the element
+    /// `css`, after what it already holds.
+    pub async fn press(&self, css: &str, keys: &str) {
+        let id = self.element(css).await;
+        self.post(&format!("/element/{id}/value"), json!({"text": keys}))
+            .await;
+    }
+
     pub async fn click(&self, css: &str) {
         let id = self.element(css).await;
         self.post(&format!("/element/{id}/click"), json!({})).await;

@@ -11,6 +11,7 @@
   const sessionId = meta('sp-session');
   const csrf = meta('sp-csrf');
   const userId = meta('sp-user');
+  const apiKeyId = meta('sp-key');
   const $ = (id) => document.getElementById(id);
 
   // ---- Signing out, in every tab -------------------------------------------------------------
@@ -170,10 +171,12 @@
       goSignedOut(true);
     });
   }
+  // A person's every session, or every session of the key a key session acts as.
   const everywhere = $('sign-out-everywhere');
-  if (everywhere && userId) {
+  if (everywhere && (userId || apiKeyId)) {
     everywhere.addEventListener('click', async () => {
-      await api('POST', '/v1/sessions/revoke-all', { user_id: userId });
+      const whose = userId ? { user_id: userId } : { api_key_id: apiKeyId };
+      await api('POST', '/v1/sessions/revoke-all', whose);
       goSignedOut(true);
     });
   }
@@ -217,10 +220,7 @@
     window.addEventListener('pagehide', forgetKey);
   }
 
-  // ---- Settings > Integrations > API Keys ----------------------------------------------------
-  const keysTable = $('keys');
-  if (!keysTable) return;
-
+  // ---- Building blocks of the settings pages ----------------------------------------------------
   const list = (text) =>
     String(text || '')
       .split(',')
@@ -238,6 +238,461 @@
   function when(value) {
     return value ? value.replace('T', ' ').replace(/\.\d+/, '').replace('Z', ' UTC') : 'never';
   }
+
+  // A row's action: its visible word, and a label naming what it acts on.
+  function actionButton(text, label, run, className) {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.textContent = text;
+    b.setAttribute('aria-label', label);
+    if (className) b.className = className;
+    b.addEventListener('click', run);
+    return b;
+  }
+
+  function pageProblem(problem, fallback) {
+    const slot = $('page-error');
+    const p = problem || {};
+    slot.textContent = (p.detail || fallback) + (p.code ? ' (' + p.code + ')' : '');
+    slot.hidden = false;
+  }
+
+  // Sends one form's request (its button disabled meanwhile); a refusal is shown next to the field
+  // it names. The answer when it succeeded, else null.
+  async function submit(form, send) {
+    clearProblems(form);
+    const button = form.querySelector('button[type="submit"]');
+    button.disabled = true;
+    try {
+      const r = await send();
+      if (!r.ok) {
+        showProblem(form, r.data);
+        return null;
+      }
+      return r;
+    } catch (_) {
+      showProblem(form, { detail: 'The server cannot be reached.' });
+      return null;
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  // Every item of a /v1 list, page after page (a console workspace has hundreds at most).
+  async function listAll(path) {
+    let items = [];
+    let cursor = null;
+    do {
+      const q = new URLSearchParams({ limit: '200' });
+      if (cursor) q.set('cursor', cursor);
+      const r = await api('GET', path + '?' + q.toString());
+      if (!r.ok) return { ok: false, data: r.data };
+      items = items.concat(r.data.items);
+      cursor = r.data.next_cursor || null;
+    } while (cursor);
+    return { ok: true, items };
+  }
+
+  // Checkbox lists (`fieldset[data-fill]`): scopes from the catalog, clusters from the workspace.
+  const sources = {
+    scopes: () =>
+      api('GET', '/v1/scopes').then((r) =>
+        r.ok ? r.data.items.map((s) => ({ value: s.name, text: s.name, title: s.description })) : null,
+      ),
+    clusters: () =>
+      listAll('/v1/environment-clusters').then((r) =>
+        r.ok ? r.items.map((c) => ({ value: c.name, text: c.name + ' (' + c.environment + ')' })) : null,
+      ),
+  };
+  const loaded = {};
+  async function fillChecks(box) {
+    const kind = box.dataset.fill;
+    loaded[kind] = loaded[kind] || sources[kind]();
+    const items = await loaded[kind];
+    box.querySelectorAll('.loading, .check').forEach((el) => el.remove());
+    const error = box.querySelector('.field-error');
+    if (!items) {
+      const p = document.createElement('p');
+      p.className = 'hint check';
+      p.textContent = 'The list cannot be loaded.';
+      box.insertBefore(p, error);
+      return;
+    }
+    if (!items.length) {
+      const p = document.createElement('p');
+      p.className = 'hint check';
+      p.textContent = 'None declared.';
+      box.insertBefore(p, error);
+    }
+    for (const item of items) {
+      const id = box.id + '-' + item.value.replace(/[^a-z0-9]/gi, '-');
+      const wrap = document.createElement('div');
+      wrap.className = 'check';
+      const input = document.createElement('input');
+      input.type = 'checkbox';
+      input.id = id;
+      input.value = item.value;
+      input.name = box.id;
+      const label = document.createElement('label');
+      label.htmlFor = id;
+      label.textContent = item.text;
+      if (item.title) label.title = item.title;
+      wrap.append(input, label);
+      box.insertBefore(wrap, error);
+    }
+  }
+  const fillAll = () =>
+    Promise.all(Array.from(document.querySelectorAll('fieldset[data-fill]')).map(fillChecks));
+  const checked = (id) =>
+    Array.from($(id).querySelectorAll('input[type="checkbox"]:checked')).map((i) => i.value);
+  function setChecked(id, values) {
+    $(id)
+      .querySelectorAll('input[type="checkbox"]')
+      .forEach((i) => {
+        i.checked = (values || []).includes(i.value);
+      });
+  }
+
+  // The workspace's service accounts, offered in `select` after its "none" option; the list.
+  async function offerServiceAccounts(select) {
+    const r = await listAll('/v1/service-accounts');
+    if (!r.ok) return [];
+    select.querySelectorAll('option:not([value=""])').forEach((o) => o.remove());
+    for (const sa of r.items) {
+      const option = document.createElement('option');
+      option.value = sa.id;
+      option.textContent = sa.name + ' (' + sa.id + ')';
+      select.appendChild(option);
+    }
+    return r.items;
+  }
+
+  document.querySelectorAll('dialog .cancel').forEach((b) =>
+    b.addEventListener('click', () => b.closest('dialog').close()),
+  );
+
+  // ---- Effective access of a key or a service account -----------------------------------------
+  function term(dl, name, value) {
+    const dt = document.createElement('dt');
+    dt.textContent = name;
+    const dd = document.createElement('dd');
+    dd.textContent = value;
+    dl.append(dt, dd);
+  }
+  const joined = (values, none) => (values && values.length ? values.join(', ') : none);
+
+  async function showAccess(query, label) {
+    const dialog = $('access-dialog');
+    const summary = $('access-summary');
+    const tbody = $('access-clusters').tBodies[0];
+    $('access-of').textContent = label;
+    summary.replaceChildren();
+    tbody.replaceChildren();
+    $('access-error').hidden = true;
+    $('access-no-clusters').hidden = true;
+    delete dialog.dataset.ready;
+    dialog.showModal();
+    const r = await api('GET', '/v1/effective-access?' + new URLSearchParams(query).toString());
+    if (!r.ok) {
+      const p = r.data || {};
+      $('access-error').textContent =
+        (p.detail || 'Effective access cannot be read.') + (p.code ? ' (' + p.code + ')' : '');
+      $('access-error').hidden = false;
+      dialog.dataset.ready = 'true';
+      return;
+    }
+    const a = r.data;
+    term(summary, 'Principal', a.principal_type.replace('_', ' ') + ' ' + a.principal_id);
+    if (a.key_id) term(summary, 'Key id', a.key_id);
+    if (a.environment) term(summary, 'Environment', a.environment);
+    if (a.status) term(summary, 'Status', a.status);
+    term(summary, 'Requested scopes', joined(a.requested_scopes, 'none'));
+    term(summary, 'Effective scopes', joined(a.scopes, 'none'));
+    term(summary, 'Withheld (no binding grants them)', joined(a.withheld_scopes, 'none'));
+    for (const c of a.environment_clusters || []) {
+      const row = document.createElement('tr');
+      row.dataset.cluster = c.name;
+      cell(row, c.name, 'name');
+      cell(row, c.environment);
+      cell(row, joined(c.scopes, 'none'), 'scopes');
+      tbody.appendChild(row);
+    }
+    $('access-no-clusters').hidden = (a.environment_clusters || []).length > 0;
+    dialog.dataset.ready = 'true';
+  }
+
+  // ---- Settings > Access: one list, create, edit and delete per page --------------------------
+  // `cfg`: the API path, a row's columns ([text, class]), its label, the create and edit bodies,
+  // how the edit form is filled, and any further row actions.
+  function resourcePage(cfg) {
+    let items = [];
+    let selected = null;
+    const table = $('items');
+
+    function render() {
+      const tbody = table.tBodies[0];
+      tbody.replaceChildren();
+      for (const x of items) {
+        const row = document.createElement('tr');
+        row.dataset.id = x.id;
+        for (const [text, className] of cfg.columns(x)) cell(row, text, className);
+        const actions = cell(row, '', 'actions');
+        const label = cfg.label(x);
+        actions.appendChild(actionButton('Edit', 'Edit ' + label, () => openEdit(x)));
+        for (const extra of cfg.actions || []) {
+          actions.appendChild(actionButton(extra.text, extra.text + ': ' + label, () => extra.run(x)));
+        }
+        actions.appendChild(actionButton('Delete', 'Delete ' + label, () => openDelete(x), 'danger'));
+        tbody.appendChild(row);
+      }
+      $('items-empty').hidden = items.length > 0;
+    }
+
+    async function load() {
+      const r = await listAll(cfg.path);
+      if (!r.ok) {
+        pageProblem(r.data, 'The list cannot be loaded.');
+        return;
+      }
+      $('page-error').hidden = true;
+      items = r.items;
+      if (cfg.loaded) await cfg.loaded(items);
+      render();
+    }
+
+    const create = $('create-form');
+    create.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const body = cfg.create();
+      const r = await submit(create, () =>
+        api('POST', cfg.path, body, { 'Idempotency-Key': crypto.randomUUID() }),
+      );
+      if (!r) return;
+      create.reset();
+      await load();
+    });
+
+    function openEdit(x) {
+      selected = x;
+      clearProblems($('edit-form'));
+      cfg.fillEdit(x);
+      $('edit-dialog').showModal();
+    }
+    $('edit-form').addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const body = cfg.edit();
+      const path = cfg.path + '/' + encodeURIComponent(selected.id);
+      if (!(await submit($('edit-form'), () => api('PATCH', path, body)))) return;
+      $('edit-dialog').close();
+      await load();
+    });
+
+    function openDelete(x) {
+      selected = x;
+      clearProblems($('delete-form'));
+      $('delete-name').textContent = cfg.label(x) + ' (' + x.id + ')';
+      $('delete-dialog').showModal();
+    }
+    $('delete-form').addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const path = cfg.path + '/' + encodeURIComponent(selected.id);
+      if (!(await submit($('delete-form'), () => api('DELETE', path)))) return;
+      $('delete-dialog').close();
+      await load();
+    });
+
+    Promise.all([fillAll(), load()]).then(() => {
+      document.body.dataset.ready = 'true';
+    });
+  }
+
+  const fieldValue = (id) => $(id).value.trim();
+  const main = document.querySelector('main[data-page]');
+  const pageName = main ? main.dataset.page : null;
+
+  if (pageName === 'service-accounts') {
+    resourcePage({
+      path: '/v1/service-accounts',
+      columns: (x) => [
+        [x.name, 'name'],
+        [x.id, 'mono'],
+        [x.description || ''],
+        [when(x.created_at)],
+      ],
+      label: (x) => x.name,
+      create: () => ({ name: fieldValue('sa-name'), description: fieldValue('sa-description') }),
+      fillEdit: (x) => {
+        $('edit-name').value = x.name;
+        $('edit-description').value = x.description || '';
+      },
+      edit: () => ({ name: fieldValue('edit-name'), description: fieldValue('edit-description') }),
+      actions: [
+        { text: 'Access', run: (x) => showAccess({ service_account_id: x.id }, x.name + ' (' + x.id + ')') },
+      ],
+    });
+    return;
+  }
+
+  if (pageName === 'role-bindings') {
+    const accounts = new Map();
+    const principal = (x) =>
+      x.service_account_id
+        ? 'service account ' + (accounts.get(x.service_account_id) || x.service_account_id)
+        : 'group ' + x.group;
+    resourcePage({
+      path: '/v1/role-bindings',
+      // The service accounts name the principals, and are offered for new bindings.
+      loaded: async () => {
+        for (const sa of await offerServiceAccounts($('rb-service-account'))) {
+          accounts.set(sa.id, sa.name);
+        }
+      },
+      columns: (x) => [
+        [principal(x), 'name'],
+        [joined(x.scopes, 'none'), 'scopes'],
+        [joined(x.environment_clusters, 'every cluster')],
+        [when(x.updated_at)],
+      ],
+      label: (x) => 'binding of ' + principal(x),
+      create: () => {
+        const body = { scopes: checked('rb-scopes'), environment_clusters: checked('rb-clusters') };
+        const sa = $('rb-service-account').value;
+        const group = fieldValue('rb-group');
+        if (sa) body.service_account_id = sa;
+        if (group) body.group = group;
+        return body;
+      },
+      fillEdit: (x) => {
+        $('edit-principal').textContent = principal(x);
+        setChecked('edit-scopes', x.scopes);
+        setChecked('edit-clusters', x.environment_clusters);
+      },
+      edit: () => ({ scopes: checked('edit-scopes'), environment_clusters: checked('edit-clusters') }),
+    });
+    return;
+  }
+
+  if (pageName === 'environment-clusters') {
+    resourcePage({
+      path: '/v1/environment-clusters',
+      columns: (x) => [
+        [x.name, 'name'],
+        [x.environment],
+        [x.description || ''],
+        [x.id, 'mono'],
+      ],
+      label: (x) => x.name,
+      create: () => ({
+        name: fieldValue('cl-name'),
+        environment: $('cl-environment').value,
+        description: fieldValue('cl-description'),
+      }),
+      fillEdit: (x) => {
+        $('edit-cluster').textContent = x.name + ' (' + x.environment + ')';
+        $('edit-description').value = x.description || '';
+      },
+      edit: () => ({ description: fieldValue('edit-description') }),
+    });
+    return;
+  }
+
+  if (pageName === 'sessions') {
+    sessionsPage();
+    return;
+  }
+
+  // ---- Settings > Security > Sessions ---------------------------------------------------------
+  function sessionsPage() {
+    let sessions = [];
+    let nextCursor = null;
+    let selected = null;
+    const who = (x) => {
+      if (x.kind === 'api_key') {
+        return 'API key ' + x.key_id + (x.api_key_id === apiKeyId ? ' (this key)' : '');
+      }
+      return 'user ' + x.user_id + (x.user_id === userId ? ' (you)' : '');
+    };
+
+    function render() {
+      const tbody = $('sessions').tBodies[0];
+      tbody.replaceChildren();
+      for (const x of sessions) {
+        const row = document.createElement('tr');
+        row.dataset.id = x.id;
+        row.dataset.status = x.status;
+        const name = cell(row, who(x), 'name');
+        if (x.current) {
+          const badge = document.createElement('strong');
+          badge.className = 'badge';
+          badge.textContent = ' · this session';
+          name.appendChild(badge);
+        }
+        cell(row, x.status + (x.revoked_at ? ' ' + when(x.revoked_at) : ''), 'status status-' + x.status);
+        cell(row, when(x.created_at));
+        cell(row, when(x.last_seen_at));
+        cell(row, x.source_ip || 'unknown');
+        cell(row, x.user_agent || 'unknown', 'agent');
+        const actions = cell(row, '', 'actions');
+        if (x.status === 'active') {
+          actions.appendChild(
+            actionButton('Revoke', 'Revoke the session of ' + who(x), () => openRevoke(x), 'danger'),
+          );
+        }
+        tbody.appendChild(row);
+      }
+      $('sessions-empty').hidden = sessions.length > 0;
+      $('load-more').hidden = !nextCursor;
+    }
+
+    async function load(more) {
+      const q = new URLSearchParams({ limit: '100' });
+      if ($('filter-active').value) q.set('active', 'true');
+      if ($('filter-whose').value === 'mine') {
+        if (userId) q.set('user_id', userId);
+        else if (apiKeyId) q.set('api_key_id', apiKeyId);
+      }
+      if (more && nextCursor) q.set('cursor', nextCursor);
+      const r = await api('GET', '/v1/sessions?' + q.toString());
+      if (!r.ok) {
+        pageProblem(r.data, 'The sessions cannot be listed.');
+        return;
+      }
+      $('page-error').hidden = true;
+      sessions = more ? sessions.concat(r.data.items) : r.data.items;
+      nextCursor = r.data.next_cursor || null;
+      render();
+    }
+
+    function openRevoke(x) {
+      selected = x;
+      clearProblems($('revoke-form'));
+      $('revoke-session-name').textContent = who(x) + ', ' + x.id;
+      $('revoke-own').hidden = !x.current;
+      $('revoke-dialog').showModal();
+    }
+    $('revoke-form').addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const path = '/v1/sessions/' + encodeURIComponent(selected.id);
+      if (!(await submit($('revoke-form'), () => api('DELETE', path)))) return;
+      $('revoke-dialog').close();
+      if (selected.current) {
+        goSignedOut(true);
+        return;
+      }
+      await load(false);
+    });
+
+    $('filter-whose').addEventListener('change', () => load(false));
+    $('filter-active').addEventListener('change', () => load(false));
+    $('load-more').addEventListener('click', () => load(true));
+    load(false).then(() => {
+      document.body.dataset.ready = 'true';
+    });
+  }
+
+  // ---- Settings > Integrations > API Keys ----------------------------------------------------
+  const keysTable = $('keys');
+  if (!keysTable) return;
 
   function statusText(k) {
     if (k.status === 'revoked') {
@@ -309,6 +764,11 @@
         revoke.addEventListener('click', () => openDialog('revoke', k));
         actions.appendChild(revoke);
       }
+      actions.appendChild(
+        actionButton('Access', 'Access: ' + k.name, () =>
+          showAccess({ api_key_id: k.id }, k.name + ' (' + k.key_id + ')'),
+        ),
+      );
       tbody.appendChild(row);
     }
     $('keys-empty').hidden = shown.length > 0;
@@ -334,41 +794,6 @@
     render();
   }
 
-  async function loadScopes() {
-    const r = await api('GET', '/v1/scopes');
-    const box = $('gen-scopes');
-    $('gen-scopes-loading').remove();
-    if (!r.ok) return;
-    for (const s of r.data.items) {
-      const id = 'scope-' + s.name.replace(/[^a-z0-9]/gi, '-');
-      const wrap = document.createElement('div');
-      wrap.className = 'check';
-      const input = document.createElement('input');
-      input.type = 'checkbox';
-      input.id = id;
-      input.value = s.name;
-      input.name = 'scope';
-      const label = document.createElement('label');
-      label.htmlFor = id;
-      label.textContent = s.name;
-      if (s.description) label.title = s.description;
-      wrap.append(input, label);
-      box.insertBefore(wrap, $('gen-scopes-error'));
-    }
-  }
-
-  async function loadServiceAccounts() {
-    const r = await api('GET', '/v1/service-accounts?limit=200');
-    if (!r.ok) return;
-    const select = $('gen-service-account');
-    for (const sa of r.data.items) {
-      const option = document.createElement('option');
-      option.value = sa.id;
-      option.textContent = sa.name + ' (' + sa.id + ')';
-      select.appendChild(option);
-    }
-  }
-
   const generate = $('generate-form');
   generate.addEventListener('submit', async (event) => {
     event.preventDefault();
@@ -376,12 +801,10 @@
     const body = {
       name: $('gen-name').value.trim(),
       environment: $('gen-environment').value,
-      scopes: Array.from(generate.querySelectorAll('input[name="scope"]:checked')).map(
-        (i) => i.value,
-      ),
+      scopes: checked('gen-scopes'),
       check_group_ids: list($('gen-check-groups').value),
       alert_route_ids: list($('gen-alert-routes').value),
-      environment_clusters: list($('gen-clusters').value),
+      environment_clusters: checked('gen-clusters'),
     };
     const sa = $('gen-service-account').value;
     if (sa) body.service_account_id = sa;
@@ -391,21 +814,18 @@
       showProblem(generate, { field: 'name', detail: 'Give the key a name.' });
       return;
     }
-    const button = generate.querySelector('button[type="submit"]');
-    button.disabled = true;
-    try {
-      // One Idempotency-Key per submission: a retried request never mints a second key.
-      const r = await api('POST', '/v1/api-keys', body, { 'Idempotency-Key': crypto.randomUUID() });
-      if (!r.ok) {
-        showProblem(generate, r.data);
-        return;
-      }
-      generate.reset();
-      showKey(r.data.key);
-      await loadKeys(false);
-    } finally {
-      button.disabled = false;
-    }
+    // Checked first (every rule of the create, nothing minted): a refusal is shown next to its
+    // field before any key exists. One Idempotency-Key per submission: a retried create never
+    // mints a second key.
+    const r = await submit(generate, async () => {
+      const check = await api('POST', '/v1/api-keys/check', body);
+      if (!check.ok) return check;
+      return api('POST', '/v1/api-keys', body, { 'Idempotency-Key': crypto.randomUUID() });
+    });
+    if (!r) return;
+    generate.reset();
+    showKey(r.data.key);
+    await loadKeys(false);
   });
 
   let selected = null;
@@ -417,10 +837,6 @@
     $(kind + '-key-name').textContent = k.name + ' (' + k.key_id + ')';
     dialog.showModal();
   }
-  document.querySelectorAll('dialog .cancel').forEach((b) =>
-    b.addEventListener('click', () => b.closest('dialog').close()),
-  );
-
   $('rotate-form').addEventListener('submit', async (event) => {
     event.preventDefault();
     const form = $('rotate-form');
@@ -465,8 +881,8 @@
   $('filter-status').addEventListener('change', () => loadKeys(false));
   $('load-more').addEventListener('click', () => loadKeys(true));
 
-  loadScopes();
-  loadServiceAccounts();
+  fillAll();
+  offerServiceAccounts($('gen-service-account'));
   loadKeys(false).then(() => {
     document.body.dataset.ready = 'true';
   });
