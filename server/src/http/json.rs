@@ -480,7 +480,11 @@ mod tests {
             (r#"{"limit": 1e30}"#, "invalid_field", Some("limit")),
             // As without a float: serde names the duplicate in the detail.
             (r#"{"limit": 1.0, "limit": 2.0}"#, "invalid_field", None),
-            (r#"{"limit": 1.0, "other": 1}"#, "invalid_field", Some("other")),
+            (
+                r#"{"limit": 1.0, "other": 1}"#,
+                "invalid_field",
+                Some("other"),
+            ),
             (r#"{"limit": -1.0}"#, "invalid_field", Some("limit")),
         ] {
             let error = parse::<Body>(body.as_bytes()).unwrap_err();

@@ -70,10 +70,14 @@ STATE_OR_CROSS_FIELD = {
     },
     ("POST", "/v1/oauth-clients"): {"invalid_redirect_uri": "URL grammar (RFC 3986 host and port) is more than a pattern states; the document says `https://…`"},
     ("PATCH", "/v1/oauth-clients/{id}"): "POST /v1/oauth-clients",
-    ("POST", "/v1/audit-sinks"): {"invalid_url": "URL grammar (RFC 3986 host and port) is more than a pattern states; the document says `https://…`"},
+    ("POST", "/v1/audit-sinks"): {
+        "credentials_incomplete": "a new key id needs its secret; the settings schema is shared with updates, which may keep the stored one",
+        "invalid_url": "URL grammar (RFC 3986 host and port) is more than a pattern states; the document says `https://…`",
+    },
     ("PATCH", "/v1/audit-sinks/{id}"): {
         "invalid_url": "URL grammar (RFC 3986 host and port) is more than a pattern states; the document says `https://…`",
         "kind_immutable": "depends on the stored sink's destination kind",
+        "credentials_incomplete": "a changed access key id needs its secret unless the stored one is kept",
     },
     ("POST", "/v1/audit-sinks/{id}/replay"): {
         "invalid_from_seq": "depends on the last sequence number recorded",
