@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnvironmentCluster {
-    /// `cl_…`.
+    /// `ec_…`.
     pub id: String,
     /// The workspace it belongs to.
     pub workspace_id: String,
