@@ -32,6 +32,8 @@ pub struct AuditFilter {
     pub event_type: Option<String>,
     /// `success` or `failure`.
     pub outcome: Option<String>,
+    /// Id of who acted (a key's `key_…`, a user's `usr_…`, a service account's `sa_…`).
+    pub actor_id: Option<String>,
     /// Id of the object the event is about.
     pub target_id: Option<String>,
     /// RFC 3339; events at or after.
@@ -129,7 +131,8 @@ pub async fn list_audit_events(
         "SELECT * FROM audit_events WHERE workspace_id = $1 AND seq > $2 \
          AND ($3 IS NULL OR event_type = $3) AND ($4 IS NULL OR outcome = $4) \
          AND ($5 IS NULL OR target_id = $5) AND ($6 IS NULL OR occurred_at >= $6) \
-         AND ($7 IS NULL OR occurred_at < $7) ORDER BY seq LIMIT $8",
+         AND ($7 IS NULL OR occurred_at < $7) AND ($8 IS NULL OR actor_id = $8) \
+         ORDER BY seq LIMIT $9",
     )
     .bind(caller.workspace_id())
     .bind(after)
@@ -138,6 +141,7 @@ pub async fn list_audit_events(
     .bind(filter.target_id.as_deref())
     .bind(since)
     .bind(until)
+    .bind(filter.actor_id.as_deref())
     .bind(limit + 1)
     .fetch_all(state.db.pool())
     .await?;
