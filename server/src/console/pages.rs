@@ -22,14 +22,20 @@ pub const CLUSTERS_PATH: &str = "/console/settings/access/environment-clusters";
 
 /// Settings > Security > Sessions.
 pub const SESSIONS_PATH: &str = "/console/settings/security/sessions";
+/// Settings > Security > View Audit Logs, as the product page names it.
+pub const AUDIT_LOGS_PATH: &str = "/console/settings/security/audit-logs";
+/// Settings > Security > Enable Audit Logging, as the product page names it.
+pub const AUDIT_LOGGING_PATH: &str = "/console/settings/security/audit-logging";
 
 /// The settings pages, in the order of the navigation: (path, title, section).
-const SETTINGS: [(&str, &str, &str); 5] = [
+const SETTINGS: [(&str, &str, &str); 7] = [
     (API_KEYS_PATH, "API Keys", "Integrations"),
     (SERVICE_ACCOUNTS_PATH, "Service accounts", "Access"),
     (ROLE_BINDINGS_PATH, "Role bindings", "Access"),
     (CLUSTERS_PATH, "Environment clusters", "Access"),
     (SESSIONS_PATH, "Sessions", "Security"),
+    (AUDIT_LOGS_PATH, "View Audit Logs", "Security"),
+    (AUDIT_LOGGING_PATH, "Enable Audit Logging", "Security"),
 ];
 const SIGN_IN_PATH: &str = "/console/sign-in";
 
@@ -245,19 +251,7 @@ pub async fn api_keys(State(state): State<AppState>, parts: Parts) -> Response {
                 div .wide { button type="submit" { "Generate New Key" } }
             }
         }
-        section #new-key .card.secret aria-labelledby="new-key-title" hidden {
-            h2 #new-key-title { "Your new key" }
-            p .warning { strong { "Copy it now: you will not see this again." }
-                " StatusPulse keeps only a hash of it." }
-            label for="new-key-value" { "Key" }
-            div .row {
-                input #new-key-value type="text" readonly autocomplete="off"
-                    spellcheck="false";
-                button #copy-key type="button" { "Copy" }
-                button #dismiss-key type="button" { "Done, hide it" }
-            }
-            p #copy-status role="status" {}
-        }
+        (secret_panel("Your new key", "Key", "StatusPulse keeps only a hash of it."))
         section aria-labelledby="list-title" .card {
             h2 #list-title { "Keys" }
             div .row.filters {
@@ -460,6 +454,163 @@ pub async fn sessions(State(state): State<AppState>, parts: Parts) -> Response {
     settings_page(&state, &parts, SESSIONS_PATH, &content).await
 }
 
+/// `GET /console/settings/security/audit-logs`: the workspace's audit events, filtered and paged,
+/// the chain verified, and the whole chain exported as JSON Lines.
+pub async fn audit_logs(State(state): State<AppState>, parts: Parts) -> Response {
+    let content = html! {
+        section aria-labelledby="chain-title" .card {
+            h2 #chain-title { "Chain" }
+            p .hint { "Events are append-only and hash-chained: each carries the hash of the one \
+                before. Verifying recomputes every link; the export has everything an offline \
+                check needs (" code { "statuspulse-server audit verify --file" } ")." }
+            div .row {
+                button #verify-chain type="button" { "Verify chain" }
+                // A plain link: the browser streams the file to disk with the session cookie,
+                // however long the chain, and no script or policy exception is needed.
+                a #export .button href="/v1/audit-events/export" download="audit-events.jsonl" {
+                    "Export JSONL"
+                }
+            }
+            p #verify-result role="status" {}
+        }
+        section aria-labelledby="list-title" .card {
+            h2 #list-title { "Audit events" }
+            form #filter-form .grid novalidate {
+                (text_field("filter-event-type", "Event type (e.g. api_key.revoked)",
+                    "event_type", false))
+                div .field {
+                    label for="filter-outcome" { "Outcome" }
+                    select #filter-outcome aria-describedby="filter-outcome-error" {
+                        option value="" { "any" }
+                        option value="success" { "success" }
+                        option value="failure" { "failure" }
+                    }
+                    p #filter-outcome-error .field-error data-error-for="outcome" hidden {}
+                }
+                (text_field("filter-actor", "Actor id (key_…, usr_…, sa_…)", "actor_id", false))
+                (text_field("filter-target", "Target id", "target_id", false))
+                (time_field("filter-since", "From (your local time)", "since"))
+                (time_field("filter-until", "Until (your local time)", "until"))
+                p .field-error.wide data-error-for="" hidden {}
+                div .wide.row {
+                    button type="submit" { "Apply filters" }
+                    button #clear-filters type="reset" .cancel { "Clear" }
+                }
+            }
+            (list_table("events", "list-title", &["Seq", "When", "Event type", "Outcome",
+                "Actor", "Target", "Reason", "Details"]))
+            p #events-empty .hint hidden { "No events match." }
+            button #load-more type="button" hidden { "Load more" }
+        }
+    };
+    settings_page(&state, &parts, AUDIT_LOGS_PATH, &content).await
+}
+
+/// `GET /console/settings/security/audit-logging`: retention and sink defaults, the sinks the
+/// events are forwarded to (with their delivery state), and the anomaly rules.
+pub async fn audit_logging(State(state): State<AppState>, parts: Parts) -> Response {
+    let content = html! {
+        p .hint { "Every workspace records its audit events; here you choose how long they are \
+            kept, where they are forwarded and what the anomaly detector watches for." }
+        section aria-labelledby="retention-title" .card {
+            h2 #retention-title { "Retention" }
+            dl #retention-summary .summary {}
+            form #retention-form .grid novalidate {
+                div .field {
+                    label for="retention-days" { "Keep events for (days, 30 to 3650)" }
+                    input #retention-days type="number" min="30" max="3650" required
+                        aria-describedby="retention-days-error";
+                    p #retention-days-error .field-error data-error-for="retention_days" hidden {}
+                }
+                (text_field("default-event-types",
+                    "Sink defaults: event types a new sink forwards (comma separated, * is all)",
+                    "default_event_types", false))
+                p .field-error.wide data-error-for="" hidden {}
+                div .wide.row {
+                    button type="submit" { "Save retention" }
+                    p #retention-saved role="status" {}
+                }
+            }
+        }
+        section aria-labelledby="sinks-title" .card {
+            h2 #sinks-title { "Sinks" }
+            (list_table("sinks", "sinks-title", &["Name", "Kind", "Destination", "Event types",
+                "Status", "Lag (events)", "Last delivery", "Last error", "Actions"]))
+            p #sinks-empty .hint hidden { "No sink yet: events are kept here only." }
+        }
+        section aria-labelledby="add-sink-title" .card {
+            h2 #add-sink-title { "Add a sink" }
+            form #sink-form .grid novalidate {
+                (text_field("sink-name", "Name", "name", true))
+                div .field {
+                    label for="sink-kind" { "Kind" }
+                    select #sink-kind {
+                        option value="webhook" { "Webhook (Standard Webhooks, signed)" }
+                        option value="cloudwatch" { "AWS CloudWatch Logs" }
+                    }
+                }
+                (text_field("sink-event-types",
+                    "Event types (comma separated; empty: the sink defaults)", "event_types",
+                    false))
+                div #sink-webhook .wide.grid {
+                    (text_field("sink-url", "Webhook URL (https)", "webhook.url", false))
+                    p .hint { "The signing secret is generated and shown once." }
+                }
+                div #sink-cloudwatch .wide.grid hidden {
+                    (text_field("sink-region", "Region", "cloudwatch.region", false))
+                    (text_field("sink-log-group", "Log group", "cloudwatch.log_group", false))
+                    (text_field("sink-log-stream", "Log stream", "cloudwatch.log_stream",
+                        false))
+                    (text_field("sink-access-key-id", "Access key id (empty: the server's \
+                        credentials)", "cloudwatch.access_key_id", false))
+                    div .field {
+                        label for="sink-secret-access-key" { "Secret access key" }
+                        input #sink-secret-access-key type="password" autocomplete="off"
+                            aria-describedby="sink-secret-access-key-error";
+                        p #sink-secret-access-key-error .field-error
+                            data-error-for="cloudwatch.secret_access_key" hidden {}
+                    }
+                    (text_field("sink-role-arn", "Role ARN (optional)", "cloudwatch.role_arn",
+                        false))
+                    (text_field("sink-external-id", "External id (optional)",
+                        "cloudwatch.external_id", false))
+                }
+                p .field-error.wide data-error-for="" hidden {}
+                div .wide { button type="submit" { "Add sink" } }
+            }
+        }
+        (secret_panel("The sink's signing secret", "Signing secret", "Give it to the receiver \
+            to verify deliveries; StatusPulse shows it only once."))
+        section aria-labelledby="rules-title" .card {
+            h2 #rules-title { "Anomaly rules" }
+            p .hint { "A rule that fires records an " code { "anomaly.detected" } " event, \
+                forwarded to the sinks like any other. Thresholds a kind does not take are \
+                left empty." }
+            (list_table("rules", "rules-title", &["Name", "Kind", "Watching", "Threshold",
+                "Window (minutes)", "Key age (hours)", "Actions"]))
+            p #rules-empty .hint hidden { "No rules." }
+        }
+        dialog #rule-dialog aria-labelledby="rule-title" {
+            form #rule-form .stack method="dialog" novalidate {
+                h2 #rule-title { "Edit anomaly rule" }
+                p { "Rule: " code #rule-name {} }
+                div .check {
+                    input #rule-enabled type="checkbox";
+                    label for="rule-enabled" { "Enabled (watching)" }
+                }
+                (number_field("rule-threshold", "Threshold (count)", "threshold"))
+                (number_field("rule-window", "Window (minutes, 1 to 1440)", "window_minutes"))
+                (number_field("rule-key-age", "Minimum key age (hours, 0 to 8760)",
+                    "min_key_age_hours"))
+                (dialog_buttons("Save", false))
+            }
+        }
+        (delete_dialog("sink", "Delivery stops at once; events already delivered stay where \
+            they are. The audit log itself is not touched."))
+    };
+    settings_page(&state, &parts, AUDIT_LOGGING_PATH, &content).await
+}
+
 /// A labelled text input with its error slot (`data-error-for` is the API's `field`).
 fn text_field(id: &str, label: &str, field: &str, required: bool) -> Markup {
     let error = format!("{id}-error");
@@ -469,6 +620,49 @@ fn text_field(id: &str, label: &str, field: &str, required: bool) -> Markup {
             input id=(id) type="text" maxlength="500" required[required]
                 aria-describedby=(error);
             p id=(error) .field-error data-error-for=(field) hidden {}
+        }
+    }
+}
+
+/// A labelled local date and time (the script sends it as RFC 3339 UTC), with its error slot.
+fn time_field(id: &str, label: &str, field: &str) -> Markup {
+    let error = format!("{id}-error");
+    html! {
+        div .field {
+            label for=(id) { (label) }
+            input id=(id) type="datetime-local" step="1" aria-describedby=(error);
+            p id=(error) .field-error data-error-for=(field) hidden {}
+        }
+    }
+}
+
+/// A labelled whole number, with its error slot; empty is "not set".
+fn number_field(id: &str, label: &str, field: &str) -> Markup {
+    let error = format!("{id}-error");
+    html! {
+        div .field {
+            label for=(id) { (label) }
+            input id=(id) type="number" min="0" aria-describedby=(error);
+            p id=(error) .field-error data-error-for=(field) hidden {}
+        }
+    }
+}
+
+/// A secret the server shows once (a new key, a sink's signing secret): copy it or hide it; the
+/// script forgets it after a few minutes.
+fn secret_panel(title: &str, label: &str, kept: &str) -> Markup {
+    html! {
+        section #new-key .card.secret aria-labelledby="new-key-title" hidden {
+            h2 #new-key-title { (title) }
+            p .warning { strong { "Copy it now: you will not see this again." } " " (kept) }
+            label for="new-key-value" { (label) }
+            div .row {
+                input #new-key-value type="text" readonly autocomplete="off"
+                    spellcheck="false";
+                button #copy-key type="button" { "Copy" }
+                button #dismiss-key type="button" { "Done, hide it" }
+            }
+            p #copy-status role="status" {}
         }
     }
 }

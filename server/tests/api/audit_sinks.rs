@@ -32,7 +32,7 @@ on_both_backends!(
 
 const MASTER_KEY: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
 
-fn with_sinks(s: &mut statuspulse_server::Settings) {
+pub(crate) fn with_sinks(s: &mut statuspulse_server::Settings) {
     s.master_key = MasterKeySource::Value(MASTER_KEY.parse().unwrap());
     s.sink_addresses.loopback = true;
 }
@@ -139,7 +139,7 @@ impl Receiver {
 }
 
 /// Waits (real time, at most 60 s) until `check` holds.
-async fn eventually<F, Fut>(what: &str, mut check: F)
+pub(crate) async fn eventually<F, Fut>(what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -167,7 +167,7 @@ async fn sink(app: &TestApp, key: &str, id: &str) -> Value {
 }
 
 /// `n` audit events in the operator workspace, appended directly (fast, any number).
-async fn append_events(app: &TestApp, n: usize) {
+pub(crate) async fn append_events(app: &TestApp, n: usize) {
     let mut tx = app.state.db.begin_write().await.unwrap();
     for i in 0..n {
         let event = NewEvent::success(
@@ -184,7 +184,7 @@ async fn append_events(app: &TestApp, n: usize) {
     tx.commit().await.unwrap();
 }
 
-async fn head(app: &TestApp) -> i64 {
+pub(crate) async fn head(app: &TestApp) -> i64 {
     app.flush_audit().await;
     sqlx::query_scalar("SELECT seq FROM audit_chain_heads WHERE workspace_id = $1")
         .bind(&app.workspace_id)

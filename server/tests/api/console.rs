@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{Backend, TestApp};
+use crate::audit_sinks::{append_events, eventually, head, with_sinks, Receiver};
+use crate::helpers::{Backend, Options, TestApp};
 use crate::on_both_backends;
 use crate::verify::wrong_secret;
 use crate::webdriver::{Browser, Driver};
@@ -30,6 +31,8 @@ on_both_backends!(
     key_sessions_are_listed_with_the_workspaces_sessions_and_signed_out_everywhere_by_key,
     the_sessions_page_lists_and_revokes_sessions_and_signs_a_key_out_everywhere,
     a_person_grants_only_what_their_groups_hold_and_sees_only_their_own_sessions,
+    the_operator_filters_pages_verifies_and_exports_the_audit_log,
+    the_operator_sets_retention_tunes_anomaly_rules_and_adds_a_webhook_sink_that_delivers,
 );
 
 const KEYS_PAGE: &str = "/console/settings/integrations/api-keys";
@@ -37,16 +40,20 @@ const SERVICE_ACCOUNTS_PAGE: &str = "/console/settings/access/service-accounts";
 const BINDINGS_PAGE: &str = "/console/settings/access/role-bindings";
 const CLUSTERS_PAGE: &str = "/console/settings/access/environment-clusters";
 const SESSIONS_PAGE: &str = "/console/settings/security/sessions";
+const AUDIT_LOGS_PAGE: &str = "/console/settings/security/audit-logs";
+const AUDIT_LOGGING_PAGE: &str = "/console/settings/security/audit-logging";
 /// WebDriver's key codes of Enter and Escape.
 const ENTER: &str = "\u{E007}";
 const ESCAPE: &str = "\u{E00C}";
 /// Every page behind sign-in.
-const SETTINGS_PAGES: [&str; 5] = [
+const SETTINGS_PAGES: [&str; 7] = [
     KEYS_PAGE,
     SERVICE_ACCOUNTS_PAGE,
     BINDINGS_PAGE,
     CLUSTERS_PAGE,
     SESSIONS_PAGE,
+    AUDIT_LOGS_PAGE,
+    AUDIT_LOGGING_PAGE,
 ];
 
 /// Where screenshots go: `docs/console/` when `STATUSPULSE_SCREENSHOTS=1` (to refresh the
@@ -1786,5 +1793,495 @@ async fn a_person_grants_only_what_their_groups_hold_and_sees_only_their_own_ses
     assert_accessible(&browser, "sessions of a person").await;
     let errors = console_errors(&browser, &["403"]).await;
     assert!(errors.is_empty(), "console errors: {errors:?}");
+    browser.quit().await;
+}
+
+/// The `data-seq` of every row of the audit events table, in order.
+async fn listed_seqs(browser: &Browser) -> Vec<i64> {
+    let seqs = browser
+        .run(
+            "return Array.from(document.querySelectorAll('#events tbody tr'))\
+             .map((r) => Number(r.dataset.seq))",
+            json!([]),
+        )
+        .await;
+    seqs.as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect()
+}
+
+/// The `data-event-type` of every row of the audit events table.
+async fn listed_types(browser: &Browser) -> Vec<String> {
+    let types = browser
+        .run(
+            "return Array.from(document.querySelectorAll('#events tbody tr'))\
+             .map((r) => r.dataset.eventType)",
+            json!([]),
+        )
+        .await;
+    serde_json::from_value(types).unwrap()
+}
+
+/// Submits the audit log's filters and waits until the table shows the answer.
+async fn apply_filters(browser: &Browser) {
+    browser
+        .run(
+            "document.getElementById('events').tBodies[0].replaceChildren(); \
+             document.getElementById('events-empty').hidden = true;",
+            json!([]),
+        )
+        .await;
+    browser.click("#filter-form button[type=submit]").await;
+    browser
+        .wait_for(
+            "return document.querySelectorAll('#events tbody tr').length > 0 || \
+             !document.getElementById('events-empty').hidden || \
+             Array.from(document.querySelectorAll('#filter-form .field-error')).some((e) => !e.hidden)",
+            Duration::from_secs(10),
+        )
+        .await;
+}
+
+async fn the_operator_filters_pages_verifies_and_exports_the_audit_log(backend: Backend) {
+    let (app, _db) = TestApp::spawn(backend).await;
+    let shoot = backend == Backend::Sqlite;
+    let mut accounts = Vec::new();
+    for name in ["ci-deployer", "billing-sync", "status-bot"] {
+        let answer = app
+            .post(
+                "/v1/service-accounts",
+                &app.admin_key,
+                json!({"name": name}),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+        accounts.push(answer.body["id"].as_str().unwrap().to_owned());
+    }
+    // A failed authentication of the admin key: a failure in this workspace's chain.
+    assert_eq!(
+        app.verify(&wrong_secret(&app.admin_key, 1)).await,
+        StatusCode::UNAUTHORIZED
+    );
+    // More than a page (50) in all.
+    append_events(&app, 60).await;
+    let head = head(&app).await;
+    let created = app
+        .get(
+            "/v1/audit-events?event_type=service_account.created",
+            &app.admin_key,
+        )
+        .await;
+    let actor = created.body["items"][0]["actor"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let driver = Driver::start().await;
+    let browser = driver.browser(1280, 900).await;
+    sign_in_with_key(&browser, &app, &app.admin_key).await;
+    browser
+        .click(&format!("nav.settings a[href=\"{AUDIT_LOGS_PAGE}\"]"))
+        .await;
+    open_page(&browser, &app, AUDIT_LOGS_PAGE).await;
+    assert_eq!(
+        browser.text("nav.settings a[aria-current=\"page\"]").await,
+        "View Audit Logs"
+    );
+
+    // The first page in chain order, then the next one through the cursor.
+    let first = listed_seqs(&browser).await;
+    assert_eq!(first, (1..=50).collect::<Vec<_>>());
+    check_both_widths(&browser, "audit-logs", shoot).await;
+    browser.click("#load-more").await;
+    browser
+        .wait_for(
+            "return document.querySelectorAll('#events tbody tr').length > 50",
+            Duration::from_secs(10),
+        )
+        .await;
+    let all = listed_seqs(&browser).await;
+    assert_eq!(all.first(), Some(&1));
+    assert!(all.windows(2).all(|w| w[1] == w[0] + 1), "{all:?}");
+    assert!(*all.last().unwrap() >= head.min(100), "{all:?} to {head}");
+
+    // Each filter, as the API has it.
+    browser
+        .type_into("#filter-event-type", "service_account.created")
+        .await;
+    apply_filters(&browser).await;
+    assert_eq!(
+        listed_types(&browser).await,
+        vec!["service_account.created"; 3]
+    );
+    browser.type_into("#filter-target", &accounts[1]).await;
+    apply_filters(&browser).await;
+    assert_eq!(listed_types(&browser).await.len(), 1);
+    assert!(browser.text("#events tbody").await.contains(&accounts[1]));
+    browser.type_into("#filter-target", "").await;
+    browser.type_into("#filter-event-type", "").await;
+    browser.type_into("#filter-actor", &actor).await;
+    apply_filters(&browser).await;
+    let by_actor = browser.text("#events tbody").await;
+    assert!(by_actor.contains("service_account.created"), "{by_actor}");
+    assert!(
+        !by_actor.contains("sa_59"),
+        "appended events have the system actor"
+    );
+    browser.type_into("#filter-actor", "").await;
+    browser
+        .click("#filter-outcome option[value=\"failure\"]")
+        .await;
+    apply_filters(&browser).await;
+    let failures = listed_types(&browser).await;
+    assert!(
+        !failures.is_empty() && failures.iter().all(|t| t == "auth.failed"),
+        "{failures:?}"
+    );
+    browser.click("#filter-outcome option[value=\"\"]").await;
+    // Time: the local time typed is sent as RFC 3339; nothing is recorded in the future.
+    browser
+        .run(
+            "document.getElementById('filter-since').value = '2099-01-01T00:00:00'",
+            json!([]),
+        )
+        .await;
+    apply_filters(&browser).await;
+    assert!(listed_seqs(&browser).await.is_empty());
+    assert!(!browser.text("#events-empty").await.is_empty());
+    browser
+        .run(
+            "document.getElementById('filter-since').value = ''",
+            json!([]),
+        )
+        .await;
+    // A value the server refuses is shown in words next to its control.
+    browser
+        .run(
+            "const o = document.createElement('option'); o.value = 'maybe'; o.textContent = 'maybe'; \
+             document.getElementById('filter-outcome').appendChild(o); o.selected = true;",
+            json!([]),
+        )
+        .await;
+    apply_filters(&browser).await;
+    let refusal = wait_for_refusal(&browser, "#filter-outcome-error").await;
+    assert!(refusal.contains("invalid_outcome"), "{refusal}");
+
+    // Verify chain: the result in words, intact, then broken where the log was altered.
+    browser.click("#verify-chain").await;
+    browser
+        .wait_for(
+            "return !!document.getElementById('verify-result').dataset.valid",
+            Duration::from_secs(20),
+        )
+        .await;
+    let verdict = browser.text("#verify-result").await;
+    let report = app
+        .get("/v1/audit-events/verify", &app.admin_key)
+        .await
+        .body;
+    assert!(verdict.contains("intact"), "{verdict}");
+    assert!(
+        verdict.contains(&format!("{} events", report["events_checked"]))
+            && verdict.contains(&format!("position {}", report["head_seq"])),
+        "{verdict} {report}"
+    );
+
+    // Export JSONL: a plain link the browser downloads with the session cookie.
+    browser.click("#export").await;
+    let file = browser.downloads().join("audit-events.jsonl");
+    let started = Instant::now();
+    while !file.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no download in {}",
+            browser.downloads().display()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let text = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        i64::try_from(lines.len()).unwrap() >= head,
+        "{} lines",
+        lines.len()
+    );
+    assert_eq!(lines[0]["seq"], 1);
+    assert!(lines.windows(2).all(|w| w[1]["prev_hash"] == w[0]["hash"]));
+
+    sqlx::query(
+        "UPDATE audit_events SET details = '{\"name\":\"forged\"}' WHERE workspace_id = $1 AND seq = 4",
+    )
+    .bind(&app.workspace_id)
+    .execute(app.state.db.pool())
+    .await
+    .unwrap();
+    browser.click("#verify-chain").await;
+    browser
+        .wait_for(
+            "return document.getElementById('verify-result').dataset.valid === 'false'",
+            Duration::from_secs(20),
+        )
+        .await;
+    let verdict = browser.text("#verify-result").await;
+    assert!(verdict.contains("broken at position 4"), "{verdict}");
+    let errors = console_errors(&browser, &["422"]).await;
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    browser.quit().await;
+}
+
+/// The sinks table's row for `id` as `data-*` and text, once `ready` (a script on the row `r`)
+/// holds, reloading the page meanwhile: the page shows delivery state as of its loading.
+async fn wait_for_sink(browser: &Browser, app: &TestApp, id: &str, ready: &str) -> String {
+    let script = format!(
+        "const r = document.querySelector('#sinks tr[data-id=\"{id}\"]'); return !!r && ({ready})"
+    );
+    let started = Instant::now();
+    loop {
+        if browser.run(&script, json!([])).await == json!(true) {
+            return browser.text(&format!("#sinks tr[data-id=\"{id}\"]")).await;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "sink {id}: {}",
+            browser.text("#sinks").await
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        open_page(browser, app, AUDIT_LOGGING_PAGE).await;
+    }
+}
+
+async fn the_operator_sets_retention_tunes_anomaly_rules_and_adds_a_webhook_sink_that_delivers(
+    backend: Backend,
+) {
+    let (app, _db) = TestApp::spawn_with(
+        backend,
+        Options {
+            tweak: with_sinks,
+            ..Options::default()
+        },
+    )
+    .await;
+    let shoot = backend == Backend::Sqlite;
+    let receiver = Receiver::start(0).await;
+    let driver = Driver::start().await;
+    let browser = driver.browser(1280, 900).await;
+    sign_in_with_key(&browser, &app, &app.admin_key).await;
+    browser
+        .click(&format!("nav.settings a[href=\"{AUDIT_LOGGING_PAGE}\"]"))
+        .await;
+    open_page(&browser, &app, AUDIT_LOGGING_PAGE).await;
+    assert_eq!(
+        browser
+            .run(
+                "return document.getElementById('retention-days').value",
+                json!([])
+            )
+            .await,
+        json!("365")
+    );
+
+    // Retention: the server's floor, in words next to the field; then a value it takes.
+    browser.type_into("#retention-days", "10").await;
+    browser.click("#retention-form button[type=submit]").await;
+    let refusal = wait_for_refusal(&browser, "#retention-days-error").await;
+    assert!(refusal.contains("retention_days"), "{refusal}");
+    browser.type_into("#retention-days", "400").await;
+    browser
+        .type_into(
+            "#default-event-types",
+            "api_key.*, auth.*, service_account.*",
+        )
+        .await;
+    browser.press("#retention-days", ENTER).await;
+    browser
+        .wait_for(
+            "return document.getElementById('retention-saved').textContent === 'Saved.'",
+            Duration::from_secs(10),
+        )
+        .await;
+    let settings = app.get("/v1/audit-settings", &app.admin_key).await.body;
+    assert_eq!(settings["retention_days"], 400, "{settings}");
+    assert_eq!(
+        settings["default_event_types"],
+        json!(["api_key.*", "auth.*", "service_account.*"])
+    );
+
+    // A sink the server refuses: the refusal names the URL field.
+    browser.type_into("#sink-name", "siem").await;
+    browser
+        .type_into("#sink-url", "ftp://siem.example/audit")
+        .await;
+    browser.click("#sink-form button[type=submit]").await;
+    let refusal = wait_for_refusal(&browser, "#sink-url-error").await;
+    assert!(refusal.contains("url"), "{refusal}");
+    // CloudWatch asks for its own settings; the webhook's are put away.
+    browser
+        .click("#sink-kind option[value=\"cloudwatch\"]")
+        .await;
+    assert_eq!(
+        browser
+            .run("return [document.getElementById('sink-webhook').hidden, document.getElementById('sink-cloudwatch').hidden]", json!([]))
+            .await,
+        json!([true, false])
+    );
+    browser.type_into("#sink-region", "not a region").await;
+    browser.click("#sink-form button[type=submit]").await;
+    let refusal = wait_for_refusal(&browser, "#sink-region-error").await;
+    assert!(refusal.contains("region"), "{refusal}");
+    browser.click("#sink-kind option[value=\"webhook\"]").await;
+
+    // The webhook sink: its secret shown once, given to the receiver, then a delivery.
+    browser.type_into("#sink-url", &receiver.url()).await;
+    browser.click("#sink-form button[type=submit]").await;
+    let secret = shown_key(&browser).await;
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    receiver
+        .control(json!({"secret": secret, "mode": "ok"}))
+        .await;
+    let sinks = app.get("/v1/audit-sinks", &app.admin_key).await.body;
+    let id = sinks["items"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        sinks["items"][0]["event_types"],
+        json!(["api_key.*", "auth.*", "service_account.*"]),
+        "a sink without its own filter takes the defaults"
+    );
+    let answer = app
+        .post(
+            "/v1/service-accounts",
+            &app.admin_key,
+            json!({"name": "delivered"}),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::CREATED);
+    app.flush_audit().await;
+    eventually("the receiver verifies a delivery", || async {
+        receiver
+            .events()
+            .await
+            .iter()
+            .any(|e| e["event_type"] == "service_account.created")
+    })
+    .await;
+    assert_eq!(receiver.received().await["rejected"], json!([]));
+    let row = wait_for_sink(
+        &browser,
+        &app,
+        &id,
+        "r.dataset.lag === '0' && r.dataset.status === 'active' && !r.textContent.includes('never')",
+    )
+    .await;
+    assert!(
+        row.contains(&receiver.url()) && row.contains("webhook"),
+        "{row}"
+    );
+    check_both_widths(&browser, "audit-logging", shoot).await;
+
+    // Disable, from the keyboard: the sink pauses.
+    browser
+        .press(
+            &format!("#sinks tr[data-id=\"{id}\"] button[aria-label=\"Disable siem\"]"),
+            ENTER,
+        )
+        .await;
+    wait_for_sink(&browser, &app, &id, "r.dataset.status === 'disabled'").await;
+    assert_eq!(
+        app.get(&format!("/v1/audit-sinks/{id}"), &app.admin_key)
+            .await
+            .body["enabled"],
+        false
+    );
+
+    // Anomaly rules: a threshold the server refuses, in words; one it takes; a rule off.
+    let rules = app.get("/v1/anomaly-rules", &app.admin_key).await.body;
+    let rule_id = |name: &str| {
+        rules["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let burst = rule_id("default-failed-auth-burst");
+    let revoked = rule_id("default-revoked-key-use");
+    browser
+        .click(&format!(
+            "#rules tr[data-id=\"{burst}\"] button[aria-label^=\"Edit\"]"
+        ))
+        .await;
+    assert_eq!(
+        browser
+            .run(
+                "return document.getElementById('rule-key-age').closest('.field').hidden",
+                json!([])
+            )
+            .await,
+        json!(true),
+        "a failed-auth burst takes no key age"
+    );
+    browser.type_into("#rule-threshold", "0").await;
+    browser.click("#rule-form button[type=submit]").await;
+    let refusal = wait_for_refusal(&browser, "#rule-threshold-error").await;
+    assert!(refusal.contains("threshold"), "{refusal}");
+    check_both_widths(&browser, "anomaly-rule", false).await;
+    browser.type_into("#rule-threshold", "50").await;
+    browser.click("#rule-form button[type=submit]").await;
+    browser
+        .wait_for(
+            "return !document.getElementById('rule-dialog').open",
+            Duration::from_secs(10),
+        )
+        .await;
+    browser
+        .click(&format!(
+            "#rules tr[data-id=\"{revoked}\"] button[aria-label^=\"Turn off\"]"
+        ))
+        .await;
+    browser
+        .wait_for(
+            &format!("const r = document.querySelector('#rules tr[data-id=\"{revoked}\"]'); return !!r && r.dataset.enabled === 'false'"),
+            Duration::from_secs(10),
+        )
+        .await;
+    let burst_rule = app
+        .get(&format!("/v1/anomaly-rules/{burst}"), &app.admin_key)
+        .await
+        .body;
+    assert_eq!(burst_rule["threshold"], 50, "{burst_rule}");
+    let revoked_rule = app
+        .get(&format!("/v1/anomaly-rules/{revoked}"), &app.admin_key)
+        .await
+        .body;
+    assert_eq!(revoked_rule["enabled"], false, "{revoked_rule}");
+
+    // Delete the sink through its dialog.
+    browser
+        .click(&format!(
+            "#sinks tr[data-id=\"{id}\"] button[aria-label=\"Delete siem\"]"
+        ))
+        .await;
+    browser.click("#delete-form button[type=submit]").await;
+    browser
+        .wait_for(
+            &format!("return !document.querySelector('#sinks tr[data-id=\"{id}\"]') && !document.getElementById('sinks-empty').hidden"),
+            Duration::from_secs(10),
+        )
+        .await;
+    assert_eq!(
+        app.get(&format!("/v1/audit-sinks/{id}"), &app.admin_key)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let errors = console_errors(&browser, &["422"]).await;
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    receiver.kill().await;
     browser.quit().await;
 }

@@ -59,11 +59,18 @@ impl Driver {
     /// A new browser (its own profile) with a window of `width` × `height` CSS pixels.
     pub async fn browser(&self, width: u32, height: u32) -> Browser {
         let profile = tempfile::tempdir().unwrap();
+        // Downloads land here without asking (the audit export is a download).
+        let downloads = profile.path().join("downloads");
+        std::fs::create_dir_all(&downloads).unwrap();
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:loggingPrefs": {"browser": "ALL"},
             "goog:chromeOptions": {
                 "binary": "/usr/bin/chromium",
+                "prefs": {
+                    "download.default_directory": downloads.display().to_string(),
+                    "download.prompt_for_download": false,
+                },
                 "args": [
                     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                     "--no-first-run", "--disable-background-networking",
@@ -90,6 +97,7 @@ impl Driver {
         let browser = Browser {
             base: format!("{}/session/{session}", self.base),
             http: self.http.clone(),
+            downloads,
             _profile: profile,
         };
         browser.resize(width, height).await;
@@ -101,6 +109,7 @@ impl Driver {
 pub struct Browser {
     base: String,
     http: reqwest::Client,
+    downloads: std::path::PathBuf,
     _profile: tempfile::TempDir,
 }
 
@@ -123,6 +132,11 @@ impl Browser {
 
     async fn get(&self, path: &str) -> Value {
         self.command(reqwest::Method::GET, path, None).await
+    }
+
+    /// The folder the browser saves downloads in.
+    pub fn downloads(&self) -> &Path {
+        &self.downloads
     }
 
     pub async fn goto(&self, url: &str) {

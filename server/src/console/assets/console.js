@@ -90,9 +90,14 @@
 
   function showProblem(form, problem) {
     const p = problem || {};
-    const field = String(p.field || '').split(/[.[]/)[0];
     const text = p.detail || p.title || 'The request failed.';
-    let slot = field ? form.querySelector('[data-error-for="' + CSS.escape(field) + '"]') : null;
+    // The most precise slot the form has: `webhook.url` itself, else `scopes` for `scopes[2]`,
+    // else `webhook` for `webhook.secret`.
+    const field = String(p.field || '');
+    let slot = null;
+    for (const name of [field, field.split('[')[0], field.split(/[.[]/)[0]]) {
+      if (name && !slot) slot = form.querySelector('[data-error-for="' + CSS.escape(name) + '"]');
+    }
     if (!slot) slot = form.querySelector('[data-error-for=""]') || $('page-error');
     if (!slot) return;
     slot.textContent = p.code ? text + ' (' + p.code + ')' : text;
@@ -599,6 +604,333 @@
   if (pageName === 'sessions') {
     sessionsPage();
     return;
+  }
+
+  if (pageName === 'audit-logs') {
+    auditLogsPage();
+    return;
+  }
+
+  if (pageName === 'audit-logging') {
+    auditLoggingPage();
+    return;
+  }
+
+  // ---- Settings > Security > View Audit Logs --------------------------------------------------
+  function auditLogsPage() {
+    let events = [];
+    let nextCursor = null;
+    let query = new URLSearchParams();
+    const form = $('filter-form');
+    const party = (x) => (x ? x.type + (x.id ? ' ' + x.id : '') : '');
+    // A local date and time, as RFC 3339 in UTC; what cannot be read is sent as typed, for the
+    // server to refuse in words.
+    const instant = (value) => {
+      const t = new Date(value);
+      return Number.isNaN(t.getTime()) ? value : t.toISOString();
+    };
+
+    function filters() {
+      const q = new URLSearchParams({ limit: '50' });
+      for (const [id, name] of [
+        ['filter-event-type', 'event_type'],
+        ['filter-actor', 'actor_id'],
+        ['filter-target', 'target_id'],
+      ]) {
+        if (fieldValue(id)) q.set(name, fieldValue(id));
+      }
+      if ($('filter-outcome').value) q.set('outcome', $('filter-outcome').value);
+      if ($('filter-since').value) q.set('since', instant($('filter-since').value));
+      if ($('filter-until').value) q.set('until', instant($('filter-until').value));
+      return q;
+    }
+
+    function render() {
+      const tbody = $('events').tBodies[0];
+      tbody.replaceChildren();
+      for (const e of events) {
+        const row = document.createElement('tr');
+        row.dataset.seq = e.seq;
+        row.dataset.eventType = e.event_type;
+        cell(row, String(e.seq), 'mono');
+        cell(row, when(e.occurred_at));
+        cell(row, e.event_type, 'name');
+        cell(row, e.outcome, 'status status-' + e.outcome);
+        cell(row, party(e.actor), 'mono');
+        cell(row, party(e.target), 'mono');
+        cell(row, e.reason || '');
+        const details = e.details && Object.keys(e.details).length ? JSON.stringify(e.details) : '';
+        cell(row, details, 'details');
+        tbody.appendChild(row);
+      }
+      $('events-empty').hidden = events.length > 0;
+      $('load-more').hidden = !nextCursor;
+    }
+
+    // The first page of what the filters select, or the next one.
+    function load(more) {
+      const q = new URLSearchParams(query);
+      if (more && nextCursor) q.set('cursor', nextCursor);
+      return api('GET', '/v1/audit-events?' + q.toString()).then((r) => {
+        if (r.ok) {
+          events = more ? events.concat(r.data.items) : r.data.items;
+          nextCursor = r.data.next_cursor || null;
+          render();
+        }
+        return r;
+      });
+    }
+
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const wanted = filters();
+      const previous = query;
+      query = wanted;
+      if (!(await submit(form, () => load(false)))) query = previous;
+    });
+    form.addEventListener('reset', () => {
+      window.setTimeout(() => form.requestSubmit(), 0);
+    });
+    $('load-more').addEventListener('click', async () => {
+      const r = await load(true);
+      if (!r.ok) pageProblem(r.data, 'The next page cannot be loaded.');
+    });
+
+    $('verify-chain').addEventListener('click', async () => {
+      const out = $('verify-result');
+      const button = $('verify-chain');
+      button.disabled = true;
+      out.textContent = 'Verifying…';
+      delete out.dataset.valid;
+      const r = await api('GET', '/v1/audit-events/verify');
+      button.disabled = false;
+      if (!r.ok) {
+        const p = r.data || {};
+        out.textContent = (p.detail || 'The chain cannot be verified.') + (p.code ? ' (' + p.code + ')' : '');
+        out.dataset.valid = 'unknown';
+        return;
+      }
+      const c = r.data;
+      out.dataset.valid = String(c.valid);
+      out.textContent = c.valid
+        ? 'The chain is intact: ' + c.events_checked + ' events recomputed, every link holds, ' +
+          'up to the head at position ' + c.head_seq + ' (hash ' + c.head_hash.slice(0, 16) + '…).'
+        : 'The chain is broken at position ' + c.first_broken_seq + ': that event, or the link ' +
+          'to it, was changed after it was recorded (' + c.events_checked + ' events checked).';
+    });
+
+    query = filters();
+    load(false).then((r) => {
+      if (!r.ok) pageProblem(r.data, 'The audit events cannot be listed.');
+      document.body.dataset.ready = 'true';
+    });
+  }
+
+  // ---- Settings > Security > Enable Audit Logging -----------------------------------------------
+  function auditLoggingPage() {
+    let selected = null;
+    let rule = null;
+
+    async function loadSettings() {
+      const r = await api('GET', '/v1/audit-settings');
+      if (!r.ok) return r;
+      const s = r.data;
+      $('retention-days').value = s.retention_days;
+      $('default-event-types').value = s.default_event_types.join(', ');
+      const summary = $('retention-summary');
+      summary.replaceChildren();
+      term(summary, 'Kept', s.retention_days + ' days' + (s.is_default ? ' (the default)' : ''));
+      term(summary, 'Recorded', 'up to position ' + s.head_seq);
+      term(
+        summary,
+        'Pruned',
+        s.pruned_through_seq ? 'through position ' + s.pruned_through_seq : 'nothing yet',
+      );
+      return r;
+    }
+
+    const destination = (x) =>
+      x.webhook
+        ? x.webhook.url
+        : x.cloudwatch
+          ? x.cloudwatch.region + ' ' + x.cloudwatch.log_group + ' / ' + x.cloudwatch.log_stream
+          : '';
+
+    async function loadSinks() {
+      const r = await listAll('/v1/audit-sinks');
+      if (!r.ok) return r;
+      const tbody = $('sinks').tBodies[0];
+      tbody.replaceChildren();
+      for (const x of r.items) {
+        const row = document.createElement('tr');
+        row.dataset.id = x.id;
+        row.dataset.status = x.status;
+        row.dataset.lag = x.lag;
+        cell(row, x.name, 'name');
+        cell(row, x.kind);
+        cell(row, destination(x), 'agent');
+        cell(row, joined(x.event_types, 'the defaults'), 'scopes');
+        const status = x.status + (x.failing_since ? ' since ' + when(x.failing_since) : '');
+        cell(row, status, 'status status-' + x.status);
+        cell(row, String(x.lag));
+        cell(row, when(x.last_success_at));
+        cell(row, x.last_error ? x.last_error + ' (' + when(x.last_error_at) + ')' : 'none', 'agent');
+        const actions = cell(row, '', 'actions');
+        const flip = x.enabled ? 'Disable' : 'Enable';
+        actions.appendChild(actionButton(flip, flip + ' ' + x.name, () => setSink(x, !x.enabled)));
+        actions.appendChild(actionButton('Delete', 'Delete ' + x.name, () => openDelete(x), 'danger'));
+        tbody.appendChild(row);
+      }
+      $('sinks-empty').hidden = r.items.length > 0;
+      return { ok: true };
+    }
+
+    async function loadRules() {
+      const r = await listAll('/v1/anomaly-rules');
+      if (!r.ok) return r;
+      const tbody = $('rules').tBodies[0];
+      tbody.replaceChildren();
+      const shown = (v) => (v === null || v === undefined ? '—' : String(v));
+      for (const x of r.items) {
+        const row = document.createElement('tr');
+        row.dataset.id = x.id;
+        row.dataset.enabled = String(x.enabled);
+        cell(row, x.name, 'name');
+        cell(row, x.kind.replace(/_/g, ' '));
+        cell(row, x.enabled ? 'on' : 'off');
+        cell(row, shown(x.threshold));
+        cell(row, shown(x.window_minutes));
+        cell(row, shown(x.min_key_age_hours));
+        const actions = cell(row, '', 'actions');
+        const flip = x.enabled ? 'Turn off' : 'Turn on';
+        actions.appendChild(actionButton(flip, flip + ' ' + x.name, () => setRule(x, !x.enabled)));
+        actions.appendChild(actionButton('Edit', 'Edit ' + x.name, () => openRule(x)));
+        tbody.appendChild(row);
+      }
+      $('rules-empty').hidden = r.items.length > 0;
+      return { ok: true };
+    }
+
+    async function reload() {
+      const answers = await Promise.all([loadSettings(), loadSinks(), loadRules()]);
+      const failed = answers.find((r) => !r.ok);
+      if (failed) pageProblem(failed.data, 'The audit settings cannot be read.');
+      else $('page-error').hidden = true;
+    }
+
+    const retention = $('retention-form');
+    retention.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      $('retention-saved').textContent = '';
+      const body = {};
+      if (fieldValue('retention-days')) body.retention_days = Number(fieldValue('retention-days'));
+      const types = list($('default-event-types').value);
+      if (types.length) body.default_event_types = types;
+      if (!(await submit(retention, () => api('PUT', '/v1/audit-settings', body)))) return;
+      $('retention-saved').textContent = 'Saved.';
+      await loadSettings();
+    });
+
+    const sinkForm = $('sink-form');
+    const kindShown = () => {
+      $('sink-webhook').hidden = $('sink-kind').value !== 'webhook';
+      $('sink-cloudwatch').hidden = $('sink-kind').value !== 'cloudwatch';
+    };
+    $('sink-kind').addEventListener('change', kindShown);
+    sinkForm.addEventListener('reset', () => window.setTimeout(kindShown, 0));
+    sinkForm.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const body = { name: fieldValue('sink-name') };
+      const types = list($('sink-event-types').value);
+      if (types.length) body.event_types = types;
+      if ($('sink-kind').value === 'webhook') {
+        body.webhook = { url: fieldValue('sink-url') };
+      } else {
+        const cw = {
+          region: fieldValue('sink-region'),
+          log_group: fieldValue('sink-log-group'),
+          log_stream: fieldValue('sink-log-stream'),
+        };
+        for (const [id, name] of [
+          ['sink-access-key-id', 'access_key_id'],
+          ['sink-secret-access-key', 'secret_access_key'],
+          ['sink-role-arn', 'role_arn'],
+          ['sink-external-id', 'external_id'],
+        ]) {
+          if (fieldValue(id)) cw[name] = fieldValue(id);
+        }
+        body.cloudwatch = cw;
+      }
+      const r = await submit(sinkForm, () =>
+        api('POST', '/v1/audit-sinks', body, { 'Idempotency-Key': crypto.randomUUID() }),
+      );
+      // The secret access key is not kept in the page, whatever the answer.
+      $('sink-secret-access-key').value = '';
+      if (!r) return;
+      sinkForm.reset();
+      if (r.data.webhook_secret) showKey(r.data.webhook_secret);
+      await reload();
+    });
+
+    async function setSink(x, enabled) {
+      const r = await api('PATCH', '/v1/audit-sinks/' + encodeURIComponent(x.id), { enabled });
+      if (!r.ok) pageProblem(r.data, 'The sink cannot be changed.');
+      await loadSinks();
+    }
+
+    function openDelete(x) {
+      selected = x;
+      clearProblems($('delete-form'));
+      $('delete-name').textContent = x.name + ' (' + x.id + ')';
+      $('delete-dialog').showModal();
+    }
+    $('delete-form').addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const path = '/v1/audit-sinks/' + encodeURIComponent(selected.id);
+      if (!(await submit($('delete-form'), () => api('DELETE', path)))) return;
+      $('delete-dialog').close();
+      await reload();
+    });
+
+    async function setRule(x, enabled) {
+      const r = await api('PATCH', '/v1/anomaly-rules/' + encodeURIComponent(x.id), { enabled });
+      if (!r.ok) pageProblem(r.data, 'The rule cannot be changed.');
+      await loadRules();
+    }
+
+    // Only the thresholds the rule's kind takes are offered (the others are null on the rule).
+    const thresholds = [
+      ['rule-threshold', 'threshold'],
+      ['rule-window', 'window_minutes'],
+      ['rule-key-age', 'min_key_age_hours'],
+    ];
+    function openRule(x) {
+      rule = x;
+      clearProblems($('rule-form'));
+      $('rule-name').textContent = x.name + ' (' + x.kind + ')';
+      $('rule-enabled').checked = x.enabled;
+      for (const [id, name] of thresholds) {
+        const takes = x[name] !== null && x[name] !== undefined;
+        $(id).closest('.field').hidden = !takes;
+        $(id).value = takes ? x[name] : '';
+      }
+      $('rule-dialog').showModal();
+    }
+    $('rule-form').addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const body = { enabled: $('rule-enabled').checked };
+      for (const [id, name] of thresholds) {
+        if (!$(id).closest('.field').hidden && fieldValue(id) !== '') body[name] = Number(fieldValue(id));
+      }
+      const path = '/v1/anomaly-rules/' + encodeURIComponent(rule.id);
+      if (!(await submit($('rule-form'), () => api('PATCH', path, body)))) return;
+      $('rule-dialog').close();
+      await loadRules();
+    });
+
+    reload().then(() => {
+      document.body.dataset.ready = 'true';
+    });
   }
 
   // ---- Settings > Security > Sessions ---------------------------------------------------------
