@@ -721,7 +721,11 @@
 
     query = filters();
     load(false).then((r) => {
-      if (!r.ok) pageProblem(r.data, 'The audit events cannot be listed.');
+      if (!r.ok) {
+        pageProblem(r.data, 'The audit events cannot be listed.');
+        // The export would be refused alike, and a link would save the refusal as the file.
+        $('export').hidden = true;
+      }
       document.body.dataset.ready = 'true';
     });
   }
