@@ -1511,9 +1511,12 @@ async fn key_sessions_are_listed_with_the_workspaces_sessions_and_signed_out_eve
         of_admin.body["items"][0]["key_id"],
         app.get("/v1/auth/verify", &app.admin_key).await.body["key_id"]
     );
-    // Asked about a user, no key session answers.
+    // Asked about a (well-formed, unknown) user, no key session answers.
     let of_user = app
-        .get("/v1/sessions?user_id=usr_nobody", &app.admin_key)
+        .get(
+            "/v1/sessions?user_id=usr_00000000000000000000000000000000",
+            &app.admin_key,
+        )
         .await;
     assert_eq!(of_user.body["items"], json!([]));
 
@@ -1893,6 +1896,25 @@ async fn the_operator_filters_pages_verifies_and_exports_the_audit_log(backend: 
     // The first page in chain order, then the next one through the cursor.
     let first = listed_seqs(&browser).await;
     assert_eq!(first, (1..=50).collect::<Vec<_>>());
+    // Verify chain: the result in words, intact (below: broken, once the log is altered).
+    browser.click("#verify-chain").await;
+    browser
+        .wait_for(
+            "return !!document.getElementById('verify-result').dataset.valid",
+            Duration::from_secs(20),
+        )
+        .await;
+    let verdict = browser.text("#verify-result").await;
+    let report = app
+        .get("/v1/audit-events/verify", &app.admin_key)
+        .await
+        .body;
+    assert!(verdict.contains("intact"), "{verdict}");
+    assert!(
+        verdict.contains(&format!("{} events", report["events_checked"]))
+            && verdict.contains(&format!("position {}", report["head_seq"])),
+        "{verdict} {report}"
+    );
     check_both_widths(&browser, "audit-logs", shoot).await;
     browser.click("#load-more").await;
     browser
@@ -1967,26 +1989,6 @@ async fn the_operator_filters_pages_verifies_and_exports_the_audit_log(backend: 
     apply_filters(&browser).await;
     let refusal = wait_for_refusal(&browser, "#filter-outcome-error").await;
     assert!(refusal.contains("invalid_outcome"), "{refusal}");
-
-    // Verify chain: the result in words, intact, then broken where the log was altered.
-    browser.click("#verify-chain").await;
-    browser
-        .wait_for(
-            "return !!document.getElementById('verify-result').dataset.valid",
-            Duration::from_secs(20),
-        )
-        .await;
-    let verdict = browser.text("#verify-result").await;
-    let report = app
-        .get("/v1/audit-events/verify", &app.admin_key)
-        .await
-        .body;
-    assert!(verdict.contains("intact"), "{verdict}");
-    assert!(
-        verdict.contains(&format!("{} events", report["events_checked"]))
-            && verdict.contains(&format!("position {}", report["head_seq"])),
-        "{verdict} {report}"
-    );
 
     // Export JSONL: a plain link the browser downloads with the session cookie.
     browser.click("#export").await;
@@ -2143,6 +2145,17 @@ async fn the_operator_sets_retention_tunes_anomaly_rules_and_adds_a_webhook_sink
     receiver
         .control(json!({"secret": secret, "mode": "ok"}))
         .await;
+    browser.click("#dismiss-key").await;
+    assert_eq!(
+        browser
+            .run(
+                "return document.getElementById('new-key-value').value",
+                json!([])
+            )
+            .await,
+        json!(""),
+        "the secret is gone from the page once dismissed"
+    );
     let sinks = app.get("/v1/audit-sinks", &app.admin_key).await.body;
     let id = sinks["items"][0]["id"].as_str().unwrap().to_owned();
     assert_eq!(

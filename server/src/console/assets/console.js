@@ -654,7 +654,7 @@
         row.dataset.eventType = e.event_type;
         cell(row, String(e.seq), 'mono');
         cell(row, when(e.occurred_at));
-        cell(row, e.event_type, 'name');
+        cell(row, e.event_type, 'mono');
         cell(row, e.outcome, 'status status-' + e.outcome);
         cell(row, party(e.actor), 'mono');
         cell(row, party(e.target), 'mono');
