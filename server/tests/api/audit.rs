@@ -9,7 +9,7 @@ use crate::on_both_backends;
 on_both_backends!(
     the_chain_verifies_and_any_edit_or_deletion_breaks_it,
     deleting_the_newest_event_is_detected_by_the_chain_head,
-    events_filter_by_type_outcome_target_and_time_and_page_in_order
+    events_filter_by_type_outcome_actor_target_and_time_and_page_in_order
 );
 
 async fn the_chain_verifies_and_any_edit_or_deletion_breaks_it(backend: Backend) {
@@ -59,7 +59,7 @@ async fn deleting_the_newest_event_is_detected_by_the_chain_head(backend: Backen
     assert_eq!(report["valid"], false, "{report}");
 }
 
-async fn events_filter_by_type_outcome_target_and_time_and_page_in_order(backend: Backend) {
+async fn events_filter_by_type_outcome_actor_target_and_time_and_page_in_order(backend: Backend) {
     let (app, _db) = TestApp::spawn(backend).await;
     let sa = app
         .post("/v1/service-accounts", &app.admin_key, json!({"name": "a"}))
@@ -105,6 +105,29 @@ async fn events_filter_by_type_outcome_target_and_time_and_page_in_order(backend
         .await
         .body;
     assert_eq!(target["items"].as_array().unwrap().len(), 1);
+    // Who did it: the admin key's every act, and nothing the system or another key did.
+    let admin = event["actor"]["id"].as_str().unwrap();
+    let by_actor = app
+        .get(
+            &format!("/v1/audit-events?actor_id={admin}"),
+            &app.admin_key,
+        )
+        .await
+        .body;
+    let acts = by_actor["items"].as_array().unwrap();
+    assert!(acts.iter().all(|e| e["actor"]["id"] == admin), "{by_actor}");
+    let types: Vec<&str> = acts
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap())
+        .collect();
+    for t in [
+        "service_account.created",
+        "api_key.created",
+        "api_key.revoked",
+    ] {
+        assert!(types.contains(&t), "{t} in {types:?}");
+    }
+    assert!(!types.contains(&"workspace.created"), "{types:?}");
     let future = app
         .get(
             "/v1/audit-events?since=2999-01-01T00:00:00Z",
