@@ -10,6 +10,8 @@ use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::authn::Principal;
+use statuspulse_api::v1::anomaly_rules::{MAX_KEY_AGE_HOURS, MAX_THRESHOLD, MAX_WINDOW_MINUTES};
+use statuspulse_api::v1::audit::{MAX_RETENTION_DAYS, MIN_RETENTION_DAYS};
 
 /// Settings > Integrations > API Keys, as the product page names it.
 pub const API_KEYS_PATH: &str = "/console/settings/integrations/api-keys";
@@ -516,12 +518,9 @@ pub async fn audit_logging(State(state): State<AppState>, parts: Parts) -> Respo
             h2 #retention-title { "Retention" }
             dl #retention-summary .summary {}
             form #retention-form .grid novalidate {
-                div .field {
-                    label for="retention-days" { "Keep events for (days, 30 to 3650)" }
-                    input #retention-days type="number" min="30" max="3650" required
-                        aria-describedby="retention-days-error";
-                    p #retention-days-error .field-error data-error-for="retention_days" hidden {}
-                }
+                (number_field("retention-days",
+                    &format!("Keep events for (days, {MIN_RETENTION_DAYS} to {MAX_RETENTION_DAYS})"),
+                    "retention_days", (MIN_RETENTION_DAYS, MAX_RETENTION_DAYS)))
                 (text_field("default-event-types",
                     "Sink defaults: event types a new sink forwards (comma separated, * is all)",
                     "default_event_types", false))
@@ -563,13 +562,11 @@ pub async fn audit_logging(State(state): State<AppState>, parts: Parts) -> Respo
                         false))
                     (text_field("sink-access-key-id", "Access key id (empty: the server's \
                         credentials)", "cloudwatch.access_key_id", false))
-                    div .field {
-                        label for="sink-secret-access-key" { "Secret access key" }
-                        input #sink-secret-access-key type="password" autocomplete="off"
-                            aria-describedby="sink-secret-access-key-error";
-                        p #sink-secret-access-key-error .field-error
-                            data-error-for="cloudwatch.secret_access_key" hidden {}
-                    }
+                    (labelled("sink-secret-access-key", "Secret access key",
+                        "cloudwatch.secret_access_key", |id, error| html! {
+                            input id=(id) type="password" autocomplete="off"
+                                aria-describedby=(error);
+                        }))
                     (text_field("sink-role-arn", "Role ARN (optional)", "cloudwatch.role_arn",
                         false))
                     (text_field("sink-external-id", "External id (optional)",
@@ -598,10 +595,12 @@ pub async fn audit_logging(State(state): State<AppState>, parts: Parts) -> Respo
                     input #rule-enabled type="checkbox";
                     label for="rule-enabled" { "Enabled (watching)" }
                 }
-                (number_field("rule-threshold", "Threshold (count)", "threshold"))
-                (number_field("rule-window", "Window (minutes, 1 to 1440)", "window_minutes"))
+                (number_field("rule-threshold", "Threshold (count)", "threshold",
+                    (0, MAX_THRESHOLD)))
+                (number_field("rule-window", "Window (minutes, 1 to 1440)", "window_minutes",
+                    (1, MAX_WINDOW_MINUTES)))
                 (number_field("rule-key-age", "Minimum key age (hours, 0 to 8760)",
-                    "min_key_age_hours"))
+                    "min_key_age_hours", (0, MAX_KEY_AGE_HOURS)))
                 (dialog_buttons("Save", false))
             }
         }
@@ -611,41 +610,43 @@ pub async fn audit_logging(State(state): State<AppState>, parts: Parts) -> Respo
     settings_page(&state, &parts, AUDIT_LOGGING_PATH, &content).await
 }
 
-/// A labelled text input with its error slot (`data-error-for` is the API's `field`).
-fn text_field(id: &str, label: &str, field: &str, required: bool) -> Markup {
+/// A labelled control with its error slot (`data-error-for` is the API's `field`); `control`
+/// builds the input from its id and its error slot's id.
+fn labelled(id: &str, label: &str, field: &str, control: impl Fn(&str, &str) -> Markup) -> Markup {
     let error = format!("{id}-error");
     html! {
         div .field {
             label for=(id) { (label) }
-            input id=(id) type="text" maxlength="500" required[required]
-                aria-describedby=(error);
+            (control(id, &error))
             p id=(error) .field-error data-error-for=(field) hidden {}
         }
     }
+}
+
+/// A labelled text input with its error slot.
+fn text_field(id: &str, label: &str, field: &str, required: bool) -> Markup {
+    labelled(id, label, field, |id, error| {
+        html! {
+            input id=(id) type="text" maxlength="500" required[required]
+                aria-describedby=(error);
+        }
+    })
 }
 
 /// A labelled local date and time (the script sends it as RFC 3339 UTC), with its error slot.
 fn time_field(id: &str, label: &str, field: &str) -> Markup {
-    let error = format!("{id}-error");
-    html! {
-        div .field {
-            label for=(id) { (label) }
-            input id=(id) type="datetime-local" step="1" aria-describedby=(error);
-            p id=(error) .field-error data-error-for=(field) hidden {}
-        }
-    }
+    labelled(id, label, field, |id, error| {
+        html! { input id=(id) type="datetime-local" step="1" aria-describedby=(error); }
+    })
 }
 
-/// A labelled whole number, with its error slot; empty is "not set".
-fn number_field(id: &str, label: &str, field: &str) -> Markup {
-    let error = format!("{id}-error");
-    html! {
-        div .field {
-            label for=(id) { (label) }
-            input id=(id) type="number" min="0" aria-describedby=(error);
-            p id=(error) .field-error data-error-for=(field) hidden {}
+/// A labelled whole number from `min` to `max`, with its error slot; empty is "not set".
+fn number_field(id: &str, label: &str, field: &str, (min, max): (i64, i64)) -> Markup {
+    labelled(id, label, field, |id, error| {
+        html! {
+            input id=(id) type="number" min=(min) max=(max) aria-describedby=(error);
         }
-    }
+    })
 }
 
 /// A secret the server shows once (a new key, a sink's signing secret): copy it or hide it; the

@@ -240,6 +240,17 @@
     return td;
   }
 
+  // Replaces the rows of the table `id`: one per item, filled by `fill(row, item)`.
+  function fillTable(id, items, fill) {
+    const tbody = $(id).tBodies[0];
+    tbody.replaceChildren();
+    for (const x of items) {
+      const row = document.createElement('tr');
+      fill(row, x);
+      tbody.appendChild(row);
+    }
+  }
+
   function when(value) {
     return value ? value.replace('T', ' ').replace(/\.\d+/, '').replace('Z', ' UTC') : 'never';
   }
@@ -426,6 +437,26 @@
     dialog.dataset.ready = 'true';
   }
 
+  // The delete dialog of a page whose objects live under `path`: what it opens the dialog with
+  // (an object), which asks the API to delete it, shows a refusal in the dialog, else `after()`.
+  function deleteDialog(path, label, after) {
+    let selected = null;
+    const form = $('delete-form');
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const url = path + '/' + encodeURIComponent(selected.id);
+      if (!(await submit(form, () => api('DELETE', url)))) return;
+      $('delete-dialog').close();
+      await after();
+    });
+    return (x) => {
+      selected = x;
+      clearProblems(form);
+      $('delete-name').textContent = label(x) + ' (' + x.id + ')';
+      $('delete-dialog').showModal();
+    };
+  }
+
   // ---- Settings > Access: one list, create, edit and delete per page --------------------------
   // `cfg`: the API path, a row's columns ([text, class]), its label, the create and edit bodies,
   // how the edit form is filled, and any further row actions.
@@ -492,19 +523,7 @@
       await load();
     });
 
-    function openDelete(x) {
-      selected = x;
-      clearProblems($('delete-form'));
-      $('delete-name').textContent = cfg.label(x) + ' (' + x.id + ')';
-      $('delete-dialog').showModal();
-    }
-    $('delete-form').addEventListener('submit', async (event) => {
-      event.preventDefault();
-      const path = cfg.path + '/' + encodeURIComponent(selected.id);
-      if (!(await submit($('delete-form'), () => api('DELETE', path)))) return;
-      $('delete-dialog').close();
-      await load();
-    });
+    const openDelete = deleteDialog(cfg.path, cfg.label, load);
 
     Promise.all([fillAll(), load()]).then(() => {
       document.body.dataset.ready = 'true';
@@ -646,10 +665,7 @@
     }
 
     function render() {
-      const tbody = $('events').tBodies[0];
-      tbody.replaceChildren();
-      for (const e of events) {
-        const row = document.createElement('tr');
+      fillTable('events', events, (row, e) => {
         row.dataset.seq = e.seq;
         row.dataset.eventType = e.event_type;
         cell(row, String(e.seq), 'mono');
@@ -661,8 +677,7 @@
         cell(row, e.reason || '');
         const details = e.details && Object.keys(e.details).length ? JSON.stringify(e.details) : '';
         cell(row, details, 'details');
-        tbody.appendChild(row);
-      }
+      });
       $('events-empty').hidden = events.length > 0;
       $('load-more').hidden = !nextCursor;
     }
@@ -732,7 +747,6 @@
 
   // ---- Settings > Security > Enable Audit Logging -----------------------------------------------
   function auditLoggingPage() {
-    let selected = null;
     let rule = null;
 
     async function loadSettings() {
@@ -763,10 +777,7 @@
     async function loadSinks() {
       const r = await listAll('/v1/audit-sinks');
       if (!r.ok) return r;
-      const tbody = $('sinks').tBodies[0];
-      tbody.replaceChildren();
-      for (const x of r.items) {
-        const row = document.createElement('tr');
+      fillTable('sinks', r.items, (row, x) => {
         row.dataset.id = x.id;
         row.dataset.status = x.status;
         row.dataset.lag = x.lag;
@@ -783,8 +794,7 @@
         const flip = x.enabled ? 'Disable' : 'Enable';
         actions.appendChild(actionButton(flip, flip + ' ' + x.name, () => setSink(x, !x.enabled)));
         actions.appendChild(actionButton('Delete', 'Delete ' + x.name, () => openDelete(x), 'danger'));
-        tbody.appendChild(row);
-      }
+      });
       $('sinks-empty').hidden = r.items.length > 0;
       return { ok: true };
     }
@@ -792,11 +802,8 @@
     async function loadRules() {
       const r = await listAll('/v1/anomaly-rules');
       if (!r.ok) return r;
-      const tbody = $('rules').tBodies[0];
-      tbody.replaceChildren();
       const shown = (v) => (v === null || v === undefined ? '—' : String(v));
-      for (const x of r.items) {
-        const row = document.createElement('tr');
+      fillTable('rules', r.items, (row, x) => {
         row.dataset.id = x.id;
         row.dataset.enabled = String(x.enabled);
         cell(row, x.name, 'name');
@@ -809,8 +816,7 @@
         const flip = x.enabled ? 'Turn off' : 'Turn on';
         actions.appendChild(actionButton(flip, flip + ' ' + x.name, () => setRule(x, !x.enabled)));
         actions.appendChild(actionButton('Edit', 'Edit ' + x.name, () => openRule(x)));
-        tbody.appendChild(row);
-      }
+      });
       $('rules-empty').hidden = r.items.length > 0;
       return { ok: true };
     }
@@ -882,19 +888,7 @@
       await loadSinks();
     }
 
-    function openDelete(x) {
-      selected = x;
-      clearProblems($('delete-form'));
-      $('delete-name').textContent = x.name + ' (' + x.id + ')';
-      $('delete-dialog').showModal();
-    }
-    $('delete-form').addEventListener('submit', async (event) => {
-      event.preventDefault();
-      const path = '/v1/audit-sinks/' + encodeURIComponent(selected.id);
-      if (!(await submit($('delete-form'), () => api('DELETE', path)))) return;
-      $('delete-dialog').close();
-      await reload();
-    });
+    const openDelete = deleteDialog('/v1/audit-sinks', (x) => x.name, reload);
 
     async function setRule(x, enabled) {
       const r = await api('PATCH', '/v1/anomaly-rules/' + encodeURIComponent(x.id), { enabled });
@@ -950,10 +944,7 @@
     };
 
     function render() {
-      const tbody = $('sessions').tBodies[0];
-      tbody.replaceChildren();
-      for (const x of sessions) {
-        const row = document.createElement('tr');
+      fillTable('sessions', sessions, (row, x) => {
         row.dataset.id = x.id;
         row.dataset.status = x.status;
         const name = cell(row, who(x), 'name');
@@ -974,8 +965,7 @@
             actionButton('Revoke', 'Revoke the session of ' + who(x), () => openRevoke(x), 'danger'),
           );
         }
-        tbody.appendChild(row);
-      }
+      });
       $('sessions-empty').hidden = sessions.length > 0;
       $('load-more').hidden = !nextCursor;
     }
