@@ -1794,6 +1794,34 @@ async fn a_person_grants_only_what_their_groups_hold_and_sees_only_their_own_ses
     assert!(browser.text("#sessions").await.contains("(you)"));
     assert!(!browser.text("#sessions").await.contains(&operator));
     assert_accessible(&browser, "sessions of a person").await;
+
+    // The audit pages are hers to open, and the API's to refuse: no `admin:audit`, no events,
+    // no export link to save a refusal as the file, no settings.
+    for page in [AUDIT_LOGS_PAGE, AUDIT_LOGGING_PAGE] {
+        open_page(&browser, &app, page).await;
+        let refusal = wait_for_refusal(&browser, "#page-error").await;
+        assert!(
+            refusal.contains("admin:audit") && refusal.contains("insufficient_scope"),
+            "{page}: {refusal}"
+        );
+        assert_accessible(&browser, page).await;
+    }
+    assert_eq!(
+        browser
+            .run(
+                "return document.querySelectorAll('#sinks tbody tr, #rules tbody tr').length",
+                json!([])
+            )
+            .await,
+        json!(0)
+    );
+    open_page(&browser, &app, AUDIT_LOGS_PAGE).await;
+    assert_eq!(
+        browser
+            .run("return document.getElementById('export').hidden", json!([]))
+            .await,
+        json!(true)
+    );
     let errors = console_errors(&browser, &["403"]).await;
     assert!(errors.is_empty(), "console errors: {errors:?}");
     browser.quit().await;
