@@ -2222,6 +2222,40 @@ async fn the_operator_sets_retention_tunes_anomaly_rules_and_adds_a_webhook_sink
     );
     check_both_widths(&browser, "audit-logging", shoot).await;
 
+    // The receiver fails: the row shows the lag and why, in words; back up, it catches up.
+    receiver
+        .control(json!({"secret": secret, "mode": "fail"}))
+        .await;
+    let answer = app
+        .post(
+            "/v1/service-accounts",
+            &app.admin_key,
+            json!({"name": "held-back"}),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::CREATED);
+    app.flush_audit().await;
+    let row = wait_for_sink(
+        &browser,
+        &app,
+        &id,
+        "r.dataset.lag !== '0' && r.cells[7].textContent !== 'none'",
+    )
+    .await;
+    assert!(row.contains("500"), "the receiver's answer: {row}");
+    receiver
+        .control(json!({"secret": secret, "mode": "ok"}))
+        .await;
+    // Past the backoff (at most 5 minutes) on the server's clock.
+    app.clock.advance(Duration::from_secs(301));
+    wait_for_sink(
+        &browser,
+        &app,
+        &id,
+        "r.dataset.lag === '0' && r.cells[7].textContent === 'none'",
+    )
+    .await;
+
     // Disable, from the keyboard: the sink pauses.
     browser
         .press(
