@@ -61,6 +61,7 @@ pub fn document() -> &'static serde_json::Value {
         let mut document = serde_json::to_value(&document).unwrap_or_default();
         shapes::apply(&mut document);
         links::add(&mut document);
+        share_schemas(&mut document);
         document_browser_pages(&mut document);
         headers_are_never_null(&mut document);
         document
@@ -99,6 +100,90 @@ fn headers_are_never_null(document: &mut serde_json::Value) {
     }
 }
 
+/// Names what the document would otherwise repeat: a list page's items are its object's schema
+/// (`Page_ServiceAccount.items` → `ServiceAccount`), and every closed set written out in full
+/// (the scope catalog, the environments) is its one named schema. Generated clients then have
+/// one `ServiceAccount` and one `Scope` type instead of a copy per use.
+fn share_schemas(document: &mut serde_json::Value) {
+    use serde_json::{json, Value};
+    let Some(schemas) = document
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    let names: Vec<String> = schemas.keys().cloned().collect();
+    for name in &names {
+        let Some(item) = name.strip_prefix("Page_") else {
+            continue;
+        };
+        if schemas.contains_key(item) {
+            if let Some(items) = schemas
+                .get_mut(name)
+                .and_then(|page| page.pointer_mut("/properties/items/items"))
+            {
+                *items = json!({"$ref": format!("#/components/schemas/{item}")});
+            }
+        }
+    }
+    let scopes: Vec<Value> = statuspulse_api::Scope::ALL
+        .iter()
+        .map(|s| s.as_str().into())
+        .collect();
+    schemas.insert(
+        "Scope".into(),
+        json!({"type": "string", "enum": scopes,
+               "description": "A scope of the catalog (`GET /v1/scopes` describes each)."}),
+    );
+    // The named sets are taken out while their uses are replaced, then put back.
+    let named: Vec<(String, Value)> = ["Scope", "Environment"]
+        .into_iter()
+        .filter_map(|name| Some((name.to_owned(), schemas.remove(name)?)))
+        .collect();
+    let sets: Vec<(String, Value)> = named
+        .iter()
+        .filter_map(|(name, schema)| Some((name.clone(), schema.get("enum")?.clone())))
+        .collect();
+    replace_closed_sets(document, &sets);
+    if let Some(schemas) = document
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        schemas.extend(named);
+    }
+}
+
+/// Replaces each schema whose `enum` is exactly one of `sets` by a reference to it, keeping its
+/// description.
+fn replace_closed_sets(value: &mut serde_json::Value, sets: &[(String, serde_json::Value)]) {
+    use serde_json::{json, Value};
+    match value {
+        Value::Object(object) => {
+            let named = object
+                .get("enum")
+                .and_then(|e| sets.iter().find(|(_, set)| set == e));
+            if let Some((name, _)) = named {
+                let mut reference = serde_json::Map::new();
+                reference.insert("$ref".into(), json!(format!("#/components/schemas/{name}")));
+                if let Some(description) = object.get("description") {
+                    reference.insert("description".into(), description.clone());
+                }
+                *object = reference;
+                return;
+            }
+            for child in object.values_mut() {
+                replace_closed_sets(child, sets);
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                replace_closed_sets(item, sets);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// The sign-in endpoints a person's browser is sent to: their failures are a page for that
 /// person (`signin::pages::failure`), while the layers in front of them (body limits, query
 /// screen) answer problem documents, so both are documented.
@@ -109,10 +194,11 @@ pub const BROWSER_PATHS: &[&str] = &[
     "/v1/sso/saml/acs",
 ];
 
-/// The browser endpoints' query parameters: which are required, and their rules (the handlers
-/// take every parameter as optional so that a missing one gets the page or redirect RFC 6749
-/// asks for, rather than a bare 400).
-fn browser_parameters() -> Vec<(&'static str, &'static str, bool, serde_json::Value)> {
+/// Query parameters whose rules the annotations do not state: the browser endpoints' (which
+/// are required: the handlers take every parameter as optional so that a missing one gets the
+/// page or redirect RFC 6749 asks for, rather than a bare 400), and effective access's
+/// circumstances.
+fn query_parameters() -> Vec<(&'static str, &'static str, bool, serde_json::Value)> {
     use serde_json::json;
     let minted = |prefix: &str| json!({"type": "string", "pattern": format!("^{prefix}_[0-9a-fA-F]{{{}}}$", statuspulse_api::ids::MINTED_BODY_LEN)});
     vec![
@@ -147,6 +233,16 @@ fn browser_parameters() -> Vec<(&'static str, &'static str, bool, serde_json::Va
             true,
             json!({"type": "string", "enum": ["S256"]}),
         ),
+        // Space-separated OAuth scopes (`statuspulse_api::scopes::OAUTH_SCOPES`).
+        (
+            "/oauth2/authorize",
+            "scope",
+            false,
+            json!({"type": "string", "pattern": format!(
+                "^({names})( ({names}))*$",
+                names = OAUTH_SCOPE_NAMES.join("|"),
+            )}),
+        ),
         (
             "/oauth2/authorize",
             "state",
@@ -172,6 +268,19 @@ fn browser_parameters() -> Vec<(&'static str, &'static str, bool, serde_json::Va
             true,
             json!({"type": "string", "pattern": "^[A-Za-z0-9_-]{1,256}$"}),
         ),
+        // management::effective_access: an IP address, a region (validate::region).
+        (
+            "/v1/effective-access",
+            "ip",
+            false,
+            json!({"type": "string", "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]}),
+        ),
+        (
+            "/v1/effective-access",
+            "region",
+            false,
+            json!({"type": "string", "pattern": "^[a-z0-9_-]{1,64}$"}),
+        ),
         // signin::flow::login.
         (
             "/v1/sso/login",
@@ -196,7 +305,7 @@ fn browser_parameters() -> Vec<(&'static str, &'static str, bool, serde_json::Va
 }
 
 fn document_browser_pages(document: &mut serde_json::Value) {
-    for (path, name, required, schema) in browser_parameters() {
+    for (path, name, required, schema) in query_parameters() {
         let pointer = format!("/paths/{}/get/parameters", path.replace('/', "~1"));
         let Some(parameters) = document
             .pointer_mut(&pointer)
@@ -572,6 +681,9 @@ fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
         ("SamlSettings", "groups_attribute", Rule::Opaque(256)),
         ("CreateSsoConnection", "client_id", Rule::Opaque(512)),
         ("OktaSettings", "domain", Rule::Pattern(HOST)),
+        // validate::https_url.
+        ("CreateSsoConnection", "endpoint_override", Rule::Pattern(ISSUER)),
+        ("UpdateSsoConnection", "endpoint_override", Rule::Pattern(ISSUER)),
         (
             "OktaSettings",
             "authorization_server_id",

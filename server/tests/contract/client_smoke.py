@@ -68,15 +68,12 @@ from statuspulse_client.models import (  # noqa: E402
     ApiKeyView,
     ChainReport,
     CreateApiKey,
-    CreateApiKeyEnvironment,
-    CreateApiKeyScopesItem,
     CreatedApiKey,
     CreateEnvironmentCluster,
-    CreateEnvironmentClusterEnvironment,
     CreateRoleBinding,
-    CreateRoleBindingScopesItem,
     CreateServiceAccount,
     EffectiveAccess,
+    Environment,
     EnvironmentCluster,
     KeyStatus,
     PageAuditEvent,
@@ -84,11 +81,11 @@ from statuspulse_client.models import (  # noqa: E402
     RevokeApiKey,
     RoleBinding,
     RotateApiKey,
+    Scope,
     ScopeCatalog,
     ServiceAccount,
     UpdateServiceAccount,
     VerifiedCredential,
-    VerifyCredentialScope,
 )
 from statuspulse_client.types import Response  # noqa: E402
 
@@ -149,9 +146,9 @@ def main(cleanup: list[tuple[str, Callable[[], Any]]]) -> str:
     names = [s.name for s in catalog.items]
     check("read:checks" in names, f"list scopes: read:checks missing from {names}")
     check(
-        {s.value for s in CreateApiKeyScopesItem} == set(names),
+        {s.value for s in Scope} == set(names),
         f"list scopes: catalog {sorted(names)} differs from the document's scope enum "
-        f"{sorted(s.value for s in CreateApiKeyScopesItem)}",
+        f"{sorted(s.value for s in Scope)}",
     )
     steps += 1
 
@@ -213,7 +210,7 @@ def main(cleanup: list[tuple[str, Callable[[], Any]]]) -> str:
         create_environment_cluster.sync_detailed(
             client=admin,
             body=CreateEnvironmentCluster(
-                environment=CreateEnvironmentClusterEnvironment.LIVE, name=f"smoke-{run}", description="smoke"
+                environment=Environment.LIVE, name=f"smoke-{run}", description="smoke"
             ),
             idempotency_key=str(uuid.uuid4()),
         ),
@@ -232,9 +229,9 @@ def main(cleanup: list[tuple[str, Callable[[], Any]]]) -> str:
         create_api_key.sync_detailed(
             client=admin,
             body=CreateApiKey(
-                environment=CreateApiKeyEnvironment.LIVE,
+                environment=Environment.LIVE,
                 name=f"smoke-{run}-refused",
-                scopes=[CreateApiKeyScopesItem.READCHECKS],
+                scopes=[Scope.READCHECKS],
                 service_account_id=sa.id,
             ),
         ),
@@ -247,7 +244,7 @@ def main(cleanup: list[tuple[str, Callable[[], Any]]]) -> str:
         create_role_binding.sync_detailed(
             client=admin,
             body=CreateRoleBinding(
-                scopes=[CreateRoleBindingScopesItem.READCHECKS],
+                scopes=[Scope.READCHECKS],
                 service_account_id=sa.id,
                 environment_clusters=[cluster.name],
             ),
@@ -281,9 +278,9 @@ def main(cleanup: list[tuple[str, Callable[[], Any]]]) -> str:
         create_api_key.sync_detailed(
             client=admin,
             body=CreateApiKey(
-                environment=CreateApiKeyEnvironment.LIVE,
+                environment=Environment.LIVE,
                 name=f"smoke-{run}",
-                scopes=[CreateApiKeyScopesItem.READCHECKS],
+                scopes=[Scope.READCHECKS],
                 service_account_id=sa.id,
                 environment_clusters=[cluster.name],
                 expires_in_days=1,
@@ -309,7 +306,7 @@ def main(cleanup: list[tuple[str, Callable[[], Any]]]) -> str:
     as_key = client_for(key.key)
     verified = expect(
         "verify new key",
-        verify_credential.sync_detailed(client=as_key, scope=VerifyCredentialScope.READCHECKS, cluster=cluster.name),
+        verify_credential.sync_detailed(client=as_key, scope=Scope.READCHECKS, cluster=cluster.name),
         200,
         VerifiedCredential,
     )
@@ -320,7 +317,7 @@ def main(cleanup: list[tuple[str, Callable[[], Any]]]) -> str:
     check(verified.workspace_id == sa.workspace_id, f"verify new key: workspace {verified.workspace_id!r}")
     check(verified.environment == "live", f"verify new key: environment {verified.environment!r}")
     # The key was granted read:checks only: asking for more is refused.
-    denied = verify_credential.sync_detailed(client=as_key, scope=VerifyCredentialScope.WRITECHECKS)
+    denied = verify_credential.sync_detailed(client=as_key, scope=Scope.WRITECHECKS)
     denied_problem = expect("verify new key for an ungranted scope", denied, 403, Problem)
     check(bool(denied_problem.code), "verify new key for an ungranted scope: empty Problem code")
     steps += 1
@@ -351,7 +348,7 @@ def main(cleanup: list[tuple[str, Callable[[], Any]]]) -> str:
     as_successor = client_for(successor.key)
     verified2 = expect(
         "verify successor key",
-        verify_credential.sync_detailed(client=as_successor, scope=VerifyCredentialScope.READCHECKS, cluster=cluster.name),
+        verify_credential.sync_detailed(client=as_successor, scope=Scope.READCHECKS, cluster=cluster.name),
         200,
         VerifiedCredential,
     )

@@ -101,6 +101,7 @@ STATE_OR_CROSS_FIELD = {
     ("GET", "/v1/effective-access"): {
         "principal_required": "exactly one of four query parameters",
         "circumstances_for_people_only": "client_id, mfa, amr, ip and region go with user_id or group only",
+        "unknown_client": "depends on which OAuth clients exist",
     },
     ("GET", "/v1/audit-events/export"): {"invalid_seq": "to_seq must not be before from_seq"},
     ("GET", "/v1/sso/login"): {
