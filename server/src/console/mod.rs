@@ -68,6 +68,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .route(pages::SERVICE_ACCOUNTS_PATH, get(pages::service_accounts))
         .route(pages::ROLE_BINDINGS_PATH, get(pages::role_bindings))
         .route(pages::CLUSTERS_PATH, get(pages::environment_clusters))
+        .route(pages::SSO_PATH, get(pages::sso))
         .route(pages::SESSIONS_PATH, get(pages::sessions))
         .route(pages::AUDIT_LOGS_PATH, get(pages::audit_logs))
         .route(pages::AUDIT_LOGGING_PATH, get(pages::audit_logging))
