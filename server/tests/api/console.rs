@@ -2391,7 +2391,8 @@ async fn the_operator_configures_oidc_and_saml_connections_and_downloads_both_me
         .click(&format!("nav.settings a[href=\"{SSO_PAGE}\"]"))
         .await;
     open_page(&browser, &app, SSO_PAGE).await;
-    let shown = |css: &str| format!("return !document.querySelector('{css}').hidden");
+    let shown =
+        |css: &str| format!("return document.querySelector('{css}').getClientRects().length > 0");
 
     // OIDC: only its block is shown; plain http to a remote issuer is refused at the nested field.
     browser.type_into("#sso-name", "corp-oidc").await;
