@@ -2364,11 +2364,13 @@ async fn the_operator_sets_retention_tunes_anomaly_rules_and_adds_a_webhook_sink
     browser.quit().await;
 }
 
-/// Waits until the browser has saved `name`; its text.
+/// Waits until the browser has saved `name`; its text. Chromium first creates the name empty
+/// and writes a `.crdownload` beside it, renamed over it when complete.
 async fn downloaded(browser: &Browser, name: &str) -> String {
     let file = browser.downloads().join(name);
+    let partial = browser.downloads().join(format!("{name}.crdownload"));
     let started = Instant::now();
-    while !file.exists() {
+    while !file.metadata().is_ok_and(|m| m.len() > 0) || partial.exists() {
         assert!(
             started.elapsed() < Duration::from_secs(20),
             "no {name} in {}",
