@@ -34,15 +34,18 @@
 //! - **Pages** (`pages::SETTINGS`, one navigation): Settings > Integrations > API Keys; Settings >
 //!   Access > Service accounts, Role bindings, Environment clusters (one script controller for
 //!   list, create, edit and delete, configured per page), with a key's or a service account's
-//!   effective access in a dialog; Settings > Security > Sessions, View Audit Logs and Enable
-//!   Audit Logging (retention, sinks, anomaly rules). What these needed of the API
+//!   effective access in a dialog; Settings > Security > Configure SSO (the same controller:
+//!   one form per kind of connection, only the chosen kind's block shown and sent, the client
+//!   secret write-only), Sessions, View Audit Logs and Enable Audit Logging (retention, sinks,
+//!   anomaly rules). What these needed of the API
 //!   was added to the API, for every client: key sessions are listed by `GET /v1/sessions` and
 //!   ended together by `POST /v1/sessions/revoke-all {"api_key_id"}` ("sign out everywhere" in
 //!   a key session), and audit events are filtered by `actor_id`.
 //! - **Downloads are links.** Export JSONL is `<a download href="/v1/audit-events/export">`: the
 //!   browser streams the chain to disk with the session cookie (a GET, so no CSRF token), which
 //!   a `fetch` into a `Blob` would hold whole in memory; navigations are outside
-//!   `default-src`, so the policy needs no `blob:` exception either.
+//!   `default-src`, so the policy needs no `blob:` exception either. A SAML connection's SP
+//!   metadata and our OIDC discovery document are public, so their links need no cookie at all.
 //! - **Secrets shown once** (a new key, a webhook sink's generated signing secret) share one
 //!   panel, emptied after five minutes, on leaving, or on "Done".
 //! - **Refusals are the server's, shown where they apply.** A problem's `field` names the
@@ -68,6 +71,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .route(pages::SERVICE_ACCOUNTS_PATH, get(pages::service_accounts))
         .route(pages::ROLE_BINDINGS_PATH, get(pages::role_bindings))
         .route(pages::CLUSTERS_PATH, get(pages::environment_clusters))
+        .route(pages::SSO_PATH, get(pages::sso))
         .route(pages::SESSIONS_PATH, get(pages::sessions))
         .route(pages::AUDIT_LOGS_PATH, get(pages::audit_logs))
         .route(pages::AUDIT_LOGGING_PATH, get(pages::audit_logging))

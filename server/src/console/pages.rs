@@ -22,6 +22,8 @@ pub const ROLE_BINDINGS_PATH: &str = "/console/settings/access/role-bindings";
 /// Settings > Access > Environment clusters.
 pub const CLUSTERS_PATH: &str = "/console/settings/access/environment-clusters";
 
+/// Settings > Security > Configure SSO, as the product page names it.
+pub const SSO_PATH: &str = "/console/settings/security/sso";
 /// Settings > Security > Sessions.
 pub const SESSIONS_PATH: &str = "/console/settings/security/sessions";
 /// Settings > Security > View Audit Logs, as the product page names it.
@@ -30,11 +32,12 @@ pub const AUDIT_LOGS_PATH: &str = "/console/settings/security/audit-logs";
 pub const AUDIT_LOGGING_PATH: &str = "/console/settings/security/audit-logging";
 
 /// The settings pages, in the order of the navigation: (path, title, section).
-const SETTINGS: [(&str, &str, &str); 7] = [
+const SETTINGS: [(&str, &str, &str); 8] = [
     (API_KEYS_PATH, "API Keys", "Integrations"),
     (SERVICE_ACCOUNTS_PATH, "Service accounts", "Access"),
     (ROLE_BINDINGS_PATH, "Role bindings", "Access"),
     (CLUSTERS_PATH, "Environment clusters", "Access"),
+    (SSO_PATH, "Configure SSO", "Security"),
     (SESSIONS_PATH, "Sessions", "Security"),
     (AUDIT_LOGS_PATH, "View Audit Logs", "Security"),
     (AUDIT_LOGGING_PATH, "Enable Audit Logging", "Security"),
@@ -414,6 +417,128 @@ pub async fn environment_clusters(State(state): State<AppState>, parts: Parts) -
             names cannot be deleted: change them first."))
     };
     settings_page(&state, &parts, CLUSTERS_PATH, &content).await
+}
+
+/// `GET /console/settings/security/sso`: the workspace's SSO connections of every kind (list,
+/// create, edit, delete), each SAML connection's SP metadata, and our own OIDC discovery document.
+pub async fn sso(State(state): State<AppState>, parts: Parts) -> Response {
+    let content = html! {
+        section aria-labelledby="metadata-title" .card {
+            h2 #metadata-title { "Download OIDC Metadata" }
+            p .hint { "StatusPulse's own OpenID Connect discovery document (issuer, endpoints, \
+                the signing keys' URL), for the services that accept StatusPulse tokens." }
+            // Public and same-origin: a plain link the browser saves, no script, no exception
+            // to the policy.
+            a #oidc-metadata .button href="/.well-known/openid-configuration"
+                download="openid-configuration.json" { "Download OIDC Metadata" }
+        }
+        section aria-labelledby="create-title" .card {
+            h2 #create-title { "New SSO connection" }
+            p .hint { "People whose email is in one of the connection's domains sign in through \
+                it. Only the fields of the chosen kind are shown and sent." }
+            form #create-form .grid novalidate {
+                (text_field("sso-name", "Name", "name", true))
+                (labelled("sso-kind", "Kind", "kind", |id, error| html! {
+                    select id=(id) aria-describedby=(error) {
+                        @for (kind, text) in SSO_KINDS { option value=(kind) { (text) } }
+                    }
+                }))
+                (sso_fields("sso"))
+                p .field-error.wide data-error-for="" hidden {}
+                div .wide { button type="submit" { "Create SSO connection" } }
+            }
+        }
+        (list_card("SSO connections", &["Name", "Kind", "Identity provider", "Email domains",
+            "Client secret", "Id", "Actions"]))
+        dialog #edit-dialog aria-labelledby="edit-title" {
+            form #edit-form .stack method="dialog" novalidate {
+                h2 #edit-title { "Edit SSO connection" }
+                p { "Kind: " code #edit-kind {} " (fixed: another kind is a new connection)" }
+                (text_field("edit-name", "Name", "name", true))
+                (sso_fields("edit"))
+                (dialog_buttons("Save", false))
+            }
+        }
+        (delete_dialog("SSO connection", "Nobody signs in through it any more; the sessions \
+            it opened stay until they end or are revoked."))
+    };
+    settings_page(&state, &parts, SSO_PATH, &content).await
+}
+
+/// The kinds of SSO connection, as the kind list names them.
+const SSO_KINDS: [(&str, &str); 5] = [
+    ("okta", "Okta"),
+    ("azure_ad", "Azure AD (Entra ID)"),
+    ("onelogin", "OneLogin"),
+    ("oidc", "OpenID Connect (any provider)"),
+    ("saml", "SAML 2.0"),
+];
+
+/// The fields of an SSO connection after its name and kind, ids prefixed `prefix-`. A block
+/// marked `data-kinds` is shown (and sent) only for those kinds, as the API refuses the others'.
+fn sso_fields(prefix: &str) -> Markup {
+    let id = |name: &str| format!("{prefix}-{name}");
+    let comma = "comma separated";
+    html! {
+        div .wide.grid data-kinds="okta" {
+            (text_field(&id("okta-domain"), "Okta domain (example.okta.com)", "okta.domain",
+                true))
+            (text_field(&id("okta-server"), "Authorization server id (empty: the org server)",
+                "okta.authorization_server_id", false))
+        }
+        div .wide.grid data-kinds="azure_ad" {
+            (text_field(&id("azure-tenant"), "Tenant id (a GUID, or common / organizations)",
+                "azure_ad.tenant_id", true))
+            (text_field(&id("azure-tenants"), &format!("Allowed tenant ids ({comma}; only with \
+                common or organizations)"), "azure_ad.allowed_tenants", false))
+        }
+        div .wide.grid data-kinds="onelogin" {
+            (text_field(&id("onelogin-subdomain"), "OneLogin subdomain (example)",
+                "onelogin.subdomain", true))
+        }
+        div .wide.grid data-kinds="oidc" {
+            (text_field(&id("oidc-issuer"), "Issuer URL (https)", "oidc.issuer", true))
+        }
+        div .wide.grid data-kinds="saml" {
+            (text_field(&id("saml-entity-id"), "IdP entity id", "saml.idp_entity_id", true))
+            (text_field(&id("saml-sso-url"), "IdP single sign-on URL (https)",
+                "saml.idp_sso_url", true))
+            (labelled(&id("saml-certificate"), "IdP signing certificate (PEM)",
+                "saml.idp_certificate", |id, error| html! {
+                    textarea id=(id) .wide rows="6" spellcheck="false" required
+                        aria-describedby=(error) {}
+                }))
+            (text_field(&id("saml-groups-attribute"), "Groups attribute (optional)",
+                "saml.groups_attribute", false))
+        }
+        div .wide.grid data-kinds="okta azure_ad onelogin" {
+            (text_field(&id("endpoint-override"), "Endpoint override (optional, https)",
+                "endpoint_override", false))
+        }
+        div .wide.grid data-kinds="okta azure_ad onelogin oidc" {
+            (text_field(&id("client-id"), "Client id", "client_id", true))
+            // Write-only: the API never answers it, only whether one is set.
+            (labelled(&id("client-secret"), "Client secret (write-only)", "client_secret",
+                |id, error| html! {
+                    input id=(id) type="password" autocomplete="off"
+                        aria-describedby=(format!("{error} {id}-state"));
+                    p id=(format!("{id}-state")) .hint { "Not set." }
+                }))
+            (text_field(&id("scopes"), &format!("Scopes ({comma}; empty: openid email profile)"),
+                "scopes", false))
+        }
+        (text_field(&id("email-domains"), &format!("Email domains ({comma})"), "email_domains",
+            false))
+        (text_field(&id("allowed-groups"), &format!("Allowed IdP groups ({comma}; empty: any)"),
+            "allowed_groups", false))
+        (text_field(&id("group-mappings"), "Group mappings (idp-group=statuspulse-group, comma \
+            separated)", "group_mappings", false))
+        (text_field(&id("acr-values"), &format!("ACR values ({comma})"), "acr_values", false))
+        div .check {
+            input id=(id("require-mfa")) type="checkbox";
+            label for=(id("require-mfa")) { "Require multi-factor authentication" }
+        }
+    }
 }
 
 /// `GET /console/settings/security/sessions`: your sessions, or with `admin:sso` everyone's in

@@ -33,12 +33,14 @@ on_both_backends!(
     a_person_grants_only_what_their_groups_hold_and_sees_only_their_own_sessions,
     the_operator_filters_pages_verifies_and_exports_the_audit_log,
     the_operator_sets_retention_tunes_anomaly_rules_and_adds_a_webhook_sink_that_delivers,
+    the_operator_configures_oidc_and_saml_connections_and_downloads_both_metadata_files,
 );
 
 const KEYS_PAGE: &str = "/console/settings/integrations/api-keys";
 const SERVICE_ACCOUNTS_PAGE: &str = "/console/settings/access/service-accounts";
 const BINDINGS_PAGE: &str = "/console/settings/access/role-bindings";
 const CLUSTERS_PAGE: &str = "/console/settings/access/environment-clusters";
+const SSO_PAGE: &str = "/console/settings/security/sso";
 const SESSIONS_PAGE: &str = "/console/settings/security/sessions";
 const AUDIT_LOGS_PAGE: &str = "/console/settings/security/audit-logs";
 const AUDIT_LOGGING_PAGE: &str = "/console/settings/security/audit-logging";
@@ -46,11 +48,12 @@ const AUDIT_LOGGING_PAGE: &str = "/console/settings/security/audit-logging";
 const ENTER: &str = "\u{E007}";
 const ESCAPE: &str = "\u{E00C}";
 /// Every page behind sign-in.
-const SETTINGS_PAGES: [&str; 7] = [
+const SETTINGS_PAGES: [&str; 8] = [
     KEYS_PAGE,
     SERVICE_ACCOUNTS_PAGE,
     BINDINGS_PAGE,
     CLUSTERS_PAGE,
+    SSO_PAGE,
     SESSIONS_PAGE,
     AUDIT_LOGS_PAGE,
     AUDIT_LOGGING_PAGE,
@@ -2359,4 +2362,226 @@ async fn the_operator_sets_retention_tunes_anomaly_rules_and_adds_a_webhook_sink
     assert!(errors.is_empty(), "console errors: {errors:?}");
     receiver.kill().await;
     browser.quit().await;
+}
+
+/// Waits until the browser has saved `name`; its text. Chromium first creates the name empty
+/// and writes a `.crdownload` beside it, renamed over it when complete.
+async fn downloaded(browser: &Browser, name: &str) -> String {
+    let file = browser.downloads().join(name);
+    let partial = browser.downloads().join(format!("{name}.crdownload"));
+    let started = Instant::now();
+    while !file.metadata().is_ok_and(|m| m.len() > 0) || partial.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no {name} in {}",
+            browser.downloads().display()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    std::fs::read_to_string(&file).unwrap()
+}
+
+async fn the_operator_configures_oidc_and_saml_connections_and_downloads_both_metadata_files(
+    backend: Backend,
+) {
+    let (app, _db) = crate::sign_in::spawn(backend).await;
+    let driver = Driver::start().await;
+    let browser = driver.browser(1280, 900).await;
+    let shoot = backend == Backend::Sqlite;
+    sign_in_with_key(&browser, &app, &app.admin_key).await;
+    browser
+        .click(&format!("nav.settings a[href=\"{SSO_PAGE}\"]"))
+        .await;
+    open_page(&browser, &app, SSO_PAGE).await;
+    let shown =
+        |css: &str| format!("return document.querySelector('{css}').getClientRects().length > 0");
+
+    // OIDC: only its block is shown; plain http to a remote issuer is refused at the nested field.
+    browser.type_into("#sso-name", "corp-oidc").await;
+    browser.click("#sso-kind option[value=\"oidc\"]").await;
+    assert_eq!(
+        browser.run(&shown("#sso-oidc-issuer"), json!([])).await,
+        json!(true)
+    );
+    assert_eq!(
+        browser
+            .run(
+                "return Array.from(document.querySelectorAll('#create-form [data-kinds]'))\
+                 .filter((b) => !b.hidden).map((b) => b.dataset.kinds)",
+                json!([])
+            )
+            .await,
+        json!(["oidc", "okta azure_ad onelogin oidc"])
+    );
+    browser
+        .type_into("#sso-oidc-issuer", "http://idp.example.net")
+        .await;
+    browser.type_into("#sso-client-id", "console-client").await;
+    browser
+        .type_into("#sso-client-secret", "s3cret-value")
+        .await;
+    browser.type_into("#sso-email-domains", "example.net").await;
+    browser.click("#create-form button[type=submit]").await;
+    let refused = wait_for_refusal(&browser, "#sso-oidc-issuer-error").await;
+    assert!(
+        refused.contains("https") && refused.contains("invalid_url"),
+        "{refused}"
+    );
+    assert_eq!(
+        browser
+            .run(
+                "return document.getElementById('sso-oidc-issuer').getAttribute('aria-invalid')",
+                json!([])
+            )
+            .await,
+        json!("true")
+    );
+    browser
+        .type_into("#sso-oidc-issuer", "https://idp.example.net")
+        .await;
+    browser.click("#create-form button[type=submit]").await;
+    let oidc = wait_for_item(&browser, "corp-oidc").await;
+    let stored = app
+        .get(&format!("/v1/sso-connections/{oidc}"), &app.admin_key)
+        .await;
+    assert_eq!(stored.body["oidc"]["issuer"], "https://idp.example.net");
+    assert_eq!(stored.body["client_secret_set"], true);
+    assert_eq!(stored.body["email_domains"], json!(["example.net"]));
+    assert!(stored.body.get("saml").is_none(), "{}", stored.body);
+    assert_eq!(
+        browser
+            .text(&format!("tr[data-id=\"{oidc}\"] td.secret"))
+            .await,
+        "set"
+    );
+
+    // SAML: the certificate pasted as PEM; no OAuth fields are shown or sent.
+    browser.type_into("#sso-name", "corp-saml").await;
+    browser.click("#sso-kind option[value=\"saml\"]").await;
+    assert_eq!(
+        browser.run(&shown("#sso-client-id"), json!([])).await,
+        json!(false)
+    );
+    browser
+        .type_into("#sso-saml-entity-id", "urn:idp:corp")
+        .await;
+    browser
+        .type_into("#sso-saml-sso-url", "https://idp.example.org/sso")
+        .await;
+    browser
+        .type_into("#sso-saml-certificate", crate::sso_connections::CERTIFICATE)
+        .await;
+    browser.type_into("#sso-email-domains", "example.org").await;
+    browser.click("#create-form button[type=submit]").await;
+    let saml = wait_for_item(&browser, "corp-saml").await;
+    let stored = app
+        .get(&format!("/v1/sso-connections/{saml}"), &app.admin_key)
+        .await;
+    assert_eq!(stored.body["kind"], "saml");
+    assert_eq!(stored.body["saml"]["idp_entity_id"], "urn:idp:corp");
+    assert!(stored.body.get("client_id").is_none(), "{}", stored.body);
+    check_both_widths(&browser, "sso", shoot).await;
+
+    // Edit: the secret is write-only, shown as set; left empty, it is kept.
+    browser
+        .click(&format!(
+            "tr[data-id=\"{oidc}\"] button[aria-label^=\"Edit\"]"
+        ))
+        .await;
+    assert!(browser
+        .text("#edit-client-secret-state")
+        .await
+        .contains("set. Leave empty to keep it"));
+    assert_eq!(
+        browser
+            .run(
+                "return document.getElementById('edit-client-secret').value",
+                json!([])
+            )
+            .await,
+        json!("")
+    );
+    browser
+        .type_into("#edit-email-domains", "example.net, corp.example.net")
+        .await;
+    browser
+        .type_into("#edit-group-mappings", "Engineering=eng")
+        .await;
+    check_both_widths(&browser, "sso-edit", shoot).await;
+    browser.click("#edit-form button[type=submit]").await;
+    browser
+        .wait_for(
+            &format!(
+                "return document.querySelector('tr[data-id=\"{oidc}\"]').textContent\
+                 .includes('corp.example.net')"
+            ),
+            Duration::from_secs(10),
+        )
+        .await;
+    let stored = app
+        .get(&format!("/v1/sso-connections/{oidc}"), &app.admin_key)
+        .await;
+    assert_eq!(
+        stored.body["email_domains"],
+        json!(["corp.example.net", "example.net"])
+    );
+    assert_eq!(stored.body["group_mappings"], json!({"Engineering": "eng"}));
+    assert_eq!(stored.body["client_secret_set"], true, "kept");
+
+    // Both metadata files are plain links the browser saves.
+    assert_eq!(
+        browser
+            .run(
+                &format!("return !!document.querySelector('tr[data-id=\"{oidc}\"] a[download]')"),
+                json!([])
+            )
+            .await,
+        json!(false),
+        "SP metadata is SAML's only"
+    );
+    browser
+        .click(&format!("tr[data-id=\"{saml}\"] a[download]"))
+        .await;
+    let xml = downloaded(&browser, &format!("sp-metadata-{saml}.xml")).await;
+    assert!(xml.contains("EntityDescriptor"), "{xml}");
+    let acs = stored_acs(&app, &saml).await;
+    assert!(xml.contains(&acs), "{acs} in {xml}");
+    browser.click("#oidc-metadata").await;
+    let discovery: Value =
+        serde_json::from_str(&downloaded(&browser, "openid-configuration.json").await).unwrap();
+    let served = app
+        .get("/.well-known/openid-configuration", &app.admin_key)
+        .await;
+    assert_eq!(discovery, served.body);
+    assert!(discovery["issuer"].is_string(), "{discovery}");
+
+    // Delete.
+    browser
+        .click(&format!(
+            "tr[data-id=\"{saml}\"] button[aria-label^=\"Delete\"]"
+        ))
+        .await;
+    browser.click("#delete-form button[type=submit]").await;
+    browser
+        .wait_for(
+            &format!("return !document.querySelector('tr[data-id=\"{saml}\"]')"),
+            Duration::from_secs(10),
+        )
+        .await;
+    let left = app.get("/v1/sso-connections", &app.admin_key).await;
+    assert_eq!(left.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(left.body["items"][0]["id"], json!(oidc));
+    let errors = console_errors(&browser, &["422"]).await;
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    browser.quit().await;
+}
+
+/// The ACS URL the API gives a SAML connection (its SP metadata names it).
+async fn stored_acs(app: &TestApp, id: &str) -> String {
+    app.get(&format!("/v1/sso-connections/{id}"), &app.admin_key)
+        .await
+        .body["acs_url"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }

@@ -478,6 +478,16 @@
         for (const extra of cfg.actions || []) {
           actions.appendChild(actionButton(extra.text, extra.text + ': ' + label, () => extra.run(x)));
         }
+        // Downloads are links (see the module doc): same-origin, saved by the browser.
+        for (const link of cfg.links ? cfg.links(x) : []) {
+          const a = document.createElement('a');
+          a.className = 'button';
+          a.href = link.href;
+          a.download = link.download;
+          a.textContent = link.text;
+          a.setAttribute('aria-label', link.text + ': ' + label);
+          actions.appendChild(a);
+        }
         actions.appendChild(actionButton('Delete', 'Delete ' + label, () => openDelete(x), 'danger'));
         tbody.appendChild(row);
       }
@@ -620,6 +630,11 @@
     return;
   }
 
+  if (pageName === 'sso') {
+    ssoPage();
+    return;
+  }
+
   if (pageName === 'sessions') {
     sessionsPage();
     return;
@@ -633,6 +648,152 @@
   if (pageName === 'audit-logging') {
     auditLoggingPage();
     return;
+  }
+
+  // ---- Settings > Security > Configure SSO -----------------------------------------------------
+  function ssoPage() {
+    const NATIVE = ['okta', 'azure_ad', 'onelogin'];
+    // Only the chosen kind's blocks are shown, and only shown fields are sent.
+    function showKind(prefix, kind) {
+      $(prefix + '-name')
+        .form.querySelectorAll('[data-kinds]')
+        .forEach((el) => {
+          el.hidden = !el.dataset.kinds.split(' ').includes(kind);
+        });
+    }
+    const secretState = (x) => (x.kind === 'saml' ? 'not used (SAML)' : x.client_secret_set ? 'set' : 'not set');
+    const provider = (x) =>
+      x.okta
+        ? x.okta.domain + (x.okta.authorization_server_id ? ' (' + x.okta.authorization_server_id + ')' : '')
+        : x.azure_ad
+          ? 'tenant ' + x.azure_ad.tenant_id
+          : x.onelogin
+            ? x.onelogin.subdomain + '.onelogin.com'
+            : x.oidc
+              ? x.oidc.issuer
+              : x.saml
+                ? x.saml.idp_entity_id
+                : '';
+    // "idp-group=statuspulse-group, …" to an object; a malformed entry is sent as it is, for
+    // the server to refuse in words.
+    function mappings(text) {
+      const out = {};
+      for (const entry of list(text)) {
+        const at = entry.indexOf('=');
+        if (at < 0) out[entry] = '';
+        else out[entry.slice(0, at).trim()] = entry.slice(at + 1).trim();
+      }
+      return out;
+    }
+    // The body of a create (`editing` false) or of a PATCH, from the fields `prefix-…`.
+    function body(prefix, kind, editing) {
+      const v = (name) => fieldValue(prefix + '-' + name);
+      const b = { name: v('name') };
+      if (!editing) b.kind = kind;
+      if (kind === 'okta') {
+        b.okta = { domain: v('okta-domain') };
+        if (v('okta-server')) b.okta.authorization_server_id = v('okta-server');
+      } else if (kind === 'azure_ad') {
+        b.azure_ad = { tenant_id: v('azure-tenant'), allowed_tenants: list(v('azure-tenants')) };
+      } else if (kind === 'onelogin') {
+        b.onelogin = { subdomain: v('onelogin-subdomain') };
+      } else if (kind === 'oidc') {
+        b.oidc = { issuer: v('oidc-issuer') };
+      } else if (kind === 'saml') {
+        b.saml = {
+          idp_entity_id: v('saml-entity-id'),
+          idp_sso_url: v('saml-sso-url'),
+          idp_certificate: v('saml-certificate'),
+        };
+        if (v('saml-groups-attribute')) b.saml.groups_attribute = v('saml-groups-attribute');
+      }
+      // An empty override removes the stored one on edit; on create it is simply absent.
+      if (NATIVE.includes(kind) && (editing || v('endpoint-override'))) {
+        b.endpoint_override = v('endpoint-override');
+      }
+      if (kind !== 'saml') {
+        b.client_id = v('client-id');
+        // Write-only: empty keeps the stored secret.
+        const secret = $(prefix + '-client-secret').value;
+        if (secret) b.client_secret = secret;
+        const scopes = list(v('scopes'));
+        if (scopes.length) b.scopes = scopes;
+      }
+      b.email_domains = list(v('email-domains'));
+      b.allowed_groups = list(v('allowed-groups'));
+      b.group_mappings = mappings(v('group-mappings'));
+      b.acr_values = list(v('acr-values'));
+      b.require_mfa = $(prefix + '-require-mfa').checked;
+      return b;
+    }
+
+    const kindSelect = $('sso-kind');
+    kindSelect.addEventListener('change', () => showKind('sso', kindSelect.value));
+    // A reset (after a create) puts the kind back: its blocks follow once it has happened.
+    $('create-form').addEventListener('reset', () => setTimeout(() => showKind('sso', kindSelect.value)));
+    showKind('sso', kindSelect.value);
+    let editing = null;
+
+    resourcePage({
+      path: '/v1/sso-connections',
+      columns: (x) => [
+        [x.name, 'name'],
+        [x.kind],
+        [provider(x), 'details'],
+        [joined(x.email_domains, 'none')],
+        [secretState(x), 'secret'],
+        [x.id, 'mono'],
+      ],
+      label: (x) => x.name,
+      create: () => body('sso', kindSelect.value, false),
+      fillEdit: (x) => {
+        editing = x;
+        const set = (name, value) => {
+          $('edit-' + name).value = value || '';
+        };
+        $('edit-kind').textContent = x.kind;
+        showKind('edit', x.kind);
+        set('name', x.name);
+        set('okta-domain', x.okta && x.okta.domain);
+        set('okta-server', x.okta && x.okta.authorization_server_id);
+        set('azure-tenant', x.azure_ad && x.azure_ad.tenant_id);
+        set('azure-tenants', x.azure_ad && x.azure_ad.allowed_tenants.join(', '));
+        set('onelogin-subdomain', x.onelogin && x.onelogin.subdomain);
+        set('oidc-issuer', x.oidc && x.oidc.issuer);
+        set('saml-entity-id', x.saml && x.saml.idp_entity_id);
+        set('saml-sso-url', x.saml && x.saml.idp_sso_url);
+        set('saml-certificate', x.saml && x.saml.idp_certificate);
+        set('saml-groups-attribute', x.saml && x.saml.groups_attribute);
+        set('endpoint-override', x.endpoint_override);
+        set('client-id', x.client_id);
+        set('client-secret', '');
+        $('edit-client-secret-state').textContent =
+          'Client secret: ' + secretState(x) + (x.client_secret_set ? '. Leave empty to keep it.' : '.');
+        set('scopes', (x.scopes || []).join(', '));
+        set('email-domains', (x.email_domains || []).join(', '));
+        set('allowed-groups', (x.allowed_groups || []).join(', '));
+        set(
+          'group-mappings',
+          Object.entries(x.group_mappings || {})
+            .map(([k, v]) => k + '=' + v)
+            .join(', '),
+        );
+        set('acr-values', (x.acr_values || []).join(', '));
+        $('edit-require-mfa').checked = !!x.require_mfa;
+      },
+      edit: () => body('edit', editing.kind, true),
+      // SP metadata is public (IdP administrators fetch it): a link, no script.
+      links: (x) =>
+        x.kind === 'saml'
+          ? [
+              {
+                text: 'Download SP metadata',
+                href: '/v1/sso-connections/' + encodeURIComponent(x.id) + '/saml/metadata',
+                download: 'sp-metadata-' + x.id + '.xml',
+              },
+            ]
+          : [],
+    });
   }
 
   // ---- Settings > Security > View Audit Logs --------------------------------------------------
