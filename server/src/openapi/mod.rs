@@ -630,6 +630,16 @@ fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
                 "acr_values",
                 Rule::List(&TOKEN_ITEM, 0, Some(validate::MAX_SSO_TOKENS)),
             ),
+            (schema, "allowed_groups", Rule::List(&OPAQUE_ITEM, 0, None)),
+            (schema, "client_id", Rule::Opaque(512)),
+            // validate::client_secret: 1 to 4096 bytes, no control character.
+            (
+                schema,
+                "client_secret",
+                Rule::Pattern("^[^\\x00-\\x1f\\x7f-\\x9f]{1,4096}$"),
+            ),
+            // validate::https_url.
+            (schema, "endpoint_override", Rule::Pattern(ISSUER)),
         ]);
     }
     let clusters = Rule::List(&CLUSTER_ITEM, 0, None); // validate::cluster_names
@@ -679,11 +689,7 @@ fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
         ),
         ("SamlSettings", "idp_entity_id", Rule::Opaque(1024)),
         ("SamlSettings", "groups_attribute", Rule::Opaque(256)),
-        ("CreateSsoConnection", "client_id", Rule::Opaque(512)),
         ("OktaSettings", "domain", Rule::Pattern(HOST)),
-        // validate::https_url.
-        ("CreateSsoConnection", "endpoint_override", Rule::Pattern(ISSUER)),
-        ("UpdateSsoConnection", "endpoint_override", Rule::Pattern(ISSUER)),
         (
             "OktaSettings",
             "authorization_server_id",
@@ -701,18 +707,6 @@ fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
             "allowed_tenants",
             Rule::List(&GUID_ITEM, 0, Some(validate::MAX_GROUPS)),
         ),
-        // validate::client_secret: 1 to 4096 bytes, no control character.
-        (
-            "CreateSsoConnection",
-            "client_secret",
-            Rule::Pattern("^[^\\x00-\\x1f\\x7f-\\x9f]{1,4096}$"),
-        ),
-        (
-            "UpdateSsoConnection",
-            "client_secret",
-            Rule::Pattern("^[^\\x00-\\x1f\\x7f-\\x9f]{1,4096}$"),
-        ),
-        ("UpdateSsoConnection", "client_id", Rule::Opaque(512)),
         (
             "CloudWatchSettingsInput",
             "access_key_id",
@@ -739,8 +733,6 @@ fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
             "subdomain",
             Rule::Pattern("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"),
         ),
-        ("CreateSsoConnection", "allowed_groups", Rule::List(&OPAQUE_ITEM, 0, None)),
-        ("UpdateSsoConnection", "allowed_groups", Rule::List(&OPAQUE_ITEM, 0, None)),
         ("CreateAuditSink", "event_types", event_types),
         ("UpdateAuditSink", "name", NAME),
         ("UpdateAuditSink", "event_types", event_types),
