@@ -64,8 +64,65 @@ pub fn document() -> &'static serde_json::Value {
         share_schemas(&mut document);
         document_browser_pages(&mut document);
         headers_are_never_null(&mut document);
+        document_rate_limit_headers(&mut document);
         document
     })
+}
+
+/// Every answer to an authenticated request whose key was counted carries its budget
+/// (`platform::rate_limit::Decision::write_headers`, IETF draft RateLimit header fields):
+/// `RateLimit-Policy` (the tier's quota per window) and `RateLimit` (remaining, and seconds until
+/// full). An answer given before the key is known (a malformed credential) has neither, so they
+/// are documented, not required.
+fn document_rate_limit_headers(document: &mut serde_json::Value) {
+    use serde_json::{json, Value};
+    let headers = json!({
+        "RateLimit-Policy": {
+            "description": "The key's quota: `\"<tier>\";q=<requests>;w=60`.",
+            "schema": {"type": "string"},
+        },
+        "RateLimit": {
+            "description": "What is left of it: `\"<tier>\";r=<remaining>;t=<seconds until full>`.",
+            "schema": {"type": "string"},
+        },
+    });
+    let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for operation in paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.values_mut())
+    {
+        let authenticated = operation
+            .get("security")
+            .and_then(Value::as_array)
+            .is_some_and(|s| !s.is_empty());
+        if !authenticated {
+            continue;
+        }
+        let Some(responses) = operation
+            .get_mut("responses")
+            .and_then(Value::as_object_mut)
+        else {
+            continue;
+        };
+        for response in responses.values_mut() {
+            let Some(response) = response.as_object_mut() else {
+                continue;
+            };
+            let documented = response.entry("headers").or_insert_with(|| json!({}));
+            if let (Some(documented), Some(headers)) =
+                (documented.as_object_mut(), headers.as_object())
+            {
+                for (name, header) in headers {
+                    documented
+                        .entry(name.clone())
+                        .or_insert_with(|| header.clone());
+                }
+            }
+        }
+    }
 }
 
 /// An optional header (`Option<String>` in an annotation) is absent or a string: a header has no

@@ -641,6 +641,12 @@ fn every_operation_documents_its_refusals_as_problem_json() {
                 );
                 if status == "429" {
                     assert!(response["headers"].get("Retry-After").is_some());
+                    // The key's budget, on the refusal as on every counted answer.
+                    assert!(
+                        response["headers"].get("RateLimit").is_some()
+                            && response["headers"].get("RateLimit-Policy").is_some(),
+                        "{method} {path} {status}"
+                    );
                 }
             }
             checked += 1;
