@@ -15,6 +15,21 @@ pub(crate) const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Answers are read up to this size; CloudWatch's, STS's and Secrets Manager's are a few KiB at most.
 pub(crate) const MAX_RESPONSE_BYTES: usize = 1 << 20;
 
+/// Refuses a region that could not be a host name label and signing scope: letters, digits
+/// and dashes only (`eu-west-1`).
+pub(crate) fn check_region(region: &str) -> Result<(), String> {
+    if region.is_empty()
+        || !region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Err(format!(
+            "`{region}` is not an AWS region name (such as eu-west-1)"
+        ));
+    }
+    Ok(())
+}
+
 /// Where one service is reached.
 pub(crate) struct Endpoint {
     pub url: reqwest::Url,

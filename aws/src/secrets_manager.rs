@@ -107,16 +107,7 @@ impl fmt::Debug for Client {
 /// `https://secretsmanager.{region}.amazonaws.com`, or the override.
 fn endpoint(config: &Config) -> Result<Endpoint, String> {
     let region = &config.region;
-    // The region becomes a host name and part of the signing scope.
-    if region.is_empty()
-        || !region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    {
-        return Err(format!(
-            "`{region}` is not an AWS region name (such as eu-west-1)"
-        ));
-    }
+    http::check_region(region)?;
     match &config.endpoint {
         Some(url) => Endpoint::parse(url.trim_end_matches('/')),
         None => Endpoint::parse(&format!("https://secretsmanager.{region}.amazonaws.com")),

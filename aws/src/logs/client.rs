@@ -55,16 +55,7 @@ struct Endpoints {
 /// Where logs and STS are reached: the override for both, or AWS's regional endpoints.
 fn endpoints(config: &Config) -> Result<Endpoints, String> {
     let region = &config.region;
-    // The region becomes a host name and part of the signing scope: letters, digits and dashes.
-    if region.is_empty()
-        || !region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    {
-        return Err(format!(
-            "`{region}` is not an AWS region name (such as eu-west-1)"
-        ));
-    }
+    http::check_region(region)?;
     let (logs, sts) = match &config.endpoint {
         Some(url) => {
             let url = url.trim_end_matches('/');

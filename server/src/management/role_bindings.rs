@@ -262,7 +262,7 @@ pub async fn list_role_bindings(
         cursor: query.cursor.clone(),
     };
     let limit = page.limit()?;
-    crate::platform::ids::check_filter(
+    ids::check_filter(
         "service_account_id",
         query.service_account_id.as_deref(),
         ids::SERVICE_ACCOUNT,

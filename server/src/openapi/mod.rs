@@ -86,14 +86,7 @@ fn document_rate_limit_headers(document: &mut serde_json::Value) {
             "schema": {"type": "string"},
         },
     });
-    let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
-        return;
-    };
-    for operation in paths
-        .values_mut()
-        .filter_map(Value::as_object_mut)
-        .flat_map(|item| item.values_mut())
-    {
+    for (_, operation) in operations_mut(document) {
         let authenticated = operation
             .get("security")
             .and_then(Value::as_array)
@@ -125,20 +118,29 @@ fn document_rate_limit_headers(document: &mut serde_json::Value) {
     }
 }
 
+/// Every operation of the document with its path (`paths` → item → method), for the passes
+/// that complete the document as JSON.
+fn operations_mut(
+    document: &mut serde_json::Value,
+) -> impl Iterator<Item = (&str, &mut serde_json::Map<String, serde_json::Value>)> {
+    document
+        .get_mut("paths")
+        .and_then(serde_json::Value::as_object_mut)
+        .into_iter()
+        .flat_map(|paths| paths.iter_mut())
+        .flat_map(|(path, item)| {
+            item.as_object_mut()
+                .into_iter()
+                .flat_map(|item| item.values_mut())
+                .filter_map(serde_json::Value::as_object_mut)
+                .map(move |operation| (path.as_str(), operation))
+        })
+}
+
 /// An optional header (`Option<String>` in an annotation) is absent or a string: a header has no
 /// null, and generated clients would type it `str | None | Unset`.
 fn headers_are_never_null(document: &mut serde_json::Value) {
-    let Some(paths) = document
-        .get_mut("paths")
-        .and_then(serde_json::Value::as_object_mut)
-    else {
-        return;
-    };
-    for operation in paths
-        .values_mut()
-        .filter_map(serde_json::Value::as_object_mut)
-        .flat_map(|item| item.values_mut())
-    {
+    for (_, operation) in operations_mut(document) {
         let Some(parameters) = operation
             .get_mut("parameters")
             .and_then(serde_json::Value::as_array_mut)
@@ -377,36 +379,29 @@ fn document_browser_pages(document: &mut serde_json::Value) {
             }
         }
     }
-    for path in BROWSER_PATHS {
-        let Some(item) = document
-            .pointer_mut(&format!("/paths/{}", path.replace('/', "~1")))
+    for (_, operation) in operations_mut(document).filter(|(path, _)| BROWSER_PATHS.contains(path))
+    {
+        let Some(responses) = operation
+            .get_mut("responses")
             .and_then(serde_json::Value::as_object_mut)
         else {
             continue;
         };
-        for operation in item.values_mut() {
-            let Some(responses) = operation
-                .get_mut("responses")
-                .and_then(serde_json::Value::as_object_mut)
-            else {
+        for (status, response) in responses.iter_mut() {
+            if status.starts_with('2') || status.starts_with('3') {
                 continue;
-            };
-            for (status, response) in responses.iter_mut() {
-                if status.starts_with('2') || status.starts_with('3') {
-                    continue;
-                }
-                if let Some(content) = response
-                    .get_mut("content")
-                    .and_then(serde_json::Value::as_object_mut)
-                {
-                    content.insert(
-                        "text/html".into(),
-                        serde_json::json!({"schema": {
-                            "type": "string",
-                            "description": "A page for the person: what went wrong, what to do, and the stable code for their administrator.",
-                        }}),
-                    );
-                }
+            }
+            if let Some(content) = response
+                .get_mut("content")
+                .and_then(serde_json::Value::as_object_mut)
+            {
+                content.insert(
+                    "text/html".into(),
+                    serde_json::json!({"schema": {
+                        "type": "string",
+                        "description": "A page for the person: what went wrong, what to do, and the stable code for their administrator.",
+                    }}),
+                );
             }
         }
     }

@@ -350,8 +350,8 @@ pub async fn list_sessions(
     Query(page): Query<PageParams>,
 ) -> ApiResult<axum::Json<Page<Session>>> {
     let limit = page.limit()?;
-    crate::platform::ids::check_filter("user_id", filter.user_id.as_deref(), ids::USER)?;
-    crate::platform::ids::check_filter("api_key_id", filter.api_key_id.as_deref(), ids::API_KEY)?;
+    ids::check_filter("user_id", filter.user_id.as_deref(), ids::USER)?;
+    ids::check_filter("api_key_id", filter.api_key_id.as_deref(), ids::API_KEY)?;
     let only_user = match (&caller.principal, caller.principal.grants(Scope::AdminSso)) {
         (_, true) => filter.user_id.clone(),
         (Principal::Session(s), false) => {
