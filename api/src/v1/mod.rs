@@ -53,7 +53,8 @@ pub use service_accounts::{CreateServiceAccount, ServiceAccount, UpdateServiceAc
 pub use sessions::{KeySessionCreated, Me, RevokeAllSessions, RevokedSessions, Session, User};
 pub use sso_connections::{
     AzureAdSettings, CreateSsoConnection, OidcSettings, OktaSettings, OneLoginSettings,
-    SamlSettings, SsoConnection, UpdateSsoConnection,
+    SamlSettings, SsoConnection, SsoConnectionTestResult, SsoConnectionTestStarted,
+    StartSsoConnectionTest, TestedClaims, UpdateSsoConnection,
 };
 pub use verify::{Principal, VerifiedCredential};
 pub use workload_identities::{

@@ -301,3 +301,78 @@ impl UpdateSsoConnection {
         current
     }
 }
+
+/// `POST /v1/sso-connections/{id}/test`: start a test sign-in through the connection.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct StartSsoConnectionTest {
+    /// A path of this server the result page links back to (default `/console/settings/security/sso`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_to: Option<String>,
+}
+
+/// A test sign-in under way: open `authorization_url` in the browser that made the request (it
+/// holds the sign-in cookie this answer sets) before `expires_at`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SsoConnectionTestStarted {
+    /// The identity provider's authorization (OIDC) or single sign-on (SAML) URL.
+    pub authorization_url: String,
+    /// RFC 3339: the test sign-in must come back before this.
+    pub expires_at: String,
+}
+
+/// What a test sign-in found: the claims the identity provider sent and what the connection's
+/// rules make of them. A test never creates a user or a session.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SsoConnectionTestResult {
+    /// The connection tested.
+    pub connection_id: String,
+    /// Its kind.
+    pub kind: String,
+    /// `would_sign_in`: the identity was verified and the connection's rules admit it;
+    /// `would_be_refused`: verified, but a rule refuses it (`code`); `failed`: no verified
+    /// identity came back (`code`: the identity provider's error, a bad token or assertion, …).
+    pub outcome: String,
+    /// Why not, as a stable code (the `reason` of `sso.login_failed` for a real sign-in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Why not, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The verified identity's claims; absent when none was verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<TestedClaims>,
+    /// Whether the sign-in proves multi-factor authentication (`amr`, `acr` or the SAML
+    /// authentication context against the connection's `acr_values`).
+    pub mfa: bool,
+    /// Whether the connection requires it.
+    pub mfa_required: bool,
+    /// The StatusPulse groups the connection's mappings give (role bindings' `group`).
+    pub groups: Vec<String>,
+}
+
+/// The claims of a verified identity (OIDC ID token, SAML assertion).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TestedClaims {
+    /// `sub`, or the SAML NameID.
+    pub subject: String,
+    /// The email address, as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Whether the identity provider vouches for the email address.
+    pub email_verified: bool,
+    /// The display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The groups the identity provider sent.
+    pub idp_groups: Vec<String>,
+    /// Authentication methods (`amr`; empty for SAML).
+    pub amr: Vec<String>,
+    /// `acr`, or the SAML `AuthnContextClassRef`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
+}

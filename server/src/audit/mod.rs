@@ -56,7 +56,8 @@ pub enum Actor {
 }
 
 impl Actor {
-    fn parts(&self) -> (&'static str, Option<&str>) {
+    /// The actor's type (`api_key`, `user`, …) and id, as events and stored rows hold them.
+    pub(crate) fn parts(&self) -> (&'static str, Option<&str>) {
         match self {
             Actor::ApiKey { key_id } => ("api_key", Some(key_id)),
             Actor::User { user_id } => ("user", Some(user_id)),
@@ -65,6 +66,20 @@ impl Actor {
             }
             Actor::System => ("system", None),
             Actor::Anonymous => ("anonymous", None),
+        }
+    }
+
+    /// The actor of [`Actor::parts`], read back; `None` for what `parts` never gives.
+    pub(crate) fn from_parts(kind: &str, id: Option<String>) -> Option<Actor> {
+        match (kind, id) {
+            ("api_key", Some(key_id)) => Some(Actor::ApiKey { key_id }),
+            ("user", Some(user_id)) => Some(Actor::User { user_id }),
+            ("service_account", Some(service_account_id)) => {
+                Some(Actor::ServiceAccount { service_account_id })
+            }
+            ("system", None) => Some(Actor::System),
+            ("anonymous", None) => Some(Actor::Anonymous),
+            _ => None,
         }
     }
 }
@@ -120,6 +135,7 @@ pub enum EventType {
     SsoConnectionCreated,
     SsoConnectionUpdated,
     SsoConnectionDeleted,
+    SsoConnectionTested,
     AuthFailed,
     SsoLogin,
     SsoLoginFailed,
@@ -179,6 +195,7 @@ impl EventType {
         EventType::SsoConnectionCreated,
         EventType::SsoConnectionUpdated,
         EventType::SsoConnectionDeleted,
+        EventType::SsoConnectionTested,
         EventType::AuthFailed,
         EventType::SsoLogin,
         EventType::SsoLoginFailed,
@@ -238,6 +255,7 @@ impl EventType {
             EventType::SsoConnectionCreated => "sso_connection.created",
             EventType::SsoConnectionUpdated => "sso_connection.updated",
             EventType::SsoConnectionDeleted => "sso_connection.deleted",
+            EventType::SsoConnectionTested => "sso_connection.tested",
             EventType::AuthFailed => "auth.failed",
             EventType::SsoLogin => "sso.login",
             EventType::SsoLoginFailed => "sso.login_failed",

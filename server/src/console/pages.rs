@@ -327,7 +327,7 @@ pub async fn service_accounts(State(state): State<AppState>, parts: Parts) -> Re
                 div .wide { button type="submit" { "Create service account" } }
             }
         }
-        (list_card("Service accounts", &["Name", "Id", "Description", "Created", "Actions"]))
+        (list_card("Service accounts", None, &["Name", "Id", "Description", "Created", "Actions"]))
         dialog #edit-dialog aria-labelledby="edit-title" {
             form #edit-form .stack method="dialog" novalidate {
                 h2 #edit-title { "Edit service account" }
@@ -367,7 +367,7 @@ pub async fn role_bindings(State(state): State<AppState>, parts: Parts) -> Respo
                 div .wide { button type="submit" { "Create role binding" } }
             }
         }
-        (list_card("Role bindings", &["Principal", "Scopes", "Clusters", "Updated", "Actions"]))
+        (list_card("Role bindings", None, &["Principal", "Scopes", "Clusters", "Updated", "Actions"]))
         dialog #edit-dialog aria-labelledby="edit-title" {
             form #edit-form .stack method="dialog" novalidate {
                 h2 #edit-title { "Edit role binding" }
@@ -404,7 +404,7 @@ pub async fn environment_clusters(State(state): State<AppState>, parts: Parts) -
                 div .wide { button type="submit" { "Create environment cluster" } }
             }
         }
-        (list_card("Environment clusters", &["Name", "Environment", "Description", "Id", "Actions"]))
+        (list_card("Environment clusters", None, &["Name", "Environment", "Description", "Id", "Actions"]))
         dialog #edit-dialog aria-labelledby="edit-title" {
             form #edit-form .stack method="dialog" novalidate {
                 h2 #edit-title { "Edit environment cluster" }
@@ -448,7 +448,9 @@ pub async fn sso(State(state): State<AppState>, parts: Parts) -> Response {
                 div .wide { button type="submit" { "Create SSO connection" } }
             }
         }
-        (list_card("SSO connections", &["Name", "Kind", "Identity provider", "Email domains",
+        (list_card("SSO connections", Some("Test connection signs you in through the \
+            identity provider and shows the claims it sent (MFA evidence included) and what the \
+            connection's rules make of them. It creates no user and no session."), &["Name", "Kind", "Identity provider", "Email domains",
             "Client secret", "Id", "Actions"]))
         dialog #edit-dialog aria-labelledby="edit-title" {
             form #edit-form .stack method="dialog" novalidate {
@@ -819,10 +821,11 @@ fn cluster_fieldset(id: &str) -> Markup {
 }
 
 /// The list of a resource page: a scrollable, labelled table the script fills.
-fn list_card(title: &str, columns: &[&str]) -> Markup {
+fn list_card(title: &str, hint: Option<&str>, columns: &[&str]) -> Markup {
     html! {
         section aria-labelledby="list-title" .card {
             h2 #list-title { (title) }
+            @if let Some(hint) = hint { p .hint { (hint) } }
             (list_table("items", "list-title", columns))
             p #items-empty .hint hidden { "None yet." }
         }

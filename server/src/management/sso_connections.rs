@@ -196,12 +196,16 @@ fn seal(state: &AppState, id: &str, secret: &str) -> ApiResult<(String, String)>
 }
 
 async fn find(state: &AppState, caller: &Caller, id: &str) -> ApiResult<ConnectionRow> {
+    find_in(state, caller.workspace_id(), id).await
+}
+
+async fn find_in(state: &AppState, workspace_id: &str, id: &str) -> ApiResult<ConnectionRow> {
     db::find_in_workspace(
         &state.db,
         "sso_connections",
         COLUMNS,
         ids::SSO_CONNECTION,
-        caller.workspace_id(),
+        workspace_id,
         id,
     )
     .await
@@ -580,15 +584,7 @@ pub async fn load_for_sign_in(
     workspace_id: &str,
     id: &str,
 ) -> ApiResult<SignInConnection> {
-    let row: ConnectionRow = db::find_in_workspace(
-        &state.db,
-        "sso_connections",
-        COLUMNS,
-        ids::SSO_CONNECTION,
-        workspace_id,
-        id,
-    )
-    .await?;
+    let row = find_in(state, workspace_id, id).await?;
     let client_secret = match &row.client_secret_sealed {
         None => None,
         Some(sealed) => {
@@ -608,6 +604,17 @@ pub async fn load_for_sign_in(
         connection: row.view(&state.public_url())?,
         client_secret,
     })
+}
+
+/// A connection of the workspace as the API shows it (no secret), for sign-in's reports.
+pub async fn view_in_workspace(
+    state: &AppState,
+    workspace_id: &str,
+    id: &str,
+) -> ApiResult<SsoConnection> {
+    Ok(find_in(state, workspace_id, id)
+        .await?
+        .view(&state.public_url())?)
 }
 
 /// The workspace of connection `id`, for sign-in links (`?connection=`), which name no

@@ -358,7 +358,7 @@ fn query_parameters() -> Vec<(&'static str, &'static str, bool, serde_json::Valu
             "/v1/sso/login",
             "return_to",
             false,
-            json!({"type": "string", "maxLength": 2048, "pattern": "^/(?![/\\\\])[^\\\\\\s\\x00-\\x1f\\x7f-\\x9f]*$"}),
+            json!({"type": "string", "maxLength": 2048, "pattern": RETURN_TO}),
         ),
     ]
 }
@@ -586,6 +586,9 @@ enum Rule {
     DateTime,
 }
 
+/// signin::flow::return_to: a path of this server (no `//` or `\` a browser would read as
+/// another host, no white space or control character), at most 2,048 characters.
+const RETURN_TO: &str = "^(?=[\\s\\S]{1,2048}$)/(?![/\\\\])[^\\\\\\s\\x00-\\x1f\\x7f-\\x9f]*$";
 const ENVIRONMENTS: &[&str] = &["live", "test"];
 /// `statuspulse_api::scopes::OAUTH_SCOPES`, by name (a test keeps the two equal).
 const OAUTH_SCOPE_NAMES: &[&str] = &[
@@ -808,6 +811,7 @@ fn field_rules() -> Vec<(&'static str, &'static str, Rule)> {
         ("UpdateOAuthClient", "redirect_uris", redirect_uris),
         ("UpdateOAuthClient", "allowed_scopes", oauth_scopes),
         ("UpdateOAuthClient", "signing_alg", SIGNING_ALG),
+        ("StartSsoConnectionTest", "return_to", Rule::Pattern(RETURN_TO)),
         ("RevokeAllSessions", "user_id", Rule::Id(ids::USER)),
         ("RevokeAllSessions", "api_key_id", Rule::Id(ids::API_KEY)),
         ("CreateServiceAccount", "name", NAME),

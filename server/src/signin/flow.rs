@@ -125,8 +125,41 @@ async fn start(
         }
     };
     let signin = sso_connections::load_for_sign_in(state, &workspace_id, &connection_id).await?;
-    let connection = &signin.connection;
+    let begun = begin(
+        state,
+        &parts.headers,
+        &signin,
+        &return_to,
+        query.email.as_deref(),
+        None,
+    )
+    .await?;
+    let mut response = redirect(StatusCode::FOUND, &begun.url);
+    if let Some(cookie) = &begun.cookie {
+        set_cookie(&mut response, cookie);
+    }
+    Ok(response)
+}
 
+/// A sign-in begun: where to send the browser, and the sign-in cookie to set if it had none.
+pub struct Begun {
+    pub url: String,
+    pub cookie: Option<String>,
+    pub expires_at: i64,
+}
+
+/// Begins a sign-in through `signin`'s connection: the state row bound to the browser whose
+/// `headers` these are, and the identity provider's URL. A `tester` makes it a connection test
+/// (`super::connection_test`): its return reports what it found instead of signing in.
+pub async fn begin(
+    state: &AppState,
+    headers: &HeaderMap,
+    signin: &SignInConnection,
+    return_to: &str,
+    login_hint: Option<&str>,
+    tester: Option<&Actor>,
+) -> Result<Begun, Refusal> {
+    let connection = &signin.connection;
     let pending: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM sso_login_states WHERE expires_at > $1")
             .bind(state.clock.now_ms())
@@ -141,7 +174,7 @@ async fn start(
     }
 
     let public_url = state.public_url();
-    let (browser, new_browser) = match browser_secret(&parts.headers, &public_url) {
+    let (browser, new_browser) = match browser_secret(headers, &public_url) {
         Some(existing) => (existing, false),
         None => (random_token(BROWSER_PREFIX), true),
     };
@@ -150,11 +183,11 @@ async fn start(
         Some(connector) => {
             let url = oidc_request(
                 state,
-                &signin,
+                signin,
                 &connector,
                 &browser,
                 &state_value,
-                query.email.as_deref(),
+                login_hint,
             )
             .await?;
             (url, None)
@@ -166,30 +199,34 @@ async fn start(
         }
     };
 
+    let (tester_type, tester_id) = tester.map_or((None, None), |t| {
+        let (kind, id) = t.parts();
+        (Some(kind), id)
+    });
     let now = state.clock.now_ms();
     sqlx::query(
         "INSERT INTO sso_login_states (state_hash, browser_hash, workspace_id, connection_id, \
-         return_to, request_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         return_to, request_id, created_at, expires_at, tester_type, tester_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(session_auth::secret_hash(&state_value))
     .bind(session_auth::secret_hash(&browser))
-    .bind(&workspace_id)
+    .bind(&connection.workspace_id)
     .bind(&connection.id)
-    .bind(&return_to)
+    .bind(return_to)
     .bind(&request_id)
     .bind(now)
     .bind(now + STATE_TTL_MS)
+    .bind(tester_type)
+    .bind(tester_id)
     .execute(state.db.pool())
     .await?;
 
-    let mut response = redirect(StatusCode::FOUND, &url);
-    if new_browser {
-        set_cookie(
-            &mut response,
-            &browser_cookie(&public_url, &browser, STATE_TTL_MS / 1000),
-        );
-    }
-    Ok(response)
+    Ok(Begun {
+        url,
+        cookie: new_browser.then(|| browser_cookie(&public_url, &browser, STATE_TTL_MS / 1000)),
+        expires_at: now + STATE_TTL_MS,
+    })
 }
 
 /// The OIDC authorization request of a sign-in: its PKCE challenge and nonce derived from the
@@ -287,13 +324,44 @@ pub async fn callback(
             return refusal.answer(&parts.headers);
         }
     };
-    match finish(&state, &parts, &query, &pending).await {
+    let verified = verify(&state, &query, &pending).await;
+    conclude(&state, &parts, &pending, verified).await
+}
+
+/// How a sign-in that came back ends: a test reports what it found
+/// ([`super::connection_test::report`]); otherwise the connection's rules admit the verified
+/// identity and a session begins, or the refusal is audited and shown.
+pub async fn conclude(
+    state: &AppState,
+    parts: &Parts,
+    pending: &Pending,
+    verified: Result<Verified, Refusal>,
+) -> Response {
+    if let Some(tester) = pending.tester() {
+        return super::connection_test::report(state, parts, pending, tester, verified).await;
+    }
+    let signed_in = match verified {
+        Ok(v) => match admit(&v.connection, &v.identity, v.mfa) {
+            Ok(admitted) => complete(state, parts, pending, &v.identity, &admitted).await,
+            Err(refusal) => Err(refusal),
+        },
+        Err(refusal) => Err(refusal),
+    };
+    match signed_in {
         Ok(response) => response,
         Err(refusal) => {
-            audit_failure(&state, &parts, &pending, &refusal).await;
+            audit_failure(state, parts, pending, &refusal).await;
             refusal.answer(&parts.headers)
         }
     }
+}
+
+/// An identity the identity provider vouched for (a verified ID token or SAML assertion), with
+/// the connection it came through and whether it proves multi-factor authentication.
+pub struct Verified {
+    pub connection: statuspulse_api::v1::SsoConnection,
+    pub identity: super::Identity,
+    pub mfa: bool,
 }
 
 /// A sign-in under way, as its state row holds it.
@@ -305,11 +373,21 @@ pub struct Pending {
     /// SAML: the AuthnRequest's ID.
     pub request_id: Option<String>,
     expires_at: i64,
+    /// A connection test: who started it (an [`Actor`]'s parts).
+    tester_type: Option<String>,
+    tester_id: Option<String>,
     /// Not stored: the browser's secret, from its cookie.
     #[sqlx(skip)]
     browser: String,
     #[sqlx(skip)]
     state: String,
+}
+
+impl Pending {
+    /// Who started this sign-in as a connection test; `None` for a sign-in.
+    fn tester(&self) -> Option<Actor> {
+        Actor::from_parts(self.tester_type.as_deref()?, self.tester_id.clone())
+    }
 }
 
 /// Reads and deletes the state (single use), checking it belongs to this browser.
@@ -332,7 +410,8 @@ pub async fn take_state(
     };
     let row: Option<Pending> = sqlx::query_as(
         "DELETE FROM sso_login_states WHERE state_hash = $1 AND browser_hash = $2 \
-         RETURNING workspace_id, connection_id, return_to, request_id, expires_at",
+         RETURNING workspace_id, connection_id, return_to, request_id, expires_at, tester_type, \
+         tester_id",
     )
     .bind(session_auth::secret_hash(state_value))
     .bind(session_auth::secret_hash(&browser))
@@ -356,12 +435,12 @@ pub async fn take_state(
     Ok(pending)
 }
 
-async fn finish(
+/// The OIDC half of a sign-in's return: the code exchanged (PKCE) and the ID token verified.
+async fn verify(
     state: &AppState,
-    parts: &Parts,
     query: &CallbackQuery,
     pending: &Pending,
-) -> Result<Response, Refusal> {
+) -> Result<Verified, Refusal> {
     let signin =
         sso_connections::load_for_sign_in(state, &pending.workspace_id, &pending.connection_id)
             .await?;
@@ -429,8 +508,11 @@ async fn finish(
         identity.acr.as_deref(),
         &connection.acr_values,
     );
-    let admitted = admit(connection, &identity, mfa)?;
-    complete(state, parts, pending, &identity, &admitted).await
+    Ok(Verified {
+        connection: signin.connection,
+        identity,
+        mfa,
+    })
 }
 
 /// What the connection's policy makes of a verified identity.
@@ -520,6 +602,18 @@ pub fn admit(
             "you are not in a group this connection lets sign in; ask your administrator",
         ));
     }
+    Ok(Admitted {
+        email,
+        mfa,
+        groups: mapped_groups(connection, identity),
+    })
+}
+
+/// The StatusPulse groups the connection's mappings give the identity's IdP groups, sorted.
+pub fn mapped_groups(
+    connection: &statuspulse_api::v1::SsoConnection,
+    identity: &super::Identity,
+) -> Vec<String> {
     let mut groups: Vec<String> = identity
         .groups
         .iter()
@@ -527,7 +621,7 @@ pub fn admit(
         .collect();
     groups.sort();
     groups.dedup();
-    Ok(Admitted { email, mfa, groups })
+    groups
 }
 
 /// The user is created or updated and a session begins, audited in one transaction; the answer
@@ -788,7 +882,7 @@ pub fn session_cookie(public_url: &str, value: &str, max_age_secs: i64) -> Strin
     )
 }
 
-fn set_cookie(response: &mut Response, cookie: &str) {
+pub(super) fn set_cookie(response: &mut Response, cookie: &str) {
     if let Ok(value) = HeaderValue::from_str(cookie) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }

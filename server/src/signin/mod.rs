@@ -4,6 +4,8 @@
 //!   /oauth2/callback` takes it back, and on success creates the user's session.
 //! - [`oidc`]: the OpenID Connect relying party (discovery, keys, code exchange, ID token
 //!   validation); [`connectors`]: what each vendor's tokens mean.
+//! - [`connection_test`]: `POST /v1/sso-connections/{id}/test`, a sign-in round trip that
+//!   reports the claims it received and creates nothing.
 //! - [`saml`]: SAML 2.0 sign-in (`kind = "saml"`): the AuthnRequest, the assertion consumer
 //!   `POST /v1/sso/saml/acs`, SP metadata; verification is the `statuspulse-saml` crate's.
 //! - [`sessions`]: `GET /v1/me`, `GET /v1/sessions`, `DELETE /v1/sessions/{id}`,
@@ -12,8 +14,8 @@
 //!
 //! Authentication of later requests by the session cookie is `authn::session`'s.
 
+pub mod connection_test;
 pub mod connectors;
-
 pub mod flow;
 pub mod oidc;
 mod pages;
@@ -34,6 +36,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(flow::login))
         .routes(routes!(flow::callback))
         .routes(routes!(saml::metadata))
+        .routes(routes!(connection_test::start_test))
         .routes(routes!(saml::acs))
         .routes(routes!(sessions::me))
         .routes(routes!(
@@ -154,7 +157,7 @@ impl From<ApiError> for Refusal {
 }
 
 /// Whether the client prefers JSON to a page (API clients, tests); browsers send `text/html`.
-fn wants_json(headers: &HeaderMap) -> bool {
+pub(crate) fn wants_json(headers: &HeaderMap) -> bool {
     headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())

@@ -11,7 +11,7 @@
 //! assertion's id then goes into a replay cache until the assertion expires. MFA is the
 //! `AuthnContextClassRef`: a multi-factor class (`statuspulse_saml::MFA_CONTEXT_CLASSES`) or one
 //! the connection lists in `acr_values`. The rest (email domains, allowed groups, mappings, the
-//! user and session) is the same as OIDC's ([`super::flow::admit`], [`super::flow::complete`]).
+//! user and session, or a connection test's report) is the same as OIDC's ([`super::flow::conclude`]).
 //!
 //! An IdP asserts the email of its own directory; SAML has no `email_verified`, so an asserted
 //! email counts as verified for `email_domains`.
@@ -28,7 +28,7 @@ use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 use statuspulse_saml::{self as sp, IdpSettings, SpContext};
 
-use super::flow::{self, Pending};
+use super::flow::{self, Pending, Verified};
 use super::{Identity, Refusal};
 use crate::app::AppState;
 use crate::audit::SYSTEM_CHAIN;
@@ -156,21 +156,17 @@ pub async fn acs(
             return refusal.answer(&parts.headers);
         }
     };
-    match finish(&state, &parts, form.saml_response, &pending).await {
-        Ok(response) => response,
-        Err(refusal) => {
-            flow::audit_failure(&state, &parts, &pending, &refusal).await;
-            refusal.answer(&parts.headers)
-        }
-    }
+    let verified = verify(&state, form.saml_response, &pending).await;
+    flow::conclude(&state, &parts, &pending, verified).await
 }
 
-async fn finish(
+/// The SAML half of a sign-in's return: the response's signature, conditions and subject
+/// verified, and its assertion used once.
+async fn verify(
     state: &AppState,
-    parts: &Parts,
     saml_response: String,
     pending: &Pending,
-) -> Result<Response, Refusal> {
+) -> Result<Verified, Refusal> {
     let signin =
         sso_connections::load_for_sign_in(state, &pending.workspace_id, &pending.connection_id)
             .await?;
@@ -233,6 +229,9 @@ async fn finish(
         amr: Vec::new(),
         acr: identity.authn_context_class,
     };
-    let admitted = flow::admit(&connection, &identity, mfa)?;
-    flow::complete(state, parts, pending, &identity, &admitted).await
+    Ok(Verified {
+        connection,
+        identity,
+        mfa,
+    })
 }

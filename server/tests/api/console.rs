@@ -34,6 +34,7 @@ on_both_backends!(
     the_operator_filters_pages_verifies_and_exports_the_audit_log,
     the_operator_sets_retention_tunes_anomaly_rules_and_adds_a_webhook_sink_that_delivers,
     the_operator_configures_oidc_and_saml_connections_and_downloads_both_metadata_files,
+    one_walk_from_sso_setup_to_a_revocation_every_tab_sees,
 );
 
 const KEYS_PAGE: &str = "/console/settings/integrations/api-keys";
@@ -2584,4 +2585,335 @@ async fn stored_acs(app: &TestApp, id: &str) -> String {
         .as_str()
         .unwrap()
         .to_owned()
+}
+
+/// The SSO test IdP's client, and the sinks' loopback receiver, in one server.
+fn with_sso_and_sinks(settings: &mut statuspulse_server::Settings) {
+    crate::helpers::with_master_key(settings);
+    with_sinks(settings);
+}
+
+/// Waits until the page at `path` is loaded in `browser` (after a navigation it started).
+async fn wait_for_page(browser: &Browser, path: &str) {
+    browser
+        .wait_for(
+            &format!(
+                "return location.pathname === '{path}' && document.body.dataset.ready === 'true'"
+            ),
+            Duration::from_secs(30),
+        )
+        .await;
+}
+
+/// The issue's walk, in one browser session after another as people would do it: the operator
+/// bootstraps with the admin key, configures SSO and tests it (claims and MFA shown, nothing
+/// created), downloads the OIDC metadata; a person then signs in through the test IdP, generates
+/// a key and uses it, rotates and revokes, filters the audit log and verifies the chain, adds a
+/// webhook sink and sees a delivery; with two tabs open, the operator revokes the person's
+/// session from a third: both tabs are signed out within 30 s.
+async fn one_walk_from_sso_setup_to_a_revocation_every_tab_sees(backend: Backend) {
+    let (app, _db) = TestApp::spawn_with(
+        backend,
+        Options {
+            tweak: with_sso_and_sinks,
+            ..Options::default()
+        },
+    )
+    .await;
+    let idp = crate::sign_in::idp_for(&app, crate::idp::Shape::Generic).await;
+    let receiver = Receiver::start(0).await;
+    let driver = Driver::start().await;
+    let operator = driver.browser(1280, 900).await;
+
+    // 1. The operator: Configure SSO.
+    sign_in_with_key(&operator, &app, &app.admin_key).await;
+    operator
+        .click(&format!("nav.settings a[href=\"{SSO_PAGE}\"]"))
+        .await;
+    open_page(&operator, &app, SSO_PAGE).await;
+    operator.type_into("#sso-name", "corp").await;
+    operator.click("#sso-kind option[value=\"oidc\"]").await;
+    operator.type_into("#sso-oidc-issuer", &idp.issuer).await;
+    operator
+        .type_into("#sso-client-id", crate::sign_in::CLIENT_ID)
+        .await;
+    operator
+        .type_into("#sso-client-secret", crate::sign_in::CLIENT_SECRET)
+        .await;
+    operator
+        .type_into("#sso-scopes", "openid, email, profile, groups")
+        .await;
+    operator
+        .type_into("#sso-email-domains", "example.com")
+        .await;
+    operator
+        .type_into("#sso-group-mappings", "idp-admins=admins")
+        .await;
+    operator.click("#sso-require-mfa").await;
+    operator.click("#create-form button[type=submit]").await;
+    let connection = wait_for_item(&operator, "corp").await;
+
+    // Test connection: a round trip through the IdP; the claims and the MFA evidence are shown,
+    // and no user or session is created.
+    idp.set_next_login(json!({"sub": "olga", "email": "olga@example.com",
+        "email_verified": true, "name": "Olga Ops", "groups": ["idp-admins"],
+        "amr": ["pwd", "otp"]}))
+        .await;
+    operator
+        .click(&format!(
+            "tr[data-id=\"{connection}\"] button[aria-label^=\"Test connection\"]"
+        ))
+        .await;
+    operator
+        .wait_for(
+            "return !!document.getElementById('outcome')",
+            Duration::from_secs(30),
+        )
+        .await;
+    assert_eq!(
+        operator
+            .run(
+                "return document.getElementById('outcome').dataset.outcome",
+                json!([])
+            )
+            .await,
+        json!("would_sign_in"),
+        "{}",
+        operator.text("main").await
+    );
+    assert_eq!(operator.text("#claim-subject").await, "olga");
+    assert_eq!(operator.text("#claim-email").await, "olga@example.com");
+    assert_eq!(operator.text("#claim-amr").await, "pwd, otp");
+    assert_eq!(operator.text("#mfa").await, "yes");
+    assert_eq!(operator.text("#mfa-required").await, "yes");
+    assert_eq!(operator.text("#groups").await, "admins");
+    assert!(operator
+        .text("#nothing-created")
+        .await
+        .contains("no session"));
+    assert_accessible(&operator, "connection test result").await;
+    let people: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(people, 0, "a test creates no user");
+    operator.click("#back").await;
+    wait_for_page(&operator, SSO_PAGE).await;
+
+    // Download OIDC Metadata.
+    operator.click("#oidc-metadata").await;
+    let discovery: Value =
+        serde_json::from_str(&downloaded(&operator, "openid-configuration.json").await).unwrap();
+    let served = app
+        .get("/.well-known/openid-configuration", &app.admin_key)
+        .await;
+    assert_eq!(discovery, served.body);
+
+    // What the person's group may do, bound by the operator (the API, as Terraform would).
+    let binding = app
+        .post(
+            "/v1/role-bindings",
+            &app.admin_key,
+            json!({"group": "admins", "scopes": ["admin:keys", "admin:audit", "admin:sso",
+                "admin:access", "admin:service_accounts", "read:checks", "write:alerts"]}),
+        )
+        .await;
+    assert_eq!(binding.status, StatusCode::CREATED, "{}", binding.body);
+    operator.click("#sign-out").await;
+    operator
+        .wait_for(
+            "return location.pathname === '/console/sign-in'",
+            Duration::from_secs(10),
+        )
+        .await;
+
+    // 2. The person signs in through the test IdP, by email.
+    let person = driver.browser(1280, 900).await;
+    idp.set_next_login(json!({"sub": "olga", "email": "olga@example.com",
+        "email_verified": true, "name": "Olga Ops", "groups": ["idp-admins"],
+        "amr": ["pwd", "otp"]}))
+        .await;
+    person
+        .goto(&app.url(&format!("/console/sign-in?return_to={KEYS_PAGE}")))
+        .await;
+    person.type_into("#sso-email", "olga@example.com").await;
+    person.click("#sso-form button[type=submit]").await;
+    wait_for_page(&person, KEYS_PAGE).await;
+    assert!(person.text("header .who").await.contains("Olga Ops"));
+
+    // Generate New Key, use it, rotate it, revoke both.
+    person
+        .wait_for(
+            "return !!document.querySelector('#gen-scopes input[value=\"read:checks\"]')",
+            Duration::from_secs(10),
+        )
+        .await;
+    person.type_into("#gen-name", "status-page-gateway").await;
+    person
+        .click("#gen-scopes input[value=\"read:checks\"]")
+        .await;
+    person.click("#generate-form button[type=submit]").await;
+    let key = shown_key(&person).await;
+    let verified = app.get("/v1/auth/verify", &key).await;
+    assert_eq!(verified.status, StatusCode::OK, "{}", verified.body);
+    assert_eq!(verified.body["scopes"], json!(["read:checks"]));
+    let key_id = verified.body["key_id"].as_str().unwrap().to_owned();
+    wait_for_row(&person, &key_id, "active").await;
+    person.click("#dismiss-key").await;
+    person
+        .click(&format!("tr[data-key-id=\"{key_id}\"] button"))
+        .await;
+    person.type_into("#rotate-grace", "1").await;
+    person.click("#rotate-form button[type=submit]").await;
+    let successor = shown_key(&person).await;
+    assert_eq!(app.verify(&successor).await, StatusCode::OK);
+    assert_eq!(app.verify(&key).await, StatusCode::OK, "the grace period");
+    wait_for_row(&person, &key_id, "rotating").await;
+    person.click("#dismiss-key").await;
+    let successor_id = app.get("/v1/auth/verify", &successor).await.body["key_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (id, reason) in [(&key_id, "rotated out"), (&successor_id, "walk done")] {
+        person
+            .click(&format!("tr[data-key-id=\"{id}\"] button.danger"))
+            .await;
+        person.type_into("#revoke-reason", reason).await;
+        person.click("#revoke-form button[type=submit]").await;
+        wait_for_row(&person, id, "revoked · quarantined").await;
+    }
+    assert_eq!(app.verify(&key).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.verify(&successor).await, StatusCode::UNAUTHORIZED);
+
+    // View Audit Logs: filtered to the revocations, then the chain verified.
+    person
+        .click(&format!("nav.settings a[href=\"{AUDIT_LOGS_PAGE}\"]"))
+        .await;
+    open_page(&person, &app, AUDIT_LOGS_PAGE).await;
+    person
+        .type_into("#filter-event-type", "api_key.revoked")
+        .await;
+    apply_filters(&person).await;
+    assert_eq!(listed_types(&person).await, vec!["api_key.revoked"; 2]);
+    person.click("#verify-chain").await;
+    person
+        .wait_for(
+            "return document.getElementById('verify-result').dataset.valid === 'true'",
+            Duration::from_secs(20),
+        )
+        .await;
+    assert!(person.text("#verify-result").await.contains("intact"));
+
+    // Enable Audit Logging: a webhook sink that delivers, verified by the receiver.
+    person
+        .click(&format!("nav.settings a[href=\"{AUDIT_LOGGING_PAGE}\"]"))
+        .await;
+    open_page(&person, &app, AUDIT_LOGGING_PAGE).await;
+    person.type_into("#sink-name", "siem").await;
+    person.type_into("#sink-url", &receiver.url()).await;
+    person.click("#sink-form button[type=submit]").await;
+    let secret = shown_key(&person).await;
+    receiver
+        .control(json!({"secret": secret, "mode": "ok"}))
+        .await;
+    person.click("#dismiss-key").await;
+    let sink = app.get("/v1/audit-sinks", &app.admin_key).await.body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let answer = app
+        .post(
+            "/v1/service-accounts",
+            &app.admin_key,
+            json!({"name": "delivered"}),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::CREATED);
+    app.flush_audit().await;
+    eventually("the receiver verifies a delivery", || async {
+        receiver
+            .events()
+            .await
+            .iter()
+            .any(|e| e["event_type"] == "service_account.created")
+    })
+    .await;
+    // (The sink's first attempts may reach the receiver before it is given the secret: those
+    // are refused, and delivered again.)
+    wait_for_sink(
+        &person,
+        &app,
+        &sink,
+        "r.dataset.lag === '0' && r.dataset.status === 'active' && !r.textContent.includes('never')",
+    )
+    .await;
+
+    // 3. Two tabs of the person; the operator revokes the session from a third.
+    let first = person.window().await;
+    let session_id = person
+        .run(
+            "return document.querySelector('meta[name=\"sp-session\"]').content",
+            json!([]),
+        )
+        .await
+        .as_str()
+        .unwrap()
+        .to_owned();
+    person.new_tab().await;
+    person.goto(&app.url(KEYS_PAGE)).await;
+    wait_for_page(&person, KEYS_PAGE).await;
+    sign_in_with_key(&operator, &app, &app.admin_key).await;
+    operator
+        .click(&format!("nav.settings a[href=\"{SESSIONS_PAGE}\"]"))
+        .await;
+    open_page(&operator, &app, SESSIONS_PAGE).await;
+    operator
+        .wait_for(
+            &format!("return !!document.querySelector('tr[data-id=\"{session_id}\"]')"),
+            Duration::from_secs(10),
+        )
+        .await;
+    operator
+        .click(&format!(
+            "tr[data-id=\"{session_id}\"] button[aria-label^=\"Revoke\"]"
+        ))
+        .await;
+    operator.click("#revoke-form button[type=submit]").await;
+    let revoked_at = Instant::now();
+    operator
+        .wait_for(
+            &format!("return !document.querySelector('tr[data-id=\"{session_id}\"]')"),
+            Duration::from_secs(10),
+        )
+        .await;
+    let front = loop {
+        if person.url().await.contains("/console/sign-in?signed_out=1") {
+            break revoked_at.elapsed();
+        }
+        assert!(
+            revoked_at.elapsed() < Duration::from_secs(30),
+            "the tab in front was not signed out within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    person.switch_to(&first).await;
+    let behind_url = person.url().await;
+    let behind = revoked_at.elapsed();
+    assert!(
+        behind_url.contains("/console/sign-in?signed_out=1"),
+        "the tab behind was not told: {behind_url}"
+    );
+    assert!(behind < Duration::from_secs(30));
+    println!(
+        "walk ({backend:?}): after the operator revoked the session from a third tab, the tab in \
+         front signed out in {:.1} s and the tab behind was signed out when looked at {:.1} s \
+         after",
+        front.as_secs_f64(),
+        behind.as_secs_f64()
+    );
+    let errors = console_errors(&person, &["401"]).await;
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    receiver.kill().await;
+    person.quit().await;
+    operator.quit().await;
 }

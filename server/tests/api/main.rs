@@ -16,6 +16,7 @@ mod audit_export;
 mod audit_retention;
 mod audit_sinks;
 mod browser;
+mod connection_tests;
 mod console;
 mod contract;
 mod edge;

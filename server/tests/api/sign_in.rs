@@ -24,8 +24,8 @@ on_both_backends!(
     a_session_revoked_on_one_replica_is_refused_by_another_at_once,
 );
 
-const CLIENT_ID: &str = "statuspulse";
-const CLIENT_SECRET: &str = "idp-client-secret-0123456789";
+pub const CLIENT_ID: &str = "statuspulse";
+pub const CLIENT_SECRET: &str = "idp-client-secret-0123456789";
 
 /// The server (with a master key, as a client secret must be sealed) on `backend`.
 pub async fn spawn(backend: Backend) -> (TestApp, TestDb) {

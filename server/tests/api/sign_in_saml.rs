@@ -13,7 +13,7 @@ use crate::on_both_backends;
 use crate::sign_in::{location, spawn, Browser};
 
 #[path = "../../../saml/tests/support/idp.rs"]
-mod saml_idp;
+pub mod saml_idp;
 
 #[path = "../../../saml/tests/support/forge.rs"]
 mod forge;

@@ -782,6 +782,22 @@
         $('edit-require-mfa').checked = !!x.require_mfa;
       },
       edit: () => body('edit', editing.kind, true),
+      // A sign-in round trip in this tab: the server sets the sign-in cookie and answers the
+      // identity provider's URL; its return shows the claims and creates no session.
+      actions: [
+        {
+          text: 'Test connection',
+          run: async (x) => {
+            const path = '/v1/sso-connections/' + encodeURIComponent(x.id) + '/test';
+            const r = await api('POST', path, { return_to: window.location.pathname });
+            if (!r.ok) {
+              pageProblem(r.data, 'The test cannot be started.');
+              return;
+            }
+            window.location.assign(r.data.authorization_url);
+          },
+        },
+      ],
       // SP metadata is public (IdP administrators fetch it): a link, no script.
       links: (x) =>
         x.kind === 'saml'
