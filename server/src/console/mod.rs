@@ -53,7 +53,7 @@
 //!   asks `POST /v1/api-keys/check` first, so a refused key is never minted. The page repeats
 //!   none of the rules: least privilege has one implementation.
 
-mod assets;
+pub(crate) mod assets;
 mod pages;
 
 use axum::routing::get;

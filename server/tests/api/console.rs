@@ -2382,6 +2382,15 @@ async fn downloaded(browser: &Browser, name: &str) -> String {
     std::fs::read_to_string(&file).unwrap()
 }
 
+/// A native SSO connection as the form makes it: name, kind, the kind's fields typed (selector,
+/// text), and the block the API then stores.
+type Native = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    Value,
+);
+
 async fn the_operator_configures_oidc_and_saml_connections_and_downloads_both_metadata_files(
     backend: Backend,
 ) {
@@ -2481,7 +2490,78 @@ async fn the_operator_configures_oidc_and_saml_connections_and_downloads_both_me
     assert_eq!(stored.body["kind"], "saml");
     assert_eq!(stored.body["saml"]["idp_entity_id"], "urn:idp:corp");
     assert!(stored.body.get("client_id").is_none(), "{}", stored.body);
+
+    // The native kinds: each with the fields it needs, stored in its own block.
+    let native: [Native; 3] = [
+        (
+            "corp-okta",
+            "okta",
+            &[
+                ("#sso-okta-domain", "corp.okta.com"),
+                ("#sso-okta-server", "aus1corp"),
+            ],
+            json!({"okta": {"domain": "corp.okta.com", "authorization_server_id": "aus1corp"}}),
+        ),
+        (
+            "corp-azure",
+            "azure_ad",
+            &[
+                ("#sso-azure-tenant", "organizations"),
+                ("#sso-azure-tenants", "3f2504e0-4f89-11d3-9a0c-0305e82c3301"),
+            ],
+            json!({"azure_ad": {"tenant_id": "organizations",
+                "allowed_tenants": ["3f2504e0-4f89-11d3-9a0c-0305e82c3301"]}}),
+        ),
+        (
+            "corp-onelogin",
+            "onelogin",
+            &[("#sso-onelogin-subdomain", "corp")],
+            json!({"onelogin": {"subdomain": "corp"}}),
+        ),
+    ];
+    for (name, kind, fields, expected) in native {
+        browser.type_into("#sso-name", name).await;
+        browser
+            .click(&format!("#sso-kind option[value=\"{kind}\"]"))
+            .await;
+        for (css, value) in fields {
+            browser.type_into(css, value).await;
+        }
+        browser
+            .type_into("#sso-client-id", &format!("{kind}-client"))
+            .await;
+        browser
+            .type_into("#sso-client-secret", "native-secret")
+            .await;
+        browser.type_into("#sso-email-domains", "").await;
+        browser.click("#create-form button[type=submit]").await;
+        let id = wait_for_item(&browser, name).await;
+        let stored = app
+            .get(&format!("/v1/sso-connections/{id}"), &app.admin_key)
+            .await;
+        assert_eq!(stored.body["kind"], kind, "{}", stored.body);
+        let block = expected.as_object().unwrap().keys().next().unwrap();
+        assert_eq!(stored.body[block], expected[block], "{}", stored.body);
+        assert_eq!(stored.body["client_id"], format!("{kind}-client"));
+        assert_eq!(stored.body["client_secret_set"], true);
+        for other in ["okta", "azure_ad", "onelogin", "oidc", "saml"] {
+            assert!(
+                other == block || stored.body.get(other).is_none(),
+                "{}",
+                stored.body
+            );
+        }
+    }
     check_both_widths(&browser, "sso", shoot).await;
+    if shoot {
+        browser
+            .run(
+                "document.getElementById('list-title').scrollIntoView()",
+                json!([]),
+            )
+            .await;
+        browser.screenshot(&shots().join("sso-list-1280.png")).await;
+    }
 
     // Edit: the secret is write-only, shown as set; left empty, it is kept.
     browser
@@ -2570,8 +2650,9 @@ async fn the_operator_configures_oidc_and_saml_connections_and_downloads_both_me
         )
         .await;
     let left = app.get("/v1/sso-connections", &app.admin_key).await;
-    assert_eq!(left.body["items"].as_array().unwrap().len(), 1);
-    assert_eq!(left.body["items"][0]["id"], json!(oidc));
+    let left: Vec<&Value> = left.body["items"].as_array().unwrap().iter().collect();
+    assert_eq!(left.len(), 4, "the OIDC and the three native connections");
+    assert!(left.iter().all(|c| c["id"] != json!(saml)));
     let errors = console_errors(&browser, &["422"]).await;
     assert!(errors.is_empty(), "console errors: {errors:?}");
     browser.quit().await;
@@ -2691,7 +2772,7 @@ async fn one_walk_from_sso_setup_to_a_revocation_every_tab_sees(backend: Backend
         .text("#nothing-created")
         .await
         .contains("no session"));
-    assert_accessible(&operator, "connection test result").await;
+    check_both_widths(&operator, "sso-test", backend == Backend::Sqlite).await;
     let people: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
         .fetch_one(app.state.db.pool())
         .await
