@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark of issue 3: `terraform apply` then a no-op `terraform plan` of 100
+"""Benchmark of issue 3: `terraform apply` then no-op `terraform plan`s of 100
 statuspulse_service_account, of 100 statuspulse_api_key, and of 100 null_resource of the Go
 null provider as the baseline, in one run against a fresh local server.
 
@@ -23,6 +23,9 @@ from pathlib import Path
 
 SERVER_BIN, PROVIDER_BIN, TERRAFORM_BIN, TOOLS = (Path(a) for a in sys.argv[1:5])
 COUNT = int(sys.argv[5]) if len(sys.argv) > 5 else 100
+# No-op plans per case: a plan of 1,000 takes seconds, and one run on a shared machine drifts by
+# a fifth; the median of several, interleaved, is what the ratios use.
+PLAN_RUNS = int(os.environ.get("TF_BENCH_PLAN_RUNS", "5"))
 NULL_MIRROR = TOOLS / "mirror"
 
 WORK = Path(tempfile.mkdtemp(prefix="statuspulse-bench-"))
@@ -111,17 +114,33 @@ def terraform(path, env, *args):
     return elapsed
 
 
-def measure(name, path, env, exe):
-    with PeakRss(exe) as apply_rss:
-        apply_s = terraform(path, env, "apply", "-auto-approve", "-no-color", "-input=false")
-    with PeakRss(exe) as plan_rss:
-        plan_s = terraform(path, env, "plan", "-detailed-exitcode", "-no-color", "-input=false")
-    terraform(path, env, "destroy", "-auto-approve", "-no-color", "-input=false")
+def apply(case):
+    with PeakRss(case["exe"]) as rss:
+        case["apply_s"] = round(terraform(case["path"], case["env"], "apply", "-auto-approve", "-no-color", "-input=false"), 2)
+    case["peak_kib"] = rss.peak_kib
+
+
+def noop_plans(cases):
+    """PLAN_RUNS no-op plans of each case, interleaved (null, accounts, keys, null, ...), so
+    that drift of a shared machine falls on every case alike; each case's median."""
+    for case in cases:
+        case["plans"] = []
+    for _ in range(PLAN_RUNS):
+        for case in cases:
+            with PeakRss(case["exe"]) as rss:
+                case["plans"].append(terraform(case["path"], case["env"], "plan", "-detailed-exitcode", "-no-color", "-input=false"))
+            case["peak_kib"] = max(case["peak_kib"], rss.peak_kib)
+    for case in cases:
+        case["noop_plan_s"] = round(statistics.median(case["plans"]), 2)
+
+
+def result(case):
     return {
-        "case": name,
-        "apply_s": round(apply_s, 2),
-        "noop_plan_s": round(plan_s, 2),
-        "provider_peak_rss_mib": round(max(apply_rss.peak_kib, plan_rss.peak_kib) / 1024, 1),
+        "case": case["name"],
+        "apply_s": case["apply_s"],
+        "noop_plan_s": case["noop_plan_s"],
+        "noop_plan_runs_s": [round(p, 2) for p in case["plans"]],
+        "provider_peak_rss_mib": round(case["peak_kib"] / 1024, 1),
     }
 
 
@@ -167,11 +186,18 @@ provider_installation {{
             '  name        = "bench-${count.index}"\n  environment = "live"\n'
             '  scopes      = ["read:checks"]\n}\n'))
 
-        results = [
-            measure(f"{COUNT} null_resource (Go null provider 2.1.2, baseline)", null_dir, env, null_exe),
-            measure(f"{COUNT} statuspulse_service_account", sa_dir, env, provider),
-            measure(f"{COUNT} statuspulse_api_key", key_dir, env, provider),
+        cases = [
+            {"name": f"{COUNT} null_resource (Go null provider 2.1.2, baseline)", "path": null_dir, "exe": null_exe},
+            {"name": f"{COUNT} statuspulse_service_account", "path": sa_dir, "exe": provider},
+            {"name": f"{COUNT} statuspulse_api_key", "path": key_dir, "exe": provider},
         ]
+        for case in cases:
+            case["env"] = env
+            apply(case)
+        noop_plans(cases)
+        for case in cases:
+            terraform(case["path"], env, "destroy", "-auto-approve", "-no-color", "-input=false")
+        results = [result(case) for case in cases]
         startup = {
             "statuspulse_provider_startup_ms": round(startup_ms(provider), 1),
             "null_provider_startup_ms": round(startup_ms(null_exe), 1),
@@ -183,7 +209,7 @@ provider_installation {{
     version = subprocess.run([TERRAFORM_BIN, "version"], capture_output=True, text=True,
                              env=dict(os.environ, CHECKPOINT_DISABLE="1", TF_CLI_CONFIG_FILE="/dev/null")).stdout.splitlines()[0]
     print(f"\nStatusPulse provider benchmark ({version}, {os.cpu_count()} CPUs)\n")
-    print(f"{'case':<52} {'apply s':>8} {'no-op plan s':>13} {'peak RSS MiB':>13}")
+    print(f"{'case':<52} {'apply s':>8} {'no-op plan s':>13} {'peak RSS MiB':>13}   (plan: median of {PLAN_RUNS})")
     for r in results:
         print(f"{r['case']:<52} {r['apply_s']:>8} {r['noop_plan_s']:>13} {r['provider_peak_rss_mib']:>13}")
     base, sa, keys = results
@@ -191,6 +217,10 @@ provider_installation {{
           f"plan x{sa['noop_plan_s'] / base['noop_plan_s']:.2f} (target: at most x2)")
     print(f"api keys vs null:         apply x{keys['apply_s'] / base['apply_s']:.2f}, "
           f"plan x{keys['noop_plan_s'] / base['noop_plan_s']:.2f} (creation pays Argon2 on the server)")
+    base_runs = base["noop_plan_runs_s"]
+    for label, case in (("service accounts", sa), ("api keys", keys)):
+        each = ", ".join(f"x{p / b:.2f}" for p, b in zip(case["noop_plan_runs_s"], base_runs))
+        print(f"{label} plan vs null, run by run: {each}")
     print(f"provider start-up (exec to handshake, median of 10): statuspulse "
           f"{startup['statuspulse_provider_startup_ms']} ms, null {startup['null_provider_startup_ms']} ms")
     (WORK / "results.json").write_text(json.dumps({"results": results, **startup}, indent=2))

@@ -967,6 +967,27 @@ async fn a_session_revoked_elsewhere_is_signed_out_in_every_tab_within_30_second
 
     // Watched without switching tabs (a switch focuses a tab, which checks at once): the tab in
     // front notices on its own interval check, and tells the one behind it.
+    let (front, behind) = both_tabs_signed_out(&browser, &first, revoked_at).await;
+    println!(
+        "tab sign-out after revocation ({backend:?}): tab in front {:.1} s (its own check, every \
+         10 s), tab behind already signed out when looked at {:.1} s after revocation",
+        front.as_secs_f64(),
+        behind.as_secs_f64()
+    );
+    assert!(browser.text("#signed-out").await.contains("signed out"));
+    browser.quit().await;
+}
+
+/// Watches the tab in front, without switching tabs (a switch focuses a tab, which checks at
+/// once), until it is signed out on its own interval check; then switches to `behind`, which must
+/// already be signed out by the other tab's message, not by the check the switch's focus starts
+/// (that needs a round trip and a navigation). Both within 30 s of `revoked_at`; how long each
+/// took.
+async fn both_tabs_signed_out(
+    browser: &Browser,
+    behind: &str,
+    revoked_at: Instant,
+) -> (Duration, Duration) {
     let front = loop {
         if browser
             .url()
@@ -981,9 +1002,7 @@ async fn a_session_revoked_elsewhere_is_signed_out_in_every_tab_within_30_second
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    browser.switch_to(&first).await;
-    // Read at once on switching: already signed out, by the other tab's message, not by the
-    // check the switch's focus starts (that needs a round trip and a navigation).
+    browser.switch_to(behind).await;
     let behind_url = browser.url().await;
     let behind = revoked_at.elapsed();
     assert!(
@@ -991,14 +1010,7 @@ async fn a_session_revoked_elsewhere_is_signed_out_in_every_tab_within_30_second
         "the tab behind was not told: {behind_url}"
     );
     assert!(behind < Duration::from_secs(30));
-    println!(
-        "tab sign-out after revocation ({backend:?}): tab in front {:.1} s (its own check, every \
-         10 s), tab behind already signed out when looked at {:.1} s after revocation",
-        front.as_secs_f64(),
-        behind.as_secs_f64()
-    );
-    assert!(browser.text("#signed-out").await.contains("signed out"));
-    browser.quit().await;
+    (front, behind)
 }
 
 async fn console_pages_carry_a_strict_policy_and_cacheable_hashed_assets(backend: Backend) {
@@ -2068,6 +2080,32 @@ async fn the_operator_filters_pages_verifies_and_exports_the_audit_log(backend: 
     browser.quit().await;
 }
 
+/// A sink row that has delivered everything and is healthy.
+const DELIVERED: &str =
+    "r.dataset.lag === '0' && r.dataset.status === 'active' && !r.textContent.includes('never')";
+
+/// A service account is created (an event every sink's defaults forward); waits until the
+/// receiver has verified its delivery.
+async fn a_delivery_is_verified(app: &TestApp, receiver: &Receiver) {
+    let answer = app
+        .post(
+            "/v1/service-accounts",
+            &app.admin_key,
+            json!({"name": "delivered"}),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::CREATED);
+    app.flush_audit().await;
+    eventually("the receiver verifies a delivery", || async {
+        receiver
+            .events()
+            .await
+            .iter()
+            .any(|e| e["event_type"] == "service_account.created")
+    })
+    .await;
+}
+
 /// The sinks table's row for `id` as `data-*` and text, once `ready` (a script on the row `r`)
 /// holds, reloading the page meanwhile: the page shows delivery state as of its loading.
 async fn wait_for_sink(browser: &Browser, app: &TestApp, id: &str, ready: &str) -> String {
@@ -2195,31 +2233,9 @@ async fn the_operator_sets_retention_tunes_anomaly_rules_and_adds_a_webhook_sink
         json!(["api_key.*", "auth.*", "service_account.*"]),
         "a sink without its own filter takes the defaults"
     );
-    let answer = app
-        .post(
-            "/v1/service-accounts",
-            &app.admin_key,
-            json!({"name": "delivered"}),
-        )
-        .await;
-    assert_eq!(answer.status, StatusCode::CREATED);
-    app.flush_audit().await;
-    eventually("the receiver verifies a delivery", || async {
-        receiver
-            .events()
-            .await
-            .iter()
-            .any(|e| e["event_type"] == "service_account.created")
-    })
-    .await;
+    a_delivery_is_verified(&app, &receiver).await;
     assert_eq!(receiver.received().await["rejected"], json!([]));
-    let row = wait_for_sink(
-        &browser,
-        &app,
-        &id,
-        "r.dataset.lag === '0' && r.dataset.status === 'active' && !r.textContent.includes('never')",
-    )
-    .await;
+    let row = wait_for_sink(&browser, &app, &id, DELIVERED).await;
     assert!(
         row.contains(&receiver.url()) && row.contains("webhook"),
         "{row}"
@@ -2736,10 +2752,9 @@ async fn one_walk_from_sso_setup_to_a_revocation_every_tab_sees(backend: Backend
 
     // Test connection: a round trip through the IdP; the claims and the MFA evidence are shown,
     // and no user or session is created.
-    idp.set_next_login(json!({"sub": "olga", "email": "olga@example.com",
-        "email_verified": true, "name": "Olga Ops", "groups": ["idp-admins"],
-        "amr": ["pwd", "otp"]}))
-        .await;
+    let olga = json!({"sub": "olga", "email": "olga@example.com", "email_verified": true,
+        "name": "Olga Ops", "groups": ["idp-admins"], "amr": ["pwd", "otp"]});
+    idp.set_next_login(olga.clone()).await;
     operator
         .click(&format!(
             "tr[data-id=\"{connection}\"] button[aria-label^=\"Test connection\"]"
@@ -2810,10 +2825,7 @@ async fn one_walk_from_sso_setup_to_a_revocation_every_tab_sees(backend: Backend
 
     // 2. The person signs in through the test IdP, by email.
     let person = driver.browser(1280, 900).await;
-    idp.set_next_login(json!({"sub": "olga", "email": "olga@example.com",
-        "email_verified": true, "name": "Olga Ops", "groups": ["idp-admins"],
-        "amr": ["pwd", "otp"]}))
-        .await;
+    idp.set_next_login(olga).await;
     person
         .goto(&app.url(&format!("/console/sign-in?return_to={KEYS_PAGE}")))
         .await;
@@ -2902,32 +2914,10 @@ async fn one_walk_from_sso_setup_to_a_revocation_every_tab_sees(backend: Backend
         .as_str()
         .unwrap()
         .to_owned();
-    let answer = app
-        .post(
-            "/v1/service-accounts",
-            &app.admin_key,
-            json!({"name": "delivered"}),
-        )
-        .await;
-    assert_eq!(answer.status, StatusCode::CREATED);
-    app.flush_audit().await;
-    eventually("the receiver verifies a delivery", || async {
-        receiver
-            .events()
-            .await
-            .iter()
-            .any(|e| e["event_type"] == "service_account.created")
-    })
-    .await;
+    a_delivery_is_verified(&app, &receiver).await;
     // (The sink's first attempts may reach the receiver before it is given the secret: those
     // are refused, and delivered again.)
-    wait_for_sink(
-        &person,
-        &app,
-        &sink,
-        "r.dataset.lag === '0' && r.dataset.status === 'active' && !r.textContent.includes('never')",
-    )
-    .await;
+    wait_for_sink(&person, &app, &sink, DELIVERED).await;
 
     // 3. Two tabs of the person; the operator revokes the session from a third.
     let first = person.window().await;
@@ -2967,24 +2957,7 @@ async fn one_walk_from_sso_setup_to_a_revocation_every_tab_sees(backend: Backend
             Duration::from_secs(10),
         )
         .await;
-    let front = loop {
-        if person.url().await.contains("/console/sign-in?signed_out=1") {
-            break revoked_at.elapsed();
-        }
-        assert!(
-            revoked_at.elapsed() < Duration::from_secs(30),
-            "the tab in front was not signed out within 30 s"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    person.switch_to(&first).await;
-    let behind_url = person.url().await;
-    let behind = revoked_at.elapsed();
-    assert!(
-        behind_url.contains("/console/sign-in?signed_out=1"),
-        "the tab behind was not told: {behind_url}"
-    );
-    assert!(behind < Duration::from_secs(30));
+    let (front, behind) = both_tabs_signed_out(&person, &first, revoked_at).await;
     println!(
         "walk ({backend:?}): after the operator revoked the session from a third tab, the tab in \
          front signed out in {:.1} s and the tab behind was signed out when looked at {:.1} s \

@@ -18,6 +18,18 @@ pub struct Driver {
     http: reqwest::Client,
 }
 
+/// A test that panics before `Browser::quit` must not leave its Chromium running: the whole
+/// process group (chromedriver and the browsers it started) is killed.
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if let Some(pid) = self._process.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pid}")])
+                .status();
+        }
+    }
+}
+
 impl Driver {
     pub async fn start() -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -31,6 +43,8 @@ impl Driver {
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .kill_on_drop(true)
+            // A process group of its own, which the browsers it starts join: see `Drop`.
+            .process_group(0)
             .spawn()
             .expect("chromedriver (Debian chromium-driver, scripts/install-test-tools.sh)");
         let base = format!("http://127.0.0.1:{port}");
