@@ -13,7 +13,7 @@ const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// A running chromedriver, killed when dropped.
 pub struct Driver {
-    _process: tokio::process::Child,
+    process: tokio::process::Child,
     base: String,
     http: reqwest::Client,
 }
@@ -22,7 +22,7 @@ pub struct Driver {
 /// process group (chromedriver and the browsers it started) is killed.
 impl Drop for Driver {
     fn drop(&mut self) {
-        if let Some(pid) = self._process.id() {
+        if let Some(pid) = self.process.id() {
             let _ = std::process::Command::new("kill")
                 .args(["-KILL", "--", &format!("-{pid}")])
                 .status();
@@ -64,7 +64,7 @@ impl Driver {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         Self {
-            _process: process,
+            process: process,
             base,
             http,
         }
