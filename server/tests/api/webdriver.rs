@@ -64,7 +64,7 @@ impl Driver {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         Self {
-            process: process,
+            process,
             base,
             http,
         }
