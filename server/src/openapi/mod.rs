@@ -388,6 +388,21 @@ fn document_browser_pages(document: &mut serde_json::Value) {
             continue;
         };
         for (status, response) in responses.iter_mut() {
+            if status == "200" {
+                if let Some(content) = response
+                    .get_mut("content")
+                    .and_then(serde_json::Value::as_object_mut)
+                {
+                    content.insert(
+                        "text/html".into(),
+                        serde_json::json!({"schema": {
+                            "type": "string",
+                            "description": "The connection test's report, as a page.",
+                        }}),
+                    );
+                }
+                continue;
+            }
             if status.starts_with('2') || status.starts_with('3') {
                 continue;
             }

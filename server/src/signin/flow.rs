@@ -302,6 +302,9 @@ pub struct CallbackQuery {
 /// `return_to` (303); otherwise a page says why.
 #[utoipa::path(get, path = "/oauth2/callback", tag = "sign-in", params(CallbackQuery),
     responses((status = 303, description = "Signed in: to `return_to`, with the session cookie"),
+        (status = 200, body = statuspulse_api::v1::SsoConnectionTestResult,
+            description = "A connection test's report (`POST /v1/sso-connections/{id}/test`): \
+                no user, no session"),
         (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem),
         (status = 403, body = crate::error::Problem), (status = 502, body = crate::error::Problem)))]
 pub async fn callback(

@@ -134,6 +134,9 @@ pub struct AcsForm {
 #[utoipa::path(post, path = "/v1/sso/saml/acs", tag = "sign-in",
     request_body(content = AcsForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 303, description = "Signed in: to `return_to`, with the session cookie"),
+        (status = 200, body = statuspulse_api::v1::SsoConnectionTestResult,
+            description = "A connection test's report (`POST /v1/sso-connections/{id}/test`): \
+                no user, no session"),
         (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem),
         (status = 403, body = crate::error::Problem)))]
 pub async fn acs(

@@ -75,14 +75,7 @@ async fn sign_in_with_key(browser: &Browser, app: &TestApp, key: &str) {
     browser.goto(&app.url("/console/sign-in")).await;
     browser.type_into("#key-input", key).await;
     browser.click("#key-form button[type=submit]").await;
-    browser
-        .wait_for(
-            &format!(
-                "return location.pathname === '{KEYS_PAGE}' && document.body.dataset.ready === 'true'"
-            ),
-            Duration::from_secs(20),
-        )
-        .await;
+    wait_for_page(browser, KEYS_PAGE).await;
 }
 
 /// Console errors (SEVERE entries) the page logged, apart from those `expected` names.
@@ -432,17 +425,31 @@ async fn the_operator_signs_in_with_the_admin_key_and_generates_rotates_and_revo
     browser.quit().await;
 }
 
-/// Opens a settings page and waits until its lists are loaded.
-async fn open_page(browser: &Browser, app: &TestApp, path: &str) {
-    browser.goto(&app.url(path)).await;
+/// Waits until the page at `path` is loaded in `browser` (after a navigation it started).
+async fn wait_for_page(browser: &Browser, path: &str) {
     browser
         .wait_for(
             &format!(
                 "return location.pathname === '{path}' && document.body.dataset.ready === 'true'"
             ),
-            Duration::from_secs(20),
+            Duration::from_secs(30),
         )
         .await;
+}
+
+/// Follows the settings navigation to `path`, as a person would, and waits until the page's
+/// lists are loaded.
+async fn open_from_nav(browser: &Browser, path: &str) {
+    browser
+        .click(&format!("nav.settings a[href=\"{path}\"]"))
+        .await;
+    wait_for_page(browser, path).await;
+}
+
+/// Opens a settings page and waits until its lists are loaded.
+async fn open_page(browser: &Browser, app: &TestApp, path: &str) {
+    browser.goto(&app.url(path)).await;
+    wait_for_page(browser, path).await;
 }
 
 /// Waits until the list of a settings page has a row named `name`; its object id.
@@ -514,10 +521,7 @@ async fn the_operator_manages_clusters_service_accounts_and_bindings_and_reads_e
     sign_in_with_key(&browser, &app, &app.admin_key).await;
 
     // Environment clusters: the settings navigation leads there; create two, edit one.
-    browser
-        .click(&format!("nav.settings a[href=\"{CLUSTERS_PAGE}\"]"))
-        .await;
-    open_page(&browser, &app, CLUSTERS_PAGE).await;
+    open_from_nav(&browser, CLUSTERS_PAGE).await;
     assert_eq!(
         browser.text("nav.settings a[aria-current=\"page\"]").await,
         "Environment clusters"
@@ -879,14 +883,7 @@ async fn a_person_signs_in_through_sso_by_email_and_signs_out_everywhere(backend
         .await;
     browser.type_into("#sso-email", "erin@example.com").await;
     browser.click("#sso-form button[type=submit]").await;
-    browser
-        .wait_for(
-            &format!(
-                "return location.pathname === '{KEYS_PAGE}' && document.body.dataset.ready === 'true'"
-            ),
-            Duration::from_secs(30),
-        )
-        .await;
+    wait_for_page(&browser, KEYS_PAGE).await;
     assert!(browser.text("header .who").await.contains("Erin Example"));
     // Erin's groups are bound to nothing: the API's refusal is what the page shows.
     let refusal = browser.text("#page-error").await;
@@ -1674,10 +1671,7 @@ async fn the_sessions_page_lists_and_revokes_sessions_and_signs_a_key_out_everyw
         .as_str()
         .unwrap()
         .to_owned();
-    browser
-        .click(&format!("nav.settings a[href=\"{SESSIONS_PAGE}\"]"))
-        .await;
-    open_page(&browser, &app, SESSIONS_PAGE).await;
+    open_from_nav(&browser, SESSIONS_PAGE).await;
     browser
         .wait_for(
             &format!(
@@ -1928,10 +1922,7 @@ async fn the_operator_filters_pages_verifies_and_exports_the_audit_log(backend: 
     let driver = Driver::start().await;
     let browser = driver.browser(1280, 900).await;
     sign_in_with_key(&browser, &app, &app.admin_key).await;
-    browser
-        .click(&format!("nav.settings a[href=\"{AUDIT_LOGS_PAGE}\"]"))
-        .await;
-    open_page(&browser, &app, AUDIT_LOGS_PAGE).await;
+    open_from_nav(&browser, AUDIT_LOGS_PAGE).await;
     assert_eq!(
         browser.text("nav.settings a[aria-current=\"page\"]").await,
         "View Audit Logs"
@@ -2143,10 +2134,7 @@ async fn the_operator_sets_retention_tunes_anomaly_rules_and_adds_a_webhook_sink
     let driver = Driver::start().await;
     let browser = driver.browser(1280, 900).await;
     sign_in_with_key(&browser, &app, &app.admin_key).await;
-    browser
-        .click(&format!("nav.settings a[href=\"{AUDIT_LOGGING_PAGE}\"]"))
-        .await;
-    open_page(&browser, &app, AUDIT_LOGGING_PAGE).await;
+    open_from_nav(&browser, AUDIT_LOGGING_PAGE).await;
     assert_eq!(
         browser
             .run(
@@ -2415,10 +2403,7 @@ async fn the_operator_configures_oidc_and_saml_connections_and_downloads_both_me
     let browser = driver.browser(1280, 900).await;
     let shoot = backend == Backend::Sqlite;
     sign_in_with_key(&browser, &app, &app.admin_key).await;
-    browser
-        .click(&format!("nav.settings a[href=\"{SSO_PAGE}\"]"))
-        .await;
-    open_page(&browser, &app, SSO_PAGE).await;
+    open_from_nav(&browser, SSO_PAGE).await;
     let shown =
         |css: &str| format!("return document.querySelector('{css}').getClientRects().length > 0");
 
@@ -2690,18 +2675,6 @@ fn with_sso_and_sinks(settings: &mut statuspulse_server::Settings) {
     with_sinks(settings);
 }
 
-/// Waits until the page at `path` is loaded in `browser` (after a navigation it started).
-async fn wait_for_page(browser: &Browser, path: &str) {
-    browser
-        .wait_for(
-            &format!(
-                "return location.pathname === '{path}' && document.body.dataset.ready === 'true'"
-            ),
-            Duration::from_secs(30),
-        )
-        .await;
-}
-
 /// The walk, in one browser session after another as people would do it: the operator
 /// bootstraps with the admin key, configures SSO and tests it (claims and MFA shown, nothing
 /// created), downloads the OIDC metadata; a person then signs in through the test IdP, generates
@@ -2724,10 +2697,7 @@ async fn one_walk_from_sso_setup_to_a_revocation_every_tab_sees(backend: Backend
 
     // 1. The operator: Configure SSO.
     sign_in_with_key(&operator, &app, &app.admin_key).await;
-    operator
-        .click(&format!("nav.settings a[href=\"{SSO_PAGE}\"]"))
-        .await;
-    open_page(&operator, &app, SSO_PAGE).await;
+    open_from_nav(&operator, SSO_PAGE).await;
     operator.type_into("#sso-name", "corp").await;
     operator.click("#sso-kind option[value=\"oidc\"]").await;
     operator.type_into("#sso-oidc-issuer", &idp.issuer).await;
@@ -2879,10 +2849,7 @@ async fn one_walk_from_sso_setup_to_a_revocation_every_tab_sees(backend: Backend
     assert_eq!(app.verify(&successor).await, StatusCode::UNAUTHORIZED);
 
     // View Audit Logs: filtered to the revocations, then the chain verified.
-    person
-        .click(&format!("nav.settings a[href=\"{AUDIT_LOGS_PAGE}\"]"))
-        .await;
-    open_page(&person, &app, AUDIT_LOGS_PAGE).await;
+    open_from_nav(&person, AUDIT_LOGS_PAGE).await;
     person
         .type_into("#filter-event-type", "api_key.revoked")
         .await;
@@ -2898,10 +2865,7 @@ async fn one_walk_from_sso_setup_to_a_revocation_every_tab_sees(backend: Backend
     assert!(person.text("#verify-result").await.contains("intact"));
 
     // Enable Audit Logging: a webhook sink that delivers, verified by the receiver.
-    person
-        .click(&format!("nav.settings a[href=\"{AUDIT_LOGGING_PAGE}\"]"))
-        .await;
-    open_page(&person, &app, AUDIT_LOGGING_PAGE).await;
+    open_from_nav(&person, AUDIT_LOGGING_PAGE).await;
     person.type_into("#sink-name", "siem").await;
     person.type_into("#sink-url", &receiver.url()).await;
     person.click("#sink-form button[type=submit]").await;
@@ -2934,10 +2898,7 @@ async fn one_walk_from_sso_setup_to_a_revocation_every_tab_sees(backend: Backend
     person.goto(&app.url(KEYS_PAGE)).await;
     wait_for_page(&person, KEYS_PAGE).await;
     sign_in_with_key(&operator, &app, &app.admin_key).await;
-    operator
-        .click(&format!("nav.settings a[href=\"{SESSIONS_PAGE}\"]"))
-        .await;
-    open_page(&operator, &app, SESSIONS_PAGE).await;
+    open_from_nav(&operator, SESSIONS_PAGE).await;
     operator
         .wait_for(
             &format!("return !!document.querySelector('tr[data-id=\"{session_id}\"]')"),
