@@ -223,9 +223,11 @@ pub async fn api_keys(State(state): State<AppState>, parts: Parts) -> Response {
                 }
                 div .field {
                     label for="gen-service-account" { "Service account" }
-                    select #gen-service-account aria-describedby="gen-service-account-error" {
+                    select #gen-service-account
+                        aria-describedby="gen-service-account-error gen-service-account-note" {
                         option value="" { "None (workspace)" }
                     }
+                    p #gen-service-account-note .hint hidden {}
                     p #gen-service-account-error .field-error
                         data-error-for="service_account_id" hidden {}
                 }

@@ -888,6 +888,18 @@ async fn a_person_signs_in_through_sso_by_email_and_signs_out_everywhere(backend
     // Erin's groups are bound to nothing: the API's refusal is what the page shows.
     let refusal = browser.text("#page-error").await;
     assert!(refusal.contains("insufficient_scope"), "{refusal}");
+    // So are the pickers' lists: each says why it is empty, in the server's words.
+    browser
+        .wait_for(
+            "return !document.getElementById('gen-service-account-note').hidden && \
+             !document.querySelector('#gen-clusters .loading')",
+            Duration::from_secs(10),
+        )
+        .await;
+    let note = browser.text("#gen-service-account-note").await;
+    assert!(note.contains("`admin:service_accounts`"), "{note}");
+    let clusters = browser.text("#gen-clusters").await;
+    assert!(clusters.contains("`admin:access`"), "{clusters}");
     let errors = console_errors(&browser, &["403"]).await;
     assert!(errors.is_empty(), "console errors: {errors:?}");
 

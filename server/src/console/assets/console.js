@@ -310,14 +310,17 @@
   }
 
   // Checkbox lists (`fieldset[data-fill]`): scopes from the catalog, clusters from the workspace.
+  // A list the API refuses (say, clusters without `admin:access`) is its problem document.
   const sources = {
     scopes: () =>
       api('GET', '/v1/scopes').then((r) =>
-        r.ok ? r.data.items.map((s) => ({ value: s.name, text: s.name, title: s.description })) : null,
+        r.ok ? r.data.items.map((s) => ({ value: s.name, text: s.name, title: s.description })) : { problem: r.data },
       ),
     clusters: () =>
       listAll('/v1/environment-clusters').then((r) =>
-        r.ok ? r.items.map((c) => ({ value: c.name, text: c.name + ' (' + c.environment + ')' })) : null,
+        r.ok
+          ? r.items.map((c) => ({ value: c.name, text: c.name + ' (' + c.environment + ')' }))
+          : { problem: r.data },
       ),
   };
   const loaded = {};
@@ -327,10 +330,12 @@
     const items = await loaded[kind];
     box.querySelectorAll('.loading, .check').forEach((el) => el.remove());
     const error = box.querySelector('.field-error');
-    if (!items) {
+    if (!Array.isArray(items)) {
+      // Why, in the server's words: "this route needs the `admin:access` scope".
       const p = document.createElement('p');
       p.className = 'hint check';
-      p.textContent = 'The list cannot be loaded.';
+      const problem = items.problem || {};
+      p.textContent = 'The list cannot be loaded: ' + (problem.detail || 'the request failed') + '.';
       box.insertBefore(p, error);
       return;
     }
@@ -372,7 +377,15 @@
   // The workspace's service accounts, offered in `select` after its "none" option; the list.
   async function offerServiceAccounts(select) {
     const r = await listAll('/v1/service-accounts');
-    if (!r.ok) return [];
+    const note = $(select.id + '-note');
+    if (!r.ok) {
+      // Why only "None" is offered, in the server's words.
+      if (note) {
+        note.textContent = 'Service accounts cannot be listed: ' + ((r.data && r.data.detail) || 'the request failed') + '.';
+        note.hidden = false;
+      }
+      return [];
+    }
     select.querySelectorAll('option:not([value=""])').forEach((o) => o.remove());
     for (const sa of r.items) {
       const option = document.createElement('option');
