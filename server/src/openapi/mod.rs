@@ -388,34 +388,20 @@ fn document_browser_pages(document: &mut serde_json::Value) {
             continue;
         };
         for (status, response) in responses.iter_mut() {
-            if status == "200" {
-                if let Some(content) = response
-                    .get_mut("content")
-                    .and_then(serde_json::Value::as_object_mut)
-                {
-                    content.insert(
-                        "text/html".into(),
-                        serde_json::json!({"schema": {
-                            "type": "string",
-                            "description": "The connection test's report, as a page.",
-                        }}),
-                    );
-                }
-                continue;
-            }
-            if status.starts_with('2') || status.starts_with('3') {
-                continue;
-            }
+            // A connection test's report (200) and every refusal are pages too; redirects and
+            // other successes have no body.
+            let page = match status.as_str() {
+                "200" => "The connection test's report, as a page.",
+                s if s.starts_with('2') || s.starts_with('3') => continue,
+                _ => "A page for the person: what went wrong, what to do, and the stable code for their administrator.",
+            };
             if let Some(content) = response
                 .get_mut("content")
                 .and_then(serde_json::Value::as_object_mut)
             {
                 content.insert(
                     "text/html".into(),
-                    serde_json::json!({"schema": {
-                        "type": "string",
-                        "description": "A page for the person: what went wrong, what to do, and the stable code for their administrator.",
-                    }}),
+                    serde_json::json!({"schema": {"type": "string", "description": page}}),
                 );
             }
         }

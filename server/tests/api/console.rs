@@ -78,6 +78,19 @@ async fn sign_in_with_key(browser: &Browser, app: &TestApp, key: &str) {
     wait_for_page(browser, KEYS_PAGE).await;
 }
 
+/// The id of the session the page in front is signed in with (`sp-session`).
+async fn session_of(browser: &Browser) -> String {
+    browser
+        .run(
+            "return document.querySelector('meta[name=\"sp-session\"]').content",
+            json!([]),
+        )
+        .await
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// Console errors (SEVERE entries) the page logged, apart from those `expected` names.
 async fn console_errors(browser: &Browser, expected: &[&str]) -> Vec<String> {
     browser
@@ -926,15 +939,7 @@ async fn a_session_revoked_elsewhere_is_signed_out_in_every_tab_within_30_second
     let browser = driver.browser(1280, 900).await;
     sign_in_with_key(&browser, &app, &app.admin_key).await;
     let first = browser.window().await;
-    let session_id = browser
-        .run(
-            "return document.querySelector('meta[name=\"sp-session\"]').content",
-            json!([]),
-        )
-        .await
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let session_id = session_of(&browser).await;
     let cookie = browser
         .cookies()
         .await
@@ -1674,15 +1679,7 @@ async fn the_sessions_page_lists_and_revokes_sessions_and_signs_a_key_out_everyw
     let driver = Driver::start().await;
     let browser = driver.browser(1280, 900).await;
     sign_in_with_key(&browser, &app, &app.admin_key).await;
-    let mine = browser
-        .run(
-            "return document.querySelector('meta[name=\"sp-session\"]').content",
-            json!([]),
-        )
-        .await
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let mine = session_of(&browser).await;
     open_from_nav(&browser, SESSIONS_PAGE).await;
     browser
         .wait_for(
@@ -2897,15 +2894,7 @@ async fn one_walk_from_sso_setup_to_a_revocation_every_tab_sees(backend: Backend
 
     // 3. Two tabs of the person; the operator revokes the session from a third.
     let first = person.window().await;
-    let session_id = person
-        .run(
-            "return document.querySelector('meta[name=\"sp-session\"]').content",
-            json!([]),
-        )
-        .await
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let session_id = session_of(&person).await;
     person.new_tab().await;
     person.goto(&app.url(KEYS_PAGE)).await;
     wait_for_page(&person, KEYS_PAGE).await;
