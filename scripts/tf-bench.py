@@ -3,6 +3,13 @@
 statuspulse_service_account, of 100 statuspulse_api_key, and of 100 null_resource of the Go
 null provider as the baseline, in one run against a fresh local server.
 
+A second baseline isolates what is Terraform's: the same null_resource holding as much state as
+an API key (20 `triggers` whose names and values are a key's). Terraform's own work per resource
+grows with the size of its state (it copies a resource with all its instances once per instance
+while it builds a plan, and encodes each state to JSON several times), so the key's plan is
+compared with both: with the bare null_resource (the issue's target) and with the null provider
+carrying the same state (what is left is the provider's own cost).
+
 Also reports the provider's start-up time (exec to go-plugin handshake line) and peak resident
 memory during each run. Invoked by scripts/tf-bench.sh, which builds and installs what it needs.
 
@@ -174,6 +181,25 @@ provider_installation {{
         terraform(null_dir, env, "init", "-no-color", "-input=false")
         null_exe = next((NULL_MIRROR / "registry.terraform.io/hashicorp/null").glob("*/linux_amd64/terraform-provider-null*"))
 
+        # The null provider holding a key's state: a key's 20 attribute names, values of a
+        # key's lengths (a key's stored state is 583 bytes, this one 618).
+        key_sized = {
+            "alert_route_ids": "", "check_group_ids": "", "created_at": "2026-11-30T19:43:43.772Z",
+            "environment": "live", "environment_clusters": "", "expires_at": "2027-11-30T19:43:43.772Z",
+            "expires_in_days": "365", "id": "key_01a22dfc109c723cb128b1a23948e9ee", "keepers": "",
+            "key": "sp_live_" + "x" * 64, "key_id": "YMwOetviVTNjtx_j", "name": "bench-${count.index}",
+            "revoke_grace_period_hours": "24", "rotate_after": "2027-02-28T19:43:43.772Z",
+            "rotation_days": "90", "rotation_due": "false", "scopes": "read:checks", "secret_store": "",
+            "service_account_id": "", "status": "active",
+        }
+        null_key_dir = WORK / "null_key_sized"
+        null_key_dir.mkdir()
+        triggers = "\n".join(f'    {name} = "{value}"' for name, value in key_sized.items())
+        (null_key_dir / "main.tf").write_text(
+            'terraform {\n  required_providers {\n    null = { source = "hashicorp/null", version = "2.1.2" }\n  }\n}\n'
+            f'resource "null_resource" "n" {{\n  count = {COUNT}\n  triggers = {{\n{triggers}\n  }}\n}}\n')
+        terraform(null_key_dir, env, "init", "-no-color", "-input=false")
+
         sa_dir = WORK / "service_accounts"
         sa_dir.mkdir()
         (sa_dir / "main.tf").write_text(head + (
@@ -188,6 +214,7 @@ provider_installation {{
 
         cases = [
             {"name": f"{COUNT} null_resource (Go null provider 2.1.2, baseline)", "path": null_dir, "exe": null_exe},
+            {"name": f"{COUNT} null_resource with a key's state (20 triggers)", "path": null_key_dir, "exe": null_exe},
             {"name": f"{COUNT} statuspulse_service_account", "path": sa_dir, "exe": provider},
             {"name": f"{COUNT} statuspulse_api_key", "path": key_dir, "exe": provider},
         ]
@@ -212,13 +239,17 @@ provider_installation {{
     print(f"{'case':<52} {'apply s':>8} {'no-op plan s':>13} {'peak RSS MiB':>13}   (plan: median of {PLAN_RUNS})")
     for r in results:
         print(f"{r['case']:<52} {r['apply_s']:>8} {r['noop_plan_s']:>13} {r['provider_peak_rss_mib']:>13}")
-    base, sa, keys = results
+    base, key_sized, sa, keys = results
     print(f"\nservice accounts vs null: apply x{sa['apply_s'] / base['apply_s']:.2f}, "
           f"plan x{sa['noop_plan_s'] / base['noop_plan_s']:.2f} (target: at most x2)")
     print(f"api keys vs null:         apply x{keys['apply_s'] / base['apply_s']:.2f}, "
           f"plan x{keys['noop_plan_s'] / base['noop_plan_s']:.2f} (creation pays Argon2 on the server)")
+    print(f"null with a key's state vs null: plan x{key_sized['noop_plan_s'] / base['noop_plan_s']:.2f} "
+          f"(Terraform's own cost of a key-sized state)")
+    print(f"api keys vs null with a key's state: plan x{keys['noop_plan_s'] / key_sized['noop_plan_s']:.2f} "
+          f"(the provider's own cost)")
     base_runs = base["noop_plan_runs_s"]
-    for label, case in (("service accounts", sa), ("api keys", keys)):
+    for label, case in (("service accounts", sa), ("api keys", keys), ("null, key's state", key_sized)):
         each = ", ".join(f"x{p / b:.2f}" for p, b in zip(case["noop_plan_runs_s"], base_runs))
         print(f"{label} plan vs null, run by run: {each}")
     print(f"provider start-up (exec to handshake, median of 10): statuspulse "

@@ -156,7 +156,7 @@ impl<T: EphemeralResource> DynamicEphemeralResource for T {
             <T as EphemeralResource>::open(self, diags, config).await?;
         Some((
             RawValue::serialize(diags, &state)?,
-            RawValue::serialize_vec(diags, &private_state)?,
+            RawValue::serialize_private(diags, &private_state)?,
             renew_at,
         ))
     }
@@ -169,7 +169,10 @@ impl<T: EphemeralResource> DynamicEphemeralResource for T {
         let private_state = private_state.deserialize(diags)?;
         let (private_state, renew_at) =
             <T as EphemeralResource>::renew(self, diags, private_state).await?;
-        Some((RawValue::serialize_vec(diags, &private_state)?, renew_at))
+        Some((
+            RawValue::serialize_private(diags, &private_state)?,
+            renew_at,
+        ))
     }
     async fn close(&self, diags: &mut Diagnostics, private_state: Vec<u8>) -> Option<()> {
         let private_state = RawValue::MessagePack(private_state);

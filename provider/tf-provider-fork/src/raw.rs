@@ -110,6 +110,22 @@ impl RawValue {
         }
     }
 
+    /// Serialize a private state: like [`RawValue::serialize_vec`], except that a null private
+    /// state is sent as no bytes at all (StatusPulse fork). Terraform then keeps no `private`
+    /// in the state, and copies nothing for it each time it copies a resource's instances;
+    /// an empty private state reads back as null.
+    pub fn serialize_private<T>(diags: &mut Diagnostics, value: &T) -> Option<Vec<u8>>
+    where
+        T: Serialize,
+    {
+        let bytes = Self::serialize_vec(diags, value)?;
+        Some(if bytes == NULL_MESSAGE_PACK {
+            Vec::new()
+        } else {
+            bytes
+        })
+    }
+
     /// Serialize `value` into a [`RawValue`]
     ///
     /// # Arguments
@@ -203,6 +219,21 @@ mod tests {
     struct Config {
         name: Value<String>,
         rotation_days: Value<i64>,
+    }
+
+    #[test]
+    fn a_null_private_state_is_sent_as_no_bytes_and_read_back_as_null() {
+        let mut diags = Diagnostics::default();
+        let none = RawValue::serialize_private(&mut diags, &crate::value::ValueEmpty::Null);
+        assert_eq!(none, Some(vec![]));
+        let back: crate::value::ValueEmpty = RawValue::MessagePack(vec![])
+            .deserialize(&mut diags)
+            .unwrap();
+        assert_eq!(back, crate::value::ValueEmpty::Null);
+        // A private state that holds something is sent as it is.
+        let some = RawValue::serialize_private(&mut diags, &Value::Value(7_i64)).unwrap();
+        assert_eq!(some, vec![7]);
+        assert!(diags.errors.is_empty());
     }
 
     #[test]

@@ -545,7 +545,7 @@ impl<T: Resource> DynamicResource for T {
 
         (
             RawValue::serialize(diags, &state),
-            RawValue::serialize_vec(diags, &private_state),
+            RawValue::serialize_private(diags, &private_state),
         )
             .factor()
     }
@@ -575,7 +575,7 @@ impl<T: Resource> DynamicResource for T {
 
         (
             RawValue::serialize(diags, &state),
-            RawValue::serialize_vec(diags, &private_state),
+            RawValue::serialize_private(diags, &private_state),
         )
             .factor()
     }
@@ -613,7 +613,7 @@ impl<T: Resource> DynamicResource for T {
 
         (
             RawValue::serialize(diags, &state),
-            RawValue::serialize_vec(diags, &private_state),
+            RawValue::serialize_private(diags, &private_state),
             Some(destroy_triggers),
         )
             .factor()
@@ -643,7 +643,7 @@ impl<T: Resource> DynamicResource for T {
         )
         .await?;
 
-        RawValue::serialize_vec(diags, &private_state)
+        RawValue::serialize_private(diags, &private_state)
     }
     /// Create a new resource
     async fn create(
@@ -673,7 +673,7 @@ impl<T: Resource> DynamicResource for T {
         .await?;
         (
             RawValue::serialize(diags, &state),
-            RawValue::serialize_vec(diags, &private_state),
+            RawValue::serialize_private(diags, &private_state),
         )
             .factor()
     }
@@ -709,7 +709,7 @@ impl<T: Resource> DynamicResource for T {
         .await?;
         (
             RawValue::serialize(diags, &state),
-            RawValue::serialize_vec(diags, &private_state),
+            RawValue::serialize_private(diags, &private_state),
         )
             .factor()
     }
@@ -743,7 +743,7 @@ impl<T: Resource> DynamicResource for T {
         let (state, private_state) = <T as Resource>::import(self, diags, id).await?;
         (
             RawValue::serialize(diags, &state),
-            RawValue::serialize_vec(diags, &private_state),
+            RawValue::serialize_private(diags, &private_state),
         )
             .factor()
     }

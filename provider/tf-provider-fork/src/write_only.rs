@@ -182,6 +182,68 @@ pub(crate) fn null_write_only(
     }
 }
 
+/// A stored (JSON) state re-encoded as MessagePack, the encoding Terraform decodes fastest; `None`
+/// when that could change the value: a dynamic attribute (its JSON and MessagePack forms differ),
+/// or a number that a 64-bit float would round. The caller then answers the JSON as it came.
+pub(crate) fn json_as_msgpack(block: &Block, value: &RawValue) -> Option<RawValue> {
+    let RawValue::Json(bytes) = value else {
+        return None;
+    };
+    if has_dynamic(block) || bytes.is_empty() {
+        return None;
+    }
+    let json = serde_json::from_slice::<serde_json::Value>(bytes).ok()?;
+    if !numbers_are_exact(&json) {
+        return None;
+    }
+    Some(RawValue::MessagePack(from_json(json).to_msgpack()))
+}
+
+/// Does this block (or a nested block or nested attribute) hold an attribute of dynamic type?
+fn has_dynamic(block: &Block) -> bool {
+    fn dynamic(attr_type: &AttributeType) -> bool {
+        match attr_type {
+            AttributeType::Any => true,
+            AttributeType::String | AttributeType::Number | AttributeType::Bool => false,
+            AttributeType::List(inner) | AttributeType::Set(inner) | AttributeType::Map(inner) => {
+                dynamic(inner)
+            }
+            AttributeType::Object(members) => members.values().any(dynamic),
+            AttributeType::Tuple(items) => items.iter().any(dynamic),
+            AttributeType::AttributeSingle(attrs)
+            | AttributeType::AttributeList(attrs)
+            | AttributeType::AttributeSet(attrs)
+            | AttributeType::AttributeMap(attrs) => {
+                attrs.values().any(|attr| dynamic(&attr.attr_type))
+            }
+        }
+    }
+    block
+        .attributes
+        .values()
+        .any(|attr| dynamic(&attr.attr_type))
+        || block
+            .blocks
+            .values()
+            .any(|nested| has_dynamic(nested_block(nested)))
+}
+
+/// Every number is an integer serde_json read exactly, or a float no larger than 2^53 (so the
+/// float is what the text said, as far as Terraform's own JSON decoding would keep it).
+fn numbers_are_exact(json: &serde_json::Value) -> bool {
+    match json {
+        serde_json::Value::Number(n) => {
+            n.is_i64()
+                || n.is_u64()
+                || n.as_f64()
+                    .is_some_and(|f| f.abs() < 9_007_199_254_740_992.0)
+        }
+        serde_json::Value::Array(items) => items.iter().all(numbers_are_exact),
+        serde_json::Value::Object(members) => members.values().all(numbers_are_exact),
+        _ => true,
+    }
+}
+
 /// The diagnostics for write-only values configured on a Terraform that cannot keep them out of
 /// state: one error per attribute, naming the version needed.
 pub(crate) fn check_capabilities(
@@ -466,6 +528,48 @@ mod tests {
     use crate::value::Value;
     use serde::{Deserialize, Serialize};
     use std::collections::HashMap;
+
+    /// The stored JSON of a resource with every kind of value Terraform keeps.
+    const STORED: &str = r#"{"name":"ci","rotation_days":90,"ratio":1.5,"due":false,"gone":null,
+        "scopes":["read:checks","write:alerts"],"keepers":{"team":"sre"},
+        "sink":[{"region":"eu-west-1","secret":null}],"nested":{"token":null}}"#;
+
+    #[test]
+    fn a_stored_state_is_re_encoded_as_message_pack_value_for_value() {
+        let json = RawValue::Json(STORED.as_bytes().to_vec());
+        let Some(RawValue::MessagePack(msgpack)) = json_as_msgpack(&block(), &json) else {
+            panic!("a plain state converts");
+        };
+        let back: serde_json::Value = rmp_serde::from_slice(&msgpack).unwrap();
+        let original: serde_json::Value = serde_json::from_str(STORED).unwrap();
+        assert_eq!(back, original);
+        // Whole numbers stay integers (what Terraform itself sends), fractions stay floats.
+        assert!(back["rotation_days"].is_u64() && back["ratio"].is_f64());
+    }
+
+    #[test]
+    fn a_state_that_message_pack_could_change_is_answered_as_json() {
+        // A dynamic attribute is `{"value", "type"}` in JSON and `[type, value]` in MessagePack.
+        let mut dynamic = block();
+        dynamic.attributes.insert(
+            "any".to_owned(),
+            Attribute {
+                attr_type: AttributeType::Any,
+                ..Default::default()
+            },
+        );
+        let json = RawValue::Json(STORED.as_bytes().to_vec());
+        assert_eq!(json_as_msgpack(&dynamic, &json), None);
+        // A number a 64-bit float would round.
+        let big = RawValue::Json(br#"{"name":"ci","n":123456789012345678901234567890}"#.to_vec());
+        assert_eq!(json_as_msgpack(&block(), &big), None);
+        // Already MessagePack, or nothing at all: left as it is.
+        assert_eq!(
+            json_as_msgpack(&block(), &RawValue::MessagePack(vec![0xc0])),
+            None
+        );
+        assert_eq!(json_as_msgpack(&block(), &RawValue::Json(vec![])), None);
+    }
 
     fn attr(write_only: bool) -> Attribute {
         Attribute {
