@@ -10,7 +10,9 @@ use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::authn::Principal;
-use statuspulse_api::v1::anomaly_rules::{MAX_KEY_AGE_HOURS, MAX_THRESHOLD, MAX_WINDOW_MINUTES};
+use statuspulse_api::v1::anomaly_rules::{
+    AnomalyKind, MAX_KEY_AGE_HOURS, MAX_THRESHOLD, MAX_WINDOW_MINUTES,
+};
 use statuspulse_api::v1::audit::{MAX_RETENTION_DAYS, MIN_RETENTION_DAYS};
 
 /// Settings > Integrations > API Keys, as the product page names it.
@@ -716,6 +718,38 @@ pub async fn audit_logging(State(state): State<AppState>, parts: Parts) -> Respo
                 "Window (minutes)", "Key age (hours)", "Actions"]))
             p #rules-empty .hint hidden { "No rules." }
         }
+        section aria-labelledby="add-rule-title" .card {
+            h2 #add-rule-title { "Add a rule" }
+            form #new-rule-form .grid novalidate {
+                (text_field("new-rule-name", "Name", "name", true))
+                div .field {
+                    label for="new-rule-kind" { "Watches for" }
+                    // Each kind's defaults ride on its option: the script shows only the
+                    // thresholds the kind takes, with the server's default as placeholder.
+                    select #new-rule-kind {
+                        @for kind in AnomalyKind::ALL {
+                            @let defaults = kind.defaults();
+                            option value=(kind.as_str())
+                                data-threshold=[defaults.threshold]
+                                data-window=(defaults.window_minutes)
+                                data-key-age=[defaults.min_key_age_hours] { (kind_label(kind)) }
+                        }
+                    }
+                }
+                (number_field("new-rule-threshold", "Threshold (count)", "threshold",
+                    (0, MAX_THRESHOLD)))
+                (number_field("new-rule-window", "Window (minutes, 1 to 1440)", "window_minutes",
+                    (1, MAX_WINDOW_MINUTES)))
+                (number_field("new-rule-key-age", "Minimum key age (hours, 0 to 8760)",
+                    "min_key_age_hours", (0, MAX_KEY_AGE_HOURS)))
+                div .check {
+                    input #new-rule-enabled type="checkbox" checked;
+                    label for="new-rule-enabled" { "Enabled (watching)" }
+                }
+                p .field-error.wide data-error-for="" hidden {}
+                div .wide { button type="submit" { "Add rule" } }
+            }
+        }
         dialog #rule-dialog aria-labelledby="rule-title" {
             form #rule-form .stack method="dialog" novalidate {
                 h2 #rule-title { "Edit anomaly rule" }
@@ -733,10 +767,34 @@ pub async fn audit_logging(State(state): State<AppState>, parts: Parts) -> Respo
                 (dialog_buttons("Save", false))
             }
         }
+        dialog #replay-dialog aria-labelledby="replay-title" {
+            form #replay-form .stack method="dialog" novalidate {
+                h2 #replay-title { "Replay events" }
+                p { "Sink: " code #replay-name {} }
+                p .hint { "The sink sends the events again from this position of the chain on, \
+                    in order, then carries on with new ones. The receiver gets those events a \
+                    second time, in new batches; by each event's " code { "event_id" } " it can \
+                    drop the ones it has." }
+                (number_field("replay-from", "From position (1 to the head + 1)", "from_seq",
+                    (1, i64::MAX)))
+                (dialog_buttons("Replay", false))
+            }
+        }
         (delete_dialog("sink", "Delivery stops at once; events already delivered stay where \
             they are. The audit log itself is not touched."))
     };
     settings_page(&state, &parts, AUDIT_LOGGING_PATH, &content).await
+}
+
+/// What an anomaly rule of `kind` watches for, in words.
+fn kind_label(kind: AnomalyKind) -> &'static str {
+    match kind {
+        AnomalyKind::RapidRotation => "Rapid rotation of a key or a service account's keys",
+        AnomalyKind::CrossRegionTokenExchange => "Tokens used from two regions",
+        AnomalyKind::FailedAuthBurst => "A burst of failed authentications",
+        AnomalyKind::RevokedKeyUse => "A revoked key presented again",
+        AnomalyKind::NewNetwork => "A key used from a new network",
+    }
 }
 
 /// A labelled control with its error slot (`data-error-for` is the API's `field`); `control`
@@ -864,7 +922,7 @@ fn delete_dialog(noun: &str, consequence: &str) -> Markup {
         dialog #delete-dialog aria-labelledby="delete-title" {
             form #delete-form .stack method="dialog" novalidate {
                 h2 #delete-title { "Delete " (noun) }
-                p { (consequence) }
+                p #delete-consequence { (consequence) }
                 p { "Delete: " code #delete-name {} }
                 (dialog_buttons("Delete", true))
             }

@@ -2273,6 +2273,48 @@ async fn the_operator_sets_retention_tunes_anomaly_rules_and_adds_a_webhook_sink
     )
     .await;
 
+    // Replay from the event the first delivery carried: a position past the head is refused at
+    // the field in the server's words; that position is taken, and the receiver gets it again.
+    let first_seq = receiver
+        .events()
+        .await
+        .iter()
+        .find(|e| e["event_type"] == "service_account.created")
+        .unwrap()["seq"]
+        .as_i64()
+        .unwrap();
+    let times_received = |events: Vec<Value>| events.iter().filter(|e| e["seq"] == first_seq).count();
+    assert_eq!(times_received(receiver.events().await), 1);
+    browser
+        .click(&format!(
+            "#sinks tr[data-id=\"{id}\"] button[aria-label=\"Replay siem\"]"
+        ))
+        .await;
+    browser.type_into("#replay-from", "999999").await;
+    browser.click("#replay-form button[type=submit]").await;
+    let refusal = wait_for_refusal(&browser, "#replay-from-error").await;
+    assert!(refusal.contains("invalid_from_seq"), "{refusal}");
+    browser
+        .type_into("#replay-from", &first_seq.to_string())
+        .await;
+    browser.click("#replay-form button[type=submit]").await;
+    browser
+        .wait_for(
+            "return !document.getElementById('replay-dialog').open",
+            Duration::from_secs(10),
+        )
+        .await;
+    eventually("the replayed event arrives again", || async {
+        times_received(receiver.events().await) >= 2
+    })
+    .await;
+    wait_for_sink(&browser, &app, &id, "r.dataset.lag === '0'").await;
+    assert_eq!(
+        app.audit_count(&app.workspace_id, "audit_sink.replayed")
+            .await,
+        1
+    );
+
     // Disable, from the keyboard: the sink pauses.
     browser
         .press(
@@ -2353,12 +2395,74 @@ async fn the_operator_sets_retention_tunes_anomaly_rules_and_adds_a_webhook_sink
         .body;
     assert_eq!(revoked_rule["enabled"], false, "{revoked_rule}");
 
+    // A new rule: the form offers what its kind takes, with the server's default; a threshold
+    // under the kind's floor is refused at its field; then the rule, and its deletion.
+    browser
+        .type_into("#new-rule-name", "key-from-new-network")
+        .await;
+    browser
+        .click("#new-rule-kind option[value=\"new_network\"]")
+        .await;
+    assert_eq!(
+        browser
+            .run("return [document.getElementById('new-rule-threshold').closest('.field').hidden, document.getElementById('new-rule-key-age').placeholder]", json!([]))
+            .await,
+        json!([true, "default 24"])
+    );
+    browser
+        .click("#new-rule-kind option[value=\"rapid_rotation\"]")
+        .await;
+    browser.type_into("#new-rule-threshold", "1").await;
+    browser.click("#new-rule-form button[type=submit]").await;
+    let refusal = wait_for_refusal(&browser, "#new-rule-threshold-error").await;
+    assert!(refusal.contains("threshold"), "{refusal}");
+    browser
+        .click("#new-rule-kind option[value=\"new_network\"]")
+        .await;
+    browser.type_into("#new-rule-key-age", "48").await;
+    browser.click("#new-rule-form button[type=submit]").await;
+    let listed = "return [...document.querySelectorAll('#rules td.name')].some((td) => td.textContent === 'key-from-new-network')";
+    browser.wait_for(listed, Duration::from_secs(10)).await;
+    let rules = app.get("/v1/anomaly-rules", &app.admin_key).await.body;
+    let created = rules["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "key-from-new-network")
+        .unwrap()
+        .clone();
+    assert_eq!(created["kind"], "new_network", "{created}");
+    assert_eq!(created["min_key_age_hours"], 48, "{created}");
+    assert_eq!(created["enabled"], true, "{created}");
+    let created_id = created["id"].as_str().unwrap().to_owned();
+    browser
+        .click(&format!(
+            "#rules tr[data-id=\"{created_id}\"] button[aria-label=\"Delete key-from-new-network\"]"
+        ))
+        .await;
+    assert_eq!(browser.text("#delete-title").await, "Delete anomaly rule");
+    browser.click("#delete-form button[type=submit]").await;
+    browser
+        .wait_for(
+            &format!("return !document.querySelector('#rules tr[data-id=\"{created_id}\"]')"),
+            Duration::from_secs(10),
+        )
+        .await;
+    assert_eq!(
+        app.get(&format!("/v1/anomaly-rules/{created_id}"), &app.admin_key)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+
     // Delete the sink through its dialog.
     browser
         .click(&format!(
             "#sinks tr[data-id=\"{id}\"] button[aria-label=\"Delete siem\"]"
         ))
         .await;
+    // The shared dialog speaks of the sink again.
+    assert_eq!(browser.text("#delete-title").await, "Delete sink");
     browser.click("#delete-form button[type=submit]").await;
     browser
         .wait_for(

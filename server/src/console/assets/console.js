@@ -450,21 +450,31 @@
     dialog.dataset.ready = 'true';
   }
 
-  // The delete dialog of a page whose objects live under `path`: what it opens the dialog with
-  // (an object), which asks the API to delete it, shows a refusal in the dialog, else `after()`.
-  function deleteDialog(path, label, after) {
-    let selected = null;
+  // The delete dialog for objects that live under `path`: what it opens the dialog with (an
+  // object), which asks the API to delete it, shows a refusal in the dialog, else `after()`. A
+  // page has one such dialog, shared by every kind of object it lists: each opener says what it
+  // deletes (`texts`: its own title and consequence, else the page's).
+  let deleting = null;
+  function deleteDialog(path, label, after, texts) {
     const form = $('delete-form');
-    form.addEventListener('submit', async (event) => {
-      event.preventDefault();
-      const url = path + '/' + encodeURIComponent(selected.id);
-      if (!(await submit(form, () => api('DELETE', url)))) return;
-      $('delete-dialog').close();
-      await after();
-    });
+    if (!form.dataset.bound) {
+      form.dataset.bound = 'true';
+      form.dataset.title = $('delete-title').textContent;
+      form.dataset.consequence = $('delete-consequence').textContent;
+      form.addEventListener('submit', async (event) => {
+        event.preventDefault();
+        const target = deleting;
+        const url = target.path + '/' + encodeURIComponent(target.x.id);
+        if (!(await submit(form, () => api('DELETE', url)))) return;
+        $('delete-dialog').close();
+        await target.after();
+      });
+    }
     return (x) => {
-      selected = x;
+      deleting = { path, x, after };
       clearProblems(form);
+      $('delete-title').textContent = texts ? texts.title : form.dataset.title;
+      $('delete-consequence').textContent = texts ? texts.consequence : form.dataset.consequence;
       $('delete-name').textContent = label(x) + ' (' + x.id + ')';
       $('delete-dialog').showModal();
     };
@@ -983,6 +993,7 @@
         const actions = cell(row, '', 'actions');
         const flip = x.enabled ? 'Disable' : 'Enable';
         actions.appendChild(actionButton(flip, flip + ' ' + x.name, () => setSink(x, !x.enabled)));
+        actions.appendChild(actionButton('Replay', 'Replay ' + x.name, () => openReplay(x)));
         actions.appendChild(actionButton('Delete', 'Delete ' + x.name, () => openDelete(x), 'danger'));
       });
       $('sinks-empty').hidden = r.items.length > 0;
@@ -1006,6 +1017,7 @@
         const flip = x.enabled ? 'Turn off' : 'Turn on';
         actions.appendChild(actionButton(flip, flip + ' ' + x.name, () => setRule(x, !x.enabled)));
         actions.appendChild(actionButton('Edit', 'Edit ' + x.name, () => openRule(x)));
+        actions.appendChild(actionButton('Delete', 'Delete ' + x.name, () => openRuleDelete(x), 'danger'));
       });
       $('rules-empty').hidden = r.items.length > 0;
       return { ok: true };
@@ -1080,6 +1092,25 @@
 
     const openDelete = deleteDialog('/v1/audit-sinks', (x) => x.name, reload);
 
+    // Replay: the sink's cursor goes back to a chain position; the page then shows its lag.
+    let replaying = null;
+    function openReplay(x) {
+      replaying = x;
+      clearProblems($('replay-form'));
+      $('replay-name').textContent = x.name + ' (' + x.id + ')';
+      $('replay-from').value = '';
+      $('replay-dialog').showModal();
+    }
+    $('replay-form').addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const from = fieldValue('replay-from');
+      const body = { from_seq: from === '' ? null : Number(from) };
+      const path = '/v1/audit-sinks/' + encodeURIComponent(replaying.id) + '/replay';
+      if (!(await submit($('replay-form'), () => api('POST', path, body)))) return;
+      $('replay-dialog').close();
+      await loadSinks();
+    });
+
     async function setRule(x, enabled) {
       const r = await api('PATCH', '/v1/anomaly-rules/' + encodeURIComponent(x.id), { enabled });
       if (!r.ok) pageProblem(r.data, 'The rule cannot be changed.');
@@ -1104,6 +1135,48 @@
       }
       $('rule-dialog').showModal();
     }
+    const openRuleDelete = deleteDialog('/v1/anomaly-rules', (x) => x.name, loadRules, {
+      title: 'Delete anomaly rule',
+      consequence:
+        'It stops watching at once. The anomaly.detected events it recorded stay in the audit log.',
+    });
+
+    // A new rule: only the thresholds its kind takes are offered, the server's default shown.
+    const newRule = $('new-rule-form');
+    const newThresholds = [
+      ['new-rule-threshold', 'threshold', 'threshold'],
+      ['new-rule-window', 'window_minutes', 'window'],
+      ['new-rule-key-age', 'min_key_age_hours', 'keyAge'],
+    ];
+    const kindTakes = () => {
+      const option = $('new-rule-kind').selectedOptions[0];
+      for (const [id, , data] of newThresholds) {
+        const fallback = option.dataset[data];
+        $(id).closest('.field').hidden = fallback === undefined;
+        $(id).placeholder = fallback === undefined ? '' : 'default ' + fallback;
+      }
+    };
+    $('new-rule-kind').addEventListener('change', kindTakes);
+    newRule.addEventListener('reset', () => window.setTimeout(kindTakes, 0));
+    kindTakes();
+    newRule.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const body = {
+        name: fieldValue('new-rule-name'),
+        kind: $('new-rule-kind').value,
+        enabled: $('new-rule-enabled').checked,
+      };
+      for (const [id, name] of newThresholds) {
+        if (!$(id).closest('.field').hidden && fieldValue(id) !== '') body[name] = Number(fieldValue(id));
+      }
+      const r = await submit(newRule, () =>
+        api('POST', '/v1/anomaly-rules', body, { 'Idempotency-Key': crypto.randomUUID() }),
+      );
+      if (!r) return;
+      newRule.reset();
+      await loadRules();
+    });
+
     $('rule-form').addEventListener('submit', async (event) => {
       event.preventDefault();
       const body = { enabled: $('rule-enabled').checked };
