@@ -2283,7 +2283,8 @@ async fn the_operator_sets_retention_tunes_anomaly_rules_and_adds_a_webhook_sink
         .unwrap()["seq"]
         .as_i64()
         .unwrap();
-    let times_received = |events: Vec<Value>| events.iter().filter(|e| e["seq"] == first_seq).count();
+    let times_received =
+        |events: Vec<Value>| events.iter().filter(|e| e["seq"] == first_seq).count();
     assert_eq!(times_received(receiver.events().await), 1);
     browser
         .click(&format!(
