@@ -2368,9 +2368,11 @@ async fn the_operator_sets_retention_tunes_anomaly_rules_and_adds_a_webhook_sink
     check_both_widths(&browser, "anomaly-rule", false).await;
     browser.type_into("#rule-threshold", "50").await;
     browser.click("#rule-form button[type=submit]").await;
+    // The table is drawn again after the save: click in the new one, not the one going away.
     browser
         .wait_for(
-            "return !document.getElementById('rule-dialog').open",
+            &format!("const r = document.querySelector('#rules tr[data-id=\"{burst}\"]'); \
+                      return !document.getElementById('rule-dialog').open && !!r && r.cells[3].textContent === '50'"),
             Duration::from_secs(10),
         )
         .await;
