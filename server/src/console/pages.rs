@@ -736,12 +736,7 @@ pub async fn audit_logging(State(state): State<AppState>, parts: Parts) -> Respo
                         }
                     }
                 }
-                (number_field("new-rule-threshold", "Threshold (count)", "threshold",
-                    (0, MAX_THRESHOLD)))
-                (number_field("new-rule-window", "Window (minutes, 1 to 1440)", "window_minutes",
-                    (1, MAX_WINDOW_MINUTES)))
-                (number_field("new-rule-key-age", "Minimum key age (hours, 0 to 8760)",
-                    "min_key_age_hours", (0, MAX_KEY_AGE_HOURS)))
+                (rule_thresholds("new-rule"))
                 div .check {
                     input #new-rule-enabled type="checkbox" checked;
                     label for="new-rule-enabled" { "Enabled (watching)" }
@@ -758,12 +753,7 @@ pub async fn audit_logging(State(state): State<AppState>, parts: Parts) -> Respo
                     input #rule-enabled type="checkbox";
                     label for="rule-enabled" { "Enabled (watching)" }
                 }
-                (number_field("rule-threshold", "Threshold (count)", "threshold",
-                    (0, MAX_THRESHOLD)))
-                (number_field("rule-window", "Window (minutes, 1 to 1440)", "window_minutes",
-                    (1, MAX_WINDOW_MINUTES)))
-                (number_field("rule-key-age", "Minimum key age (hours, 0 to 8760)",
-                    "min_key_age_hours", (0, MAX_KEY_AGE_HOURS)))
+                (rule_thresholds("rule"))
                 (dialog_buttons("Save", false))
             }
         }
@@ -784,6 +774,19 @@ pub async fn audit_logging(State(state): State<AppState>, parts: Parts) -> Respo
             they are. The audit log itself is not touched."))
     };
     settings_page(&state, &parts, AUDIT_LOGGING_PATH, &content).await
+}
+
+/// An anomaly rule's three thresholds (`{prefix}-threshold`, `-window`, `-key-age`); the script
+/// shows only those the rule's kind takes.
+fn rule_thresholds(prefix: &str) -> Markup {
+    html! {
+        (number_field(&format!("{prefix}-threshold"), "Threshold (count)", "threshold",
+            (0, MAX_THRESHOLD)))
+        (number_field(&format!("{prefix}-window"), "Window (minutes, 1 to 1440)",
+            "window_minutes", (1, MAX_WINDOW_MINUTES)))
+        (number_field(&format!("{prefix}-key-age"), "Minimum key age (hours, 0 to 8760)",
+            "min_key_age_hours", (0, MAX_KEY_AGE_HOURS)))
+    }
 }
 
 /// What an anomaly rule of `kind` watches for, in words.

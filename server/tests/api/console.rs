@@ -2127,6 +2127,39 @@ async fn wait_for_sink(browser: &Browser, app: &TestApp, id: &str, ready: &str) 
     }
 }
 
+/// A row deleted through the page's shared delete dialog: the row's table and id, the name its
+/// Delete button carries, and the dialog's title for that kind of object.
+struct Deleted<'a> {
+    table: &'a str,
+    id: &'a str,
+    name: &'a str,
+    title: &'a str,
+}
+
+/// Clicks the row's Delete, checks that the dialog names the kind of object, confirms, and
+/// waits until the row is gone.
+async fn delete_in_shared_dialog(browser: &Browser, row: &Deleted<'_>) {
+    let Deleted {
+        table,
+        id,
+        name,
+        title,
+    } = row;
+    browser
+        .click(&format!(
+            "#{table} tr[data-id=\"{id}\"] button[aria-label=\"Delete {name}\"]"
+        ))
+        .await;
+    assert_eq!(browser.text("#delete-title").await, *title);
+    browser.click("#delete-form button[type=submit]").await;
+    browser
+        .wait_for(
+            &format!("return !document.querySelector('#{table} tr[data-id=\"{id}\"]')"),
+            Duration::from_secs(10),
+        )
+        .await;
+}
+
 async fn the_operator_sets_retention_tunes_anomaly_rules_and_adds_a_webhook_sink_that_delivers(
     backend: Backend,
 ) {
@@ -2438,19 +2471,13 @@ async fn the_operator_sets_retention_tunes_anomaly_rules_and_adds_a_webhook_sink
     assert_eq!(created["min_key_age_hours"], 48, "{created}");
     assert_eq!(created["enabled"], true, "{created}");
     let created_id = created["id"].as_str().unwrap().to_owned();
-    browser
-        .click(&format!(
-            "#rules tr[data-id=\"{created_id}\"] button[aria-label=\"Delete key-from-new-network\"]"
-        ))
-        .await;
-    assert_eq!(browser.text("#delete-title").await, "Delete anomaly rule");
-    browser.click("#delete-form button[type=submit]").await;
-    browser
-        .wait_for(
-            &format!("return !document.querySelector('#rules tr[data-id=\"{created_id}\"]')"),
-            Duration::from_secs(10),
-        )
-        .await;
+    let deleted = Deleted {
+        table: "rules",
+        id: &created_id,
+        name: "key-from-new-network",
+        title: "Delete anomaly rule",
+    };
+    delete_in_shared_dialog(&browser, &deleted).await;
     assert_eq!(
         app.get(&format!("/v1/anomaly-rules/{created_id}"), &app.admin_key)
             .await
@@ -2458,18 +2485,17 @@ async fn the_operator_sets_retention_tunes_anomaly_rules_and_adds_a_webhook_sink
         StatusCode::NOT_FOUND
     );
 
-    // Delete the sink through its dialog.
-    browser
-        .click(&format!(
-            "#sinks tr[data-id=\"{id}\"] button[aria-label=\"Delete siem\"]"
-        ))
-        .await;
-    // The shared dialog speaks of the sink again.
-    assert_eq!(browser.text("#delete-title").await, "Delete sink");
-    browser.click("#delete-form button[type=submit]").await;
+    // Delete the sink through the same dialog, which speaks of the sink again.
+    let deleted = Deleted {
+        table: "sinks",
+        id: &id,
+        name: "siem",
+        title: "Delete sink",
+    };
+    delete_in_shared_dialog(&browser, &deleted).await;
     browser
         .wait_for(
-            &format!("return !document.querySelector('#sinks tr[data-id=\"{id}\"]') && !document.getElementById('sinks-empty').hidden"),
+            "return !document.getElementById('sinks-empty').hidden",
             Duration::from_secs(10),
         )
         .await;
