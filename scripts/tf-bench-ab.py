@@ -12,14 +12,12 @@ Invoked by scripts/tf-bench-ab.sh, which builds the server and installs what it 
 """
 
 import os
-import re
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+import tfbench
 
 SERVER_BIN, OLD, NEW, TERRAFORM_BIN, TOOLS = (Path(a) for a in sys.argv[1:6])
 COUNT = int(sys.argv[6]) if len(sys.argv) > 6 else 1000
@@ -27,66 +25,17 @@ RUNS = int(os.environ.get("TF_BENCH_PLAN_RUNS", "5"))
 WORK = Path(tempfile.mkdtemp(prefix="statuspulse-bench-ab-"))
 
 
-def start_server():
-    env = dict(os.environ, STATUSPULSE_DATABASE_URL=f"sqlite://{WORK}/bench.db?mode=rwc", NO_COLOR="1")
-    key = subprocess.run([SERVER_BIN, "bootstrap", "--workspace-name", "bench"],
-                         env=env, check=True, capture_output=True, text=True).stdout.strip()
-    env["STATUSPULSE_LISTEN"] = "127.0.0.1:0"
-    log = open(WORK / "server.log", "w")
-    proc = subprocess.Popen([SERVER_BIN, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=log)
-    for _ in range(300):
-        match = re.search(r"listening on (http://[0-9.:]+)", (WORK / "server.log").read_text())
-        if match:
-            return proc, match.group(1), key
-        time.sleep(0.1)
-    raise SystemExit("server did not start; see " + str(WORK / "server.log"))
-
-
-def environment(name, provider, url, key):
-    """A Terraform environment whose dev override points at `provider`."""
-    plugins = WORK / f"plugins-{name}"
-    plugins.mkdir()
-    shutil.copy(provider, plugins / "terraform-provider-statuspulse")
-    rc = WORK / f"terraformrc-{name}"
-    rc.write_text(f"""
-provider_installation {{
-  dev_overrides {{
-    "statuspulse/statuspulse" = "{plugins}"
-  }}
-  filesystem_mirror {{
-    path    = "{TOOLS / 'mirror'}"
-    include = ["registry.terraform.io/hashicorp/null"]
-  }}
-}}
-""")
-    return dict(os.environ, TF_CLI_CONFIG_FILE=str(rc), CHECKPOINT_DISABLE="1", TF_IN_AUTOMATION="1",
-                STATUSPULSE_ENDPOINT=url, STATUSPULSE_API_KEY=key)
-
-
 def terraform(path, env, *args):
-    started = time.perf_counter()
-    run = subprocess.run([TERRAFORM_BIN, *args, "-no-color", "-input=false"], cwd=path, env=env,
-                         capture_output=True, text=True)
-    if run.returncode != 0:
-        raise SystemExit(f"terraform {' '.join(args)} in {path} failed:\n{run.stdout}\n{run.stderr}")
-    return time.perf_counter() - started
+    return tfbench.terraform(TERRAFORM_BIN, path, env, *args)
 
 
 def main():
-    server, url, key = start_server()
+    server, url, key = tfbench.start_server(SERVER_BIN, WORK)
     try:
-        old, new = environment("old", OLD, url, key), environment("new", NEW, url, key)
-        null_dir, key_dir = WORK / "null", WORK / "api_keys"
-        null_dir.mkdir()
-        key_dir.mkdir()
-        (null_dir / "main.tf").write_text(
-            'terraform {\n  required_providers {\n    null = { source = "hashicorp/null", version = "2.1.2" }\n  }\n}\n'
-            f'resource "null_resource" "n" {{\n  count = {COUNT}\n}}\n')
-        (key_dir / "main.tf").write_text(
-            'terraform {\n  required_providers {\n    statuspulse = { source = "statuspulse/statuspulse" }\n  }\n}\n'
-            f'resource "statuspulse_api_key" "k" {{\n  count = {COUNT}\n'
-            '  name        = "bench-${count.index}"\n  environment = "live"\n'
-            '  scopes      = ["read:checks"]\n}\n')
+        old, _ = tfbench.provider_env(WORK, "old", OLD, TOOLS, url, key)
+        new, _ = tfbench.provider_env(WORK, "new", NEW, TOOLS, url, key)
+        null_dir = tfbench.workdir(WORK, "null", tfbench.null_config(COUNT))
+        key_dir = tfbench.workdir(WORK, "api_keys", tfbench.api_key_config(COUNT))
         terraform(null_dir, old, "init")
         terraform(null_dir, old, "apply", "-auto-approve")
         terraform(key_dir, old, "apply", "-auto-approve")

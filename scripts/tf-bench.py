@@ -18,8 +18,6 @@ Usage: tf-bench.py SERVER_BIN PROVIDER_BIN TERRAFORM_BIN TOOLS_DIR [COUNT]
 
 import json
 import os
-import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -27,6 +25,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+import tfbench
 
 SERVER_BIN, PROVIDER_BIN, TERRAFORM_BIN, TOOLS = (Path(a) for a in sys.argv[1:5])
 COUNT = int(sys.argv[5]) if len(sys.argv) > 5 else 100
@@ -40,21 +40,7 @@ WORK = Path(tempfile.mkdtemp(prefix="statuspulse-bench-"))
 
 def start_server():
     """Fresh SQLite server on port 0 with its bootstrap admin key."""
-    env = dict(os.environ, STATUSPULSE_DATABASE_URL=f"sqlite://{WORK}/bench.db?mode=rwc", NO_COLOR="1")
-    key = subprocess.run(
-        [SERVER_BIN, "bootstrap", "--workspace-name", "bench"],
-        env=env, check=True, capture_output=True, text=True,
-    ).stdout.strip()
-    env["STATUSPULSE_LISTEN"] = "127.0.0.1:0"
-    log = open(WORK / "server.log", "w")
-    proc = subprocess.Popen([SERVER_BIN, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=log)
-    for _ in range(300):
-        text = (WORK / "server.log").read_text()
-        match = re.search(r"listening on (http://[0-9.:]+)", text)
-        if match:
-            return proc, match.group(1), key
-        time.sleep(0.1)
-    raise SystemExit("server did not start; see " + str(WORK / "server.log"))
+    return tfbench.start_server(SERVER_BIN, WORK)
 
 
 class PeakRss:
@@ -105,25 +91,13 @@ def startup_ms(binary, runs=10):
     return statistics.median(samples)
 
 
-def workdir(name, config, cli_config):
-    path = WORK / name
-    path.mkdir()
-    (path / "main.tf").write_text(config)
-    return path, cli_config
-
-
 def terraform(path, env, *args):
-    started = time.perf_counter()
-    run = subprocess.run([TERRAFORM_BIN, *args], cwd=path, env=env, capture_output=True, text=True)
-    elapsed = time.perf_counter() - started
-    if run.returncode not in (0, 2) or (args[0] == "plan" and run.returncode != 0):
-        raise SystemExit(f"terraform {' '.join(args)} in {path} failed ({run.returncode}):\n{run.stdout}\n{run.stderr}")
-    return elapsed
+    return tfbench.terraform(TERRAFORM_BIN, path, env, *args)
 
 
 def apply(case):
     with PeakRss(case["exe"]) as rss:
-        case["apply_s"] = round(terraform(case["path"], case["env"], "apply", "-auto-approve", "-no-color", "-input=false"), 2)
+        case["apply_s"] = round(terraform(case["path"], case["env"], "apply", "-auto-approve"), 2)
     case["peak_kib"] = rss.peak_kib
 
 
@@ -135,7 +109,7 @@ def noop_plans(cases):
     for _ in range(PLAN_RUNS):
         for case in cases:
             with PeakRss(case["exe"]) as rss:
-                case["plans"].append(terraform(case["path"], case["env"], "plan", "-detailed-exitcode", "-no-color", "-input=false"))
+                case["plans"].append(terraform(case["path"], case["env"], "plan", "-detailed-exitcode"))
             case["peak_kib"] = max(case["peak_kib"], rss.peak_kib)
     for case in cases:
         case["noop_plan_s"] = round(statistics.median(case["plans"]), 2)
@@ -154,63 +128,15 @@ def result(case):
 def main():
     server, url, admin_key = start_server()
     try:
-        plugin_dir = WORK / "plugins"
-        plugin_dir.mkdir()
-        provider = plugin_dir / "terraform-provider-statuspulse"
-        shutil.copy(PROVIDER_BIN, provider)
-        cli_config = WORK / "terraformrc"
-        cli_config.write_text(f"""
-provider_installation {{
-  dev_overrides {{
-    "statuspulse/statuspulse" = "{plugin_dir}"
-  }}
-  filesystem_mirror {{
-    path    = "{NULL_MIRROR}"
-    include = ["registry.terraform.io/hashicorp/null"]
-  }}
-}}
-""")
-        env = dict(os.environ, TF_CLI_CONFIG_FILE=str(cli_config), CHECKPOINT_DISABLE="1",
-                   TF_IN_AUTOMATION="1", STATUSPULSE_ENDPOINT=url, STATUSPULSE_API_KEY=admin_key)
-        head = 'terraform {\n  required_providers {\n    statuspulse = { source = "statuspulse/statuspulse" }\n  }\n}\n'
-        null_dir = WORK / "null"
-        null_dir.mkdir()
-        (null_dir / "main.tf").write_text(
-            'terraform {\n  required_providers {\n    null = { source = "hashicorp/null", version = "2.1.2" }\n  }\n}\n'
-            f'resource "null_resource" "n" {{\n  count = {COUNT}\n}}\n')
-        terraform(null_dir, env, "init", "-no-color", "-input=false")
+        env, provider = tfbench.provider_env(WORK, "statuspulse", PROVIDER_BIN, TOOLS, url, admin_key)
+        null_dir = tfbench.workdir(WORK, "null", tfbench.null_config(COUNT))
+        terraform(null_dir, env, "init")
         null_exe = next((NULL_MIRROR / "registry.terraform.io/hashicorp/null").glob("*/linux_amd64/terraform-provider-null*"))
-
-        # The null provider holding a key's state: a key's 20 attribute names, values of a
-        # key's lengths (a key's stored state is 583 bytes, this one 618).
-        key_sized = {
-            "alert_route_ids": "", "check_group_ids": "", "created_at": "2026-11-30T19:43:43.772Z",
-            "environment": "live", "environment_clusters": "", "expires_at": "2027-11-30T19:43:43.772Z",
-            "expires_in_days": "365", "id": "key_01a22dfc109c723cb128b1a23948e9ee", "keepers": "",
-            "key": "sp_live_" + "x" * 64, "key_id": "YMwOetviVTNjtx_j", "name": "bench-${count.index}",
-            "revoke_grace_period_hours": "24", "rotate_after": "2027-02-28T19:43:43.772Z",
-            "rotation_days": "90", "rotation_due": "false", "scopes": "read:checks", "secret_store": "",
-            "service_account_id": "", "status": "active",
-        }
-        null_key_dir = WORK / "null_key_sized"
-        null_key_dir.mkdir()
-        triggers = "\n".join(f'    {name} = "{value}"' for name, value in key_sized.items())
-        (null_key_dir / "main.tf").write_text(
-            'terraform {\n  required_providers {\n    null = { source = "hashicorp/null", version = "2.1.2" }\n  }\n}\n'
-            f'resource "null_resource" "n" {{\n  count = {COUNT}\n  triggers = {{\n{triggers}\n  }}\n}}\n')
-        terraform(null_key_dir, env, "init", "-no-color", "-input=false")
-
-        sa_dir = WORK / "service_accounts"
-        sa_dir.mkdir()
-        (sa_dir / "main.tf").write_text(head + (
-            f'resource "statuspulse_service_account" "sa" {{\n  count = {COUNT}\n'
-            '  name  = "bench-${count.index}"\n}\n'))
-        key_dir = WORK / "api_keys"
-        key_dir.mkdir()
-        (key_dir / "main.tf").write_text(head + (
-            f'resource "statuspulse_api_key" "k" {{\n  count = {COUNT}\n'
-            '  name        = "bench-${count.index}"\n  environment = "live"\n'
-            '  scopes      = ["read:checks"]\n}\n'))
+        null_key_dir = tfbench.workdir(WORK, "null_key_sized",
+                                       tfbench.null_config(COUNT, tfbench.KEY_SIZED_TRIGGERS))
+        terraform(null_key_dir, env, "init")
+        sa_dir = tfbench.workdir(WORK, "service_accounts", tfbench.service_account_config(COUNT))
+        key_dir = tfbench.workdir(WORK, "api_keys", tfbench.api_key_config(COUNT))
 
         cases = [
             {"name": f"{COUNT} null_resource (Go null provider 2.1.2, baseline)", "path": null_dir, "exe": null_exe},
@@ -223,7 +149,7 @@ provider_installation {{
             apply(case)
         noop_plans(cases)
         for case in cases:
-            terraform(case["path"], env, "destroy", "-auto-approve", "-no-color", "-input=false")
+            terraform(case["path"], env, "destroy", "-auto-approve")
         results = [result(case) for case in cases]
         startup = {
             "statuspulse_provider_startup_ms": round(startup_ms(provider), 1),

@@ -220,13 +220,13 @@ impl tf::provider_server::Provider for Arc<Server> {
             None
         }
         .collect_diagnostics(&mut diags)
-        .and_then(|state| self.scrub_write_only(&mut diags, &request.type_name, state))
-        // StatusPulse fork: answer MessagePack, which Terraform decodes faster than JSON.
-        .map(|state| {
-            self.resources
-                .get(&request.type_name)
-                .and_then(|(_, schema)| write_only::json_as_msgpack(&schema.block, &state))
-                .unwrap_or(state)
+        // StatusPulse fork: answer MessagePack, which Terraform decodes faster than JSON, with
+        // write-only attributes null; the stored JSON is decoded once for both.
+        .and_then(|state| match self.resources.get(&request.type_name) {
+            Some((_, schema)) => write_only::json_as_msgpack(&schema.block, &state)
+                .map(Some)
+                .unwrap_or_else(|| write_only::null_write_only(&mut diags, &schema.block, state)),
+            None => Some(state),
         });
 
         Ok(tonic::Response::new(tf::upgrade_resource_state::Response {

@@ -182,9 +182,10 @@ pub(crate) fn null_write_only(
     }
 }
 
-/// A stored (JSON) state re-encoded as MessagePack, the encoding Terraform decodes fastest; `None`
-/// when that could change the value: a dynamic attribute (its JSON and MessagePack forms differ),
-/// or a number that a 64-bit float would round. The caller then answers the JSON as it came.
+/// A stored (JSON) state re-encoded as MessagePack, the encoding Terraform decodes fastest, with
+/// every write-only attribute null (decoded once for both); `None` when MessagePack could change
+/// the value: a dynamic attribute (its JSON and MessagePack forms differ), or a number that a
+/// 64-bit float would round. The caller then answers the JSON, through [`null_write_only`].
 pub(crate) fn json_as_msgpack(block: &Block, value: &RawValue) -> Option<RawValue> {
     let RawValue::Json(bytes) = value else {
         return None;
@@ -196,7 +197,11 @@ pub(crate) fn json_as_msgpack(block: &Block, value: &RawValue) -> Option<RawValu
     if !numbers_are_exact(&json) {
         return None;
     }
-    Some(RawValue::MessagePack(from_json(json).to_msgpack()))
+    let mut tree = from_json(json);
+    if has_write_only(block) {
+        scrub(&Object::of_block(block), &mut tree);
+    }
+    Some(RawValue::MessagePack(tree.to_msgpack()))
 }
 
 /// Does this block (or a nested block or nested attribute) hold an attribute of dynamic type?
